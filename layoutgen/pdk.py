@@ -1,0 +1,305 @@
+"""Process design kits as data: layers, masks and the rule deck, loaded from TOML folders.
+
+A PDK is a folder holding `pdk.toml` (process constants, connectivity stack), `layers.toml`,
+`masks.toml` and `rules.toml`. A folder may name a base with `extends = "other"`: missing
+files come from the base and its rules are inherited, a rule of the same name replacing the
+base's. Shipped PDKs live in the package (`layoutgen.pdks`); a user's own are found by path,
+through `--pdk-path` or the `LAYOUTGEN_PDK_PATH` environment variable (folders separated by
+the OS path separator, each a PDK folder or a folder of PDK folders). All lengths in µm.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import PdkError
+
+RULE_KINDS = (
+    "width", "space", "area", "hole_area", "enclosure", "separation", "overlap", "size",
+    "pitch", "edge_distance", "grid", "angle", "density", "connectivity",
+)
+# Fields each rule kind needs besides name, kind and description.
+_KIND_NEEDS: dict[str, tuple[str, ...]] = {
+    "width": ("layer", "value"),
+    "space": ("layer", "value"),
+    "area": ("layer", "value"),
+    "hole_area": ("layer", "value"),
+    "enclosure": ("layer", "other", "value"),
+    "separation": ("layer", "other", "value"),
+    "overlap": ("layer", "other", "value"),
+    "size": ("layer", "value"),
+    "pitch": ("layer", "value"),
+    "edge_distance": ("layer", "other", "value"),
+    "grid": ("layers", "value"),
+    "angle": ("layers", "value"),
+    "density": ("layer", "window", "step"),
+    "connectivity": ("check",),
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Layer(_Model):
+    """One GDS layer: name, layer/datatype, colour and stipple for KLayout."""
+
+    name: str
+    gds: tuple[int, int]
+    color: str = "#808080"
+    stipple: int = 1
+    purpose: Literal["drawn", "reference"] = "drawn"
+    description: str = ""
+
+
+class Mask(_Model):
+    """One photomask: the drawn layers it is made of, its tone, mirror and alignment."""
+
+    name: str
+    layers: list[str]
+    field: Literal["dark", "clear"] = "dark"
+    invert: bool = False
+    mirror: bool = False
+    aligns_to: str | None = None
+
+
+class Rule(_Model):
+    """One design rule: kind, layers, value (µm, µm², or a fraction for density)."""
+
+    name: str
+    kind: Literal[RULE_KINDS]  # type: ignore[valid-type]
+    description: str
+    layer: str | None = None
+    other: str | None = None
+    layers: list[str] | None = None
+    value: float | None = None
+    tolerance: float | None = None       # size: allowed deviation (µm)
+    tolerance_um: float | None = None    # angle: edges shorter than this are ignored
+    window: float | None = None          # density window side (µm)
+    step: float | None = None            # density window step (µm)
+    min: float | None = None             # density lower bound (fraction)
+    max: float | None = None             # density upper bound (fraction)
+    check: Literal["opens", "shorts", "plating", "isolation"] | None = None
+
+    @model_validator(mode="after")
+    def _has_fields_of_kind(self) -> "Rule":
+        missing = [f for f in _KIND_NEEDS[self.kind] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"rule {self.name!r} of kind {self.kind!r} needs {', '.join(missing)}")
+        return self
+
+
+class Via(_Model):
+    """A cut layer joining two conductors where it overlaps both."""
+
+    via: str
+    lower: str
+    upper: str
+
+
+class Connectivity(_Model):
+    """The conductor and via stack the connectivity checks follow."""
+
+    conductors: list[str] = Field(default_factory=list)
+    vias: list[Via] = Field(default_factory=list)
+    touching: list[tuple[str, str]] = Field(default_factory=list)
+    label_layers: list[str] = Field(default_factory=list)
+
+
+class DieLimits(_Model):
+    """Die sizes the process accepts, and the seal ring band width."""
+
+    min_width_um: float
+    min_height_um: float
+    max_width_um: float
+    max_height_um: float
+    seal_width_um: float
+
+
+class RdlParams(_Model):
+    """RDL drawing parameters that are not rules (teardrop shape)."""
+
+    teardrop_max_fraction: float = 0.9
+
+
+class Labels(_Model):
+    """Where net labels go in the GDS."""
+
+    text_datatype: int = 0
+
+
+class Pdk(_Model):
+    """A loaded PDK: process constants, layers by name, masks in order, the rule deck."""
+
+    name: str
+    description: str = ""
+    path: str = ""
+    dbu_um: float = 0.001
+    grid_um: float = 0.005
+    circle_vertices: int = 64
+    die: DieLimits
+    rdl: RdlParams = RdlParams()
+    labels: Labels = Labels()
+    connectivity: Connectivity = Connectivity()
+    layers: dict[str, Layer]
+    masks: list[Mask]
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _references_known_layers(self) -> "Pdk":
+        known = set(self.layers)
+        for m in self.masks:
+            for name in m.layers:
+                if name not in known:
+                    raise ValueError(f"mask {m.name!r} names unknown layer {name!r}")
+        for r in self.rules:
+            for name in [r.layer, r.other, *(r.layers or [])]:
+                if name is not None and name not in known:
+                    raise ValueError(f"rule {r.name!r} names unknown layer {name!r}")
+        if self.circle_vertices % 8:
+            raise ValueError(f"circle_vertices must be a multiple of 8, got {self.circle_vertices}")
+        return self
+
+    def layer(self, name: str) -> Layer:
+        """The layer called `name`, or a PdkError naming the PDK."""
+        try:
+            return self.layers[name]
+        except KeyError:
+            raise PdkError(f"PDK {self.name!r} has no layer {name!r}") from None
+
+    def find_rule(self, kind: str, layer: str | None = None, other: str | None = None) -> Rule | None:
+        """The first rule of `kind` on `layer` (and `other`), or None."""
+        for r in self.rules:
+            if r.kind == kind and (layer is None or r.layer == layer) and (other is None or r.other == other):
+                return r
+        return None
+
+    def rule(self, kind: str, layer: str | None = None, other: str | None = None) -> Rule:
+        """The rule of `kind` on `layer` (and `other`); a PdkError if the deck lacks it."""
+        r = self.find_rule(kind, layer, other)
+        if r is None:
+            what = f"{kind} rule on {layer}" + (f" / {other}" if other else "")
+            raise PdkError(f"PDK {self.name!r} ({self.path}) has no {what}, which the generator needs")
+        return r
+
+    def value(self, kind: str, layer: str | None = None, other: str | None = None) -> float:
+        """The value of the rule of `kind` on `layer` (and `other`)."""
+        v = self.rule(kind, layer, other).value
+        assert v is not None
+        return v
+
+    def snap(self, x: float) -> float:
+        """`x` rounded to the manufacturing grid."""
+        return round(x / self.grid_um) * self.grid_um
+
+    def snap_up(self, x: float) -> float:
+        """`x` rounded up to the manufacturing grid (for sizes that must not shrink)."""
+        return math.ceil(x / self.grid_um - 1e-9) * self.grid_um
+
+
+def _shipped_root() -> Path:
+    """The shipped PDKs: ./pdk beside the package in a checkout, else the installed data."""
+    checkout = Path(__file__).resolve().parent.parent / "pdk"
+    if (checkout / "sky400" / "pdk.toml").is_file():
+        return checkout
+    return Path(str(resources.files("layoutgen.pdks")))
+
+
+def search_path(extra: list[str | Path] | None = None) -> list[Path]:
+    """Folders searched for PDKs, in order: `extra`, LAYOUTGEN_PDK_PATH, the shipped PDKs."""
+    paths: list[Path] = [Path(p) for p in (extra or [])]
+    env = os.environ.get("LAYOUTGEN_PDK_PATH", "")
+    paths += [Path(p) for p in env.split(os.pathsep) if p]
+    paths.append(_shipped_root())
+    return paths
+
+
+def _is_pdk_dir(p: Path) -> bool:
+    return (p / "pdk.toml").is_file()
+
+
+def find_pdk_dir(name: str, extra: list[str | Path] | None = None) -> Path:
+    """The folder of the PDK called (or located at) `name`."""
+    direct = Path(name)
+    if _is_pdk_dir(direct):
+        return direct
+    for root in search_path(extra):
+        if _is_pdk_dir(root) and root.name == name:
+            return root
+        if _is_pdk_dir(root / name):
+            return root / name
+    raise PdkError(
+        f"no PDK {name!r}: looked in {', '.join(str(p) for p in search_path(extra))} "
+        f"(known: {', '.join(list_pdks(extra)) or 'none'}); set LAYOUTGEN_PDK_PATH or pass --pdk-path"
+    )
+
+
+def list_pdks(extra: list[str | Path] | None = None) -> list[str]:
+    """Names of every PDK on the search path (first one of a name wins)."""
+    seen: dict[str, None] = {}
+    for root in search_path(extra):
+        if _is_pdk_dir(root):
+            seen.setdefault(root.name, None)
+        elif root.is_dir():
+            for sub in sorted(root.iterdir()):
+                if _is_pdk_dir(sub):
+                    seen.setdefault(sub.name, None)
+    return list(seen)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise PdkError(f"{path}: not valid TOML: {e}") from None
+
+
+def _raw(pdk_dir: Path, extra: list[str | Path] | None, depth: int = 0) -> dict:
+    """The merged raw data of a PDK folder and its bases."""
+    if depth > 8:
+        raise PdkError(f"{pdk_dir}: 'extends' chain too deep (a cycle?)")
+    top = _read_toml(pdk_dir / "pdk.toml")
+    base_name = top.pop("extends", None)
+    if base_name:
+        base_dir = (pdk_dir.parent / base_name) if _is_pdk_dir(pdk_dir.parent / base_name) else find_pdk_dir(base_name, extra)
+        data = _raw(base_dir, extra, depth + 1)
+    else:
+        data = {"layers": {}, "masks": [], "rules": []}
+    for key, val in top.items():
+        data[key] = val
+    if (pdk_dir / "layers.toml").is_file():
+        data["layers"] = {n: {"name": n, **v} for n, v in _read_toml(pdk_dir / "layers.toml").get("layers", {}).items()}
+    if (pdk_dir / "masks.toml").is_file():
+        data["masks"] = _read_toml(pdk_dir / "masks.toml").get("mask", [])
+    if (pdk_dir / "rules.toml").is_file():
+        own = _read_toml(pdk_dir / "rules.toml").get("rule", [])
+        names = {r.get("name") for r in own}
+        data["rules"] = [r for r in data["rules"] if r.get("name") not in names] + own
+    data["path"] = str(pdk_dir)
+    return data
+
+
+@lru_cache(maxsize=32)
+def _load_cached(pdk_dir: str, extra: tuple[str, ...]) -> Pdk:
+    raw = _raw(Path(pdk_dir), list(extra))
+    try:
+        return Pdk.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PdkError(f"PDK at {pdk_dir}: {where}: {first['msg']}") from None
+
+
+def load_pdk(name: str, extra: list[str | Path] | None = None) -> Pdk:
+    """Load the PDK called (or located at) `name`, validated; raises PdkError."""
+    pdk_dir = find_pdk_dir(name, extra).resolve()
+    return _load_cached(str(pdk_dir), tuple(str(p) for p in (extra or [])))

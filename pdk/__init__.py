@@ -1,0 +1,1 @@
+"""The PDKs shipped with layoutgen: one folder of TOML data per PDK."""
