@@ -1,3 +1,28 @@
-"""layoutgen: photomask sets for wafer-level and chip-scale packaging from a Python config."""
+"""layoutgen: photomask sets for wafer-level and chip-scale packaging from a Python config.
+
+The public API is what a config needs (the design models and the pad helpers) plus `build`,
+`load_config` and `load_pdk`.
+"""
 
 __version__ = "0.1.0"
+
+from .config import load_config
+from .design import BallGrid, Design, Die, FanInWlcsp, Pad
+from .errors import ConfigError, DrcError, LayoutgenError, PdkError, RoutingError
+from .pads import pads_from_csv, peripheral_pads
+from .pdk import load_pdk
+
+__all__ = [
+    "BallGrid", "ConfigError", "Design", "Die", "DrcError", "FanInWlcsp", "LayoutgenError", "Pad",
+    "PdkError", "RoutingError", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
+]
+
+
+def __getattr__(name: str):
+    # `build` pulls in every family and the router: imported when first used, so that a
+    # config (which only needs the models) loads fast.
+    if name == "build":
+        from .build import build
+
+        return build
+    raise AttributeError(f"module 'layoutgen' has no attribute {name!r}")

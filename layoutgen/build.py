@@ -1,0 +1,154 @@
+"""The build: config to out/<design>/ (combined GDS, one GDS per mask, .lyp, summary, DRC).
+
+Everything is written into a temporary folder beside the destination and renamed into place
+at the end, so a failed build leaves the previous result (or nothing), never half a result.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Callable
+
+from shapely.geometry import box
+
+from .config import _field_line, load_config
+from .design import Design
+from .errors import ConfigError, PdkError
+from .families.wlcsp_fanin import DieResult, build_die
+from .gdsio import write_layout
+from .layout import Layout
+from .lyp import write_lyp
+from .masks import derive_mask, mask_layer, mask_layer_map
+from .pdk import Pdk, load_pdk
+
+FAMILIES: dict[str, Callable[[Design, Pdk], DieResult]] = {"wlcsp_fanin": build_die}
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote and found."""
+
+    out_dir: Path
+    summary: dict
+    drc_ok: bool | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean (or DRC skipped), 1 when the DRC found violations."""
+        return 1 if self.drc_ok is False else 0
+
+
+def resolve_pdk(design: Design) -> Pdk:
+    """The design's PDK (a name, or a folder relative to the config); errors point at `pdk=`."""
+    extra = [design.config_path.parent] if design.config_path else []
+    try:
+        return load_pdk(design.pdk, extra=extra)
+    except PdkError as e:
+        where = design.where()
+        if design._src:
+            where = f"{design._src[0]}:{_field_line(Path(design._src[0]), design._src[1], 'pdk')}"
+        raise ConfigError(f"{where}: Design.pdk = {design.pdk!r}: {e}") from None
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("layoutgen", "gdstk", "shapely", "numpy", "klayout"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def _shape_counts(layout: Layout) -> dict[str, int]:
+    return {name: len(layout.flat(name)) for name in layout.layers()}
+
+
+def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> dict:
+    """The summary.json content: counts, masks, routing, rule deck, versions (no clock)."""
+    lengths = list(die.route_lengths.values())
+    return {
+        "design": design.name,
+        "revision": design.revision,
+        "family": design.package.family,
+        "pdk": {"name": pdk.name, "rules": len(pdk.rules), "grid_um": pdk.grid_um},
+        "die": {"name": design.die.name, "width_um": design.die.width, "height_um": design.die.height},
+        "counts": {
+            "dies": 1,
+            "pads": len(design.die.pads),
+            "balls": len(die.balls),
+            "connected_balls": len(die.ball_nets),
+            "nets": len(die.nets),
+            "routes": len(die.assignment),
+        },
+        "shapes": _shape_counts(die.layout),
+        "masks": masks,
+        "routing": {
+            "total_length_um": round(sum(lengths), 3),
+            "max_length_um": round(max(lengths, default=0.0), 3),
+            "assignment": dict(sorted(die.assignment.items())),
+        },
+        "ball_nets": dict(sorted(die.ball_nets.items())),
+        **die.extra,
+        "versions": _versions(),
+    }
+
+
+def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: bool = False) -> dict:
+    """Write the combined GDS, the mask files, the .lyp and summary.json into `stage`."""
+    layout = die.layout
+    write_layout(layout, pdk, stage / f"{design.name}.gds")
+    if oasis:
+        write_layout(layout, pdk, stage / f"{design.name}.oas", oasis=True)
+    used = set(layout.layers())
+    field = box(-design.die.width / 2, -design.die.height / 2, design.die.width / 2, design.die.height / 2)
+    masks = []
+    for mask in pdk.masks:
+        if not used & set(mask.layers):
+            continue
+        m = derive_mask(layout, mask, pdk, design.name, design.revision, field)
+        rel = Path("masks") / f"{mask.name}.gds"
+        write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))
+        masks.append({"name": mask.name, "file": str(rel), "layers": mask.layers,
+                      "gds_layer": list(mask_layer(mask, pdk)), "field": mask.field,
+                      "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to})
+    write_lyp(pdk, stage / f"{design.name}.lyp")
+    summary = summarize(design, pdk, die, masks)
+    (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def _swap_into_place(stage: Path, final: Path) -> None:
+    """Replace `final` by `stage` (both in one folder), removing the old result."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        final.rename(old)
+    stage.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False) -> BuildResult:
+    """Build the config into `out_root/<design>/`; raises ConfigError/RoutingError on bad input."""
+    design = load_config(config)
+    pdk = resolve_pdk(design)
+    die = FAMILIES[design.package.family](design, pdk)
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{design.name}.", suffix=".tmp", dir=out_root))
+    try:
+        summary = write_outputs(design, pdk, die, stage, oasis=oasis)
+        final = out_root / design.name
+        _swap_into_place(stage, final)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return BuildResult(out_dir=final, summary=summary)

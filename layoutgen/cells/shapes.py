@@ -1,0 +1,56 @@
+"""Basic outlines on the manufacturing grid: rectangles and regular polygons (circles)."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+
+def on_grid(coords: np.ndarray, grid: float, outward: bool = False) -> np.ndarray:
+    """Vertex coordinates snapped to `grid` (away from the origin when `outward`)."""
+    q = np.asarray(coords, dtype=float) / grid
+    q = np.sign(q) * np.ceil(np.abs(q) - 1e-9) if outward else np.round(q)
+    return q * grid
+
+
+def rect(width: float, height: float, grid: float, x: float = 0.0, y: float = 0.0) -> Polygon:
+    """An axis-aligned rectangle centred at (x, y)."""
+    hx, hy = width / 2, height / 2
+    c = on_grid(np.array([[-hx, -hy], [hx, -hy], [hx, hy], [-hx, hy]]), grid, outward=True)
+    return Polygon(c + [x, y])
+
+
+def regular_polygon(diameter: float, vertices: int, grid: float,
+                    fit: Literal["inscribed", "circumscribed"]) -> Polygon:
+    """A regular polygon standing for a circle of `diameter`, flat edges at 0°/90°/45°.
+
+    `fit="inscribed"`: the polygon contains the circle (use it where the diameter is a
+    minimum: width, enclosure of something inside). `fit="circumscribed"`: the polygon lies
+    inside the circle (use it where the diameter is a maximum or where it must stay enclosed).
+    Snapping to the grid keeps the promise: outward for inscribed, inward for circumscribed.
+    """
+    r = diameter / 2
+    half = math.pi / vertices
+    ang = half + 2 * math.pi * np.arange(vertices) / vertices
+    if fit == "inscribed":
+        big = r / math.cos(half) + grid * 1.5
+        pts = on_grid(np.c_[np.cos(ang), np.sin(ang)] * big, grid, outward=True)
+    else:
+        pts = np.c_[np.cos(ang), np.sin(ang)] * (r - grid * 1.5)
+        pts = np.trunc(pts / grid) * grid
+    return Polygon(pts)
+
+
+def circle(diameter: float, vertices: int, grid: float, fit: Literal["inscribed", "circumscribed"],
+           shape: Literal["round", "octagon"] = "round") -> Polygon:
+    """A round feature: `vertices`-gon for 'round', 8-gon for 'octagon'."""
+    return regular_polygon(diameter, vertices if shape == "round" else 8, grid, fit)
+
+
+def width_across_flats(poly: Polygon) -> float:
+    """Twice the distance from the centroid to the nearest edge (inscribed diameter)."""
+    return 2 * shapely.distance(poly.centroid, poly.exterior)

@@ -1,0 +1,90 @@
+"""The `layoutgen` command: build, drc, view, render, pdk. Exit 0 clean, 1 DRC violations, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import LayoutgenError
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis)
+    c = result.summary["counts"]
+    print(f"built {result.out_dir}: {c['pads']} pads, {c['balls']} balls, {c['nets']} nets, "
+          f"{c['routes']} routes, {len(result.summary['masks'])} masks")
+    return result.exit_code
+
+
+def _cmd_pdk_list(args: argparse.Namespace) -> int:
+    from .pdk import list_pdks, load_pdk
+
+    for name in list_pdks(args.pdk_path):
+        pdk = load_pdk(name, extra=args.pdk_path)
+        print(f"{name:12s} {pdk.description}  ({pdk.path})")
+    return 0
+
+
+def _cmd_pdk_show(args: argparse.Namespace) -> int:
+    from .pdk import load_pdk
+
+    pdk = load_pdk(args.name, extra=args.pdk_path)
+    if args.json:
+        print(json.dumps(pdk.model_dump(mode="json"), indent=2))
+        return 0
+    print(f"{pdk.name}: {pdk.description}\n  path {pdk.path}\n  grid {pdk.grid_um} µm, dbu {pdk.dbu_um} µm")
+    print("layers:")
+    for layer in pdk.layers.values():
+        print(f"  {layer.name:8s} {layer.gds[0]:>3d}/{layer.gds[1]:<2d} {layer.purpose:9s} {layer.description}")
+    print("masks:")
+    for m in pdk.masks:
+        print(f"  {m.name:8s} {'+'.join(m.layers):14s} field={m.field} invert={m.invert} mirror={m.mirror} aligns_to={m.aligns_to}")
+    print("rules:")
+    for r in pdk.rules:
+        val = "" if r.value is None else f"{r.value:g}"
+        print(f"  {r.name:12s} {r.kind:13s} {val:>7s}  {r.description}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the `layoutgen` command."""
+    p = argparse.ArgumentParser(prog="layoutgen", description=__doc__)
+    p.add_argument("--version", action="version", version=f"layoutgen {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build a config into out/<design>/")
+    b.add_argument("config", help="the design's Python config file")
+    b.add_argument("-o", "--output", default="out", help="output root folder (default: out)")
+    b.add_argument("--no-drc", action="store_true", help="skip the DRC of the written GDS")
+    b.add_argument("--oasis", action="store_true", help="also write the combined layout as OASIS")
+    b.set_defaults(func=_cmd_build)
+
+    pk = sub.add_parser("pdk", help="list or show PDKs")
+    pk.add_argument("--pdk-path", action="append", default=[], help="a folder with PDKs (repeatable)")
+    pks = pk.add_subparsers(dest="pdk_command", required=True)
+    pl = pks.add_parser("list", help="PDKs on the search path")
+    pl.set_defaults(func=_cmd_pdk_list)
+    ps = pks.add_parser("show", help="layers, masks and rules of one PDK")
+    ps.add_argument("name", help="PDK name or folder")
+    ps.add_argument("--json", action="store_true", help="machine-readable output")
+    ps.set_defaults(func=_cmd_pdk_show)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LayoutgenError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The design a config describes: die, pads, ball grid, package family, wafer. All lengths in µm.
+
+Each model records the config file and line that created it, so errors found later (against
+the PDK, or by the router) can point the user at the line to change.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+# The config file being executed; models created while it runs remember their line in it.
+CONFIG_FILE: contextvars.ContextVar[str | None] = contextvars.ContextVar("CONFIG_FILE", default=None)
+
+JEDEC_ROW_LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in "IOQSXZ"]
+
+Length = Annotated[float, Field(gt=0, description="µm")]
+
+
+def _config_line() -> tuple[str, int] | None:
+    """The innermost (file, line) of the running config file on the call stack."""
+    target = CONFIG_FILE.get()
+    if target is None:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == target:
+            return (target, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+class Model(BaseModel):
+    """Base of the design models: strict fields, and the config line that made the object."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    _src: tuple[str, int] | None = PrivateAttr(default=None)
+
+    def model_post_init(self, __context: object) -> None:
+        self._src = _config_line()
+
+    def where(self) -> str:
+        """'file:line' of the config that created this object, or '<unknown>'."""
+        return f"{self._src[0]}:{self._src[1]}" if self._src else "<unknown>"
+
+
+class Pad(Model):
+    """One chip I/O pad: name, net, centre (from the die centre), size and shape."""
+
+    name: str = Field(min_length=1, description="pad name as the die vendor gives it")
+    net: str = Field(min_length=1, description="net name; pads of one net are joined inside the die")
+    x: float = Field(description="centre x from the die centre, µm")
+    y: float = Field(description="centre y from the die centre, µm")
+    width: Length = Field(default=60.0, description="pad width, µm")
+    height: Length = Field(default=60.0, description="pad height, µm")
+    shape: Literal["rect", "octagon", "round"] = Field(default="rect", description="pad outline")
+
+
+def _parse_ball(name: str) -> tuple[int, int]:
+    """(row index, column index) of a JEDEC ball name such as 'A1' or 'AB12'."""
+    m = re.fullmatch(r"([A-Z]+)(\d+)", name.strip().upper())
+    if not m:
+        raise ValueError(f"{name!r} is not a ball name like 'A1' or 'AB12'")
+    letters, num = m.groups()
+    letters_idx = 0
+    for ch in letters:
+        if ch not in JEDEC_ROW_LETTERS:
+            raise ValueError(f"ball row letter {ch!r} in {name!r} is not used by JEDEC (no I, O, Q, S, X, Z)")
+    # Rows A..Y, then AA, AB, ... (two letters, JEDEC style).
+    if len(letters) == 1:
+        letters_idx = JEDEC_ROW_LETTERS.index(letters)
+    elif len(letters) == 2:
+        letters_idx = len(JEDEC_ROW_LETTERS) * (JEDEC_ROW_LETTERS.index(letters[0]) + 1) + JEDEC_ROW_LETTERS.index(letters[1])
+    else:
+        raise ValueError(f"ball name {name!r} has too many row letters")
+    col = int(num) - 1
+    if col < 0:
+        raise ValueError(f"ball column in {name!r} starts at 1")
+    return letters_idx, col
+
+
+def ball_name(row: int, col: int) -> str:
+    """JEDEC name of the ball at (row, col), both from 0: A1, B3, ..., AA1."""
+    n = len(JEDEC_ROW_LETTERS)
+    letters = JEDEC_ROW_LETTERS[row] if row < n else JEDEC_ROW_LETTERS[row // n - 1] + JEDEC_ROW_LETTERS[row % n]
+    return f"{letters}{col + 1}"
+
+
+def expand_balls(spec: str) -> list[tuple[int, int]]:
+    """(row, col) of a ball name or a rectangular range 'E5:H8'."""
+    if ":" in spec:
+        a, b = spec.split(":", 1)
+        (r0, c0), (r1, c1) = _parse_ball(a), _parse_ball(b)
+        return [(r, c) for r in range(min(r0, r1), max(r0, r1) + 1) for c in range(min(c0, c1), max(c0, c1) + 1)]
+    return [_parse_ball(spec)]
+
+
+class BallGrid(Model):
+    """An area grid of balls: rows × columns at a pitch, centred on the die unless offset.
+
+    Ball A1 is the top-left ball seen from the bump side's mask (top view of the die):
+    rows are lettered A, B, ... downwards (JEDEC letters, no I O Q S X Z), columns 1, 2, ...
+    to the right.
+    """
+
+    rows: int = Field(ge=1, le=60, description="number of ball rows")
+    cols: int = Field(ge=1, le=60, description="number of ball columns")
+    pitch: Length = Field(description="ball pitch, µm")
+    offset: tuple[float, float] = Field(default=(0.0, 0.0), description="grid centre from the die centre, µm")
+    depopulate: list[str] = Field(default_factory=list, description="ball names or ranges ('E5:H8') left out")
+    assign: Literal["auto", "explicit"] = Field(default="auto", description="net-to-ball assignment mode")
+    nets: dict[str, str] = Field(default_factory=dict, description="ball name -> net, for explicit assignment")
+
+    @field_validator("depopulate")
+    @classmethod
+    def _ball_specs_parse(cls, v: list[str]) -> list[str]:
+        for spec in v:
+            expand_balls(spec)
+        return v
+
+    @field_validator("nets")
+    @classmethod
+    def _net_keys_parse(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            _parse_ball(name)
+        return v
+
+    @model_validator(mode="after")
+    def _explicit_needs_nets(self) -> "BallGrid":
+        if self.assign == "explicit" and not self.nets:
+            raise ValueError("assign='explicit' needs nets={'A1': 'VDD', ...}")
+        for name in self.nets:
+            r, c = _parse_ball(name)
+            if r >= self.rows or c >= self.cols:
+                raise ValueError(f"ball {name} in nets is outside the {self.rows} × {self.cols} grid")
+        return self
+
+    def positions(self) -> list[tuple[str, float, float]]:
+        """(name, x, y) of every populated ball, row by row from A1."""
+        gone = {rc for spec in self.depopulate for rc in expand_balls(spec)}
+        ox, oy = self.offset
+        out = []
+        for r in range(self.rows):
+            for c in range(self.cols):
+                if (r, c) in gone:
+                    continue
+                x = ox + (c - (self.cols - 1) / 2) * self.pitch
+                y = oy + ((self.rows - 1) / 2 - r) * self.pitch
+                out.append((ball_name(r, c), x, y))
+        return out
+
+
+class Die(Model):
+    """The die: outline centred at the origin, its I/O pads, the seal ring band."""
+
+    name: str = Field(default="DIE", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="die cell name")
+    width: Length = Field(description="die width including the seal ring, µm")
+    height: Length = Field(description="die height including the seal ring, µm")
+    pads: list[Pad] = Field(min_length=1, description="I/O pads")
+    seal_width: float | None = Field(default=None, ge=0, description="seal ring band width, µm (PDK default)")
+
+    @model_validator(mode="after")
+    def _pads_unique_and_inside(self) -> "Die":
+        seen: set[str] = set()
+        for p in self.pads:
+            if p.name in seen:
+                raise ValueError(f"pad name {p.name!r} used twice")
+            seen.add(p.name)
+            if abs(p.x) + p.width / 2 > self.width / 2 or abs(p.y) + p.height / 2 > self.height / 2:
+                raise ValueError(f"pad {p.name} at ({p.x}, {p.y}) lies outside the {self.width} × {self.height} die")
+        return self
+
+
+class FanInWlcsp(Model):
+    """Family 1: fan-in WLCSP, RDL from pads to a ball grid, UBM and bump/post plating."""
+
+    family: Literal["wlcsp_fanin"] = "wlcsp_fanin"
+    balls: BallGrid
+    bump: Literal["round", "octagon"] = Field(default="round", description="UBM/bump outline")
+    post_height: float | None = Field(default=None, gt=0, description="Cu post height (posts variant), µm")
+    polymer_thickness: float | None = Field(default=None, gt=0, description="polymer thickness, µm")
+
+
+class Design(Model):
+    """A whole design: name, PDK, die, package family and its parameters."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", description="design name (output folder)")
+    pdk: str = Field(min_length=1, description="PDK name or folder")
+    revision: str = Field(default="A", pattern=r"^[A-Za-z0-9_.\-]{1,16}$", description="mask revision label")
+    die: Die
+    package: FanInWlcsp
+    config_path: Path | None = Field(default=None, exclude=True, description="set by the loader")

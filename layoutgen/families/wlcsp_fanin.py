@@ -1,0 +1,141 @@
+"""Family 1: the fan-in WLCSP die: PV1 over pads, RDL routed to a ball grid, PV2, UBM, bump."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry import Polygon, box
+
+from ..cells.rdl import capture_pad_diameter
+from ..cells.shapes import rect
+from ..cells.stacks import ball_cell, pad_cell
+from ..design import Design, FanInWlcsp
+from ..errors import ConfigError, RoutingError
+from ..layout import Cell, Layout
+from ..pdk import Pdk
+from ..route import RouteRules, Terminal, route
+
+
+@dataclass
+class DieResult:
+    """A built die: its layout (top = the die cell) and what the summary reports about it."""
+
+    layout: Layout
+    ball_nets: dict[str, str]
+    assignment: dict[str, str]
+    route_lengths: dict[str, float]
+    nets: list[str]
+    balls: list[tuple[str, float, float]]
+    extra: dict = field(default_factory=dict)
+
+
+def seal_width(design: Design, pdk: Pdk) -> float:
+    """The seal ring band width: the die's own, else the PDK's."""
+    return design.die.seal_width if design.die.seal_width is not None else pdk.die.seal_width_um
+
+
+def check_die(design: Design, pdk: Pdk) -> None:
+    """Die size, ball pitch and ball-to-seal distances against the PDK; ConfigError naming file:line."""
+    die, lim = design.die, pdk.die
+    if not (lim.min_width_um <= die.width <= lim.max_width_um and lim.min_height_um <= die.height <= lim.max_height_um):
+        raise ConfigError(
+            f"{die.where()}: Die.width × height = {die.width:g} × {die.height:g} µm: PDK {pdk.name} accepts "
+            f"{lim.min_width_um:g} × {lim.min_height_um:g} up to {lim.max_width_um:g} × {lim.max_height_um:g} µm")
+    pkg = design.package
+    balls = pkg.balls
+    pitch_rule = pdk.find_rule("pitch", "BUMP")
+    if pitch_rule and pitch_rule.value and balls.pitch < pitch_rule.value - 1e-9:
+        raise ConfigError(f"{balls.where()}: BallGrid.pitch = {balls.pitch:g}: below {pitch_rule.name} "
+                          f"({pitch_rule.value:g} µm, PDK {pdk.name})")
+    seal = seal_width(design, pdk)
+    ubm_rule = pdk.find_rule("edge_distance", "UBM", "SEAL")
+    bump = pdk.value("size", "BUMP")
+    bump_sep = pdk.find_rule("separation", "BUMP", "SEAL")
+    for name, x, y in balls.positions():
+        to_edge = min(die.width / 2 - abs(x), die.height / 2 - abs(y))
+        if ubm_rule and ubm_rule.value and to_edge < ubm_rule.value - 1e-9:
+            raise ConfigError(f"{balls.where()}: ball {name} at ({x:g}, {y:g}) is {to_edge:g} µm from the die edge: "
+                              f"{ubm_rule.name} needs ≥ {ubm_rule.value:g} µm (UBM centre to seal ring outer edge)")
+        if bump_sep and bump_sep.value is not None and to_edge - bump / 2 - seal < bump_sep.value - 1e-9:
+            raise ConfigError(f"{balls.where()}: ball {name}'s bump comes within {to_edge - bump / 2 - seal:g} µm of the "
+                              f"seal ring: {bump_sep.name} needs ≥ {bump_sep.value:g} µm")
+    npads, nballs = len(die.pads), len(balls.positions())
+    if balls.assign == "auto" and npads > nballs:
+        raise ConfigError(f"{balls.where()}: BallGrid has {nballs} balls for {npads} pads: each pad needs its own ball")
+
+
+def _keepin(design: Design, pdk: Pdk) -> Polygon:
+    """Where RDL may go: the die inside the seal ring, less the RDL-to-seal space."""
+    sep = pdk.value("separation", "RDL", "SEAL")
+    inset = seal_width(design, pdk) + sep
+    w, h = design.die.width / 2 - inset, design.die.height / 2 - inset
+    return box(-w, -h, w, h)
+
+
+def build_die(design: Design, pdk: Pdk) -> DieResult:
+    """The die cell of a fan-in WLCSP with every drawn layer, routed; raises Config/RoutingError."""
+    pkg = design.package
+    assert isinstance(pkg, FanInWlcsp)
+    check_die(design, pdk)
+    die = design.die
+    layout = Layout(top=die.name)
+    top = Cell(die.name)
+
+    # Reference layers: the die outline and the seal ring band.
+    seal = seal_width(design, pdk)
+    outline = rect(die.width, die.height, pdk.grid_um)
+    top.add("DIE", outline)
+    if seal > 0:
+        top.add("SEAL", outline.difference(rect(die.width - 2 * seal, die.height - 2 * seal, pdk.grid_um)))
+
+    # Pads: one stack cell per pad size/shape, placed at each pad.
+    pad_terms: list[Terminal] = []
+    for p in die.pads:
+        cell = layout.add(pad_cell(p.width, p.height, p.shape, pdk, p.name))
+        x, y = pdk.snap(p.x), pdk.snap(p.y)
+        top.place(cell.name, x, y)
+        top.label("PAD", p.net, x, y)
+        landing = shapely.affinity.translate(cell.shapes["RDL"][0], x, y)
+        pad_terms.append(Terminal(p.name, p.net, x, y, landing))
+
+    # Balls: one stack cell placed at every populated ball.
+    bcell = layout.add(ball_cell(pkg.bump, pdk))
+    capture = bcell.shapes["RDL"][0]
+    ball_terms: list[Terminal] = []
+    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
+    for name, x, y in balls:
+        net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
+        ball_terms.append(Terminal(name, net, x, y, shapely.affinity.translate(capture, x, y)))
+
+    rules = RouteRules(
+        width=pdk.value("width", "RDL"), space=pdk.value("space", "RDL"), grid=pdk.grid_um,
+        teardrop_max_fraction=pdk.rdl.teardrop_max_fraction, pitch=pkg.balls.pitch,
+    )
+    try:
+        routing = route(pad_terms, ball_terms, _keepin(design, pdk), rules, mode=pkg.balls.assign)
+    except RoutingError as e:
+        raise RoutingError(f"{pkg.balls.where()}: {e}") from None
+
+    for net, metal in sorted(routing.metal(rules).items()):
+        top.add("RDL", metal)
+    ball_nets = routing.ball_nets
+    for name, x, y in balls:
+        top.place(bcell.name, x, y)
+        if name in ball_nets:
+            top.label("BUMP", ball_nets[name], x, y)
+        top.label("TEXT", name, x, y)
+
+    layout.add(top)
+    # The die cell goes last so that every cell it references is written before it.
+    layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
+    nets = sorted({p.net for p in die.pads})
+    return DieResult(
+        layout=layout,
+        ball_nets=dict(ball_nets),
+        assignment={r.pad: r.ball for r in routing.routes},
+        route_lengths={r.pad: round(r.length_um, 3) for r in routing.routes},
+        nets=nets,
+        balls=balls,
+        extra={"capture_pad_um": round(capture_pad_diameter(pdk, pkg.bump), 3)},
+    )

@@ -1,0 +1,121 @@
+"""The in-memory layout: named cells holding shapes per drawn layer, labels and references.
+
+Plain data, no gdstk state: families build it, `gdsio` writes it. All coordinates in µm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text label: the net name at a pad or ball centre, a ball name, a mask label."""
+
+    layer: str
+    text: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A placement of a cell: at (x, y), rotated (degrees), optionally an array."""
+
+    cell: str
+    x: float = 0.0
+    y: float = 0.0
+    rotation: float = 0.0
+    x_reflection: bool = False
+    columns: int = 1
+    rows: int = 1
+    spacing: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
+class Cell:
+    """One cell: polygons per layer name, labels, and references to other cells."""
+
+    name: str
+    shapes: dict[str, list[BaseGeometry]] = field(default_factory=dict)
+    labels: list[Label] = field(default_factory=list)
+    refs: list[Ref] = field(default_factory=list)
+
+    def add(self, layer: str, *geoms: BaseGeometry) -> "Cell":
+        """Add polygons (or multipolygons, split into parts) on `layer`."""
+        bucket = self.shapes.setdefault(layer, [])
+        for g in geoms:
+            if g is None or g.is_empty:
+                continue
+            bucket.extend(shapely.get_parts(g).tolist() if g.geom_type.startswith("Multi") or g.geom_type == "GeometryCollection" else [g])
+        return self
+
+    def label(self, layer: str, text: str, x: float, y: float) -> "Cell":
+        """Add a text label on `layer` at (x, y)."""
+        self.labels.append(Label(layer, text, x, y))
+        return self
+
+    def place(self, cell: str, x: float = 0.0, y: float = 0.0, **kw) -> "Cell":
+        """Place `cell` at (x, y)."""
+        self.refs.append(Ref(cell, x, y, **kw))
+        return self
+
+
+@dataclass
+class Layout:
+    """A set of cells and the name of the top one."""
+
+    top: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    def add(self, cell: Cell) -> Cell:
+        """Add `cell` (a cell of the same name must be identical: names derive from parameters)."""
+        if cell.name in self.cells and self.cells[cell.name] is not cell:
+            return self.cells[cell.name]
+        self.cells[cell.name] = cell
+        return cell
+
+    def layers(self) -> list[str]:
+        """Names of every layer that holds shapes, in first-seen order."""
+        seen: dict[str, None] = {}
+        for c in self.cells.values():
+            for name, geoms in c.shapes.items():
+                if geoms:
+                    seen.setdefault(name, None)
+        return list(seen)
+
+    def flat(self, layer: str, cell: str | None = None) -> list[BaseGeometry]:
+        """Every polygon of `layer` under `cell` (default top), placed, as a flat list."""
+        from shapely import affinity
+
+        out: list[BaseGeometry] = []
+        c = self.cells[cell or self.top]
+        out.extend(c.shapes.get(layer, []))
+        for r in c.refs:
+            sub = self.flat(layer, r.cell)
+            if not sub:
+                continue
+            for i in range(r.columns):
+                for j in range(r.rows):
+                    for g in sub:
+                        h = g
+                        if r.x_reflection:
+                            h = affinity.scale(h, 1, -1, origin=(0, 0))
+                        if r.rotation:
+                            h = affinity.rotate(h, r.rotation, origin=(0, 0))
+                        out.append(affinity.translate(h, r.x + i * r.spacing[0], r.y + j * r.spacing[1]))
+        return out
+
+    def flat_labels(self, layer: str, cell: str | None = None) -> list[Label]:
+        """Every label of `layer` under `cell` (default top), placed (translation only)."""
+        c = self.cells[cell or self.top]
+        out = [lb for lb in c.labels if lb.layer == layer]
+        for r in c.refs:
+            for lb in self.flat_labels(layer, r.cell):
+                for i in range(r.columns):
+                    for j in range(r.rows):
+                        out.append(Label(lb.layer, lb.text, lb.x + r.x + i * r.spacing[0], lb.y + r.y + j * r.spacing[1]))
+        return out

@@ -1,0 +1,28 @@
+"""Fan-in WLCSP: a 5 × 5 mm die, 128 peripheral pads, 12 × 12 balls at 400 µm (centre 4 × 4 empty).
+
+Copy this file, edit the die, the pads and the ball grid, and run
+    layoutgen build templates/wlcsp_fanin.py
+All lengths in µm; the die is centred at (0, 0).
+"""
+
+from layoutgen import BallGrid, Design, Die, FanInWlcsp, peripheral_pads
+
+DIE = 5000.0
+
+# 32 pads per side at 140 µm, 70 µm in from the die edge. Power and ground are shared nets:
+# every 8th pad is VDD, every 8th (offset by 4) is VSS; the others carry their own signal.
+pads = peripheral_pads(
+    DIE, DIE, per_side=32, pitch=140, inset=70, size=60,
+    nets={"VDD": list(range(1, 129, 8)), "VSS": list(range(5, 129, 8))},
+)
+
+design = Design(
+    name="wlcsp_fanin",
+    pdk="sky400",
+    revision="A",
+    die=Die(name="WLCSP_FANIN_5X5", width=DIE, height=DIE, pads=pads),
+    package=FanInWlcsp(
+        balls=BallGrid(rows=12, cols=12, pitch=400, depopulate=["E5:H8"]),
+        bump="round",
+    ),
+)
