@@ -186,6 +186,38 @@ class FanInWlcsp(Model):
     polymer_thickness: float | None = Field(default=None, gt=0, description="polymer thickness, µm")
 
 
+class Plating(Model):
+    """The kerf-connected plating network: tails, scribe-lane bus, wafer-edge contact ring."""
+
+    tail_width: Length = Field(default=20.0, description="plating tail width from each net to the scribe bus, µm")
+    bus_width: Length = Field(default=30.0, description="bus width in the scribe lanes, µm")
+    ring_width: Length = Field(default=2000.0, description="contact ring width at the wafer edge, µm")
+    thieving_density: float | None = Field(default=None, gt=0, lt=1, description="target RDL density for dummy fill (None: no fill)")
+
+
+class Wafer(Model):
+    """The wafer: size, orientation mark, edge exclusion, scribe and saw kerf, plating, reticle."""
+
+    diameter: Literal[100, 150, 200, 300] = Field(description="wafer diameter, mm")
+    orientation: Literal["notch", "flat"] = Field(default="notch", description="notch or flat at the bottom")
+    edge_exclusion: float = Field(default=3000.0, ge=0, description="edge exclusion, µm")
+    scribe: Length = Field(default=100.0, description="scribe lane width between dies, µm")
+    kerf: Length = Field(default=50.0, description="saw kerf width (removed by dicing), µm")
+    offset: tuple[float, float] | Literal["auto"] = Field(default="auto", description="die grid offset from the wafer centre (µm), or 'auto' to maximise the die count")
+    reticle: tuple[float, float] | None = Field(default=None, description="reticle field (x, y) in µm, at most 26000 × 33000")
+    plating: Plating = Field(default_factory=Plating, description="plating network")
+
+    @model_validator(mode="after")
+    def _kerf_and_field(self) -> "Wafer":
+        if self.kerf >= self.scribe:
+            raise ValueError(f"kerf {self.kerf:g} µm must be narrower than the scribe lane {self.scribe:g} µm")
+        if self.plating.bus_width >= self.kerf:
+            raise ValueError(f"plating.bus_width {self.plating.bus_width:g} µm must fit inside the saw kerf {self.kerf:g} µm so dicing removes it")
+        if self.reticle and (self.reticle[0] > 26000 or self.reticle[1] > 33000 or min(self.reticle) <= 0):
+            raise ValueError(f"reticle {self.reticle} must be positive and at most 26000 × 33000 µm")
+        return self
+
+
 class Design(Model):
     """A whole design: name, PDK, die, package family and its parameters."""
 
@@ -194,4 +226,5 @@ class Design(Model):
     revision: str = Field(default="A", pattern=r"^[A-Za-z0-9_.\-]{1,16}$", description="mask revision label")
     die: Die
     package: FanInWlcsp
+    wafer: Wafer | None = Field(default=None, description="the wafer; None builds the die only")
     config_path: Path | None = Field(default=None, exclude=True, description="set by the loader")

@@ -1,0 +1,1 @@
+"""Viewing: KLayout previews, the klive link, the HTML report, progress bars."""

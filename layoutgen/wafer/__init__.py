@@ -1,0 +1,1 @@
+"""Wafer level: die map, scribe lanes, plating network, marks, reticle shots."""
