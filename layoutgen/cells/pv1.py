@@ -6,19 +6,19 @@ from shapely.geometry import Polygon
 
 from ..errors import ConfigError
 from ..pdk import Pdk
-from .shapes import circle, rect
+from .shapes import grow, width_across_flats
 
 
-def pv1_opening(pad_width: float, pad_height: float, pad_shape: str, pdk: Pdk, pad_name: str = "") -> Polygon:
-    """The PV1 opening: the pad shrunk by PAD-encloses-PV1, at least PV1's minimum width."""
+def pv1_opening(pad: Polygon, pdk: Pdk, pad_name: str = "") -> Polygon:
+    """The PV1 opening: the pad shrunk by PAD-encloses-PV1; refused below PV1's minimum width."""
     enc = pdk.value("enclosure", "PAD", "PV1")
     w_min = pdk.value("width", "PV1")
-    w, h = pad_width - 2 * enc, pad_height - 2 * enc
-    if min(w, h) < w_min:
+    opening = grow(pad, -enc, pdk.grid_um)
+    x0, y0, x1, y1 = pad.bounds
+    if opening.is_empty or min(width_across_flats(opening), opening.bounds[2] - opening.bounds[0],
+                               opening.bounds[3] - opening.bounds[1]) < w_min - 1e-9:
         raise ConfigError(
-            f"pad {pad_name} ({pad_width} × {pad_height} µm) is too small: a PV1 opening inside it by "
-            f"{enc} µm would be {min(w, h):g} µm wide, below the {w_min} µm minimum (pads ≥ {w_min + 2 * enc:g} µm)"
+            f"pad {pad_name} ({x1 - x0:g} × {y1 - y0:g} µm) is too small: a PV1 opening inside it by "
+            f"{enc} µm would be below the {w_min} µm minimum (pads ≥ {w_min + 2 * enc:g} µm)"
         )
-    if pad_shape == "rect":
-        return rect(pdk.snap(w), pdk.snap(h), pdk.grid_um)
-    return circle(min(w, h), pdk.circle_vertices, pdk.grid_um, "circumscribed", "round" if pad_shape == "round" else "octagon")
+    return opening

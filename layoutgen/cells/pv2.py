@@ -1,23 +1,19 @@
-"""PV2: the polymer 2 opening over a ball pad, inside the UBM by the PDK's enclosure."""
+"""PV2: the polymer 2 opening over a ball pad, as wide as the UBM allows and never below its rule."""
 
 from __future__ import annotations
 
+import math
+
 from shapely.geometry import Polygon
 
-from ..errors import PdkError
 from ..pdk import Pdk
 from .shapes import circle
-from .ubm import ubm_diameter
 
 
 def pv2_opening(pdk: Pdk, shape: str) -> Polygon:
-    """The PV2 opening: the UBM shrunk by UBM-encloses-PV2 (all vertices inside that circle)."""
-    d = ubm_diameter(pdk) - 2 * pdk.value("enclosure", "UBM", "PV2")
-    poly = circle(d, pdk.circle_vertices, pdk.grid_um, "circumscribed", shape)
-    # A circumscribed polygon is narrower across its flats than d: make sure it stays legal.
-    from .shapes import width_across_flats
-
-    if width_across_flats(poly) < pdk.value("width", "PV2"):
-        raise PdkError(f"PDK {pdk.name}: PV2 opening {d:g} µm leaves less than PV2's minimum width "
-                       f"{pdk.value('width', 'PV2')} µm; raise the UBM width or use more circle vertices")
-    return poly
+    """The PV2 opening: the UBM's minimum width less its enclosure, at least PV2's minimum width."""
+    n = pdk.circle_vertices if shape == "round" else 8
+    flats = pdk.value("width", "UBM") - 2 * pdk.value("enclosure", "UBM", "PV2")
+    # Keep the corners (not only the flats) inside that width so a minimum-width UBM still encloses it.
+    flats = flats * math.cos(math.pi / n) - 4 * pdk.grid_um
+    return circle(max(flats, pdk.value("width", "PV2")), pdk.circle_vertices, pdk.grid_um, "inscribed", shape)

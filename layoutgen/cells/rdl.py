@@ -5,24 +5,20 @@ from __future__ import annotations
 from shapely.geometry import Polygon
 
 from ..pdk import Pdk
-from .shapes import circle, rect
-from .ubm import ubm_outer_diameter
+from .shapes import grow, width_across_flats
+from .ubm import ubm
 
 
-def landing_pad(opening: Polygon, pad_shape: str, pdk: Pdk) -> Polygon:
+def landing_pad(opening: Polygon, pdk: Pdk) -> Polygon:
     """RDL landing pad: the PV1 opening grown by RDL-encloses-PV1."""
-    enc = pdk.value("enclosure", "RDL", "PV1")
-    x0, y0, x1, y1 = opening.bounds
-    if pad_shape == "rect":
-        return rect(x1 - x0 + 2 * enc, y1 - y0 + 2 * enc, pdk.grid_um)
-    return circle(x1 - x0 + 2 * enc, pdk.circle_vertices, pdk.grid_um, "inscribed", "round" if pad_shape == "round" else "octagon")
-
-
-def capture_pad_diameter(pdk: Pdk, shape: str) -> float:
-    """Capture pad diameter (across flats): the UBM's outer diameter plus RDL-encloses-UBM twice."""
-    return ubm_outer_diameter(pdk, shape) + 2 * pdk.value("enclosure", "RDL", "UBM")
+    return grow(opening, pdk.value("enclosure", "RDL", "PV1"), pdk.grid_um)
 
 
 def capture_pad(pdk: Pdk, shape: str) -> Polygon:
-    """RDL ball capture pad enclosing the UBM by the PDK's enclosure."""
-    return circle(capture_pad_diameter(pdk, shape), pdk.circle_vertices, pdk.grid_um, "inscribed", shape)
+    """RDL ball capture pad: the UBM grown by RDL-encloses-UBM."""
+    return grow(ubm(pdk, shape), pdk.value("enclosure", "RDL", "UBM"), pdk.grid_um)
+
+
+def capture_pad_diameter(pdk: Pdk, shape: str) -> float:
+    """Capture pad width across flats."""
+    return width_across_flats(capture_pad(pdk, shape))

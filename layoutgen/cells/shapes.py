@@ -51,6 +51,29 @@ def circle(diameter: float, vertices: int, grid: float, fit: Literal["inscribed"
     return regular_polygon(diameter, vertices if shape == "round" else 8, grid, fit)
 
 
+def grow(poly: Polygon, d: float, grid: float) -> Polygon:
+    """`poly` offset by `d` (negative shrinks) with mitred corners, snapped so the offset is at least |d|.
+
+    Offsetting a regular polygon this way gives a similar polygon, so enclosures between a
+    feature and the one derived from it hold exactly, measured edge to edge.
+    """
+    exact = poly.buffer(d, join_style="mitre", mitre_limit=10.0)
+    coords = shapely.get_coordinates(exact)
+    if np.allclose(coords / grid, np.round(coords / grid), atol=1e-6):
+        return Polygon(np.round(coords / grid) * grid)
+    margin = grid * 1.5 if d > 0 else -grid * 1.5
+    padded = poly.buffer(d + margin, join_style="mitre", mitre_limit=10.0)
+    q = shapely.get_coordinates(padded) / grid
+    snapped = np.sign(q) * (np.ceil(np.abs(q) - 1e-9) if d > 0 else np.floor(np.abs(q) + 1e-9))
+    return Polygon(snapped[:-1] * grid)
+
+
+def outer_diameter(poly: Polygon) -> float:
+    """Twice the largest distance from the centroid to a vertex."""
+    c = shapely.get_coordinates(poly) - np.array(poly.centroid.coords[0])
+    return 2 * float(np.hypot(c[:, 0], c[:, 1]).max())
+
+
 def width_across_flats(poly: Polygon) -> float:
     """Twice the distance from the centroid to the nearest edge (inscribed diameter)."""
     return 2 * shapely.distance(poly.centroid, poly.exterior)

@@ -23,8 +23,8 @@ def pad_cell(width: float, height: float, shape: str, pdk: Pdk, pad_name: str = 
     """A pad stack: the die pad (reference), the PV1 opening and the RDL landing pad."""
     cell = Cell(f"PADSTACK_{shape.upper()}_{_num(width)}x{_num(height)}")
     pad = rect(width, height, pdk.grid_um) if shape == "rect" else circle(min(width, height), pdk.circle_vertices, pdk.grid_um, "circumscribed", "round" if shape == "round" else "octagon")
-    opening = pv1_opening(width, height, shape, pdk, pad_name)
-    return cell.add("PAD", pad).add("PV1", opening).add("RDL", landing_pad(opening, shape, pdk))
+    opening = pv1_opening(pad, pdk, pad_name)
+    return cell.add("PAD", pad).add("PV1", opening).add("RDL", landing_pad(opening, pdk))
 
 
 def ball_cell(shape: str, pdk: Pdk) -> Cell:

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 from shapely.geometry import Polygon
 
 from ..pdk import Pdk
-from .shapes import circle
-
-
-def ubm_diameter(pdk: Pdk) -> float:
-    """UBM width: the larger of UBM's minimum width and PV2's minimum plus its enclosure."""
-    return max(pdk.value("width", "UBM"), pdk.value("width", "PV2") + 2 * pdk.value("enclosure", "UBM", "PV2"))
-
-
-def ubm_outer_diameter(pdk: Pdk, shape: str) -> float:
-    """Diameter of the circle through the UBM polygon's vertices (what encloses it)."""
-    n = pdk.circle_vertices if shape == "round" else 8
-    return ubm_diameter(pdk) / math.cos(math.pi / n) + 4 * pdk.grid_um
+from .pv2 import pv2_opening
+from .shapes import circle, grow, width_across_flats
 
 
 def ubm(pdk: Pdk, shape: str) -> Polygon:
-    """The UBM pad (its flats at the UBM diameter)."""
-    return circle(ubm_diameter(pdk), pdk.circle_vertices, pdk.grid_um, "inscribed", shape)
+    """The UBM pad: PV2 grown by UBM-encloses-PV2, or the UBM minimum width if that is larger."""
+    around_pv2 = grow(pv2_opening(pdk, shape), pdk.value("enclosure", "UBM", "PV2"), pdk.grid_um)
+    if width_across_flats(around_pv2) >= pdk.value("width", "UBM"):
+        return around_pv2
+    return circle(pdk.value("width", "UBM"), pdk.circle_vertices, pdk.grid_um, "inscribed", shape)
