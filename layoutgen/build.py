@@ -12,22 +12,18 @@ import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
-
 from shapely.geometry import box
 
 from .config import _field_line, load_config
 from .design import Design
 from .errors import ConfigError, PdkError
-from .families.wlcsp_fanin import DieResult, build_die
+from .families import builder
+from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
 from .lyp import write_lyp
 from .masks import derive_mask, mask_layer, mask_layer_map
 from .pdk import Pdk, load_pdk
-
-FAMILIES: dict[str, Callable[[Design, Pdk], DieResult]] = {"wlcsp_fanin": build_die}
-
 
 @dataclass
 class BuildResult:
@@ -78,22 +74,15 @@ def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> di
         "family": design.package.family,
         "pdk": {"name": pdk.name, "rules": len(pdk.rules), "grid_um": pdk.grid_um},
         "die": {"name": design.die.name, "width_um": design.die.width, "height_um": design.die.height},
-        "counts": {
-            "dies": 1,
-            "pads": len(design.die.pads),
-            "balls": len(die.balls),
-            "connected_balls": len(die.ball_nets),
-            "nets": len(die.nets),
-            "routes": len(die.assignment),
-        },
+        "counts": {"dies": 1, **die.counts},
         "shapes": _shape_counts(die.layout),
         "masks": masks,
-        "routing": {
+        **({"routing": {
             "total_length_um": round(sum(lengths), 3),
             "max_length_um": round(max(lengths, default=0.0), 3),
             "assignment": dict(sorted(die.assignment.items())),
-        },
-        "ball_nets": dict(sorted(die.ball_nets.items())),
+        }} if die.assignment else {}),
+        **({"ball_nets": dict(sorted(die.ball_nets.items()))} if die.ball_nets else {}),
         **die.extra,
         "versions": _versions(),
     }
@@ -140,7 +129,7 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
     """Build the config into `out_root/<design>/`; raises ConfigError/RoutingError on bad input."""
     design = load_config(config)
     pdk = resolve_pdk(design)
-    die = FAMILIES[design.package.family](design, pdk)
+    die = builder(design.package.family)(design, pdk)
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{design.name}.", suffix=".tmp", dir=out_root))

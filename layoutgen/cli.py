@@ -15,9 +15,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
     result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis)
-    c = result.summary["counts"]
-    print(f"built {result.out_dir}: {c['pads']} pads, {c['balls']} balls, {c['nets']} nets, "
-          f"{c['routes']} routes, {len(result.summary['masks'])} masks")
+    counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.summary["counts"].items())
+    print(f"built {result.out_dir}: {counts}, {len(result.summary['masks'])} masks")
     return result.exit_code
 
 

@@ -176,7 +176,13 @@ class Die(Model):
         return self
 
 
-class FanInWlcsp(Model):
+class Package(Model):
+    """Base of every process family's parameters; `family` names the builder that uses them."""
+
+    family: str
+
+
+class FanInWlcsp(Package):
     """Family 1: fan-in WLCSP, RDL from pads to a ball grid, UBM and bump/post plating."""
 
     family: Literal["wlcsp_fanin"] = "wlcsp_fanin"
@@ -225,6 +231,6 @@ class Design(Model):
     pdk: str = Field(min_length=1, description="PDK name or folder")
     revision: str = Field(default="A", pattern=r"^[A-Za-z0-9_.\-]{1,16}$", description="mask revision label")
     die: Die
-    package: FanInWlcsp
+    package: Package = Field(description="the process family and its parameters (FanInWlcsp, ...)")
     wafer: Wafer | None = Field(default=None, description="the wafer; None builds the die only")
     config_path: Path | None = Field(default=None, exclude=True, description="set by the loader")

@@ -1,1 +1,29 @@
-"""families"""
+"""Process families: each module composes cells into a die (or package unit) with its layers.
+
+A family module defines its parameter model (a `layoutgen.design.Package`) and
+`build_die(design, pdk) -> DieResult`; this table maps the `family` name to the module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from ..errors import ConfigError
+
+MODULES: dict[str, str] = {
+    "wlcsp_fanin": "layoutgen.families.wlcsp_fanin",
+    "relief_csp": "layoutgen.families.relief_csp",
+    "sheet_terminals": "layoutgen.families.sheet_terminals",
+    "backside_wlcsp": "layoutgen.families.backside_wlcsp",
+    "fanout": "layoutgen.families.fanout",
+}
+
+
+def builder(family: str) -> Callable:
+    """The `build_die` function of `family`."""
+    try:
+        module = importlib.import_module(MODULES[family])
+    except (KeyError, ModuleNotFoundError):
+        raise ConfigError(f"package family {family!r} is not available (known: {', '.join(MODULES)})") from None
+    return module.build_die

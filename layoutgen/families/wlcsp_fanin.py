@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import shapely
 from shapely.geometry import Polygon, box
 
@@ -15,19 +13,7 @@ from ..errors import ConfigError, RoutingError
 from ..layout import Cell, Layout
 from ..pdk import Pdk
 from ..route import RouteRules, Terminal, route
-
-
-@dataclass
-class DieResult:
-    """A built die: its layout (top = the die cell) and what the summary reports about it."""
-
-    layout: Layout
-    ball_nets: dict[str, str]
-    assignment: dict[str, str]
-    route_lengths: dict[str, float]
-    nets: list[str]
-    balls: list[tuple[str, float, float]]
-    extra: dict = field(default_factory=dict)
+from .result import DieResult
 
 
 def seal_width(design: Design, pdk: Pdk) -> float:
@@ -136,6 +122,9 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         assignment={r.pad: r.ball for r in routing.routes},
         route_lengths={r.pad: round(r.length_um, 3) for r in routing.routes},
         nets=nets,
+        pads=[(p.name, p.net, pdk.snap(p.x), pdk.snap(p.y)) for p in die.pads],
         balls=balls,
+        counts={"pads": len(die.pads), "balls": len(balls), "connected_balls": len(ball_nets),
+                "nets": len(nets), "routes": len(routing.routes)},
         extra={"capture_pad_um": round(capture_pad_diameter(pdk, pkg.bump), 3)},
     )
