@@ -230,7 +230,13 @@ class Design(Model):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", description="design name (output folder)")
     pdk: str = Field(min_length=1, description="PDK name or folder")
     revision: str = Field(default="A", pattern=r"^[A-Za-z0-9_.\-]{1,16}$", description="mask revision label")
-    die: Die
+    die: Die | None = Field(default=None, description="the die (families that place several dies name them in their package)")
     package: Package = Field(description="the process family and its parameters (FanInWlcsp, ...)")
     wafer: Wafer | None = Field(default=None, description="the wafer; None builds the die only")
     config_path: Path | None = Field(default=None, exclude=True, description="set by the loader")
+
+    @model_validator(mode="after")
+    def _has_a_die(self) -> "Design":
+        if self.die is None and not getattr(self.package, "places_dies", False):
+            raise ValueError(f"family {self.package.family!r} needs die=Die(...)")
+        return self
