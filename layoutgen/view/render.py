@@ -1,0 +1,177 @@
+"""Pictures of layouts: headless PNGs drawn by klayout.lay with the PDK's .lyp colours.
+
+`render_png` draws one cell of one GDS; `render_previews` draws the pictures of a build
+(the die with every layer, each mask alone, the wafer when there is one) into `preview/`.
+The picture frames the whole cell with a small margin; with the same input the PNG bytes
+are the same (no oversampling, no clock in the file).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import klayout.db as kdb
+import klayout.lay as klay
+
+from .files import ViewError, read_summary, write_atomic
+
+MARGIN = 0.02                  # blank band around the drawn extent, as a fraction of it
+BACKGROUND = "#ffffff"
+SIZE = (1200, 1200)
+WAFER_LAYER = (201, 0)         # the generic PDK's WAFER layer, used when the .lyp does not name it
+# The wafer map draws where the dies are, not what is in them (at wafer scale that is a blur).
+WAFER_MAP_LAYERS = ("WAFER", "DIE", "KERF", "SHOT", "PLATE", "MARK")
+_LD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def _load_view(gds: Path, lyp: Path | None, texts: bool = False) -> klay.LayoutView:
+    """A headless view of `gds` with the .lyp's layers (and any the .lyp lacks), all levels."""
+    gds = Path(gds)
+    if not gds.is_file():
+        raise ViewError(f"{gds}: no such layout file")
+    view = klay.LayoutView()
+    for key, val in {"background-color": BACKGROUND, "grid-visible": "false",
+                     "text-visible": "true" if texts else "false"}.items():
+        view.set_config(key, val)
+    try:
+        view.load_layout(str(gds), True)
+    except RuntimeError as e:
+        raise ViewError(f"{gds}: KLayout cannot read it: {e}") from None
+    if lyp is not None:
+        if not Path(lyp).is_file():
+            raise ViewError(f"{lyp}: no such layer properties file")
+        view.load_layer_props(str(lyp), True)
+    return view
+
+
+def _layer_name(node: klay.LayerPropertiesNodeRef) -> str:
+    """The layer's name in the .lyp without the "L/D" the name may carry ("RDL 20/0" → "RDL")."""
+    name = node.name.strip()
+    parts = name.split()
+    return parts[0] if len(parts) == 2 and _LD.match(parts[1]) else name
+
+
+def _matches(node: klay.LayerPropertiesNodeRef, spec: str) -> bool:
+    """True when `spec` (a layer name or "L/D") designates the layer of `node`."""
+    ld = _LD.match(spec)
+    if ld:
+        return (node.source_layer, node.source_datatype) == (int(ld[1]), int(ld[2]))
+    return _layer_name(node).upper() == spec.strip().upper()
+
+
+def _show_only(view: klay.LayoutView, layers: list[str]) -> None:
+    """Hide every layer that none of `layers` (names or "L/D") designates; ViewError for unknown ones."""
+    nodes = list(view.each_layer())
+    unknown = [s for s in layers if not any(_matches(n, s) for n in nodes)]
+    if unknown:
+        known = ", ".join(f"{_layer_name(n)} ({n.source_layer}/{n.source_datatype})" for n in nodes)
+        raise ViewError(f"unknown layer {', '.join(map(repr, unknown))}; the layout has {known or 'no layer'}")
+    for node in nodes:
+        node.visible = any(_matches(node, s) for s in layers)
+
+
+def _select_cell(view: klay.LayoutView, cell: str | None) -> kdb.Cell:
+    """Make `cell` (default: the first top cell) the shown cell and return it."""
+    cv = view.cellview(0)
+    layout = cv.layout()
+    if cell is None:
+        tops = layout.top_cells()
+        if not tops:
+            raise ViewError(f"{cv.filename()}: the layout has no cell")
+        cell = tops[0].name
+    target = layout.cell(cell)
+    if target is None:
+        names = ", ".join(c.name for c in layout.top_cells())
+        raise ViewError(f"{cv.filename()}: no cell {cell!r} (top cells: {names})")
+    cv.cell_name = cell
+    return target
+
+
+def frame(bbox: kdb.DBox, size: tuple[int, int]) -> kdb.DBox:
+    """The area a picture of `size` shows for a cell of extent `bbox`: margin added, aspect kept."""
+    w, h = bbox.width() * (1 + 2 * MARGIN), bbox.height() * (1 + 2 * MARGIN)
+    scale = max(w / size[0], h / size[1]) or 1.0
+    cx, cy = bbox.center().x, bbox.center().y
+    half_w, half_h = scale * size[0] / 2, scale * size[1] / 2
+    return kdb.DBox(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
+def _draw(view: klay.LayoutView, png: Path, cell: str | None, layers: list[str] | None,
+          size: tuple[int, int]) -> Path:
+    """Draw `cell` of the loaded view (only `layers` when given) into `png`."""
+    target = _select_cell(view, cell)
+    for node in view.each_layer():
+        node.visible = True
+    if layers:
+        _show_only(view, layers)
+    view.max_hier()
+    bbox = target.dbbox()
+    if bbox.empty():
+        raise ViewError(f"cell {target.name!r} is empty: nothing to draw")
+    pixels = view.get_pixels_with_options(size[0], size[1], 1, 1, 0.0, frame(bbox, size))
+    return write_atomic(Path(png), pixels.to_png_data())
+
+
+def render_png(gds: Path, png: Path, lyp: Path | None = None, layers: list[str] | None = None,
+               cell: str | None = None, size: tuple[int, int] = SIZE, texts: bool = False) -> Path:
+    """Draw `cell` (default: the top cell) of `gds` into `png`, with the .lyp's colours."""
+    if size[0] < 16 or size[1] < 16:
+        raise ViewError(f"picture size {size[0]}x{size[1]} is too small (16x16 at least)")
+    view = _load_view(gds, lyp, texts)
+    return _draw(view, png, cell, layers, size)
+
+
+def _wafer_layer(view: klay.LayoutView) -> tuple[int, int]:
+    """The GDS layer the .lyp calls WAFER (else the generic 201/0)."""
+    for node in view.each_layer():
+        if _layer_name(node).upper() == "WAFER":
+            return node.source_layer, node.source_datatype
+    return WAFER_LAYER
+
+
+def _wafer_map_layers(view: klay.LayoutView) -> list[str] | None:
+    """The WAFER_MAP_LAYERS the view's layers name (None, i.e. every layer, when it names none)."""
+    names = {_layer_name(n).upper() for n in view.each_layer()}
+    found = [name for name in WAFER_MAP_LAYERS if name in names]
+    return found or None
+
+
+def _die_and_wafer(view: klay.LayoutView, die_name: str | None) -> tuple[str | None, str | None]:
+    """The die cell and the wafer cell (a top cell drawing on WAFER, or named so) of the loaded layout."""
+    layout = view.cellview(0).layout()
+    li = layout.find_layer(*_wafer_layer(view))
+    tops = layout.top_cells()
+    wafer = next((c.name for c in tops if (li is not None and not c.bbox(li).empty())
+                  or "WAFER" in c.name.upper()), None)
+    die = die_name if die_name and layout.cell(die_name) is not None else None
+    if die is None:
+        die = next((c.name for c in tops if c.name != wafer), None)
+    return die, wafer
+
+
+def render_previews(out_dir: Path, design_name: str, size: tuple[int, int] = SIZE) -> list[Path]:
+    """Draw the die (all layers), each mask alone and the wafer map (if any) into `out_dir/preview/`."""
+    out_dir = Path(out_dir)
+    gds, lyp = out_dir / f"{design_name}.gds", out_dir / f"{design_name}.lyp"
+    lyp_or_none = lyp if lyp.is_file() else None
+    preview = out_dir / "preview"
+    written: list[Path] = []
+    view = _load_view(gds, lyp_or_none)
+    die_name = (read_summary(out_dir).get("die") or {}).get("name")
+    die, wafer = _die_and_wafer(view, die_name)
+    if die is not None:
+        written.append(_draw(view, preview / "die.png", die, None, size))
+    for mask in sorted((out_dir / "masks").glob("*.gds")):
+        written.append(render_png(mask, preview / f"mask_{mask.stem}.png", lyp_or_none, size=size))
+    if wafer is not None:
+        written.append(_draw(view, preview / "wafer.png", wafer, _wafer_map_layers(view), size))
+    else:
+        separate = sorted(p for p in out_dir.glob("*.gds") if "wafer" in p.stem.lower() and p != gds)
+        if separate:
+            wafer_view = _load_view(separate[0], lyp_or_none)
+            written.append(_draw(wafer_view, preview / "wafer.png", None, _wafer_map_layers(wafer_view), size))
+    for stale in preview.glob("*.png"):
+        if stale not in written and (stale.name in ("die.png", "wafer.png") or stale.name.startswith("mask_")):
+            stale.unlink()
+    return written
