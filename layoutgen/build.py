@@ -24,6 +24,9 @@ from .layout import Layout
 from .lyp import write_lyp
 from .masks import derive_mask, mask_layer, mask_layer_map
 from .pdk import Pdk, load_pdk
+from .view.progress import steps
+from .view.render import render_previews
+from .view.report import write_report
 
 @dataclass
 class BuildResult:
@@ -65,6 +68,19 @@ def _shape_counts(layout: Layout) -> dict[str, int]:
     return {name: len(layout.flat(name)) for name in layout.layers()}
 
 
+def die_outline(layout: Layout):
+    """The die (or unit) outline: the bounding box of the top cell's DIE shapes, else of everything."""
+    import shapely
+
+    shapes = layout.flat("DIE") or [g for name in layout.layers() for g in layout.flat(name)]
+    return box(*shapely.union_all(shapes).bounds)
+
+
+def _die_entry(layout: Layout) -> dict:
+    x0, y0, x1, y1 = die_outline(layout).bounds
+    return {"name": layout.top, "width_um": round(x1 - x0, 6), "height_um": round(y1 - y0, 6)}
+
+
 def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> dict:
     """The summary.json content: counts, masks, routing, rule deck, versions (no clock)."""
     lengths = list(die.route_lengths.values())
@@ -73,7 +89,7 @@ def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> di
         "revision": design.revision,
         "family": design.package.family,
         "pdk": {"name": pdk.name, "rules": len(pdk.rules), "grid_um": pdk.grid_um},
-        "die": {"name": design.die.name, "width_um": design.die.width, "height_um": design.die.height},
+        "die": _die_entry(die.layout),
         "counts": {"dies": 1, **die.counts},
         "shapes": _shape_counts(die.layout),
         "masks": masks,
@@ -95,7 +111,7 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     if oasis:
         write_layout(layout, pdk, stage / f"{design.name}.oas", oasis=True)
     used = set(layout.layers())
-    field = box(-design.die.width / 2, -design.die.height / 2, design.die.width / 2, design.die.height / 2)
+    field = die_outline(layout)
     masks = []
     for mask in pdk.masks:
         if not used & set(mask.layers):
@@ -125,19 +141,27 @@ def _swap_into_place(stage: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False) -> BuildResult:
+def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False,
+          quiet: bool = False) -> BuildResult:
     """Build the config into `out_root/<design>/`; raises ConfigError/RoutingError on bad input."""
-    design = load_config(config)
-    pdk = resolve_pdk(design)
-    die = builder(design.package.family)(design, pdk)
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{design.name}.", suffix=".tmp", dir=out_root))
-    try:
-        summary = write_outputs(design, pdk, die, stage, oasis=oasis)
-        final = out_root / design.name
-        _swap_into_place(stage, final)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    with steps(4, "loading", quiet) as step:
+        design = load_config(config)
+        pdk = resolve_pdk(design)
+        step(label="routing the die")
+        die = builder(design.package.family)(design, pdk)
+        out_root = Path(out_root)
+        out_root.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{design.name}.", suffix=".tmp", dir=out_root))
+        try:
+            step(label="writing masks")
+            summary = write_outputs(design, pdk, die, stage, oasis=oasis)
+            step(label="previews and report")
+            render_previews(stage, design.name)
+            write_report(stage)
+            final = out_root / design.name
+            _swap_into_place(stage, final)
+            step()
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
     return BuildResult(out_dir=final, summary=summary)

@@ -14,7 +14,7 @@ from .errors import LayoutgenError
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
-    result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis)
+    result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis, quiet=args.quiet)
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.summary["counts"].items())
     print(f"built {result.out_dir}: {counts}, {len(result.summary['masks'])} masks")
     return result.exit_code
@@ -61,7 +61,17 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("-o", "--output", default="out", help="output root folder (default: out)")
     b.add_argument("--no-drc", action="store_true", help="skip the DRC of the written GDS")
     b.add_argument("--oasis", action="store_true", help="also write the combined layout as OASIS")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     b.set_defaults(func=_cmd_build)
+
+    from .view.command import add_render_arguments, add_view_arguments, main_render, main_view
+
+    r = sub.add_parser("render", help="draw a layout as PNG (a folder: every preview of out/<design>/)")
+    add_render_arguments(r)
+    r.set_defaults(func=main_render)
+    v = sub.add_parser("view", help="open a layout in KLayout with its .lyp and DRC markers, or print how")
+    add_view_arguments(v)
+    v.set_defaults(func=main_view)
 
     pk = sub.add_parser("pdk", help="list or show PDKs")
     pk.add_argument("--pdk-path", action="append", default=[], help="a folder with PDKs (repeatable)")

@@ -66,7 +66,8 @@ def write_library(lib: gdstk.Library, path: Path, oasis: bool = False) -> Path:
         if oasis:
             lib.write_oas(tmp)
         else:
-            lib.write_gds(tmp, timestamp=GDS_TIMESTAMP)
+            # Large polygons (wafer circles) stay whole: no seam where gdstk would split them.
+            lib.write_gds(tmp, timestamp=GDS_TIMESTAMP, max_points=8190)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
