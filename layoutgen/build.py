@@ -114,8 +114,8 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     field = die_outline(layout)
     masks = []
     for mask in pdk.masks:
-        if not used & set(mask.layers):
-            continue
+        if not (used & set(mask.layers)) - {"MARK"}:
+            continue  # nothing of this mask's own (marks alone make no mask)
         m = derive_mask(layout, mask, pdk, design.name, design.revision, field)
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))
