@@ -1,0 +1,197 @@
+"""Connectivity from net labels: which metal pieces join which pads and balls.
+
+The conductor stack comes from the PDK (`pdk.connectivity`): conductor layers; vias that
+join a lower and an upper conductor where the via overlaps both; pairs of layers that
+join wherever they overlap (`touching`); and the label layers whose text labels (on the
+PDK's label texttype) name the net at each terminal: pads on the first label layer, balls
+on the last. Labels on any other layer (ball names on TEXT) are ignored.
+
+`conductor_pieces` builds the connected pieces once; each check is a small function of
+the pieces and the terminals, so further checks (plating: all plating metal one piece
+touching the contact ring; isolation: every net its own piece once the kerf is cut away,
+done by passing kerf-cut geometry to `conductor_pieces`) are a few lines each.
+
+- open: a net's terminals on one piece must include a terminal on every label layer that
+  carries labels in the layout (in a fan-in WLCSP: at least one pad and one ball). Pads of
+  one net joined inside the die (VDD on several pads) may therefore reach their balls
+  through separate pieces; what is reported is a piece holding terminals of a net but
+  missing a pad or a ball of it, and a label that sits on no metal of its layer.
+- short: one piece holding terminals of two or more nets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ..pdk import Connectivity
+from .merge import Shapes
+from .violation import Finding
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Every conductor shape of the stack, its layer and the connected piece it belongs to."""
+
+    geoms: np.ndarray      # (n,) shapely polygons, all conductor layers
+    layer: np.ndarray      # (n,) object: layer name of each shape
+    piece: np.ndarray      # (n,) int: connected piece of each shape
+    count: int             # number of pieces
+
+    def of_layer(self, name: str) -> np.ndarray:
+        """Indices of the shapes on one layer."""
+        return np.flatnonzero(self.layer == name)
+
+    def bounds(self, piece: int) -> tuple[float, float, float, float]:
+        """Extent of one piece (µm)."""
+        b = shapely.bounds(self.geoms[self.piece == piece])
+        return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
+
+@dataclass(frozen=True)
+class Terminals:
+    """Net labels placed on the stack: net, label layer, position, and piece (-1: no metal)."""
+
+    net: np.ndarray        # (t,) object
+    layer: np.ndarray      # (t,) object
+    xy: np.ndarray         # (t, 2) float µm
+    piece: np.ndarray      # (t,) int
+
+
+def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i in a, j in b) whose interiors overlap (touching edges do not count)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    i, j = shapely.STRtree(b).query(a, predicate="intersects")
+    keep = ~shapely.touches(a[i], b[j])
+    return i[keep], j[keep]
+
+
+def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity) -> Pieces:
+    """The connected pieces of the conductor stack (merged shapes per layer given)."""
+    names = [n for n in stack.conductors if n in layers]
+    geoms = [layers[n].geoms for n in names]
+    start = dict(zip(names, np.cumsum([0] + [len(g) for g in geoms[:-1]]).tolist()))
+    all_geoms = np.concatenate(geoms) if geoms else np.empty(0, object)
+    layer = np.concatenate([np.full(len(g), n, object) for n, g in zip(names, geoms)]) if geoms else np.empty(0, object)
+    n = len(all_geoms)
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    for a, b in stack.touching:
+        if a in start and b in start:
+            i, j = overlapping_pairs(layers[a].geoms, layers[b].geoms)
+            src.append(i + start[a])
+            dst.append(j + start[b])
+    for via in stack.vias:
+        if via.via not in layers or via.lower not in start or via.upper not in start:
+            continue
+        cut = layers[via.via].geoms
+        v_lo, lo = overlapping_pairs(cut, layers[via.lower].geoms)
+        v_up, up = overlapping_pairs(cut, layers[via.upper].geoms)
+        if len(v_lo) == 0 or len(v_up) == 0:
+            continue
+        m_lo = coo_matrix((np.ones(len(v_lo)), (v_lo, lo)), shape=(len(cut), len(layers[via.lower]))).tocsr()
+        m_up = coo_matrix((np.ones(len(v_up)), (v_up, up)), shape=(len(cut), len(layers[via.upper]))).tocsr()
+        joined = (m_lo.T @ m_up).tocoo()       # lower i and upper j share a via
+        src.append(joined.row + start[via.lower])
+        dst.append(joined.col + start[via.upper])
+    s = np.concatenate(src) if src else np.zeros(0, np.int64)
+    d = np.concatenate(dst) if dst else np.zeros(0, np.int64)
+    graph = coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n))
+    count, piece = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
+    return Pieces(all_geoms, layer, piece, int(count))
+
+
+def place_terminals(pieces: Pieces, labels: dict[str, tuple[np.ndarray, np.ndarray]]) -> Terminals:
+    """Terminals from net labels per label layer (texts, positions in µm), each on the piece
+    of a shape of its own layer under it."""
+    nets, lays, xys, on = [], [], [], []
+    for name, (text, xy) in labels.items():
+        if len(text) == 0:
+            continue
+        idx = pieces.of_layer(name)
+        piece = np.full(len(text), -1, np.int64)
+        if len(idx):
+            pts = shapely.points(xy)
+            p, s = shapely.STRtree(pieces.geoms[idx]).query(pts, predicate="intersects")
+            piece[p] = pieces.piece[idx[s]]
+        nets.append(text)
+        lays.append(np.full(len(text), name, object))
+        xys.append(np.asarray(xy, float))
+        on.append(piece)
+    if not nets:
+        return Terminals(np.empty(0, object), np.empty(0, object), np.zeros((0, 2)), np.zeros(0, np.int64))
+    return Terminals(np.concatenate(nets), np.concatenate(lays), np.concatenate(xys), np.concatenate(on))
+
+
+def _describe(t: Terminals, rows: np.ndarray, limit: int = 6) -> str:
+    items = [f"{t.net[r]}@{t.layer[r]}({t.xy[r][0]:.3f}, {t.xy[r][1]:.3f})" for r in rows[:limit]]
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return ", ".join(items) + more
+
+
+def _box(b: tuple[float, float, float, float]) -> shapely.Geometry:
+    x0, y0, x1, y1 = b
+    return shapely.box(x0, y0, x1, y1)
+
+
+def _groups(codes: np.ndarray) -> list[np.ndarray]:
+    """Row indices grouped by equal code (sorted once, no quadratic scan)."""
+    order = np.argsort(codes, kind="stable")
+    cuts = np.flatnonzero(codes[order][1:] != codes[order][:-1]) + 1
+    return np.split(order, cuts) if len(order) else []
+
+
+def find_opens(pieces: Pieces, terms: Terminals) -> list[Finding]:
+    """One finding per label on no metal, and per (piece, net) missing a terminal on one of
+    the label layers that carry labels (a pad without its ball, or a ball without a pad)."""
+    out = []
+    for r in np.flatnonzero(terms.piece < 0):
+        x, y = terms.xy[r]
+        out.append(Finding(
+            f"net {terms.net[r]}: label on {terms.layer[r]} at ({x:.3f}, {y:.3f}) is on no {terms.layer[r]} shape",
+            region=shapely.box(x - 1, y - 1, x + 1, y + 1),
+        ))
+    on = np.flatnonzero(terms.piece >= 0)
+    if len(on) == 0:
+        return out
+    needed = sorted(set(terms.layer.tolist()))
+    _, net_code = np.unique(terms.net[on].astype(str), return_inverse=True)
+    _, lay_code = np.unique(terms.layer[on].astype(str), return_inverse=True)
+    code = terms.piece[on].astype(np.int64) * (net_code.max() + 1) + net_code
+    n_lay = len(needed)
+    for rows_local in _groups(code):
+        if len(np.unique(lay_code[rows_local])) == n_lay:
+            continue
+        rows = on[rows_local]
+        have = set(terms.layer[rows].tolist())
+        missing = [lay for lay in needed if lay not in have]
+        piece = int(terms.piece[rows[0]])
+        out.append(Finding(
+            f"net {terms.net[rows[0]]}: {_describe(terms, rows)} joined to no {'/'.join(missing)} of the net",
+            region=_box(pieces.bounds(piece)),
+        ))
+    return out
+
+
+def find_shorts(pieces: Pieces, terms: Terminals) -> list[Finding]:
+    """One finding per piece holding terminals of two or more nets."""
+    out = []
+    on = np.flatnonzero(terms.piece >= 0)
+    if len(on) == 0:
+        return out
+    _, net_code = np.unique(terms.net[on].astype(str), return_inverse=True)
+    for rows_local in _groups(terms.piece[on]):
+        if len(np.unique(net_code[rows_local])) < 2:
+            continue
+        rows = on[rows_local]
+        nets = sorted(set(terms.net[rows].tolist()))
+        out.append(Finding(
+            f"nets {', '.join(nets)} on one piece of metal: {_describe(terms, rows)}",
+            region=_box(pieces.bounds(int(terms.piece[rows[0]]))),
+        ))
+    return out

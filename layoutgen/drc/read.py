@@ -1,0 +1,285 @@
+"""Read a GDS file into cells, their own shapes and their placements, and flatten a cell.
+
+Shapes are kept as integer vertex arrays in database units (the file's own precision),
+so that a placement is a numpy transform and a grid check is exact. Reading is explicit:
+`cell_shapes` gives what one cell draws itself, `placements` what it places, and
+`flatten` composes them (memoised per cell), so a hierarchical checker can look at each
+unique cell once and then only at what the placements add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import gdstk
+import numpy as np
+
+from ..errors import DrcError
+
+
+def layer_key(layer: int, datatype: int) -> int:
+    """One integer for a GDS (layer, datatype) or (layer, texttype) pair."""
+    return (layer << 16) | datatype
+
+
+@dataclass(frozen=True)
+class Polys:
+    """Polygons as one integer vertex array: polygon i is xy[offsets[i]:offsets[i+1]]."""
+
+    xy: np.ndarray        # (N, 2) int64, database units
+    offsets: np.ndarray   # (P + 1,) int64
+    key: np.ndarray       # (P,) int64 layer_key of each polygon
+
+    @staticmethod
+    def empty() -> "Polys":
+        """No polygons."""
+        return Polys(np.zeros((0, 2), np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def select(self, key: int) -> "Polys":
+        """The polygons on one layer key."""
+        keep = self.key == key
+        counts = np.diff(self.offsets)
+        vmask = np.repeat(keep, counts)
+        offsets = np.zeros(int(keep.sum()) + 1, np.int64)
+        np.cumsum(counts[keep], out=offsets[1:])
+        return Polys(self.xy[vmask], offsets, self.key[keep])
+
+    def polygon_index(self) -> np.ndarray:
+        """The polygon index of every vertex."""
+        return np.repeat(np.arange(len(self.key)), np.diff(self.offsets))
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Text labels: string, position (database units) and layer key (layer, texttype)."""
+
+    text: np.ndarray      # (L,) object
+    xy: np.ndarray        # (L, 2) int64
+    key: np.ndarray       # (L,) int64
+
+    @staticmethod
+    def empty() -> "Labels":
+        """No labels."""
+        return Labels(np.zeros(0, object), np.zeros((0, 2), np.int64), np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def select(self, key: int) -> "Labels":
+        """The labels on one layer key."""
+        keep = self.key == key
+        return Labels(self.text[keep], self.xy[keep], self.key[keep])
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One reference: child cell name and its transform (GDS order: mirror, scale, rotate, move)."""
+
+    child: str
+    origin: tuple[float, float]        # database units
+    rotation: float                    # radians
+    magnification: float
+    x_reflection: bool
+    offsets: np.ndarray                # (R, 2) repetition offsets in database units, (0, 0) if none
+
+    def apply(self, xy: np.ndarray) -> np.ndarray:
+        """Every repetition of `xy` (int64, database units) placed: (R * N, 2) int64."""
+        pts = xy.astype(np.float64)
+        if self.x_reflection:
+            pts[:, 1] = -pts[:, 1]
+        c, s = np.cos(self.rotation), np.sin(self.rotation)
+        m = self.magnification
+        placed = pts @ np.array([[c * m, s * m], [-s * m, c * m]]) + np.asarray(self.origin)
+        out = (placed[None, :, :] + self.offsets[:, None, :]).reshape(-1, 2)
+        return np.rint(out).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Flat:
+    """A cell flattened: every polygon and label it draws, placements resolved."""
+
+    cell: str
+    polys: Polys
+    labels: Labels
+    dbu_um: float
+
+    @cached_property
+    def bounds_dbu(self) -> tuple[int, int, int, int] | None:
+        """Extent of all polygons (x0, y0, x1, y1), or None when the cell is empty."""
+        if len(self.polys.xy) == 0:
+            return None
+        lo, hi = self.polys.xy.min(axis=0), self.polys.xy.max(axis=0)
+        return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
+
+
+class Layout:
+    """A GDS file read: its library, database unit and the cells by name."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DrcError(f"cannot read GDS {self.path}: no such file")
+        try:
+            _unit, precision = gdstk.gds_units(str(self.path))
+            self.library = gdstk.read_gds(str(self.path), unit=1e-6)
+        except Exception as e:  # gdstk raises OSError/RuntimeError with terse text
+            raise DrcError(f"cannot read GDS {self.path}: {e} (not a GDSII stream, or truncated)") from None
+        self.dbu_um = precision * 1e6
+        self.cells: dict[str, gdstk.Cell] = {c.name: c for c in self.library.cells}
+        self._flat: dict[str, Flat] = {}
+        self._own: dict[str, tuple[Polys, Labels]] = {}
+
+    def top_names(self) -> list[str]:
+        """Names of the top cells (placed by no other cell)."""
+        return [c.name for c in self.library.top_level() if isinstance(c, gdstk.Cell)]
+
+    def pick_tops(self, top: str | None) -> list[str]:
+        """The cells to check: `top` if given, else every top cell (usually one)."""
+        if top is not None:
+            if top not in self.cells:
+                known = ", ".join(sorted(self.cells)) or "none"
+                raise DrcError(f"{self.path}: no cell {top!r} (cells: {known})")
+            return [top]
+        tops = self.top_names()
+        if not tops:
+            raise DrcError(f"{self.path}: no top cell (the file has no cells, or every cell is placed in a cycle)")
+        return tops
+
+    def own(self, name: str) -> tuple[Polys, Labels]:
+        """What cell `name` draws itself (no placements), memoised."""
+        if name not in self._own:
+            self._own[name] = cell_shapes(self.cells[name], self.dbu_um)
+        return self._own[name]
+
+    def placements(self, name: str) -> list[Placement]:
+        """The references of cell `name`, in database units."""
+        return placements(self.cells[name], self.dbu_um, self.path)
+
+    def flatten(self, name: str, _depth: int = 0) -> Flat:
+        """Cell `name` with every placement resolved, memoised per cell."""
+        if name in self._flat:
+            return self._flat[name]
+        if _depth > 64:
+            raise DrcError(f"{self.path}: cell hierarchy deeper than 64 at {name!r} (a reference cycle?)")
+        polys, labels = self.own(name)
+        poly_parts, label_parts = [polys], [labels]
+        for pl in self.placements(name):
+            child = self.flatten(pl.child, _depth + 1)
+            poly_parts.append(place_polys(child.polys, pl))
+            label_parts.append(place_labels(child.labels, pl))
+        flat = Flat(name, concat_polys(poly_parts), concat_labels(label_parts), self.dbu_um)
+        self._flat[name] = flat
+        return flat
+
+
+def _to_dbu(points: np.ndarray, dbu_um: float) -> np.ndarray:
+    return np.rint(np.asarray(points, np.float64) / dbu_um).astype(np.int64)
+
+
+def _repetition_offsets(rep: gdstk.Repetition | None, dbu_um: float) -> np.ndarray:
+    offs = rep.get_offsets() if rep is not None else np.zeros((0, 2))
+    if len(offs) == 0:
+        return np.zeros((1, 2), np.float64)
+    return np.rint(np.asarray(offs, np.float64) / dbu_um)
+
+
+def cell_shapes(cell: gdstk.Cell, dbu_um: float) -> tuple[Polys, Labels]:
+    """The polygons (paths converted) and labels one cell draws itself, in database units."""
+    rings: list[np.ndarray] = []
+    keys: list[int] = []
+    shapes = list(cell.polygons)
+    for path in cell.paths:
+        shapes.extend(path.to_polygons())
+    for poly in shapes:
+        pts = _to_dbu(poly.points, dbu_um)
+        if len(pts) < 3:
+            continue
+        k = layer_key(poly.layer, poly.datatype)
+        for off in _repetition_offsets(poly.repetition, dbu_um):
+            rings.append(pts + off.astype(np.int64))
+            keys.append(k)
+    if rings:
+        counts = np.array([len(r) for r in rings], np.int64)
+        offsets = np.zeros(len(rings) + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        polys = Polys(np.concatenate(rings), offsets, np.array(keys, np.int64))
+    else:
+        polys = Polys.empty()
+    texts, xys, lkeys = [], [], []
+    for lab in cell.labels:
+        for off in _repetition_offsets(lab.repetition, dbu_um):
+            texts.append(lab.text)
+            xys.append(_to_dbu(lab.origin, dbu_um) + off.astype(np.int64))
+            lkeys.append(layer_key(lab.layer, lab.texttype))
+    labels = (
+        Labels(np.array(texts, object), np.array(xys, np.int64).reshape(-1, 2), np.array(lkeys, np.int64))
+        if texts else Labels.empty()
+    )
+    return polys, labels
+
+
+def placements(cell: gdstk.Cell, dbu_um: float, path: Path | str = "") -> list[Placement]:
+    """The references a cell makes, each with its transform and repetition offsets."""
+    out = []
+    for ref in cell.references:
+        child = ref.cell.name if isinstance(ref.cell, gdstk.Cell) else str(ref.cell)
+        if not isinstance(ref.cell, gdstk.Cell):
+            raise DrcError(f"{path}: cell {cell.name!r} places cell {child!r}, which the file does not define")
+        ox, oy = ref.origin
+        out.append(Placement(
+            child=child,
+            origin=(round(ox / dbu_um), round(oy / dbu_um)),
+            rotation=float(ref.rotation),
+            magnification=float(ref.magnification),
+            x_reflection=bool(ref.x_reflection),
+            offsets=_repetition_offsets(ref.repetition, dbu_um),
+        ))
+    return out
+
+
+def place_polys(polys: Polys, pl: Placement) -> Polys:
+    """Every repetition of `polys` under placement `pl`."""
+    reps = len(pl.offsets)
+    if len(polys) == 0:
+        return Polys.empty()
+    xy = pl.apply(polys.xy)
+    n = len(polys.xy)
+    offsets = np.concatenate([polys.offsets[:-1] + i * n for i in range(reps)] + [[reps * n]])
+    return Polys(xy, offsets.astype(np.int64), np.tile(polys.key, reps))
+
+
+def place_labels(labels: Labels, pl: Placement) -> Labels:
+    """Every repetition of `labels` under placement `pl`."""
+    if len(labels) == 0:
+        return Labels.empty()
+    reps = len(pl.offsets)
+    return Labels(np.tile(labels.text, reps), pl.apply(labels.xy), np.tile(labels.key, reps))
+
+
+def concat_polys(parts: list[Polys]) -> Polys:
+    """Polygons of several sets as one."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Polys.empty()
+    if len(parts) == 1:
+        return parts[0]
+    starts = np.cumsum([0] + [len(p.xy) for p in parts[:-1]])
+    offsets = np.concatenate([p.offsets[:-1] + s for p, s in zip(parts, starts)] + [[starts[-1] + len(parts[-1].xy)]])
+    return Polys(np.concatenate([p.xy for p in parts]), offsets.astype(np.int64), np.concatenate([p.key for p in parts]))
+
+
+def concat_labels(parts: list[Labels]) -> Labels:
+    """Labels of several sets as one."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Labels.empty()
+    return Labels(
+        np.concatenate([p.text for p in parts]),
+        np.concatenate([p.xy for p in parts]),
+        np.concatenate([p.key for p in parts]),
+    )

@@ -1,0 +1,127 @@
+"""DRC reports: drc.json, JUnit XML and the terminal table (the .lyrdb is in lyrdb.py)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .lyrdb import write_lyrdb
+from .violation import DrcResult, Violation
+
+FIRST_N = 50
+_PARAMS = ("layer", "other", "layers", "tolerance", "tolerance_um", "window", "step", "min", "max")
+
+
+def rule_summary(result: DrcResult, first_n: int = FIRST_N) -> list[dict]:
+    """Per rule: name, kind, description, value, counts, and the first violations."""
+    counts, waived = result.counts(), result.waived_counts()
+    out = []
+    for r in result.rules:
+        vs = result.of_rule(r.name)
+        out.append({
+            "name": r.name,
+            "kind": r.kind,
+            "description": r.description,
+            "value": r.value if r.kind != "connectivity" else r.check,
+            "params": {k: getattr(r, k) for k in _PARAMS if getattr(r, k) is not None},
+            "count": counts[r.name],
+            "waived": waived[r.name],
+            "violations": [v.to_json() for v in vs[:first_n]],
+        })
+    return out
+
+
+def to_json(result: DrcResult, first_n: int = FIRST_N) -> dict:
+    """The whole result as plain data (what drc.json holds)."""
+    counts = result.counts()
+    return {
+        "input": str(Path(result.gds_path).resolve()),
+        "pdk": result.pdk,
+        "cells": result.cells,
+        "ok": result.ok,
+        "runtime_s": round(result.runtime_s, 4),
+        "totals": {
+            "violations": sum(counts.values()),
+            "waived": sum(result.waived_counts().values()),
+            "rules": len(result.rules),
+            "rules_failed": sum(1 for c in counts.values() if c),
+        },
+        "unused_waivers": result.unused_waivers,
+        "rules": rule_summary(result, first_n),
+    }
+
+
+def write_json(result: DrcResult, path: Path) -> Path:
+    """Write drc.json."""
+    path.write_text(json.dumps(to_json(result), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _lines(vs: list[Violation], limit: int) -> str:
+    lines = [f"{v.where()}: {v.message}" for v in vs[:limit]]
+    if len(vs) > limit:
+        lines.append(f"... and {len(vs) - limit} more")
+    return "\n".join(lines)
+
+
+def write_junit(result: DrcResult, path: Path, limit: int = 20) -> Path:
+    """Write JUnit XML: one testcase per rule, a failure listing the first violations."""
+    counts = result.counts()
+    suite = ET.Element("testsuite", {
+        "name": f"drc.{result.pdk}", "tests": str(len(result.rules)),
+        "failures": str(sum(1 for c in counts.values() if c)), "errors": "0",
+        "time": f"{result.runtime_s:.3f}",
+    })
+    for r in result.rules:
+        case = ET.SubElement(suite, "testcase", {"classname": f"drc.{result.pdk}", "name": r.name})
+        vs = result.of_rule(r.name)
+        active = [v for v in vs if not v.waived]
+        if active:
+            fail = ET.SubElement(case, "failure", {"message": f"{len(active)} violation(s): {r.description}", "type": r.kind})
+            fail.text = _lines(active, limit)
+        waived = [v for v in vs if v.waived]
+        if waived:
+            out = ET.SubElement(case, "system-out")
+            out.text = f"{len(waived)} waived:\n" + "\n".join(f"{v.where()}: {v.waiver}" for v in waived[:limit])
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def print_table(result: DrcResult, console: Console | None = None) -> None:
+    """The terminal summary: one row per rule with its count, and a verdict line."""
+    console = console or Console()
+    counts, waived = result.counts(), result.waived_counts()
+    table = Table(title=f"DRC {Path(result.gds_path).name} · PDK {result.pdk} · {', '.join(result.cells)}")
+    table.add_column("rule")
+    table.add_column("description")
+    table.add_column("count", justify="right")
+    table.add_column("waived", justify="right")
+    for r in result.rules:
+        c = counts[r.name]
+        table.add_row(r.name, r.description, f"[red]{c}[/red]" if c else "[green]0[/green]", str(waived[r.name] or ""))
+    console.print(table)
+    total = sum(counts.values())
+    if total:
+        console.print(f"[red]{total} violation(s)[/red] in {sum(1 for c in counts.values() if c)} rule(s), "
+                      f"{sum(waived.values())} waived, {result.runtime_s:.2f} s")
+    else:
+        console.print(f"[green]clean[/green]: {sum(waived.values())} waived, {result.runtime_s:.2f} s")
+    for w in result.unused_waivers:
+        console.print(f"[yellow]waiver {w} matched no violation[/yellow]")
+
+
+def write_reports(result: DrcResult, out_dir: str | Path, junit: str | Path | None = None) -> dict[str, Path]:
+    """Write drc.json and drc.lyrdb into `out_dir` (and JUnit XML to `junit` if given)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": write_json(result, out / "drc.json"), "lyrdb": write_lyrdb(result, out / "drc.lyrdb")}
+    if junit is not None:
+        paths["junit"] = write_junit(result, Path(junit))
+    return paths

@@ -1,0 +1,46 @@
+"""Minimum space: between different shapes of a layer, and inside one shape (notches, holes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from .geometry import EPS_UM, closest_segments
+from .merge import Shapes
+from .morph import narrow_gaps
+from .violation import Finding
+
+
+def close_pairs(a: np.ndarray, b: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i in a, j in b) of geometries closer than `distance` (touching included)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    i, j = shapely.STRtree(b).query(a, predicate="dwithin", distance=max(distance - EPS_UM, 0.0))
+    return i, j
+
+
+def pair_findings(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, what: str, limit: float) -> list[Finding]:
+    """A finding per pair (a[i], b[j]) with their closest edges as the marker (loop over violations)."""
+    d = shapely.distance(a[i], b[j])
+    out = []
+    for ii, jj, dd in zip(i, j, d):
+        edges = closest_segments(a[ii], b[jj])
+        out.append(Finding(f"{what} {dd:.4f} µm < {limit:g} µm", edges=edges))
+    return out
+
+
+def check_space(shapes: Shapes, space: float) -> list[Finding]:
+    """One finding per pair of shapes closer than `space`, plus one per notch or hole of a
+    shape narrower than `space` (gaps between walls facing each other)."""
+    g = shapes.geoms
+    i, j = close_pairs(g, g, space)
+    keep = i < j
+    found = pair_findings(g, g, i[keep], j[keep], "space", space)
+
+    def per_shape(geoms: np.ndarray) -> list[tuple[int, Finding]]:
+        return [
+            (k, Finding(f"notch narrower than {space:g} µm over {piece.area:.4g} µm²", region=piece))
+            for k, piece in narrow_gaps(geoms, space)
+        ]
+
+    return found + shapes.per_class(per_shape)
