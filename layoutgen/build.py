@@ -15,6 +15,7 @@ from pathlib import Path
 from shapely.geometry import box
 
 from .config import _field_line, load_config
+from .drc import DrcResult, run_drc, write_reports
 from .design import Design
 from .errors import ConfigError, PdkError
 from .families import builder
@@ -34,12 +35,12 @@ class BuildResult:
 
     out_dir: Path
     summary: dict
-    drc_ok: bool | None = None
+    drc: DrcResult | None = None
 
     @property
     def exit_code(self) -> int:
         """0 clean (or DRC skipped), 1 when the DRC found violations."""
-        return 1 if self.drc_ok is False else 0
+        return 1 if self.drc is not None and not self.drc.ok else 0
 
 
 def resolve_pdk(design: Design) -> Pdk:
@@ -128,6 +129,22 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     return summary
 
 
+def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcResult:
+    """DRC of the combined GDS just written (never the generator's intent); reports beside it.
+
+    A `waivers.toml` next to the config applies. The result also goes into summary.json.
+    """
+    waivers = design.config_path.parent / "waivers.toml" if design.config_path else None
+    result = run_drc(stage / f"{design.name}.gds", pdk, waivers=waivers if waivers and waivers.is_file() else None)
+    write_reports(result, stage, reproducible=True)
+    counts, waived = result.counts(), result.waived_counts()
+    summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "violations": sum(counts.values()),
+                      "waived": sum(waived.values()),
+                      "failed_rules": {name: n for name, n in counts.items() if n}}
+    (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
 def _swap_into_place(stage: Path, final: Path) -> None:
     """Replace `final` by `stage` (both in one folder), removing the old result."""
     old = None
@@ -155,6 +172,10 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
         try:
             step(label="writing masks")
             summary = write_outputs(design, pdk, die, stage, oasis=oasis)
+            drc = None
+            if run_drc:
+                step(label="DRC")
+                drc = check_written(design, pdk, stage, summary)
             step(label="previews and report")
             render_previews(stage, design.name)
             write_report(stage)
@@ -164,4 +185,4 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
-    return BuildResult(out_dir=final, summary=summary)
+    return BuildResult(out_dir=final, summary=summary, drc=drc)

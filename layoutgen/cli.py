@@ -15,6 +15,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build
 
     result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis, quiet=args.quiet)
+    if result.drc is not None and not result.drc.ok:
+        from rich.console import Console
+
+        from .drc.report import print_table
+
+        print_table(result.drc, Console())
+    elif result.drc is not None:
+        waived = sum(result.drc.waived_counts().values())
+        print(f"DRC clean: {len(result.drc.rules)} rules, 0 violations" + (f", {waived} waived" if waived else ""))
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.summary["counts"].items())
     print(f"built {result.out_dir}: {counts}, {len(result.summary['masks'])} masks")
     return result.exit_code
@@ -64,7 +73,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     b.set_defaults(func=_cmd_build)
 
+    from .drc.command import add_arguments as add_drc_arguments
+    from .drc.command import main as main_drc
     from .view.command import add_render_arguments, add_view_arguments, main_render, main_view
+
+    d = sub.add_parser("drc", help="check any GDS against a PDK's rule deck")
+    add_drc_arguments(d)
+    d.set_defaults(func=main_drc)
 
     r = sub.add_parser("render", help="draw a layout as PNG (a folder: every preview of out/<design>/)")
     add_render_arguments(r)

@@ -42,11 +42,11 @@ def add_item(db: rdb.ReportDatabase, cell_id: int, cat_id: int, v: Violation) ->
         item.add_tag(db.user_tag_id("waived"))
 
 
-def write_lyrdb(result: DrcResult, path: Path) -> Path:
+def write_lyrdb(result: DrcResult, path: Path, reproducible: bool = False) -> Path:
     """Write the marker database KLayout's marker browser opens beside the layout."""
     db = rdb.ReportDatabase(f"DRC {result.pdk}")
     db.description = f"layoutgen DRC of {Path(result.gds_path).name} with PDK {result.pdk}"
-    db.original_file = str(Path(result.gds_path).resolve())
+    db.original_file = Path(result.gds_path).name if reproducible else str(Path(result.gds_path).resolve())
     db.generator = "layoutgen drc"
     if result.cells:
         db.top_cell_name = result.cells[0]

@@ -35,15 +35,15 @@ def rule_summary(result: DrcResult, first_n: int = FIRST_N) -> list[dict]:
     return out
 
 
-def to_json(result: DrcResult, first_n: int = FIRST_N) -> dict:
-    """The whole result as plain data (what drc.json holds)."""
+def to_json(result: DrcResult, first_n: int = FIRST_N, reproducible: bool = False) -> dict:
+    """The whole result as plain data (what drc.json holds); `reproducible` drops time and folders."""
     counts = result.counts()
     return {
-        "input": str(Path(result.gds_path).resolve()),
+        "input": Path(result.gds_path).name if reproducible else str(Path(result.gds_path).resolve()),
         "pdk": result.pdk,
         "cells": result.cells,
         "ok": result.ok,
-        "runtime_s": round(result.runtime_s, 4),
+        **({} if reproducible else {"runtime_s": round(result.runtime_s, 4)}),
         "totals": {
             "violations": sum(counts.values()),
             "waived": sum(result.waived_counts().values()),
@@ -55,9 +55,10 @@ def to_json(result: DrcResult, first_n: int = FIRST_N) -> dict:
     }
 
 
-def write_json(result: DrcResult, path: Path) -> Path:
+def write_json(result: DrcResult, path: Path, reproducible: bool = False) -> Path:
     """Write drc.json."""
-    path.write_text(json.dumps(to_json(result), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(to_json(result, reproducible=reproducible), indent=1, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
     return path
 
 
@@ -117,11 +118,17 @@ def print_table(result: DrcResult, console: Console | None = None) -> None:
         console.print(f"[yellow]waiver {w} matched no violation[/yellow]")
 
 
-def write_reports(result: DrcResult, out_dir: str | Path, junit: str | Path | None = None) -> dict[str, Path]:
-    """Write drc.json and drc.lyrdb into `out_dir` (and JUnit XML to `junit` if given)."""
+def write_reports(result: DrcResult, out_dir: str | Path, junit: str | Path | None = None,
+                  reproducible: bool = False) -> dict[str, Path]:
+    """Write drc.json and drc.lyrdb into `out_dir` (and JUnit XML to `junit` if given).
+
+    `reproducible` (what `layoutgen build` asks for) leaves out the run time and absolute
+    paths, so that the same layout gives the same report bytes.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": write_json(result, out / "drc.json"), "lyrdb": write_lyrdb(result, out / "drc.lyrdb")}
+    paths = {"json": write_json(result, out / "drc.json", reproducible),
+             "lyrdb": write_lyrdb(result, out / "drc.lyrdb", reproducible)}
     if junit is not None:
         paths["junit"] = write_junit(result, Path(junit))
     return paths
