@@ -11,11 +11,14 @@ from .design import BallGrid, Design, Die, FanInWlcsp, Pad
 from .errors import ConfigError, DrcError, LayoutgenError, PdkError, RoutingError
 from .pads import pads_from_csv, peripheral_pads
 from .pdk import load_pdk
+from .families.backside_wlcsp import BacksideWlcsp
 from .families.sheet_terminals import Fiducials, Frame, PotentialPlane, SheetTerminals
 
 __all__ = [
     "BallGrid", "ConfigError", "Design", "Die", "DrcError", "FanInWlcsp", "LayoutgenError", "Pad",
     "PdkError", "RoutingError", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
+    # family 4
+    "BacksideWlcsp",
     # family 3
     "Fiducials", "Frame", "PotentialPlane", "SheetTerminals",
 ]

@@ -1,0 +1,32 @@
+"""WLCSP with backside grooves: a 4 × 4 mm die, 48 pads in four edge rows, 8 × 8 balls at 400 µm on the back.
+
+From the back of the thinned wafer a first groove exposes each pad row, a second groove cuts
+the client layer between adjacent pads, backside wiring runs from every pad up the groove
+wall to its ball pad, and solder-mask openings and balls finish it. The masks are drawn in
+die (front-view) coordinates and written mirrored, as the PDK says. Run
+    layoutgen build templates/backside_wlcsp.py
+All lengths in µm; the die is centred at (0, 0).
+"""
+
+from layoutgen import BallGrid, Design, Die, peripheral_pads
+from layoutgen.families.backside_wlcsp import BacksideWlcsp
+
+DIE = 4000.0
+
+# 12 pads per side at 200 µm, 130 µm in from the die edge (the groove over them keeps clear of
+# the seal ring). Every 6th pad is VDD, every 6th (offset by 3) is VSS.
+pads = peripheral_pads(
+    DIE, DIE, per_side=12, pitch=200, inset=130, size=60,
+    nets={"VDD": list(range(1, 49, 6)), "VSS": list(range(4, 49, 6))},
+)
+
+design = Design(
+    name="backside_wlcsp",
+    pdk="backside400",
+    revision="A",
+    die=Die(name="BACKSIDE_WLCSP_4X4", width=DIE, height=DIE, pads=pads),
+    package=BacksideWlcsp(
+        balls=BallGrid(rows=8, cols=8, pitch=400, depopulate=["D4:E5"]),
+        ball="round",
+    ),
+)
