@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import PdkError
+from .rulekinds import FAMILY_KINDS
 
 RULE_KINDS = (
     "width", "space", "area", "hole_area", "enclosure", "separation", "overlap", "size",
@@ -75,7 +76,7 @@ class Rule(_Model):
     """One design rule: kind, layers, value (µm, µm², or a fraction for density)."""
 
     name: str
-    kind: Literal[RULE_KINDS]  # type: ignore[valid-type]
+    kind: str                            # a core kind (RULE_KINDS) or a family's (rulekinds.FAMILY_KINDS)
     description: str
     layer: str | None = None
     other: str | None = None
@@ -91,7 +92,14 @@ class Rule(_Model):
 
     @model_validator(mode="after")
     def _has_fields_of_kind(self) -> "Rule":
-        missing = [f for f in _KIND_NEEDS[self.kind] if getattr(self, f) is None]
+        if self.kind in _KIND_NEEDS:
+            needs = _KIND_NEEDS[self.kind]
+        elif self.kind in FAMILY_KINDS:
+            needs = FAMILY_KINDS[self.kind].needs
+        else:
+            known = ", ".join([*RULE_KINDS, *FAMILY_KINDS])
+            raise ValueError(f"rule {self.name!r}: unknown kind {self.kind!r} (known: {known})")
+        missing = [f for f in needs if getattr(self, f) is None]
         if missing:
             raise ValueError(f"rule {self.name!r} of kind {self.kind!r} needs {', '.join(missing)}")
         return self
@@ -289,7 +297,7 @@ def _raw(pdk_dir: Path, extra: list[str | Path] | None, depth: int = 0) -> dict:
 
 
 @lru_cache(maxsize=32)
-def _load_cached(pdk_dir: str, extra: tuple[str, ...]) -> Pdk:
+def _load_cached(pdk_dir: str, extra: tuple[str, ...], stamp: tuple[int, ...]) -> Pdk:
     raw = _raw(Path(pdk_dir), list(extra))
     try:
         return Pdk.model_validate(raw)
@@ -302,4 +310,6 @@ def _load_cached(pdk_dir: str, extra: tuple[str, ...]) -> Pdk:
 def load_pdk(name: str, extra: list[str | Path] | None = None) -> Pdk:
     """Load the PDK called (or located at) `name`, validated; raises PdkError."""
     pdk_dir = find_pdk_dir(name, extra).resolve()
-    return _load_cached(str(pdk_dir), tuple(str(p) for p in (extra or [])))
+    # Edited TOML files are read again: the cache key holds their modification times.
+    stamp = tuple(f.stat().st_mtime_ns for f in sorted(pdk_dir.glob("*.toml")))
+    return _load_cached(str(pdk_dir), tuple(str(p) for p in (extra or [])), stamp)

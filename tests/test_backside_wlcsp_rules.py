@@ -63,16 +63,14 @@ def test_family_rules_come_from_the_pdk_and_follow_extends(tmp_path):
     own.mkdir()
     (own / "pdk.toml").write_text('name = "mybs"\nextends = "backside400"\n')
     (own / "rules.toml").write_text(
-        '[[family_rule]]\nname = "BSWIRE.GROOVE1.X"\nkind = "wall_crossing"\nlayer = "BSWIRE"\nother = "GROOVE1"\n'
+        '[[rule]]\nname = "BSWIRE.GROOVE1.X"\nkind = "wall_crossing"\nlayer = "BSWIRE"\nother = "GROOVE1"\n'
         'value = 35\ndescription = "wider wall clearance"\n')
     mine = load_pdk(str(own))
     assert R.family_rule(mine, "wall_crossing").value == 35
     assert R.family_rule(mine, "groove_over_row").name == "GROOVE1.ROW"        # inherited
-    (own / "rules.toml").write_text('[[family_rule]]\nname = "X"\nkind = "nonsense"\nlayer = "A"\nother = "B"\ndescription = ""\n')
-    R._family_rules_in.cache_clear()
-    with pytest.raises(PdkError, match="family_rule 'X'"):
-        R.family_rules(load_pdk(str(own)))
-    R._family_rules_in.cache_clear()
+    (own / "rules.toml").write_text('[[rule]]\nname = "X"\nkind = "nonsense"\nlayer = "A"\nother = "B"\ndescription = ""\n')
+    with pytest.raises(PdkError, match="rule 'X': unknown kind 'nonsense'"):
+        load_pdk(str(own))
 
 
 # --- cells ------------------------------------------------------------------------------------

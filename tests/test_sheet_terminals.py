@@ -177,8 +177,8 @@ def test_template_is_drc_clean_in_klayout(built: Path):
     n = lambda v: round(v / dbu) - 1  # noqa: E731  (a check at value - 1 dbu: violations strictly below the rule)
     for layer in ("SPOT", "LEAD", "LINER", "PLANE", "MARK"):
         assert reg[layer].width_check(n(PDK.value("width", layer)), False, kdb.Metrics.Euclidian).count() == 0, layer
-    for layer in ("SPOT", "LEAD", "PLANE"):
-        assert reg[layer].space_check(n(PDK.value("space", layer)), False, kdb.Metrics.Euclidian).count() == 0, layer
+    for layer, kind in (("SPOT", "spot_spacing"), ("LEAD", "space"), ("PLANE", "space")):
+        assert reg[layer].space_check(n(PDK.value(kind, layer)), False, kdb.Metrics.Euclidian).count() == 0, layer
     for outer, inner in (("SPOT", "LINER"), ("LEAD", "LINER")):
         v = PDK.value("enclosure", outer, inner)
         assert reg[outer].enclosing_check(reg[inner], n(v), False, kdb.Metrics.Euclidian).count() == 0, (outer, inner)
@@ -194,7 +194,7 @@ def test_template_is_drc_clean_in_klayout(built: Path):
     for layer in ("SPOT", "LEAD", "LINER", "PLANE", "MARK"):
         assert reg[layer].grid_check(g, g).count() == 0, layer
     # The shapely rule functions agree on the template.
-    assert spot_spacing(read_polys(gds, LAYERS["SPOT"]), PDK.rule("space", "SPOT")) == []
+    assert spot_spacing(read_polys(gds, LAYERS["SPOT"]), PDK.rule("spot_spacing", "SPOT")) == []
 
 
 def test_masks_carry_frame_and_fiducials_at_the_same_place_and_bottom_masks_are_mirrored(built: Path, design):

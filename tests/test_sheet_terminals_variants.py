@@ -96,7 +96,7 @@ def test_spots_the_bias_would_merge_are_a_drc_violation_naming_them():
     spots = flat(res, "SPOT")
     names = [n for n, _, _ in res.balls]
     assert len(spots) == 4 and len(shapely.get_parts(shapely.union_all(spots))) == 1    # they do merge
-    v = spot_spacing(spots, PDK.rule("space", "SPOT"), names)
+    v = spot_spacing(spots, PDK.rule("spot_spacing", "SPOT"), names)
     assert len(v) == 4                                                     # A1-A2, A1-B1, A2-B2, B1-B2 (diagonals clear)
     msg = " | ".join(m for m, _ in v)
     assert "SPOT.S.1: spots A1 and A2 merge" in msg and "≥ 40 µm" in msg
@@ -104,7 +104,7 @@ def test_spots_the_bias_would_merge_are_a_drc_violation_naming_them():
     # Just apart but below the space: 280 µm spots at 300 µm leave 20 µm.
     near = build_die(design(placement="grid", grid=BallGrid(rows=1, cols=2, pitch=300), terminal_top=100,
                             sheet_thickness=200, etch_factor=200 / 90), PDK)
-    (m, _), = spot_spacing(flat(near, "SPOT"), PDK.rule("space", "SPOT"), ["A1", "A2"])
+    (m, _), = spot_spacing(flat(near, "SPOT"), PDK.rule("spot_spacing", "SPOT"), ["A1", "A2"])
     assert "A1 and A2 are 20.0" in m and "merge" in m
 
 

@@ -12,6 +12,7 @@ import shapely
 
 from ..errors import DrcError
 from ..pdk import Pdk, Rule
+from ..rulekinds import FAMILY_KINDS, family_check
 from .angle import check_angle
 from .area import check_area, check_hole_area
 from .centres import check_edge_distance, check_pitch
@@ -20,6 +21,7 @@ from .density import check_density
 from .enclosure import check_enclosure, check_overlap, check_separation
 from .grid import check_grid
 from .merge import Shapes, merge
+from .geometry import polygons
 from .read import Flat, Layout, Polys, layer_key
 from .size import check_size
 from .space import check_space
@@ -41,6 +43,19 @@ class CellLayers:
         """The drawn polygons of a layer, unmerged (integer database units)."""
         layer = self.pdk.layer(name)
         return self.flat.polys.select(layer_key(*layer.gds))
+
+    def shapes(self, name: str) -> list[shapely.Geometry]:
+        """The drawn polygons of a layer as shapely polygons (µm), unmerged."""
+        return list(polygons(self.raw(name), self.flat.dbu_um))
+
+    def texts(self, name: str) -> list[tuple[str, float, float]]:
+        """Every text on a layer's GDS number, any texttype: (text, x µm, y µm)."""
+        gds_layer = self.pdk.layer(name).gds[0]
+        lab = self.flat.labels
+        keys = np.asarray(lab.key)
+        sel = (keys >> 16) == gds_layer if len(keys) else np.zeros(0, bool)
+        xy = np.asarray(lab.xy)[sel] * self.flat.dbu_um
+        return [(str(t), float(x), float(y)) for t, (x, y) in zip(np.asarray(lab.text)[sel], xy)]
 
     def merged(self, name: str) -> Shapes:
         """The layer merged into disjoint shapes (µm)."""
@@ -119,7 +134,10 @@ def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule]) -> list[Violation]:
     out: list[Violation] = []
     for rule in rules:
         try:
-            found = CHECKS[rule.kind](rule, cl)
+            check = CHECKS.get(rule.kind) or (family_check(rule.kind) if rule.kind in FAMILY_KINDS else None)
+            if check is None:
+                raise DrcError(f"rule {rule.name}: no check for kind {rule.kind!r}")
+            found = check(rule, cl)
         except shapely.errors.GEOSException as e:
             raise DrcError(f"rule {rule.name} could not be checked in cell {flat.cell!r}: geometry error {e}") from None
         out.extend(Violation(rule.name, flat.cell, f.message, f.region, f.edges) for f in found)

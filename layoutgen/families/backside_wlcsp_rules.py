@@ -12,20 +12,16 @@ reads them, following the `extends` chain.
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
-from functools import lru_cache
-from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import shapely
-from pydantic import BaseModel, ConfigDict
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import PdkError
-from ..pdk import Pdk, Rule, find_pdk_dir
+from ..pdk import Pdk, Rule
 
 Violation = tuple[str, BaseGeometry]
 TOL_UM = 1e-3       # one database unit: coordinates read back from a GDS are exact to it
@@ -33,16 +29,7 @@ TOL_UM = 1e-3       # one database unit: coordinates read back from a GDS are ex
 FAMILY_KINDS = ("groove_over_row", "cut_between_pads", "wall_crossing")
 
 
-class FamilyRule(BaseModel):
-    """A rule of the backside family, in the PDK's rules.toml as [[family_rule]]; values in µm."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
-    kind: Literal[FAMILY_KINDS]  # type: ignore[valid-type]
-    description: str
-    layer: str
-    other: str
-    value: float | None = None
+FamilyRule = Rule
 
 
 class _Valued(Protocol):
@@ -52,30 +39,9 @@ class _Valued(Protocol):
 
 # --- the family rules in the PDK ------------------------------------------------------------
 
-@lru_cache(maxsize=16)
-def _family_rules_in(pdk_dir: str) -> tuple[FamilyRule, ...]:
-    """The family rules of a PDK folder and its bases (a folder's rule replaces a base's of the same name)."""
-    d = Path(pdk_dir)
-    with (d / "pdk.toml").open("rb") as f:
-        base = tomllib.load(f).get("extends")
-    rules: dict[str, FamilyRule] = {}
-    if base:
-        base_dir = d.parent / base if (d.parent / base / "pdk.toml").is_file() else find_pdk_dir(base)
-        rules = {r.name: r for r in _family_rules_in(str(base_dir.resolve()))}
-    if (d / "rules.toml").is_file():
-        with (d / "rules.toml").open("rb") as f:
-            for raw in tomllib.load(f).get("family_rule", []):
-                try:
-                    r = FamilyRule.model_validate(raw)
-                except ValueError as e:
-                    raise PdkError(f"{d / 'rules.toml'}: family_rule {raw.get('name')!r}: {e}") from None
-                rules[r.name] = r
-    return tuple(rules.values())
-
-
 def family_rules(pdk: Pdk) -> tuple[FamilyRule, ...]:
-    """Every family rule of `pdk`."""
-    return _family_rules_in(str(Path(pdk.path).resolve()))
+    """Every family rule of `pdk` (the kinds of FAMILY_KINDS in its deck)."""
+    return tuple(r for r in pdk.rules if r.kind in FAMILY_KINDS)
 
 
 def family_rule(pdk: Pdk, kind: str) -> FamilyRule:
@@ -83,7 +49,7 @@ def family_rule(pdk: Pdk, kind: str) -> FamilyRule:
     for r in family_rules(pdk):
         if r.kind == kind:
             return r
-    raise PdkError(f"PDK {pdk.name!r} ({pdk.path}) has no [[family_rule]] of kind {kind!r} in rules.toml, "
+    raise PdkError(f"PDK {pdk.name!r} ({pdk.path}) has no rule of kind {kind!r} in rules.toml, "
                    f"which the backside_wlcsp family needs")
 
 
@@ -302,3 +268,29 @@ def check_all(layers: dict[str, list[BaseGeometry]], pad_nets: list[tuple[str, B
 def _xy(g: BaseGeometry) -> str:
     c = shapely.centroid(g)
     return f"({c.x:.3f}, {c.y:.3f})"
+
+
+# --- the DRC's view of these rules (kinds registered in layoutgen/rulekinds.py) --------------
+
+def _findings(found: list[Violation]) -> list:
+    from ..drc.violation import Finding
+
+    return [Finding(msg, geom) for msg, geom in found]
+
+
+def drc_groove_over_row(rule: Rule, cell) -> list:
+    """DRC: every GROOVE1 opening over one pad row, exposing each pad by GROOVE1-encloses-PAD."""
+    return _findings(groove1_over_rows(cell.shapes(rule.layer), cell.shapes(rule.other), rule,
+                                       cell.pdk.rule("enclosure", rule.layer, rule.other)))
+
+
+def drc_cut_between_pads(rule: Rule, cell) -> list:
+    """DRC: every GROOVE2 cut between two adjacent pads of a row, inside its groove."""
+    return _findings(groove2_between_pads(cell.shapes(rule.layer), cell.shapes(rule.other), cell.shapes("GROOVE1"),
+                                          rule, cell.pdk.rule("separation", rule.layer, rule.other)))
+
+
+def drc_wall_crossing(rule: Rule, cell) -> list:
+    """DRC: near a first-groove edge, backside wiring only crosses it, straight and wide enough."""
+    return _findings(groove_wall_crossings(cell.shapes(rule.layer), cell.shapes(rule.other), rule,
+                                           cell.pdk.rule("width", rule.layer)))

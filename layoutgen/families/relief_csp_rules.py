@@ -21,20 +21,15 @@ pairs, one per violation. All lengths in µm.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
-from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import shapely
-from pydantic import BaseModel, ConfigDict, ValidationError
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import PdkError
-from ..pdk import Pdk, Rule, find_pdk_dir
+from ..pdk import Pdk, Rule
 
 FAMILY_KINDS = ("area_ratio", "aspect_ratio", "island")
 STENCIL_LAYERS = ("STENCIL", "STENCIL2", "STENCIL3", "PASTE")
@@ -45,56 +40,9 @@ _THICKNESS = re.compile(r"^\s*([A-Z0-9_]+)\s+THICKNESS\s+([0-9.eE+-]+)\s*UM\s*$"
 Violation = tuple[str, BaseGeometry]
 
 
-class _FamilyRule(BaseModel):
-    """A `[[family_rule]]` table: a stencil rule of a kind the generic model lacks."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
-    kind: Literal[FAMILY_KINDS]  # type: ignore[valid-type]
-    description: str
-    layer: str
-    value: float
-    tolerance: float | None = None
-
-
-def _tables(pdk_dir: Path, depth: int = 0) -> list[dict]:
-    """The `[[family_rule]]` tables of a PDK folder over those of its bases (same name replaces)."""
-    if depth > 8:
-        raise PdkError(f"{pdk_dir}: 'extends' chain too deep (a cycle?)")
-    with (pdk_dir / "pdk.toml").open("rb") as f:
-        base = tomllib.load(f).get("extends")
-    inherited: list[dict] = []
-    if base:
-        sibling = pdk_dir.parent / base
-        inherited = _tables(sibling if (sibling / "pdk.toml").is_file() else find_pdk_dir(base), depth + 1)
-    own: list[dict] = []
-    if (pdk_dir / "rules.toml").is_file():
-        with (pdk_dir / "rules.toml").open("rb") as f:
-            own = tomllib.load(f).get("family_rule", [])
-    names = {t.get("name") for t in own}
-    return [t for t in inherited if t.get("name") not in names] + own
-
-
-@lru_cache(maxsize=32)
-def _family_rules_at(pdk_dir: str, known: tuple[str, ...]) -> tuple[Rule, ...]:
-    out = []
-    for t in _tables(Path(pdk_dir)):
-        try:
-            r = _FamilyRule.model_validate(t)
-        except ValidationError as e:
-            raise PdkError(f"{pdk_dir}/rules.toml: family_rule {t.get('name', '?')!r}: {e.errors()[0]['msg']}") from None
-        if r.layer not in known:
-            raise PdkError(f"{pdk_dir}/rules.toml: family_rule {r.name!r} names unknown layer {r.layer!r}")
-        out.append(Rule.model_construct(**r.model_dump()))
-    return tuple(out)
-
-
 def family_rules(pdk: Pdk) -> list[Rule]:
-    """The PDK's stencil rules (area ratio, aspect ratio, island): from its deck, else its `[[family_rule]]` tables."""
-    in_deck = [r for r in pdk.rules if r.kind in FAMILY_KINDS]
-    if in_deck or not pdk.path:
-        return in_deck
-    return list(_family_rules_at(pdk.path, tuple(sorted(pdk.layers))))
+    """The PDK's stencil rules (area ratio, aspect ratio, island)."""
+    return [r for r in pdk.rules if r.kind in FAMILY_KINDS]
 
 
 def family_rule(pdk: Pdk, kind: str, layer: str) -> Rule:
@@ -266,3 +214,36 @@ def stencil_figures(shapes: Sequence[BaseGeometry], thickness_um: float) -> dict
     return {"apertures": len(aps), "thickness_um": thickness_um,
             "min_area_ratio": round(min(ars), 3), "min_aspect_ratio": round(min(asps), 3),
             "open_area_um2": round(float(sum(a.area for a in aps)), 1)}
+
+
+# --- the DRC's view of these rules (kinds registered in layoutgen/rulekinds.py) --------------
+
+def _stencil_findings(rule: Rule, cell, check) -> list:
+    """Run a thickness-dependent stencil check on the merged apertures of the rule's layer."""
+    from ..drc.violation import Finding
+
+    shapes = list(cell.merged(rule.layer).geoms)
+    if not shapes:
+        return []
+    thickness = thicknesses_from_labels(t for t, _, _ in cell.texts("TEXT")).get(rule.layer)
+    if thickness is None:
+        return [Finding(f"{rule.name}: no '{rule.layer} THICKNESS <t> UM' label on TEXT: the foil thickness "
+                        f"of the {rule.layer} stencil is unknown, so {rule.kind} cannot be checked")]
+    return [Finding(msg, geom) for msg, geom in check(shapes, rule, thickness)]
+
+
+def drc_area_ratio(rule: Rule, cell) -> list:
+    """DRC: IPC-7525 area ratio of every aperture on the rule's layer."""
+    return _stencil_findings(rule, cell, check_area_ratio)
+
+
+def drc_aspect_ratio(rule: Rule, cell) -> list:
+    """DRC: IPC-7525 aspect ratio of every aperture on the rule's layer."""
+    return _stencil_findings(rule, cell, check_aspect_ratio)
+
+
+def drc_island(rule: Rule, cell) -> list:
+    """DRC: foil islands left by the apertures of the rule's layer."""
+    from ..drc.violation import Finding
+
+    return [Finding(msg, geom) for msg, geom in check_islands(list(cell.merged(rule.layer).geoms), rule)]

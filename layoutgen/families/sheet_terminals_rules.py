@@ -209,3 +209,23 @@ def spot_bias(spots: Sequence[Polygon], tops: Sequence[float], bias_um: float, g
 
 __all__ = ["Violation", "lead_ends", "plane_pieces", "ring_isolation", "sheet_field", "spot_bias", "spot_spacing",
            "spots_on_liners"]
+
+
+# --- the DRC's view of these rules (kinds registered in layoutgen/rulekinds.py) --------------
+
+def drc_spot_spacing(rule: Rule, cell) -> list:
+    """DRC: spots taken one by one (unmerged), so spots the etch bias makes touch are caught."""
+    from ..drc.violation import Finding
+
+    return [Finding(msg, geom) for msg, geom in spot_spacing(cell.shapes(rule.layer), rule)]
+
+
+def drc_plane_pieces(rule: Rule, cell) -> list:
+    """DRC: the potential plane left between the rule layer's openings is one piece."""
+    from ..drc.violation import Finding
+
+    die = cell.shapes("DIE")
+    if not die or not cell.shapes(rule.layer):
+        return []
+    field, fiducials = sheet_field(shapely.union_all(die), cell.shapes("MARK"))
+    return [Finding(msg, geom) for msg, geom in plane_pieces(field, cell.shapes(rule.layer) + fiducials, rule)]
