@@ -1,1 +1,17 @@
-"""Wafer level: die map, scribe lanes, plating network, marks, reticle shots."""
+"""Wafer level: die map, scribe lanes and saw kerf, plating network, marks, reticle shots, mask order.
+
+`build_wafer(design, pdk, die)` places the die (with its plating tails) by arrays in a wafer
+cell with the bus, contact ring, kerf, marks and shots, and checks plating and isolation;
+`check_plating` / `check_isolation` run those checks on any wafer layout (also one read
+back from GDS); `mask_order_rows` / `write_mask_order` make the mask order table.
+"""
+
+from .assemble import WaferResult, build_wafer
+from .checks import CheckResult, Finding, check_isolation, check_plating, isolation_findings, plating_findings
+from .diemap import DieMap, gross_die_estimate
+from .order import mask_order_rows, write_mask_order
+
+__all__ = [
+    "CheckResult", "DieMap", "Finding", "WaferResult", "build_wafer", "check_isolation", "check_plating",
+    "gross_die_estimate", "isolation_findings", "mask_order_rows", "plating_findings", "write_mask_order",
+]

@@ -1,0 +1,130 @@
+"""Benchmark: the template die on a 300 mm wafer, full mask set built and written, plating and isolation checked.
+
+Prints time per step, peak Python memory (tracemalloc, in a second run) and process peak RSS,
+and file sizes. Uses the template die (`templates/wlcsp_fanin.py`, routed by `layoutgen.route`)
+when the router can build it, else a hand-drawn die of the same size (tests/test_wafer_support.py)
+and says so.
+
+    python benchmarks/bench_wafer.py [--fill 0.2] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from layoutgen.config import load_config  # noqa: E402
+from layoutgen.design import Plating, Wafer  # noqa: E402
+from layoutgen.gdsio import write_layout  # noqa: E402
+from layoutgen.pdk import load_pdk  # noqa: E402
+from layoutgen.wafer import build_wafer, check_isolation, check_plating, mask_order_rows, write_mask_order  # noqa: E402
+from layoutgen.wafer.checks import geometry_from_layout  # noqa: E402
+
+
+def template_die(fill: float | None):
+    """(design, pdk, die, source) for the template die on a 300 mm wafer; the fixture die if the router fails."""
+    design = load_config(ROOT / "templates" / "wlcsp_fanin.py")
+    design.wafer = Wafer(diameter=300, reticle=(26000.0, 33000.0), plating=Plating(thieving_density=fill))
+    pdk = load_pdk(design.pdk)
+    try:
+        from layoutgen.families.wlcsp_fanin import build_die
+
+        t = time.perf_counter()
+        die = build_die(design, pdk)
+        return design, pdk, die, f"template die, routed in {time.perf_counter() - t:.2f} s"
+    except Exception as e:  # the router is being written: say why, and use the fixture
+        from test_wafer_support import make_design, make_die_result
+
+        fixture = make_design(size=5000.0, per_side=8, diameter=300, reticle=(26000.0, 33000.0),
+                              plating=Plating(thieving_density=fill))
+        return fixture, pdk, make_die_result(fixture, pdk), f"fixture die (32 pads, straight traces): router unavailable: {type(e).__name__}: {str(e)[:120]}"
+
+
+def build_and_write(design, pdk, die, out: Path) -> dict:
+    """Wafer built, combined GDS and every mask written, mask order table: times per step."""
+    from test_wafer_support import write_masks
+
+    times = {}
+    t = time.perf_counter()
+    result = build_wafer(design, pdk, die, run_checks=False)
+    times["build_wafer"] = time.perf_counter() - t
+    t = time.perf_counter()
+    write_layout(result.layout, pdk, out / f"{design.name}.gds")
+    times["write combined GDS"] = time.perf_counter() - t
+    t = time.perf_counter()
+    masks = write_masks(result.layout, result.field, design, pdk, out)
+    for m in masks:
+        m["smallest_feature_um"] = result.summary["mask_features"][m["name"]]
+    write_mask_order(mask_order_rows(pdk, masks), out / "masks")
+    times["derive + write masks"] = time.perf_counter() - t
+    return {"result": result, "times": times, "masks": masks}
+
+
+def run_checks(result, pdk) -> dict:
+    """Plating and isolation checks on the built layout: times and results."""
+    t = time.perf_counter()
+    geom = geometry_from_layout(result.layout, pdk)
+    plating = check_plating(geom, pdk)
+    isolation = check_isolation(geom, pdk)
+    return {"time": time.perf_counter() - t, "plating": plating, "isolation": isolation}
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far (MB); GEOS memory included, unlike tracemalloc."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fill", type=float, default=None, help="thieving density (default: no fill)")
+    ap.add_argument("--keep", type=Path, default=None, help="write into this folder and keep it")
+    args = ap.parse_args()
+    design, pdk, die, source = template_die(args.fill)
+    print(f"die: {source}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.keep or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        rss0 = peak_rss_mb()
+        run = build_and_write(design, pdk, die, out)
+        rss1 = peak_rss_mb()
+        chk = run_checks(run["result"], pdk)
+        rss2 = peak_rss_mb()
+        tracemalloc.start()
+        build_and_write(design, pdk, die, out)
+        _, peak_build = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        run_checks(run["result"], pdk)
+        _, peak_checks = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        s = run["result"].summary
+        print(f"wafer: {s['diameter_mm']} mm, {s['dies']:,} dies of {s['die_um'][0]:g} × {s['die_um'][1]:g} µm, "
+              f"estimate {s['gross_die_estimate']:,}, {s['shots']['shots']} shots of {s['shots']['dies_per_shot']} dies")
+        total = sum(run["times"].values())
+        for k, v in run["times"].items():
+            print(f"  {k:<24} {v:7.3f} s")
+        print(f"  {'build total':<24} {total:7.3f} s   peak RSS +{rss1 - rss0:5.1f} MB, Python heap peak {peak_build / 1e6:5.1f} MB")
+        print(f"  {'plating + isolation':<24} {chk['time']:7.3f} s   peak RSS +{rss2 - rss1:5.1f} MB, Python heap peak {peak_checks / 1e6:5.1f} MB")
+        print(f"  process peak RSS {rss2:.0f} MB (interpreter, klayout, shapely and the die included; "
+              f"{rss0:.0f} MB before the wafer build)")
+        print(f"  plating:   {chk['plating'].message}")
+        print(f"  isolation: {chk['isolation'].message}")
+        if s["fill"]:
+            print(f"  fill: {s['fill']['stripes']:,} stripes, density {s['fill']['density_in_region']:.3f} in the edge region "
+                  f"(target {s['fill']['target']})")
+        sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*.gds"))}
+        for name, size in sizes.items():
+            print(f"  {name:<24} {size / 1024:9.1f} KiB")
+        print(f"  {'all GDS':<24} {sum(sizes.values()) / 1024:9.1f} KiB")
+
+
+if __name__ == "__main__":
+    main()
