@@ -105,14 +105,27 @@ def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> di
     }
 
 
+def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
+    """The wafer around the die when the config has one (fan-in WLCSP), else None."""
+    if design.wafer is None:
+        return None
+    if design.package.family != "wlcsp_fanin":
+        raise ConfigError(f"{design.wafer.where()}: Design.wafer: the wafer level (plating network, dicing) is "
+                          f"built for the fan-in WLCSP; family {design.package.family!r} builds its die or unit only")
+    from .wafer import build_wafer
+
+    return build_wafer(design, pdk, die, run_checks=False)
+
+
 def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: bool = False) -> dict:
     """Write the combined GDS, the mask files, the .lyp and summary.json into `stage`."""
-    layout = die.layout
+    wafer = place_on_wafer(design, pdk, die)
+    layout = wafer.layout if wafer else die.layout
     write_layout(layout, pdk, stage / f"{design.name}.gds")
     if oasis:
         write_layout(layout, pdk, stage / f"{design.name}.oas", oasis=True)
     used = set(layout.layers())
-    field = die_outline(layout)
+    field = wafer.field if wafer else die_outline(layout)
     masks = []
     for mask in pdk.masks:
         if not (used & set(mask.layers)) - {"MARK"}:
@@ -122,9 +135,17 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
         write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))
         masks.append({"name": mask.name, "file": str(rel), "layers": mask.layers,
                       "gds_layer": list(mask_layer(mask, pdk)), "field": mask.field,
-                      "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to})
+                      "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to,
+                      **({"smallest_feature_um": wafer.summary["mask_features"].get(mask.name)} if wafer else {})})
+    if wafer:
+        from .wafer import mask_order_rows, write_mask_order
+
+        write_mask_order(mask_order_rows(pdk, masks), stage / "masks")
     write_lyp(pdk, stage / f"{design.name}.lyp")
     summary = summarize(design, pdk, die, masks)
+    if wafer:
+        summary["counts"]["dies"] = wafer.summary["dies"]
+        summary["wafer"] = wafer.summary
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 

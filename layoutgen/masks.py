@@ -65,16 +65,14 @@ def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision
     x0, y0, _, _ = field.bounds
     label = text_polygons(mask_label(design_name, revision, mask), x0, y0 - 2 * LABEL_HEIGHT_UM)
     if mask.invert:
-        drawn = shapely.union_all([g for name in mask.layers for g in layout.flat(name)])
-        top.add(out_layer, field.difference(drawn))
-        out = Layout(top=top.name)
-    else:
-        top.place(layout.top, 0.0, 0.0, rotation=180.0 if mask.mirror else 0.0, x_reflection=mask.mirror)
+        # The complement keeps the hierarchy: each die site type is complemented once.
+        from .wafer.invert import complement_layout
+
+        out = complement_layout(layout, mask.layers, field, pdk, out_layer, f"{top.name}_DATA")
+    top.place(out.top, 0.0, 0.0, rotation=180.0 if mask.mirror else 0.0, x_reflection=mask.mirror)
     # The label reads correctly on the mask as exposed: mirrored with the data when mirrored.
     if mask.mirror:
         label = [shapely.affinity.scale(p, -1, 1, origin=(0, 0)) for p in label]
-        if mask.invert:
-            top.shapes[out_layer] = [shapely.affinity.scale(g, -1, 1, origin=(0, 0)) for g in top.shapes[out_layer]]
     top.add(out_layer, *label)
     out.cells[top.name] = top
     out.top = top.name
