@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from .config import load_config
 from .design import BallGrid, Design, Die, FanInWlcsp, Pad
+from .families.posts import Posts
 from .errors import ConfigError, DrcError, LayoutgenError, PdkError, RoutingError
 from .pads import pads_from_csv, peripheral_pads
 from .pdk import load_pdk
@@ -16,7 +17,7 @@ from .families.sheet_terminals import Fiducials, Frame, PotentialPlane, SheetTer
 
 __all__ = [
     "BallGrid", "ConfigError", "Design", "Die", "DrcError", "FanInWlcsp", "LayoutgenError", "Pad",
-    "PdkError", "RoutingError", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
+    "PdkError", "Posts", "RoutingError", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
     # family 4
     "BacksideWlcsp",
     # family 3

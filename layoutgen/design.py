@@ -188,8 +188,7 @@ class FanInWlcsp(Package):
     family: Literal["wlcsp_fanin"] = "wlcsp_fanin"
     balls: BallGrid
     bump: Literal["round", "octagon"] = Field(default="round", description="UBM/bump outline")
-    post_height: float | None = Field(default=None, gt=0, description="Cu post height (posts variant), µm")
-    polymer_thickness: float | None = Field(default=None, gt=0, description="polymer thickness, µm")
+    posts: "Posts | None" = Field(default=None, description="Cu posts through the polymer: per-ball compliance in the summary")
 
 
 class Plating(Model):
@@ -240,3 +239,8 @@ class Design(Model):
         if self.die is None and not getattr(self.package, "places_dies", False):
             raise ValueError(f"family {self.package.family!r} needs die=Die(...)")
         return self
+
+
+from .families.posts import Posts  # noqa: E402  (Posts builds on Model above)
+
+FanInWlcsp.model_rebuild()

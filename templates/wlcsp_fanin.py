@@ -5,7 +5,7 @@ Copy this file, edit the die, the pads and the ball grid, and run
 All lengths in µm; the die is centred at (0, 0).
 """
 
-from layoutgen import BallGrid, Design, Die, FanInWlcsp, peripheral_pads
+from layoutgen import BallGrid, Design, Die, FanInWlcsp, Posts, peripheral_pads
 
 DIE = 5000.0
 
@@ -24,5 +24,8 @@ design = Design(
     package=FanInWlcsp(
         balls=BallGrid(rows=12, cols=12, pitch=400, depopulate=["E5:H8"]),
         bump="round",
+        # Cu posts, 100 µm tall, in the PV2 openings: the summary reports each ball's post
+        # force F = 3·Y·I·d/L³ for a 100 K swing with a 14 ppm/K board-to-die mismatch.
+        posts=Posts(height=100, cte_mismatch_ppm=14.0, delta_t=100),
     ),
 )

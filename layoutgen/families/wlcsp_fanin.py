@@ -13,6 +13,9 @@ from ..errors import ConfigError, RoutingError
 from ..layout import Cell, Layout
 from ..pdk import Pdk
 from ..route import RouteRules, Terminal, route
+from ..cells.pv2 import pv2_opening
+from ..cells.shapes import width_across_flats
+from .posts import POST_WIDTH_RANGE_UM, per_ball
 from .result import DieResult
 
 
@@ -57,6 +60,17 @@ def _keepin(design: Design, pdk: Pdk) -> Polygon:
     inset = seal_width(design, pdk) + sep
     w, h = design.die.width / 2 - inset, design.die.height / 2 - inset
     return box(-w, -h, w, h)
+
+
+def post_table(design: Design, pdk: Pdk, balls: list[tuple[str, float, float]], ball_nets: dict[str, str]) -> list[dict]:
+    """Per-ball post compliance; posts are plated in the PV2 openings, whose width must suit posts."""
+    pkg = design.package
+    width = width_across_flats(pv2_opening(pdk, pkg.bump))
+    lo, hi = POST_WIDTH_RANGE_UM
+    if not lo <= width <= hi:
+        raise ConfigError(f"{pkg.posts.where()}: FanInWlcsp.posts: posts are plated in the PV2 openings, "
+                          f"{width:.1f} µm wide with PDK {pdk.name}, outside the {lo:g}–{hi:g} µm post range")
+    return per_ball(balls, ball_nets, width, pkg.posts)
 
 
 def build_die(design: Design, pdk: Pdk) -> DieResult:
@@ -116,6 +130,9 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     # The die cell goes last so that every cell it references is written before it.
     layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
     nets = sorted({p.net for p in die.pads})
+    extra = {"capture_pad_um": round(capture_pad_diameter(pdk, pkg.bump), 3)}
+    if pkg.posts is not None:
+        extra["per_ball"] = post_table(design, pdk, balls, dict(ball_nets))
     return DieResult(
         layout=layout,
         ball_nets=dict(ball_nets),
@@ -126,5 +143,5 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         balls=balls,
         counts={"pads": len(die.pads), "balls": len(balls), "connected_balls": len(ball_nets),
                 "nets": len(nets), "routes": len(routing.routes)},
-        extra={"capture_pad_um": round(capture_pad_diameter(pdk, pkg.bump), 3)},
+        extra=extra,
     )
