@@ -7,7 +7,7 @@ The public API is what a config needs (the design models and the pad helpers) pl
 __version__ = "0.1.0"
 
 from .config import load_config
-from .design import BallGrid, Design, Die, FanInWlcsp, Pad
+from .design import BallGrid, Design, Die, FanInWlcsp, Pad, Plating, Wafer
 from .families.posts import Posts
 from .errors import ConfigError, DrcError, LayoutgenError, PdkError, RoutingError
 from .pads import pads_from_csv, peripheral_pads
@@ -17,7 +17,7 @@ from .families.sheet_terminals import Fiducials, Frame, PotentialPlane, SheetTer
 
 __all__ = [
     "BallGrid", "ConfigError", "Design", "Die", "DrcError", "FanInWlcsp", "LayoutgenError", "Pad",
-    "PdkError", "Posts", "RoutingError", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
+    "PdkError", "Plating", "Posts", "RoutingError", "Wafer", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
     # family 4
     "BacksideWlcsp",
     # family 3
