@@ -13,11 +13,14 @@ from .errors import ConfigError, DrcError, LayoutgenError, PdkError, RoutingErro
 from .pads import pads_from_csv, peripheral_pads
 from .pdk import load_pdk
 from .families.backside_wlcsp import BacksideWlcsp
+from .families.relief_csp import BallStencil, Protrusions, ReliefCsp, Tiers
 from .families.sheet_terminals import Fiducials, Frame, PotentialPlane, SheetTerminals
 
 __all__ = [
     "BallGrid", "ConfigError", "Design", "Die", "DrcError", "FanInWlcsp", "LayoutgenError", "Pad",
     "PdkError", "Plating", "Posts", "RoutingError", "Wafer", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
+    # family 2
+    "BallStencil", "Protrusions", "ReliefCsp", "Tiers",
     # family 4
     "BacksideWlcsp",
     # family 3

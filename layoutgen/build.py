@@ -18,7 +18,7 @@ from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
 from .errors import ConfigError, PdkError
-from .families import builder
+from .families import builder, extra_writer
 from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
@@ -142,7 +142,11 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
 
         write_mask_order(mask_order_rows(pdk, masks), stage / "masks")
     write_lyp(pdk, stage / f"{design.name}.lyp")
+    extra = extra_writer(design.package.family)
+    extra_files = [str(p.relative_to(stage)) for p in extra(die, stage)] if extra else []
     summary = summarize(design, pdk, die, masks)
+    if extra_files:
+        summary["extra_files"] = sorted(extra_files)
     if wafer:
         summary["counts"]["dies"] = wafer.summary["dies"]
         summary["wafer"] = wafer.summary

@@ -1,7 +1,8 @@
 """Process families: each module composes cells into a die (or package unit) with its layers.
 
 A family module defines its parameter model (a `layoutgen.design.Package`) and
-`build_die(design, pdk) -> DieResult`; this table maps the `family` name to the module.
+`build_die(design, pdk) -> DieResult`, and may define `write_extra_outputs(die, folder)` for
+files beside the masks (stencil Gerbers); this table maps the `family` name to the module.
 """
 
 from __future__ import annotations
@@ -27,3 +28,8 @@ def builder(family: str) -> Callable:
     except (KeyError, ModuleNotFoundError):
         raise ConfigError(f"package family {family!r} is not available (known: {', '.join(MODULES)})") from None
     return module.build_die
+
+
+def extra_writer(family: str) -> Callable | None:
+    """The family's `write_extra_outputs(die, folder) -> list[Path]`, if it has one."""
+    return getattr(importlib.import_module(MODULES[family]), "write_extra_outputs", None)
