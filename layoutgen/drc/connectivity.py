@@ -11,11 +11,13 @@ the pieces and the terminals, so further checks (plating: all plating metal one 
 touching the contact ring; isolation: every net its own piece once the kerf is cut away,
 done by passing kerf-cut geometry to `conductor_pieces`) are a few lines each.
 
-- open: a net's terminals on one piece must include a terminal on every label layer that
-  carries labels in the layout (in a fan-in WLCSP: at least one pad and one ball). Pads of
-  one net joined inside the die (VDD on several pads) may therefore reach their balls
-  through separate pieces; what is reported is a piece holding terminals of a net but
-  missing a pad or a ball of it, and a label that sits on no metal of its layer.
+- open: a net's terminals on one piece must include a terminal on every label layer on
+  which that net has labels (in a fan-in WLCSP: at least one pad and one ball), and a
+  terminal may not sit alone on its piece when its net has others (a die-to-die net of a
+  fan-out has pads only: its pads must meet). Pads of one net joined inside the die (VDD on
+  several pads) may therefore reach their balls through separate pieces; what is reported
+  is a piece holding terminals of a net but missing a pad or a ball of it, a lone
+  terminal, and a label that sits on no metal of its layer.
 - short: one piece holding terminals of two or more nets.
 """
 
@@ -146,9 +148,13 @@ def _groups(codes: np.ndarray) -> list[np.ndarray]:
     return np.split(order, cuts) if len(order) else []
 
 
-def find_opens(pieces: Pieces, terms: Terminals) -> list[Finding]:
-    """One finding per label on no metal, and per (piece, net) missing a terminal on one of
-    the label layers that carry labels (a pad without its ball, or a ball without a pad)."""
+def find_opens(pieces: Pieces, terms: Terminals, required: list[str] | None = None) -> list[Finding]:
+    """One finding per label on no metal, per (piece, net) missing a terminal on a required
+    label layer or one its net has labels on (a pad without its ball), and per lone terminal.
+
+    `required`: label layers every net must reach (None: every label layer that carries
+    labels, as in a fan-in WLCSP where every net has a ball).
+    """
     out = []
     for r in np.flatnonzero(terms.piece < 0):
         x, y = terms.xy[r]
@@ -159,22 +165,28 @@ def find_opens(pieces: Pieces, terms: Terminals) -> list[Finding]:
     on = np.flatnonzero(terms.piece >= 0)
     if len(on) == 0:
         return out
-    needed = sorted(set(terms.layer.tolist()))
-    _, net_code = np.unique(terms.net[on].astype(str), return_inverse=True)
-    _, lay_code = np.unique(terms.layer[on].astype(str), return_inverse=True)
+    must = set(terms.layer.tolist()) if required is None else set(required)
+    net_names = terms.net[on].astype(str)
+    _, net_code = np.unique(net_names, return_inverse=True)
+    layers_of_net: dict[str, set[str]] = {}
+    size_of_net: dict[str, int] = {}
+    for net, lay in zip(net_names.tolist(), terms.layer[on].tolist()):
+        layers_of_net.setdefault(net, set()).add(lay)
+        size_of_net[net] = size_of_net.get(net, 0) + 1
     code = terms.piece[on].astype(np.int64) * (net_code.max() + 1) + net_code
-    n_lay = len(needed)
     for rows_local in _groups(code):
-        if len(np.unique(lay_code[rows_local])) == n_lay:
-            continue
         rows = on[rows_local]
+        net = str(terms.net[rows[0]])
         have = set(terms.layer[rows].tolist())
-        missing = [lay for lay in needed if lay not in have]
+        missing = sorted((layers_of_net[net] | must) - have)
         piece = int(terms.piece[rows[0]])
-        out.append(Finding(
-            f"net {terms.net[rows[0]]}: {_describe(terms, rows)} joined to no {'/'.join(missing)} of the net",
-            region=_box(pieces.bounds(piece)),
-        ))
+        if missing:
+            what = f"joined to no {'/'.join(missing)} of the net"
+        elif len(rows) == 1 and size_of_net[net] > 1:
+            what = f"joined to none of the net's other {size_of_net[net] - 1} terminal(s)"
+        else:
+            continue
+        out.append(Finding(f"net {net}: {_describe(terms, rows)} {what}", region=_box(pieces.bounds(piece))))
     return out
 
 
