@@ -2,8 +2,9 @@
 
 A PDK is a folder holding `pdk.toml` (process constants, connectivity stack), `layers.toml`,
 `masks.toml` and `rules.toml`. A folder may name a base with `extends = "other"`: missing
-files come from the base and its rules are inherited, a rule of the same name replacing the
-base's. Shipped PDKs live in the package (`layoutgen.pdks`); a user's own are found by path,
+files come from the base, its layers add to the base's, its masks.toml replaces the base's
+mask list, and its rules are added to the base's (a rule of the same name replaces the
+base's; `drop = [...]` in rules.toml removes base rules). Shipped PDKs live in the package (`layoutgen.pdks`); a user's own are found by path,
 through `--pdk-path` or the `LAYOUTGEN_PDK_PATH` environment variable (folders separated by
 the OS path separator, each a PDK folder or a folder of PDK folders). All lengths in µm.
 """
@@ -120,6 +121,9 @@ class Connectivity(_Model):
     vias: list[Via] = Field(default_factory=list)
     touching: list[tuple[str, str]] = Field(default_factory=list)
     label_layers: list[str] = Field(default_factory=list)
+    # Label layers every net must reach (None: all that carry labels; a fan-out's die-to-die
+    # nets reach no ball, so that flow asks only that a net's terminals meet).
+    required_label_layers: list[str] | None = None
 
 
 class DieLimits(_Model):
@@ -285,12 +289,20 @@ def _raw(pdk_dir: Path, extra: list[str | Path] | None, depth: int = 0) -> dict:
     for key, val in top.items():
         data[key] = val
     if (pdk_dir / "layers.toml").is_file():
-        data["layers"] = {n: {"name": n, **v} for n, v in _read_toml(pdk_dir / "layers.toml").get("layers", {}).items()}
+        # A folder's layers add to its base's (same name replaces, in the base's place).
+        own_layers = {n: {"name": n, **v} for n, v in _read_toml(pdk_dir / "layers.toml").get("layers", {}).items()}
+        data["layers"] = {**data["layers"], **own_layers}
     if (pdk_dir / "masks.toml").is_file():
         data["masks"] = _read_toml(pdk_dir / "masks.toml").get("mask", [])
     if (pdk_dir / "rules.toml").is_file():
-        own = _read_toml(pdk_dir / "rules.toml").get("rule", [])
-        names = {r.get("name") for r in own}
+        deck = _read_toml(pdk_dir / "rules.toml")
+        own = deck.get("rule", [])
+        # `drop = ["NAME", ...]` removes base rules this process does not have.
+        dropped = set(deck.get("drop", []))
+        unknown = dropped - {r.get("name") for r in data["rules"]}
+        if unknown:
+            raise PdkError(f"{pdk_dir / 'rules.toml'}: drop names rules the base does not have: {', '.join(sorted(unknown))}")
+        names = {r.get("name") for r in own} | dropped
         data["rules"] = [r for r in data["rules"] if r.get("name") not in names] + own
     data["path"] = str(pdk_dir)
     return data

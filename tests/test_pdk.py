@@ -86,3 +86,16 @@ def test_pdk_cli_list_and_show_json(capsys):
     assert data["name"] == "sky500"
     assert {r["name"]: r["value"] for r in data["rules"]}["BUMP.P.1"] == 500
     assert main(["pdk", "show", "nosuch"]) == 2
+
+
+def test_a_pdk_adds_layers_and_drops_base_rules(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "pdk.toml").write_text('name = "mine"\nextends = "sky400"\n')
+    (tmp_path / "mine" / "layers.toml").write_text('[layers]\nNEW = { gds = [250, 0] }\n')
+    (tmp_path / "mine" / "rules.toml").write_text('drop = ["PLATE.NET", "PLATE.ISO"]\n')
+    base, mine = load_pdk("sky400"), load_pdk(str(tmp_path / "mine"))
+    assert set(mine.layers) == set(base.layers) | {"NEW"}
+    assert {r.name for r in base.rules} - {r.name for r in mine.rules} == {"PLATE.NET", "PLATE.ISO"}
+    (tmp_path / "mine" / "rules.toml").write_text('drop = ["NO.SUCH"]\n')
+    with pytest.raises(PdkError, match="drop names rules the base does not have: NO.SUCH"):
+        load_pdk(str(tmp_path / "mine"))
