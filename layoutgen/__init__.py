@@ -13,6 +13,7 @@ from .errors import ConfigError, DrcError, LayoutgenError, PdkError, RoutingErro
 from .pads import pads_from_csv, peripheral_pads
 from .pdk import load_pdk
 from .families.backside_wlcsp import BacksideWlcsp
+from .families.fanout import BusRing, CarrierPanel, Fanout, FanoutDie, MeanderResistor, MimCapacitor, SpiralInductor
 from .families.relief_csp import BallStencil, Protrusions, ReliefCsp, Tiers
 from .families.sheet_terminals import Fiducials, Frame, PotentialPlane, SheetTerminals
 
@@ -21,6 +22,8 @@ __all__ = [
     "PdkError", "Plating", "Posts", "RoutingError", "Wafer", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
     # family 2
     "BallStencil", "Protrusions", "ReliefCsp", "Tiers",
+    # family 5
+    "BusRing", "CarrierPanel", "Fanout", "FanoutDie", "MeanderResistor", "MimCapacitor", "SpiralInductor",
     # family 4
     "BacksideWlcsp",
     # family 3

@@ -110,12 +110,17 @@ class Layout:
         return out
 
     def flat_labels(self, layer: str, cell: str | None = None) -> list[Label]:
-        """Every label of `layer` under `cell` (default top), placed (translation only)."""
+        """Every label of `layer` under `cell` (default top), placed (reflection, rotation, move)."""
+        import math
+
         c = self.cells[cell or self.top]
         out = [lb for lb in c.labels if lb.layer == layer]
         for r in c.refs:
+            cos, sin = math.cos(math.radians(r.rotation)), math.sin(math.radians(r.rotation))
             for lb in self.flat_labels(layer, r.cell):
+                x, y = lb.x, (-lb.y if r.x_reflection else lb.y)
+                x, y = x * cos - y * sin, x * sin + y * cos
                 for i in range(r.columns):
                     for j in range(r.rows):
-                        out.append(Label(lb.layer, lb.text, lb.x + r.x + i * r.spacing[0], lb.y + r.y + j * r.spacing[1]))
+                        out.append(Label(lb.layer, lb.text, x + r.x + i * r.spacing[0], y + r.y + j * r.spacing[1]))
         return out

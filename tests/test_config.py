@@ -106,3 +106,14 @@ def test_explicit_assignment_needs_nets(write_config):
     cfg = write_config(GOOD.format(width=5000, pitch=400).replace('depopulate=["E5:H8"]', 'assign="explicit"'))
     with pytest.raises(ConfigError, match="explicit.*needs nets"):
         load_config(cfg)
+
+
+def test_flat_labels_follow_rotation_and_reflection():
+    from layoutgen.layout import Cell, Layout
+
+    lay = Layout(top="T")
+    lay.add(Cell("C").label("PAD", "N", 10.0, 0.0))
+    top = Cell("T").place("C", 100, 0, rotation=90).place("C", 0, 0, rotation=180, x_reflection=True)
+    lay.add(top)
+    pts = sorted((round(lb.x, 9), round(lb.y, 9)) for lb in lay.flat_labels("PAD"))
+    assert pts == [(-10.0, 0.0), (100.0, 10.0)]
