@@ -18,7 +18,7 @@ from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
 from .errors import ConfigError, PdkError
-from .families import builder, extra_writer
+from .families import builder, extra_writer, panel_builder
 from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
@@ -121,6 +121,9 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     """Write the combined GDS, the mask files, the .lyp and summary.json into `stage`."""
     wafer = place_on_wafer(design, pdk, die)
     layout = wafer.layout if wafer else die.layout
+    panel = None
+    if getattr(design.package, "panel", None) is not None and (make_panel := panel_builder(design.package.family)):
+        layout, panel = make_panel(design, pdk, die)
     write_layout(layout, pdk, stage / f"{design.name}.gds")
     if oasis:
         write_layout(layout, pdk, stage / f"{design.name}.oas", oasis=True)
@@ -150,6 +153,8 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     if wafer:
         summary["counts"]["dies"] = wafer.summary["dies"]
         summary["wafer"] = wafer.summary
+    if panel:
+        summary["panel"] = panel
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 

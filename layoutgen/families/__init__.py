@@ -30,6 +30,11 @@ def builder(family: str) -> Callable:
     return module.build_die
 
 
+def panel_builder(family: str) -> Callable | None:
+    """The family's `panel_layout(design, pdk, die) -> (layout, figures)`, if it builds panels."""
+    return getattr(importlib.import_module(MODULES[family]), "panel_layout", None)
+
+
 def extra_writer(family: str) -> Callable | None:
     """The family's `write_extra_outputs(die, folder) -> list[Path]`, if it has one."""
     return getattr(importlib.import_module(MODULES[family]), "write_extra_outputs", None)
