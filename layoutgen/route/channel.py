@@ -1,0 +1,211 @@
+"""Sideways runs in the channel between two rings of balls (local frame, all lengths in µm).
+
+A trace enters the channel from below at u `arrive` (a gap track of the inner ring, or its own
+ball's centre) and leaves upwards at u `leave` (a gap track of the outer ring). In between its
+centreline is a non-decreasing staircase v(u) of flat and 45° pieces. Traces moving the same
+way are laid from the front of the move backwards, each one as low as it can run while
+hugging the octagonal clearance contour of the trace ahead (classic contour river routing):
+for a contour v_j(u) of slopes 0 and 1, the lowest centreline keeping the spacing rule is
+v_j(u + t_o) + λ, with λ the orthogonal centreline pitch and t_o the chamfer of the
+clearance octagon. Traces moving towards each other, or not at all, cannot meet, because the
+tracks they arrive on and leave on are ordered and at least a pitch apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Curve = list[tuple[float, float]]  # breakpoints (u, v), u non-decreasing; equal u = vertical step
+
+
+@dataclass(frozen=True)
+class Clearance:
+    """The octagon a centreline keeps out of around another net's centreline: λ and chamfer t_o."""
+
+    lam: float
+    t_o: float
+
+
+class ChannelFull(Exception):
+    """A trace cannot stay below the channel's ceiling: carries its index and the height needed."""
+
+    def __init__(self, index: int, needed: float) -> None:
+        """Remember which trace overflowed and how high it had to run."""
+        super().__init__(index, needed)
+        self.index = index
+        self.needed = needed
+
+
+@dataclass(frozen=True)
+class Floor:
+    """Lowest centreline of a channel: `low`, raised to `high` from u = `step_u` on for the traces
+    flagged `raised` (those entering the clockwise corner square, whose lower half belongs to the
+    neighbouring side), and to `own` for traces leaving their own ball below (room for its
+    teardrop before they turn)."""
+
+    low: float
+    high: float
+    step_u: float
+    raised: np.ndarray
+    own: np.ndarray
+
+
+def channel_curves(
+    arrive: np.ndarray, leave: np.ndarray, floor: Floor, ceiling: float, clear: Clearance
+) -> list[Curve]:
+    """Centreline staircase of every trace in one channel, traces in order (empty: straight)."""
+    curves: list[Curve] = [[] for _ in arrive]
+    _forward(arrive, leave, floor, ceiling, clear, curves, mirror=False)
+    _forward(arrive, leave, floor, ceiling, clear, curves, mirror=True)
+    return curves
+
+
+def _floor_curve(floor: Floor, raised: bool, low: float, a: float, mirror: bool) -> Curve:
+    """The floor a trace starting at (mirrored) u = a runs on, as a staircase."""
+    far = a + 1e7
+    if not raised or mirror:
+        return [(a - 1.0, low), (far, low)]
+    if floor.step_u <= a:
+        return [(a - 1.0, max(low, floor.high)), (far, max(low, floor.high))]
+    return [(a - 1.0, low), (floor.step_u, low), (floor.step_u, max(low, floor.high)), (far, max(low, floor.high))]
+
+
+def _forward(
+    arrive: np.ndarray, leave: np.ndarray, floor: Floor, ceiling: float, clear: Clearance,
+    curves: list[Curve], mirror: bool,
+) -> None:
+    """Lay the traces moving to +u (to −u when mirrored), front first."""
+    sign = -1.0 if mirror else 1.0
+    order = list(range(len(arrive)))
+    if mirror:
+        order.reverse()
+    ahead: tuple[Curve, float] | None = None  # curve of the trace ahead (mirrored u) and its leave
+    for i in reversed(order):
+        a, l = sign * arrive[i], sign * leave[i]
+        if l <= a:
+            ahead = None
+            continue
+        contour = _contour(ahead[0], ahead[1], clear) if ahead else []
+        base = _floor_curve(floor, bool(floor.raised[i]), float(floor.own[i]), a, mirror)
+        curve = _hug(a, l, floor.low, _envelope(contour, base, a, l))
+        if curve[-1][1] > ceiling + 1e-9:
+            raise ChannelFull(i, curve[-1][1] - floor.low)
+        ahead = (curve, l)
+        curves[i] = [(sign * u, v) for u, v in curve] if mirror else curve
+
+
+def _contour(curve: Curve, leave: float, clear: Clearance) -> Curve:
+    """Lowest centreline a trace behind may run at, where the trace ahead forces it up.
+
+    The top of (curve ⊕ clearance octagon): the curve shifted by (−t_o, +λ), and in front of
+    every vertical step (the arrival included) the octagon's 45° edge rising to the step's top.
+    """
+    lam, t_o = clear.lam, clear.t_o
+    end = leave - lam
+    shifted = [(u - t_o, v + lam) for u, v in curve]
+    ramps = [(u - lam, v + t_o, u - t_o) for k, (u, v) in enumerate(curve)
+             if k == 0 or abs(curve[k - 1][0] - u) < 1e-9]
+    xs = {u for u, _ in shifted} | {r[0] for r in ramps} | {r[2] for r in ramps} | {end}
+    for r0, v0, r1 in ramps:
+        for (pu, pv), (qu, qv) in zip(shifted, shifted[1:]):
+            if qu > pu and abs(qv - pv) < 1e-9:
+                cross = r0 + (pv - v0)
+                if max(r0, pu) <= cross <= min(r1, qu):
+                    xs.add(round(cross, 9))
+    start = ramps[0][0]
+    out: Curve = []
+    for x in sorted(u for u in xs if start - 1e-9 <= u <= end + 1e-9):
+        lo = max(_at(shifted, x, upper=False), _ramp_at(ramps, x, upper=False))
+        hi = max(_at(shifted, x, upper=True), _ramp_at(ramps, x, upper=True))
+        out += [(x, lo), (x, hi)] if hi > lo + 1e-9 else [(x, hi)]
+    return _tidy([(round(u, 9), round(v, 9)) for u, v in out if v > -1e17])
+
+
+def _envelope(first: Curve, second: Curve, a: float, l: float) -> Curve:
+    """Upper envelope of two non-decreasing staircases on [a, l] (each −∞ before its start)."""
+    if not first:
+        return second
+    xs = {u for u, _ in first} | {u for u, _ in second if u <= l} | {a, l}
+    for (pu, pv), (qu, qv) in zip(first, first[1:]):
+        if qu > pu and qv > pv:
+            for v in {v for _, v in second}:
+                if pu < pu + (v - pv) < qu:
+                    xs.add(round(pu + (v - pv), 9))
+    out: Curve = []
+    for x in sorted(u for u in xs if u >= a - 1.0):
+        lo = max(_at(first, x, upper=False), _at(second, x, upper=False))
+        hi = max(_at(first, x, upper=True), _at(second, x, upper=True))
+        out += [(x, lo), (x, hi)] if hi > lo + 1e-9 else [(x, hi)]
+    return _tidy([(u, v) for u, v in out if v > -1e17])
+
+
+def _at(curve: Curve, x: float, upper: bool) -> float:
+    """Value of a staircase at x (the upper or lower end of a vertical step; −∞ outside).
+
+    A staircase rises from −∞ at its first point, so its lower value there is −∞.
+    """
+    if not upper and curve and abs(x - curve[0][0]) < 1e-9:
+        return -1e18
+    best = -1e18
+    for (pu, pv), (qu, qv) in zip(curve, curve[1:]):
+        if pu - 1e-9 <= x <= qu + 1e-9:
+            if qu - pu < 1e-9:
+                val = max(pv, qv) if upper else min(pv, qv)
+            else:
+                val = pv + (qv - pv) * (min(max(x, pu), qu) - pu) / (qu - pu)
+            best = max(best, val) if upper else (val if best < -1e17 else min(best, val))
+    if len(curve) == 1 and abs(curve[0][0] - x) < 1e-9:
+        best = curve[0][1]
+    return best
+
+
+def _ramp_at(ramps: list[tuple[float, float, float]], x: float, upper: bool) -> float:
+    """Highest 45° ramp (start u, start v, end u) at x."""
+    best = -1e18
+    for r0, v0, r1 in ramps:
+        if r0 - 1e-9 <= x <= r1 + 1e-9 and (upper or x > r0 + 1e-9):
+            best = max(best, v0 + (x - r0))
+    return best
+
+
+def _hug(a: float, l: float, floor: float, contour: Curve) -> Curve:
+    """max(floor, contour) on [a, l] as breakpoints (the contour is −∞ before its first point)."""
+    pts: Curve = [(a, floor)]
+    if contour and a <= contour[0][0] <= l:
+        pts += [(contour[0][0], floor), (contour[0][0], max(floor, contour[0][1]))]
+    for (pu, pv), (qu, qv) in zip(contour, contour[1:]):
+        if qu < a or pu > l:
+            continue
+        if qu == pu:
+            pts += [(pu, max(floor, pv)), (pu, max(floor, qv))]
+            continue
+        u0, u1 = max(pu, a), min(qu, l)
+        v0 = pv + (qv - pv) * (u0 - pu) / (qu - pu)
+        v1 = pv + (qv - pv) * (u1 - pu) / (qu - pu)
+        if v1 <= floor:
+            pts += [(u0, floor), (u1, floor)]
+        elif v0 >= floor:
+            pts += [(u0, v0), (u1, v1)]
+        else:
+            cross = round(u0 + (floor - v0) * (u1 - u0) / (v1 - v0), 9)
+            pts += [(u0, floor), (cross, floor), (u1, v1)]
+    pts.append((l, pts[-1][1]))
+    return _tidy([(round(u, 9), round(v, 9)) for u, v in pts])
+
+
+def _tidy(pts: Curve) -> Curve:
+    """Drop repeated points and middle points of straight runs; keep the staircase monotone."""
+    out: Curve = []
+    for u, v in pts:
+        v = max(v, out[-1][1]) if out else v
+        if out and abs(u - out[-1][0]) < 1e-9 and abs(v - out[-1][1]) < 1e-9:
+            continue
+        if len(out) >= 2:
+            (u1, v1), (u2, v2) = out[-2], out[-1]
+            if abs((u2 - u1) * (v - v2) - (v2 - v1) * (u - u2)) < 1e-9:
+                out[-1] = (u, v)
+                continue
+        out.append((u, v))
+    return out

@@ -1,0 +1,187 @@
+"""Trace and teardrop polygons on the manufacturing grid (all lengths in µm).
+
+A trace is its centreline swept by an octagonal pen: half-width `a` across the axes, chamfer
+half-length `t`, both on twice the grid. Sweeping a 0/45/90° centreline whose vertices sit on
+twice the grid gives a polygon whose edges are all at multiples of 45°, whose vertices are all
+on the grid, whose width is at least the rule width everywhere (bends included) and whose
+outer bend corners are mitred at 45°. Because `t` is rounded up, a diagonal run is a few nm
+wider than an orthogonal one; `Pen.diagonal` is that half-width, and the router spaces
+diagonals by it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+if TYPE_CHECKING:
+    from .model import Route, RouteRules, Terminal
+
+SQRT2 = math.sqrt(2.0)
+TAN_22_5 = math.tan(math.pi / 8.0)
+TEARDROP_MAX_WIDTHS = 3.0  # a teardrop is never wider than this many trace widths
+
+
+def snap(value: float, quantum: float) -> float:
+    """The multiple of quantum nearest to value."""
+    return round(round(value / quantum) * quantum, 9)
+
+
+def snap_up(value: float, quantum: float) -> float:
+    """The smallest multiple of quantum not below value."""
+    return round(math.ceil(value / quantum - 1e-9) * quantum, 9)
+
+
+def snap_down(value: float, quantum: float) -> float:
+    """The largest multiple of quantum not above value."""
+    return round(math.floor(value / quantum + 1e-9) * quantum, 9)
+
+
+@dataclass(frozen=True)
+class Pen:
+    """The octagonal pen a trace is drawn with: half-width a on the axes, chamfer half-length t."""
+
+    a: float
+    t: float
+
+    @property
+    def diagonal(self) -> float:
+        """Half-width of a 45° run drawn with this pen (≥ a, since t is rounded up)."""
+        return (self.a + self.t) / SQRT2
+
+    @property
+    def outline(self) -> np.ndarray:
+        """The pen's eight vertices, centred on the origin."""
+        a, t = self.a, self.t
+        return np.array([(a, -t), (a, t), (t, a), (-t, a), (-a, t), (-a, -t), (-t, -a), (t, -a)])
+
+
+def pen_for(width: float, grid: float) -> Pen:
+    """The pen that draws traces at least `width` wide with every vertex on `grid`."""
+    quantum = 2.0 * grid
+    a = snap_up(width / 2.0, quantum)
+    return Pen(a, snap_up(a * TAN_22_5, quantum))
+
+
+def trace_polygon(path: Sequence[tuple[float, float]], width: float, grid: float) -> shapely.Polygon:
+    """A 0/45/90° centreline swept into an on-grid polygon with mitred 45° corners, ≥ width wide."""
+    return trace_polygons([path], width, grid)[0]
+
+
+def trace_polygons(
+    paths: Sequence[Sequence[tuple[float, float]]], width: float, grid: float
+) -> list[shapely.Polygon]:
+    """`trace_polygon` for many centrelines at once (one vectorised hull pass)."""
+    hulls, owner = trace_hulls(paths, width, grid)
+    ends = np.searchsorted(owner, np.arange(len(paths)), side="right")
+    starts = np.concatenate([[0], ends[:-1]])
+    merged = [shapely.union_all(hulls[a:b]) for a, b in zip(starts, ends)]
+    return list(shapely.set_precision(np.array(merged, dtype=object), grid))
+
+
+def trace_hulls(
+    paths: Sequence[Sequence[tuple[float, float]]], width: float, grid: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convex pieces of many traces (pen swept along each segment) and the trace each belongs to.
+
+    Their union per trace is the trace polygon; their vertices are path vertices plus pen
+    vertices, so they lie on the grid exactly and can be measured without merging.
+    """
+    outline = pen_for(width, grid).outline
+    blocks, counts = [], []
+    for path in paths:
+        pts = np.asarray(path, dtype=float).reshape(-1, 2)
+        if len(pts) == 1:
+            pts = np.vstack([pts, pts])
+        blocks.append(np.concatenate([pts[:-1, None] + outline, pts[1:, None] + outline], axis=1))
+        counts.append(len(pts) - 1)
+    if not blocks:
+        return np.array([], dtype=object), np.zeros(0, dtype=int)
+    stacked = np.concatenate(blocks).reshape(-1, 2)
+    pieces = np.repeat(np.arange(sum(counts)), 2 * len(outline))
+    hulls = shapely.convex_hull(shapely.multipoints(stacked, indices=pieces))
+    return hulls, np.repeat(np.arange(len(paths)), counts)
+
+
+def inscribed_radius(ball: Terminal) -> float:
+    """Distance from the ball centre to the nearest edge of its capture pad."""
+    return float(shapely.distance(shapely.Point(ball.x, ball.y), ball.shape.exterior))
+
+
+def circumradius(shape: shapely.Polygon, x: float, y: float) -> float:
+    """Distance from (x, y) to the farthest vertex of shape."""
+    coords = np.asarray(shape.exterior.coords)
+    return float(np.max(np.hypot(coords[:, 0] - x, coords[:, 1] - y)))
+
+
+def teardrop_width(ball: Terminal, rules: RouteRules) -> float:
+    """Teardrop width where it meets the capture pad: ≤ the rule fraction of the pad diameter."""
+    limit = rules.teardrop_max_fraction * 2.0 * inscribed_radius(ball)
+    return snap_down(min(limit, TEARDROP_MAX_WIDTHS * rules.width), 2.0 * rules.grid)
+
+
+def teardrop_reach(ball: Terminal, rules: RouteRules) -> float:
+    """Farthest a teardrop of this ball can reach from the ball centre."""
+    return math.hypot(inscribed_radius(ball) + rules.width, rules.width / 2.0)
+
+
+def teardrop_run(ball: Terminal, rules: RouteRules) -> float:
+    """How far a trace must run straight from the ball centre for a full teardrop to fit."""
+    return inscribed_radius(ball) + rules.width + rules.width / 2.0 + rules.space
+
+
+def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRules) -> shapely.Polygon:
+    """Fillet from the trace's last segment to the capture pad (empty when none fits).
+
+    The wide end (≤ teardrop_max_fraction × pad diameter) is a chord set back one trace width
+    inside the pad; the narrow end lies one trace width outside the pad edge, just inside the
+    trace, so nothing sticks out of it. It ends at least a half-width plus the spacing before
+    the trace's first bend (a flank running into the next segment would leave a notch); when
+    that leaves it no longer than the pad's radius, there is no teardrop.
+    """
+    pts = np.asarray(path, dtype=float)
+    centre = np.array([ball.x, ball.y])
+    if np.hypot(*(pts[0] - centre)) < np.hypot(*(pts[-1] - centre)):
+        pts = pts[::-1]
+    end, prev = pts[-1], pts[-2] if len(pts) > 1 else pts[-1]
+    seg = float(np.hypot(*(prev - end)))
+    r_in, w, grid = inscribed_radius(ball), rules.width, rules.grid
+    wide = teardrop_width(ball, rules)
+    if wide <= w + 4 * grid or seg <= r_in:
+        return shapely.Polygon()
+    axis = (prev - end) / seg
+    normal = np.array([-axis[1], axis[0]])
+    x_base = max(0.0, math.sqrt(max(r_in**2 - (wide / 2.0) ** 2, 0.0)) - w)
+    x_tip = min(r_in + w, seg - w / 2.0 - rules.space)
+    if x_tip <= r_in + grid:
+        return shapely.Polygon()
+    h_tip = w / 2.0 - 2.0 * grid
+    corners = [
+        end + x_base * axis - wide / 2.0 * normal,
+        end + x_tip * axis - h_tip * normal,
+        end + x_tip * axis + h_tip * normal,
+        end + x_base * axis + wide / 2.0 * normal,
+    ]
+    return shapely.Polygon([(snap(x, grid), snap(y, grid)) for x, y in corners])
+
+
+def routes_metal(
+    routes: Iterable[Route], balls: Mapping[str, Terminal], rules: RouteRules
+) -> dict[str, shapely.Geometry]:
+    """Per net, the union of its trace polygons and teardrops."""
+    routes = list(routes)
+    polys = trace_polygons([r.path for r in routes], rules.width, rules.grid) if routes else []
+    parts: dict[str, list[shapely.Geometry]] = defaultdict(list)
+    for r, poly in zip(routes, polys):
+        parts[r.net].append(poly)
+        if r.ball in balls:
+            drop = teardrop(balls[r.ball], r.path, rules)
+            if not drop.is_empty:
+                parts[r.net].append(drop)
+    return {net: shapely.union_all(geoms) for net, geoms in parts.items()}
