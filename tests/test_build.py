@@ -40,13 +40,19 @@ def die():
     return design, builder(design.package.family)(design, load_pdk(design.pdk))
 
 
+_LAYOUTS: dict[Path, kdb.Layout] = {}
+
+
 def read_region(gds: Path, layer: tuple[int, int]) -> kdb.Region:
-    """The merged region of `layer` in the top cell of `gds`, flattened, in database units."""
-    ly = kdb.Layout()
-    ly.read(str(gds))
-    top = ly.top_cell()
-    idx = ly.layer(*layer)
-    return kdb.Region(top.begin_shapes_rec(idx))
+    """The region of `layer` in the top cell of `gds`, flattened, in database units.
+
+    The layout stays referenced: a region made from a layout's shapes must not outlive it.
+    """
+    if gds not in _LAYOUTS:
+        _LAYOUTS[gds] = kdb.Layout()
+        _LAYOUTS[gds].read(str(gds))
+    ly = _LAYOUTS[gds]
+    return kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*layer)))
 
 
 def dbu_um(gds: Path) -> float:
@@ -113,7 +119,11 @@ def test_width_and_space_hold_in_klayout(built: Path, layer, kind, other):
     value = round(load_pdk("sky400").value(kind, name) / dbu)
     region = read_region(gds, layer).merged()
     check = region.width_check if kind == "width" else region.space_check
-    assert check(value - 1, False, kdb.Metrics.Euclidian).count() == 0
+    # KLayout's Euclidean width check pairs any two inward-facing edges of a round pad (two
+    # facets 90° apart are 0.71 D apart), so on the round UBM/PV2 it flags every pad; the
+    # Projection metric measures only edges that face each other, which is what the rule means.
+    metric = kdb.Metrics.Projection if name in ("UBM", "PV2") and kind == "width" else kdb.Metrics.Euclidian
+    assert check(value - 1, False, metric).count() == 0
 
 
 def test_pv1_to_pv2_and_ubm_separation(built: Path):

@@ -7,6 +7,6 @@ design = Design(
     name="bench_16x16",
     pdk="sky400",
     die=Die(name="BENCH_16X16", width=DIE, height=DIE,
-            pads=peripheral_pads(DIE, DIE, per_side=64, pitch=100, inset=70, size=60)),
+            pads=peripheral_pads(DIE, DIE, per_side=64, pitch=95, inset=70, size=60)),
     package=FanInWlcsp(balls=BallGrid(rows=16, cols=16, pitch=400)),
 )
