@@ -31,10 +31,12 @@ from ..cells.backside_lead import lead_cell, lead_end, pad_outline
 from ..cells.bump import bump_opening
 from ..cells.shapes import width_across_flats
 from ..design import BallGrid, Design, Package, Pad
-from ..errors import ConfigError, RoutingError
+from ..errors import ConfigError
 from ..layout import Cell, Layout
 from ..pdk import Pdk
 from .backside_wlcsp_rules import family_rule
+from .die import check_die_size, seal_width
+from .routed import place_balls, route_onto, route_rules
 from .result import DieResult
 
 Side = Literal["S", "E", "N", "W"]
@@ -208,11 +210,8 @@ def plan_rows(design: Design, pdk: Pdk, rows: list[PadRow]) -> list[RowPlan]:
 
 def check_die(design: Design, pdk: Pdk) -> None:
     """Die size, ball pitch and ball count against the PDK; ConfigError naming file:line."""
-    die, lim, balls = design.die, pdk.die, design.package.balls
-    if not (lim.min_width_um <= die.width <= lim.max_width_um and lim.min_height_um <= die.height <= lim.max_height_um):
-        raise ConfigError(
-            f"{die.where()}: Die.width × height = {die.width:g} × {die.height:g} µm: PDK {pdk.name} accepts "
-            f"{lim.min_width_um:g} × {lim.min_height_um:g} up to {lim.max_width_um:g} × {lim.max_height_um:g} µm")
+    die, balls = design.die, design.package.balls
+    check_die_size(die, pdk)
     pitch = pdk.find_rule("pitch", "BUMP")
     if pitch and pitch.value and balls.pitch < pitch.value - 1e-9:
         raise ConfigError(f"{balls.where()}: BallGrid.pitch = {balls.pitch:g}: below {pitch.name} "
@@ -291,26 +290,10 @@ def check_balls(design: Design, pdk: Pdk, plans: list[RowPlan], keepin: Polygon,
 
 # --- building -----------------------------------------------------------------------------------
 
-def _route(design: Design, pdk: Pdk, pad_terms, ball_terms, keepin: Polygon):
-    """Backside wiring from the lead ends to the balls, by the RDL router on the back surface."""
-    from ..route import RouteRules, route
-
-    pkg = design.package
-    rules = RouteRules(
-        width=pdk.value("width", "BSWIRE"), space=pdk.value("space", "BSWIRE"), grid=pdk.grid_um,
-        teardrop_max_fraction=pdk.rdl.teardrop_max_fraction, pitch=pkg.balls.pitch,
-    )
-    try:
-        return route(pad_terms, ball_terms, keepin, rules, mode=pkg.balls.assign), rules
-    except RoutingError as e:
-        raise RoutingError(f"{pkg.balls.where()}: backside wiring: {e}") from None
-
-
 def build_die(design: Design, pdk: Pdk) -> DieResult:
     """The die cell of a backside-groove WLCSP with every drawn layer, routed; raises Config/RoutingError."""
     # The router (and scipy) load here, not when a config imports the model.
     from ..route import Terminal
-    from .wlcsp_fanin import seal_width
 
     pkg = design.package
     assert isinstance(pkg, BacksideWlcsp)
@@ -318,7 +301,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     die = design.die
     rows = pad_rows(design, pdk)
     plans = plan_rows(design, pdk, rows)
-    seal = seal_width(design, pdk)
+    seal = seal_width(design.die, pdk)
     check_grooves(design, pdk, plans, seal)
     keepin = back_surface(design, pdk, plans, seal)
     balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
@@ -364,15 +347,11 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
         ball_terms.append(Terminal(name, net, x, y, affinity.translate(capture, x, y)))
 
-    routing, rules = _route(design, pdk, pad_terms, ball_terms, keepin)
-    for net, metal in sorted(routing.metal(rules).items()):
-        top.add("BSWIRE", metal)
-    ball_nets = routing.ball_nets
-    for name, x, y in balls:
-        top.place(bcell.name, x, y)
-        if name in ball_nets:
-            top.label("BUMP", ball_nets[name], x, y)
-        top.label("TEXT", name, x, y)
+    # Backside wiring from the lead ends to the balls, by the RDL router on the back surface.
+    rules = route_rules(pdk, "BSWIRE", pkg.balls.pitch)
+    routing = route_onto(top, "BSWIRE", pad_terms, ball_terms, keepin, rules, pkg.balls.assign, pkg.balls,
+                         "backside wiring: ")
+    place_balls(top, bcell.name, balls, routing.ball_nets, "BUMP")
 
     layout.add(top)
     layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}

@@ -40,6 +40,7 @@ from ..layout import Cell, Layout
 from ..pdk import Pdk
 from ..route_ml import LevelSpec, Obstacle, Routing, Terminal, ViaSpec, notch_fill, route
 from .fanout_rules import process_data
+from .die import check_die_size, seal_width
 from .result import DieResult
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -246,7 +247,7 @@ def die_cell(die: Die, pdk: Pdk, via_cell: str) -> Cell:
     In a fan-out unit the DIE layer is the unit (package) outline; each chip's outline is CHIP.
     """
     cell = Cell(die.name).add("CHIP", rect(die.width, die.height, pdk.grid_um))
-    seal = die.seal_width if die.seal_width is not None else pdk.die.seal_width_um
+    seal = seal_width(die, pdk)
     if seal > 0:
         cell.add("SEAL", rect(die.width, die.height, pdk.grid_um).difference(
             rect(die.width - 2 * seal, die.height - 2 * seal, pdk.grid_um)))
@@ -272,13 +273,10 @@ def check_unit(design: Design, pdk: Pdk) -> None:
         raise ConfigError(f"{design.where()}: Design.die: the fan-out family places its dies itself; "
                           f"put them in Fanout(dies=[FanoutDie(die=Die(...), x=..., y=...)])")
     W, H = pkg.size
-    lim = pdk.die
     by_name: dict[str, Die] = {}
     for d in pkg.dies:
         die = d.die
-        if not (lim.min_width_um <= die.width <= lim.max_width_um and lim.min_height_um <= die.height <= lim.max_height_um):
-            raise _bad(die, "width", (die.width, die.height), f"PDK {pdk.name} accepts dies from "
-                       f"{lim.min_width_um:g} × {lim.min_height_um:g} to {lim.max_width_um:g} × {lim.max_height_um:g} µm")
+        check_die_size(die, pdk)
         if die.name in by_name and by_name[die.name].model_dump() != die.model_dump():
             raise _bad(die, "name", die.name, "two different dies share this name (the die cell name)")
         by_name[die.name] = die

@@ -29,10 +29,10 @@ from ..cells.relief_tiers import encap_opening, footprint, recessed_tier, rim_wi
 from ..cells.relief_wells import pad_outline, well_cell, well_opening
 from ..cells.shapes import grow, rect, width_across_flats
 from ..design import BallGrid, Design, Length, Model, Package
-from ..errors import ConfigError, RoutingError
+from ..errors import ConfigError
 from ..layout import Cell, Layout
 from ..pdk import Pdk
-from ..route import RouteRules, Routing, Terminal, route
+from ..route import Routing, Terminal
 from .relief_csp_rules import (
     area_ratio,
     check_stencils,
@@ -43,7 +43,8 @@ from .relief_csp_rules import (
     thickness_label,
 )
 from .result import DieResult
-from .wlcsp_fanin import seal_width
+from .routed import place_balls, route_onto, route_rules
+from .die import check_die_size, seal_width
 
 Shape = Literal["square", "octagon", "round"]
 
@@ -127,11 +128,8 @@ def check_design(design: Design, pdk: Pdk) -> None:
     """The config against the PDK's rules, before drawing; ConfigError naming file:line, field, value, rule."""
     die, pkg = design.die, design.package
     assert isinstance(pkg, ReliefCsp) and die is not None
-    lim, prot, tiers, sten = pdk.die, pkg.protrusions, pkg.protrusions.tiers, pkg.stencil
-    if not (lim.min_width_um <= die.width <= lim.max_width_um and lim.min_height_um <= die.height <= lim.max_height_um):
-        raise _fail(die, "width × height", f"{die.width:g} × {die.height:g}",
-                    f"PDK {pdk.name} accepts {lim.min_width_um:g} × {lim.min_height_um:g} up to "
-                    f"{lim.max_width_um:g} × {lim.max_height_um:g} µm")
+    prot, tiers = pkg.protrusions, pkg.protrusions.tiers
+    check_die_size(die, pdk)
     v, why = _rule_text(pdk, "pitch", "MOULD1")
     if prot.grid.pitch < v - 1e-9:
         raise _fail(prot.grid, "pitch", prot.grid.pitch, f"below {why}")
@@ -170,7 +168,7 @@ def _check_placement(design: Design, pdk: Pdk, foot: Polygon) -> None:
     die, pkg = design.die, design.package
     assert isinstance(pkg, ReliefCsp) and die is not None
     prot = pkg.protrusions
-    inner = box(-die.width / 2, -die.height / 2, die.width / 2, die.height / 2).buffer(-seal_width(design, pdk), join_style="mitre")
+    inner = box(-die.width / 2, -die.height / 2, die.width / 2, die.height / 2).buffer(-seal_width(design.die, pdk), join_style="mitre")
     v, why = _rule_text(pdk, "separation", "MOULD1", "SEAL")
     feet = []
     for name, x, y in prot.grid.positions():
@@ -235,14 +233,14 @@ def _check_paste(pkg: ReliefCsp, pdk: Pdk, opening: Polygon) -> None:
 
 def _keepin(design: Design, pdk: Pdk) -> Polygon:
     """Where tracks may go: the die inside the seal ring, less the RDL-to-seal space."""
-    inset = seal_width(design, pdk) + pdk.value("separation", "RDL", "SEAL")
+    inset = seal_width(design.die, pdk) + pdk.value("separation", "RDL", "SEAL")
     w, h = design.die.width / 2 - inset, design.die.height / 2 - inset
     return box(-w, -h, w, h)
 
 
 def _relief_print(design: Design, pdk: Pdk, wells: list[Polygon], spec: PrintPass) -> tuple[list[Polygon], list[Polygon]]:
     """Relief print pass 1: the die inside the seal ring less the wells, islands bridged."""
-    inset = seal_width(design, pdk) + pdk.value("separation", "STENCIL", "SEAL")
+    inset = seal_width(design.die, pdk) + pdk.value("separation", "STENCIL", "SEAL")
     w, h = design.die.width / 2 - inset, design.die.height / 2 - inset
     keep = pdk.value("separation", "STENCIL", "WELL")
     holes = shapely.union_all([grow(wl, keep, pdk.grid_um) for wl in wells])
@@ -267,7 +265,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     layout = Layout(top=die.name)
     top = Cell(die.name)
 
-    seal = seal_width(design, pdk)
+    seal = seal_width(design.die, pdk)
     outline = rect(die.width, die.height, grid)
     top.add("DIE", outline)
     if seal > 0:
@@ -302,20 +300,10 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     # at the foot of the wall, not at the bonding pad, so none is drawn.
     ball_terms = [Terminal(n, prot.grid.nets.get(n) if prot.grid.assign == "explicit" else None,
                            x + ox, y + oy, shapely.affinity.translate(foot, x, y)) for n, x, y in balls]
-    rules = RouteRules(width=pdk.value("width", "RDL"), space=pdk.value("space", "RDL"), grid=grid,
-                       teardrop_max_fraction=0.0, pitch=prot.grid.pitch)
-    try:
-        routing = route(pad_terms, ball_terms, _keepin(design, pdk), rules, mode=prot.grid.assign)
-    except RoutingError as e:
-        raise RoutingError(f"{prot.grid.where()}: {e}") from None
-    for net, metal in sorted(routing.metal(rules).items()):
-        top.add("RDL", metal)
+    rules = route_rules(pdk, "RDL", prot.grid.pitch, teardrops=False)
+    routing = route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, prot.grid.assign, prot.grid)
     ball_nets = routing.ball_nets
-    for name, x, y in balls:
-        top.place(pcell.name, x, y)
-        if name in ball_nets:
-            top.label("PASTE", ball_nets[name], x + ox, y + oy)
-        top.label("TEXT", name, x + ox, y + oy)
+    place_balls(top, pcell.name, balls, ball_nets, "PASTE", (ox, oy))
 
     # Relief print pass 1: the relief layer with its wells (a die-sized aperture).
     t1, pass1 = passes["STENCIL"]

@@ -35,6 +35,7 @@ from ..design import BallGrid, Design, Length, Model, Package, Pad
 from ..errors import ConfigError
 from ..layout import Cell, Layout
 from ..pdk import Pdk
+from .die import check_die_size
 from .result import DieResult
 
 # Rotation (degrees) that turns the lead cell (tip towards -y) to point at a contact on each side.
@@ -297,11 +298,7 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     pkg = design.package
     assert isinstance(pkg, SheetTerminals)
     die, grid = design.die, pdk.grid_um
-    lim = pdk.die
-    if not (lim.min_width_um <= die.width <= lim.max_width_um and lim.min_height_um <= die.height <= lim.max_height_um):
-        raise ConfigError(
-            f"{die.where()}: Die.width × height = {die.width:g} × {die.height:g} µm: PDK {pdk.name} accepts "
-            f"{lim.min_width_um:g} × {lim.min_height_um:g} up to {lim.max_width_um:g} × {lim.max_height_um:g} µm")
+    check_die_size(die, pdk)
 
     # Lead parts, sized from the rules.
     w_rule = pdk.rule("width", "LEAD")

@@ -9,35 +9,29 @@ from ..cells.rdl import capture_pad_diameter
 from ..cells.shapes import rect
 from ..cells.stacks import ball_cell, pad_cell
 from ..design import Design, FanInWlcsp
-from ..errors import ConfigError, RoutingError
+from ..errors import ConfigError
 from ..layout import Cell, Layout
 from ..pdk import Pdk
-from ..route import RouteRules, Terminal, route
+from ..route import Terminal
 from ..cells.pv2 import pv2_opening
 from ..cells.shapes import width_across_flats
 from .posts import POST_WIDTH_RANGE_UM, per_ball
+from .die import check_die_size, seal_width
 from .result import DieResult
-
-
-def seal_width(design: Design, pdk: Pdk) -> float:
-    """The seal ring band width: the die's own, else the PDK's."""
-    return design.die.seal_width if design.die.seal_width is not None else pdk.die.seal_width_um
+from .routed import place_balls, route_onto, route_rules
 
 
 def check_die(design: Design, pdk: Pdk) -> None:
     """Die size, ball pitch and ball-to-seal distances against the PDK; ConfigError naming file:line."""
-    die, lim = design.die, pdk.die
-    if not (lim.min_width_um <= die.width <= lim.max_width_um and lim.min_height_um <= die.height <= lim.max_height_um):
-        raise ConfigError(
-            f"{die.where()}: Die.width × height = {die.width:g} × {die.height:g} µm: PDK {pdk.name} accepts "
-            f"{lim.min_width_um:g} × {lim.min_height_um:g} up to {lim.max_width_um:g} × {lim.max_height_um:g} µm")
+    die = design.die
+    check_die_size(die, pdk)
     pkg = design.package
     balls = pkg.balls
     pitch_rule = pdk.find_rule("pitch", "BUMP")
     if pitch_rule and pitch_rule.value and balls.pitch < pitch_rule.value - 1e-9:
         raise ConfigError(f"{balls.where()}: BallGrid.pitch = {balls.pitch:g}: below {pitch_rule.name} "
                           f"({pitch_rule.value:g} µm, PDK {pdk.name})")
-    seal = seal_width(design, pdk)
+    seal = seal_width(design.die, pdk)
     ubm_rule = pdk.find_rule("edge_distance", "UBM", "SEAL")
     bump = pdk.value("size", "BUMP")
     bump_sep = pdk.find_rule("separation", "BUMP", "SEAL")
@@ -57,7 +51,7 @@ def check_die(design: Design, pdk: Pdk) -> None:
 def _keepin(design: Design, pdk: Pdk) -> Polygon:
     """Where RDL may go: the die inside the seal ring, less the RDL-to-seal space."""
     sep = pdk.value("separation", "RDL", "SEAL")
-    inset = seal_width(design, pdk) + sep
+    inset = seal_width(design.die, pdk) + sep
     w, h = design.die.width / 2 - inset, design.die.height / 2 - inset
     return box(-w, -h, w, h)
 
@@ -83,7 +77,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     top = Cell(die.name)
 
     # Reference layers: the die outline and the seal ring band.
-    seal = seal_width(design, pdk)
+    seal = seal_width(design.die, pdk)
     outline = rect(die.width, die.height, pdk.grid_um)
     top.add("DIE", outline)
     if seal > 0:
@@ -108,23 +102,10 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
         ball_terms.append(Terminal(name, net, x, y, shapely.affinity.translate(capture, x, y)))
 
-    rules = RouteRules(
-        width=pdk.value("width", "RDL"), space=pdk.value("space", "RDL"), grid=pdk.grid_um,
-        teardrop_max_fraction=pdk.rdl.teardrop_max_fraction, pitch=pkg.balls.pitch,
-    )
-    try:
-        routing = route(pad_terms, ball_terms, _keepin(design, pdk), rules, mode=pkg.balls.assign)
-    except RoutingError as e:
-        raise RoutingError(f"{pkg.balls.where()}: {e}") from None
-
-    for net, metal in sorted(routing.metal(rules).items()):
-        top.add("RDL", metal)
+    rules = route_rules(pdk, "RDL", pkg.balls.pitch)
+    routing = route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, pkg.balls.assign, pkg.balls)
     ball_nets = routing.ball_nets
-    for name, x, y in balls:
-        top.place(bcell.name, x, y)
-        if name in ball_nets:
-            top.label("BUMP", ball_nets[name], x, y)
-        top.label("TEXT", name, x, y)
+    place_balls(top, bcell.name, balls, ball_nets, "BUMP")
 
     layout.add(top)
     # The die cell goes last so that every cell it references is written before it.

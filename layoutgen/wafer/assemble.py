@@ -22,7 +22,7 @@ from .plating import Tail, conductor_islands, contact_ring, lane_lines, plated_d
 from .shots import ShotMap, shot_map
 
 if TYPE_CHECKING:  # the family module imports the router
-    from ..families.wlcsp_fanin import DieResult
+    from ..families.result import DieResult
 
 Box = tuple[float, float, float, float]
 
