@@ -159,8 +159,16 @@ def run_drc(
     layout = Layout(gds_path)
     cells = layout.pick_tops(top)
     found: list[Violation] = []
+    # Plating and isolation look at a wafer's hierarchy (never flattened): run once per top.
+    wafer_rules = [r for r in deck if r.kind == "connectivity" and r.check in ("plating", "isolation")]
+    cell_rules = [r for r in deck if r not in wafer_rules]
     for name in cells:
-        found.extend(check_cell(layout.flatten(name), pdk, deck))
+        found.extend(check_cell(layout.flatten(name), pdk, cell_rules))
+        for rule in wafer_rules:
+            from ..wafer.checks import isolation_findings, plating_findings
+
+            check = plating_findings if rule.check == "plating" else isolation_findings
+            found.extend(Violation(rule.name, name, f.message, f.region, f.edges) for f in check(layout, pdk, name))
     found, unused = apply_waivers(found, waiver_list)
     return DrcResult(
         gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=deck, violations=found,
