@@ -360,12 +360,16 @@ def test_trace_polygon_is_on_grid_octilinear_and_never_narrower_than_w(path):
 def test_teardrop_is_no_wider_than_the_rule_fraction_and_leaves_no_stub():
     die = template_die()
     ball = next(b for b in die.balls if b.name == "B2")
-    path = [(ball.x + 300.0, ball.y + 300.0), (ball.x, ball.y)]
+    path = [(ball.x + 300.0, ball.y), (ball.x, ball.y)]
     drop = teardrop(ball, path, die.rules)
     trace = trace_polygon(path, W, GRID)
     assert not drop.is_empty
     corners = np.asarray(drop.exterior.coords)[:-1]
-    across = corners @ (np.array([-1.0, 1.0]) / math.sqrt(2))
+    # flanks at 45°, every vertex on the grid (the angle and grid rules hold on the fillet)
+    d = np.diff(np.asarray(drop.exterior.coords), axis=0)
+    assert np.all((np.abs(d[:, 0]) < 1e-9) | (np.abs(d[:, 1]) < 1e-9) | (np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9))
+    assert on_grid(corners, GRID)
+    across = corners @ np.array([0.0, 1.0])
     assert across.max() - across.min() <= die.rules.teardrop_max_fraction * 235.0 + 1e-6
     reach = np.hypot(corners[:, 0] - ball.x, corners[:, 1] - ball.y)
     assert reach.max() <= math.hypot(117.5 + W, W / 2) + 0.01, "reaches at most one trace width past the pad"
@@ -375,3 +379,5 @@ def test_teardrop_is_no_wider_than_the_rule_fraction_and_leaves_no_stub():
     assert shapely.union_all([ball.shape, trace, drop]).geom_type == "Polygon"
     narrow = dataclasses.replace(die.rules, teardrop_max_fraction=0.04)
     assert teardrop(ball, path, narrow).is_empty  # no room for a teardrop wider than the trace
+    diagonal = [(ball.x + 300.0, ball.y + 300.0), (ball.x, ball.y)]
+    assert teardrop(ball, diagonal, die.rules).is_empty  # a diagonal trace's edges are off the grid

@@ -137,13 +137,14 @@ def teardrop_run(ball: Terminal, rules: RouteRules) -> float:
 
 
 def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRules) -> shapely.Polygon:
-    """Fillet from the trace's last segment to the capture pad (empty when none fits).
+    """Fillet from the trace's last segment to the capture pad, with 45° flanks (empty when none fits).
 
-    The wide end (≤ teardrop_max_fraction × pad diameter) is a chord set back one trace width
-    inside the pad; the narrow end lies one trace width outside the pad edge, just inside the
-    trace, so nothing sticks out of it. It ends at least a half-width plus the spacing before
-    the trace's first bend (a flank running into the next segment would leave a notch); when
-    that leaves it no longer than the pad's radius, there is no teardrop.
+    The flanks leave the trace edges half a trace width outside the pad and widen at 45° until
+    their corners lie just inside the pad, the width there at most teardrop_max_fraction of
+    the pad diameter; every edge is at a multiple of 45° and every vertex on the grid, so the
+    fillet keeps the angle and grid rules. It ends at least a half-width plus the spacing
+    before the trace's first bend (a flank running into the next segment would leave a
+    notch). Traces that reach the pad diagonally get none: their edges are not on the grid.
     """
     pts = np.asarray(path, dtype=float)
     centre = np.array([ball.x, ball.y])
@@ -152,22 +153,28 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
     end, prev = pts[-1], pts[-2] if len(pts) > 1 else pts[-1]
     seg = float(np.hypot(*(prev - end)))
     r_in, w, grid = inscribed_radius(ball), rules.width, rules.grid
-    wide = teardrop_width(ball, rules)
-    if wide <= w + 4 * grid or seg <= r_in:
+    if seg <= r_in:
         return shapely.Polygon()
     axis = (prev - end) / seg
+    if min(abs(axis[0]), abs(axis[1])) > 1e-9:
+        return shapely.Polygon()
     normal = np.array([-axis[1], axis[0]])
-    x_base = max(0.0, math.sqrt(max(r_in**2 - (wide / 2.0) ** 2, 0.0)) - w)
-    x_tip = min(r_in + w, seg - w / 2.0 - rules.space)
+    x_tip = snap_down(min(r_in + w / 2.0, seg - w / 2.0 - rules.space), grid)
     if x_tip <= r_in + grid:
         return shapely.Polygon()
-    h_tip = w / 2.0 - 2.0 * grid
-    corners = [
-        end + x_base * axis - wide / 2.0 * normal,
-        end + x_tip * axis - h_tip * normal,
-        end + x_tip * axis + h_tip * normal,
-        end + x_base * axis + wide / 2.0 * normal,
-    ]
+    # Widen by t on each side: the corner (x_tip - t, w/2 + t) must stay inside the pad.
+    r = r_in - 2.0 * grid
+    b = w / 2.0 - x_tip
+    disc = b * b - 2.0 * (x_tip * x_tip + w * w / 4.0 - r * r)
+    if disc <= 0:
+        return shapely.Polygon()
+    t = min((-b + math.sqrt(disc)) / 2.0, teardrop_width(ball, rules) / 2.0 - w / 2.0)
+    t = snap_down(t, grid)
+    if t <= 2.0 * grid:
+        return shapely.Polygon()
+    tip, base = end + x_tip * axis, end + (x_tip - t) * axis
+    corners = [tip - w / 2.0 * normal, base - (w / 2.0 + t) * normal,
+               base + (w / 2.0 + t) * normal, tip + w / 2.0 * normal]
     return shapely.Polygon([(snap(x, grid), snap(y, grid)) for x, y in corners])
 
 
