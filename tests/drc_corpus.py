@@ -241,22 +241,32 @@ def case_angle(path: Path) -> dict[str, int]:
     return {"RDL.ANGLE": 6}
 
 
+def _density_scale() -> float:
+    """The deck's density window in units of 1000 µm (the cases are drawn for a window W, step W/2)."""
+    from layoutgen.pdk import load_pdk
+
+    return load_pdk("sky400").rule("density", "RDL").window / 1000.0
+
+
 def case_density(path: Path) -> dict[str, int]:
-    """RDL.DEN (1000 window, 500 step, 2–85 %): extent 2000² (die outline), block A 950²
-    at the origin (90 % in the first window) and B 800² at 1100: two windows empty: 3."""
+    """RDL.DEN (window W, step W/2, 2–85 %), drawn in units of W/1000: extent 2000² (die
+    outline), block A 950² at the origin (90 % in the first window) and B 800² at 1100: two
+    windows empty: 3."""
+    k = _density_scale()
     g = Gds()
-    g.rect("DIE", 0, 0, 2000, 2000)
-    g.rect("RDL", 0, 0, 950, 950).rect("RDL", 1100, 1100, 1900, 1900)
+    g.rect("DIE", 0, 0, 2000 * k, 2000 * k)
+    g.rect("RDL", 0, 0, 950 * k, 950 * k).rect("RDL", 1100 * k, 1100 * k, 1900 * k, 1900 * k)
     g.write(path)
     return {"RDL.DEN": 3}
 
 
 def case_density_clean(path: Path) -> dict[str, int]:
-    """RDL.DEN: 100 µm stripes every 200 µm over 2000²: 50 % everywhere."""
+    """RDL.DEN: 100 µm stripes every 200 µm over 2000²: 50 % everywhere (units of W/1000)."""
+    k = _density_scale()
     g = Gds()
-    g.rect("DIE", 0, 0, 2000, 2000)
-    for k in range(10):
-        g.rect("RDL", 200 * k, 0, 200 * k + 100, 2000)
+    g.rect("DIE", 0, 0, 2000 * k, 2000 * k)
+    for i in range(10):
+        g.rect("RDL", 200 * i * k, 0, (200 * i + 100) * k, 2000 * k)
     g.write(path)
     return {"RDL.DEN": 0}
 

@@ -145,14 +145,16 @@ def test_angle_edges_agree_away_from_curves(pdk, corpus):
 
 
 def test_density_agrees_with_klayout_areas(pdk, corpus):
+    rule = pdk.rule("density", "RDL")
+    win, step = rule.window, rule.step
     for case in ("density", "density_clean"):
         ly, r = region(corpus[case], "RDL")
         r = r.merged()
         bad = 0
-        for x, y in itertools.product((0, 500, 1000), repeat=2):
-            box = kdb.Box(um(ly, x), um(ly, y), um(ly, x + 1000), um(ly, y + 1000))
+        for x, y in itertools.product((0, step, 2 * step), repeat=2):
+            box = kdb.Box(um(ly, x), um(ly, y), um(ly, x + win), um(ly, y + win))
             frac = (r & kdb.Region(box)).area() / box.area()
-            bad += not (0.02 <= frac <= 0.85)
+            bad += not (rule.min <= frac <= rule.max)
         assert ours(pdk, corpus[case], "RDL.DEN") == bad
 
 
