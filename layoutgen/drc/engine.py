@@ -1,4 +1,19 @@
-"""The DRC engine: read a GDS, flatten each top cell, run the PDK's rule deck on it."""
+"""The DRC engine: read a GDS, then check each top cell flat (flattened) or hierarchically.
+
+Flat: the top cell flattened and the whole deck run on it. Hierarchical (`hier.py`): each
+cell the top places checked once, then only what the placements add. `run_drc` picks
+hierarchical when the top places its cells by arrays or many references (flattening would
+multiply the geometry; a wafer), flat otherwise; `hierarchical=True/False` forces it.
+
+Two things hold in both modes:
+- Marks: where the PDK's deck has no rule on the MARK layer (MARK is a marker, not a
+  product layer), shapes lying inside MARK shapes (the box around the alignment marks) are
+  exempt from every rule except connectivity: marks are drawn on the masks' own layers and
+  would break enclosure and spacing rules that are meant for product shapes.
+- Wafer checks: connectivity rules with `check = "plating"` / `"isolation"` call
+  `layoutgen.wafer.checks` on the hierarchy (the GDS as read, never flattened), once per
+  top cell; on a layout without a WAFER outline they report nothing.
+"""
 
 from __future__ import annotations
 
@@ -30,19 +45,93 @@ from .waivers import Waiver, apply_waivers, load_waivers
 from .width import check_width
 
 
+MARK_LAYER = "MARK"
+WAFER_LAYER = "WAFER"
+WAFER_CHECKS = ("plating", "isolation")
+
+
+def marks_exempt(pdk: Pdk) -> bool:
+    """Whether shapes inside MARK shapes are exempt: the PDK has a MARK layer and no rule names it."""
+    if MARK_LAYER not in pdk.layers:
+        return False
+    for r in pdk.rules:
+        if MARK_LAYER in (r.layer, r.other) or MARK_LAYER in (r.layers or []):
+            return False
+    return True
+
+
+def poly_bounds(polys: Polys) -> np.ndarray:
+    """(P, 4) extent of each polygon, integer database units."""
+    if len(polys) == 0:
+        return np.zeros((0, 4), np.int64)
+    starts = polys.offsets[:-1]
+    x, y = polys.xy[:, 0], polys.xy[:, 1]
+    return np.stack([np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts),
+                     np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)], 1)
+
+
+def take_polys(polys: Polys, keep: np.ndarray) -> Polys:
+    """The polygons where `keep` (bool per polygon) is set."""
+    counts = np.diff(polys.offsets)
+    offsets = np.zeros(int(keep.sum()) + 1, np.int64)
+    np.cumsum(counts[keep], out=offsets[1:])
+    return Polys(polys.xy[np.repeat(keep, counts)], offsets, polys.key[keep])
+
+
 class CellLayers:
     """One flattened cell seen through a PDK: raw and merged shapes and labels by layer name,
-    each computed once on first use."""
+    each computed once on first use.
 
-    def __init__(self, flat: Flat, pdk: Pdk) -> None:
+    `layout` and `top` (the GDS as read, and the cell this flat view is of) let the wafer
+    checks work on the hierarchy. `marks`: exempt shapes inside MARK shapes from the rules
+    (None: when the PDK has no rule on MARK, see `marks_exempt`); connectivity (`pieces`)
+    always sees every shape."""
+
+    def __init__(self, flat: Flat, pdk: Pdk, layout: Layout | None = None, top: str | None = None,
+                 marks: bool | None = None) -> None:
         self.flat = flat
         self.pdk = pdk
+        self.layout = layout
+        self.top = top if top is not None else flat.cell
+        self.exempt = marks_exempt(pdk) if marks is None else marks
         self._merged: dict[str, Shapes] = {}
+        self._merged_all: dict[str, Shapes] = {}
+        self._raw: dict[str, Polys] = {}
 
-    def raw(self, name: str) -> Polys:
-        """The drawn polygons of a layer, unmerged (integer database units)."""
+    def raw_all(self, name: str) -> Polys:
+        """The drawn polygons of a layer, unmerged, MARK areas included (integer database units)."""
         layer = self.pdk.layer(name)
         return self.flat.polys.select(layer_key(*layer.gds))
+
+    @cached_property
+    def mark_area(self) -> tuple[shapely.Geometry, shapely.STRtree] | None:
+        """The union of the MARK shapes and a tree of them, when marks are exempt and there are any."""
+        if not self.exempt:
+            return None
+        marks = polygons(self.raw_all(MARK_LAYER), self.flat.dbu_um)
+        if len(marks) == 0:
+            return None
+        area = shapely.union_all(marks)
+        shapely.prepare(area)
+        return area, shapely.STRtree(marks)
+
+    def raw(self, name: str) -> Polys:
+        """The drawn polygons of a layer, unmerged (integer database units); shapes inside MARK
+        areas left out when marks are exempt."""
+        if name not in self._raw:
+            polys = self.raw_all(name)
+            if self.mark_area is not None and name != MARK_LAYER and len(polys):
+                area, tree = self.mark_area
+                b = poly_bounds(polys) * self.flat.dbu_um
+                hit, _ = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet
+                if len(hit):
+                    near = np.zeros(len(polys), bool)
+                    near[hit] = True
+                    inside = np.zeros(len(polys), bool)
+                    inside[np.flatnonzero(near)] = shapely.covered_by(polygons(take_polys(polys, near), self.flat.dbu_um), area)
+                    polys = take_polys(polys, ~inside)
+            self._raw[name] = polys
+        return self._raw[name]
 
     def shapes(self, name: str) -> list[shapely.Geometry]:
         """The drawn polygons of a layer as shapely polygons (µm), unmerged."""
@@ -58,10 +147,18 @@ class CellLayers:
         return [(str(t), float(x), float(y)) for t, (x, y) in zip(np.asarray(lab.text)[sel], xy)]
 
     def merged(self, name: str) -> Shapes:
-        """The layer merged into disjoint shapes (µm)."""
+        """The layer merged into disjoint shapes (µm), MARK areas left out when exempt."""
         if name not in self._merged:
             self._merged[name] = merge(self.raw(name), self.flat.dbu_um)
         return self._merged[name]
+
+    def merged_all(self, name: str) -> Shapes:
+        """The layer merged into disjoint shapes (µm), every shape (for connectivity)."""
+        if self.mark_area is None or len(self.raw(name)) == len(self.raw_all(name)):
+            return self.merged(name)
+        if name not in self._merged_all:
+            self._merged_all[name] = merge(self.raw_all(name), self.flat.dbu_um)
+        return self._merged_all[name]
 
     def labels(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Net labels on a layer (its GDS layer number, the PDK's label texttype): texts and µm positions."""
@@ -80,10 +177,43 @@ class CellLayers:
         """The connected pieces of the PDK's conductor stack."""
         stack = self.pdk.connectivity
         names = set(stack.conductors) | {v.via for v in stack.vias}
-        return conductor_pieces({n: self.merged(n) for n in names if n in self.pdk.layers}, stack)
+        return conductor_pieces({n: self.merged_all(n) for n in names if n in self.pdk.layers}, stack)
+
+    def has_wafer(self) -> bool:
+        """Whether the layout draws anything on the WAFER layer (a wafer outline): any cell of the
+        layout when it is known, else this flat view."""
+        if WAFER_LAYER not in self.pdk.layers:
+            return False
+        key = layer_key(*self.pdk.layer(WAFER_LAYER).gds)
+        if self.layout is not None:
+            return any(bool((self.layout.own(c)[0].key == key).any()) for c in self.layout.cells)
+        return bool((self.flat.polys.key == key).any())
+
+    @cached_property
+    def wafer_geometry(self):
+        """What the wafer checks read from the hierarchy (`layoutgen.wafer.checks.WaferGeometry`), once."""
+        from ..wafer.checks import geometry_from_gds
+
+        if self.layout is None:
+            raise DrcError(f"cell {self.flat.cell!r} draws a wafer outline: the plating and isolation checks need the "
+                           f"layout as read (run_drc passes it; check_cell(..., layout=Layout(path)))")
+        return geometry_from_gds(self.layout, self.pdk, self.top)
+
+
+def wafer_findings(rule: Rule, cl: CellLayers) -> list[Finding]:
+    """PLATE.NET / PLATE.ISO style rules: the wafer package's plating or isolation check on the
+    hierarchy; nothing on a layout without a WAFER outline."""
+    from ..wafer.checks import isolation_findings, plating_findings
+
+    if not cl.has_wafer():
+        return []
+    run = plating_findings if rule.check == "plating" else isolation_findings
+    return [Finding(f.message, f.region, f.edges) for f in run(cl.wafer_geometry, cl.pdk, cl.top)]
 
 
 def _connectivity(rule: Rule, cl: CellLayers) -> list[Finding]:
+    if rule.check in WAFER_CHECKS:
+        return wafer_findings(rule, cl)
     stack = cl.pdk.connectivity
     labels = {n: cl.labels(n) for n in stack.label_layers}
     if not any(len(t) for t, _ in labels.values()):
@@ -128,18 +258,24 @@ def select_rules(pdk: Pdk, names: Iterable[str] | None) -> list[Rule]:
     return [known[n] for n in wanted]
 
 
-def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule]) -> list[Violation]:
-    """Every violation of `rules` in one flattened cell."""
-    cl = CellLayers(flat, pdk)
+def run_rule(rule: Rule, cl: CellLayers) -> list[Finding]:
+    """The findings of one rule on one cell view (a DrcError names the rule and cell on a geometry error)."""
+    try:
+        check = CHECKS.get(rule.kind) or (family_check(rule.kind) if rule.kind in FAMILY_KINDS else None)
+        if check is None:
+            raise DrcError(f"rule {rule.name}: no check for kind {rule.kind!r}")
+        return check(rule, cl)
+    except shapely.errors.GEOSException as e:
+        raise DrcError(f"rule {rule.name} could not be checked in cell {cl.flat.cell!r}: geometry error {e}") from None
+
+
+def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule], layout: Layout | None = None) -> list[Violation]:
+    """Every violation of `rules` in one flattened cell (`layout`: the GDS it was read from, which the
+    wafer checks need when the cell draws a wafer)."""
+    cl = CellLayers(flat, pdk, layout=layout, top=flat.cell)
     out: list[Violation] = []
     for rule in rules:
-        try:
-            check = CHECKS.get(rule.kind) or (family_check(rule.kind) if rule.kind in FAMILY_KINDS else None)
-            if check is None:
-                raise DrcError(f"rule {rule.name}: no check for kind {rule.kind!r}")
-            found = check(rule, cl)
-        except shapely.errors.GEOSException as e:
-            raise DrcError(f"rule {rule.name} could not be checked in cell {flat.cell!r}: geometry error {e}") from None
+        found = run_rule(rule, cl)
         out.extend(Violation(rule.name, flat.cell, f.message, f.region, f.edges) for f in found)
     return out
 
@@ -150,27 +286,42 @@ def run_drc(
     top: str | None = None,
     waivers: str | Path | list[Waiver] | None = None,
     rules: Iterable[str] | None = None,
+    hierarchical: bool | None = None,
 ) -> DrcResult:
-    """Check a GDS file against the PDK's rule deck (or the `rules` named): each top cell
-    (or `top`) is flattened and checked; `waivers` is a waivers file or a list of waivers."""
+    """Check a GDS file against the PDK's rule deck (or the `rules` named), each top cell (or
+    `top`): flattened, or hierarchically (each placed cell once, then what the placements add)
+    when the top places its cells by arrays or many references; `hierarchical` forces one or
+    the other. `waivers` is a waivers file or a list of waivers.
+
+    A hierarchical result (`hier.HierDrcResult`) reports a violation inside a placed cell once,
+    in the cell's coordinates, saying in how many placements it occurs (`occurrences`,
+    `flat_counts()`)."""
+    from .hier import HierDrcResult, check_hierarchical, prefers_hierarchy
+
     t0 = time.perf_counter()
     deck = select_rules(pdk, rules)
     waiver_list = load_waivers(waivers) if isinstance(waivers, (str, Path)) else list(waivers or [])
     layout = Layout(gds_path)
     cells = layout.pick_tops(top)
     found: list[Violation] = []
-    # Plating and isolation look at a wafer's hierarchy (never flattened): run once per top.
-    wafer_rules = [r for r in deck if r.kind == "connectivity" and r.check in ("plating", "isolation")]
-    cell_rules = [r for r in deck if r not in wafer_rules]
+    occurrences: list[int] = []
+    stats: dict[str, dict] = {}
+    attempted = False
     for name in cells:
-        found.extend(check_cell(layout.flatten(name), pdk, cell_rules))
-        for rule in wafer_rules:
-            from ..wafer.checks import isolation_findings, plating_findings
-
-            check = plating_findings if rule.check == "plating" else isolation_findings
-            found.extend(Violation(rule.name, name, f.message, f.region, f.edges) for f in check(layout, pdk, name))
+        hier = prefers_hierarchy(layout, name) if hierarchical is None else hierarchical
+        if hier and layout.placements(name):
+            vs, occ, st = check_hierarchical(layout, name, pdk, deck)
+            stats[name] = st
+            attempted = True
+        else:
+            vs = check_cell(layout.flatten(name), pdk, deck, layout=layout)
+            occ = [1] * len(vs)
+            stats[name] = {"mode": "flat"}
+        found.extend(vs)
+        occurrences.extend(occ)
     found, unused = apply_waivers(found, waiver_list)
-    return DrcResult(
-        gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=deck, violations=found,
-        runtime_s=time.perf_counter() - t0, unused_waivers=unused,
-    )
+    common = dict(gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=deck, violations=found,
+                  runtime_s=time.perf_counter() - t0, unused_waivers=unused)
+    if attempted:
+        return HierDrcResult(**common, occurrences=occurrences, stats=stats)
+    return DrcResult(**common)
