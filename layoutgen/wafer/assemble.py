@@ -18,7 +18,8 @@ from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_o
 from .fill import Fill, thieving
 from .marks import Slot, alignment_cell, bar_width, dot_size, mark_sites
 from .outline import WaferShape, inset
-from .plating import Tail, conductor_islands, contact_ring, lane_lines, plated_die_cell, plating_tails
+from .plating import (Tail, close_ring_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
+                      plating_tails)
 from .shots import ShotMap, shot_map
 
 if TYPE_CHECKING:  # the family module imports the router
@@ -148,6 +149,7 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap) -> Wafer
         keepout = shapely.union_all([box(x - hw - clear, y - hh - clear, x + hw + clear, y + hh + clear) for x, y in sites])
     xs, ys = dm.lanes(shape.radius)
     bus = lane_lines(xs, ys, p.bus_width, bus_reach, keepout, grid)
+    ring = close_ring_notches(ring, bus, plate_space(pdk), grid)
     fill = None
     if p.thieving_density:
         blocked = [(x0 - clear, y0 - clear, x1 + clear, y1 + clear) for x0, y0, x1, y1 in dm.row_sites()]

@@ -118,6 +118,25 @@ def contact_ring(outline: Polygon, inner: Polygon) -> Polygon:
     return outline.difference(inner)
 
 
+def close_ring_notches(ring: Polygon, bus: list[Polygon], space: float, grid: float) -> Polygon:
+    """The contact ring with the wedges filled where bus lines meet it at a shallow angle.
+
+    A bus line crossing the ring's inner edge nearly tangentially leaves a sliver of gap
+    between its side and the ring narrower than the plating space; closing the ring and the
+    bus ends by half the space fills exactly those wedges (they belong to the ring).
+    """
+    r = space / 2.0 + grid
+    zone = ring.buffer(2 * space, join_style="mitre")
+    ends = [b.intersection(zone) for b in bus if b.intersects(zone)]
+    local = shapely.union_all([ring, *ends])
+    closed = local.buffer(r, join_style="mitre").buffer(-r, join_style="mitre")
+    wedges = closed.difference(local).intersection(zone)
+    if wedges.is_empty:
+        return ring
+    filled = shapely.set_precision(ring.union(wedges), grid)
+    return max(shapely.get_parts(filled), key=lambda g: g.area) if filled.geom_type != "Polygon" else filled
+
+
 def lane_lines(xs: np.ndarray, ys: np.ndarray, width: float, within: Polygon, keepout: shapely.Geometry | None,
                grid: float) -> list[Polygon]:
     """Lines of `width` on every lane centre line (x = xs, y = ys), across `within`, less `keepout`.
