@@ -114,7 +114,7 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
                           f"built for the fan-in WLCSP; family {design.package.family!r} builds its die or unit only")
     from .wafer import build_wafer
 
-    return build_wafer(design, pdk, die, run_checks=False)
+    return build_wafer(design, pdk, die, run_checks=True)
 
 
 def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: bool = False) -> dict:

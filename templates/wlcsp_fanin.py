@@ -1,11 +1,12 @@
-"""Fan-in WLCSP: a 5 × 5 mm die, 128 peripheral pads, 12 × 12 balls at 400 µm (centre 4 × 4 empty).
+"""Fan-in WLCSP: a 5 × 5 mm die, 128 peripheral pads, 12 × 12 balls at 400 µm (centre 4 × 4 empty),
+on a 200 mm wafer with a kerf-connected plating network.
 
 Copy this file, edit the die, the pads and the ball grid, and run
     layoutgen build templates/wlcsp_fanin.py
 All lengths in µm; the die is centred at (0, 0).
 """
 
-from layoutgen import BallGrid, Design, Die, FanInWlcsp, Posts, peripheral_pads
+from layoutgen import BallGrid, Design, Die, FanInWlcsp, Plating, Posts, Wafer, peripheral_pads
 
 DIE = 5000.0
 
@@ -28,4 +29,9 @@ design = Design(
         # force F = 3·Y·I·d/L³ for a 100 K swing with a 14 ppm/K board-to-die mismatch.
         posts=Posts(height=100, cte_mismatch_ppm=14.0, delta_t=100),
     ),
+    # The wafer: dies on a 5.1 mm pitch (100 µm scribe, 50 µm saw kerf holding the 30 µm plating
+    # bus), whole dies only inside the 3 mm edge exclusion, a 2 mm contact ring at the edge,
+    # and a 20 × 25 mm reticle field for the shot map.
+    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, reticle=(20400, 25500),
+                plating=Plating(tail_width=20, bus_width=30, ring_width=2000)),
 )

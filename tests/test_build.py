@@ -28,15 +28,24 @@ TEMPLATE = TEMPLATES / "wlcsp_fanin.py"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def die_only(tmp_path_factory) -> Path:
+    """The template without its wafer: these tests are about the die (tests/test_wafer*.py the wafer)."""
+    cfg = tmp_path_factory.mktemp("cfg") / "die_only.py"
+    cfg.write_text(f"exec(compile(open({str(TEMPLATE)!r}).read(), {str(TEMPLATE)!r}, 'exec'))\n"
+                   "design = design.model_copy(update={'wafer': None})\n")
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, die_only) -> Path:
     out = tmp_path_factory.mktemp("out")
-    result = build(TEMPLATE, out_root=out, run_drc=False)
+    result = build(die_only, out_root=out, run_drc=False)
     return result.out_dir
 
 
 @pytest.fixture(scope="module")
-def die():
-    design = load_config(TEMPLATE)
+def die(die_only):
+    design = load_config(die_only)
     return design, builder(design.package.family)(design, load_pdk(design.pdk))
 
 
@@ -187,8 +196,9 @@ def test_every_net_is_connected_klayout_netlist(built: Path):
 
 
 def test_rebuild_is_byte_identical(tmp_path):
-    a = build(TEMPLATE, out_root=tmp_path / "a", run_drc=False).out_dir
-    b = build(TEMPLATE, out_root=tmp_path / "b", run_drc=False).out_dir
+    """The whole template, wafer, masks, previews, report and DRC reports included."""
+    a = build(TEMPLATE, out_root=tmp_path / "a").out_dir
+    b = build(TEMPLATE, out_root=tmp_path / "b").out_dir
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files
     for rel in files:
