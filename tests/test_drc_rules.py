@@ -171,3 +171,43 @@ def test_a_gds_written_by_klayout_is_read(tmp_path):
     result = run_drc(tmp_path / "edited.gds", load_pdk("sky400"), rules=["RDL.W.1", "RDL.S.1"])
     assert result.cells == ["EDITED"]
     assert result.counts() == {"RDL.W.1": 4, "RDL.S.1": 1}
+
+
+def _per_net_pdk(tmp_path):
+    """sky400 asking only that each net's terminals meet (as fanout500 does)."""
+    d = tmp_path / "pernet"
+    d.mkdir()
+    d.joinpath("pdk.toml").write_text(
+        'name = "pernet"\nextends = "sky400"\n[connectivity]\nconductors = ["PAD", "RDL", "PLATE", "UBM", "BUMP"]\n'
+        'vias = [{ via = "PV1", lower = "PAD", upper = "RDL" }, { via = "PV2", lower = "RDL", upper = "UBM" }]\n'
+        'touching = [["RDL", "PLATE"], ["UBM", "BUMP"]]\nlabel_layers = ["PAD", "BUMP"]\nrequired_label_layers = []\n')
+    return load_pdk(str(d))
+
+
+def test_a_pad_only_net_must_meet_its_other_pads(tmp_path):
+    """Die-to-die nets have pads only: joined pads are fine, a lone pad of such a net is open."""
+    g = Gds()
+    _mini_net(g, "D2D", 0, ball=False)
+    g.rect("RDL", 40, 300, 1040, 320)                 # joins the two D2D pads' stubs
+    _mini_net(g, "D2D", 1000, ball=False)
+    _mini_net(g, "LONE", 3000, ball=False)             # its other pad is not joined
+    _mini_net(g, "LONE", 4000, ball=False)
+    _mini_net(g, "IO", 6000)                           # an ordinary pad-to-ball net
+    pdk = _per_net_pdk(tmp_path)
+    result = run_drc(g.write(tmp_path / "d2d.gds"), pdk, rules=["NET.OPEN"])
+    assert result.counts() == {"NET.OPEN": 2}
+    assert all("LONE" in v.message and "none of the net's other 1 terminal" in v.message for v in result.violations)
+    # the fan-in deck still wants every net at a ball: D2D's piece and both LONE pads
+    assert run_drc(tmp_path / "d2d.gds", load_pdk("sky400"), rules=["NET.OPEN"]).counts()["NET.OPEN"] == 3
+
+
+def test_a_device_joining_two_nets_on_purpose_is_no_short(tmp_path):
+    g = Gds()
+    _mini_net(g, "RF", 0)
+    g.rect("RDL", 40, 300, 1040, 320)                 # an 'inductor' from RF to ANT
+    _mini_net(g, "ANT", 1000)
+    gds = g.write(tmp_path / "short.gds")
+    assert run_drc(gds, load_pdk("sky400"), rules=["NET.SHORT"]).counts() == {"NET.SHORT": 1}
+    g.label("TEXT", "JOIN:ANT,RF", 540, 310)
+    gds = g.write(tmp_path / "joined.gds")
+    assert run_drc(gds, load_pdk("sky400"), rules=["NET.SHORT", "NET.OPEN"]).counts() == {"NET.SHORT": 0, "NET.OPEN": 0}

@@ -18,12 +18,13 @@ done by passing kerf-cut geometry to `conductor_pieces`) are a few lines each.
   several pads) may therefore reach their balls through separate pieces; what is reported
   is a piece holding terminals of a net but missing a pad or a ball of it, a lone
   terminal, and a label that sits on no metal of its layer.
-- short: one piece holding terminals of two or more nets.
+- short: one piece holding terminals of two or more nets. Nets that a device joins on purpose
+  (a TEXT label 'JOIN:a,b' at a spiral inductor or a meander resistor) count as one net.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -128,6 +129,31 @@ def place_terminals(pieces: Pieces, labels: dict[str, tuple[np.ndarray, np.ndarr
     if not nets:
         return Terminals(np.empty(0, object), np.empty(0, object), np.zeros((0, 2)), np.zeros(0, np.int64))
     return Terminals(np.concatenate(nets), np.concatenate(lays), np.concatenate(xys), np.concatenate(on))
+
+
+def join_nets(terms: Terminals, joins: list[list[str]]) -> Terminals:
+    """Terminals with the nets a device joins on purpose (a spiral inductor between two nets,
+    named by a TEXT label 'JOIN:a,b') renamed to one net 'a+b'."""
+    if not joins:
+        return terms
+    parent: dict[str, str] = {}
+
+    def root(n: str) -> str:
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    for group in joins:
+        for other in group[1:]:
+            a, b = root(group[0]), root(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    members: dict[str, list[str]] = {}
+    for n in {n for g in joins for n in g}:
+        members.setdefault(root(n), []).append(n)
+    alias = {n: "+".join(sorted(members[root(n)])) for g in joins for n in g}
+    nets = np.array([alias.get(str(n), n) for n in terms.net], dtype=object)
+    return replace(terms, net=nets)
 
 
 def _describe(t: Terminals, rows: np.ndarray, limit: int = 6) -> str:

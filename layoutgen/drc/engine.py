@@ -31,7 +31,7 @@ from ..rulekinds import FAMILY_KINDS, family_check
 from .angle import check_angle
 from .area import check_area, check_hole_area
 from .centres import check_edge_distance, check_pitch
-from .connectivity import Pieces, conductor_pieces, find_opens, find_shorts, place_terminals
+from .connectivity import Pieces, conductor_pieces, find_opens, find_shorts, join_nets, place_terminals
 from .density import check_density
 from .enclosure import check_enclosure, check_overlap, check_separation
 from .grid import check_grid
@@ -218,9 +218,11 @@ def _connectivity(rule: Rule, cl: CellLayers) -> list[Finding]:
     labels = {n: cl.labels(n) for n in stack.label_layers}
     if not any(len(t) for t, _ in labels.values()):
         return []
-    terms = place_terminals(cl.pieces, labels)
+    joins = [t[len("JOIN:"):].split(",") for t, _, _ in cl.texts("TEXT") if t.startswith("JOIN:")] \
+        if "TEXT" in cl.pdk.layers else []
+    terms = join_nets(place_terminals(cl.pieces, labels), joins)
     if rule.check == "opens":
-        return find_opens(cl.pieces, terms)
+        return find_opens(cl.pieces, terms, stack.required_label_layers)
     if rule.check == "shorts":
         return find_shorts(cl.pieces, terms)
     raise DrcError(f"rule {rule.name}: connectivity check {rule.check!r} is not implemented yet")
