@@ -4,7 +4,9 @@
     result.ok, result.counts(), result.violations
     write_reports(result, "out/die", junit="drc-junit.xml")   # drc.json, drc.lyrdb
 
-Every top cell (or `top`) is flattened and checked on shapely geometry, all lengths in µm.
+Every top cell (or `top`) is checked on shapely geometry, all lengths in µm: flattened, or
+hierarchically when it places its cells by arrays or many references (a wafer: each placed
+cell checked once, then only what the placements add; see hier.py).
 What each rule kind means (the values live in the PDK's rules.toml):
 
 - width: parts of a merged shape a square of side `value` cannot sweep (opening).
