@@ -89,13 +89,21 @@ class BusRing(Model):
         return v
 
 
-class SpiralInductor(Model):
-    """A square spiral inductor: turns on one level, an underpass one level below to its inner end."""
+class Passive(Model):
+    """What every passive device has: a name, the two nets it joins, its centre in the unit."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="device name (L1, ...)")
-    nets: tuple[str, str] = Field(description="(net at the outer pin, net at the inner pin)")
-    x: float = Field(description="spiral centre x from the unit centre, µm")
-    y: float = Field(description="spiral centre y from the unit centre, µm")
+    name: str = Field(pattern=NAME_PATTERN, description="device name (L1, C1, R1, ...)")
+    nets: tuple[str, str] = Field(description="the two nets at its pins")
+    x: float = Field(description="device centre x from the unit centre, µm")
+    y: float = Field(description="device centre y from the unit centre, µm")
+
+
+class SpiralInductor(Passive):
+    """A square spiral inductor: turns on one level, an underpass one level below to its inner end.
+
+    `nets`: (net at the outer pin, net at the inner pin).
+    """
+
     turns: int = Field(ge=1, le=30, description="number of turns")
     width: Length = Field(description="trace width, µm")
     spacing: Length = Field(description="space between turns, µm")
@@ -103,25 +111,23 @@ class SpiralInductor(Model):
     level: int | None = Field(default=None, ge=2, description="level of the turns (default: top); underpass one below")
 
 
-class MimCapacitor(Model):
-    """A parallel-plate capacitor: top plate on one level, a larger bottom plate one level below."""
+class MimCapacitor(Passive):
+    """A parallel-plate capacitor: top plate on one level, a larger bottom plate one level below.
 
-    name: str = Field(pattern=NAME_PATTERN, description="device name (C1, ...)")
-    nets: tuple[str, str] = Field(description="(bottom plate net, top plate net)")
-    x: float = Field(description="plate centre x from the unit centre, µm")
-    y: float = Field(description="plate centre y from the unit centre, µm")
+    `nets`: (bottom plate net, top plate net).
+    """
+
     width: Length = Field(description="top plate width, µm")
     height: Length = Field(description="top plate height, µm")
     level: int | None = Field(default=None, ge=2, description="level of the top plate (default: top)")
 
 
-class MeanderResistor(Model):
-    """A meander resistor in one wiring level: vertical legs joined alternately top and bottom."""
+class MeanderResistor(Passive):
+    """A meander resistor in one wiring level: vertical legs joined alternately top and bottom.
 
-    name: str = Field(pattern=NAME_PATTERN, description="device name (R1, ...)")
-    nets: tuple[str, str] = Field(description="(net at the left pin, net at the right pin)")
-    x: float = Field(description="meander centre x from the unit centre, µm")
-    y: float = Field(description="meander centre y from the unit centre, µm")
+    `nets`: (net at the left pin, net at the right pin).
+    """
+
     legs: int = Field(ge=1, le=200, description="number of legs")
     leg_length: Length = Field(description="centreline length of one leg, µm")
     width: Length | None = Field(default=None, description="trace width, µm (default: the level's minimum)")
