@@ -4,8 +4,10 @@ detached or its command printed; it never hangs."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -126,7 +128,9 @@ def test_view_starts_klayout_detached_and_returns_at_once(design_dir: Path, tmp_
     bindir.mkdir()
     record = tmp_path / "klayout.args"
     fake = bindir / "klayout"  # records its pid and arguments, then stays open as KLayout would
-    fake.write_text(f'#!/bin/sh\necho $$ > "{record}.pid"\nprintf "%s\\n" "$@" > "{record}"\nexec sleep 30\n')
+    # PATH will hold only the fake, so it names sleep by its full path.
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    fake.write_text(f'#!/bin/sh\necho $$ > "{record}.pid"\nprintf "%s\\n" "$@" > "{record}"\nexec {sleep} 30\n')
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", str(bindir))
     monkeypatch.setenv("DISPLAY", ":99")
