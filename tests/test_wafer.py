@@ -237,7 +237,7 @@ def test_an_island_no_straight_tail_can_leave_is_listed_and_reported(pdk):
     result = build_wafer(design, pdk, die)
     assert result.summary["plating"]["without_tail"] == [{"net": "", "x": 0.0, "y": 0.0}]
     found = result.checks["plating"].findings
-    assert len(found) == 1 and "net ?: RDL piece has no plating tail" in found[0].message
+    assert len(found) == 1 and "RDL piece with no net (an unconnected ball pad, or floating metal) has no plating tail" in found[0].message
     assert result.checks["isolation"].figures["unlabelled_pieces"] == 240
 
 

@@ -13,7 +13,7 @@ from ..design import Design, Wafer
 from ..errors import ConfigError
 from ..layout import Cell, Layout, Ref
 from ..pdk import Pdk
-from .checks import CheckResult, check_isolation, check_plating, geometry_from_layout, network_layers
+from .checks import CheckResult, check_isolation, check_plating, geometry_from_layout, network_layers, plated_layers
 from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_offset
 from .fill import Fill, thieving
 from .marks import Slot, alignment_cell, bar_width, dot_size, mark_sites
@@ -74,13 +74,15 @@ def _rule(pdk: Pdk, kind: str, layer: str, other: str | None = None) -> float | 
 
 
 def plate_width_min(pdk: Pdk) -> float:
-    """Narrowest plating line the PDK allows: PLATE's width rule, else RDL's."""
-    return _rule(pdk, "width", "PLATE") or _rule(pdk, "width", "RDL") or 0.0
+    """Narrowest plating line the PDK allows: PLATE's width rule, else that of the metal it feeds."""
+    return _rule(pdk, "width", "PLATE") or _rule(pdk, "width", plated_layers(pdk)[0]) or 0.0
 
 
 def plate_space(pdk: Pdk) -> float:
-    """Clearance of plating metal from other nets' RDL: PLATE-to-RDL separation, else RDL space."""
-    return _rule(pdk, "separation", "PLATE", "RDL") or _rule(pdk, "space", "RDL") or 0.0
+    """Clearance of plating metal from other nets' metal: PLATE-to-metal separation, else the metal's space
+    (RDL on the front, BSWIRE on the back: the layers the PDK says PLATE touches)."""
+    fed = plated_layers(pdk)[0]
+    return _rule(pdk, "separation", "PLATE", fed) or _rule(pdk, "space", fed) or 0.0
 
 
 def check_plating_params(wafer: Wafer, pdk: Pdk) -> None:
@@ -120,7 +122,7 @@ def place_dies(wafer: Wafer, pdk: Pdk, shape: WaferShape, size: tuple[float, flo
 
 
 def add_tails(die: "DieResult", pdk: Pdk, outline: Box, reach: float, width: float) -> tuple[Cell, list[Polygon], list[Tail], list]:
-    """The plated die cell (die cell plus tails to `reach` beyond its edge), its RDL pieces, tails, and pieces left without."""
+    """The plated die cell (die cell plus tails to `reach` beyond its edge), its plated pieces, tails, and pieces left without."""
     cell = die.layout.top
     label_layers = list(pdk.connectivity.label_layers) or ["PAD", "BUMP"]
     islands = conductor_islands(die.layout, cell, network_layers(pdk))

@@ -1,8 +1,8 @@
 """Plating and isolation checks on a wafer layout, hierarchical: each die cell once, then what the wafer adds.
 
 - Plating (before dicing): all plating-network metal (PLATE and the conductors the PDK says
-  touch it, i.e. RDL) is one piece joined to the contact ring. Checked as: the wafer-level
-  metal (bus, ring, fill) is connected by itself and touches the wafer edge; every RDL piece
+  touch it: RDL, or BSWIRE on the back) is one piece joined to the contact ring. Checked as: the wafer-level
+  metal (bus, ring, fill) is connected by itself and touches the wafer edge; every plated piece
   of the die has a tail leaving the die outline; and at every placement that tail meets the
   wafer-level metal. The last test is made once per placement type: placements whose site
   (die plus half the lanes) holds the same wafer-level metal, found by comparing the clipped
@@ -102,6 +102,11 @@ def network_layers(pdk: Pdk) -> list[str]:
         if "PLATE" in (a, b):
             out += [a, b]
     return list(dict.fromkeys(out)) or ["RDL"]
+
+
+def plated_layers(pdk: Pdk) -> list[str]:
+    """The conductors the plating network feeds (RDL on the front, BSWIRE on the back): its layers less PLATE."""
+    return [n for n in network_layers(pdk) if n != "PLATE"] or ["RDL"]
 
 
 # ---------------------------------------------------------------- reading geometry
@@ -313,6 +318,12 @@ def _net_of(group: DieGroup, geom: shapely.Geometry) -> str:
     return "/".join(nets) if nets else "?"
 
 
+def _piece(group: DieGroup, geom: shapely.Geometry, metal: str) -> str:
+    """'net VDD: RDL piece', or what a piece without a net label is likely to be."""
+    net = _net_of(group, geom)
+    return f"net {net}: {metal} piece" if net != "?" else f"{metal} piece with no net (an unconnected ball pad, or floating metal)"
+
+
 # ---------------------------------------------------------------- the checks
 
 def check_plating(source, pdk: Pdk, top: str | None = None) -> CheckResult:
@@ -340,11 +351,12 @@ def check_plating(source, pdk: Pdk, top: str | None = None) -> CheckResult:
         pieces += len(grp.metal) * n
         nets |= {t for t, _, _ in grp.labels}
         die_box = box(*grp.outline)
+        metal_name = "/".join(plated_layers(pdk))
         stubs = [m.difference(die_box) for m in grp.metal]
         tailed = [k for k, s in enumerate(stubs) if not s.is_empty]
         for k in sorted(set(range(len(grp.metal))) - set(tailed)):
             region = _at(grp.metal[k].envelope, grp.origins[0])
-            found.append(Finding(f"{grp.cell}: net {_net_of(grp, grp.metal[k])}: RDL piece has no plating tail out of the die, "
+            found.append(Finding(f"{grp.cell}: {_piece(grp, grp.metal[k], metal_name)} has no plating tail out of the die, "
                                  f"so it does not plate ({n} placements; first at {region.centroid.x:.1f}, {region.centroid.y:.1f})", region))
         codes, patterns = g.types("metal", gi)
         for code, pattern in enumerate(patterns):
@@ -367,7 +379,7 @@ def check_plating(source, pdk: Pdk, top: str | None = None) -> CheckResult:
     if found:
         msg = f"plating network broken: {len(found)} finding(s)"
     else:
-        what = f"{pieces:,} nets plate" if per_die == len(nets) else f"{pieces:,} RDL pieces ({len(nets)} nets per die) plate"
+        what = f"{pieces:,} nets plate" if per_die == len(nets) else f"{pieces:,} {'/'.join(plated_layers(pdk))} pieces ({len(nets)} nets per die) plate"
         msg = f"{what} ({per_die} per die × {dies:,} dies): one network joined to the contact ring"
     return CheckResult("plating", found, figures, msg)
 
