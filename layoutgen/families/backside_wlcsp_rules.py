@@ -5,9 +5,9 @@ whose values it applies, and returns a list of violations `(message, geometry)`:
 clean. They run on the generator's layout and, equally, on polygons read back from a GDS
 (mask files mirrored back into die coordinates), so they trust nothing but the shapes.
 
-The family rules (GROOVE1.ROW, GROOVE2.BETWEEN, BSWIRE.GROOVE1.X) live in the PDK's
-`rules.toml` as `[[family_rule]]` entries, which `layoutgen.pdk` does not read; `family_rules`
-reads them, following the `extends` chain.
+The family rules (GROOVE1.ROW, GROOVE2.BETWEEN, BSWIRE.GROOVE1.X) are rules of the PDK's deck
+whose kinds this family registers in `layoutgen.rulekinds`; the `drc_*` functions at the end
+are what the DRC runs for them.
 """
 
 from __future__ import annotations
@@ -291,6 +291,6 @@ def drc_cut_between_pads(rule: Rule, cell) -> list:
 
 
 def drc_wall_crossing(rule: Rule, cell) -> list:
-    """DRC: near a first-groove edge, backside wiring only crosses it, straight and wide enough."""
-    return _findings(groove_wall_crossings(cell.shapes(rule.layer), cell.shapes(rule.other), rule,
-                                           cell.pdk.rule("width", rule.layer)))
+    """DRC: near a first-groove edge, the metal of the rule's layers (default its layer) only crosses it, straight and wide enough."""
+    metal = [g for name in (rule.layers or [rule.layer]) for g in cell.shapes(name)]
+    return _findings(groove_wall_crossings(metal, cell.shapes(rule.other), rule, cell.pdk.rule("width", rule.layer)))
