@@ -18,7 +18,7 @@ from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
 from .errors import ConfigError, PdkError
-from .families import builder, extra_writer, panel_builder
+from .families import MODULES, builder, builds_wafer, extra_writer, panel_builder
 from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
@@ -106,12 +106,13 @@ def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> di
 
 
 def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
-    """The wafer around the die when the config has one (fan-in WLCSP), else None."""
+    """The wafer around the die when the config has one, else None; ConfigError for a family without a wafer level."""
     if design.wafer is None:
         return None
-    if design.package.family != "wlcsp_fanin":
+    if not builds_wafer(design.package.family):
+        known = ", ".join(f for f in MODULES if builds_wafer(f))
         raise ConfigError(f"{design.wafer.where()}: Design.wafer: the wafer level (plating network, dicing) is "
-                          f"built for the fan-in WLCSP; family {design.package.family!r} builds its die or unit only")
+                          f"built for the families {known}; family {design.package.family!r} builds its die or unit only")
     from .wafer import build_wafer
 
     return build_wafer(design, pdk, die, run_checks=True)

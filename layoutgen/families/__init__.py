@@ -2,7 +2,9 @@
 
 A family module defines its parameter model (a `layoutgen.design.Package`) and
 `build_die(design, pdk) -> DieResult`, and may define `write_extra_outputs(die, folder)` for
-files beside the masks (stencil Gerbers); this table maps the `family` name to the module.
+files beside the masks (stencil Gerbers), `panel_layout` for a carrier panel, and
+`WAFER_LEVEL = True` when its die goes onto a wafer with the kerf-connected plating network;
+this table maps the `family` name to the module.
 """
 
 from __future__ import annotations
@@ -38,3 +40,8 @@ def panel_builder(family: str) -> Callable | None:
 def extra_writer(family: str) -> Callable | None:
     """The family's `write_extra_outputs(die, folder) -> list[Path]`, if it has one."""
     return getattr(importlib.import_module(MODULES[family]), "write_extra_outputs", None)
+
+
+def builds_wafer(family: str) -> bool:
+    """Whether the family's die is placed on a plated wafer (its module sets WAFER_LEVEL)."""
+    return bool(getattr(importlib.import_module(MODULES[family]), "WAFER_LEVEL", False))

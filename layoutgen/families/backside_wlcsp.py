@@ -39,6 +39,9 @@ from .die import check_die_size, seal_width
 from .routed import place_balls, route_onto, route_rules
 from .result import DieResult
 
+# The die goes onto a wafer with the kerf-connected plating network (layoutgen.wafer).
+WAFER_LEVEL = True
+
 Side = Literal["S", "E", "N", "W"]
 # Row frame of each die side: u along the row, v across it pointing into the die. A cell drawn
 # in the row frame is placed with this rotation (degrees, counter-clockwise).

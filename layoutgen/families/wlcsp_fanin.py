@@ -20,6 +20,9 @@ from .die import check_die_size, seal_width
 from .result import DieResult
 from .routed import place_balls, route_onto, route_rules
 
+# The die goes onto a wafer with the kerf-connected plating network (layoutgen.wafer).
+WAFER_LEVEL = True
+
 
 def check_die(design: Design, pdk: Pdk) -> None:
     """Die size, ball pitch and ball-to-seal distances against the PDK; ConfigError naming file:line."""
