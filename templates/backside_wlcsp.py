@@ -1,4 +1,4 @@
-"""WLCSP with backside grooves: a 4 × 4 mm die, 48 pads in four edge rows, 8 × 8 balls at 400 µm on the back.
+"""WLCSP with backside grooves: a 4 × 4 mm die, 48 pads in four edge rows, 48 balls (8 × 8 at 400 µm, centre 4 × 4 empty) on the back, on a 200 mm wafer.
 
 From the back of the thinned wafer a first groove exposes each pad row, a second groove cuts
 the client layer between adjacent pads, backside wiring runs from every pad up the groove
@@ -8,7 +8,7 @@ die (front-view) coordinates and written mirrored, as the PDK says. Run
 All lengths in µm; the die is centred at (0, 0).
 """
 
-from layoutgen import BallGrid, Design, Die, peripheral_pads
+from layoutgen import BallGrid, Design, Die, Plating, Wafer, peripheral_pads
 from layoutgen.families.backside_wlcsp import BacksideWlcsp
 
 DIE = 4000.0
@@ -26,7 +26,12 @@ design = Design(
     revision="A",
     die=Die(name="BACKSIDE_WLCSP_4X4", width=DIE, height=DIE, pads=pads),
     package=BacksideWlcsp(
-        balls=BallGrid(rows=8, cols=8, pitch=400, depopulate=["D4:E5"]),
+        balls=BallGrid(rows=8, cols=8, pitch=400, depopulate=["C3:F6"]),
         ball="round",
     ),
+    # 200 mm wafer, 100 µm scribe with a 50 µm saw kerf, 5 × 6 dies per reticle shot. The plating
+    # tails, bus and contact ring are drawn on the back with the wiring (BSWIRE mask); tails are
+    # as wide as a lead, since they climb the groove wall like one (BSWIRE.GROOVE1.X).
+    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, reticle=(20500, 24600),
+                plating=Plating(tail_width=20, bus_width=30, ring_width=2000)),
 )
