@@ -1,14 +1,14 @@
-"""DRC of a whole wafer: the template die on a 300 mm wafer, the whole deck with the plating and
+"""DRC of a whole wafer: a template die on a 300 mm wafer, the whole deck with the plating and
 isolation checks, checked hierarchically (`layoutgen.drc.hier`): time per step and peak memory.
 
-The wafer is built by `layoutgen.build.build` from `templates/wlcsp_fanin.py` with
-`wafer=Wafer(diameter=300)` (default plating, no fill, no reticle), or from the hand-drawn die of
-tests/test_wafer_support.py when the router cannot build the template (it says so). The DRC runs
+The wafer is built by `layoutgen.build.build` from `templates/<template>.py` (default
+wlcsp_fanin; any family that builds a wafer, e.g. backside_wlcsp) with
+`wafer=Wafer(diameter=300)` (the template's plating widths, no fill, no reticle). The DRC runs
 in its own process on the written GDS, so the peak RSS is the DRC's own (baseline: the process
 after imports). `--flat` also runs the flat check (minutes and gigabytes on 300 mm: DRC.md),
 `--diameter 100` a smaller wafer.
 
-    python benchmarks/bench_drc_wafer.py [--diameter 300] [--repeat 3] [--flat] [--keep DIR]
+    python benchmarks/bench_drc_wafer.py [--template NAME] [--diameter 300] [--repeat 3] [--flat] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -31,40 +31,29 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_wafer_gds(diameter: int, out: Path) -> tuple[Path, str, float]:
-    """The template die on a wafer, written: (GDS, which die, build seconds)."""
+def build_wafer_gds(template: str, diameter: int, out: Path) -> tuple[Path, str, float]:
+    """The template's die on a wafer, written: (GDS, PDK name, build seconds)."""
     from layoutgen.build import build
 
-    text = (ROOT / "templates" / "wlcsp_fanin.py").read_text(encoding="utf-8")
+    src = ROOT / "templates" / f"{template}.py"
     cfg = out / "wafer_config.py"
-    cfg.write_text("from layoutgen.design import Wafer\n"
-                   + text.replace("package=FanInWlcsp(", f"wafer=Wafer(diameter={diameter}),\n    package=FanInWlcsp(", 1),
+    cfg.write_text(f"exec(compile(open({str(src)!r}).read(), {str(src)!r}, 'exec'))\n"
+                   "from layoutgen.design import Plating, Wafer\n"
+                   "plating = design.wafer.plating if design.wafer else Plating()\n"
+                   f"design = design.model_copy(update={{'wafer': Wafer(diameter={diameter}, plating=plating)}})\n",
                    encoding="utf-8")
     t = time.perf_counter()
-    try:
-        folder = build(cfg, out_root=out / "out", run_drc=False, quiet=True).out_dir
-        return next(folder.glob("*.gds")), "template die (layoutgen.build)", time.perf_counter() - t
-    except Exception as e:  # the router is being rewritten: use the hand-drawn die
-        from layoutgen.gdsio import write_layout
-        from layoutgen.pdk import load_pdk
-        from layoutgen.wafer import build_wafer
-        from test_wafer_support import make_design, make_die_result
-
-        pdk = load_pdk("sky400")
-        design = make_design(size=5000.0, per_side=32, diameter=diameter)
-        t = time.perf_counter()
-        result = build_wafer(design, pdk, make_die_result(design, pdk), run_checks=False)
-        path = write_layout(result.layout, pdk, out / "wafer.gds")
-        return path, f"hand-drawn die (128 pads): router unavailable: {type(e).__name__}: {str(e)[:100]}", time.perf_counter() - t
+    result = build(cfg, out_root=out / "out", run_drc=False, quiet=True)
+    return next(result.out_dir.glob("*.gds")), result.summary["pdk"]["name"], time.perf_counter() - t
 
 
-def run_child(path: str, mode: str, repeat: int) -> dict:
+def run_child(path: str, pdk_name: str, mode: str, repeat: int) -> dict:
     """The DRC in this process: best of `repeat`, the last run's figures."""
     from layoutgen.drc import run_drc
     from layoutgen.drc.hier import flat_counts
     from layoutgen.pdk import load_pdk
 
-    pdk = load_pdk("sky400")
+    pdk = load_pdk(pdk_name)
     base = _rss_mb()
     best, result = float("inf"), None
     for _ in range(repeat):
@@ -78,30 +67,33 @@ def run_child(path: str, mode: str, repeat: int) -> dict:
             "isolation": [v.message for v in result.of_rule("PLATE.ISO")][:3]}
 
 
-def _child(path: Path, mode: str, repeat: int, timeout: float | None = None) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, "--gds", str(path), "--repeat", str(repeat)],
+def _child(path: Path, pdk: str, mode: str, repeat: int, timeout: float | None = None) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--gds", str(path), "--pdk", pdk, "--repeat", str(repeat)],
                          capture_output=True, text=True, check=True, timeout=timeout)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--template", default="wlcsp_fanin", help="the template whose die is placed (default wlcsp_fanin)")
     ap.add_argument("--diameter", type=int, default=300, choices=[100, 150, 200, 300])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--flat", action="store_true", help="also run the flat check (slow)")
     ap.add_argument("--keep", metavar="DIR", help="keep the wafer here")
     ap.add_argument("--child", choices=["hier", "flat"])
     ap.add_argument("--gds")
+    ap.add_argument("--pdk")
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(run_child(a.gds, a.child, a.repeat)))
+        print(json.dumps(run_child(a.gds, a.pdk, a.child, a.repeat)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(a.keep) if a.keep else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        path, source, built = build_wafer_gds(a.diameter, out)
-        print(f"{a.diameter} mm wafer, {source}: built and written in {built:.2f} s, GDS {path.stat().st_size / 1e3:.0f} kB")
-        h = _child(path, "hier", a.repeat)
+        path, pdk, built = build_wafer_gds(a.template, a.diameter, out)
+        print(f"{a.diameter} mm wafer of the {a.template} die (PDK {pdk}): built and written in {built:.2f} s, "
+              f"GDS {path.stat().st_size / 1e3:.0f} kB")
+        h = _child(path, pdk, "hier", a.repeat)
         st = next(iter(h["stats"].values()))
         print(f"hierarchical DRC, whole deck with plating and isolation: {h['s']:.3f} s (best of {a.repeat}), "
               f"peak RSS {h['peak_mb']:.0f} MB (baseline after imports {h['base_mb']:.0f} MB)")
@@ -115,7 +107,7 @@ def main() -> None:
         if a.flat:
             t = time.perf_counter()
             try:
-                f = _child(path, "flat", 1, timeout=3600)
+                f = _child(path, pdk, "flat", 1, timeout=3600)
                 print(f"flat DRC: {f['s']:.1f} s, peak RSS {f['peak_mb']:.0f} MB; counts {f['counts']}")
             except subprocess.TimeoutExpired:
                 print(f"flat DRC: stopped after {time.perf_counter() - t:.0f} s")

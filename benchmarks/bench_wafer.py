@@ -1,11 +1,10 @@
-"""Benchmark: the template die on a 300 mm wafer, full mask set built and written, plating and isolation checked.
+"""Benchmark: a template die on a 300 mm wafer, full mask set built and written, plating and isolation checked.
 
 Prints time per step, peak Python memory (tracemalloc, in a second run) and process peak RSS,
-and file sizes. Uses the template die (`templates/wlcsp_fanin.py`, routed by `layoutgen.route`)
-when the router can build it, else a hand-drawn die of the same size (tests/test_wafer_support.py)
-and says so.
+and file sizes. The die is a template's (`templates/wlcsp_fanin.py` by default; any family
+that builds a wafer, e.g. `--template backside_wlcsp`), routed by its family.
 
-    python benchmarks/bench_wafer.py [--fill 0.2] [--keep DIR]
+    python benchmarks/bench_wafer.py [--template NAME] [--fill 0.2] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -24,29 +23,22 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from layoutgen.config import load_config  # noqa: E402
 from layoutgen.design import Plating, Wafer  # noqa: E402
+from layoutgen.families import builder  # noqa: E402
 from layoutgen.gdsio import write_layout  # noqa: E402
 from layoutgen.pdk import load_pdk  # noqa: E402
 from layoutgen.wafer import build_wafer, check_isolation, check_plating, mask_order_rows, write_mask_order  # noqa: E402
 from layoutgen.wafer.checks import geometry_from_layout  # noqa: E402
 
 
-def template_die(fill: float | None):
-    """(design, pdk, die, source) for the template die on a 300 mm wafer; the fixture die if the router fails."""
-    design = load_config(ROOT / "templates" / "wlcsp_fanin.py")
-    design.wafer = Wafer(diameter=300, reticle=(26000.0, 33000.0), plating=Plating(thieving_density=fill))
+def template_die(name: str, fill: float | None):
+    """(design, pdk, die, source) for a template's die on a 300 mm wafer, its plating widths kept."""
+    design = load_config(ROOT / "templates" / f"{name}.py")
+    plating = design.wafer.plating if design.wafer else Plating()
+    design.wafer = Wafer(diameter=300, reticle=(26000.0, 33000.0), plating=plating.model_copy(update={"thieving_density": fill}))
     pdk = load_pdk(design.pdk)
-    try:
-        from layoutgen.families.wlcsp_fanin import build_die
-
-        t = time.perf_counter()
-        die = build_die(design, pdk)
-        return design, pdk, die, f"template die, routed in {time.perf_counter() - t:.2f} s"
-    except Exception as e:  # the router is being written: say why, and use the fixture
-        from test_wafer_support import make_design, make_die_result
-
-        fixture = make_design(size=5000.0, per_side=8, diameter=300, reticle=(26000.0, 33000.0),
-                              plating=Plating(thieving_density=fill))
-        return fixture, pdk, make_die_result(fixture, pdk), f"fixture die (32 pads, straight traces): router unavailable: {type(e).__name__}: {str(e)[:120]}"
+    t = time.perf_counter()
+    die = builder(design.package.family)(design, pdk)
+    return design, pdk, die, f"{name} die ({design.package.family}, PDK {pdk.name}), routed in {time.perf_counter() - t:.2f} s"
 
 
 def build_and_write(design, pdk, die, out: Path) -> dict:
@@ -85,10 +77,11 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--template", default="wlcsp_fanin", help="the template whose die is placed (default wlcsp_fanin)")
     ap.add_argument("--fill", type=float, default=None, help="thieving density (default: no fill)")
     ap.add_argument("--keep", type=Path, default=None, help="write into this folder and keep it")
     args = ap.parse_args()
-    design, pdk, die, source = template_die(args.fill)
+    design, pdk, die, source = template_die(args.template, args.fill)
     print(f"die: {source}")
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or Path(tmp)
