@@ -266,3 +266,14 @@ def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
                                           r"family 'relief_csp'"):
         build(cfg, out_root=tmp_path / "out", quiet=True)
     assert not (tmp_path / "out" / "relief_csp").exists()
+
+
+def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
+    from test_view_report import parse
+
+    table = dict((r[0], r[1]) for r in parse(wafer / "report.html").tables["Wafer"][1:])
+    assert table["dies"] == "1676" and table["tails per die"] == "48"
+    assert table["shots"] == "68 of 30 dies (5, 6), field 20500, 24600 µm"
+    assert table["before dicing"].startswith("80,448 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
+    assert table["after dicing"].startswith("all 80,448 pieces isolated after dicing")
+    assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"

@@ -1,8 +1,9 @@
 """The design report: one self-contained HTML page with the pictures, the counts and the DRC results.
 
 `out/<design>/report.html` inlines every picture of `preview/`, tabulates `summary.json`
-(dies, nets, balls, masks, shapes per layer, and any per-ball or other `per_*` table a family
-computes, such as post compliance) and `drc.json` (each rule with its description and count).
+(dies, nets, balls, masks, shapes per layer, the wafer with its plating and dicing results,
+and any per-ball or other `per_*` table a family computes, such as post compliance) and
+`drc.json` (each rule with its description and count).
 It carries no clock, so the same results give the same page.
 """
 
@@ -135,6 +136,31 @@ def _summary_section(summary: dict, colours: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
+def _wafer_section(summary: dict) -> str:
+    """With a wafer: map, shots, plating network, the plating and isolation results, marks ('' without)."""
+    w = summary.get("wafer")
+    if not isinstance(w, dict):
+        return ""
+    shots, p = w.get("shots") or {}, w.get("plating") or {}
+    rows = {
+        "wafer": f"{w.get('diameter_mm')} mm, {w.get('orientation')}, edge exclusion {_fmt(w.get('edge_exclusion_um'))} µm",
+        "dies": w.get("dies"), "gross die estimate": w.get("gross_die_estimate"), "partial sites": w.get("partial_sites"),
+        "die, pitch (µm)": f"{_fmt(w.get('die_um'))}; {_fmt(w.get('pitch_um'))}",
+        "scribe, saw kerf (µm)": f"{_fmt(w.get('scribe_um'))}; {_fmt(w.get('kerf_um'))}",
+        "grid offset (µm)": f"{_fmt(w.get('offset_um'))} ({w.get('offset_mode')})",
+        "shots": (f"{shots.get('shots')} of {shots.get('dies_per_shot')} dies ({_fmt(shots.get('per_shot'))}), "
+                  f"field {_fmt(shots.get('size_um'))} µm") if shots else "no reticle given",
+        "plating tail, bus, ring (µm)": f"{_fmt(p.get('tail_width_um'))}; {_fmt(p.get('bus_width_um'))}; {_fmt(p.get('ring_width_um'))}",
+        "tails per die": p.get("tails_per_die"),
+        "before dicing": p.get("message", ""),
+        "after dicing": (w.get("isolation") or {}).get("message", ""),
+        "mark sites": "; ".join(f"({_fmt(x)}, {_fmt(y)})" for x, y in (w.get("marks") or {}).get("sites", [])),
+    }
+    if w.get("fill"):
+        rows["thieving fill"] = f"{w['fill'].get('stripes')} stripes, density {_fmt(w['fill'].get('density_in_region'))}"
+    return "<h2 id=wafer>Wafer</h2>" + table_html({k: v for k, v in rows.items() if v not in (None, "")}, "figure")
+
+
 def _per_tables(summary: dict) -> str:
     """One section per `per_*` table of the summary (per_ball: one row per ball)."""
     parts = []
@@ -215,6 +241,7 @@ def report_html(out_dir: Path) -> str:
         f"<h1>{html.escape(design)} <small>{html.escape(sub)}</small></h1>",
         "<h2 id=pictures>Pictures</h2>", _pictures(out_dir),
         _summary_section(summary, _lyp_colours(out_dir, design)),
+        _wafer_section(summary),
         _drc_section(out_dir, summary),
         _per_tables(summary),
         f"<footer>Made by layoutgen from summary.json and drc.json. {footer}</footer>",
