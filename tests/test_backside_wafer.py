@@ -24,6 +24,7 @@ from layoutgen.families import backside_wlcsp_rules as R
 from layoutgen.pdk import load_pdk
 
 from conftest import TEMPLATES
+from test_backside_wlcsp import texts as pad_labels
 
 TEMPLATE = TEMPLATES / "backside_wlcsp.py"
 PDK = load_pdk("backside400")
@@ -69,18 +70,6 @@ def region(ly: kdb.Layout, name: str, cell: str | None = None, near: kdb.Box | N
     top = ly.cell(cell) if cell else ly.top_cell()
     layer = ly.layer(*PDK.layer(name).gds)
     return kdb.Region(top.begin_shapes_rec_touching(layer, near) if near else top.begin_shapes_rec(layer))
-
-
-def labels(ly: kdb.Layout, name: str) -> list[tuple[str, float, float]]:
-    """(text, x µm, y µm) of every label on a PDK layer, flattened."""
-    out = []
-    it = ly.top_cell().begin_shapes_rec(ly.layer(*PDK.layer(name).gds))
-    while not it.at_end():
-        if it.shape().is_text():
-            t = it.shape().text.transformed(it.trans())
-            out.append((t.string, t.x * ly.dbu, t.y * ly.dbu))
-        it.next()
-    return out
 
 
 def to_shapely(r: kdb.Region) -> list[shapely.Polygon]:
@@ -192,7 +181,7 @@ def test_after_dicing_every_die_holds_one_piece_per_pad_each_one_net(small: Path
     on_dies = diced.inside(sites)
     assert on_dies.count() == PADS_PER_DIE * dies
     pieces = np.asarray(to_shapely(on_dies), dtype=object)
-    texts = labels(combined, "PAD")
+    texts = pad_labels(small / f"{small.name}.gds", "PAD")
     pts = shapely.points([(x, y) for _, x, y in texts])
     ti, pi = shapely.STRtree(pieces).query(pts, predicate="within")
     nets: dict[int, set[str]] = {}
