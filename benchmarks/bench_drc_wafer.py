@@ -50,7 +50,6 @@ def build_wafer_gds(template: str, diameter: int, out: Path) -> tuple[Path, str,
 def run_child(path: str, pdk_name: str, mode: str, repeat: int) -> dict:
     """The DRC in this process: best of `repeat`, the last run's figures."""
     from layoutgen.drc import run_drc
-    from layoutgen.drc.hier import flat_counts
     from layoutgen.pdk import load_pdk
 
     pdk = load_pdk(pdk_name)
@@ -60,7 +59,7 @@ def run_child(path: str, pdk_name: str, mode: str, repeat: int) -> dict:
         t = time.perf_counter()
         result = run_drc(path, pdk, hierarchical=(mode == "hier"))
         best = min(best, time.perf_counter() - t)
-    counts = flat_counts(result)
+    counts = result.flat_counts()
     return {"s": best, "base_mb": base, "peak_mb": _rss_mb(), "reported": sum(result.counts().values()),
             "counts": {k: v for k, v in counts.items() if v}, "stats": getattr(result, "stats", {}),
             "plating": [v.message for v in result.of_rule("PLATE.NET")][:3],

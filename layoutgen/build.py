@@ -170,7 +170,7 @@ def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcRe
     write_reports(result, stage, reproducible=True)
     counts, waived = result.counts(), result.waived_counts()
     summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "violations": sum(counts.values()),
-                      "waived": sum(waived.values()),
+                      "violations_all_placements": sum(result.flat_counts().values()), "waived": sum(waived.values()),
                       "failed_rules": {name: n for name, n in counts.items() if n}}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return result

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import klayout.db as kdb
+import klayout.rdb as rdb
 import numpy as np
 import pytest
 import shapely
@@ -229,10 +230,27 @@ def test_the_marks_of_the_mirrored_masks_register_to_each_other_and_to_the_pads(
 def test_a_tail_narrower_than_a_lead_is_caught_where_it_climbs_the_groove_wall(tmp_path):
     cfg = variant(tmp_path, "thin", SMALL + "\ndesign = design.model_copy(update={'wafer': design.wafer.model_copy("
                   "update={'plating': design.wafer.plating.model_copy(update={'tail_width': 10.0})})})")
-    drc = build(cfg, out_root=tmp_path / "out", quiet=True).drc
+    result = build(cfg, out_root=tmp_path / "out", quiet=True)
+    drc, dies = result.drc, result.summary["wafer"]["dies"]
     counts = {k: v for k, v in drc.counts().items() if v}
     assert counts == {"BSWIRE.GROOVE1.X": PADS_PER_DIE}               # once per tail, in the plated die cell
     assert all("crosses the groove edge 10.000 µm wide < 15 µm" in v.message for v in drc.violations if v.rule == "BSWIRE.GROOVE1.X")
+    assert drc.flat_counts()["BSWIRE.GROOVE1.X"] == PADS_PER_DIE * dies  # as a flat check counts them
+    # every report says how many times a violation in the die cell occurs on the wafer
+    data = json.loads((result.out_dir / "drc.json").read_text())
+    rule = next(r for r in data["rules"] if r["name"] == "BSWIRE.GROOVE1.X")
+    assert data["check"] == "hierarchical" and data["totals"]["violations_all_placements"] == PADS_PER_DIE * dies
+    assert (rule["count"], rule["count_all_placements"]) == (PADS_PER_DIE, PADS_PER_DIE * dies)
+    assert all(v["placements"] == dies and v["cell"].endswith("_PLATED") for v in rule["violations"])
+    db = rdb.ReportDatabase("")
+    db.load(str(result.out_dir / "drc.lyrdb"))
+    texts = [v.string() for item in db.each_item() for v in item.each_value() if v.is_string()]
+    assert len(texts) == PADS_PER_DIE and all(t.endswith(f"(in {dies:,} placements)") for t in texts)
+    from test_view_report import parse
+
+    table = parse(result.out_dir / "report.html").tables["DRC"]
+    row = next(r for r in table if r[0] == "BSWIRE.GROOVE1.X")
+    assert table[0][3] == "all placements" and row[2:4] == [str(PADS_PER_DIE), str(PADS_PER_DIE * dies)]
 
 
 def test_spare_balls_cannot_plate_and_are_named(tmp_path):

@@ -24,7 +24,7 @@ import shapely
 from layoutgen.design import Plating
 from layoutgen.drc import run_drc, write_reports
 from layoutgen.drc.engine import CellLayers, run_rule
-from layoutgen.drc.hier import HierDrcResult, flat_counts, prefers_hierarchy
+from layoutgen.drc.hier import HierDrcResult, prefers_hierarchy
 from layoutgen.drc.read import Layout
 from layoutgen.drc.waivers import Waiver
 from layoutgen.gdsio import write_layout
@@ -130,7 +130,7 @@ def test_a_100mm_wafer_checked_hierarchically_counts_as_the_flat_check(injected,
     hier, flat = injected_results
     assert isinstance(hier, HierDrcResult) and hier.stats[injected["top"]]["mode"] == "hierarchical"
     assert not isinstance(flat, HierDrcResult)
-    assert flat_counts(hier) == flat.counts(), f"{template_wafer[1]} die"
+    assert hier.flat_counts() == flat.counts(), f"{template_wafer[1]} die"
     assert flat.counts()["RDL.W.1"] == injected["dies"]
     assert flat.counts()["PLATE.S.1"] >= 1
     assert hier.runtime_s < flat.runtime_s / 5
@@ -159,7 +159,7 @@ def test_a_violation_of_the_top_next_to_a_die_is_reported_in_the_top_where_it_is
 def test_the_whole_deck_agrees_on_the_hand_drawn_die_wafer_but_density_and_shorts_by_design(pdk, hand_wafer):
     hier = run_drc(hand_wafer, pdk)
     flat = run_drc(hand_wafer, pdk, hierarchical=False)
-    hc, fc = flat_counts(hier), flat.counts()
+    hc, fc = hier.flat_counts(), flat.counts()
     assert {r: hc[r] for r in hc if r not in BY_DESIGN} == {r: fc[r] for r in fc if r not in BY_DESIGN}
     assert fc["PLATE.S.1"] > 0                     # the fill stripes meet the contact ring in notches: seen by both
     # before dicing the plating network joins every net of the wafer: one short flat; per die there is none
@@ -286,7 +286,7 @@ def test_shapes_of_neighbouring_placements_and_of_the_top_are_checked_together(p
     hier = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=True)
     flat = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=False)
     assert hier.stats["TOP"]["mode"] == "hierarchical"
-    assert flat_counts(hier) == flat.counts()
+    assert hier.flat_counts() == flat.counts()
     assert flat.counts()["RDL.S.1"] > 0 and flat.counts()["RDL.W.1"] > 0
 
 

@@ -7,6 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import gdstk
 import klayout.rdb as rdb
 import pytest
 
@@ -34,7 +35,9 @@ def test_drc_json_has_rules_counts_and_coordinates(faulty, tmp_path):
     write_reports(result, tmp_path)
     data = json.loads((tmp_path / "drc.json").read_text())
     assert data["pdk"] == "sky400" and data["input"].endswith("die.gds") and data["runtime_s"] > 0
-    assert data["totals"] == {"violations": 3, "waived": 0, "rules": len(result.rules), "rules_failed": 2}
+    assert data["totals"] == {"violations": 3, "violations_all_placements": 3, "waived": 0, "rules": len(result.rules),
+                              "rules_failed": 2}
+    assert data["check"] == "flat"
     rules = {r["name"]: r for r in data["rules"]}
     assert list(rules) == [r.name for r in result.rules]
     assert {n: r["count"] for n, r in rules.items()} == result.counts()
@@ -87,6 +90,33 @@ def test_exit_codes_and_report_places(faulty, tmp_path, capsys):
     assert "3 violation(s)" in capsys.readouterr().out
     pdk_dir = load_pdk("sky400").path
     assert run_cli(clean, "--pdk", pdk_dir, "-o", tmp_path / "rep2") == 0
+
+
+def test_the_check_can_be_forced_flat_or_hierarchical_and_counts_the_same(tmp_path):
+    """A cell with an 8 µm RDL line placed three times: flat, three violations; hierarchical, one in three placements."""
+    lib = gdstk.Library("T", unit=1e-6, precision=1e-9)
+    line = lib.new_cell("LINE")
+    line.add(gdstk.rectangle((0, 0), (8, 200), layer=20, datatype=0))
+    top = lib.new_cell("TOP")
+    top.add(gdstk.Reference(line, (0, 0), columns=3, rows=1, spacing=(100, 0)))
+    gds = tmp_path / "lines.gds"
+    lib.write_gds(str(gds))
+    runs = {}
+    for mode in ("--flat", "--hierarchical"):
+        assert run_cli(gds, "--pdk", "sky400", "-o", tmp_path / mode, mode) == 1
+        runs[mode] = json.loads((tmp_path / mode / "drc.json").read_text())
+    assert runs["--flat"]["check"] == "flat" and runs["--hierarchical"]["check"] == "hierarchical"
+    rules = {m: {r["name"]: r for r in d["rules"]} for m, d in runs.items()}
+    flat, hier = rules["--flat"]["RDL.W.1"], rules["--hierarchical"]["RDL.W.1"]
+    assert (flat["count"], flat["count_all_placements"]) == (3, 3)
+    assert (hier["count"], hier["count_all_placements"]) == (1, 3)
+    (v,) = hier["violations"]
+    assert v["cell"] == "LINE" and v["placements"] == 3 and v["bbox"][2] - v["bbox"][0] == 8
+    assert all(r["count"] == rules["--hierarchical"][n]["count_all_placements"] for n, r in rules["--flat"].items())
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args([str(gds), "--pdk", "sky400", "--flat", "--hierarchical"])
 
 
 @pytest.mark.parametrize("args, says", [

@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", metavar="DIR", help="where drc.json and drc.lyrdb go (default: beside the input)")
     parser.add_argument("--junit", metavar="F", help="also write JUnit XML (one testcase per rule) to F")
     parser.add_argument("--waivers", metavar="FILE", help="TOML file of accepted violations (see layoutgen.drc.waivers)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--flat", dest="hierarchical", action="store_false", default=None,
+                      help="flatten the layout and check it whole (default: hierarchical when the top places many cells)")
+    mode.add_argument("--hierarchical", dest="hierarchical", action="store_true",
+                      help="check each placed cell once, then what the placements add, whatever the layout")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -35,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
         extra = [extra]
     try:
         pdk = load_pdk(args.pdk, extra=extra)
-        result = run_drc(args.gds, pdk, top=args.top, waivers=args.waivers)
+        result = run_drc(args.gds, pdk, top=args.top, waivers=args.waivers, hierarchical=args.hierarchical)
         out_dir = Path(args.out) if args.out else Path(args.gds).resolve().parent
         paths = write_reports(result, out_dir, junit=args.junit)
     except LayoutgenError as e:

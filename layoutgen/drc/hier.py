@@ -94,18 +94,14 @@ class HierDrcResult(DrcResult):
     occurrences: list[int] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
 
-    def flat_counts(self) -> dict[str, int]:
-        """Violations not waived, per rule, counted as a flat check counts them (each placement)."""
-        out = {r.name: 0 for r in self.rules}
-        for v, n in zip(self.violations, self.occurrences):
-            if not v.waived:
-                out[v.rule] = out.get(v.rule, 0) + n
-        return out
+    @property
+    def hierarchical(self) -> bool:
+        """Placed cells were checked once each."""
+        return True
 
-
-def flat_counts(result: DrcResult) -> dict[str, int]:
-    """Per rule, violations not waived counted per placement (a flat result's own counts)."""
-    return result.flat_counts() if isinstance(result, HierDrcResult) else result.counts()
+    def placements(self) -> list[int]:
+        """How many times each violation occurs in the flattened layout: its `occurrences`."""
+        return list(self.occurrences)
 
 
 # ---------------------------------------------------------------- rules

@@ -27,8 +27,9 @@ def _edge(e: tuple[float, float, float, float]) -> kdb.DEdge:
     return kdb.DEdge(e[0], e[1], e[2], e[3])
 
 
-def add_item(db: rdb.ReportDatabase, cell_id: int, cat_id: int, v: Violation) -> None:
-    """One marker: edge pair or edge when the check gives edges, else the polygon; plus the message."""
+def add_item(db: rdb.ReportDatabase, cell_id: int, cat_id: int, v: Violation, placements: int = 1) -> None:
+    """One marker: edge pair or edge when the check gives edges, else the polygon; plus the message
+    (and, for a violation inside a cell placed many times, in how many placements it occurs)."""
     item = db.create_item(cell_id, cat_id)
     if v.edges and len(v.edges) == 2:
         item.add_value(kdb.DEdgePair(_edge(v.edges[0]), _edge(v.edges[1])))
@@ -37,7 +38,8 @@ def add_item(db: rdb.ReportDatabase, cell_id: int, cat_id: int, v: Violation) ->
     if v.region is not None and not (v.edges and len(v.edges) == 2):
         for poly in _polygon(v.region):
             item.add_value(poly)
-    item.add_value(v.message + (f" [waived: {v.waiver}]" if v.waived else ""))
+    item.add_value(v.message + (f" (in {placements:,} placements)" if placements != 1 else "")
+                   + (f" [waived: {v.waiver}]" if v.waived else ""))
     if v.waived:
         item.add_tag(db.user_tag_id("waived"))
 
@@ -56,8 +58,8 @@ def write_lyrdb(result: DrcResult, path: Path, reproducible: bool = False) -> Pa
         cat = db.create_category(r.name)
         cat.description = r.description
         cats[r.name] = cat
-    for v in result.violations:
+    for v, n in zip(result.violations, result.placements()):
         cell = cells.get(v.cell) or cells.setdefault(v.cell, db.create_cell(v.cell))
-        add_item(db, cell.rdb_id(), cats[v.rule].rdb_id(), v)
+        add_item(db, cell.rdb_id(), cats[v.rule].rdb_id(), v, n)
     db.save(str(path))
     return path

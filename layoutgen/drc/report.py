@@ -16,12 +16,20 @@ FIRST_N = 50
 _PARAMS = ("layer", "other", "layers", "tolerance", "tolerance_um", "window", "step", "min", "max")
 
 
+def _violation_json(v: Violation, placements: int) -> dict:
+    """A violation as plain data; one inside a cell placed many times says how many times it occurs."""
+    return {**v.to_json(), **({"placements": placements} if placements != 1 else {})}
+
+
 def rule_summary(result: DrcResult, first_n: int = FIRST_N) -> list[dict]:
-    """Per rule: name, kind, description, value, counts, and the first violations."""
-    counts, waived = result.counts(), result.waived_counts()
+    """Per rule: name, kind, description, value, counts (reported, and in every placement), the first violations."""
+    counts, waived, placed = result.counts(), result.waived_counts(), result.flat_counts()
+    by_rule: dict[str, list[tuple[Violation, int]]] = {}
+    for v, n in zip(result.violations, result.placements()):
+        by_rule.setdefault(v.rule, []).append((v, n))
     out = []
     for r in result.rules:
-        vs = result.of_rule(r.name)
+        vs = by_rule.get(r.name, [])
         out.append({
             "name": r.name,
             "kind": r.kind,
@@ -29,8 +37,9 @@ def rule_summary(result: DrcResult, first_n: int = FIRST_N) -> list[dict]:
             "value": r.value if r.kind != "connectivity" else r.check,
             "params": {k: getattr(r, k) for k in _PARAMS if getattr(r, k) is not None},
             "count": counts[r.name],
+            "count_all_placements": placed[r.name],
             "waived": waived[r.name],
-            "violations": [v.to_json() for v in vs[:first_n]],
+            "violations": [_violation_json(v, n) for v, n in vs[:first_n]],
         })
     return out
 
@@ -42,10 +51,12 @@ def to_json(result: DrcResult, first_n: int = FIRST_N, reproducible: bool = Fals
         "input": Path(result.gds_path).name if reproducible else str(Path(result.gds_path).resolve()),
         "pdk": result.pdk,
         "cells": result.cells,
+        "check": "hierarchical" if result.hierarchical else "flat",
         "ok": result.ok,
         **({} if reproducible else {"runtime_s": round(result.runtime_s, 4)}),
         "totals": {
             "violations": sum(counts.values()),
+            "violations_all_placements": sum(result.flat_counts().values()),
             "waived": sum(result.waived_counts().values()),
             "rules": len(result.rules),
             "rules_failed": sum(1 for c in counts.values() if c),
@@ -98,19 +109,26 @@ def write_junit(result: DrcResult, path: Path, limit: int = 20) -> Path:
 def print_table(result: DrcResult, console: Console | None = None) -> None:
     """The terminal summary: one row per rule with its count, and a verdict line."""
     console = console or Console()
-    counts, waived = result.counts(), result.waived_counts()
+    counts, waived, placed = result.counts(), result.waived_counts(), result.flat_counts()
+    repeated = placed != counts          # some violation lies in a cell placed many times
     table = Table(title=f"DRC {Path(result.gds_path).name} · PDK {result.pdk} · {', '.join(result.cells)}")
     table.add_column("rule")
     table.add_column("description")
     table.add_column("count", justify="right")
+    if repeated:
+        table.add_column("all placements", justify="right")
     table.add_column("waived", justify="right")
     for r in result.rules:
         c = counts[r.name]
-        table.add_row(r.name, r.description, f"[red]{c}[/red]" if c else "[green]0[/green]", str(waived[r.name] or ""))
+        row = [r.name, r.description, f"[red]{c}[/red]" if c else "[green]0[/green]"]
+        if repeated:
+            row.append(f"{placed[r.name]:,}" if placed[r.name] else "")
+        table.add_row(*row, str(waived[r.name] or ""))
     console.print(table)
     total = sum(counts.values())
     if total:
-        console.print(f"[red]{total} violation(s)[/red] in {sum(1 for c in counts.values() if c)} rule(s), "
+        every = f" ({sum(placed.values()):,} counting every placement)" if repeated else ""
+        console.print(f"[red]{total} violation(s)[/red]{every} in {sum(1 for c in counts.values() if c)} rule(s), "
                       f"{sum(waived.values())} waived, {result.runtime_s:.2f} s")
     else:
         console.print(f"[green]clean[/green]: {sum(waived.values())} waived, {result.runtime_s:.2f} s")

@@ -107,3 +107,20 @@ class DrcResult:
     def of_rule(self, name: str) -> list[Violation]:
         """The violations of one rule, waived ones included."""
         return [v for v in self.violations if v.rule == name]
+
+    @property
+    def hierarchical(self) -> bool:
+        """Whether placed cells were checked once each (a flat check: no)."""
+        return False
+
+    def placements(self) -> list[int]:
+        """How many times each violation occurs in the flattened layout (1 each: a flat check)."""
+        return [1] * len(self.violations)
+
+    def flat_counts(self) -> dict[str, int]:
+        """Violations not waived, per rule, counted as a flat check counts them (each placement)."""
+        out = {r.name: 0 for r in self.rules}
+        for v, n in zip(self.violations, self.placements()):
+            if not v.waived:
+                out[v.rule] = out.get(v.rule, 0) + n
+        return out

@@ -211,6 +211,8 @@ def _drc_section(out_dir: Path, summary: dict) -> str:
     if rules is None:
         return "<h2 id=drc>DRC</h2><p>No DRC results (drc.json is absent: built with --no-drc?).</p>"
     descriptions = _pdk_descriptions(summary) if any(not r.get("description") for r in rules) else {}
+    # A hierarchical check reports a violation inside a die cell once; say how often it occurs.
+    repeated = any(r.get("count_all_placements", r.get("count")) != r.get("count") for r in rules)
     rows, failing = [], 0
     for r in rules:
         count, waived = _open_count(r)
@@ -218,11 +220,13 @@ def _drc_section(out_dir: Path, summary: dict) -> str:
         result = ("<span class=fail>FAIL</span>" if count else
                   "<span class=waived>waived</span>" if waived else "<span class=pass>pass</span>")
         desc = r.get("description") or descriptions.get(str(r.get("name")), "")
-        rows.append(f"<tr>{_cell(r.get('name'))}{_cell(desc)}{_cell(int(r.get('count') or 0))}"
+        placed = _cell(int(r.get("count_all_placements") or 0)) if repeated else ""
+        rows.append(f"<tr>{_cell(r.get('name'))}{_cell(desc)}{_cell(int(r.get('count') or 0))}{placed}"
                     f"{_cell(r.get('waived', False))}<td>{result}</td></tr>")
     status = (f"<p class=fail>{failing} violation{'s' * (failing != 1)} not waived.</p>" if failing
               else f"<p class=pass>Clean: {len(rules)} rules checked.</p>")
-    head = "<tr><th>rule</th><th>description</th><th>count</th><th>waived</th><th>result</th></tr>"
+    head = ("<tr><th>rule</th><th>description</th><th>count</th>" + ("<th>all placements</th>" if repeated else "")
+            + "<th>waived</th><th>result</th></tr>")
     return f"<h2 id=drc>DRC</h2>{status}<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
