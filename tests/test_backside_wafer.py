@@ -147,20 +147,28 @@ def test_every_tail_leaves_its_pad_square_across_the_groove_wall_and_the_seal_to
 
 # --- the written masks, read back by KLayout -----------------------------------------------------
 
-def test_the_bswire_mask_is_the_wiring_and_plating_network_mirrored(small: Path):
-    """Across a strip through the wafer centre (dies, lanes, bus, ring, both mark sites) and below it (the label)."""
+@pytest.mark.parametrize("mask", MASKS)
+def test_every_mask_file_is_its_drawn_layers_mirrored_across_the_wafer(small: Path, mask: str):
+    """Across a strip through the wafer centre (dies, lanes, bus, ring, both mark sites) and below it (the label):
+    BSWIRE carries the wiring and the plating network, the others their own layer."""
     combined = layout(small / f"{small.name}.gds")
-    mask = layout(small / "masks" / "BSWIRE.gds")
+    written = layout(small / "masks" / f"{mask}.gds")
+    layers = PDK.masks[MASKS.index(mask)].layers
     inside = wafer_box(combined)
     x0, x1 = inside.bbox().left, inside.bbox().right
     strip = kdb.Box(x0 - 1, -um(3000), x1 + 1, um(3000))               # symmetric about x = 0: its own mirror image
-    drawn = ((region(combined, "BSWIRE", near=strip) + region(combined, "PLATE", near=strip)) & kdb.Region(strip)).merged()
-    back = (region(mask, "BSWIRE", near=strip).transformed(MIRROR) & kdb.Region(strip)).merged()
-    assert drawn.count() > 2 * PADS_PER_DIE and (back ^ drawn).is_empty()
-    raw = (region(mask, "BSWIRE", near=strip) & kdb.Region(strip)).merged()
-    assert not (raw ^ drawn).is_empty()                                 # as written it is the mirror image
+    drawn = kdb.Region()
+    for name in layers:
+        drawn += region(combined, name, near=strip)
+    drawn = (drawn & kdb.Region(strip)).merged()
+    data = region(written, layers[0], near=strip) & kdb.Region(strip)   # a mask file holds its data on its first layer's number
+    back = data.transformed(MIRROR).merged()
+    assert drawn.count() >= 2 * 12 and (back ^ drawn).is_empty()      # at least the dies of the strip
+    assert not (data.merged() ^ drawn).is_empty()                       # as written it is the mirror image
     below = kdb.Box(x0, inside.bbox().bottom - um(20000), x1, inside.bbox().bottom - 1)
-    assert not region(mask, "BSWIRE", near=below).is_empty()           # the mask label, below the wafer
+    assert not region(written, layers[0], near=below).is_empty()       # the mask label, below the wafer
+    if mask == "BSWIRE":
+        assert layers == ["BSWIRE", "PLATE"] and not (back & region(combined, "PLATE", near=strip)).is_empty()
 
 
 def test_before_dicing_the_back_metal_is_one_piece_joined_to_the_ring(small: Path):
