@@ -46,7 +46,7 @@ def rule_summary(result: DrcResult, first_n: int = FIRST_N) -> list[dict]:
 
 def to_json(result: DrcResult, first_n: int = FIRST_N, reproducible: bool = False) -> dict:
     """The whole result as plain data (what drc.json holds); `reproducible` drops time and folders."""
-    counts = result.counts()
+    counts, placed = result.counts(), result.flat_counts()
     return {
         "input": Path(result.gds_path).name if reproducible else str(Path(result.gds_path).resolve()),
         "pdk": result.pdk,
@@ -56,7 +56,7 @@ def to_json(result: DrcResult, first_n: int = FIRST_N, reproducible: bool = Fals
         **({} if reproducible else {"runtime_s": round(result.runtime_s, 4)}),
         "totals": {
             "violations": sum(counts.values()),
-            "violations_all_placements": sum(result.flat_counts().values()),
+            "violations_all_placements": sum(placed.values()),
             "waived": sum(result.waived_counts().values()),
             "rules": len(result.rules),
             "rules_failed": sum(1 for c in counts.values() if c),

@@ -88,21 +88,21 @@ class DrcResult:
         """True when every violation (if any) is waived."""
         return not any(not v.waived for v in self.violations)
 
+    def _tally(self, waived: bool, weights: list[int] | None = None) -> dict[str, int]:
+        """Per rule name (every rule of the deck, zero included): the weights (1 each) of the violations waived or not."""
+        out = {r.name: 0 for r in self.rules}
+        for v, n in zip(self.violations, weights or [1] * len(self.violations)):
+            if v.waived == waived:
+                out[v.rule] = out.get(v.rule, 0) + n
+        return out
+
     def counts(self) -> dict[str, int]:
         """Violations not waived, per rule name (every rule of the deck, zero included)."""
-        out = {r.name: 0 for r in self.rules}
-        for v in self.violations:
-            if not v.waived:
-                out[v.rule] = out.get(v.rule, 0) + 1
-        return out
+        return self._tally(waived=False)
 
     def waived_counts(self) -> dict[str, int]:
         """Waived violations per rule name (every rule of the deck, zero included)."""
-        out = {r.name: 0 for r in self.rules}
-        for v in self.violations:
-            if v.waived:
-                out[v.rule] = out.get(v.rule, 0) + 1
-        return out
+        return self._tally(waived=True)
 
     def of_rule(self, name: str) -> list[Violation]:
         """The violations of one rule, waived ones included."""
@@ -119,8 +119,4 @@ class DrcResult:
 
     def flat_counts(self) -> dict[str, int]:
         """Violations not waived, per rule, counted as a flat check counts them (each placement)."""
-        out = {r.name: 0 for r in self.rules}
-        for v, n in zip(self.violations, self.placements()):
-            if not v.waived:
-                out[v.rule] = out.get(v.rule, 0) + n
-        return out
+        return self._tally(waived=False, weights=self.placements())
