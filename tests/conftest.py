@@ -21,3 +21,9 @@ def write_config(tmp_path: Path):
         return p
 
     return _write
+
+
+def template_variant(template: Path, path: Path, change: str = "") -> Path:
+    """Write a config at `path` that runs `template` and then `change` (lines that alter its `design`)."""
+    path.write_text(f"exec(compile(open({str(template)!r}).read(), {str(template)!r}, 'exec'))\n{change}\n", encoding="utf-8")
+    return path

@@ -24,7 +24,7 @@ from layoutgen.errors import ConfigError
 from layoutgen.families import backside_wlcsp_rules as R
 from layoutgen.pdk import load_pdk
 
-from conftest import TEMPLATES
+from conftest import TEMPLATES, template_variant
 from test_backside_wlcsp import texts as pad_labels
 
 TEMPLATE = TEMPLATES / "backside_wlcsp.py"
@@ -36,9 +36,7 @@ PADS_PER_DIE = 48
 
 def variant(tmp: Path, name: str, change: str) -> Path:
     """A config: the template, then `change` applied to its `design`."""
-    cfg = tmp / f"{name}.py"
-    cfg.write_text(f"exec(compile(open({str(TEMPLATE)!r}).read(), {str(TEMPLATE)!r}, 'exec'))\n{change}\n", encoding="utf-8")
-    return cfg
+    return template_variant(TEMPLATE, tmp / f"{name}.py", change)
 
 
 SMALL = ("design = design.model_copy(update={'name': 'backside_100', 'wafer': design.wafer.model_copy("
@@ -273,10 +271,8 @@ def test_spare_balls_cannot_plate_and_are_named(tmp_path):
 
 def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
     relief = TEMPLATES / "relief_csp.py"
-    cfg = tmp_path / "relief_wafer.py"
-    cfg.write_text(f"exec(compile(open({str(relief)!r}).read(), {str(relief)!r}, 'exec'))\n"
-                   "from layoutgen import Wafer\n"
-                   "design = design.model_copy(update={'wafer': Wafer(diameter=100)})\n", encoding="utf-8")
+    cfg = template_variant(relief, tmp_path / "relief_wafer.py",
+                           "from layoutgen import Wafer\ndesign = design.model_copy(update={'wafer': Wafer(diameter=100)})")
     with pytest.raises(ConfigError, match=r"relief_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, backside_wlcsp; "
                                           r"family 'relief_csp'"):
         build(cfg, out_root=tmp_path / "out", quiet=True)

@@ -26,7 +26,7 @@ from layoutgen.config import load_config
 from layoutgen.families import backside_wlcsp_rules as R
 from layoutgen.pdk import load_pdk
 
-from conftest import TEMPLATES
+from conftest import TEMPLATES, template_variant
 
 TEMPLATE = TEMPLATES / "backside_wlcsp.py"
 PDK = load_pdk("backside400")
@@ -120,9 +120,8 @@ def balls_with_nets(built: Path) -> list[tuple[str | None, float, float]]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """The template's die without its wafer: these tests are about the die (test_backside_wafer.py the wafer)."""
-    cfg = tmp_path_factory.mktemp("cfg") / "die_only.py"
-    cfg.write_text(f"exec(compile(open({str(TEMPLATE)!r}).read(), {str(TEMPLATE)!r}, 'exec'))\n"
-                   "design = design.model_copy(update={'wafer': None})\n", encoding="utf-8")
+    cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "die_only.py",
+                           "design = design.model_copy(update={'wafer': None})")
     return build(cfg, out_root=tmp_path_factory.mktemp("out"), run_drc=False).out_dir
 
 

@@ -22,7 +22,7 @@ from layoutgen.config import load_config
 from layoutgen.families import builder
 from layoutgen.pdk import load_pdk
 
-from conftest import TEMPLATES
+from conftest import TEMPLATES, template_variant
 
 TEMPLATE = TEMPLATES / "wlcsp_fanin.py"
 
@@ -30,10 +30,8 @@ TEMPLATE = TEMPLATES / "wlcsp_fanin.py"
 @pytest.fixture(scope="module")
 def die_only(tmp_path_factory) -> Path:
     """The template without its wafer: these tests are about the die (tests/test_wafer*.py the wafer)."""
-    cfg = tmp_path_factory.mktemp("cfg") / "die_only.py"
-    cfg.write_text(f"exec(compile(open({str(TEMPLATE)!r}).read(), {str(TEMPLATE)!r}, 'exec'))\n"
-                   "design = design.model_copy(update={'wafer': None})\n")
-    return cfg
+    return template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "die_only.py",
+                            "design = design.model_copy(update={'wafer': None})")
 
 
 @pytest.fixture(scope="module")

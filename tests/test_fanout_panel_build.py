@@ -8,17 +8,14 @@ import klayout.db as kdb
 
 from layoutgen.build import build
 
-from conftest import TEMPLATES
+from conftest import TEMPLATES, template_variant
 
 
 def test_the_build_writes_a_panel_of_units_when_the_config_asks(tmp_path):
-    cfg = tmp_path / "panel.py"
-    tpl = TEMPLATES / "fanout_2die.py"
-    cfg.write_text(
-        f"exec(compile(open({str(tpl)!r}).read(), {str(tpl)!r}, 'exec'))\n"
-        "from layoutgen import CarrierPanel\n"
-        "design = design.model_copy(update={'name': 'panel', 'package': design.package.model_copy(\n"
-        "    update={'panel': CarrierPanel(size=(60000, 40000), frame=5000)})})\n")
+    cfg = template_variant(TEMPLATES / "fanout_2die.py", tmp_path / "panel.py",
+                           "from layoutgen import CarrierPanel\n"
+                           "design = design.model_copy(update={'name': 'panel', 'package': design.package.model_copy(\n"
+                           "    update={'panel': CarrierPanel(size=(60000, 40000), frame=5000)})})")
     result = build(cfg, out_root=tmp_path / "out")
     assert result.exit_code == 0 and result.drc is not None and result.drc.ok
     panel = json.loads((result.out_dir / "summary.json").read_text())["panel"]
