@@ -18,7 +18,7 @@ from pathlib import Path
 if importlib.util.find_spec("layoutgen") is None:  # a plain checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layoutgen.build import build
+from layoutgen.pipeline import build
 from layoutgen.config import load_config
 from layoutgen.families import builder
 from layoutgen.pdk import load_pdk

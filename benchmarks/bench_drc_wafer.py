@@ -1,7 +1,7 @@
 """DRC of a whole wafer: a template die on a 300 mm wafer, the whole deck with the plating and
 isolation checks, checked hierarchically (`layoutgen.drc.hier`): time per step and peak memory.
 
-The wafer is built by `layoutgen.build.build` from `templates/<template>.py` (default
+The wafer is built by `layoutgen.pipeline.build` from `templates/<template>.py` (default
 wlcsp_fanin; any family that builds a wafer, e.g. backside_wlcsp) with
 `wafer=Wafer(diameter=300)` (the template's plating widths, no fill, no reticle). The DRC runs
 in its own process on the written GDS, so the peak RSS is the DRC's own (baseline: the process
@@ -33,7 +33,7 @@ def _rss_mb() -> float:
 
 def build_wafer_gds(template: str, diameter: int, out: Path) -> tuple[Path, str, float]:
     """The template's die on a wafer, written: (GDS, PDK name, build seconds)."""
-    from layoutgen.build import build
+    from layoutgen.pipeline import build
 
     src = ROOT / "templates" / f"{template}.py"
     cfg = out / "wafer_config.py"

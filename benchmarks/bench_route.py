@@ -19,8 +19,8 @@ from pathlib import Path
 if importlib.util.find_spec("layoutgen") is None:  # a plain checkout, not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from layoutgen.route import route  # noqa: E402
-from layoutgen.route.example import example_die  # noqa: E402
+from layoutgen.route.rdl import route  # noqa: E402
+from layoutgen.route.rdl.example import example_die  # noqa: E402
 
 TARGET_S = 2.0
 

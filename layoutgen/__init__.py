@@ -1,41 +1,49 @@
 """layoutgen: photomask sets for wafer-level and chip-scale packaging from a Python config.
 
-The public API is what a config needs (the design models and the pad helpers) plus `build`,
-`load_config` and `load_pdk`.
+The public API is what a config needs (the design models of every family and the pad
+helpers) plus `build`, `load_config` and `load_pdk`. Each name is imported when first used,
+so `import layoutgen` stays light (no shapely, scipy or router until something needs them).
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .config import load_config
-from .design import BallGrid, Design, Die, FanInWlcsp, Pad, Plating, Wafer
-from .families.posts import Posts
-from .errors import ConfigError, DrcError, LayoutgenError, PdkError, RoutingError
-from .pads import pads_from_csv, peripheral_pads
-from .pdk import load_pdk
-from .families.backside_wlcsp import BacksideWlcsp
-from .families.fanout import BusRing, CarrierPanel, Fanout, FanoutDie, MeanderResistor, MimCapacitor, SpiralInductor
-from .families.relief_csp import BallStencil, Protrusions, ReliefCsp, Tiers
-from .families.sheet_terminals import Fiducials, Frame, PotentialPlane, SheetTerminals
-
-__all__ = [
-    "BallGrid", "ConfigError", "Design", "Die", "DrcError", "FanInWlcsp", "LayoutgenError", "Pad",
-    "PdkError", "Plating", "Posts", "RoutingError", "Wafer", "build", "load_config", "load_pdk", "pads_from_csv", "peripheral_pads",
+# public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    # the design and its inputs
+    **dict.fromkeys(["BallGrid", "Design", "Die", "Pad", "Plating", "Wafer"], "layoutgen.design"),
+    **dict.fromkeys(["ConfigError", "DrcError", "LayoutgenError", "PdkError", "RoutingError"], "layoutgen.errors"),
+    **dict.fromkeys(["pads_from_csv", "peripheral_pads"], "layoutgen.pads"),
+    "load_config": "layoutgen.config",
+    "load_pdk": "layoutgen.pdk",
+    "build": "layoutgen.pipeline",
+    # family 1
+    **dict.fromkeys(["FanInWlcsp", "Posts"], "layoutgen.families.wlcsp_fanin.model"),
     # family 2
-    "BallStencil", "Protrusions", "ReliefCsp", "Tiers",
-    # family 5
-    "BusRing", "CarrierPanel", "Fanout", "FanoutDie", "MeanderResistor", "MimCapacitor", "SpiralInductor",
-    # family 4
-    "BacksideWlcsp",
+    **dict.fromkeys(["BallStencil", "Protrusions", "ReliefCsp", "Tiers"], "layoutgen.families.relief_csp.model"),
     # family 3
-    "Fiducials", "Frame", "PotentialPlane", "SheetTerminals",
-]
+    **dict.fromkeys(["Fiducials", "Frame", "PotentialPlane", "SheetTerminals"], "layoutgen.families.sheet_terminals.model"),
+    # family 4
+    "BacksideWlcsp": "layoutgen.families.backside_wlcsp.model",
+    # family 5
+    **dict.fromkeys(["BusRing", "CarrierPanel", "Fanout", "FanoutDie", "MeanderResistor", "MimCapacitor",
+                     "SpiralInductor"], "layoutgen.families.fanout.model"),
+}
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    # `build` pulls in every family and the router: imported when first used, so that a
-    # config (which only needs the models) loads fast.
-    if name == "build":
-        from .build import build
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'layoutgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return build
-    raise AttributeError(f"module 'layoutgen' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

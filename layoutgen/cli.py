@@ -12,7 +12,7 @@ from .errors import LayoutgenError
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import build
+    from .pipeline import build
 
     result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis, quiet=args.quiet)
     if result.drc is not None and not result.drc.ok:

@@ -182,15 +182,6 @@ class Package(Model):
     family: str
 
 
-class FanInWlcsp(Package):
-    """Family 1: fan-in WLCSP, RDL from pads to a ball grid, UBM and bump/post plating."""
-
-    family: Literal["wlcsp_fanin"] = "wlcsp_fanin"
-    balls: BallGrid
-    bump: Literal["round", "octagon"] = Field(default="round", description="UBM/bump outline")
-    posts: "Posts | None" = Field(default=None, description="Cu posts through the polymer: per-ball compliance in the summary")
-
-
 class Plating(Model):
     """The kerf-connected plating network: tails, scribe-lane bus, wafer-edge contact ring."""
 
@@ -240,7 +231,3 @@ class Design(Model):
             raise ValueError(f"family {self.package.family!r} needs die=Die(...)")
         return self
 
-
-from .families.posts import Posts  # noqa: E402  (Posts builds on Model above)
-
-FanInWlcsp.model_rebuild()

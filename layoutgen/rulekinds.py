@@ -21,9 +21,9 @@ class FamilyKind:
     check: str
 
 
-_RELIEF = "layoutgen.families.relief_csp_rules"
-_BACKSIDE = "layoutgen.families.backside_wlcsp_rules"
-_SHEET = "layoutgen.families.sheet_terminals_rules"
+_RELIEF = "layoutgen.families.relief_csp.rules"
+_BACKSIDE = "layoutgen.families.backside_wlcsp.rules"
+_SHEET = "layoutgen.families.sheet_terminals.rules"
 
 FAMILY_KINDS: dict[str, FamilyKind] = {
     # family 2: print stencils (IPC-7525)

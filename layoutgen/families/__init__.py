@@ -15,11 +15,11 @@ from typing import Callable
 from ..errors import ConfigError
 
 MODULES: dict[str, str] = {
-    "wlcsp_fanin": "layoutgen.families.wlcsp_fanin",
-    "relief_csp": "layoutgen.families.relief_csp",
-    "sheet_terminals": "layoutgen.families.sheet_terminals",
-    "backside_wlcsp": "layoutgen.families.backside_wlcsp",
-    "fanout": "layoutgen.families.fanout",
+    "wlcsp_fanin": "layoutgen.families.wlcsp_fanin.build",
+    "relief_csp": "layoutgen.families.relief_csp.build",
+    "sheet_terminals": "layoutgen.families.sheet_terminals.build",
+    "backside_wlcsp": "layoutgen.families.backside_wlcsp.build",
+    "fanout": "layoutgen.families.fanout.build",
 }
 
 

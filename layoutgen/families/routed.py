@@ -10,7 +10,7 @@ from ..pdk import Pdk
 
 def route_rules(pdk: Pdk, layer: str, pitch: float, teardrops: bool = True):
     """Router rules for `layer`: its width and space rules, the grid, the PDK's teardrop size."""
-    from ..route import RouteRules
+    from ..route.rdl import RouteRules
 
     return RouteRules(width=pdk.value("width", layer), space=pdk.value("space", layer), grid=pdk.grid_um,
                       teardrop_max_fraction=pdk.rdl.teardrop_max_fraction if teardrops else 0.0, pitch=pitch)
@@ -18,7 +18,7 @@ def route_rules(pdk: Pdk, layer: str, pitch: float, teardrops: bool = True):
 
 def route_onto(top: Cell, layer: str, pads, balls, keepin, rules, mode: str, where: Model, what: str = ""):
     """Route pads to balls and draw each net's metal on `layer` of `top`; errors point at `where`."""
-    from ..route import route
+    from ..route.rdl import route
 
     try:
         routing = route(pads, balls, keepin, rules, mode=mode)

@@ -1,0 +1,19 @@
+"""Family 4's parameters: the ball grid, ball outline, lead width and the cuts between pads. All lengths in µm."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from layoutgen.design import BallGrid, Package
+
+
+class BacksideWlcsp(Package):
+    """Family 4: WLCSP with backside grooves over the pad rows, cuts between pads, backside wiring, balls."""
+
+    family: Literal["backside_wlcsp"] = "backside_wlcsp"
+    balls: BallGrid
+    ball: Literal["round", "octagon"] = Field(default="round", description="ball pad, solder-mask opening and ball outline")
+    lead_width: float | None = Field(default=None, gt=0, description="width of the wiring lead up the groove wall, µm (None: the PDK's BSWIRE minimum width)")
+    cuts: bool = Field(default=True, description="cut the second groove between adjacent pads of every row")

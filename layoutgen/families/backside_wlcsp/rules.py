@@ -1,0 +1,296 @@
+"""Backside-groove checks the generic rule kinds cannot express: grooves over pad rows, cuts between pads, wall crossings, nets.
+
+Each check takes shapely geometries in die (front-view) coordinates, µm, and the rule(s)
+whose values it applies, and returns a list of violations `(message, geometry)`: empty when
+clean. They run on the generator's layout and, equally, on polygons read back from a GDS
+(mask files mirrored back into die coordinates), so they trust nothing but the shapes.
+
+The family rules (GROOVE1.ROW, GROOVE2.BETWEEN, BSWIRE.GROOVE1.X) are rules of the PDK's deck
+whose kinds this family registers in `layoutgen.rulekinds`; the `drc_*` functions at the end
+are what the DRC runs for them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Protocol
+
+import numpy as np
+import shapely
+from shapely.geometry import Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from layoutgen.errors import PdkError
+from layoutgen.pdk import Pdk, Rule
+
+Violation = tuple[str, BaseGeometry]
+TOL_UM = 1e-3       # one database unit: coordinates read back from a GDS are exact to it
+
+FAMILY_KINDS = ("groove_over_row", "cut_between_pads", "wall_crossing")
+
+
+FamilyRule = Rule
+
+
+class _Valued(Protocol):
+    name: str
+    value: float | None
+
+
+# --- the family rules in the PDK ------------------------------------------------------------
+
+def family_rules(pdk: Pdk) -> tuple[FamilyRule, ...]:
+    """Every family rule of `pdk` (the kinds of FAMILY_KINDS in its deck)."""
+    return tuple(r for r in pdk.rules if r.kind in FAMILY_KINDS)
+
+
+def family_rule(pdk: Pdk, kind: str) -> FamilyRule:
+    """The family rule of `kind`; a PdkError if the PDK lacks it."""
+    for r in family_rules(pdk):
+        if r.kind == kind:
+            return r
+    raise PdkError(f"PDK {pdk.name!r} ({pdk.path}) has no rule of kind {kind!r} in rules.toml, "
+                   f"which the backside_wlcsp family needs")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _arr(geoms) -> np.ndarray:
+    return np.asarray(list(geoms), dtype=object)
+
+
+def _is_box(g: BaseGeometry) -> bool:
+    """An axis-aligned rectangle (to the database unit)."""
+    return g.geom_type == "Polygon" and not g.interiors and abs(shapely.envelope(g).area - g.area) <= TOL_UM * g.length
+
+
+def _axis(g: BaseGeometry) -> tuple[int, float, float, float, float]:
+    """(axis 0 = x / 1 = y of the long side, along lo, along hi, across lo, across hi) of a box."""
+    x0, y0, x1, y1 = g.bounds
+    return (0, x0, x1, y0, y1) if x1 - x0 >= y1 - y0 else (1, y0, y1, x0, x1)
+
+
+def _rule_value(rule: _Valued) -> float:
+    assert rule.value is not None, f"rule {rule.name} has no value"
+    return rule.value
+
+
+# --- GROOVE1.ROW ----------------------------------------------------------------------------
+
+def groove1_over_rows(groove1: list[BaseGeometry], pads: list[BaseGeometry], rule: FamilyRule,
+                      clearance: Rule) -> list[Violation]:
+    """Every GROOVE1 opening lies over one pad row (pads on one line along it) and exposes every pad by `clearance`."""
+    out: list[Violation] = []
+    g, p = _arr(groove1), _arr(pads)
+    c = _rule_value(clearance)
+    holder: dict[int, list[int]] = defaultdict(list)
+    if len(g) and len(p):
+        pi, gi = shapely.STRtree(g).query(p, predicate="within")
+        for a, b in zip(pi, gi):
+            holder[int(b)].append(int(a))
+    inside = {i for members in holder.values() for i in members}
+    for i in sorted(set(range(len(p))) - inside):
+        out.append((f"{rule.name}: pad at {_xy(p[i])} is not exposed by any first-groove opening", p[i]))
+    for k, opening in enumerate(g):
+        members = holder.get(k, [])
+        if not members:
+            out.append((f"{rule.name}: first-groove opening at {_xy(opening)} exposes no pad", opening))
+            continue
+        if not _is_box(opening):
+            out.append((f"{rule.name}: first-groove opening at {_xy(opening)} is not a rectangle over a row", opening))
+            continue
+        axis, *_ = _axis(opening)
+        across = [shapely.centroid(p[i]).coords[0][1 - axis] for i in members]
+        if max(across) - min(across) > TOL_UM:
+            out.append((f"{rule.name}: first-groove opening at {_xy(opening)} exposes pads of "
+                        f"{len(set(np.round(across, 3)))} rows (one row per groove)", opening))
+        for i in members:
+            d = opening.exterior.distance(p[i])
+            if d < c - TOL_UM:
+                out.append((f"{clearance.name}: pad at {_xy(p[i])} exposed with {d:.3f} µm clearance < {c:g} µm", p[i]))
+    return out
+
+
+# --- GROOVE2.BETWEEN ------------------------------------------------------------------------
+
+def groove2_between_pads(groove2: list[BaseGeometry], pads: list[BaseGeometry], groove1: list[BaseGeometry],
+                         rule: FamilyRule, setback: Rule) -> list[Violation]:
+    """Every cut lies inside a first groove, on a pad row, between two adjacent pads of it, `setback` from each."""
+    out: list[Violation] = []
+    s = _rule_value(setback)
+    g1, p = _arr(groove1), _arr(pads)
+    centres = np.array([shapely.centroid(q).coords[0] for q in p]) if len(p) else np.zeros((0, 2))
+    for cut in groove2:
+        if not _is_box(cut):
+            out.append((f"{rule.name}: cut at {_xy(cut)} is not a straight rectangle", cut))
+            continue
+        home = [o for o in g1 if o.contains(cut)]
+        if not home:
+            out.append((f"{rule.name}: cut at {_xy(cut)} does not lie inside a first-groove opening", cut))
+            continue
+        # The cut runs along its groove (the row direction), whichever of its sides is longer.
+        axis = _axis(home[0])[0]
+        x0, y0, x1, y1 = cut.bounds
+        lo, hi = (x0, x1) if axis == 0 else (y0, y1)
+        mid = (y0 + y1) / 2 if axis == 0 else (x0 + x1) / 2
+        row = [i for i in range(len(p)) if home[0].contains(p[i]) and abs(centres[i][1 - axis] - mid) <= TOL_UM]
+        if any(p[i].intersects(cut) for i in range(len(p))):
+            out.append((f"{rule.name}: cut at {_xy(cut)} runs into a pad", cut))
+            continue
+        before = [i for i in row if centres[i][axis] < lo]
+        after = [i for i in row if centres[i][axis] > hi]
+        if not row or not before or not after:
+            out.append((f"{rule.name}: cut at {_xy(cut)} is not on a pad row between two of its pads", cut))
+            continue
+        a = max(before, key=lambda i: centres[i][axis])
+        b = min(after, key=lambda i: centres[i][axis])
+        d = min(cut.distance(p[a]), cut.distance(p[b]))
+        if d < s - TOL_UM:
+            out.append((f"{setback.name}: cut at {_xy(cut)} comes {d:.3f} µm from a pad < {s:g} µm", cut))
+    return out
+
+
+# --- BSWIRE.GROOVE1.X -----------------------------------------------------------------------
+
+def groove_wall_crossings(bswire: list[BaseGeometry], groove1: list[BaseGeometry], rule: FamilyRule,
+                          width: Rule) -> list[Violation]:
+    """Near a first-groove edge (within the rule's value, outside the groove) wiring only crosses it: straight, square, ≥ `width`."""
+    out: list[Violation] = []
+    d, w_min = _rule_value(rule), _rule_value(width)
+    if not len(bswire) or not len(groove1):
+        return out
+    metal = shapely.union_all(_arr(bswire))
+    for opening in groove1:
+        band = opening.buffer(d, join_style="mitre").difference(opening)
+        edge = opening.exterior
+        for piece in shapely.get_parts(metal.intersection(band)):
+            if piece.geom_type != "Polygon" or piece.area <= TOL_UM ** 2:
+                continue
+            touch = piece.intersection(edge)
+            where = _xy(piece)
+            if touch.is_empty or touch.length <= TOL_UM:
+                out.append((f"{rule.name}: backside wiring at {where} runs within {d:g} µm of a first-groove edge", piece))
+                continue
+            if touch.geom_type != "LineString" or not _is_box(piece):
+                out.append((f"{rule.name}: wiring at {where} crosses the groove edge other than in one straight lead", piece))
+                continue
+            x0, y0, x1, y1 = piece.bounds
+            horizontal = abs(touch.bounds[3] - touch.bounds[1]) <= TOL_UM   # the crossed edge runs along x
+            run, depth = ((x1 - x0), (y1 - y0)) if horizontal else ((y1 - y0), (x1 - x0))
+            if abs(run - touch.length) > TOL_UM or abs(depth - d) > TOL_UM:
+                out.append((f"{rule.name}: lead at {where} does not cross the groove edge at right angles", piece))
+            elif run < w_min - TOL_UM:
+                out.append((f"{width.name}: lead at {where} crosses the groove edge {run:.3f} µm wide < {w_min:g} µm", piece))
+    return out
+
+
+# --- nets -----------------------------------------------------------------------------------
+
+def bswire_nets(bswire: list[BaseGeometry], pads: list[tuple[str, BaseGeometry]], balls: list[tuple[str | None, float, float]],
+                groove1: list[BaseGeometry]) -> list[Violation]:
+    """Every piece of backside wiring is one net that reaches its pad inside a groove and its ball pad; no piece touches two nets.
+
+    `pads`: (net, pad polygon); `balls`: (net or None for a spare ball, centre x, y). A piece
+    holding only a spare ball's pad is allowed (an unconnected ball).
+    """
+    out: list[Violation] = []
+    pieces = list(shapely.get_parts(shapely.union_all(_arr(bswire)))) if len(bswire) else []
+    grooves = shapely.union_all(_arr(groove1)) if len(groove1) else Polygon()
+    tree = shapely.STRtree(_arr(pieces)) if pieces else None
+    nets_of: list[set[str]] = [set() for _ in pieces]
+    has_pad = [False] * len(pieces)
+    has_ball = [False] * len(pieces)
+    spare = [False] * len(pieces)
+    for net, pad in pads:
+        hits = [int(i) for i in tree.query(pad, predicate="intersects")] if tree else []
+        hits = [i for i in hits if pieces[i].intersection(pad).intersection(grooves).area > TOL_UM ** 2]
+        if not hits:
+            out.append((f"net {net}: pad at {_xy(pad)} is reached by no backside wiring inside its groove", pad))
+        for i in hits:
+            nets_of[i].add(net)
+            has_pad[i] = True
+    for net, x, y in balls:
+        pt = Point(x, y)
+        hits = [int(i) for i in tree.query(pt, predicate="within")] if tree else []
+        if not hits:
+            out.append((f"ball at ({x:.3f}, {y:.3f}) sits on no ball pad", pt.buffer(1.0)))
+            continue
+        for i in hits:
+            if net is None:
+                spare[i] = True
+                continue
+            nets_of[i].add(net)
+            has_ball[i] = True
+    for i, piece in enumerate(pieces):
+        if len(nets_of[i]) > 1:
+            out.append((f"nets {', '.join(sorted(nets_of[i]))} touch on one piece of backside wiring", piece))
+        elif has_pad[i] and not has_ball[i]:
+            out.append((f"net {next(iter(nets_of[i]))}: wiring at {_xy(piece)} reaches its pad but no ball pad", piece))
+        elif has_ball[i] and not has_pad[i]:
+            out.append((f"net {next(iter(nets_of[i]))}: ball pad at {_xy(piece)} reaches no pad", piece))
+        elif not has_pad[i] and not has_ball[i] and not spare[i]:
+            out.append((f"backside wiring at {_xy(piece)} joins neither a pad nor a ball", piece))
+    return out
+
+
+def smask_within_ball_pads(smask: list[BaseGeometry], bswire: list[BaseGeometry], enclosure: Rule) -> list[Violation]:
+    """Every solder-mask opening lies within one ball pad of the backside wiring, by the enclosure rule's value."""
+    out: list[Violation] = []
+    e = _rule_value(enclosure)
+    pieces = _arr(shapely.get_parts(shapely.union_all(_arr(bswire)))) if len(bswire) else _arr([])
+    tree = shapely.STRtree(pieces) if len(pieces) else None
+    for opening in smask:
+        hits = [int(i) for i in tree.query(opening, predicate="within")] if tree is not None else []
+        if not hits:
+            out.append((f"{enclosure.name}: solder-mask opening at {_xy(opening)} is not inside a ball pad", opening))
+            continue
+        margin = pieces[hits[0]].exterior.distance(opening)
+        if margin < e - TOL_UM:
+            out.append((f"{enclosure.name}: solder-mask opening at {_xy(opening)} enclosed by {margin:.3f} µm < {e:g} µm", opening))
+    return out
+
+
+def check_all(layers: dict[str, list[BaseGeometry]], pad_nets: list[tuple[str, BaseGeometry]],
+              balls: list[tuple[str | None, float, float]], pdk: Pdk) -> dict[str, list[Violation]]:
+    """Every family check on die-coordinate layers, by rule name (empty lists when clean)."""
+    g1, g2, bs, sm = (layers.get(k, []) for k in ("GROOVE1", "GROOVE2", "BSWIRE", "SMASK"))
+    pads = [g for _, g in pad_nets]
+    rows, between, wall = (family_rule(pdk, k) for k in FAMILY_KINDS)
+    return {
+        rows.name: groove1_over_rows(g1, pads, rows, pdk.rule("enclosure", "GROOVE1", "PAD")),
+        between.name: groove2_between_pads(g2, pads, g1, between, pdk.rule("separation", "GROOVE2", "PAD")),
+        wall.name: groove_wall_crossings(bs, g1, wall, pdk.rule("width", "BSWIRE")),
+        "BSWIRE.NETS": bswire_nets(bs, pad_nets, balls, g1),
+        pdk.rule("enclosure", "BSWIRE", "SMASK").name: smask_within_ball_pads(sm, bs, pdk.rule("enclosure", "BSWIRE", "SMASK")),
+    }
+
+
+def _xy(g: BaseGeometry) -> str:
+    c = shapely.centroid(g)
+    return f"({c.x:.3f}, {c.y:.3f})"
+
+
+# --- the DRC's view of these rules (kinds registered in layoutgen/rulekinds.py) --------------
+
+def _findings(found: list[Violation]) -> list:
+    from layoutgen.drc.violation import Finding
+
+    return [Finding(msg, geom) for msg, geom in found]
+
+
+def drc_groove_over_row(rule: Rule, cell) -> list:
+    """DRC: every GROOVE1 opening over one pad row, exposing each pad by GROOVE1-encloses-PAD."""
+    return _findings(groove1_over_rows(cell.shapes(rule.layer), cell.shapes(rule.other), rule,
+                                       cell.pdk.rule("enclosure", rule.layer, rule.other)))
+
+
+def drc_cut_between_pads(rule: Rule, cell) -> list:
+    """DRC: every GROOVE2 cut between two adjacent pads of a row, inside its groove."""
+    return _findings(groove2_between_pads(cell.shapes(rule.layer), cell.shapes(rule.other), cell.shapes("GROOVE1"),
+                                          rule, cell.pdk.rule("separation", rule.layer, rule.other)))
+
+
+def drc_wall_crossing(rule: Rule, cell) -> list:
+    """DRC: near a first-groove edge, the metal of the rule's layers (default its layer) only crosses it, straight and wide enough."""
+    metal = [g for name in (rule.layers or [rule.layer]) for g in cell.shapes(name)]
+    return _findings(groove_wall_crossings(metal, cell.shapes(rule.other), rule, cell.pdk.rule("width", rule.layer)))

@@ -1,0 +1,156 @@
+"""Family 5's parameters: dies placed in the unit, wiring levels, ball grid, bus rings, passives, panel. All lengths in µm."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from layoutgen.design import BallGrid, Die, Length, Model, Package
+
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class FanoutDie(Model):
+    """One die placed in the unit: the die (outline and pads), its centre and its rotation."""
+
+    die: Die = Field(description="the die: outline, pads (from its own centre)")
+    x: float = Field(default=0.0, description="die centre x from the unit centre, µm")
+    y: float = Field(default=0.0, description="die centre y from the unit centre, µm")
+    rotation: Literal[0, 90, 180, 270] = Field(default=0, description="counter-clockwise rotation, degrees")
+    name: str | None = Field(default=None, pattern=NAME_PATTERN, description="instance name (default: the die's name)")
+
+    @property
+    def instance(self) -> str:
+        """The instance name: `name`, else the die's name."""
+        return self.name or self.die.name
+
+    def place(self, x: float, y: float) -> tuple[float, float]:
+        """A point given from the die centre, in unit coordinates (rotated, then moved)."""
+        r = self.rotation
+        px, py = {0: (x, y), 90: (-y, x), 180: (-x, -y), 270: (y, -x)}[r]
+        return self.x + px, self.y + py
+
+    def footprint(self) -> tuple[float, float]:
+        """(width, height) of the placed die (swapped at 90° and 270°)."""
+        w, h = self.die.width, self.die.height
+        return (h, w) if self.rotation in (90, 270) else (w, h)
+
+
+class BusRing(Model):
+    """A power or ground bus: a closed rectangular band on one wiring level."""
+
+    net: str = Field(min_length=1, description="the ring's net (VDD, VSS, ...)")
+    size: tuple[float, float] = Field(description="centreline width × height of the ring, µm")
+    width: Length = Field(description="band width, µm")
+    center: tuple[float, float] = Field(default=(0.0, 0.0), description="ring centre from the unit centre, µm")
+    level: int | None = Field(default=None, ge=1, description="wiring level (default: the top one)")
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if min(v) <= 0:
+            raise ValueError("ring size must be positive")
+        return v
+
+
+class Passive(Model):
+    """What every passive device has: a name, the two nets it joins, its centre in the unit."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="device name (L1, C1, R1, ...)")
+    nets: tuple[str, str] = Field(description="the two nets at its pins")
+    x: float = Field(description="device centre x from the unit centre, µm")
+    y: float = Field(description="device centre y from the unit centre, µm")
+
+
+class SpiralInductor(Passive):
+    """A square spiral inductor: turns on one level, an underpass one level below to its inner end.
+
+    `nets`: (net at the outer pin, net at the inner pin).
+    """
+
+    turns: int = Field(ge=1, le=30, description="number of turns")
+    width: Length = Field(description="trace width, µm")
+    spacing: Length = Field(description="space between turns, µm")
+    inner_diameter: Length = Field(description="inner edge-to-edge size of the innermost turn, µm")
+    level: int | None = Field(default=None, ge=2, description="level of the turns (default: top); underpass one below")
+
+
+class MimCapacitor(Passive):
+    """A parallel-plate capacitor: top plate on one level, a larger bottom plate one level below.
+
+    `nets`: (bottom plate net, top plate net).
+    """
+
+    width: Length = Field(description="top plate width, µm")
+    height: Length = Field(description="top plate height, µm")
+    level: int | None = Field(default=None, ge=2, description="level of the top plate (default: top)")
+
+
+class MeanderResistor(Passive):
+    """A meander resistor in one wiring level: vertical legs joined alternately top and bottom.
+
+    `nets`: (net at the left pin, net at the right pin).
+    """
+
+    legs: int = Field(ge=1, le=200, description="number of legs")
+    leg_length: Length = Field(description="centreline length of one leg, µm")
+    width: Length | None = Field(default=None, description="trace width, µm (default: the level's minimum)")
+    spacing: Length | None = Field(default=None, description="space between legs, µm (default: the level's minimum)")
+    level: int = Field(default=1, ge=1, description="wiring level")
+
+
+class CarrierPanel(Model):
+    """A rectangular carrier panel: units in rows and columns, singulation lanes between them, a free frame."""
+
+    size: tuple[float, float] = Field(description="panel width × height, µm")
+    frame: float = Field(default=5000.0, ge=0, description="band at the panel edge kept free of units, µm")
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if min(v) <= 0:
+            raise ValueError("panel size must be positive")
+        return v
+
+
+class Fanout(Package):
+    """Family 5: a fan-out unit: dies in carrier cavities, n wiring levels to a ball grid, buses, passives."""
+
+    family: Literal["fanout"] = "fanout"
+    places_dies: ClassVar[bool] = True
+    size: tuple[float, float] = Field(description="unit (package) width × height, µm")
+    dies: list[FanoutDie] = Field(min_length=1, description="the dies, each placed and rotated")
+    balls: BallGrid = Field(description="ball grid, centred on the unit unless offset")
+    levels: int = Field(default=2, ge=1, le=9, description="wiring levels (WIRE1..WIREn, VIA1..VIAn)")
+    rings: list[BusRing] = Field(default_factory=list, description="power / ground bus rings")
+    inductors: list[SpiralInductor] = Field(default_factory=list, description="spiral inductors")
+    capacitors: list[MimCapacitor] = Field(default_factory=list, description="MIM capacitors")
+    resistors: list[MeanderResistor] = Field(default_factory=list, description="meander resistors")
+    lane: Length = Field(default=100.0, description="singulation lane width between units, µm")
+    panel: CarrierPanel | None = Field(default=None, description="carrier panel the units are made on (see panel_layout)")
+    route_pitch: float | None = Field(default=None, gt=0, description="routing grid pitch, µm (default: the smallest "
+                                      "≥ every level's width + space that puts the ball centres on the grid)")
+    via_cost: float = Field(default=200.0, gt=0, description="routing cost of a level change, in µm of trace")
+    top_level_cost: float = Field(default=1.5, ge=1, description="routing cost per µm on the ball level, relative to the others")
+
+    @field_validator("size")
+    @classmethod
+    def _size_positive(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if min(v) <= 0:
+            raise ValueError("unit size must be positive")
+        return v
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> "Fanout":
+        seen: set[str] = set()
+        for d in self.dies:
+            if d.instance in seen:
+                raise ValueError(f"die instance {d.instance!r} used twice: give FanoutDie(name=...) to each copy")
+            seen.add(d.instance)
+        for dev in [*self.inductors, *self.capacitors, *self.resistors]:
+            if dev.name in seen:
+                raise ValueError(f"name {dev.name!r} used twice (dies and passives need distinct names)")
+            seen.add(dev.name)
+        return self

@@ -1,0 +1,438 @@
+"""Family 3: terminals etched from a conductive sheet, flexible leads on its bottom (WO 98/28955).
+
+Leads on the sheet's bottom run from a fixed end (large bulge over a via liner) to a tip
+(small bulge) bonded on a chip contact; their narrow section meanders so that it is long
+enough to follow the lift. Etch-resist spots on the sheet's top, biased for the etch
+undercut, leave one "cooling tower" terminal each; the potential-plane variant adds an
+isolation ring around each terminal that is not tied to the plane. A frame outline and
+fiducials sit at the same coordinates on every mask. All lengths in µm, the die centred at
+(0, 0) seen from the sheet's top.
+
+`plan_sheet(design, pdk)` is the pure plan (positions, meanders, sizes); `build_die` turns it
+into cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field as dc_field
+from typing import Literal
+
+import numpy as np
+import shapely
+from pydantic import Field, model_validator
+from shapely.geometry import Polygon
+from shapely.strtree import STRtree
+
+from layoutgen.cells.shapes import circle, grow, rect, width_across_flats
+from .cells.fiducial import fiducial_cross
+from .cells.frame import frame_field, frame_outline
+from .cells.lead import Meander, MeanderError, lead_cell, lead_centreline, lead_length, plan_meander
+from .cells.liner import liner_opening
+from .cells.ring import isolation_ring
+from .cells.spot import ETCH_MODELS, SpotShape, TowerSizes, spot_outline
+from layoutgen.design import BallGrid, Design, Length, Model, Package, Pad
+from layoutgen.errors import ConfigError
+from layoutgen.layout import Cell, Layout
+from layoutgen.pdk import Pdk
+from ..die import check_die_size
+from ..result import DieResult
+from .model import Fiducials, Frame, PotentialPlane, SheetTerminals
+
+# Rotation (degrees) that turns the lead cell (tip towards -y) to point at a contact on each side.
+_SIDE_ROTATION = {"bottom": 0.0, "right": 90.0, "top": 180.0, "left": 270.0}
+_INWARD = {"bottom": (0.0, 1.0), "right": (-1.0, 0.0), "top": (0.0, -1.0), "left": (1.0, 0.0)}
+
+
+@dataclass(frozen=True)
+class LeadPlan:
+    """One lead: its contact, fixed end, the side it comes from, offset and meander."""
+
+    contact: str
+    net: str
+    fixed: tuple[float, float]
+    tip: tuple[float, float]
+    side: str
+    offset: float
+    meander: Meander
+    required: float
+
+    @property
+    def rotation(self) -> float:
+        """Cell rotation, degrees."""
+        return _SIDE_ROTATION[self.side]
+
+    def centreline(self) -> np.ndarray:
+        """The centreline placed on the die, fixed end first."""
+        local = lead_centreline(self.offset, self.meander)
+        a = math.radians(self.rotation)
+        c, s = round(math.cos(a)), round(math.sin(a))
+        return np.c_[local[:, 0] * c - local[:, 1] * s, local[:, 0] * s + local[:, 1] * c] + self.fixed
+
+    @property
+    def length(self) -> float:
+        """Centreline length, µm."""
+        return lead_length(lead_centreline(self.offset, self.meander))
+
+
+@dataclass(frozen=True)
+class TerminalPlan:
+    """One terminal: name, net (None when not known), centre, and whether an isolation ring surrounds it."""
+
+    name: str
+    net: str | None
+    x: float
+    y: float
+    isolated: bool
+
+
+@dataclass
+class SheetPlan:
+    """Everything the sheet's layout is drawn from (pure data)."""
+
+    sizes: TowerSizes
+    etch_depth: float
+    lead_width: float
+    lead_space: float
+    liner: Polygon
+    fixed_bulge: Polygon
+    tip_bulge: Polygon
+    spot: Polygon
+    ring: Polygon | None
+    field: Polygon
+    marks: list[Polygon]
+    leads: list[LeadPlan] = dc_field(default_factory=list)
+    terminals: list[TerminalPlan] = dc_field(default_factory=list)
+
+
+def _fail(obj: Model, field_name: str, value, reason: str) -> ConfigError:
+    return ConfigError(f"{obj.where()}: {type(obj).__name__}.{field_name} = {value!r}: {reason}")
+
+
+def _side(pad: Pad, half_w: float, half_h: float) -> str:
+    """The die side a contact is nearest to."""
+    if half_h - abs(pad.y) <= half_w - abs(pad.x):
+        return "bottom" if pad.y < 0 else "top"
+    return "left" if pad.x < 0 else "right"
+
+
+def _marks(design: Design, pdk: Pdk) -> tuple[list[Polygon], Polygon]:
+    """Frame outline and fiducials (MARK) and the terminal field inside the frame."""
+    pkg: SheetTerminals = design.package  # type: ignore[assignment]
+    die, grid = design.die, pdk.grid_um
+    line = pdk.value("width", "MARK")
+    marks: list[Polygon] = []
+    field_poly = rect(die.width, die.height, grid)
+    if pkg.frame is not None:
+        if 2 * (pkg.frame.inset + line) >= min(die.width, die.height):
+            raise _fail(pkg.frame, "inset", pkg.frame.inset, f"leaves no sheet inside the {die.width:g} × {die.height:g} µm die")
+        marks.append(frame_outline(die.width, die.height, pkg.frame.inset, line, grid))
+        field_poly = frame_field(die.width, die.height, pkg.frame.inset, line, grid)
+    if pkg.fiducials is not None:
+        f = pkg.fiducials
+        if f.size < 2 * line:
+            raise _fail(f, "size", f.size, f"a cross needs arms longer than its {line:g} µm line ({pdk.rule('width', 'MARK').name})")
+        cross = fiducial_cross(f.size, line, grid)
+        cx, cy = pdk.snap(die.width / 2 - f.inset), pdk.snap(die.height / 2 - f.inset)
+        if cx - f.size / 2 <= 0 or cy - f.size / 2 <= 0:
+            raise _fail(f, "inset", f.inset, f"puts the fiducials past the die centre of a {die.width:g} × {die.height:g} µm die")
+        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+            marks.append(shapely.affinity.translate(cross, sx * cx, sy * cy))
+    return marks, field_poly
+
+
+def _free_stretches(lead: int, fixed: np.ndarray, tips: np.ndarray, rot: np.ndarray, offsets: np.ndarray,
+                    r_fixed: float, r_tip: float, amp: float, w: float, s: float) -> list[tuple[float, float]]:
+    """Distances along lead `lead` (from its fixed end) where it may swing ±amp clear of every other lead's bulges."""
+    d = offsets[lead]
+    lo, hi = r_fixed + s + w / 2, d - r_tip - s - w / 2
+    if hi <= lo:
+        return []
+    a = math.radians(rot[lead])
+    c, sn = round(math.cos(a)), round(math.sin(a))
+    others = np.delete(np.arange(len(fixed)), lead)
+    cuts: list[tuple[float, float]] = []
+    for centres, r in ((fixed[others], r_fixed), (tips[others], r_tip)):
+        rel = centres - fixed[lead]
+        x = rel[:, 0] * c + rel[:, 1] * sn          # rotate back into the lead's frame
+        t = -(-rel[:, 0] * sn + rel[:, 1] * c)      # distance along the axis towards the tip
+        near = np.abs(x) - r - amp - w / 2 < s
+        for tt in t[near]:
+            cuts.append((tt - r - s - w / 2, tt + r + s + w / 2))
+    free = [(lo, hi)]
+    for c0, c1 in sorted(cuts):
+        nxt = []
+        for f0, f1 in free:
+            if c1 <= f0 or c0 >= f1:
+                nxt.append((f0, f1))
+                continue
+            if c0 > f0:
+                nxt.append((f0, c0))
+            if c1 < f1:
+                nxt.append((c1, f1))
+        free = nxt
+    return free
+
+
+def _plan_leads(design: Design, pdk: Pdk, w: float, s: float, fixed_bulge: Polygon, tip_bulge: Polygon) -> list[LeadPlan]:
+    """Fixed ends (offsets cycled along each side), meanders long enough for the lift, for every contact."""
+    pkg: SheetTerminals = design.package  # type: ignore[assignment]
+    die, grid = design.die, pdk.grid_um
+    pads = die.pads
+    sides = [_side(p, die.width / 2, die.height / 2) for p in pads]
+    along = {"bottom": lambda p: p.x, "right": lambda p: p.y, "top": lambda p: -p.x, "left": lambda p: -p.y}
+    rank: dict[int, int] = {}
+    for side in _SIDE_ROTATION:
+        members = sorted((i for i, sd in enumerate(sides) if sd == side), key=lambda i: along[side](pads[i]))
+        rank.update({i: k for k, i in enumerate(members)})
+    tips = np.array([(pdk.snap(p.x), pdk.snap(p.y)) for p in pads])
+    offsets = np.array([pdk.snap(pkg.offsets[rank[i] % len(pkg.offsets)]) for i in range(len(pads))])
+    inward = np.array([_INWARD[sd] for sd in sides])
+    fixed = tips + inward * offsets[:, None]
+    rot = np.array([_SIDE_ROTATION[sd] for sd in sides])
+    r_fixed = float(np.hypot(*shapely.get_coordinates(fixed_bulge).T).max())
+    r_tip = float(np.hypot(*shapely.get_coordinates(tip_bulge).T).max())
+    # Lane: a lead may swing half-way to its nearest neighbour, less half a space.
+    if len(pads) > 1:
+        dist = np.hypot(*(tips[:, None, :] - tips[None, :, :]).transpose(2, 0, 1))
+        np.fill_diagonal(dist, np.inf)
+        nearest = dist.min(axis=1)
+    else:
+        nearest = offsets.astype(float)          # a lone contact: swing at most half its offset each way
+    plans: list[LeadPlan] = []
+    for i, pad in enumerate(pads):
+        d = float(offsets[i])
+        required = (1 + pkg.lead_slack) * (pkg.lift + d)
+        amp = math.floor((nearest[i] - s - w) / 2 / grid + 1e-9) * grid
+        free = _free_stretches(i, fixed, tips, rot, offsets, r_fixed, r_tip, amp, w, s)
+        try:
+            meander = plan_meander(required - d, w, s, amp, free, grid)
+        except MeanderError as e:
+            raise ConfigError(
+                f"{pkg.where()}: SheetTerminals.offsets: lead of contact {pad.name} (offset {d:g} µm, lift {pkg.lift:g} µm, "
+                f"slack {pkg.lead_slack:g}) must be ≥ {required:g} µm long: {e}; raise the offset, space the contacts "
+                f"further apart, or lower lift / lead_slack") from None
+        plans.append(LeadPlan(pad.name, pad.net, (float(fixed[i, 0]), float(fixed[i, 1])),
+                              (float(tips[i, 0]), float(tips[i, 1])), sides[i], d, meander, required))
+    return plans
+
+
+def _check_leads_apart(plans: list[LeadPlan], polys: list[Polygon], s: float, rule_name: str, where: str) -> None:
+    """Every two leads at least the lead space apart (the generator's promise); ConfigError naming both."""
+    if len(polys) < 2:
+        return
+    tree = STRtree(polys)
+    a, b = tree.query(polys, predicate="dwithin", distance=s - 1e-6)
+    for i, j in zip(a.tolist(), b.tolist()):
+        if i < j:
+            gap = polys[i].distance(polys[j])
+            if gap < s - 1e-6:
+                p = shapely.get_point(shapely.shortest_line(polys[i], polys[j]), 0)
+                raise ConfigError(
+                    f"{where}: leads of contacts {plans[i].contact} and {plans[j].contact} come {gap:.3f} µm apart near "
+                    f"({p.x:.1f}, {p.y:.1f}): {rule_name} needs ≥ {s:g} µm; change the offsets or move the contacts")
+
+
+def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
+    """The sheet's plan from the design: sizes from the etch model, leads, terminals, marks; ConfigError on bad input."""
+    pkg = design.package
+    assert isinstance(pkg, SheetTerminals)
+    die, grid = design.die, pdk.grid_um
+    check_die_size(die, pdk)
+
+    # Lead parts, sized from the rules.
+    w_rule = pdk.rule("width", "LEAD")
+    w = pkg.lead_width if pkg.lead_width is not None else w_rule.value
+    if w < w_rule.value - 1e-9:
+        raise _fail(pkg, "lead_width", pkg.lead_width, f"below {w_rule.name} ({w_rule.value:g} µm)")
+    w = pdk.snap_up(w)
+    s = pdk.value("space", "LEAD")
+    liner = liner_opening(pkg.liner_diameter, pdk)
+    fixed_bulge = grow(liner, pdk.value("enclosure", "LEAD", "LINER"), grid)
+    tip_bulge = circle(pkg.tip_diameter, pdk.circle_vertices, grid, "circumscribed")
+    bond = pdk.rule("overlap", "LEAD", "PAD")
+    if pkg.tip_diameter < bond.value - 1e-9:
+        raise _fail(pkg, "tip_diameter", pkg.tip_diameter, f"below the {bond.value:g} µm bond of {bond.name}")
+    if not (w < pkg.tip_diameter < width_across_flats(fixed_bulge)):
+        raise _fail(pkg, "tip_diameter", pkg.tip_diameter,
+                    f"a lead needs narrow section ({w:g} µm) < tip bulge < fixed bulge ({width_across_flats(fixed_bulge):.3f} µm: "
+                    f"liner {pkg.liner_diameter:g} + 2 × {pdk.rule('enclosure', 'LEAD', 'LINER').name})")
+    for p in die.pads:
+        if pkg.tip_diameter > min(p.width, p.height) + 1e-9:
+            raise ConfigError(f"{p.where()}: Pad {p.name} ({p.width:g} × {p.height:g} µm) is smaller than the lead tip "
+                              f"(SheetTerminals.tip_diameter = {pkg.tip_diameter:g} µm): the tip must lie on its contact")
+
+    # Spot and terminal sizes from the etch model.
+    depth = pkg.sheet_thickness - (pkg.plane.thickness if pkg.plane else 0.0)
+    sizes = ETCH_MODELS[pkg.etch_model](pkg.terminal_top, depth, pkg.etch_factor, pkg.neck_undercut)
+    if sizes.neck <= 0:
+        raise _fail(pkg, "terminal_top", pkg.terminal_top,
+                    f"the {depth:g} µm etch (EF {pkg.etch_factor:g}) undercuts the neck to {sizes.neck:.1f} µm: "
+                    "the terminal would fall off; enlarge the top or use a higher etch factor")
+    spot_rule = pdk.rule("width", "SPOT")
+    if sizes.spot < spot_rule.value - 1e-9:
+        raise _fail(pkg, "terminal_top", pkg.terminal_top, f"gives a {sizes.spot:g} µm spot, below {spot_rule.name} ({spot_rule.value:g} µm)")
+    spot = spot_outline(pkg.spot_shape, sizes.spot, grid, pkg.spot_sides, pdk.circle_vertices)
+    ring = None
+    if pkg.plane is not None:
+        clr_rule, wid_rule = pdk.rule("separation", "PLANE", "SPOT"), pdk.rule("width", "PLANE")
+        clr = pkg.plane.clearance if pkg.plane.clearance is not None else clr_rule.value
+        rw = pkg.plane.ring_width if pkg.plane.ring_width is not None else wid_rule.value
+        if clr < clr_rule.value - 1e-9:
+            raise _fail(pkg.plane, "clearance", clr, f"below {clr_rule.name} ({clr_rule.value:g} µm)")
+        if rw < wid_rule.value - 1e-9:
+            raise _fail(pkg.plane, "ring_width", rw, f"below {wid_rule.name} ({wid_rule.value:g} µm)")
+        ring = isolation_ring(spot, clr, rw, grid)
+
+    marks, field_poly = _marks(design, pdk)
+    plan = SheetPlan(sizes=sizes, etch_depth=depth, lead_width=w, lead_space=s, liner=liner, fixed_bulge=fixed_bulge,
+                     tip_bulge=tip_bulge, spot=spot, ring=ring, field=field_poly, marks=marks)
+    plan.leads = _plan_leads(design, pdk, w, s, fixed_bulge, tip_bulge)
+
+    tied = set(pkg.plane.tied) if pkg.plane else set()
+    if pkg.placement == "per_lead":
+        plan.terminals = [TerminalPlan(ld.contact, ld.net, ld.fixed[0], ld.fixed[1],
+                                       pkg.plane is not None and not ({ld.contact, ld.net} & tied)) for ld in plan.leads]
+    else:
+        g = pkg.grid
+        nets = g.nets if g.assign == "explicit" else {}
+        plan.terminals = [TerminalPlan(n, nets.get(n), pdk.snap(x), pdk.snap(y),
+                                       pkg.plane is not None and not ({n, nets.get(n)} & tied)) for n, x, y in g.positions()]
+    unknown = sorted(tied - {t.name for t in plan.terminals} - {t.net for t in plan.terminals if t.net})
+    if unknown:
+        raise _fail(pkg.plane, "tied", sorted(tied), f"{', '.join(unknown)} names no terminal or net of this sheet")
+    return plan
+
+
+def _num(x: float) -> str:
+    return f"{x:g}".replace(".", "p").replace("-", "m")
+
+
+def _contact_cell(p: Pad, pdk: Pdk) -> Cell:
+    """The chip contact (reference PAD) of one size and shape."""
+    cell = Cell(f"SHEET_CONTACT_{p.shape.upper()}_{_num(p.width)}x{_num(p.height)}")
+    if p.shape == "rect":
+        return cell.add("PAD", rect(p.width, p.height, pdk.grid_um))
+    return cell.add("PAD", circle(min(p.width, p.height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
+                                  "round" if p.shape == "round" else "octagon"))
+
+
+def _terminal_cell(pkg: SheetTerminals, plan: SheetPlan, ring: bool) -> Cell:
+    """A terminal: the biased spot, and its isolation ring when it is cut free of the plane."""
+    shape = pkg.spot_shape.upper() + (str(pkg.spot_sides) if pkg.spot_shape == "polygon" else "")
+    name = f"SHEET_TERMINAL_{shape}_{_num(round(plan.sizes.spot, 3))}"
+    cell = Cell(name).add("SPOT", plan.spot)
+    if ring and plan.ring is not None:
+        x0, _, x1, _ = plan.ring.bounds
+        cell.name = f"{name}_RING{_num(round(x1 - x0, 3))}"
+        cell.add("PLANE", plan.ring)
+    return cell
+
+
+def build_die(design: Design, pdk: Pdk) -> DieResult:
+    """The die cell of a sheet-terminal package with every drawn layer; raises ConfigError on bad input."""
+    pkg = design.package
+    assert isinstance(pkg, SheetTerminals)
+    plan = plan_sheet(design, pdk)
+    die, grid = design.die, pdk.grid_um
+    layout = Layout(top=die.name)
+    top = Cell(die.name)
+    top.add("DIE", rect(die.width, die.height, grid))
+
+    # Chip contacts (reference) with their net labels.
+    for p in die.pads:
+        cell = layout.add(_contact_cell(p, pdk))
+        x, y = pdk.snap(p.x), pdk.snap(p.y)
+        top.place(cell.name, x, y)
+        top.label("PAD", p.net, x, y)
+
+    # Leads: one cell per distinct lead, rotated to its side; the liner rides with it in per-lead placement.
+    liner = plan.liner if pkg.placement == "per_lead" else None
+    lead_polys = []
+    for ld in plan.leads:
+        cell = layout.add(lead_cell(ld.offset, ld.meander, plan.lead_width, plan.fixed_bulge, plan.tip_bulge, grid, liner))
+        top.place(cell.name, ld.fixed[0], ld.fixed[1], rotation=ld.rotation)
+        poly = cell.shapes["LEAD"][0]
+        a = ld.rotation
+        lead_polys.append(shapely.affinity.translate(shapely.affinity.rotate(poly, a, origin=(0, 0)) if a else poly, *ld.fixed))
+    _check_leads_apart(plan.leads, lead_polys, plan.lead_space, pdk.rule("space", "LEAD").name, pkg.where())
+
+    # Terminals: the biased spot (and ring) placed at every terminal.
+    for t in plan.terminals:
+        cell = layout.add(_terminal_cell(pkg, plan, t.isolated))
+        top.place(cell.name, t.x, t.y)
+        if t.net is not None:
+            top.label("SPOT", t.net, t.x, t.y)
+        top.label("TEXT", t.name, t.x, t.y)
+
+    # Frame outline and fiducials: drawn once, on MARK, which every mask of the sheet carries.
+    if pkg.frame is not None:
+        top.add("MARK", plan.marks[0])
+    if pkg.fiducials is not None:
+        fid = layout.add(Cell(f"SHEET_FIDUCIAL_{_num(pkg.fiducials.size)}").add("MARK", fiducial_cross(
+            pkg.fiducials.size, pdk.value("width", "MARK"), grid)))
+        for m in plan.marks[1 if pkg.frame is not None else 0:]:
+            c = m.centroid
+            top.place(fid.name, pdk.snap(c.x), pdk.snap(c.y))
+
+    layout.add(top)
+    layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
+    return DieResult(
+        layout=layout,
+        nets=sorted({p.net for p in die.pads}),
+        pads=[(p.name, p.net, pdk.snap(p.x), pdk.snap(p.y)) for p in die.pads],
+        balls=[(t.name, t.x, t.y) for t in plan.terminals],
+        ball_nets={t.name: t.net for t in plan.terminals if t.net is not None},
+        route_lengths={ld.contact: round(ld.length, 3) for ld in plan.leads},
+        counts=_counts(pkg, plan, len(die.pads), len({p.net for p in die.pads})),
+        extra=_extra(pkg, plan),
+    )
+
+
+def _counts(pkg: SheetTerminals, plan: SheetPlan, contacts: int, nets: int) -> dict[str, int]:
+    return {
+        "contacts": contacts, "nets": nets, "leads": len(plan.leads),
+        "liners": len(plan.leads) if pkg.placement == "per_lead" else 0,
+        "terminals": len(plan.terminals), "spots": len(plan.terminals),
+        "isolation_rings": sum(t.isolated for t in plan.terminals),
+        "tied_terminals": sum(not t.isolated for t in plan.terminals) if pkg.plane else 0,
+        "fiducials": 4 if pkg.fiducials is not None else 0,
+    }
+
+
+def _extra(pkg: SheetTerminals, plan: SheetPlan) -> dict:
+    r3 = lambda v: round(float(v), 3)  # noqa: E731
+    sz = plan.sizes
+    lengths = [ld.length for ld in plan.leads]
+    margins = [ld.length - ld.required for ld in plan.leads]
+    sheet = {
+        "placement": pkg.placement, "spot_shape": pkg.spot_shape, "sheet_thickness_um": pkg.sheet_thickness,
+        "etch_depth_um": r3(plan.etch_depth), "etch_factor": pkg.etch_factor, "etch_model": pkg.etch_model,
+        "bias_um": r3(sz.bias), "terminal_top_um": pkg.terminal_top,
+        "spot_um": r3(sz.spot), "tip_um": r3(sz.tip), "neck_um": r3(sz.neck), "base_um": r3(sz.base),
+        "spot_drawn_um": r3(width_across_flats(plan.spot)),
+        "lift_um": pkg.lift, "lead_slack": pkg.lead_slack, "lead_width_um": r3(plan.lead_width),
+        "fixed_bulge_um": r3(width_across_flats(plan.fixed_bulge)), "tip_bulge_um": r3(width_across_flats(plan.tip_bulge)),
+        "liner_um": r3(width_across_flats(plan.liner)),
+        "lead_length_min_um": r3(min(lengths, default=0)), "lead_length_max_um": r3(max(lengths, default=0)),
+        "lead_length_margin_min_um": r3(min(margins, default=0)) + 0.0,
+    }
+    out = {
+        "sheet": sheet,
+        "terminals": [{"name": t.name, "net": t.net, "x": r3(t.x), "y": r3(t.y), "spot_um": r3(sz.spot), "tip_um": r3(sz.tip),
+                       "neck_um": r3(sz.neck), "base_um": r3(sz.base), "isolated": t.isolated} for t in plan.terminals],
+        "leads": [{"contact": ld.contact, "net": ld.net, "fixed": [r3(v) for v in ld.fixed], "tip": [r3(v) for v in ld.tip],
+                   "offset_um": r3(ld.offset), "length_um": r3(ld.length), "required_um": r3(ld.required),
+                   "amplitude_um": r3(ld.meander.amplitude), "meander_runs": sum(n for _, n in ld.meander.blocks)}
+                  for ld in plan.leads],
+    }
+    if pkg.plane is not None and plan.ring is not None:
+        inner = plan.ring.interiors[0]
+        out["plane"] = {
+            "thickness_um": pkg.plane.thickness,
+            "clearance_um": r3(shapely.distance(plan.spot.exterior, Polygon(inner).exterior)),
+            "ring_width_um": r3(width_across_flats(Polygon(plan.ring.exterior)) / 2 - width_across_flats(Polygon(inner)) / 2),
+            "tied": sorted(pkg.plane.tied),
+            "etched_clearance_um": r3(shapely.distance(plan.spot.exterior, Polygon(inner).exterior) - pkg.plane.thickness / pkg.etch_factor),
+        }
+    return out

@@ -1,0 +1,1 @@
+"""The cells only this family draws."""

@@ -1,0 +1,466 @@
+"""Which ball each pad gets, and where its trace crosses every ring of balls (µm).
+
+Every pad faces one die side; every connected ball escapes towards the side of its pad. Seen
+from that side (local frame, see `grid`), the traces form one left-to-right order, the order
+of the side's pads. Rings are matched from the outside in: the balls of ring r take places in
+that order (left to right, as they sit), the other traces pass between them through ring r's
+gaps, at most as many per gap as it has tracks. Between two rings a trace may run sideways in
+the channel (see `channel`), so inner traces spread out towards the corners ring by ring.
+A dynamic programme per ring picks the places that keep every sideways move short; on the
+outer ring it keeps each jog within what the fan-out band to the pads allows.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from layoutgen.errors import RoutingError
+from .escape import gap_track
+from .grid import SIDES, BallGrid, SideFrame, to_local
+from .model import Terminal
+
+
+def describe(t: Terminal) -> str:
+    """`P12 (net A) at (x, y)` for messages."""
+    return f"{t.name} (net {t.net}) at ({t.x:.1f}, {t.y:.1f})"
+
+
+def pad_sides(pads: Sequence[Terminal], grid: BallGrid, clearance: float) -> np.ndarray:
+    """The die side each pad faces: the array edge it lies farthest beyond (0 top … 3 left)."""
+    x = np.array([p.x for p in pads], dtype=float)
+    y = np.array([p.y for p in pads], dtype=float)
+    excess = np.stack(
+        [y - grid.y.max(), x - grid.x.max(), grid.y.min() - y, grid.x.min() - x], axis=1
+    )
+    side = np.argmax(excess, axis=1)
+    inside = np.flatnonzero(excess[np.arange(len(pads)), side] < clearance)
+    if inside.size:
+        p = pads[int(inside[0])]
+        raise RoutingError(
+            f"net {p.net}: pad {describe(p)} lies inside the ball array (less than "
+            f"{clearance:.1f} µm beyond its outer ring); the router needs pads outside the outer ring"
+        )
+    return side
+
+
+def clockwise_angle(grid: BallGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Clockwise angle (degrees) from the array's top-left corner, in array-normalised coordinates."""
+    cx, cy = grid.centre
+    hx, hy = grid.half_extent
+    theta = np.degrees(np.arctan2((np.asarray(y) - cy) / hy, (np.asarray(x) - cx) / hx))
+    return np.mod(135.0 - theta, 360.0)
+
+
+def auto_sectors(grid: BallGrid, balls: Sequence[Terminal], side_counts: np.ndarray) -> list[np.ndarray]:
+    """Candidate sides for every ball (−1: unused) under free assignment, best angular fit first.
+
+    The deepest balls are left unused. The rest, sorted clockwise, are cut into four angular
+    cones sized to the pads of each side. Balls on a cut (the array diagonals) may go to either
+    side, outer ones first or inner ones first; every equally good cut is offered, and the lane
+    planner picks the one whose pads are reached with the least sideways travel.
+    """
+    n_pads, n_balls = int(side_counts.sum()), len(balls)
+    if n_pads > n_balls:
+        raise RoutingError(f"{n_pads} pads but only {n_balls} balls: every pad needs its own ball")
+    cx, cy = grid.centre
+    hx, hy = grid.half_extent
+    radius = np.maximum(np.abs(grid.x - cx) / hx, np.abs(grid.y - cy) / hy)
+    names = np.array([b.name for b in balls])
+    by_depth = np.lexsort((names, -radius, grid.ring))
+    used = np.sort(by_depth[:n_pads])
+    angle = np.round(clockwise_angle(grid, grid.x[used], grid.y[used]), 9)
+    candidates, seen = [], set()
+    for tie in (radius[used], -radius[used]):
+        order = used[np.lexsort((tie, angle))]
+        for sides in cone_cuts(np.sort(angle), side_counts):
+            key = tuple(order[sides == s].tolist() for s in range(4)).__repr__()
+            if key in seen:
+                continue
+            seen.add(key)
+            ball_side = np.full(n_balls, -1)
+            ball_side[order] = sides
+            candidates.append(ball_side)
+    faces = np.stack([grid.depth(s) == grid.ring for s in range(4)], axis=1)
+    fits = [c for c in candidates if faces[used, c[used]].all()]
+    return fits or candidates
+
+
+def cone_cuts(angle: np.ndarray, side_counts: np.ndarray, limit: int = 9) -> list[np.ndarray]:
+    """Cuts of balls sorted clockwise into four runs of the given sizes, nearest the side cones first."""
+    n = len(angle)
+    if n == 0:
+        return [np.zeros(0, dtype=int)]
+    bounds = np.cumsum(side_counts)
+    shifts = np.arange(-(n // 2), n - n // 2)
+    pos = np.mod(np.arange(n)[None, :] - shifts[:, None], n)
+    label = np.searchsorted(bounds, pos, side="right")
+    centre = 45.0 + 90.0 * label
+    off = np.abs(np.mod(angle[None, :] - centre + 180.0, 360.0) - 180.0)
+    cost = np.maximum(off - 45.0, 0.0).sum(axis=1)
+    best = np.flatnonzero(cost <= cost.min() + 1e-9)
+    mid = best[len(best) // 2]
+    ranked = sorted(range(n), key=lambda k: (cost[k] > cost.min() + 1e-9, cost[k], abs(k - mid)))
+    return [label[k] for k in ranked[:limit]]
+
+
+def explicit_sectors(
+    grid: BallGrid, pads: Sequence[Terminal], pad_side: np.ndarray, balls: Sequence[Terminal]
+) -> np.ndarray:
+    """Side every ball escapes to (−1: unused) for a given ball map: the side of the pad it serves."""
+    missing = [b for b in balls if b.net is None]
+    if missing:
+        raise RoutingError(
+            f"explicit mode needs a net on every ball; ball {missing[0].name} at "
+            f"({missing[0].x:.1f}, {missing[0].y:.1f}) has none (use mode='auto')"
+        )
+    pads_of, balls_of = defaultdict(list), defaultdict(list)
+    for i, p in enumerate(pads):
+        pads_of[p.net].append(i)
+    for j, b in enumerate(balls):
+        balls_of[b.net].append(j)
+    pad_angle = clockwise_angle(grid, [p.x for p in pads], [p.y for p in pads])
+    ball_angle = clockwise_angle(grid, grid.x, grid.y)
+    ball_side = np.full(len(balls), -1)
+    for net, pis in pads_of.items():
+        bjs = balls_of.get(net, [])
+        if len(bjs) < len(pis):
+            p = pads[pis[0]]
+            raise RoutingError(
+                f"net {net}: {len(pis)} pads (e.g. pad {describe(p)}) but {len(bjs)} balls carry "
+                f"it in the explicit ball map; every pad needs its own ball of its net"
+            )
+        diff = np.abs(pad_angle[pis][:, None] - ball_angle[bjs][None, :])
+        cost = np.minimum(diff, 360.0 - diff) + 1e-3 * grid.ring[bjs][None, :]
+        rows, cols = linear_sum_assignment(cost)
+        for r, c in zip(rows, cols):
+            ball_side[bjs[c]] = pad_side[pis[r]]
+            _check_facing(grid, balls[bjs[c]], bjs[c], pads[pis[r]], int(pad_side[pis[r]]))
+    return ball_side
+
+
+def facing(grid: BallGrid, ball: int, side: int) -> bool:
+    """Whether a ball lies on the row of its ring that faces a side (so it can escape there)."""
+    return int(grid.depth(side)[ball]) == int(grid.ring[ball])
+
+
+def _check_facing(grid: BallGrid, ball: Terminal, index: int, pad: Terminal, side: int) -> None:
+    """Raise when an explicit map sends a ball to a pad on a side its ring does not face."""
+    if facing(grid, index, side):
+        return
+    ring = int(grid.ring[index])
+    faces = [SIDES[s] for s in range(4) if facing(grid, index, s)]
+    raise RoutingError(
+        f"net {pad.net}: pad {describe(pad)} is on the {SIDES[side]} side but its ball "
+        f"{ball.name} at ({ball.x:.1f}, {ball.y:.1f}) sits on the {'/'.join(faces)} row of ring "
+        f"{ring}; to reach the {SIDES[side]} side its trace would have to cross the traces of the "
+        f"balls in between; the explicit ball map is not planar (give net {pad.net} a ball facing the "
+        f"{SIDES[side]} side, or use auto mode)"
+    )
+
+
+@dataclass(frozen=True)
+class Escape:
+    """One net's plan on its side: its pad, its ball and the u it crosses every row at.
+
+    `stops[r]` is the local u at which the trace crosses row r (row 0 = outer ring); the last
+    stop is the ball centre, on the ball's own row.
+    """
+
+    pad: int
+    ball: int
+    stops: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SidePlan:
+    """One side's escapes in pad order, and their cost (sum of squared sideways moves)."""
+
+    escapes: tuple[Escape, ...]
+    cost: float
+
+
+@dataclass(frozen=True)
+class SideJob:
+    """Everything the ring planner needs for one side."""
+
+    frame: SideFrame
+    balls: Sequence[Terminal]
+    pads: Sequence[Terminal]
+    sector: np.ndarray  # ball indices escaping to this side
+    sector_of: np.ndarray  # side of every ball (−1 unused)
+    pad_ids: np.ndarray  # pad indices of this side, sorted along it
+    pad_u: np.ndarray  # their local u
+    pad_room: np.ndarray  # longest sideways jog the fan-out band allows before each pad
+    tracks: np.ndarray  # lane offsets from a gap's centre line
+    explicit: bool
+    quantum: float  # twice the manufacturing grid
+    ball_r: float  # capture pad circumradius
+    teardrop_run: float  # straight run from a ball centre a full teardrop needs
+
+    def gap_tracks(self, col: int) -> np.ndarray:
+        """Local u of the tracks in the gap right of a column."""
+        return gap_track(self.frame.column_u(col), self.frame.pitch, 0.0, self.quantum) + self.tracks
+
+
+def row_gaps(job: SideJob, row: int) -> list[tuple[int, np.ndarray]]:
+    """Gaps of a row that this side's traces may pass, with their usable tracks.
+
+    Only gaps of the row's own ring count (columns row … ncols − 1 − row), and none beside a
+    ball another side escapes through, except at the ring's corners. The first gap of the
+    ring (counter-clockwise corner) keeps its outer half of tracks for the neighbouring side;
+    the last (clockwise corner) takes only as many traces as the channel's upper half has
+    levels, since the neighbouring side runs through the lower half of that corner square.
+    """
+    f = job.frame
+    lo, hi = row, f.ncols - 1 - row
+    here = np.flatnonzero(f.depth == row)
+    owner = {int(f.col[b]): int(job.sector_of[b]) for b in here}
+    out = []
+    for c in range(lo, hi):
+        if any(p not in (lo, hi) and owner.get(p, f.side) not in (f.side, -1) for p in (c, c + 1)):
+            continue
+        tracks = job.gap_tracks(c)
+        if c == lo:
+            tracks = tracks[job.tracks > 1e-9]
+        elif c + 1 == hi:
+            tracks = tracks[: int(np.count_nonzero(job.tracks > -1e-9))]
+        if len(tracks):
+            out.append((c, tracks))
+    return out
+
+
+def segment_tracks(gaps: list[tuple[int, np.ndarray]], ball_cols: list[int]) -> list[np.ndarray]:
+    """Tracks before the first ball, between consecutive balls, and after the last ball of a row."""
+    bounds = [-(10**9)] + ball_cols + [10**9]
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        parts = [t for c, t in gaps if a <= c and c + 1 <= b]
+        out.append(np.concatenate(parts) if parts else np.zeros(0))
+    return out
+
+
+BAND_SHARE = 0.5  # share of the band's jog room used to fan the ends of a side out to its pads
+HOLD = 0.3  # weight of a trace's crossing of the row above in its target on the next row
+
+
+@dataclass
+class _Slot:
+    """A pad's place in the side's order while rings are matched from the outside in."""
+
+    pad: int
+    net: str | None
+    target: float
+    stops: list
+
+
+def plan_side(job: SideJob) -> SidePlan:
+    """Ring-by-ring plan of one side: which ball each pad gets and where it crosses every row."""
+    f = job.frame
+    slots = [_Slot(int(p), job.pads[int(p)].net, float(u), []) for p, u in zip(job.pad_ids, job.pad_u)]
+    balls_at = defaultdict(list)
+    for b in job.sector:
+        balls_at[int(f.depth[b])].append(int(b))
+    active, total, escapes = list(range(len(slots))), 0.0, {}
+    for row in range(max(balls_at, default=-1) + 1):
+        ring = sorted(balls_at.get(row, []), key=lambda b: f.u[b])
+        gaps = row_gaps(job, row)
+        segments = segment_tracks(gaps, [int(f.col[b]) for b in ring])
+        ideal = _scaled_targets(job, row, ring, gaps, job.pad_u[active])
+        for i, t in zip(active, ideal):
+            above = slots[i].stops[-1] if slots[i].stops else float(t)
+            slots[i].target = HOLD * above + (1.0 - HOLD) * float(t)
+        room = job.pad_room[active] if row == 0 else np.full(len(active), np.inf)
+        picks, cost = match_ring(job, ring, [slots[i] for i in active], segments, room, row)
+        total += cost
+        for b, k in zip(ring, picks):
+            slots[active[k]].stops.append(float(f.u[b]))
+            escapes[active[k]] = b
+        _assign_tracks(slots, active, picks, segments)
+        taken = set(picks)
+        active = [active[k] for k in range(len(active)) if k not in taken]
+    if active:
+        p = job.pads[slots[active[0]].pad]
+        raise RoutingError(f"net {p.net}: pad {describe(p)} has no ball left on the {SIDES[f.side]} side")
+    out = tuple(Escape(slots[i].pad, b, tuple(slots[i].stops)) for i, b in sorted(escapes.items()))
+    return SidePlan(out, total)
+
+
+def _scaled_targets(job: SideJob, row: int, ring: list[int], gaps: list, pad_u: np.ndarray) -> np.ndarray:
+    """Where traces bound for pads at pad_u should cross a row: the pads' places scaled from the
+    pad row's span to the row's span, so sideways travel spreads evenly over the channels."""
+    spots = [job.frame.u[b] for b in ring] + [t for _, tracks in gaps for t in (tracks.min(), tracks.max())]
+    p_lo, p_hi = float(job.pad_u.min()), float(job.pad_u.max())
+    if row == 0 and spots:
+        inset = BAND_SHARE * max(float(job.pad_room.min()), 0.0)  # the band fans the ends out
+        spots = [p_lo + inset, p_hi - inset]
+    if not spots:
+        return pad_u.astype(float)
+    lo, hi = min(spots), max(spots)
+    if p_hi - p_lo < 1e-9:
+        return np.full(len(pad_u), (lo + hi) / 2.0)
+    return lo + (pad_u - p_lo) / (p_hi - p_lo) * (hi - lo)
+
+
+def _assign_tracks(slots: list[_Slot], active: list[int], picks: list[int], segments: list[np.ndarray]) -> None:
+    """Give every passing slot a track in the gap segment it falls in, near its target."""
+    bounds = [-1] + list(picks) + [len(active)]
+    for s, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        group = [slots[active[k]] for k in range(a + 1, b)]
+        if not group:
+            continue
+        chosen = choose_tracks(np.sort(segments[s]), np.array([g.target for g in group]))
+        for g, u in zip(group, chosen):
+            g.stops.append(float(u))
+
+
+def match_ring(
+    job: SideJob, ring: list[int], slots: list[_Slot], segments: list[np.ndarray], room: np.ndarray, row: int
+) -> tuple[list[int], float]:
+    """Place a row's balls (left to right) at slots of the order; the rest pass the row's gaps.
+
+    Dynamic programme over (ball, slot): a ball costs its squared sideways move to the slot's
+    target (far more beyond the band's room on the outer row, impossible on a net mismatch);
+    passing slots cost their squared distance to the nearest track of their gap segment, and a
+    segment cannot take more slots than it has tracks.
+    """
+    n, m = len(slots), len(ring)
+    target = np.array([s.target for s in slots])
+    caps = [len(t) for t in segments]
+    seg_cost = [_segment_prefix(target, t) for t in segments]
+    if m == 0:
+        if n > caps[0]:
+            raise RoutingError(_row_full_error(job, slots, row))
+        return [], float(seg_cost[0][n])
+    u = np.array([job.frame.u[b] for b in ring])
+    own = _ball_costs(u, target, room)
+    if job.explicit:
+        nets = np.array([s.net for s in slots], dtype=object)
+        for k, b in enumerate(ring):
+            own[k, nets != job.balls[b].net] = np.inf
+    best = np.full((m, n), np.inf)
+    back = np.zeros((m, n), dtype=int)
+    j = np.arange(n)
+    best[0] = np.where(j <= caps[0], own[0] + seg_cost[0][j], np.inf)
+    for k in range(1, m):
+        cum = seg_cost[k]
+        i = j[None, :] - 1 - np.arange(caps[k] + 1)[:, None]  # slot of ball k−1, per passing count
+        ok = i >= 0
+        ic = np.where(ok, i, 0)
+        cand = np.where(ok, best[k - 1][ic] + cum[j][None, :] - cum[ic + 1], np.inf)
+        pick = np.argmin(cand, axis=0)
+        best[k] = cand[pick, j] + own[k]
+        back[k] = ic[pick, j]
+    tail = seg_cost[m][n] - seg_cost[m][np.minimum(j + 1, n)]
+    final = np.where(n - 1 - j <= caps[m], best[m - 1] + tail, np.inf)
+    if not np.isfinite(final).any():
+        raise RoutingError(_ring_error(job, ring, slots, row))
+    picks = [int(np.argmin(final))]
+    for k in range(m - 1, 0, -1):
+        picks.append(int(back[k][picks[-1]]))
+    return picks[::-1], float(final.min())
+
+
+def _ball_costs(u: np.ndarray, target: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """Cost of every ball (rows) taking every slot (columns)."""
+    jog = u[:, None] - target[None, :]
+    excess = np.maximum(np.abs(jog) - room[None, :], 0.0)
+    return np.square(jog) + 1e3 * np.square(excess)
+
+
+def _segment_prefix(target: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+    """Prefix sums of each slot's squared distance to a segment's track range."""
+    if len(tracks) == 0:
+        return np.zeros(len(target) + 1)
+    per = np.square(np.clip(target, tracks.min(), tracks.max()) - target)
+    return np.concatenate([[0.0], np.cumsum(per)])
+
+
+def choose_tracks(tracks: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Distinct tracks, in order, each as near as the others allow to its trace's target u."""
+    pool = [float(t) for t in tracks]
+    n, k = len(targets), len(pool)
+    idx = []
+    for t in targets:
+        j = bisect_left(pool, float(t))
+        if j == k or (j > 0 and abs(pool[j - 1] - t) <= abs(pool[j] - t)):
+            j -= 1
+        idx.append(j)
+    for j in range(1, n):
+        idx[j] = max(idx[j], idx[j - 1] + 1)
+    for j in range(n - 1, -1, -1):
+        idx[j] = min(idx[j], k - n + j, idx[j + 1] - 1 if j + 1 < n else k - 1)
+    return np.array([pool[j] for j in idx])
+
+
+def _ring_error(job: SideJob, ring: list[int], slots: list[_Slot], row: int) -> str:
+    """Why a row's balls cannot take places in the pad order."""
+    side = SIDES[job.frame.side]
+    if job.explicit:
+        culprit = _out_of_order(job, ring, slots)
+        if culprit is not None:
+            ball, pad, other = culprit
+            return (
+                f"net {pad.net}: pad {describe(pad)} cannot reach ball {ball.name} (ring {row}, at "
+                f"({ball.x:.1f}, {ball.y:.1f})) on one layer: on the {side} side that ball sits on the "
+                f"other side of ball {other.name} (net {other.net}) from where the pad order puts it, "
+                f"so its trace would cross net {other.net}'s; the explicit ball map is not planar "
+                f"(swap these nets or use auto mode)"
+            )
+    p = job.pads[slots[0].pad] if slots else None
+    return (
+        f"net {p.net if p else '?'}: pad {describe(p) if p else '?'} cannot be routed: on the {side} "
+        f"side the gaps of ring {row} cannot carry the traces of the inner rings in pad order "
+        f"({len(job.tracks)} traces per gap); blocked by ring {row}"
+    )
+
+
+def _out_of_order(
+    job: SideJob, ring: list[int], slots: list[_Slot]
+) -> tuple[Terminal, Terminal, Terminal] | None:
+    """A ring ball whose net's pad is out of order, its pad, and a ball it would cross."""
+    first = {}
+    for k, s in enumerate(slots):
+        first.setdefault(s.net, k)
+    pos = [first.get(job.balls[b].net, -1) for b in ring]
+    if any(p < 0 for p in pos):
+        return None
+    keep = _longest_increasing(pos)
+    for k, b in enumerate(ring):
+        if k in keep:
+            continue
+        others = [ring[j] for j in keep if (j < k) != (pos[j] < pos[k])]
+        other = others[0] if others else ring[keep[0]]
+        return job.balls[b], job.pads[slots[pos[k]].pad], job.balls[other]
+    return None
+
+
+def _longest_increasing(values: list[int]) -> list[int]:
+    """Indices of one longest strictly increasing subsequence."""
+    best: list[list[int]] = []
+    for i, v in enumerate(values):
+        cands = [seq for seq in best if values[seq[-1]] < v]
+        seq = (max(cands, key=len) if cands else []) + [i]
+        best.append(seq)
+    return max(best, key=len) if best else []
+
+
+def _row_full_error(job: SideJob, slots: list[_Slot], row: int) -> str:
+    """Why the gaps of a row without own balls cannot take the passing traces."""
+    p = job.pads[slots[0].pad]
+    return (
+        f"net {p.net}: pad {describe(p)} cannot be routed: on the {SIDES[job.frame.side]} side "
+        f"ring {row} has no gaps left for {len(slots)} traces; blocked by ring {row}"
+    )
+
+
+def side_pad_order(pads: Sequence[Terminal], ids: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pads of one side sorted along it, with their local u."""
+    u, _ = to_local(side, [pads[i].x for i in ids], [pads[i].y for i in ids])
+    order = np.argsort(u, kind="stable")
+    return ids[order], u[order]

@@ -1,0 +1,378 @@
+"""The single-layer pad-to-ball router for fan-in WLCSP: plan, draw, verify (all lengths in µm)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import shapely
+
+from layoutgen.errors import RoutingError
+from .assign import (
+    Escape,
+    SideJob,
+    SidePlan,
+    auto_sectors,
+    describe,
+    explicit_sectors,
+    pad_sides,
+    plan_side,
+    side_pad_order,
+)
+from .capacity import check_ring_capacity, gap_capacity
+from .escape import lane_offsets
+from .band import Band, BandBlocked, band_path, jog_starts
+from .channel import ChannelFull, Clearance, Floor, channel_curves
+from .geometry import (
+    SQRT2,
+    TAN_22_5,
+    Pen,
+    circumradius,
+    pen_for,
+    snap,
+    snap_down,
+    snap_up,
+    teardrop,
+    teardrop_reach,
+    teardrop_run,
+    trace_hulls,
+)
+from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
+from .model import Route, RouteRules, Routing, Terminal
+from .verify import verify_routing
+
+MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
+
+def route(
+    pads: Sequence[Terminal],
+    balls: Sequence[Terminal],
+    keepin: shapely.Polygon,
+    rules: RouteRules,
+    mode: Literal["auto", "explicit"] = "auto",
+) -> Routing:
+    """Join every pad to its own ball on one RDL layer, DRC-clean, or raise RoutingError."""
+    pads, balls = tuple(pads), tuple(balls)
+    _check_inputs(pads, balls, rules, mode)
+    if not pads:
+        return Routing((), {}, balls)
+    grid = infer_grid(balls, rules.pitch)
+    pen = pen_for(rules.width, rules.grid)
+    ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
+    capacity = gap_capacity(rules.pitch, 2.0 * ball_r, rules.width, rules.space)
+    pad_side = pad_sides(pads, grid, ball_r + rules.space + pen.a)
+    if mode == "auto":
+        candidates = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4))
+    else:
+        candidates = [explicit_sectors(grid, pads, pad_side, balls)]
+    check_ring_capacity(grid, candidates[0] >= 0, capacity, 2.0 * ball_r, rules.width, rules.space)
+    ctx = _Context(grid, pads, balls, pad_side, rules, pen, mode == "explicit",
+                   lane_offsets(capacity, rules.pitch, ball_r + pen.a + rules.space,
+                                2.0 * pen.a + rules.space, 2.0 * rules.grid),
+                   candidates[0], ball_r,
+                   max(ball_r, max(teardrop_reach(b, rules) for b in balls)),
+                   _side_facts(grid, pads, pad_side, rules, pen),
+                   max(teardrop_run(b, rules) for b in balls))
+    errors = []
+    for cand, plans in _ranked_plans(ctx, candidates)[:MAX_DRAWN]:
+        try:
+            routing = _draw(cand, plans)
+            _verify(routing, pads, balls, keepin, rules)
+            return routing
+        except RoutingError as error:
+            errors.append(error)
+    raise errors[0]
+
+
+def _verify(
+    routing: Routing, pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules
+) -> None:
+    """Measure the drawn traces and teardrops against every other net's metal and the keep-in."""
+    routes = routing.routes
+    hulls, owner = trace_hulls([r.path for r in routes], rules.width, rules.grid)
+    by_name = {b.name: b for b in balls}
+    drops = [(k, teardrop(by_name[r.ball], r.path, rules)) for k, r in enumerate(routes)]
+    drops = [(k, d) for k, d in drops if not d.is_empty]
+    pieces = np.concatenate([hulls, np.array([d for _, d in drops], dtype=object)])
+    piece_route = np.concatenate([owner, np.array([k for k, _ in drops], dtype=int)])
+    verify_routing(routes, pieces, piece_route, pads, balls, routing.ball_nets, keepin, rules.space)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Facts shared by every side while planning and drawing."""
+
+    grid: BallGrid
+    pads: tuple[Terminal, ...]
+    balls: tuple[Terminal, ...]
+    pad_side: np.ndarray
+    rules: RouteRules
+    pen: Pen
+    explicit: bool
+    offsets: np.ndarray  # lane track offsets in a gap (and channel level offsets)
+    ball_side: np.ndarray  # side every ball escapes to (−1 unused)
+    ball_r: float  # capture pad circumradius
+    reach: float  # farthest an outer ball's metal (with teardrop) reaches from its centre
+    sides: tuple  # per side: frame, pad indices in order, their local u, band room (µm)
+    teardrop_run: float  # straight run from a ball centre a full teardrop needs
+
+
+def _side_job(ctx: _Context, side: int, sector: np.ndarray) -> SideJob:
+    """The ring-planning job of one side for a given sector of balls."""
+    frame, ids, pad_u, room = ctx.sides[side]
+    return SideJob(frame, ctx.balls, ctx.pads, sector, ctx.ball_side, ids, pad_u, room, ctx.offsets,
+                   ctx.explicit, 2.0 * ctx.rules.grid, ctx.ball_r, ctx.teardrop_run)
+
+
+def _side_facts(grid: BallGrid, pads: Sequence[Terminal], pad_side: np.ndarray, rules: RouteRules, pen: Pen) -> tuple:
+    """Per side: its frame, its pads in order with their local u, and the band room before each."""
+    facts = []
+    for side in range(4):
+        frame = side_frame(grid, side)
+        ids, pad_u = side_pad_order(pads, np.flatnonzero(pad_side == side), side)
+        bottoms = np.array([_pad_local(pads[i], side, 2.0 * rules.grid)[2] for i in ids])
+        facts.append((frame, ids, pad_u, bottoms - _jog_clearance(rules, pen) - frame.v_top))
+    return tuple(facts)
+
+
+def _ranked_plans(ctx: _Context, candidates: list[np.ndarray]) -> list[tuple[_Context, list[SidePlan]]]:
+    """Ring plans of every candidate sector cut that can be planned, cheapest first."""
+    scored, first_error, best = [], None, math.inf
+    for n, ball_side in enumerate(candidates):
+        cand = replace(ctx, ball_side=ball_side)
+        plans, cost = [], 0.0
+        try:
+            for side in range(4):
+                plans.append(plan_side(_side_job(cand, side, np.flatnonzero(ball_side == side))))
+                cost += plans[-1].cost
+                if cost > 4.0 * best:
+                    break
+        except RoutingError as error:
+            first_error = first_error or error
+            continue
+        if len(plans) == 4:
+            best = min(best, cost)
+            scored.append((cost, n, cand, plans))
+    if not scored:
+        raise first_error
+    return [(cand, plans) for _, _, cand, plans in sorted(scored, key=lambda t: t[:2])]
+
+
+def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
+    """Centrelines of every planned escape, assembled into a Routing."""
+    paths = {}
+    for side, plan in enumerate(plans):
+        job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
+        for escape, path in zip(plan.escapes, _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)):
+            paths[escape.pad] = (escape.ball, path)
+    return _assemble(ctx.pads, ctx.balls, paths)
+
+
+def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules, mode: str) -> None:
+    """Reject inputs the router cannot interpret, with the offending item named."""
+    if mode not in ("auto", "explicit"):
+        raise RoutingError(f"unknown assignment mode {mode!r}: use 'auto' or 'explicit'")
+    if min(rules.width, rules.space, rules.grid, rules.pitch) <= 0:
+        raise RoutingError(f"route rules must be positive: {rules}")
+    for kind, items in (("pad", pads), ("ball", balls)):
+        dup = [n for n, c in Counter(t.name for t in items).items() if c > 1]
+        if dup:
+            raise RoutingError(f"{kind} name {dup[0]!r} is used twice; names must be unique")
+    unnamed = [p for p in pads if not p.net]
+    if unnamed:
+        raise RoutingError(f"pad {unnamed[0].name} at ({unnamed[0].x:.1f}, {unnamed[0].y:.1f}) has no net")
+    if pads and not balls:
+        raise RoutingError(f"{len(pads)} pads to route but no balls")
+    if mode == "auto":
+        netted = [b for b in balls if b.net is not None]
+        if netted:
+            raise RoutingError(
+                f"auto mode assigns nets itself, but ball {netted[0].name} already has net "
+                f"{netted[0].net}; use mode='explicit' for a fixed ball map"
+            )
+
+
+def _side_paths(
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules
+) -> list[list[tuple[float, float]]]:
+    """World centrelines (ball → pad) of one side's escapes."""
+    if not escapes:
+        return []
+    f, q = job.frame, 2.0 * rules.grid
+    curves = _channel_curves(job, escapes, pen, rules)
+    band = _band(job, escapes, pen, reach, rules)
+    try:
+        jog = jog_starts(band)
+    except BandBlocked as blocked:
+        raise RoutingError(_blocked_message(job, escapes[blocked.index], blocked.reason)) from None
+    out = []
+    for k, e in enumerate(escapes):
+        depth = len(e.stops) - 1
+        local = [(e.stops[depth], _row_v(f, depth, q))]
+        for row in range(depth - 1, -1, -1):
+            local += curves[row].get(k, [])
+        local = band_path(local, band.u0[k], band.u1[k], jog.h[k], jog.level[k],
+                          _pad_local(job.pads[e.pad], f.side, q)[1])
+        x, y = to_world(f.side, [p[0] for p in local], [p[1] for p in local])
+        out.append([(snap(float(a), rules.grid), snap(float(b), rules.grid)) for a, b in zip(x, y)])
+    return out
+
+
+def _row_v(frame: SideFrame, row: int, quantum: float) -> float:
+    """Local v of a row of the array (row 0 = outer ring)."""
+    return snap(frame.v_top - row * frame.pitch, quantum)
+
+
+def _clearance(pen: Pen, rules: RouteRules) -> Clearance:
+    """Octagon around a centreline that another net's centreline must stay out of."""
+    q = 2.0 * rules.grid
+    return Clearance(2.0 * pen.a + rules.space, 2.0 * pen.t + snap_up(rules.space * TAN_22_5, q))
+
+
+def _channel_curves(
+    job: SideJob, escapes: list[Escape], pen: Pen, rules: RouteRules
+) -> dict[int, dict[int, list[tuple[float, float]]]]:
+    """Per channel (below row r), the staircase of every trace that moves sideways in it."""
+    clear = _clearance(pen, rules)
+    out: dict[int, dict[int, list]] = {}
+    for row in range(max(len(e.stops) for e in escapes) - 1):
+        ks = [k for k, e in enumerate(escapes) if len(e.stops) - 1 > row]
+        arrive = np.array([escapes[k].stops[row + 1] for k in ks])
+        leave = np.array([escapes[k].stops[row] for k in ks])
+        from_ball = np.array([len(escapes[k].stops) - 1 == row + 1 for k in ks])
+        floor, ceiling = _channel_bounds(job, row, arrive, leave, from_ball, pen, rules, clear)
+        try:
+            curves = channel_curves(arrive, leave, floor, ceiling, clear)
+        except ChannelFull as full:
+            raise RoutingError(_blocked_message(
+                job, escapes[ks[full.index]],
+                f"the channel between ring {row + 1} and ring {row} is full there: running sideways "
+                f"from u={arrive[full.index]:.1f} to u={leave[full.index]:.1f} µm (local) it must pass "
+                f"over the traces ahead of it and would need {full.needed:.1f} µm "
+                f"of the channel's {ceiling - floor.low:.1f} µm between the rings")) from None
+        out[row] = {k: c for k, c in zip(ks, curves) if c}
+    return out
+
+
+def _channel_bounds(
+    job: SideJob, row: int, arrive: np.ndarray, leave: np.ndarray, from_ball: np.ndarray, pen: Pen,
+    rules: RouteRules, clear: Clearance,
+) -> tuple[Floor, float]:
+    """Floor and ceiling of the channel below row r, for centrelines running sideways in it.
+
+    Both clear the capture pads of the two rows: a sideways run passes over an inner-ring ball
+    only above that ball's own trace (the traces ahead are hugged), and a teardrop sits below
+    its own trace. Traces entering the clockwise corner square keep to the channel's upper half
+    there, above the neighbouring side's traces through the same square. A trace leaving its
+    own ball below runs straight long enough for a full teardrop before it turns.
+    """
+    f, q = job.frame, job.quantum
+    below, above = _row_v(f, row + 1, q), _row_v(f, row, q)
+    low = snap_up(below + job.ball_r + pen.diagonal + rules.space, q)
+    ceiling = snap_down(above - job.ball_r - pen.diagonal - rules.space, q)
+    positive = job.tracks[job.tracks > 1e-9]
+    high = max(low, snap((below + above) / 2.0, q) - (float(positive.min()) if positive.size else 0.0) + clear.lam)
+    corner_col = f.column_u(f.ncols - 2 - row)
+    into_corner = (leave > arrive) & (np.abs(leave - (corner_col + f.pitch / 2.0)) < f.pitch / 2.0)
+    step_u = snap_down(corner_col + job.ball_r + pen.a + rules.space - clear.lam, q)
+    own = np.where(from_ball, max(low, snap_up(below + job.teardrop_run, q)), low)
+    return Floor(low, high, step_u, into_corner, own), ceiling
+
+
+def _jog_clearance(rules: RouteRules, pen: Pen) -> float:
+    """How far below its own pad's lower edge a 45° jog must end: the notch between the jog's
+    inner edge and the pad edge, measured from the bend's inner corner (t above the bend), ≥ s."""
+    return rules.space + pen.t
+
+
+def _own_clearances(ball_r: float, pen: Pen, rules: RouteRules) -> tuple[float, float]:
+    """How far from its own ball's centre a trace may bend without a notch narrower than s
+    between its inner bend corner and the capture pad (radius ball_r).
+
+    Vertical then 45°: the inner corner sits a across and t below the bend, so the bend must be
+    t + √((R + s)² − a²) above the centre. 45° from the centre then vertical: the inner corner
+    sits a back and t above the bend at (d, d), so the jog d must satisfy (d − a)² + (d + t)² ≥ (R + s)².
+    """
+    a, t, reach = pen.a, pen.t, ball_r + rules.space
+    rise = t + math.sqrt(max(reach**2 - a**2, 0.0))
+    b, c = 2.0 * (t - a), a**2 + t**2 - reach**2
+    jog = (-b + math.sqrt(b**2 - 8.0 * c)) / 4.0
+    q = 2.0 * rules.grid
+    return snap_up(rise, q), snap_up(jog, q)
+
+
+def _band(job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules) -> Band:
+    """The fan-out problem of one side: from the outer-ring crossings to the pads."""
+    f, q = job.frame, 2.0 * rules.grid
+    outer = np.flatnonzero(f.depth == 0)
+    outer_index = {int(b): k for k, b in enumerate(outer)}
+    pad_local = [_pad_local(job.pads[e.pad], f.side, q) for e in escapes]
+    clear = pen.diagonal + rules.space
+    zones = np.array([_pad_zone(job.pads[e.pad], f.side, clear) for e in escapes]).reshape(-1, 5)
+    return Band(
+        u0=np.array([snap(e.stops[0], q) for e in escapes]),
+        u1=np.array([p[0] for p in pad_local]),
+        floor=np.full(len(escapes), snap_up(f.v_top, q)),
+        top=np.array([snap_down(p[2] - _jog_clearance(rules, pen), q) for p in pad_local]),
+        flat_top=np.array([snap_down(p[2] - rules.space - pen.a, q) for p in pad_local]),
+        own_clear=_own_clearances(job.ball_r, pen, rules)[0],
+        own_jog=_own_clearances(job.ball_r, pen, rules)[1],
+        own_ball=np.array([outer_index.get(e.ball, -1) for e in escapes]),
+        own_pad=np.arange(len(escapes)),
+        ball_u=np.array([snap(u, q) for u in f.u[outer]]),
+        ball_v=np.array([snap(v, q) for v in f.v[outer]]),
+        ball_reach=reach + clear,
+        pad_lo=zones[:, 0], pad_hi=zones[:, 1], pad_u_minus_v=zones[:, 2], pad_u_plus_v=zones[:, 3],
+        pad_bottom=zones[:, 4],
+        lam=2.0 * pen.a + rules.space,
+        lam_d=2.0 * pen.diagonal + rules.space,
+        quantum=q,
+        ball_names=tuple(job.balls[int(b)].name for b in outer),
+        pad_names=tuple(job.pads[e.pad].name for e in escapes),
+    )
+
+
+def _blocked_message(job: SideJob, escape: Escape, reason: str) -> str:
+    """`net N: pad P … → ball B (top side): reason`."""
+    pad = job.pads[escape.pad]
+    return (f"net {pad.net}: pad {describe(pad)} → ball {job.balls[escape.ball].name} "
+            f"({SIDES[job.frame.side]} side): {reason}")
+
+
+def _pad_local(pad: Terminal, side: int, quantum: float) -> tuple[float, float, float]:
+    """Pad centre (u, v) on the doubled grid and the v of its lower edge, in a side's frame."""
+    u, v = to_local(side, pad.x, pad.y)
+    coords = np.asarray(pad.shape.exterior.coords)
+    _, vs = to_local(side, coords[:, 0], coords[:, 1])
+    return snap(float(u), quantum), snap(float(v), quantum), float(vs.min())
+
+
+def _pad_zone(pad: Terminal, side: int, clear: float) -> tuple[float, float, float, float, float]:
+    """A pad's octagonal keep-away zone for centrelines: u extent, max(u − v), min(u + v), min v."""
+    coords = np.asarray(pad.shape.exterior.coords)
+    u, v = to_local(side, coords[:, 0], coords[:, 1])
+    return (
+        float(u.min() - clear),
+        float(u.max() + clear),
+        float((u - v).max() + SQRT2 * clear),
+        float((u + v).min() - SQRT2 * clear),
+        float(v.min() - clear),
+    )
+
+
+def _assemble(
+    pads: Sequence[Terminal], balls: Sequence[Terminal], paths: dict[int, tuple[int, list[tuple[float, float]]]]
+) -> Routing:
+    """Routes in the pads' input order, each from pad centre to ball centre."""
+    routes, ball_nets = [], {}
+    for i, pad in enumerate(pads):
+        ball_index, path = paths[i]
+        ball = balls[ball_index]
+        centreline = tuple(path[::-1])
+        length = sum(math.dist(a, b) for a, b in zip(centreline, centreline[1:]))
+        routes.append(Route(pad.name, ball.name, pad.net, centreline, round(length, 6)))
+        ball_nets[ball.name] = pad.net
+    return Routing(tuple(routes), ball_nets, tuple(balls))

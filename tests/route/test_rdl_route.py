@@ -1,0 +1,381 @@
+"""The single-layer RDL router: every pad reaches its own ball, planar and DRC-clean, measured."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+
+import numpy as np
+import pytest
+import shapely
+
+from layoutgen.errors import RoutingError
+from layoutgen.route.rdl import Route, RouteRules, Routing, Terminal, route, teardrop, trace_polygon
+from layoutgen.route.rdl.example import Die, example_die
+
+W = S = 10.0
+GRID = 0.005
+
+
+def centre_depopulated(rows: int, cols: int, size: int):
+    """Depopulate the centre size × size block of a rows × cols array."""
+    r0, c0 = (rows - size) // 2, (cols - size) // 2
+    return lambda r, c: r0 <= r < r0 + size and c0 <= c < c0 + size
+
+
+def template_die(**kw) -> Die:
+    """5 × 5 mm die, 12 × 12 balls at 400 µm with the centre 4 × 4 depopulated, 32 pads a side."""
+    return example_die(5000.0, 12, 12, 400.0, centre_depopulated(12, 12, 4), 32, 140.0, **kw)
+
+
+def benchmark_die() -> Die:
+    """6.8 × 6.8 mm die, full 16 × 16 array at 400 µm, 64 pads a side."""
+    return example_die(6800.0, 16, 16, 400.0, pads_per_side=64, pad_pitch_um=95.0)
+
+
+def with_ball_nets(die: Die, ball_nets: dict[str, str]) -> list[Terminal]:
+    """The die's balls carrying the given nets (explicit ball map)."""
+    return [dataclasses.replace(b, net=ball_nets[b.name]) for b in die.balls]
+
+
+# ---------------------------------------------------------------- measuring a routing
+
+
+def net_metal(routing: Routing, die: Die) -> dict[str, shapely.Geometry]:
+    """Per net: traces, teardrops, its pads and its balls merged; unconnected balls on their own."""
+    parts: dict[str, list] = {net: [g] for net, g in routing.metal(die.rules).items()}
+    for p in die.pads:
+        parts.setdefault(p.net, []).append(p.shape)
+    for b in die.balls:
+        parts.setdefault(routing.ball_nets.get(b.name, f"~{b.name}"), []).append(b.shape)
+    return {net: shapely.union_all(g) for net, g in parts.items()}
+
+
+def spacing_violations(metal: dict[str, shapely.Geometry], space: float) -> list[tuple[str, str, float]]:
+    """Pairs of different nets closer than the spacing rule (one vectorised STRtree query)."""
+    nets = list(metal)
+    geoms = np.array([metal[n] for n in nets], dtype=object)
+    src, dst = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=space - 1e-6)
+    keep = src < dst
+    return [(nets[i], nets[j], float(shapely.distance(geoms[i], geoms[j]))) for i, j in zip(src[keep], dst[keep])]
+
+
+def point_segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from points p to segments a–b (row-wise)."""
+    d = b - a
+    t = np.clip(((p - a) * d).sum(1) / np.maximum((d * d).sum(1), 1e-300), 0.0, 1.0)
+    return np.hypot(*(p - a - t[:, None] * d).T)
+
+
+def notches(geom: shapely.Geometry, space: float) -> list[tuple[float, float, float]]:
+    """Notches of one net's metal narrower than the spacing rule, as (distance, x, y).
+
+    As a rule deck measures them: two boundary edges that do not share a vertex, face each
+    other (outward normals more than 90° apart, each edge in front of the other) and come
+    closer than s. Edges meeting at 90° or more, such as a trace entering a pad, never count.
+    """
+    found = []
+    for poly in getattr(geom, "geoms", [geom]):
+        poly = shapely.geometry.polygon.orient(poly, 1.0)
+        starts, ends = [], []
+        for ring in [poly.exterior, *poly.interiors]:
+            v = np.asarray(ring.coords)
+            starts.append(v[:-1]), ends.append(v[1:])
+        a, b = np.concatenate(starts), np.concatenate(ends)
+        d = b - a
+        length = np.hypot(d[:, 0], d[:, 1])
+        normal = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]  # outward for CCW shells
+        mid = (a + b) / 2.0
+        i, j = np.triu_indices(len(a), k=1)
+        touching = np.isclose(a[i], b[j]).all(1) | np.isclose(b[i], a[j]).all(1) | np.isclose(a[i], a[j]).all(1)
+        facing = ((normal[i] * normal[j]).sum(1) < -1e-9) & ~touching
+        facing &= ((mid[j] - mid[i]) * normal[i]).sum(1) > 0
+        facing &= ((mid[i] - mid[j]) * normal[j]).sum(1) > 0
+        i, j = i[facing], j[facing]
+        gap = np.min([point_segment(a[i], a[j], b[j]), point_segment(b[i], a[j], b[j]),
+                      point_segment(a[j], a[i], b[i]), point_segment(b[j], a[i], b[i])], axis=0)
+        for k in np.flatnonzero(gap < space - 1e-6):
+            x, y = (mid[i[k]] + mid[j[k]]) / 2.0
+            found.append((float(gap[k]), float(x), float(y)))
+    return found
+
+
+def interior_angles(poly: shapely.Polygon) -> np.ndarray:
+    """Interior angle (degrees) at every vertex of a polygon's rings."""
+    poly = shapely.geometry.polygon.orient(poly, 1.0)
+    out = []
+    for ring, sign in [(poly.exterior, 1.0)] + [(r, -1.0) for r in poly.interiors]:
+        v = np.asarray(ring.coords)[:-1]
+        e_in, e_out = v - np.roll(v, 1, axis=0), np.roll(v, -1, axis=0) - v
+        turn = np.arctan2(e_in[:, 0] * e_out[:, 1] - e_in[:, 1] * e_out[:, 0], (e_in * e_out).sum(axis=1))
+        out.append(np.degrees(math.pi - sign * turn))
+    return np.concatenate(out)
+
+
+def on_grid(values: np.ndarray, grid: float) -> bool:
+    """Whether every value is a multiple of the grid."""
+    k = np.asarray(values) / grid
+    return bool(np.all(np.abs(k - np.rint(k)) < 1e-6))
+
+
+def assert_drc_clean(routing: Routing, die: Die) -> None:
+    """Everything the rule deck asks of routed metal, measured on the final polygons."""
+    rules, pads = die.rules, {p.name: p for p in die.pads}
+    balls = {b.name: b for b in die.balls}
+    assert len(routing.routes) == len(die.pads)
+    assert [r.pad for r in routing.routes] == [p.name for p in die.pads]
+    assert len({r.ball for r in routing.routes}) == len(die.pads), "every pad has its own ball"
+    metal = net_metal(routing, die)
+    assert spacing_violations(metal, rules.space) == []
+    traced = routing.metal(rules)
+    assert all(shapely.covered_by(g, die.keepin) for g in traced.values()), "metal leaves the keep-in"
+    for r in routing.routes:
+        pad, ball = pads[r.pad], balls[r.ball]
+        assert r.net == pad.net and routing.ball_nets[r.ball] == pad.net
+        assert_centreline(r, pad, ball, rules)
+        assert_trace_polygon(r, pad, ball, rules)
+    facet = 360.0 / 64  # a trace meets a 64-gon capture pad at most one facet off square
+    for net, g in metal.items():
+        for poly in getattr(g, "geoms", [g]):
+            angles = interior_angles(poly)
+            assert angles.min() >= 90.0 - 1e-6, f"acute corner in net {net}"
+            assert angles.max() <= 270.0 + facet + 1e-6, f"acute notch at a vertex in net {net}"
+        assert notches(g, rules.space) == [], f"notch narrower than {rules.space} µm in net {net}"
+    lines = np.array([shapely.LineString(r.path) for r in routing.routes], dtype=object)
+    src, dst = shapely.STRtree(lines).query(lines, predicate="intersects")
+    nets = [r.net for r in routing.routes]
+    assert [(i, j) for i, j in zip(src, dst) if nets[i] != nets[j]] == [], "two routes cross"
+
+
+def assert_centreline(r: Route, pad: Terminal, ball: Terminal, rules: RouteRules) -> None:
+    """Pad centre to ball centre, 0/45/90° segments, on-grid vertices, length as reported."""
+    pts = np.asarray(r.path)
+    assert np.hypot(*(pts[0] - (pad.x, pad.y))) < 2 * rules.grid, "starts at the pad centre"
+    assert np.hypot(*(pts[-1] - (ball.x, ball.y))) < 2 * rules.grid, "ends at the ball centre"
+    d = np.diff(pts, axis=0)
+    assert np.all(np.hypot(d[:, 0], d[:, 1]) > 0)
+    ortho = (np.abs(d[:, 0]) < 1e-9) | (np.abs(d[:, 1]) < 1e-9)
+    diag = np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9
+    assert np.all(ortho | diag), f"{r.pad}: segment not at a multiple of 45°"
+    assert on_grid(pts, rules.grid)
+    assert r.length_um == pytest.approx(float(np.hypot(d[:, 0], d[:, 1]).sum()), abs=1e-5)
+
+
+def assert_full_width(poly: shapely.Polygon, path, width: float, grid: float) -> None:
+    """No neck narrower than w: eroding by a disk of radius w/2 less one grid step (Euclidean
+    width) leaves one piece, and the centreline's band of half-width w/2 (less 1 nm) lies
+    inside the polygon everywhere.
+
+    (Eroding closer than a grid step leaves nm-thin cores that GEOS splits numerically; mitre
+    erosion also splits at short 45° chamfers where the true width is over 10.9 µm.)"""
+    core = poly.buffer(-(width / 2.0 - grid), quad_segs=16)
+    assert core.geom_type == "Polygon" and not core.is_empty, "trace narrower than w"
+    band = shapely.LineString(path).buffer(width / 2.0 - 1e-3, cap_style="flat", join_style="round")
+    assert band.difference(poly).area < 1e-6, "the full width is not there along the centreline"
+
+
+def assert_trace_polygon(r: Route, pad: Terminal, ball: Terminal, rules: RouteRules) -> None:
+    """Width ≥ w everywhere, edges at 45° multiples, on grid, joins pad and ball, no stubs."""
+    poly = trace_polygon(r.path, rules.width, rules.grid)
+    assert_full_width(poly, r.path, rules.width, rules.grid)
+    coords = np.asarray(poly.exterior.coords)
+    assert on_grid(coords, rules.grid)
+    d = np.diff(coords, axis=0)
+    assert np.all((np.abs(d[:, 0]) < 1e-9) | (np.abs(d[:, 1]) < 1e-9) | (np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9))
+    assert poly.intersects(pad.shape) and poly.intersects(ball.shape)
+    for end, shape in ((r.path[0], pad.shape), (r.path[-1], ball.shape)):
+        cap = shapely.Point(end).buffer(rules.width, quad_segs=4).intersection(poly)
+        assert shape.covers(cap), f"{r.pad}: trace end sticks out of the pad/ball"
+    drop = teardrop(ball, r.path, rules)
+    if not drop.is_empty:
+        a = np.asarray(r.path[-2]) - np.asarray(r.path[-1])
+        normal = np.array([-a[1], a[0]]) / np.hypot(*a)
+        across = np.asarray(drop.exterior.coords) @ normal
+        diameter = 2 * shapely.distance(shapely.Point(ball.x, ball.y), ball.shape.exterior)
+        assert across.max() - across.min() <= rules.teardrop_max_fraction * diameter + 1e-6
+        assert on_grid(np.asarray(drop.exterior.coords), rules.grid)
+
+
+# ---------------------------------------------------------------- the cases
+
+
+@pytest.fixture(scope="module")
+def template() -> tuple[Die, Routing]:
+    die = template_die()
+    return die, route(die.pads, die.balls, die.keepin, die.rules)
+
+
+def test_template_die_routes_every_pad_drc_clean(template):
+    die, routing = template
+    assert len(die.balls) == 128 and len(die.pads) == 128
+    assert_drc_clean(routing, die)
+
+
+def test_benchmark_die_routes_every_net_drc_clean():
+    # its speed is measured in benchmarks/bench_route.py, not here
+    die = benchmark_die()
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert len(routing.routes) == 256 and len(routing.ball_nets) == 256
+    assert_drc_clean(routing, die)
+
+
+def test_explicit_map_is_kept_and_routed(template):
+    die, auto = template
+    balls = with_ball_nets(die, auto.ball_nets)
+    routing = route(die.pads, balls, die.keepin, die.rules, mode="explicit")
+    assert routing.ball_nets == auto.ball_nets
+    assert_drc_clean(routing, die)
+
+
+def test_explicit_map_with_two_nets_swapped_across_is_refused_with_net_and_pad(template):
+    die, auto = template
+    nets = dict(auto.ball_nets)
+    nets["A3"], nets["A9"] = nets["A9"], nets["A3"]
+    with pytest.raises(RoutingError) as err:
+        route(die.pads, with_ball_nets(die, nets), die.keepin, die.rules, mode="explicit")
+    text = str(err.value)
+    assert f"net {nets['A3']}" in text and "pad P" in text and "A3" in text
+    assert "(" in text and "not planar" in text
+
+
+def test_explicit_map_with_a_ball_on_the_far_side_is_refused(template):
+    die, auto = template
+    nets = dict(auto.ball_nets)
+    nets["A5"], nets["M5"] = nets["M5"], nets["A5"]
+    with pytest.raises(RoutingError, match=r"net N\d+: pad P\d+ .* at \(.*ball (A5|M5)"):
+        route(die.pads, with_ball_nets(die, nets), die.keepin, die.rules, mode="explicit")
+
+
+def test_over_capacity_is_refused_before_routing_naming_the_ring(monkeypatch):
+    die = example_die(4000.0, 12, 12, 300.0, pads_per_side=36, pad_pitch_um=95.0)
+    assert len(die.pads) == len(die.balls) == 144  # 100 inner nets, 44 outer gaps of 2 traces
+
+    def no_routing(*_args, **_kw):
+        raise AssertionError("routing started")
+
+    monkeypatch.setattr("layoutgen.route.rdl.router.plan_side", no_routing)
+    with pytest.raises(RoutingError, match=r"ring 0 \(outer ring\).*100 inner nets.*44 gaps.*2 traces"):
+        route(die.pads, die.balls, die.keepin, die.rules)
+
+
+def test_shared_power_and_ground_nets_route_each_pad_to_its_own_ball():
+    die = template_die(nets=lambda k: "VDD" if k % 16 == 3 else "VSS" if k % 16 == 11 else f"N{k}")
+    assert sum(p.net == "VDD" for p in die.pads) == 8 and sum(p.net == "VSS" for p in die.pads) == 8
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert list(routing.ball_nets.values()).count("VDD") == 8
+    assert_drc_clean(routing, die)
+    explicit = route(die.pads, with_ball_nets(die, routing.ball_nets), die.keepin, die.rules, mode="explicit")
+    assert explicit.ball_nets == routing.ball_nets
+
+
+def test_unused_balls_stay_unconnected_and_clear():
+    die = example_die(5000.0, 12, 12, 400.0, pads_per_side=32, pad_pitch_um=140.0)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert len(die.balls) - len(routing.ball_nets) == 16
+    assert_drc_clean(routing, die)
+
+
+def test_a_20_by_20_full_array_routes_ring_by_ring():
+    die = example_die(8400.0, 20, 20, 400.0, pads_per_side=100, pad_pitch_um=75.0)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert_drc_clean(routing, die)
+
+
+def test_other_rule_values_are_honoured():
+    rules = RouteRules(width=15.0, space=15.0, grid=0.005, teardrop_max_fraction=0.5, pitch=500.0)
+    die = example_die(6800.0, 12, 12, 500.0, centre_depopulated(12, 12, 4), 32, 180.0, capture_um=300.0, rules=rules)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert_drc_clean(routing, die)
+
+
+def test_explicit_balls_without_pads_stay_unconnected():
+    die = example_die(5000.0, 12, 12, 400.0, pads_per_side=32, pad_pitch_um=140.0)
+    auto = route(die.pads, die.balls, die.keepin, die.rules)
+    spare = {b.name: "NC" for b in die.balls if b.name not in auto.ball_nets}
+    routing = route(die.pads, with_ball_nets(die, {**auto.ball_nets, **spare}), die.keepin, die.rules, mode="explicit")
+    assert routing.ball_nets == auto.ball_nets
+
+
+def test_pads_too_far_from_their_balls_are_refused_naming_net_pad_and_blocker():
+    # 32 pads bunched into the middle 3.1 mm of a 5 mm side: the outer ring's end balls
+    # cannot jog far enough in the 185 µm between the ring and the pads.
+    die = example_die(5000.0, 12, 12, 400.0, centre_depopulated(12, 12, 4), 32, 100.0)
+    with pytest.raises(RoutingError, match=r"net N\d+: pad P\d+ \(net N\d+\) at \(.*\) → ball [A-M]\d+ .*jog"):
+        route(die.pads, die.balls, die.keepin, die.rules)
+
+
+def test_no_pads_gives_an_empty_routing():
+    die = template_die()
+    routing = route([], die.balls, die.keepin, die.rules)
+    assert routing.routes == () and routing.ball_nets == {}
+
+
+def test_a_pad_inside_the_ball_array_is_refused_with_its_name():
+    die = template_die()
+    inner = Terminal("PX", "NX", 0.0, 0.0, shapely.box(-32.5, -32.5, 32.5, 32.5))
+    with pytest.raises(RoutingError, match=r"net NX: pad PX .* at \(0\.0, 0\.0\) lies inside the ball array"):
+        route([*die.pads[:-1], inner], die.balls, die.keepin, die.rules)
+
+
+def test_auto_mode_refuses_balls_that_already_carry_nets():
+    die = template_die()
+    balls = [dataclasses.replace(die.balls[0], net="VDD"), *die.balls[1:]]
+    with pytest.raises(RoutingError, match="mode='explicit'"):
+        route(die.pads, balls, die.keepin, die.rules)
+
+
+def test_a_ball_off_the_array_lattice_is_refused():
+    die = template_die()
+    b = die.balls[0]
+    moved = dataclasses.replace(b, x=b.x + 3.0, shape=shapely.affinity.translate(b.shape, 3.0))
+    with pytest.raises(RoutingError, match=rf"ball {b.name} .* off the 400.0 µm ball lattice"):
+        route(die.pads, [moved, *die.balls[1:]], die.keepin, die.rules)
+
+
+# ---------------------------------------------------------------- the polygon builders
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        [(0, 0), (0, 100), (100, 100)],  # 90° bend
+        [(0, 0), (0, 100), (50, 150), (50, 300)],  # two 45° bends
+        [(0, 0), (50, 50), (100, 0)],  # 90° bend between diagonals
+        [(0, 0), (100, 0), (100, 10), (111.69, 21.69), (200, 21.69)],  # short steps
+    ],
+)
+def test_trace_polygon_is_on_grid_octilinear_and_never_narrower_than_w(path):
+    poly = trace_polygon(path, W, GRID)
+    coords = np.asarray(poly.exterior.coords)
+    assert on_grid(coords, GRID)
+    d = np.diff(coords, axis=0)
+    assert np.all((np.abs(d[:, 0]) < 1e-9) | (np.abs(d[:, 1]) < 1e-9) | (np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9))
+    assert interior_angles(poly).min() >= 90.0 - 1e-6
+    assert_full_width(poly, path, W, GRID)
+
+
+def test_teardrop_is_no_wider_than_the_rule_fraction_and_leaves_no_stub():
+    die = template_die()
+    ball = next(b for b in die.balls if b.name == "B2")
+    path = [(ball.x + 300.0, ball.y), (ball.x, ball.y)]
+    drop = teardrop(ball, path, die.rules)
+    trace = trace_polygon(path, W, GRID)
+    assert not drop.is_empty
+    corners = np.asarray(drop.exterior.coords)[:-1]
+    # flanks at 45°, every vertex on the grid (the angle and grid rules hold on the fillet)
+    d = np.diff(np.asarray(drop.exterior.coords), axis=0)
+    assert np.all((np.abs(d[:, 0]) < 1e-9) | (np.abs(d[:, 1]) < 1e-9) | (np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9))
+    assert on_grid(corners, GRID)
+    across = corners @ np.array([0.0, 1.0])
+    assert across.max() - across.min() <= die.rules.teardrop_max_fraction * 235.0 + 1e-6
+    reach = np.hypot(corners[:, 0] - ball.x, corners[:, 1] - ball.y)
+    assert reach.max() <= math.hypot(117.5 + W, W / 2) + 0.01, "reaches at most one trace width past the pad"
+    wide, narrow = corners[reach < 117.5], corners[reach >= 117.5]
+    assert len(wide) == 2 and all(ball.shape.covers(shapely.Point(c)) for c in wide), "set back inside the pad"
+    assert len(narrow) == 2 and all(trace.covers(shapely.Point(c)) for c in narrow), "narrow end inside the trace"
+    assert shapely.union_all([ball.shape, trace, drop]).geom_type == "Polygon"
+    narrow = dataclasses.replace(die.rules, teardrop_max_fraction=0.04)
+    assert teardrop(ball, path, narrow).is_empty  # no room for a teardrop wider than the trace
+    diagonal = [(ball.x + 300.0, ball.y + 300.0), (ball.x, ball.y)]
+    assert teardrop(ball, diagonal, die.rules).is_empty  # a diagonal trace's edges are off the grid
