@@ -27,9 +27,15 @@ What each rule kind means (the values live in the PDK's rules.toml):
 - connectivity: see drc/connectivity.py (opens: each piece of a net joins a pad and a ball).
 """
 
-from .engine import check_cell, run_drc
-from .report import write_reports
-from .violation import DrcResult, Violation
-from .waivers import Waiver, load_waivers
+import importlib
 
-__all__ = ["run_drc", "write_reports", "check_cell", "DrcResult", "Violation", "Waiver", "load_waivers"]
+_EXPORTS = {"run_drc": "engine", "check_cell": "engine", "write_reports": "report", "DrcResult": "violation",
+            "Violation": "violation", "Waiver": "waivers", "load_waivers": "waivers"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    # imported when first used: `layoutgen.drc.command` (the CLI's arguments) needs none of them
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'layoutgen.drc' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

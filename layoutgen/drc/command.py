@@ -6,12 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from ..errors import LayoutgenError
-from ..pdk import load_pdk
-from .engine import run_drc
-from .report import print_table, write_reports
+
+# The engine, the PDK loader and rich are imported when the check runs, so that
+# `layoutgen --help` (which defines these arguments) stays quick.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the check: 0 clean (or all waived), 1 violations, 2 bad input."""
+    from rich.console import Console
+
+    from ..pdk import load_pdk
+    from .engine import run_drc
+    from .report import print_table, write_reports
+
     console = Console()
     err = Console(stderr=True)
     extra = getattr(args, "pdk_path", None)
