@@ -64,9 +64,9 @@ import numpy as np
 import shapely
 
 from ..pdk import Pdk, Rule
-from .engine import (
-    MARK_LAYER, WAFER_CHECKS, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys, wafer_findings,
-)
+from ..rulekinds import kinds_of, kinds_with, runs_per_top
+from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys
+from .checks import wafer_findings
 from .geometry import EPS_UM, polygons, translate
 from .merge import move_finding, touching_groups
 from .read import Flat, Labels, Layout, Placement, Polys, concat_polys, layer_key, place_polys
@@ -74,9 +74,9 @@ from .violation import DrcResult, Finding, Violation
 
 # Rule kinds checked across placements: local ones (a finding depends on the shapes within the
 # rule's distance) and those that measure whole merged shapes.
-CONTEXT_LOCAL = frozenset({"width", "space", "separation", "overlap", "angle"})
-CONTEXT_WHOLE = frozenset({"area", "hole_area", "size", "pitch", "edge_distance", "enclosure"})
-_TOUCH_ONLY = frozenset({"angle", "area", "hole_area", "size"})   # interact only by merging
+CONTEXT_LOCAL = kinds_of("local")
+CONTEXT_WHOLE = kinds_of("whole")
+POLYGON_KINDS = kinds_of("polygon")   # per drawn polygon: per placed cell and on the top's own shapes (grid)
 
 # Auto mode: hierarchical when flattening would place at least this many polygons, and this
 # many times more than the unique cells hold.
@@ -106,8 +106,9 @@ class HierDrcResult(DrcResult):
 
 # ---------------------------------------------------------------- rules
 
-_SPACING = frozenset({"space", "separation", "pitch"})     # look across a gap between shapes
-_DISTANCE = frozenset({"width", "space", "separation", "overlap", "enclosure", "pitch", "edge_distance"})
+_SPACING = kinds_with("reach", "value")        # look across a gap between shapes
+_DISTANCE = kinds_with("spread", "value")       # findings move as far as the rule's value
+_TOLERANCE = kinds_with("spread", "tolerance")  # findings move as far as the edge tolerance (angle)
 
 
 def rule_layers(rule: Rule) -> list[str]:
@@ -136,7 +137,7 @@ def rule_local(rule: Rule, grid: float) -> float:
     measure a distance, the edge tolerance for angle, a grid step for the others."""
     if rule.kind in _DISTANCE and rule.value is not None:
         return max(float(rule.value), grid)
-    if rule.kind == "angle":
+    if rule.kind in _TOLERANCE:
         return (rule.tolerance_um or 0.0) + grid
     return grid
 
@@ -605,13 +606,13 @@ class HierChecker:
         self.grid = pdk.grid_um
         self.exempt = marks_exempt(pdk)
         self.context = [r for r in deck if is_context_rule(r)]
-        self.wafer_rules = [r for r in deck if r.kind == "connectivity" and r.check in WAFER_CHECKS]
+        self.wafer_rules = [r for r in deck if runs_per_top(r)]
         plain = [r for r in deck if not is_context_rule(r) and r not in self.wafer_rules]
         wafer_layer = layer_key(*pdk.layer("WAFER").gds) if "WAFER" in pdk.layers else None
         self.wafer = wafer_layer is not None and any(bool((layout.own(c)[0].key == wafer_layer).any()) for c in layout.cells)
-        # Density, connectivity and a family's own kinds: on a wafer per placed cell and on the top's
-        # own shapes; on any other layout on the flattened top (exact, and linear in its size).
-        self.flat_rules = [] if self.wafer else [r for r in plain if r.kind != "grid"]
+        # Density, connectivity and a family's own kinds (scope "flat"): on a wafer per placed cell and on
+        # the top's own shapes; on any other layout on the flattened top (exact, and linear in its size).
+        self.flat_rules = [] if self.wafer else [r for r in plain if r.kind not in POLYGON_KINDS]
         self.own_rules = [r for r in plain if r not in self.flat_rules]
         self.cell_rules = [r for r in deck if r not in self.wafer_rules and r not in self.flat_rules]
         names = list(dict.fromkeys(n for r in self.context for n in rule_layers(r) if n in pdk.layers))
@@ -755,7 +756,7 @@ class HierChecker:
         ctx_names = {r.name for r in self.context}
         self.cell_plain = {c: np.array([v.rule not in ctx_names for v in vs], bool) for c, vs in self.cell_found.items()}
         self.cell_exempt = {c: np.zeros(len(vs), np.int64) for c, vs in self.cell_found.items()}
-        grid_rules = {r.name for r in self.deck if r.kind == "grid"}
+        grid_rules = {r.name for r in self.deck if r.kind in POLYGON_KINDS}
         self.var_grid: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # per variant: grid findings, regions, refs
         for v in self.variants:
             ks = [k for k, viol in enumerate(self.cell_found[v.cell]) if viol.rule in grid_rules and viol.region is not None]

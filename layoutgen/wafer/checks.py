@@ -21,7 +21,6 @@ marker region in top-cell µm, edges), so a `connectivity` rule with `check = "p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -31,16 +30,9 @@ from shapely.geometry import Polygon, box
 
 from ..layout import Cell, Layout
 from ..pdk import Pdk
+from ..rulekinds import Finding
 
 DIE_LAYER, KERF_LAYER, WAFER_LAYER, MARK_LAYER = "DIE", "KERF", "WAFER", "MARK"
-
-
-class Finding(NamedTuple):
-    """One place a wafer check failed: what, and a marker region in top-cell µm (fields of the DRC's Finding)."""
-
-    message: str
-    region: shapely.Geometry | None = None
-    edges: tuple | None = None
 
 
 @dataclass(frozen=True)
