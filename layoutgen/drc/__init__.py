@@ -6,7 +6,7 @@
 
 Every top cell (or `top`) is checked on shapely geometry, all lengths in µm: flattened, or
 hierarchically when it places its cells by arrays or many references (a wafer: each placed
-cell checked once, then only what the placements add; see hier.py).
+cell checked once, then only what the placements add; see drc/hier).
 What each rule kind means (the values live in the PDK's rules.toml; this list is generated
 from `layoutgen.rulekinds`, where each kind is declared once):
 """

@@ -1,6 +1,6 @@
 """The DRC engine: read a GDS, then check each top cell flat (flattened) or hierarchically.
 
-Flat: the top cell flattened and the whole deck run on it. Hierarchical (`hier.py`): each
+Flat: the top cell flattened and the whole deck run on it. Hierarchical (`drc/hier`): each
 cell the top places checked once, then only what the placements add. `run_drc` picks
 hierarchical when the top places its cells by arrays or many references (flattening would
 multiply the geometry; a wafer), flat otherwise; `hierarchical=True/False` forces it.
