@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .errors import LayoutError
+
 
 @dataclass(frozen=True)
 class Label:
@@ -64,6 +66,18 @@ class Cell:
         return self
 
 
+def name_number(x: float) -> str:
+    """A length in a cell name (names derive from parameters): 12.5 -> '12p5', -3 -> 'm3'."""
+    return f"{x:g}".replace(".", "p").replace("-", "m")
+
+
+def _contents(cell: Cell) -> str:
+    """What a cell holds, in a few words (for an error)."""
+    shapes = ", ".join(f"{len(g)} on {n}" for n, g in cell.shapes.items() if g) or "no shapes"
+    refs = ", ".join(sorted({r.cell for r in cell.refs}))
+    return f"shapes {shapes}, {len(cell.labels)} labels" + (f", placing {refs}" if refs else "")
+
+
 @dataclass
 class Layout:
     """A set of cells and the name of the top one."""
@@ -72,9 +86,15 @@ class Layout:
     cells: dict[str, Cell] = field(default_factory=dict)
 
     def add(self, cell: Cell) -> Cell:
-        """Add `cell` (a cell of the same name must be identical: names derive from parameters)."""
-        if cell.name in self.cells and self.cells[cell.name] is not cell:
-            return self.cells[cell.name]
+        """Add `cell`; one already here under its name is kept when identical (names derive from every
+        parameter), a LayoutError naming both when it differs (one of them would silently go)."""
+        have = self.cells.get(cell.name)
+        if have is not None and have is not cell:
+            if have != cell:
+                raise LayoutError(f"two different cells named {cell.name!r}: the first holds {_contents(have)}, "
+                                  f"the second {_contents(cell)}; a cell's name must tell apart everything that "
+                                  f"changes it (rename one)")
+            return have
         self.cells[cell.name] = cell
         return cell
 

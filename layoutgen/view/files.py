@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LayoutgenError
+from ..files import write_atomic
+
+__all__ = ["DesignFiles", "ViewError", "design_name", "find_design_files", "read_summary", "write_atomic"]
 
 
 class ViewError(LayoutgenError):
@@ -22,21 +23,6 @@ class DesignFiles:
     gds: Path
     lyp: Path | None = None
     lyrdb: Path | None = None
-
-
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def read_summary(out_dir: Path) -> dict:

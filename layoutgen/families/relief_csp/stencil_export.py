@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from functools import reduce
 from importlib.metadata import PackageNotFoundError, version
@@ -28,6 +26,7 @@ from gerbonara.graphic_objects import Region
 from gerbonara.utils import MM
 from shapely.geometry import Polygon
 
+from layoutgen.files import write_atomic
 from layoutgen.layout import Layout
 from .rules import apertures as merged_apertures
 
@@ -46,21 +45,6 @@ def _software_version() -> str:
         return version("layoutgen")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _ring_mm(ring) -> list[tuple[float, float]]:
@@ -94,7 +78,7 @@ def gerber_bytes(apertures: Sequence[Polygon], layer: str) -> bytes:
 
 def write_gerber(apertures: Sequence[Polygon], path: str | Path, layer: str) -> Path:
     """Write one stencil's apertures as Gerber X2 (mm) to `path`."""
-    return _write_atomic(Path(path), gerber_bytes(apertures, layer))
+    return write_atomic(Path(path), gerber_bytes(apertures, layer))
 
 
 def read_gerber(path: str | Path) -> list[Polygon]:
@@ -141,7 +125,7 @@ def dxf_text(apertures: Sequence[Polygon], layer: str) -> str:
 
 def write_dxf(apertures: Sequence[Polygon], path: str | Path, layer: str) -> Path:
     """Write one stencil's apertures as DXF (mm) to `path`."""
-    return _write_atomic(Path(path), dxf_text(apertures, layer).encode("utf-8"))
+    return write_atomic(Path(path), dxf_text(apertures, layer).encode("utf-8"))
 
 
 def read_dxf(path: str | Path, layer: str | None = None) -> list[Polygon]:

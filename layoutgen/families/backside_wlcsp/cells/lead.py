@@ -15,7 +15,7 @@ from shapely.geometry import Polygon, box
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
 from layoutgen.cells.shapes import circle, rect
-from layoutgen.cells.stacks import _num
+from layoutgen.layout import name_number
 
 
 def pad_outline(along: float, across: float, shape: Literal["rect", "octagon", "round"], pdk: Pdk) -> Polygon:
@@ -45,5 +45,5 @@ def lead_cell(along: float, across: float, shape: Literal["rect", "octagon", "ro
               width: float, pdk: Pdk) -> Cell:
     """A pad stack of the backside flow: the pad (reference) and its BSWIRE landing and wall lead."""
     pad = pad_outline(along, across, shape, pdk)
-    name = f"BS_PADLEAD_{shape.upper()}_{_num(along)}x{_num(across)}_L{_num(length)}_W{_num(width)}"
+    name = f"BS_PADLEAD_{shape.upper()}_{name_number(along)}x{name_number(across)}_L{name_number(length)}_W{name_number(width)}"
     return Cell(name).add("PAD", pad).add("BSWIRE", lead(pad, length, width, pdk.grid_um))
