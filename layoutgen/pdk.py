@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import PdkError
 from .rulekinds import RULE_KINDS
+from .units import STEP_EPS
 
 
 class _Model(BaseModel):
@@ -119,9 +120,10 @@ class RdlParams(_Model):
 
 
 class Labels(_Model):
-    """Where net labels go in the GDS."""
+    """Where net labels go in the GDS, and how tall the text a mask carries is drawn."""
 
     text_datatype: int = 0
+    mask_label_height_um: float = Field(default=40.0, gt=0)   # the design/mask/revision text below the field
 
 
 class Pdk(_Model):
@@ -198,7 +200,7 @@ class Pdk(_Model):
 
     def snap_up(self, x: float) -> float:
         """`x` rounded up to the manufacturing grid (for sizes that must not shrink)."""
-        return math.ceil(x / self.grid_um - 1e-9) * self.grid_um
+        return math.ceil(x / self.grid_um - STEP_EPS) * self.grid_um
 
 
 def _shipped_root() -> Path:

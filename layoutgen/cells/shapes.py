@@ -9,11 +9,13 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
+from ..units import STEP_EPS
+
 
 def on_grid(coords: np.ndarray, grid: float, outward: bool = False) -> np.ndarray:
     """Vertex coordinates snapped to `grid` (away from the origin when `outward`)."""
     q = np.asarray(coords, dtype=float) / grid
-    q = np.sign(q) * np.ceil(np.abs(q) - 1e-9) if outward else np.round(q)
+    q = np.sign(q) * np.ceil(np.abs(q) - STEP_EPS) if outward else np.round(q)
     return q * grid
 
 
@@ -64,7 +66,7 @@ def grow(poly: Polygon, d: float, grid: float) -> Polygon:
     margin = grid * 1.5 if d > 0 else -grid * 1.5
     padded = poly.buffer(d + margin, join_style="mitre", mitre_limit=10.0)
     q = shapely.get_coordinates(padded) / grid
-    snapped = np.sign(q) * (np.ceil(np.abs(q) - 1e-9) if d > 0 else np.floor(np.abs(q) + 1e-9))
+    snapped = np.sign(q) * (np.ceil(np.abs(q) - STEP_EPS) if d > 0 else np.floor(np.abs(q) + STEP_EPS))
     return Polygon(snapped[:-1] * grid)
 
 

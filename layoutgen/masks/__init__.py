@@ -14,9 +14,6 @@ from ..layout import Cell, Layout
 from ..pdk import Mask, Pdk
 from .invert import complement_layout
 
-LABEL_HEIGHT_UM = 40.0
-
-
 def mask_layer(mask: Mask, pdk: Pdk) -> tuple[int, int]:
     """The GDS layer the mask's data is written on: its first drawn layer's number."""
     return pdk.layer(mask.layers[0]).gds
@@ -46,7 +43,7 @@ def _prune(layout: Layout, keep: set[str]) -> Layout:
     return out
 
 
-def text_polygons(text: str, x: float, y: float, height: float = LABEL_HEIGHT_UM) -> list[Polygon]:
+def text_polygons(text: str, x: float, y: float, height: float) -> list[Polygon]:
     """The polygons of `text` in gdstk's stroke font, lower-left at (x, y)."""
     return [Polygon(p.points) for p in gdstk.text(text, height, (x, y))]
 
@@ -68,7 +65,8 @@ def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision
     out_layer = mask.layers[0]
     top = Cell(f"{design_name}_{mask.name}")
     x0, y0, _, _ = field.bounds
-    label = text_polygons(mask_label(design_name, revision, mask), x0, y0 - 2 * LABEL_HEIGHT_UM)
+    height = pdk.labels.mask_label_height_um
+    label = text_polygons(mask_label(design_name, revision, mask), x0, y0 - 2 * height, height)
     if mask.invert:
         # The complement keeps the hierarchy: each die site type is complemented once.
         out = complement_layout(layout, mask.layers, field, pdk, out_layer, f"{top.name}_DATA")

@@ -14,12 +14,12 @@ from pathlib import Path
 import klayout.db as kdb
 import klayout.lay as klay
 
+from ..errors import LayoutgenError
 from .files import ViewError, read_summary, write_atomic
 
 MARGIN = 0.02                  # blank band around the drawn extent, as a fraction of it
 BACKGROUND = "#ffffff"
 SIZE = (1200, 1200)
-WAFER_LAYER = (201, 0)         # the generic PDK's WAFER layer, used when the .lyp does not name it
 # The wafer map draws where the dies are, not what is in them (at wafer scale that is a blur).
 WAFER_MAP_LAYERS = ("WAFER", "DIE", "KERF", "SHOT", "PLATE", "MARK")
 _LD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -122,12 +122,23 @@ def render_png(gds: Path, png: Path, lyp: Path | None = None, layers: list[str] 
     return _draw(view, png, cell, layers, size)
 
 
-def _wafer_layer(view: klay.LayoutView) -> tuple[int, int]:
-    """The GDS layer the .lyp calls WAFER (else the generic 201/0)."""
+def _wafer_layer(view: klay.LayoutView, out_dir: Path) -> tuple[int, int] | None:
+    """The GDS layer the .lyp calls WAFER, else the WAFER layer of the design's PDK (named in its
+    summary.json), else None (the wafer cell is then found by its name)."""
     for node in view.each_layer():
         if _layer_name(node).upper() == "WAFER":
             return node.source_layer, node.source_datatype
-    return WAFER_LAYER
+    name = (read_summary(out_dir).get("pdk") or {}).get("name")
+    if name:
+        from ..pdk import load_pdk
+
+        try:
+            pdk = load_pdk(name)
+        except LayoutgenError:   # a user's PDK may not be on this machine's search path
+            return None
+        if "WAFER" in pdk.layers:
+            return pdk.layer("WAFER").gds
+    return None
 
 
 def _wafer_map_layers(view: klay.LayoutView) -> list[str] | None:
@@ -137,10 +148,11 @@ def _wafer_map_layers(view: klay.LayoutView) -> list[str] | None:
     return found or None
 
 
-def _die_and_wafer(view: klay.LayoutView, die_name: str | None) -> tuple[str | None, str | None]:
+def _die_and_wafer(view: klay.LayoutView, die_name: str | None, out_dir: Path) -> tuple[str | None, str | None]:
     """The die cell and the wafer cell (a top cell drawing on WAFER, or named so) of the loaded layout."""
     layout = view.cellview(0).layout()
-    li = layout.find_layer(*_wafer_layer(view))
+    wafer_layer = _wafer_layer(view, out_dir)
+    li = layout.find_layer(*wafer_layer) if wafer_layer is not None else None
     tops = layout.top_cells()
     wafer = next((c.name for c in tops if (li is not None and not c.bbox(li).empty())
                   or "WAFER" in c.name.upper()), None)
@@ -159,7 +171,7 @@ def render_previews(out_dir: Path, design_name: str, size: tuple[int, int] = SIZ
     written: list[Path] = []
     view = _load_view(gds, lyp_or_none)
     die_name = (read_summary(out_dir).get("die") or {}).get("name")
-    die, wafer = _die_and_wafer(view, die_name)
+    die, wafer = _die_and_wafer(view, die_name, out_dir)
     if die is not None:
         written.append(_draw(view, preview / "die.png", die, None, size))
     for mask in sorted((out_dir / "masks").glob("*.gds")):

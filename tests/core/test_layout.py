@@ -16,6 +16,14 @@ def test_an_identical_cell_under_its_name_is_the_one_already_there():
     assert again is first and list(layout.cells) == ["PAD_100"]
 
 
+def test_float_noise_far_below_the_database_unit_is_the_same_cell():
+    layout = Layout(top="TOP")
+    first = layout.add(Cell("CUT_120p09").add("GROOVE2", box(0, -5, 120.09000000000003, 5)))
+    assert layout.add(Cell("CUT_120p09").add("GROOVE2", box(0, -5, 120.08999999999997, 5))) is first
+    with pytest.raises(LayoutError, match="two different cells named 'CUT_120p09'"):
+        layout.add(Cell("CUT_120p09").add("GROOVE2", box(0, -5, 120.091, 5)))
+
+
 def test_two_different_cells_under_one_name_are_refused_naming_both():
     layout = Layout(top="TOP")
     layout.add(Cell("DIE").add("DIE", box(0, 0, 5000, 5000)).place("PAD_100", 10, 10))

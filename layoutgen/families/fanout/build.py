@@ -36,7 +36,7 @@ from .cells.via import landing_side, level_via_cell, pad_via_cell, via_cut, via_
 from layoutgen.cells.shapes import circle, rect, width_across_flats
 from layoutgen.design import BallGrid, Design, Die, Length, Model, Pad, Package
 from layoutgen.errors import ConfigError, RoutingError
-from layoutgen.layout import Cell, Layout
+from layoutgen.layout import Cell, Layout, join_label
 from layoutgen.pdk import Pdk
 from layoutgen.route.multilevel import LevelSpec, Obstacle, Routing, Terminal, ViaSpec, notch_fill, route
 from .rules import process_data
@@ -306,7 +306,7 @@ class _Unit:
                 self.terms.append(Terminal(f"{ind.name}.{pin.name}", net, li, p.tip, p.x, p.y, "stub",
                                            where=f"inductor {ind.name} {pin.name} pin", device=ind.name))
             self.joined.append(set(ind.nets))
-            self.top.label("TEXT", f"JOIN:{','.join(sorted(set(ind.nets)))}", x, y)
+            self.top.label("TEXT", join_label(ind.nets), x, y)
             self.passives[ind.name] = {
                 "type": "spiral_inductor", "shape": "square", "level": top_l, "underpass": low_l,
                 "nets": list(ind.nets), "x_um": x, "y_um": y, "turns": ind.turns, "width_um": w, "spacing_um": s,
@@ -376,7 +376,7 @@ class _Unit:
                 self.terms.append(Terminal(f"{res.name}.{pin.name}", net, lv, p.tip, p.x, p.y, "stub",
                                            where=f"resistor {res.name} pin {pin.name}", device=res.name))
             self.joined.append(set(res.nets))
-            self.top.label("TEXT", f"JOIN:{','.join(sorted(set(res.nets)))}", x, y)
+            self.top.label("TEXT", join_label(res.nets), x, y)
             rs = proc.wire(layer).sheet_resistance_ohm_sq
             self.passives[res.name] = {
                 "type": "meander_resistor", "level": layer, "nets": list(res.nets), "x_um": x, "y_um": y,
