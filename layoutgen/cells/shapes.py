@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
 from ..units import STEP_EPS
+
+if TYPE_CHECKING:
+    from ..pdk import Pdk
 
 
 def on_grid(coords: np.ndarray, grid: float, outward: bool = False) -> np.ndarray:
@@ -45,6 +48,15 @@ def regular_polygon(diameter: float, vertices: int, grid: float,
         pts = np.c_[np.cos(ang), np.sin(ang)] * (r - grid * 1.5)
         pts = np.trunc(pts / grid) * grid
     return Polygon(pts)
+
+
+def pad_outline(width: float, height: float, shape: str, pdk: Pdk) -> Polygon:
+    """A chip pad as the die vendor gives it: a `width` × `height` rectangle, else an octagon or a
+    round pad (`circle_vertices`-gon) around the smaller side."""
+    if shape == "rect":
+        return rect(width, height, pdk.grid_um)
+    return circle(min(width, height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
+                  "round" if shape == "round" else "octagon")
 
 
 def circle(diameter: float, vertices: int, grid: float, fit: Literal["inscribed", "circumscribed"],

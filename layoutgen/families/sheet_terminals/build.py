@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
-from layoutgen.cells.shapes import circle, grow, rect, width_across_flats
+from layoutgen.cells.shapes import circle, grow, pad_outline, rect, width_across_flats
 from .cells.fiducial import fiducial_cross
 from .cells.frame import frame_field, frame_outline
 from .cells.lead import Meander, MeanderError, lead_cell, lead_centreline, lead_length, plan_meander
@@ -307,10 +307,7 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
 def _contact_cell(p: Pad, pdk: Pdk) -> Cell:
     """The chip contact (reference PAD) of one size and shape."""
     cell = Cell(f"SHEET_CONTACT_{p.shape.upper()}_{name_number(p.width)}x{name_number(p.height)}")
-    if p.shape == "rect":
-        return cell.add("PAD", rect(p.width, p.height, pdk.grid_um))
-    return cell.add("PAD", circle(min(p.width, p.height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
-                                  "round" if p.shape == "round" else "octagon"))
+    return cell.add("PAD", pad_outline(p.width, p.height, p.shape, pdk))
 
 
 def _terminal_cell(pkg: SheetTerminals, plan: SheetPlan, ring: bool) -> Cell:

@@ -14,16 +14,8 @@ from shapely.geometry import Polygon, box
 
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
-from layoutgen.cells.shapes import circle, rect
+from layoutgen.cells.shapes import pad_outline
 from layoutgen.layout import name_number
-
-
-def pad_outline(along: float, across: float, shape: Literal["rect", "octagon", "round"], pdk: Pdk) -> Polygon:
-    """The chip pad in the row frame (`along` the row, `across` it), as the fan-in pad stack draws it."""
-    if shape == "rect":
-        return rect(along, across, pdk.grid_um)
-    return circle(min(along, across), pdk.circle_vertices, pdk.grid_um, "circumscribed",
-                  "round" if shape == "round" else "octagon")
 
 
 def lead_end(length: float, width: float) -> Polygon:

@@ -12,16 +12,8 @@ from shapely.geometry import Polygon
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
-from layoutgen.cells.shapes import circle, grow, rect, width_across_flats
+from layoutgen.cells.shapes import grow, pad_outline, width_across_flats
 from layoutgen.layout import name_number
-
-
-def pad_outline(width: float, height: float, shape: str, pdk: Pdk) -> Polygon:
-    """The chip pad opening as the die vendor gives it: rectangle, octagon or round."""
-    if shape == "rect":
-        return rect(width, height, pdk.grid_um)
-    return circle(min(width, height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
-                  "round" if shape == "round" else "octagon")
 
 
 def well_opening(pad: Polygon, clearance: float, pdk: Pdk, pad_name: str = "") -> Polygon:
