@@ -14,7 +14,7 @@ from .errors import LayoutgenError
 def _cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
-    result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis, quiet=args.quiet)
+    result = build(args.config, out=args.output, drc=not args.no_drc, oasis=args.oasis, quiet=args.quiet)
     if result.drc is not None and not result.drc.ok:
         from rich.console import Console
 

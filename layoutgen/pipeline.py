@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 from shapely.geometry import box
 
 from .config import _field_line, load_config
@@ -31,7 +32,10 @@ from .view.report import write_report
 
 @dataclass
 class BuildResult:
-    """What a build wrote and found."""
+    """What a build wrote and found: the output folder, its files, the summary and the DRC result.
+
+    In Jupyter a result shows its die preview (`_repr_png_`).
+    """
 
     out_dir: Path
     summary: dict
@@ -41,6 +45,29 @@ class BuildResult:
     def exit_code(self) -> int:
         """0 clean (or DRC skipped), 1 when the DRC found violations."""
         return 1 if self.drc is not None and not self.drc.ok else 0
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """Every file the build wrote, by its path relative to the output folder."""
+        return {str(p.relative_to(self.out_dir)): p for p in sorted(self.out_dir.rglob("*")) if p.is_file()}
+
+    @property
+    def gds(self) -> Path:
+        """The combined layout."""
+        return self.out_dir / f"{self.summary['design']}.gds"
+
+    @property
+    def report(self) -> Path:
+        """The report page."""
+        return self.out_dir / "report.html"
+
+    def _repr_png_(self) -> bytes | None:
+        preview = self.out_dir / "preview" / "die.png"
+        return preview.read_bytes() if preview.is_file() else None
+
+    def __repr__(self) -> str:
+        verdict = "DRC skipped" if self.drc is None else ("DRC clean" if self.drc.ok else "DRC violations")
+        return f"<BuildResult {self.summary['design']} in {self.out_dir}: {verdict}>"
 
 
 def resolve_pdk(design: Design) -> Pdk:
@@ -189,24 +216,33 @@ def _swap_into_place(stage: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False,
-          quiet: bool = False) -> BuildResult:
-    """Build the config into `out_root/<design>/`; raises ConfigError/RoutingError on bad input."""
+def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True, oasis: bool = False,
+          quiet: bool = False, **old: Any) -> BuildResult:
+    """Build a Design (or the config file at a path) into `out/<design>/` and return what was written.
+
+    Callable any number of times in one process; raises ConfigError/RoutingError on bad input.
+    The keywords `out_root` and `run_drc` are the former names of `out` and `drc`.
+    """
+    if unknown := set(old) - {"out_root", "run_drc"}:
+        raise TypeError(f"build() got unexpected keyword arguments {sorted(unknown)}")
+    out = old.get("out_root", out)
+    drc = old.get("run_drc", drc)
     with steps(4, "loading", quiet) as step:
-        design = load_config(config)
+        if not isinstance(design, Design):
+            design = load_config(design)
         pdk = resolve_pdk(design)
         step(label="routing the die")
         die = builder(design.package.family)(design, pdk)
-        out_root = Path(out_root)
+        out_root = Path(out)
         out_root.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{design.name}.", suffix=".tmp", dir=out_root))
         try:
             step(label="writing masks")
             summary = write_outputs(design, pdk, die, stage, oasis=oasis)
-            drc = None
-            if run_drc:
+            result = None
+            if drc:
                 step(label="DRC")
-                drc = check_written(design, pdk, stage, summary)
+                result = check_written(design, pdk, stage, summary)
             step(label="previews and report")
             render_previews(stage, design.name)
             write_report(stage)
@@ -216,4 +252,4 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
-    return BuildResult(out_dir=final, summary=summary, drc=drc)
+    return BuildResult(out_dir=final, summary=summary, drc=result)

@@ -15,7 +15,7 @@ def test_build_writes_the_die_and_mask_pictures_and_the_report(tmp_path: Path) -
     from layoutgen.errors import RoutingError
 
     try:
-        result = build(TEMPLATES / "wlcsp_fanin.py", out_root=tmp_path, run_drc=False)
+        result = build(TEMPLATES / "wlcsp_fanin.py", out=tmp_path, drc=False)
     except (ImportError, RoutingError) as e:  # the router is still being written (tests/test_build.py owns it)
         pytest.skip(f"the build cannot run yet: {e}")
     out = result.out_dir

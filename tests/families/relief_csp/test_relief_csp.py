@@ -46,7 +46,7 @@ def die():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    return build(TEMPLATE, out_root=tmp_path_factory.mktemp("out"), run_drc=False, quiet=True).out_dir
+    return build(TEMPLATE, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
 @pytest.fixture(scope="module")
@@ -371,7 +371,7 @@ def test_ball_height_is_the_spherical_cap_of_the_solder():
 
 
 def test_same_config_gives_the_same_bytes(built: Path, tmp_path: Path):
-    again = build(TEMPLATE, out_root=tmp_path, run_drc=False, quiet=True).out_dir
+    again = build(TEMPLATE, out=tmp_path, drc=False, quiet=True).out_dir
     names = ["relief_csp.gds", *(f"masks/{m}.gds" for m in ("WELL", "MOULD1", "MOULD2", "STENCIL3", "PASTE"))]
     for name in names:
         assert filecmp.cmp(built / name, again / name, shallow=False), name
@@ -480,7 +480,7 @@ def _mask_polygons(path: Path, layer: tuple[int, int]) -> list[Polygon]:
 def test_mould_masks_are_mirrored_and_stencils_are_not(write_config, tmp_path: Path):
     # With the ball seat 10 µm right of centre, a mirrored mask shows it 10 µm left.
     cfg = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),")
-    out = build(cfg, out_root=tmp_path, run_drc=False, quiet=True).out_dir
+    out = build(cfg, out=tmp_path, drc=False, quiet=True).out_dir
     masks = {m["name"]: m for m in json.loads((out / "summary.json").read_text())["masks"]}
     assert [n for n, m in masks.items() if m["mirror"]] == ["WELL", "MOULD1", "MOULD2"]
     feet = _mask_polygons(out / "masks" / "MOULD1.gds", (61, 0))
