@@ -26,6 +26,7 @@ from .layout import Layout
 from .lyp import write_lyp
 from .masks import derive_mask, mask_layer, mask_layer_map
 from .pdk import Pdk, load_pdk
+from .pinout import ball_order, write_board_files
 from .view.progress import steps
 from .view.render import render_previews
 from .view.report import write_report
@@ -126,7 +127,7 @@ def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> di
             "max_length_um": round(max(lengths, default=0.0), 3),
             "assignment": dict(sorted(die.assignment.items())),
         }} if die.assignment else {}),
-        **({"ball_nets": dict(sorted(die.ball_nets.items()))} if die.ball_nets else {}),
+        **({"ball_nets": dict(sorted(die.ball_nets.items(), key=lambda kv: ball_order(kv[0])))} if die.ball_nets else {}),
         **die.extra,
         "versions": _versions(),
     }
@@ -173,11 +174,18 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
 
         write_mask_order(mask_order_rows(pdk, masks), stage / "masks")
     write_lyp(pdk, stage / f"{design.name}.lyp")
+    board = None
+    if die.ball_nets:
+        grid = getattr(design.package, "balls", None)
+        names = set(die.ball_nets) | ({n for n, _, _ in grid.positions()} if hasattr(grid, "positions") else set())
+        board = write_board_files(stage / f"{design.name}.gds", pdk, die.layout.top, design, stage, names)
     extra = extra_writer(design.package.family)
     extra_files = [str(p.relative_to(stage)) for p in extra(die, stage)] if extra else []
     summary = summarize(design, pdk, die, masks)
     if extra_files:
         summary["extra_files"] = sorted(extra_files)
+    if board:
+        summary["board"] = board
     if wafer:
         summary["counts"]["dies"] = wafer.summary["dies"]
         summary["wafer"] = wafer.summary
