@@ -6,6 +6,7 @@ at the end, so a failed build leaves the previous result (or nothing), never hal
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
 from .lyp import write_lyp
-from .masks import derive_mask, mask_layer, mask_layer_map
+from .masks import derive_mask, manifest, mask_layer, mask_layer_map, write_manifest
 from .pdk import Pdk, load_pdk
 from .pinout import ball_order, write_board_files
 from .view.progress import steps
@@ -93,6 +94,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def config_hash(design: Design, pdk: Pdk) -> str:
+    """SHA-256 of the design and its PDK as canonical JSON: what the build is made from, no clock, no paths."""
+    data = {"design": design.model_dump(mode="json", serialize_as_any=True),
+            "pdk": pdk.model_dump(mode="json", exclude={"path"})}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def _shape_counts(layout: Layout) -> dict[str, int]:
     return {name: len(layout.flat(name)) for name in layout.layers()}
 
@@ -158,17 +166,23 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
         write_layout(layout, pdk, stage / f"{design.name}.oas", oasis=True)
     used = set(layout.layers())
     field = wafer.field if wafer else die_outline(layout)
+    digest = config_hash(design, pdk)
     masks = []
     for mask in pdk.masks:
         if not (used & set(mask.layers)) - {"MARK"}:
             continue  # nothing of this mask's own (marks alone make no mask)
-        m = derive_mask(layout, mask, pdk, design.name, design.revision, field)
+        m = derive_mask(layout, mask, pdk, design.name, design.revision, field, build_id=digest[:12])
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))
-        masks.append({"name": mask.name, "file": str(rel), "layers": mask.layers,
+        files = [str(rel)]
+        if oasis:
+            write_layout(m, pdk, stage / rel.with_suffix(".oas"), oasis=True, layer_map=mask_layer_map(mask, pdk))
+            files.append(str(rel.with_suffix(".oas")))
+        masks.append({"name": mask.name, "file": str(rel), "files": files, "top_cell": m.top, "layers": mask.layers,
                       "gds_layer": list(mask_layer(mask, pdk)), "field": mask.field,
                       "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to,
                       **({"smallest_feature_um": wafer.summary["mask_features"].get(mask.name)} if wafer else {})})
+    write_manifest(stage, manifest(stage, design.name, design.revision, digest[:12], masks, field))
     if wafer:
         from .wafer import mask_order_rows, write_mask_order
 
@@ -182,6 +196,8 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     extra = extra_writer(design.package.family)
     extra_files = [str(p.relative_to(stage)) for p in extra(die, stage)] if extra else []
     summary = summarize(design, pdk, die, masks)
+    summary["config_hash"] = digest
+    summary["build_id"] = digest[:12]
     if extra_files:
         summary["extra_files"] = sorted(extra_files)
     if board:
