@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from .gdsio import write_layout
 from .layout import Layout
 from .lyp import write_lyp
 from .masks import derive_mask, manifest, mask_layer, mask_layer_map, write_manifest
-from .pdk import Pdk, load_pdk
+from .pdk import Pdk, _shipped_root, load_pdk
 from .pinout import ball_order, write_board_files
 from .view.progress import steps
 from .view.render import render_previews
@@ -72,9 +73,10 @@ class BuildResult:
         return f"<BuildResult {self.summary['design']} in {self.out_dir}: {verdict}>"
 
 
-def resolve_pdk(design: Design) -> Pdk:
-    """The design's PDK (a name, or a folder relative to the config); errors point at `pdk=`."""
+def resolve_pdk(design: Design, pdk_path: list[str | Path] | None = None) -> Pdk:
+    """The design's PDK (a name, or a folder relative to the config, or on `pdk_path`); errors point at `pdk=`."""
     extra = [design.config_path.parent] if design.config_path else []
+    extra += list(pdk_path or [])
     try:
         return load_pdk(design.pdk, extra=extra)
     except PdkError as e:
@@ -207,6 +209,10 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
         summary["wafer"] = wafer.summary
     if panel:
         summary["panel"] = panel
+    shipped = _shipped_root().resolve()
+    if shipped not in Path(pdk.path).resolve().parents:
+        # A PDK of the user's own: where it is from the output folder, so `layoutgen drc OUT_DIR` finds it.
+        summary["pdk"]["folder"] = os.path.relpath(Path(pdk.path).resolve(), (stage.parent / design.name).resolve())
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
@@ -221,6 +227,8 @@ def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcRe
     write_reports(result, stage, reproducible=True)
     counts, waived = result.counts(), result.waived_counts()
     summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "violations": sum(counts.values()),
+                      **({"waivers": os.path.relpath(waivers.resolve(), (stage.parent / design.name).resolve())}
+                         if waivers and waivers.is_file() else {}),
                       "violations_all_placements": sum(result.flat_counts().values()), "waived": sum(waived.values()),
                       "failed_rules": {name: n for name, n in counts.items() if n}}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -241,11 +249,14 @@ def _swap_into_place(stage: Path, final: Path) -> None:
 
 
 def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True, oasis: bool = False,
-          quiet: bool = False, **old: Any) -> BuildResult:
+          quiet: bool = False, pdk_path: list[str | Path] | None = None, junit: str | Path | None = None,
+          **old: Any) -> BuildResult:
     """Build a Design (or the config file at a path) into `out/<design>/` and return what was written.
 
     Callable any number of times in one process; raises ConfigError/RoutingError on bad input.
-    The keywords `out_root` and `run_drc` are the former names of `out` and `drc`.
+    `pdk_path` adds folders to search for the PDK; `junit` also writes the DRC as JUnit XML
+    there (one test case per rule, for CI), once the build is in place. The keywords `out_root` and `run_drc` are the
+    former names of `out` and `drc`.
     """
     if unknown := set(old) - {"out_root", "run_drc"}:
         raise TypeError(f"build() got unexpected keyword arguments {sorted(unknown)}")
@@ -254,7 +265,7 @@ def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True
     with steps(4, "loading", quiet) as step:
         if not isinstance(design, Design):
             design = load_config(design)
-        pdk = resolve_pdk(design)
+        pdk = resolve_pdk(design, pdk_path)
         step(label="routing the die")
         die = builder(design.package.family)(design, pdk)
         out_root = Path(out)
@@ -272,6 +283,10 @@ def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True
             write_report(stage)
             final = out_root / design.name
             _swap_into_place(stage, final)
+            if junit is not None and result is not None:
+                from .drc.report import write_junit
+
+                write_junit(result, Path(junit))
             step()
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
