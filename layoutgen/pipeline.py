@@ -26,6 +26,7 @@ from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
 from .lyp import write_lyp
+from .lyt import write_lyt
 from .masks import derive_mask, manifest, mask_layer, mask_layer_map, write_manifest
 from .pdk import Pdk, _shipped_root, load_pdk
 from .pinout import ball_order, write_board_files
@@ -189,7 +190,9 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
         from .wafer import mask_order_rows, write_mask_order
 
         write_mask_order(mask_order_rows(pdk, masks), stage / "masks")
-    write_lyp(pdk, stage / f"{design.name}.lyp")
+    texts = {lb.layer for c in layout.cells.values() for lb in c.labels}
+    write_lyp(pdk, stage / f"{design.name}.lyp", used=used | texts)
+    write_lyt(pdk, stage / f"{design.name}.lyt", f"{design.name}.lyp")
     board = None
     if die.ball_nets:
         grid = getattr(design.package, "balls", None)
