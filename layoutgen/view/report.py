@@ -89,12 +89,22 @@ def table_html(data: Any, index: str = "name") -> str:
 def _pictures(out_dir: Path) -> str:
     """Figures of every preview PNG, inlined: the die, the masks, the wafer, then any other."""
     pngs = sorted((out_dir / "preview").glob("*.png"))
-    order = {"die": 0, "wafer": 2}
-    pngs.sort(key=lambda p: (order.get(p.stem, 1 if p.stem.startswith("mask_") else 3), p.name))
+    order = {"die": 0, "wafer": 1}
+
+    def key(p: Path) -> tuple:
+        if p.stem in order:
+            return (order[p.stem], "", 0)
+        if p.stem.startswith(("mask_", "zoom_")):          # each mask, then its die and mark-site zooms
+            parts = p.stem.split("_")
+            return (2, parts[1], 0 if parts[0] == "mask" else 1, p.name)
+        return (3, p.name, 0)
+
+    pngs.sort(key=key)
     figs = []
     for p in pngs:
         data = base64.b64encode(p.read_bytes()).decode("ascii")
-        caption = p.stem.replace("mask_", "mask ").replace("_", " ")
+        caption = p.stem.replace("mask_", "mask ").replace("zoom_", "mask ").replace("_die", ", one die site") \
+            .replace("_mark", ", the mark site").replace("_", " ")
         figs.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     return f'<div class="gallery">{"".join(figs)}</div>' if figs else "<p>No pictures (preview/ is empty).</p>"

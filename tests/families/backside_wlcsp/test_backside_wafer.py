@@ -288,3 +288,20 @@ def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     assert table["before dicing"].startswith("80,448 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
     assert table["after dicing"].startswith("all 80,448 pieces isolated after dicing")
     assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"
+
+
+def test_mask_thumbnails_zoom_to_a_die_site_and_the_mark_site_even_when_mirrored(wafer):
+    import klayout.lay as klay
+
+    masks = json.loads((wafer / "summary.json").read_text())["masks"]
+    assert masks and all(m["mirror"] for m in masks)
+    for m in masks:
+        for what in ("die", "mark"):
+            png = wafer / "preview" / f"zoom_{m['name']}_{what}.png"
+            pixels = klay.PixelBuffer.read_png(str(png))
+            white = 0xFFFFFFFF
+            inked = sum(1 for y in range(0, pixels.height(), 4) for x in range(0, pixels.width(), 4)
+                        if pixels.pixel(x, y) | 0xFF000000 != white)
+            assert inked > 20, (png.name, inked)          # something of the site is drawn, not empty field
+    page = (wafer / "report.html").read_text()
+    assert all(f'alt="mask {m["name"]}, the mark site"' in page for m in masks)
