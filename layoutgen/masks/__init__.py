@@ -1,5 +1,7 @@
 """Masks derived from drawn layers as the PDK says: layers merged, tone, mirror, label; the manifest.
 
+A mask's tone is the PDK's (`Mask.invert`): an inverted mask is the complement of its drawn
+layers inside the mask field (`invert.py`, which keeps a wafer's die arrays hierarchical).
 A mask file holds only its own data: its cells are named after the mask (`PV1_<cell>`), so a
 mask and the design load into one session without clashing, and no net-name texts (those
 stay in the combined layout). The label says design, mask, revision, tone, mirror and the
@@ -16,8 +18,9 @@ import gdstk
 import shapely
 from shapely.geometry import Polygon
 
-from .layout import Cell, Layout
-from .pdk import Mask, Pdk
+from ..layout import Cell, Layout
+from ..pdk import Mask, Pdk
+from .invert import complement_layout
 
 LABEL_HEIGHT_UM = 40.0
 
@@ -92,8 +95,6 @@ def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision
     out_layer = mask.layers[0]
     if mask.invert:
         # The complement keeps the hierarchy: each die site type is complemented once.
-        from .wafer.invert import complement_layout
-
         out = complement_layout(layout, mask.layers, field, pdk, out_layer, f"{design_name}_DATA")
     else:
         out = _prune(layout, set(mask.layers))
