@@ -6,6 +6,7 @@ build's summary.json, so `--pdk` is needed only for other layouts."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -37,12 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve_input(path: Path, pdk: str | None, waivers: str | None) -> tuple[Path, str, str | None]:
     """The layout file, PDK and waivers for a path: a build's folder or a file in it
     gives its summary's PDK (a folder PDK resolved against the config's folder) and its waivers."""
-    from ..view.files import read_summary
-
     folder = path if path.is_dir() else path.parent
     if folder.name == "masks":
         folder = folder.parent
-    summary = read_summary(folder)
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = {}
+    summary = summary if isinstance(summary, dict) else {}
     if path.is_dir():
         name = summary.get("design")
         if not name or not (path / f"{name}.gds").is_file():
