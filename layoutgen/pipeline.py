@@ -99,8 +99,13 @@ def _versions() -> dict[str, str]:
 
 def config_hash(design: Design, pdk: Pdk) -> str:
     """SHA-256 of the design and its PDK as canonical JSON: what the build is made from, no clock, no paths."""
-    data = {"design": design.model_dump(mode="json", serialize_as_any=True),
-            "pdk": pdk.model_dump(mode="json", exclude={"path"})}
+    # Not hashed (yet): the folder and files (paths), and a family's process data (Pdk.data, read
+    # from e.g. fanout.toml); a mask label height counts when a PDK sets one. Build ids issued
+    # before these fields existed stay what they were.
+    own = pdk.model_dump(mode="json", exclude={"path", "data", "data_files"})
+    if pdk.labels.mask_label_height_um == type(pdk.labels)().mask_label_height_um:
+        del own["labels"]["mask_label_height_um"]
+    data = {"design": design.model_dump(mode="json", serialize_as_any=True), "pdk": own}
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -22,6 +22,7 @@ from ..layout import Cell, Layout
 from ..pdk import Mask, Pdk
 from .invert import complement_layout
 
+
 def mask_layer(mask: Mask, pdk: Pdk) -> tuple[int, int]:
     """The GDS layer the mask's data is written on: its first drawn layer's number."""
     return pdk.layer(mask.layers[0]).gds
@@ -61,14 +62,14 @@ def mask_label(design_name: str, revision: str, mask: Mask, build_id: str = "") 
     return f"{design_name} {mask.name} REV {revision} {tone} {mirror}" + (f" ID {build_id}" if build_id else "")
 
 
-def label_height(text: str, field: Polygon) -> float:
-    """Text height for the label under `field`: a 40th of the field's short side (at least
-    LABEL_HEIGHT_UM), smaller when the line would be wider than the field."""
+def label_height(text: str, field: Polygon, least: float) -> float:
+    """Text height for the label under `field`: a 40th of the field's short side (at least `least`,
+    the PDK's labels.mask_label_height_um), smaller when the line would be wider than the field."""
     x0, y0, x1, y1 = field.bounds
-    height = max(LABEL_HEIGHT_UM, min(x1 - x0, y1 - y0) / 40)
+    height = max(least, min(x1 - x0, y1 - y0) / 40)
     per_char = 9 / 16           # gdstk's stroke font: a character advances 9/16 of the text height
     fit = (x1 - x0) / (len(text) * per_char)
-    return max(LABEL_HEIGHT_UM, min(height, fit))
+    return max(least, min(height, fit))
 
 
 def rename_cells(layout: Layout, prefix: str) -> Layout:
@@ -90,13 +91,6 @@ def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision
     mask is the complement of the drawn layers inside it.
     """
     out_layer = mask.layers[0]
-<<<<<<< HEAD
-    top = Cell(f"{design_name}_{mask.name}")
-    x0, y0, _, _ = field.bounds
-    height = pdk.labels.mask_label_height_um
-    label = text_polygons(mask_label(design_name, revision, mask), x0, y0 - 2 * height, height)
-=======
->>>>>>> main
     if mask.invert:
         # The complement keeps the hierarchy: each die site type is complemented once.
         out = complement_layout(layout, mask.layers, field, pdk, out_layer, f"{design_name}_DATA")
@@ -108,7 +102,7 @@ def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision
         top = Cell(f"{top.name}_TOP")
     x0, y0, _, _ = field.bounds
     text = mask_label(design_name, revision, mask, build_id)
-    height = label_height(text, field)
+    height = label_height(text, field, pdk.labels.mask_label_height_um)
     label = text_polygons(text, x0, y0 - 2 * height, height)
     top.place(out.top, 0.0, 0.0, rotation=180.0 if mask.mirror else 0.0, x_reflection=mask.mirror)
     # The label reads correctly on the mask as exposed: mirrored with the data when mirrored.

@@ -14,7 +14,7 @@ import pytest
 from layoutgen import build, load_pdk
 from layoutgen.cli import main
 from layoutgen.drc import run_drc
-from layoutgen.masks import LABEL_HEIGHT_UM, mask_label
+from layoutgen.masks import mask_label
 
 from test_api import small_design
 
@@ -87,7 +87,7 @@ def test_the_label_says_design_mask_revision_tone_mirror_and_build_id_and_is_big
     box = own.bbox()
     assert box.top * ly.dbu < -1000                          # below the 2 mm die field
     height = 2000 / 40                                       # a 40th of the field, as wide as it fits
-    assert LABEL_HEIGHT_UM <= box.height() * ly.dbu <= height * 1.01
+    assert pdk.labels.mask_label_height_um <= box.height() * ly.dbu <= height * 1.01
     assert box.width() * ly.dbu == pytest.approx(len(text) * 9 / 16 * box.height() * ly.dbu / (8.75 / 10), rel=0.1)
 
 
