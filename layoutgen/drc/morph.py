@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import SLIVER_UM2, has_facing_walls
+from .geometry import SLIVER_UM2, facing_walls
 
 MARGIN_UM = 5e-5
 _MITRE = 10.0
@@ -80,9 +80,6 @@ def _pieces(idx: np.ndarray, diffs: np.ndarray, geoms: np.ndarray) -> list[tuple
         return []
     parts, which = shapely.get_parts(diffs, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > SLIVER_UM2)
-    out = []
-    for part, w in zip(parts[keep], which[keep]):  # candidate pieces only: few
-        shape = geoms[idx[w]]
-        if has_facing_walls(part, shape):
-            out.append((int(idx[w]), part))
-    return out
+    parts, which = parts[keep], which[keep]
+    facing = facing_walls(parts, geoms[idx[which]])
+    return [(int(idx[w]), part) for part, w in zip(parts[facing], which[facing])]
