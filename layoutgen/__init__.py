@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "load_config": "layoutgen.config",
     "load_pdk": "layoutgen.pdk",
     "build": "layoutgen.pipeline",
+    "sweep": "layoutgen.sweep",
     # family 1
     **dict.fromkeys(["FanInWlcsp", "Posts"], "layoutgen.families.wlcsp_fanin.model"),
     # family 2

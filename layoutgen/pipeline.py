@@ -189,11 +189,12 @@ def _swap_into_place(stage: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False,
+def build(config: str | Path | Design, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False,
           quiet: bool = False) -> BuildResult:
-    """Build the config into `out_root/<design>/`; raises ConfigError/RoutingError on bad input."""
+    """Build the config (a config file, or a Design made in Python) into `out_root/<design>/`;
+    raises ConfigError/RoutingError on bad input."""
     with steps(4, "loading", quiet) as step:
-        design = load_config(config)
+        design = config if isinstance(config, Design) else load_config(config)
         pdk = resolve_pdk(design)
         step(label="routing the die")
         die = builder(design.package.family)(design, pdk)
