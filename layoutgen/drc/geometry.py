@@ -112,17 +112,24 @@ def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, S
     return [(tuple(float(v) for v in x), tuple(float(v) for v in y)) for x, y in zip(ea, eb)]  # type: ignore[misc]
 
 
-def facing_walls(pieces: np.ndarray, shapes: np.ndarray, min_angle_deg: float = 120.0) -> np.ndarray:
-    """`has_facing_walls(pieces[k], shapes[k])` for every k, vectorised: the walls of each
-    shape near each piece found at once, then their normals compared per piece."""
+def facing_walls(pieces: np.ndarray, shapes: np.ndarray, shape_of: np.ndarray, min_angle_deg: float = 120.0) -> np.ndarray:
+    """Whether each piece touches two walls of its shape (shapes[shape_of[k]]) whose normals
+    differ by more than `min_angle_deg`: a gap or a neck between opposite walls, not the
+    wedge of one corner. Vectorised: each shape's walls listed once, the walls near each
+    piece found with one STRtree query, then their normals compared per piece."""
     n = len(pieces)
     out = np.zeros(n, bool)
     if n == 0:
         return out
-    segs, normal, offsets = segment_table(shapes)
     tol = 1e-5
-    idx, entry = _runs(offsets, np.arange(n))
-    b = shapely.bounds(pieces)[entry]
+    segs, normal, offsets = segment_table(shapes)
+    box = shapely.bounds(pieces)
+    tree = shapely.STRtree(shapely.box(*np.minimum(segs[:, :2], segs[:, 2:]).T, *np.maximum(segs[:, :2], segs[:, 2:]).T))
+    entry, idx = tree.query(shapely.box(box[:, 0] - tol, box[:, 1] - tol, box[:, 2] + tol, box[:, 3] + tol))
+    own = (idx >= offsets[shape_of[entry]]) & (idx < offsets[shape_of[entry] + 1])
+    order = np.lexsort((idx[own], entry[own]))
+    entry, idx = entry[own][order], idx[own][order]
+    b = box[entry]
     s = segs[idx]
     near = (
         (np.maximum(s[:, 0], s[:, 2]) >= b[:, 0] - tol) & (np.minimum(s[:, 0], s[:, 2]) <= b[:, 2] + tol)
@@ -133,7 +140,10 @@ def facing_walls(pieces: np.ndarray, shapes: np.ndarray, min_angle_deg: float = 
         return out
     lines = shapely.linestrings(segs[idx].reshape(-1, 2, 2))
     grown = shapely.buffer(pieces, tol, quad_segs=2)
-    contact = shapely.length(shapely.intersection(lines, grown[entry]))
+    shapely.prepare(grown)
+    contact = shapely.length(lines)                         # walls wholly along the piece: their length
+    part = ~shapely.covers(grown[entry], lines)             # the others: the length they share (overlay, slower)
+    contact[part] = shapely.length(shapely.intersection(lines[part], grown[entry[part]]))
     wall = contact > 10 * tol
     idx, entry = idx[wall], entry[wall]
     # Every ordered pair of one piece's walls: facing when some two normals are far apart.

@@ -81,5 +81,5 @@ def _pieces(idx: np.ndarray, diffs: np.ndarray, geoms: np.ndarray) -> list[tuple
     parts, which = shapely.get_parts(diffs, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > SLIVER_UM2)
     parts, which = parts[keep], which[keep]
-    facing = facing_walls(parts, geoms[idx[which]])
+    facing = facing_walls(parts, geoms[idx], which)
     return [(int(idx[w]), part) for part, w in zip(parts[facing], which[facing])]
