@@ -346,7 +346,8 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
         tiles = len(grid)
         comp = components(client, flat, grid, keep)
         extent = tuple(v * dbu for v in flat.bounds_dbu)
-        futures = [client.submit(check_tile, job, pdk, local, density, exempt, pure=False)
+        shared = client.scatter(pdk, broadcast=True)       # the deck once per worker, not once per tile
+        futures = [client.submit(check_tile, job, shared, local, density, exempt, pure=False)
                    for job in _tile_jobs(flat, grid, comp, keep, halo, exempt, pdk, name, extent)]
         totals = {r.name: (np.zeros(0, np.int64), np.zeros(0), 0) for r in density}
         for fut in futures:
