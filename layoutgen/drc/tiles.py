@@ -42,17 +42,17 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import DrcError
 from ..pdk import Pdk, Rule
 from .density import density_findings, window_starts
-from .engine import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, select_rules, take_polys
+from ..rulekinds import RULE_KINDS, kinds_of
+from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys
+from .engine import select_rules
 from .geometry import polygons
 from .read import Flat, Labels, Layout, Polys, layer_key
 from .violation import DrcResult, Finding, Violation
 from .waivers import Waiver, apply_waivers, load_waivers
 
-# Rules whose findings depend only on shapes near them: checked tile by tile.
-LOCAL_KINDS = {"width", "space", "area", "hole_area", "size", "angle", "grid",
-               "enclosure", "separation", "overlap", "pitch", "edge_distance"}
-# Their distance (rule value, µm) sets the halo; area and size values are not distances.
-DISTANCE_KINDS = {"width", "space", "enclosure", "separation", "overlap", "pitch", "edge_distance"}
+# Rules whose findings depend only on shapes near them (the registry's local, whole-shape and
+# per-polygon kinds): checked tile by tile. Density is summed over tiles; the rest runs whole.
+LOCAL_KINDS = kinds_of("local") | kinds_of("whole") | kinds_of("polygon")
 HALO_MARGIN_UM = 1.0
 # `tiles="auto"`: about this many drawn polygons per tile, at least 4 tiles per worker.
 AUTO_POLYS_PER_TILE = 25_000
@@ -117,6 +117,18 @@ def parse_tiles(value: str) -> float | None:
     if not math.isfinite(side) or side <= 0:
         raise DrcError(f"--tiles {value!r}: give auto or a tile side in µm greater than 0")
     return side
+
+
+def rule_distance(rule: Rule) -> float:
+    """How far (µm) from a finding's anchor the shapes it depends on can lie: the rule's value
+    or edge tolerance when its kind reaches or spreads by it (rulekinds), else nothing."""
+    kind = RULE_KINDS[rule.kind]
+    out = 0.0
+    if "value" in (kind.reach, kind.spread) and rule.value:
+        out = max(out, float(rule.value))
+    if "tolerance" in (kind.reach, kind.spread) and rule.tolerance_um:
+        out = max(out, float(rule.tolerance_um))
+    return out
 
 
 def rule_layers(rule: Rule) -> set[str]:
@@ -340,7 +352,7 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
             names.add(MARK_LAYER)
         keys = [layer_key(*pdk.layer(n).gds) for n in names if n in pdk.layers]
         keep = np.isin(flat.polys.key, keys)
-        halo_um = max([r.value for r in local if r.kind in DISTANCE_KINDS and r.value] + [0.0]) + HALO_MARGIN_UM
+        halo_um = max([rule_distance(r) for r in local] + [0.0]) + HALO_MARGIN_UM
         halo = math.ceil(halo_um / dbu)
         grid = plan_grid(flat.bounds_dbu, int(keep.sum()), halo, n_workers, tile_um, dbu)
         tiles = len(grid)
