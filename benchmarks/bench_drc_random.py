@@ -110,6 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--tiled", action="store_true", help="also run tiled on 1 and 2 Dask workers")
+    ap.add_argument("--skip", default="", help="comma list of runs to skip: untiled, tiled1, tiled2")
     ap.add_argument("--child", choices=["ours", "klayout"])
     ap.add_argument("--gds")
     ap.add_argument("--workers", type=int, default=0)
@@ -117,16 +118,20 @@ def main() -> None:
     if a.child:
         print(json.dumps(run_ours(a.gds, a.workers) if a.child == "ours" else run_klayout(a.gds)))
         return
+    skip = set(filter(None, a.skip.split(",")))
     print(f"{'case':>9} {'engine':>16} {'time s':>8} {'× KLayout':>9} {'peak MB':>8}  width / space violations")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(s) for s in a.sizes.split(",")):
             path = Path(tmp) / f"random{n}.gds"
             write_random_gds(path, n)
             kl = _child("klayout", path)
-            runs = [("KLayout flat", kl), ("ours untiled", _child("ours", path, 0))]
+            runs = [("KLayout flat", "klayout", 0), ("ours untiled", "untiled", 0)]
             if a.tiled:
-                runs += [("ours tiled 1 wk", _child("ours", path, 1)), ("ours tiled 2 wk", _child("ours", path, 2))]
-            for name, r in runs:
+                runs += [("ours tiled 1 wk", "tiled1", 1), ("ours tiled 2 wk", "tiled2", 2)]
+            for name, key, workers in runs:
+                if key in skip:
+                    continue
+                r = kl if key == "klayout" else _child("ours", path, workers)
                 print(f"{n:9d} {name:>16} {r['check_s']:8.2f} {r['check_s'] / kl['check_s']:9.2f} "
                       f"{r['peak_mb']:8.0f}  {r['width']} / {r['space']}", flush=True)
 
