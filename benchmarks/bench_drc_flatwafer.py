@@ -45,7 +45,7 @@ def flat_wafer(tmp: Path, diameter: float) -> Path:
     template = ROOT / "templates" / "wlcsp_fanin.py"
     cfg.write_text(f"exec(compile(open({str(template)!r}).read(), {str(template)!r}, 'exec'))\n"
                    f"design = design.model_copy(update={{'wafer': design.wafer.model_copy(update={{'diameter': {diameter}}})}})\n")
-    result = build(cfg, tmp / "out", run_drc=False, quiet=True)
+    result = build(cfg, tmp / "out", drc=False, quiet=True)
     ly = kdb.Layout()
     ly.read(str(result.out_dir / f"{result.summary['design']}.gds"))
     top = ly.top_cell()

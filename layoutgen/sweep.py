@@ -56,7 +56,7 @@ def build_one(design: Design | str | Path, out_root: str, run_drc: bool) -> dict
     name = design.name if isinstance(design, Design) else Path(design).stem
     t0 = time.perf_counter()
     try:
-        result = build(design, out_root, run_drc=run_drc, quiet=True)
+        result = build(design, out_root, drc=run_drc, quiet=True)
     except RoutingError as e:
         return _row(name, "routing failed", routed=f"no: {e}", build_s=round(time.perf_counter() - t0, 2), error=str(e))
     except ConfigError as e:
