@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "load": "layoutgen.config",
     "load_pdk": "layoutgen.pdk",
     **dict.fromkeys(["build", "BuildResult"], "layoutgen.pipeline"),
+    "sweep": "layoutgen.sweep",
     # family 1
     **dict.fromkeys(["FanInWlcsp", "Posts"], "layoutgen.families.wlcsp_fanin.model"),
     # family 2

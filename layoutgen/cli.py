@@ -1,4 +1,4 @@
-"""The `layoutgen` command: build, drc, view, render, pdk. Exit 0 clean, 1 DRC violations, 2 bad input."""
+"""The `layoutgen` command: build, drc, sweep, view, render, pdk. Exit 0 clean, 1 DRC violations, 2 bad input."""
 
 from __future__ import annotations
 
@@ -28,6 +28,17 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"DRC clean: {len(result.drc.rules)} rules, 0 violations" + (f", {waived} waived" if waived else ""))
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.summary["counts"].items())
     print(f"built {result.out_dir}: {counts}, {len(result.summary['masks'])} masks")
+    return result.exit_code
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep, sweep
+
+    result = sweep(load_sweep(args.sweep_file), out_root=args.output, scheduler=args.scheduler,
+                   workers=args.workers, run_drc=not args.no_drc)
+    for r in result.rows:
+        print(f"{r['design']:24s} {r['status']:15s} {r['drc'] or r['error']}")
+    print(f"table: {result.csv_path}, {result.html_path}")
     return result.exit_code
 
 
@@ -84,6 +95,14 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("drc", help="check any GDS against a PDK's rule deck")
     add_drc_arguments(d)
     d.set_defaults(func=main_drc)
+
+    sw = sub.add_parser("sweep", help="build and check many designs on Dask; a table of the results")
+    sw.add_argument("sweep_file", metavar="SWEEP.py", help="Python file that sets designs = [...] (Designs or config paths)")
+    sw.add_argument("-o", "--output", default="out", help="output root (default: out); sweep.csv and sweep.html go here")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786); default: a local cluster")
+    sw.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: the machine's cores)")
+    sw.add_argument("--no-drc", action="store_true", help="skip the DRC of each written GDS")
+    sw.set_defaults(func=_cmd_sweep)
 
     r = sub.add_parser("render", help="draw a layout as PNG (a folder: every preview of out/<design>/)")
     add_render_arguments(r)

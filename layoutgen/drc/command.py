@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="flatten the layout and check it whole (default: hierarchical when the top places many cells)")
     mode.add_argument("--hierarchical", dest="hierarchical", action="store_true",
                       help="check each placed cell once, then what the placements add, whatever the layout")
+    parser.add_argument("--tiles", metavar="auto|SIDE_UM",
+                        help="check flat in tiles on Dask (tile side in µm, or auto); each violation reported once")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --tiles: a Dask scheduler (tcp://host:8786); default: a local cluster on this machine's cores")
+    parser.add_argument("--workers", type=int, metavar="N", help="with --tiles and no --scheduler: local worker processes")
 
 
 def resolve_input(path: Path, pdk: str | None, waivers: str | None) -> tuple[Path, str, str | None]:
@@ -78,7 +83,18 @@ def main(args: argparse.Namespace) -> int:
     try:
         gds, pdk_name, waivers = resolve_input(Path(args.gds), args.pdk, args.waivers)
         pdk = load_pdk(pdk_name, extra=extra)
-        result = run_drc(gds, pdk, top=args.top, waivers=waivers, hierarchical=args.hierarchical)
+        tiles = getattr(args, "tiles", None)
+        if tiles is not None:
+            from .tiles import parse_tiles, run_drc_tiled
+
+            if args.hierarchical:
+                raise DrcError("--tiles checks flat: it cannot be combined with --hierarchical")
+            result = run_drc_tiled(gds, pdk, top=args.top, waivers=waivers, tile_um=parse_tiles(tiles),
+                                   scheduler=args.scheduler, workers=args.workers)
+        elif getattr(args, "scheduler", None) or getattr(args, "workers", None):
+            raise DrcError("--scheduler and --workers go with --tiles")
+        else:
+            result = run_drc(gds, pdk, top=args.top, waivers=waivers, hierarchical=args.hierarchical)
         out_dir = Path(args.output) if args.output else gds.resolve().parent
         paths = write_reports(result, out_dir, junit=args.junit)
     except LayoutgenError as e:

@@ -27,16 +27,6 @@ def windows(extent: tuple[float, float, float, float], window: float, step: floa
     return shapely.box(gx, gy, np.minimum(gx + window, x1), np.minimum(gy + window, y1))
 
 
-def densities(shapes: Shapes, boxes: np.ndarray) -> np.ndarray:
-    """Fraction of each box covered by the shapes."""
-    covered = np.zeros(len(boxes))
-    if len(shapes):
-        w, s = shapely.STRtree(shapes.geoms).query(boxes, predicate="intersects")
-        np.add.at(covered, w, shapely.area(shapely.intersection(boxes[w], shapes.geoms[s])))
-    area = shapely.area(boxes)
-    return np.divide(covered, area, out=np.zeros(len(boxes)), where=area > 0)
-
-
 def check_density(
     shapes: Shapes, extent: tuple[float, float, float, float] | None, window: float, step: float,
     lo: float | None, hi: float | None,
@@ -46,7 +36,17 @@ def check_density(
     if extent is None or len(shapes) == 0:
         return []
     boxes = windows(extent, window, step)
-    dens = densities(shapes, boxes)
+    covered = np.zeros(len(boxes))
+    w, s = shapely.STRtree(shapes.geoms).query(boxes, predicate="intersects")
+    np.add.at(covered, w, shapely.area(shapely.intersection(boxes[w], shapes.geoms[s])))
+    return density_findings(covered, boxes, lo, hi)
+
+
+def density_findings(covered: np.ndarray, boxes: np.ndarray, lo: float | None, hi: float | None) -> list[Finding]:
+    """One finding per window whose covered area (µm², summed over the shapes in it) makes a
+    density below `lo` or above `hi`."""
+    area = shapely.area(boxes)
+    dens = np.divide(covered, area, out=np.zeros(len(boxes)), where=area > 0)
     low = dens < lo if lo is not None else np.zeros(len(dens), bool)
     high = dens > hi if hi is not None else np.zeros(len(dens), bool)
     out = []

@@ -46,63 +46,120 @@ def translate(geoms: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     return shapely.transform(geoms, lambda c: c + per_coord)
 
 
-def ring_segments(geom: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """Every boundary segment (x0, y0, x1, y1) of a polygon, rings oriented interior-left,
-    and its unit normal pointing into the polygon."""
-    geom = shapely.orient_polygons(geom)
-    rings = shapely.get_rings(geom)
-    segs = []
-    for ring in rings:
-        c = shapely.get_coordinates(ring)
-        segs.append(np.hstack([c[:-1], c[1:]]))
-    s = np.vstack(segs) if segs else np.zeros((0, 4))
+def segment_table(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every boundary segment of many polygons at once, as `ring_segments` gives them for
+    each: segments (x0, y0, x1, y1), unit normals into the polygon, and the offsets
+    (len(geoms) + 1) of each polygon's run of segments."""
+    n = len(geoms)
+    if n == 0:
+        return np.zeros((0, 4)), np.zeros((0, 2)), np.zeros(1, np.int64)
+    rings, owner = shapely.get_rings(shapely.orient_polygons(geoms), return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[1:] == ring_of[:-1]                       # consecutive vertices of one ring
+    s = np.hstack([coords[:-1][same], coords[1:][same]])
+    seg_owner = owner[ring_of[:-1][same]]
     d = s[:, 2:] - s[:, :2]
     length = np.hypot(d[:, 0], d[:, 1])
     length[length == 0] = 1.0
     normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / length[:, None]
-    return s, normal
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(seg_owner, minlength=n), out=offsets[1:])
+    return s, normal, offsets
 
 
-def point_segment_distance(p: np.ndarray, segs: np.ndarray) -> np.ndarray:
-    """Distance from point p to each segment."""
-    a, b = segs[:, :2], segs[:, 2:]
+def _runs(offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each entry of `which` (polygon indices into a segment table's `offsets`), the
+    indices of that polygon's segments, concatenated, and the entry each belongs to."""
+    counts = offsets[which + 1] - offsets[which]
+    entry = np.repeat(np.arange(len(which)), counts)
+    first = np.repeat(offsets[which] - (np.cumsum(counts) - counts), counts)
+    return first + np.arange(int(counts.sum())), entry
+
+
+def _nearest_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """For each point k, the first of polygon which[k]'s segments nearest to it (the one
+    `np.argmin` of `point_segment_distance` picks)."""
+    idx, entry = _runs(offsets, which)
+    p = points[entry]
+    a, b = segs[idx, :2], segs[idx, 2:]
     ab = b - a
     den = np.einsum("ij,ij->i", ab, ab)
     den[den == 0] = 1.0
     t = np.clip(np.einsum("ij,ij->i", p - a, ab) / den, 0.0, 1.0)
     q = a + t[:, None] * ab
-    return np.hypot(*(p - q).T)
+    d = np.hypot(*(p - q).T)
+    starts = np.flatnonzero(np.r_[True, entry[1:] != entry[:-1]])
+    low = np.minimum.reduceat(d, starts)
+    hit = np.flatnonzero(d == low[entry])
+    first = hit[np.r_[True, entry[hit][1:] != entry[hit][:-1]]]
+    return idx[first]
 
 
 def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment, Segment]:
     """The boundary segment of `a` and of `b` that hold their closest points (a marker)."""
-    line = shapely.shortest_line(a, b)
-    pa, pb = shapely.get_coordinates(line)
-    sa, _ = ring_segments(a)
-    sb, _ = ring_segments(b)
-    ea = sa[int(np.argmin(point_segment_distance(pa, sa)))]
-    eb = sb[int(np.argmin(point_segment_distance(pb, sb)))]
-    return tuple(float(v) for v in ea), tuple(float(v) for v in eb)  # type: ignore[return-value]
+    return closest_segments_many(np.array([a], object), np.array([b], object))[0]
 
 
-def has_facing_walls(piece: shapely.Geometry, shape: shapely.Geometry, min_angle_deg: float = 120.0) -> bool:
-    """Whether `piece` touches two walls of `shape` whose normals differ by more than
-    `min_angle_deg`: a gap or a neck between opposite walls, not the wedge of one corner."""
-    segs, normal = ring_segments(shape)
-    x0, y0, x1, y1 = shapely.bounds(piece)
+def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, Segment]]:
+    """`closest_segments(a[k], b[k])` for every k, vectorised over the pairs."""
+    if len(a) == 0:
+        return []
+    ends = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(-1, 2, 2)
+    segs, _, offsets = segment_table(np.concatenate([a, b]))
+    k = np.arange(len(a))
+    ea = segs[_nearest_segment(ends[:, 0], segs, offsets, k)]
+    eb = segs[_nearest_segment(ends[:, 1], segs, offsets, k + len(a))]
+    return [(tuple(float(v) for v in x), tuple(float(v) for v in y)) for x, y in zip(ea, eb)]  # type: ignore[misc]
+
+
+def facing_walls(pieces: np.ndarray, shapes: np.ndarray, shape_of: np.ndarray, min_angle_deg: float = 120.0) -> np.ndarray:
+    """Whether each piece touches two walls of its shape (shapes[shape_of[k]]) whose normals
+    differ by more than `min_angle_deg`: a gap or a neck between opposite walls, not the
+    wedge of one corner. Vectorised: each shape's walls listed once, the walls near each
+    piece found with one STRtree query, then their normals compared per piece."""
+    n = len(pieces)
+    out = np.zeros(n, bool)
+    if n == 0:
+        return out
     tol = 1e-5
+    segs, normal, offsets = segment_table(shapes)
+    box = shapely.bounds(pieces)
+    tree = shapely.STRtree(shapely.box(*np.minimum(segs[:, :2], segs[:, 2:]).T, *np.maximum(segs[:, :2], segs[:, 2:]).T))
+    entry, idx = tree.query(shapely.box(box[:, 0] - tol, box[:, 1] - tol, box[:, 2] + tol, box[:, 3] + tol))
+    own = (idx >= offsets[shape_of[entry]]) & (idx < offsets[shape_of[entry] + 1])
+    order = np.lexsort((idx[own], entry[own]))
+    entry, idx = entry[own][order], idx[own][order]
+    b = box[entry]
+    s = segs[idx]
     near = (
-        (np.maximum(segs[:, 0], segs[:, 2]) >= x0 - tol) & (np.minimum(segs[:, 0], segs[:, 2]) <= x1 + tol)
-        & (np.maximum(segs[:, 1], segs[:, 3]) >= y0 - tol) & (np.minimum(segs[:, 1], segs[:, 3]) <= y1 + tol)
+        (np.maximum(s[:, 0], s[:, 2]) >= b[:, 0] - tol) & (np.minimum(s[:, 0], s[:, 2]) <= b[:, 2] + tol)
+        & (np.maximum(s[:, 1], s[:, 3]) >= b[:, 1] - tol) & (np.minimum(s[:, 1], s[:, 3]) <= b[:, 3] + tol)
     )
-    if near.sum() < 2:
-        return False
-    lines = shapely.linestrings(segs[near].reshape(-1, 2, 2))
-    contact = shapely.length(shapely.intersection(lines, shapely.buffer(piece, tol, quad_segs=2)))
-    walls = normal[near][contact > 10 * tol]
-    if len(walls) < 2:
-        return False
-    return bool((walls @ walls.T).min() < np.cos(np.radians(min_angle_deg)))
+    idx, entry = idx[near], entry[near]
+    if len(idx) == 0:
+        return out
+    lines = shapely.linestrings(segs[idx].reshape(-1, 2, 2))
+    grown = shapely.buffer(pieces, tol, quad_segs=2)
+    shapely.prepare(grown)
+    contact = shapely.length(lines)                         # walls wholly along the piece: their length
+    part = ~shapely.covers(grown[entry], lines)             # the others: the length they share (overlay, slower)
+    contact[part] = shapely.length(shapely.intersection(lines[part], grown[entry[part]]))
+    wall = contact > 10 * tol
+    idx, entry = idx[wall], entry[wall]
+    # Every ordered pair of one piece's walls: facing when some two normals are far apart.
+    counts = np.bincount(entry, minlength=n)
+    start = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    many = counts >= 2
+    pairs = (counts * counts)[many]
+    owner = np.repeat(np.flatnonzero(many), pairs)
+    local = np.arange(len(owner)) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    c = counts[owner]
+    i, j = start[owner] + local // c, start[owner] + local % c
+    nv = normal[idx]
+    low = np.full(n, np.inf)
+    np.minimum.at(low, owner, np.einsum("ij,ij->i", nv[i], nv[j]))
+    return low < np.cos(np.radians(min_angle_deg))
 
 
 def rings_of(geom: shapely.Geometry) -> list[list[tuple[float, float]]]:

@@ -197,26 +197,35 @@ def _repetition_offsets(rep: gdstk.Repetition | None, dbu_um: float) -> np.ndarr
 
 def cell_shapes(cell: gdstk.Cell, dbu_um: float) -> tuple[Polys, Labels]:
     """The polygons (paths converted) and labels one cell draws itself, in database units."""
-    rings: list[np.ndarray] = []
-    keys: list[int] = []
     shapes = list(cell.polygons)
     for path in cell.paths:
         shapes.extend(path.to_polygons())
-    for poly in shapes:
-        pts = _to_dbu(poly.points, dbu_um)
-        if len(pts) < 3:
-            continue
-        k = layer_key(poly.layer, poly.datatype)
-        for off in _repetition_offsets(poly.repetition, dbu_um):
-            rings.append(pts + off.astype(np.int64))
-            keys.append(k)
-    if rings:
-        counts = np.array([len(r) for r in rings], np.int64)
-        offsets = np.zeros(len(rings) + 1, np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        polys = Polys(np.concatenate(rings), offsets, np.array(keys, np.int64))
-    else:
-        polys = Polys.empty()
+    polys = Polys.empty()
+    if shapes:
+        # All vertices converted in one call; repetitions expand in order, each polygon's copies together.
+        pts = [p.points for p in shapes]
+        counts = np.fromiter((len(p) for p in pts), np.int64, len(pts))
+        starts = np.zeros(len(pts) + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
+        xy = _to_dbu(np.concatenate(pts).reshape(-1, 2), dbu_um)
+        keys = np.fromiter((layer_key(p.layer, p.datatype) for p in shapes), np.int64, len(shapes))
+        reps = [p.repetition for p in shapes]
+        repeated = [i for i, r in enumerate(reps) if r.size > 0]
+        offs = {i: _repetition_offsets(reps[i], dbu_um).astype(np.int64) for i in repeated}
+        nrep = np.ones(len(shapes), np.int64)
+        for i, o in offs.items():
+            nrep[i] = len(o)
+        keep = np.flatnonzero(counts >= 3)
+        if len(keep):
+            ring_of = np.repeat(keep, nrep[keep])
+            shift = np.zeros((len(ring_of), 2), np.int64)
+            if offs:
+                shift = np.concatenate([offs.get(i, np.zeros((1, 2), np.int64)) for i in keep])
+            n_v = counts[ring_of]
+            first = np.repeat(starts[ring_of] - (np.cumsum(n_v) - n_v), n_v)
+            offsets = np.zeros(len(ring_of) + 1, np.int64)
+            np.cumsum(n_v, out=offsets[1:])
+            polys = Polys(xy[first + np.arange(int(n_v.sum()))] + np.repeat(shift, n_v, axis=0), offsets, keys[ring_of])
     texts, xys, lkeys = [], [], []
     for lab in cell.labels:
         for off in _repetition_offsets(lab.repetition, dbu_um):

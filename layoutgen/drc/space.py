@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import EPS_UM, closest_segments
+from .geometry import EPS_UM, closest_segments_many
 from .merge import Shapes
 from .morph import narrow_gaps
 from .violation import Finding
@@ -22,11 +22,8 @@ def close_pairs(a: np.ndarray, b: np.ndarray, distance: float) -> tuple[np.ndarr
 def pair_findings(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, what: str, limit: float) -> list[Finding]:
     """A finding per pair (a[i], b[j]) with their closest edges as the marker (loop over violations)."""
     d = shapely.distance(a[i], b[j])
-    out = []
-    for ii, jj, dd in zip(i, j, d):
-        edges = closest_segments(a[ii], b[jj])
-        out.append(Finding(f"{what} {dd:.4f} µm < {limit:g} µm", edges=edges))
-    return out
+    edges = closest_segments_many(a[i], b[j])
+    return [Finding(f"{what} {dd:.4f} µm < {limit:g} µm", edges=e) for dd, e in zip(d, edges)]
 
 
 def check_space(shapes: Shapes, space: float) -> list[Finding]:

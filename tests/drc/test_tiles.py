@@ -1,0 +1,131 @@
+"""Tiled DRC on Dask reports exactly what the untiled check reports: violation for
+violation, the same rule, message and marker, including violations that straddle tile
+borders and density windows that cross tiles."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import gdstk
+import numpy as np
+import pytest
+import shapely
+from dask.distributed import Client, LocalCluster
+
+from drc_corpus import CASES, Gds, wlcsp_die, write_test_pdk
+from layoutgen.cli import main as cli_main
+from layoutgen.drc.engine import run_drc
+from layoutgen.drc.tiles import run_drc_tiled
+from layoutgen.pdk import load_pdk
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None) as cluster:
+        with Client(cluster) as c:
+            yield c
+
+
+@pytest.fixture(scope="module")
+def pdk(tmp_path_factory):
+    folder = write_test_pdk(tmp_path_factory.mktemp("pdk"))
+    return load_pdk(str(folder))
+
+
+def marker_key(v) -> tuple:
+    """A violation as comparable data: rule, message, marker polygon and edges (1e-6 µm)."""
+    region = None if v.region is None else shapely.normalize(shapely.set_precision(v.region, 1e-6)).wkt
+    edges = None if v.edges is None else tuple(sorted(tuple(round(x, 6) for x in e) for e in v.edges))
+    return v.rule, v.cell, v.message, region, edges
+
+
+def assert_same(path: Path, pdk, client, tile_um: float, rules=None) -> tuple:
+    flat = run_drc(path, pdk, rules=rules, hierarchical=False)
+    tiled, info = run_drc_tiled(path, pdk, rules=rules, client=client, tile_um=tile_um, report_memory=True)
+    assert info["tiles"] > 1
+    assert sorted(map(marker_key, tiled.violations)) == sorted(map(marker_key, flat.violations))
+    assert tiled.counts() == flat.counts()
+    return flat, tiled
+
+
+def crosses(v, side: float, origin: tuple[float, float]) -> bool:
+    """Whether a violation's marker crosses a tile border of the grid from `origin`."""
+    x0, y0, x1, y1 = v.bounds()
+    return math.floor((x0 - origin[0]) / side) != math.floor((x1 - origin[0]) / side) or \
+        math.floor((y0 - origin[1]) / side) != math.floor((y1 - origin[1]) / side)
+
+
+def random_rects(path: Path, n: int, side: float, seed: int = 5) -> Path:
+    rng = np.random.default_rng(seed)
+    g = Gds()
+    wh = rng.integers(2000, 40001, size=(n, 2)) / 1000
+    xy = rng.integers(0, int(side * 1000), size=(n, 2)) / 1000
+    for (x, y), (w, h) in zip(xy, wh):
+        g.rect("RDL", x, y, x + w, y + h)
+    return g.write(path)
+
+
+def test_every_rule_kind_of_the_corpus_tiles_exactly(pdk, client, tmp_path):
+    """Each corpus case (width, space, enclosure, … density) in 3 × 3 tiles or more: the
+    whole deck gives the untiled violations and the corpus's counts."""
+    for name, case in CASES.items():
+        path = tmp_path / f"{name}.gds"
+        expected = case(path)
+        (x0, y0), (x1, y1) = gdstk.read_gds(str(path)).top_level()[0].bounding_box()
+        flat, tiled = assert_same(path, pdk, client, max(x1 - x0, y1 - y0) / 3)
+        counts = tiled.counts()
+        assert {r: counts.get(r, 0) for r in expected} == expected, name
+
+
+def test_random_rectangles_tile_exactly_with_violations_across_borders(client, tmp_path):
+    """1,200 random rectangles (2–40 µm) on RDL over 850 µm square, 200 µm tiles: width and space
+    markers equal the untiled ones, and many of them straddle a tile border."""
+    sky = load_pdk("sky400")
+    path = random_rects(tmp_path / "random.gds", 1200, 850.0)
+    flat, tiled = assert_same(path, sky, client, 200.0, rules=["RDL.W.1", "RDL.S.1"])
+    counts = tiled.counts()
+    assert counts["RDL.W.1"] > 100 and counts["RDL.S.1"] > 100
+    origin = tuple(gdstk.read_gds(str(path)).top_level()[0].bounding_box()[0])
+    across = [v for v in tiled.violations if crosses(v, 200.0, origin)]
+    assert {v.rule for v in across} == {"RDL.W.1", "RDL.S.1"}
+    assert len(across) > 50
+
+
+def test_whole_deck_on_a_faulty_die_tiles_exactly(client, tmp_path):
+    """The fan-in test die with an open, a short, a narrow trace and a close stub: the whole
+    sky400 deck (connectivity run whole on a worker) in 300 µm tiles equals the untiled run."""
+    sky = load_pdk("sky400")
+    path = wlcsp_die(tmp_path / "die.gds", faults=("open", "short", "narrow", "close"))
+    flat, tiled = assert_same(path, sky, client, 300.0)
+    counts = tiled.counts()
+    for rule in ("RDL.W.1", "RDL.S.1", "NET.OPEN", "NET.SHORT"):
+        assert counts.get(rule, 0) >= 1, rule
+    across = [v for v in tiled.violations if v.rule in ("RDL.W.1", "RDL.S.1") and crosses(v, 300.0, (0.0, 0.0))]
+    assert across, "the narrow trace crosses tile borders"
+
+
+def test_density_windows_cross_tiles(client, tmp_path):
+    """RDL.DEN (2 mm windows, 1 mm step) over 5 × 5 mm: an empty band, a 95 % corner and
+    50 % elsewhere, in 700 µm tiles: every window spans several tiles; the low and high
+    windows are the untiled ones, with the same densities."""
+    sky = load_pdk("sky400")
+    g = Gds()
+    g.rect("DIE", 0, 0, 5000, 5000)
+    for i in range(10):
+        for j in range(10):
+            f = 0.0 if i < 4 else 0.95 if i >= 6 and j >= 6 else 0.5
+            if f:
+                s = 500 * math.sqrt(f)
+                g.rect("RDL", 500 * i, 500 * j, 500 * i + s, 500 * j + s)
+    path = g.write(tmp_path / "density.gds")
+    flat, tiled = assert_same(path, sky, client, 700.0, rules=["RDL.DEN"])
+    messages = [v.message for v in tiled.violations]
+    assert any("< 0.02" in m for m in messages) and any("> 0.85" in m for m in messages)
+
+
+def test_cli_rejects_a_bad_tile_size(tmp_path, capsys):
+    path = wlcsp_die(tmp_path / "die.gds")
+    assert cli_main(["drc", str(path), "--pdk", "sky400", "--tiles", "big"]) == 2
+    assert "--tiles 'big'" in capsys.readouterr().err
+    assert cli_main(["drc", str(path), "--pdk", "sky400", "--scheduler", "tcp://localhost:1"]) == 2
