@@ -35,7 +35,9 @@ FAMILY_KINDS: dict[str, FamilyKind] = {
     "plane_pieces": FamilyKind(("layer",), f"{_SHEET}:drc_plane_pieces"),
     # family 4: backside grooves
     "groove_over_row": FamilyKind(("layer", "other"), f"{_BACKSIDE}:drc_groove_over_row"),
-    "cut_between_pads": FamilyKind(("layer", "other"), f"{_BACKSIDE}:drc_cut_between_pads"),
+    "cut_through_pads": FamilyKind(("layer", "other", "value"), f"{_BACKSIDE}:drc_cut_through_pads"),
+    "cut_contact": FamilyKind(("layer", "other", "value"), f"{_BACKSIDE}:drc_cut_contact"),
+    "wall_angle": FamilyKind(("layer", "other", "value"), f"{_BACKSIDE}:drc_wall_angle"),
     "wall_crossing": FamilyKind(("layer", "other", "value"), f"{_BACKSIDE}:drc_wall_crossing"),
 }
 
