@@ -421,8 +421,9 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     if pkg.frame is not None:
         top.add("MARK", plan.marks[0])
     if pkg.fiducials is not None:
-        fid = layout.add(Cell(f"SHEET_FIDUCIAL_{_num(pkg.fiducials.size)}").add("MARK", fiducial_cross(
-            pkg.fiducials.size, pdk.value("width", "MARK"), grid)))
+        cross = fiducial_cross(pkg.fiducials.size, pdk.value("width", "MARK"), grid)
+        # MARK on every mask; THRU, the same cross etched through the sheet first, registers both sides to it.
+        fid = layout.add(Cell(f"SHEET_FIDUCIAL_{_num(pkg.fiducials.size)}").add("MARK", cross).add("THRU", cross))
         for m in plan.marks[1 if pkg.frame is not None else 0:]:
             c = m.centroid
             top.place(fid.name, pdk.snap(c.x), pdk.snap(c.y))
