@@ -71,6 +71,9 @@ class Mask(_Model):
     invert: bool = False
     mirror: bool = False
     aligns_to: str | None = None
+    # The process route the mask belongs to, where a family offers alternatives (a relief CSP's
+    # relief moulded or printed): written only for a design whose package.route is this one.
+    route: str | None = None
 
 
 class Rule(_Model):
