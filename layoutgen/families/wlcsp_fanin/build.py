@@ -16,7 +16,7 @@ from layoutgen.pdk import Pdk
 from layoutgen.route.rdl import Terminal
 from layoutgen.cells.pv2 import pv2_opening
 from layoutgen.cells.shapes import width_across_flats
-from .posts import check_posts, check_yield, per_ball, post_ball_cell
+from .posts import check_contact_ring, check_posts, check_yield, per_ball, post_ball_cell
 from .posts import summary as posts_summary
 from ..die import check_die_size, seal_width
 from ..result import DieResult
@@ -95,8 +95,10 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         pad_terms.append(Terminal(p.name, p.net, x, y, landing))
 
     # Balls: one stack cell placed at every populated ball.
+    ring = None
     if pkg.posts is not None:
         check_posts(pkg.posts, pkg.bump, pdk)
+        ring = check_contact_ring(pkg.posts, design.wafer, pdk)
     bcell = layout.add(ball_cell(pkg.bump, pdk) if pkg.posts is None else post_ball_cell(pkg.bump, pkg.posts, pdk))
     capture = bcell.shapes["RDL"][0]
     ball_terms: list[Terminal] = []
@@ -118,7 +120,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     if pkg.posts is not None:
         rows = per_ball(balls, dict(ball_nets), pkg.posts)
         extra["per_ball"] = rows
-        extra["posts"] = posts_summary(pkg.posts, rows, check_yield(rows, pkg.posts))
+        extra["posts"] = posts_summary(pkg.posts, rows, check_yield(rows, pkg.posts), ring)
     return DieResult(
         layout=layout,
         ball_nets=dict(ball_nets),

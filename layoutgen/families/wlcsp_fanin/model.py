@@ -31,4 +31,5 @@ class FanInWlcsp(Package):
     family: Literal["wlcsp_fanin"] = "wlcsp_fanin"
     balls: BallGrid
     bump: Literal["round", "octagon"] = Field(default="round", description="UBM/bump outline")
-    posts: "Posts | None" = Field(default=None, description="metal posts through a thick polymer, plated in vias of their own diameter (POST layer, PV2 mask): per-ball force, stress and margin to yield in the summary")
+    posts: "Posts | None" = Field(default=None, description="metal posts through a thick polymer, plated in vias of their own diameter (POST layer, on the PV2 mask): per-ball force, stress and margin to yield in the summary")
+

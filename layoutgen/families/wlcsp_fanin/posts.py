@@ -89,6 +89,24 @@ def check_posts(posts: Posts, shape: str, pdk: Pdk) -> None:
                               f"{(room - d) / 2:.3f} µm < {en.name} ({en.value:g} µm, PDK {pdk.name})")
 
 
+def check_contact_ring(posts: Posts, wafer, pdk: Pdk) -> dict | None:
+    """On a wafer: the plating contact ring lies inside the thick polymer's edge-bead removal, so the posts can be plated
+    after the seed etch (claim 8 g-h); ConfigError naming Plating.ring_width if not. The summary's note, or None off-wafer."""
+    if wafer is None:
+        return None
+    clear = pdk.process.get("post_polymer_edge_clear_um")
+    ring = wafer.plating.ring_width
+    if clear is None:
+        raise ConfigError(f"{posts.where()}: FanInWlcsp.posts on a wafer: PDK {pdk.name} ({pdk.path}) has no "
+                          f"process.post_polymer_edge_clear_um: nothing says how the contact ring is reached through the polymer")
+    if ring > clear + 1e-9:
+        raise ConfigError(f"{wafer.plating.where()}: Plating.ring_width = {ring:g}: the thick polymer's edge-bead removal "
+                          f"clears only {clear:g} µm at the wafer edge (PDK {pdk.name}, process.post_polymer_edge_clear_um): "
+                          f"the ring's inner {ring - clear:g} µm would be buried and the posts could not be plated")
+    return {"contact_ring_um": ring, "polymer_edge_clear_um": clear,
+            "how": "the contact ring lies bare inside the thick polymer's edge-bead removal: the posts plate after the seed etch"}
+
+
 def check_yield(rows: list[dict], posts: Posts) -> list[str]:
     """The balls whose post would yield: a ConfigError naming them (on_yield="fail"), else a warning; returns them."""
     bad = [r for r in rows if r["yields"]]
@@ -114,7 +132,7 @@ def post_ball_cell(shape: str, posts: Posts, pdk: Pdk) -> Cell:
             .add("UBM", ubm(pdk, shape)).add("BUMP", bump_opening(pdk, shape)))
 
 
-def summary(posts: Posts, rows: list[dict], yielding: list[str]) -> dict:
+def summary(posts: Posts, rows: list[dict], yielding: list[str], ring: dict | None = None) -> dict:
     """The posts' block of the summary: inputs, the load case named, the worst ball and those that yield."""
     worst = max(rows, key=lambda r: r["stress_mpa"]) if rows else None
     return {"diameter_um": posts.diameter, "height_um": posts.height, "projection_um": posts.projection,
@@ -123,4 +141,6 @@ def summary(posts: Posts, rows: list[dict], yielding: list[str]) -> dict:
             "cte_mismatch_ppm": posts.cte_mismatch_ppm, "delta_t_k": posts.delta_t,
             "max_stress_mpa": worst["stress_mpa"] if worst else 0.0,
             "min_margin_to_yield": worst["margin_to_yield"] if worst else None,
-            "worst_ball": worst["ball"] if worst else None, "yielding_balls": yielding}
+            "worst_ball": worst["ball"] if worst else None, "yielding_balls": yielding,
+            "mask": "PV2 (layer POST: the post vias in the thick polymer, claim 8 f)",
+            **({"plating": ring} if ring else {})}

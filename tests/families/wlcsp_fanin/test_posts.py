@@ -116,3 +116,14 @@ def test_sky500_takes_posts_too(write_config):
     die = build_die(load_config(write_config(SKY500, "p500.py")), pdk)
     assert die.extra["posts"]["yielding_balls"] == [] and len(die.layout.flat("POST")) == 72
     assert all(width_across_flats(p) == pytest.approx(30, abs=0.05) for p in die.layout.flat("POST"))
+
+
+def test_the_contact_ring_lies_bare_inside_the_thick_polymers_edge_clear_or_the_build_is_refused(write_config):
+    assert POSTS in TEMPLATE and "ring_width=2000" in TEMPLATE
+    design = load_config(write_config(TEMPLATE))
+    die = build_die(design, load_pdk("sky400"))
+    ring = die.extra["posts"]["plating"]
+    assert (ring["contact_ring_um"], ring["polymer_edge_clear_um"]) == (2000, 3000)
+    wide = load_config(write_config(TEMPLATE.replace("ring_width=2000", "ring_width=3500"), "wide.py"))
+    with pytest.raises(ConfigError, match=r"wide.py:\d+: Plating.ring_width = 3500: .*clears only 3000 µm .*inner 500 µm would be buried"):
+        build_die(wide, load_pdk("sky400"))
