@@ -117,6 +117,8 @@ def check_design(design: Design, pdk: Pdk) -> None:
         raise _fail(tiers, "recess", tiers.recess, f"leaves an encapsulation opening below {why}")
     _check_placement(design, pdk, foot)
     _check_paste(pkg, pdk, opening)
+    if pkg.rear is not None:
+        _rear_pads(design, pdk)
     npads, nballs = len(die.pads), len(prot.grid.positions())
     if prot.grid.assign == "auto" and npads > nballs:
         raise _fail(prot.grid, "rows × cols", f"{prot.grid.rows} × {prot.grid.cols}",
@@ -325,11 +327,9 @@ def _place_printed_protrusions(top: Cell, cell: str, prints: dict[str, PrintResu
         top.label("TEXT", name, x + seat[0], y + seat[1])
 
 
-def _rear_contacts(design: Design, pdk: Pdk, top: Cell, layout: Layout) -> int:
-    """Claim 20: a slot etched from the rear face onto each chosen pad (RSLOT) and its rear metal (RMETAL); the slot count."""
-    pkg = design.package
-    rear: RearContacts = pkg.rear
-    grid = pdk.grid_um
+def _rear_pads(design: Design, pdk: Pdk) -> list:
+    """Claim 20: the pads that get a rear slot, each wide enough for one (PAD.EN.RSLOT, RSLOT.W.1); ConfigError if not."""
+    rear: RearContacts = design.package.rear
     chosen = [p for p in design.die.pads if rear.pads == "all" or p.name in rear.pads or p.net in rear.pads]
     if rear.pads != "all":
         unknown = sorted(set(rear.pads) - {p.name for p in design.die.pads} - {p.net for p in design.die.pads})
@@ -342,6 +342,16 @@ def _rear_contacts(design: Design, pdk: Pdk, top: Cell, layout: Layout) -> int:
         if slot > room + 1e-9 or slot < w_min.value - 1e-9:
             raise _fail(rear, "slot", slot, f"pad {p.name} ({min(p.width, p.height):g} µm) takes a slot of "
                         f"{w_min.value:g}–{room:g} µm ({w_min.name}, {en.name})")
+    return chosen
+
+
+def _rear_contacts(design: Design, pdk: Pdk, top: Cell, layout: Layout) -> int:
+    """Claim 20: a slot etched from the rear face onto each chosen pad (RSLOT) and its rear metal (RMETAL); the slot count."""
+    pkg = design.package
+    rear: RearContacts = pkg.rear
+    grid = pdk.grid_um
+    chosen = _rear_pads(design, pdk)
+    en = pdk.rule("enclosure", "PAD", "RSLOT")
     cells: dict[tuple[float, float], str] = {}
     for p in chosen:
         slot = pdk.snap(rear.slot if rear.slot is not None else min(p.width, p.height) - 2 * en.value)

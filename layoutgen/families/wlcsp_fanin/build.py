@@ -95,14 +95,16 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         pad_terms.append(Terminal(p.name, p.net, x, y, landing))
 
     # Balls: one stack cell placed at every populated ball.
-    ring = None
+    ring, yielding = None, []
+    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
     if pkg.posts is not None:
+        # The posts are checked before anything is routed: their sizes, the ring, and that they bend without yielding.
         check_posts(pkg.posts, pkg.bump, pdk)
         ring = check_contact_ring(pkg.posts, design.wafer, pdk)
+        yielding = check_yield(per_ball(balls, {}, pkg.posts), pkg.posts)
     bcell = layout.add(ball_cell(pkg.bump, pdk) if pkg.posts is None else post_ball_cell(pkg.bump, pkg.posts, pdk))
     capture = bcell.shapes["RDL"][0]
     ball_terms: list[Terminal] = []
-    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
     for name, x, y in balls:
         net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
         ball_terms.append(Terminal(name, net, x, y, shapely.affinity.translate(capture, x, y)))
@@ -120,7 +122,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     if pkg.posts is not None:
         rows = per_ball(balls, dict(ball_nets), pkg.posts)
         extra["per_ball"] = rows
-        extra["posts"] = posts_summary(pkg.posts, rows, check_yield(rows, pkg.posts), ring)
+        extra["posts"] = posts_summary(pkg.posts, rows, yielding, ring)
     return DieResult(
         layout=layout,
         ball_nets=dict(ball_nets),

@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from layoutgen.config import load_config
+from layoutgen.drc import run_drc
 from layoutgen.errors import ConfigError
 from layoutgen.families.relief_csp.build import build_die, print_passes
 from layoutgen.families.relief_csp.cells.protrusion import ProtrusionSpec, relief_prints
@@ -31,9 +32,11 @@ def _cfg(write_config, old: str, new: str, name: str = "cfg.py") -> Path:
 
 def test_rear_slots_land_inside_each_pad_and_their_masks_are_mirrored(write_config, tmp_path):
     cfg = _cfg(write_config, 'tracks="plated",', 'tracks="plated", rear=RearContacts(pads=["VDD", "P2"]),')
-    out = build(cfg, out_root=tmp_path, run_drc=True, quiet=True).out_dir
+    out = build(cfg, out_root=tmp_path, run_drc=False, quiet=True).out_dir
     s = json.loads((out / "summary.json").read_text())
-    assert s["drc"]["ok"] and s["counts"]["rear_slots"] == 9                         # 8 VDD pads and P2
+    assert s["counts"]["rear_slots"] == 9                                             # 8 VDD pads and P2
+    rear_rules = ["RSLOT.W.1", "PAD.EN.RSLOT", "RSLOT.S.1", "RMETAL.EN.RSLOT", "RMETAL.S.1"]
+    assert run_drc(out / "relief_csp.gds", PDK, rules=rear_rules).violations == []
     masks = {m["name"]: m for m in s["masks"]}
     assert masks["RSLOT"]["mirror"] and masks["RMETAL"]["mirror"] and masks["RMETAL"]["aligns_to"] == "RSLOT"
     design = load_config(cfg)
