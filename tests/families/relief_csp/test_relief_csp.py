@@ -46,7 +46,7 @@ def die():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    return build(TEMPLATE, out_root=tmp_path_factory.mktemp("out"), run_drc=False, quiet=True).out_dir
+    return build(TEMPLATE, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def moulded(tmp_path_factory) -> Path:
     """The template with its relief moulded (route='mould') instead of printed."""
     cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "moulded.py",
                            "design = design.model_copy(update={'package': design.package.model_copy(update={'route': 'mould'})})")
-    return build(cfg, out_root=tmp_path_factory.mktemp("out"), run_drc=False, quiet=True).out_dir
+    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
 def test_each_route_writes_only_its_own_masks(built: Path, moulded: Path):
@@ -187,8 +187,9 @@ def test_mould_masks_have_the_tone_of_a_negative(moulded: Path):
         ly = kdb.Layout()
         ly.read(str(built / "masks" / f"{name}.gds"))
         region = kdb.Region(ly.top_cell().begin_shapes_rec(ly.find_layer(gl, 0))).merged()
-        # 48 features, plus the polygons of the mask label's letters.
-        big = [p for p in region.each() if p.area() * ly.dbu ** 2 > 1000.0]
+        # 48 features, plus the polygons of the mask label's letters (below the die field).
+        bottom = -summary["die"]["height_um"] / 2
+        big = [p for p in region.each() if p.area() * ly.dbu ** 2 > 1000.0 and p.bbox().center().y * ly.dbu > bottom]
         assert len(big) == 48
 
 
@@ -391,7 +392,7 @@ def test_ball_height_is_the_spherical_cap_of_the_solder():
 
 
 def test_same_config_gives_the_same_bytes(built: Path, tmp_path: Path):
-    again = build(TEMPLATE, out_root=tmp_path, run_drc=False, quiet=True).out_dir
+    again = build(TEMPLATE, out=tmp_path, drc=False, quiet=True).out_dir
     names = ["relief_csp.gds", *(f"masks/{m}.gds" for m in ("STENCIL", "STENCIL2", "STENCIL3", "PASTE"))]
     for name in names:
         assert filecmp.cmp(built / name, again / name, shallow=False), name
@@ -508,18 +509,19 @@ def relief_prints_of(design):
 
 
 def _mask_polygons(path: Path, layer: tuple[int, int]) -> list[Polygon]:
-    """The polygons of one mask file (merged, µm), the label's letters left out by size."""
+    """The polygons of one mask file (merged, µm), the label's letters (below the die field) left out."""
     ly = kdb.Layout()
     ly.read(str(path))
     region = kdb.Region(ly.top_cell().begin_shapes_rec(ly.find_layer(*layer))).merged()
-    return [p for p in to_shapely(region, ly.dbu) if p.area > 1000.0]
+    bottom = -json.loads((path.parent.parent / "summary.json").read_text())["die"]["height_um"] / 2
+    return [p for p in to_shapely(region, ly.dbu) if p.area > 1000.0 and p.centroid.y > bottom]
 
 
 def test_mould_masks_are_mirrored_and_stencils_are_not(write_config, tmp_path: Path, built: Path):
     # With the ball seat 10 µm right of centre, a mirrored mask shows it 10 µm left.
     text = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),").read_text()
-    out = build(write_config(text.replace('route="print"', 'route="mould"'), "moulded.py"), out_root=tmp_path,
-                run_drc=False, quiet=True).out_dir
+    out = build(write_config(text.replace('route="print"', 'route="mould"'), "moulded.py"), out=tmp_path,
+                drc=False, quiet=True).out_dir
     masks = {m["name"]: m for m in json.loads((out / "summary.json").read_text())["masks"]}
     assert [n for n, m in masks.items() if m["mirror"]] == ["WELL", "MOULD1", "MOULD2"]
     feet = _mask_polygons(out / "masks" / "MOULD1.gds", (61, 0))

@@ -32,7 +32,7 @@ def _cfg(write_config, old: str, new: str, name: str = "cfg.py") -> Path:
 
 def test_rear_slots_land_inside_each_pad_and_their_masks_are_mirrored(write_config, tmp_path):
     cfg = _cfg(write_config, 'tracks="plated",', 'tracks="plated", rear=RearContacts(pads=["VDD", "P2"]),')
-    out = build(cfg, out_root=tmp_path, run_drc=False, quiet=True).out_dir
+    out = build(cfg, out=tmp_path, drc=False, quiet=True).out_dir
     s = json.loads((out / "summary.json").read_text())
     assert s["counts"]["rear_slots"] == 9                                             # 8 VDD pads and P2
     rear_rules = ["RSLOT.W.1", "PAD.EN.RSLOT", "RSLOT.S.1", "RMETAL.EN.RSLOT", "RMETAL.S.1"]

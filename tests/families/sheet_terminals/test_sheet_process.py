@@ -31,12 +31,12 @@ GRID8 = ("design = design.model_copy(update={'package': design.package.model_cop
 def grid_built(tmp_path_factory) -> Path:
     cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "grid.py",
                            "from layoutgen import BallGrid\n" + GRID8)
-    return build(cfg, out_root=tmp_path_factory.mktemp("out")).out_dir
+    return build(cfg, out=tmp_path_factory.mktemp("out")).out_dir
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    return build(TEMPLATE, out_root=tmp_path_factory.mktemp("out"), run_drc=False).out_dir
+    return build(TEMPLATE, out=tmp_path_factory.mktemp("out"), drc=False).out_dir
 
 
 def test_the_grid_variant_joins_every_lead_to_its_own_terminal_through_the_dielectric(grid_built: Path):
@@ -68,7 +68,7 @@ def test_a_grid_with_fewer_terminals_than_leads_is_refused_naming_it(write_confi
     text = TEMPLATE.read_text().replace('placement="per_lead",', 'placement="grid", grid=BallGrid(rows=6, cols=6, pitch=500),')
     text = text.replace("from layoutgen import Design,", "from layoutgen import BallGrid, Design,")
     with pytest.raises(ConfigError, match=r"cfg.py:\d+: SheetTerminals.grid = '6 × 6 \(36 terminals\)': .*the grid needs ≥ 56 terminals"):
-        build(write_config(text), run_drc=False)
+        build(write_config(text), drc=False)
 
 
 def test_each_tip_carries_its_bonding_metal_on_its_contact_and_without_it_every_contact_is_open(built: Path, tmp_path):
