@@ -52,6 +52,9 @@ class Mask(_Model):
     invert: bool = False
     mirror: bool = False
     aligns_to: str | None = None
+    # The process route the mask belongs to, where a family offers alternatives (a relief CSP's
+    # relief moulded or printed): written only for a design whose package.route is this one.
+    route: str | None = None
 
 
 class Rule(_Model):
@@ -84,11 +87,16 @@ class Rule(_Model):
 
 
 class Via(_Model):
-    """A cut layer joining two conductors where it overlaps both."""
+    """A cut layer joining two conductors: where it overlaps both ("via"), or only where all three overlap ("sidewall")."""
 
     via: str
     lower: str
     upper: str
+    # "via": a lower and an upper shape that both overlap one via shape are joined. "sidewall":
+    # the via layer is a cut through the lower conductor whose wall the upper one lines: they
+    # join only where cut, lower and upper overlap (a long cut through many pads joins each
+    # pad to the metal over its own stretch of the cut, not to the metal over another's).
+    contact: Literal["via", "sidewall"] = "via"
 
 
 class Connectivity(_Model):
@@ -139,6 +147,9 @@ class Pdk(_Model):
     rdl: RdlParams = RdlParams()
     labels: Labels = Labels()
     connectivity: Connectivity = Connectivity()
+    # Process numbers that are not rules (a backside groove's etch depth and wall angle):
+    # name -> value, the unit in the name (`groove_depth_um`, `wall_angle_deg`).
+    process: dict[str, float] = Field(default_factory=dict)
     layers: dict[str, Layer]
     masks: list[Mask]
     rules: list[Rule]
@@ -193,6 +204,12 @@ class Pdk(_Model):
         v = self.rule(kind, layer, other).value
         assert v is not None
         return v
+
+    def process_value(self, key: str, needed_by: str) -> float:
+        """A number of the PDK's [process] table; a PdkError naming the PDK and who needs it if absent."""
+        if key not in self.process:
+            raise PdkError(f"PDK {self.name!r} ({self.path}): pdk.toml has no [process] {key}, which {needed_by} needs")
+        return self.process[key]
 
     def snap(self, x: float) -> float:
         """`x` rounded to the manufacturing grid."""

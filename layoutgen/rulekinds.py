@@ -139,10 +139,19 @@ RULE_KINDS: dict[str, RuleKind] = {
     # family 4: backside WLCSP grooves
     "groove_over_row": RuleKind(
         ("layer", "other"), f"{_BACKSIDE}:drc_groove_over_row", "flat", family="backside_wlcsp",
-        doc="every `layer` groove lies over one row of `other` pads, exposing each pad."),
-    "cut_between_pads": RuleKind(
-        ("layer", "other"), f"{_BACKSIDE}:drc_cut_between_pads", "flat", family="backside_wlcsp",
-        doc="every `layer` cut lies between two adjacent `other` pads of a row, inside its groove."),
+        doc="every `layer` groove lies over one row of `other` pads, its bottom (the opening less the wall's run) "
+            "exposing each pad."),
+    "cut_through_pads": RuleKind(
+        ("layer", "other", "value"), f"{_BACKSIDE}:drc_cut_through_pads", "flat", family="backside_wlcsp",
+        doc="every `layer` cut runs along one row of `other` pads on its groove's bottom, through every pad and "
+            "`value` past the end pads; every pad in a groove is cut."),
+    "cut_contact": RuleKind(
+        ("layer", "other", "value"), f"{_BACKSIDE}:drc_cut_contact", "flat", family="backside_wlcsp",
+        doc="each pad's stretch of an `other` cut is lined by one piece of `layer` metal (`layers` if given), "
+            "`value` past the cut's sides; no piece lines two pads' stretches."),
+    "wall_angle": RuleKind(
+        ("layer", "other", "value"), f"{_BACKSIDE}:drc_wall_angle", "flat", family="backside_wlcsp",
+        doc="the PDK's process wall angle of the `layer` groove at most `value` degrees wherever `other` metal climbs it."),
     "wall_crossing": RuleKind(
         ("layer", "other", "value"), f"{_BACKSIDE}:drc_wall_crossing", "flat", family="backside_wlcsp",
         doc="near an `other` groove edge, metal only crosses it, at right angles and at least `value` wide."),

@@ -1,8 +1,11 @@
 """WLCSP with backside grooves: a 4 × 4 mm die, 48 pads in four edge rows, 48 balls (8 × 8 at 400 µm, centre 4 × 4 empty) on the back, on a 200 mm wafer.
 
-From the back of the thinned wafer a first groove exposes each pad row, a second groove cuts
-the client layer between adjacent pads, backside wiring runs from every pad up the groove
-wall to its ball pad, and solder-mask openings and balls finish it. The masks are drawn in
+From the back of the 100 µm thinned wafer a first groove (75° walls, its opening widened by
+100 / tan 75° = 26.8 µm a side) exposes each pad row; a blanket insulator covers its walls and
+bottom; a second groove then runs along each row through every pad and the client layer
+between them, opening each pad's sidewall; the backside wiring lines each pad's own stretch of
+that cut (the only place it meets the pad), climbs the groove wall to its ball pad, and
+solder-mask openings and balls finish it. The masks are drawn in
 die (front-view) coordinates and written mirrored, as the PDK says. Run
     layoutgen build templates/backside_wlcsp.py
 All lengths in µm; the die is centred at (0, 0).

@@ -5,7 +5,9 @@ are bonded tip-first on the chip contacts, the sheet is lifted 250 µm and a com
 injected; etch-resist spots on the top then etch the sheet into one "cooling tower" terminal
 per lead. This template uses the potential-plane variant: the first etch stops 30 µm short
 and leaves a plane, the second opens a ring around every terminal except the VSS ones, which
-stay joined to the plane (a ground plane). A frame outline and four fiducials sit on every mask.
+stay joined to the plane (a ground plane). Each lead tip carries its Au-Sn bonding metal (BOND
+mask). The four fiducials are etched through the sheet first (THRU mask) and drawn on every
+mask, so the top-side masks register to the bottom-side leads through the opaque sheet.
 
 Copy this file, edit the die, the contacts and the sheet, and run
     layoutgen build templates/compliant_terminals.py
@@ -34,8 +36,10 @@ design = Design(
         # 800 µm in from the contacts, so neighbouring terminals sit 400 µm apart.
         placement="per_lead",
         offsets=[400, 800],
-        # Or terminals on an area grid, joined to the leads through the dielectric's own wiring:
-        #   placement="grid", grid=BallGrid(rows=6, cols=6, pitch=500),
+        # Or (figs. 8-9) terminals on an area grid, each lead's fixed end joined to its own terminal
+        # by a via, a trace inside the dielectric and a via (masks SVIA, TRACE, TVIA instead of
+        # LINER); the grid needs at least one terminal per lead:
+        #   placement="grid", grid=BallGrid(rows=8, cols=8, pitch=350),
         spot_shape="circle",          # "circle", "square", "triangle" or "polygon" (spot_sides=...)
         terminal_top=120,             # target terminal top; the spot is this + 2·depth/EF
         sheet_thickness=150,

@@ -26,6 +26,12 @@ design = Design(
     revision="A",
     die=Die(name="RELIEF_CSP_4X4", width=DIE, height=DIE, pads=pads),
     package=ReliefCsp(
+        # The relief is printed through three stencils (claims 3-4: STENCIL, STENCIL2, STENCIL3),
+        # each protrusion turned so that its rim stencil's bridge gaps sit clear of its track;
+        # route="mould" moulds it instead (claim 2: the mould's WELL, MOULD2, MOULD1 masks).
+        # The mask set holds only the chosen route's masks.
+        route="print",
+        tracks="plated",              # claim 8; "lapped" (claim 7) is refused for this relief, with the reason
         protrusions=Protrusions(
             grid=BallGrid(rows=7, cols=7, pitch=400, depopulate=["D4"]),
             footprint=260,            # protrusion footprint (MOULD1), across flats

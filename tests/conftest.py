@@ -35,7 +35,7 @@ from layoutgen import BallGrid, Design, Die, FanInWlcsp, Posts, peripheral_pads
 
 pads = peripheral_pads(2000, 2000, per_side=4, pitch=300, nets={{"VDD": [1, 9], "VSS": [5, 13]}})
 design = Design(name={name!r}, pdk={pdk!r}, die=Die(name="CI_DIE", width=2000, height=2000, pads=pads),
-                package=FanInWlcsp(balls=BallGrid(rows=4, cols=4, pitch=400), posts=Posts(height=100)))
+                package=FanInWlcsp(balls=BallGrid(rows=4, cols=4, pitch=400), posts=Posts(diameter=20, height=200)))
 """
 # sky400 and one rule every bump breaks: a real violation that a waiver can accept.
 STRICT = {"pdk.toml": 'name = "strict"\nextends = "sky400"\ndescription = "sky400 and a test rule"\n',

@@ -1,7 +1,9 @@
 """Connectivity from net labels: which metal pieces join which pads and balls.
 
 The conductor stack comes from the PDK (`pdk.connectivity`): conductor layers; vias that
-join a lower and an upper conductor where the via overlaps both; pairs of layers that
+join a lower and an upper conductor where the via overlaps both (or, for a `contact =
+"sidewall"` via, a cut through the lower conductor, only where cut, lower and upper all
+overlap: the upper metal lines the cut's wall there); pairs of layers that
 join wherever they overlap (`touching`); and the label layers whose text labels (on the
 PDK's label texttype) name the net at each terminal: pads on the first label layer, balls
 on the last. Labels on any other layer (ball names on TEXT) are ignored.
@@ -100,13 +102,26 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity) -> Pieces:
         m_lo = coo_matrix((np.ones(len(v_lo)), (v_lo, lo)), shape=(len(cut), len(layers[via.lower]))).tocsr()
         m_up = coo_matrix((np.ones(len(v_up)), (v_up, up)), shape=(len(cut), len(layers[via.upper]))).tocsr()
         joined = (m_lo.T @ m_up).tocoo()       # lower i and upper j share a via
-        src.append(joined.row + start[via.lower])
-        dst.append(joined.col + start[via.upper])
+        rows, cols = joined.row, joined.col
+        if via.contact == "sidewall" and len(rows):
+            rows, cols = _sidewall_contacts(cut, layers[via.lower].geoms, layers[via.upper].geoms, rows, cols)
+        src.append(rows + start[via.lower])
+        dst.append(cols + start[via.upper])
     s = np.concatenate(src) if src else np.zeros(0, np.int64)
     d = np.concatenate(dst) if dst else np.zeros(0, np.int64)
     graph = coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n))
     count, piece = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
     return Pieces(all_geoms, layer, piece, int(count))
+
+
+def _sidewall_contacts(cut: np.ndarray, lower: np.ndarray, upper: np.ndarray, rows: np.ndarray,
+                       cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (lower, upper) pairs that share a via and overlap each other inside it: the upper
+    metal lines the cut where the cut runs through that lower shape."""
+    cuts = shapely.union_all(cut)
+    keep = [k for k, (i, j) in enumerate(zip(rows.tolist(), cols.tolist()))
+            if shapely.intersection(shapely.intersection(lower[i], upper[j]), cuts).area > 1e-6]
+    return rows[keep], cols[keep]
 
 
 def place_terminals(pieces: Pieces, labels: dict[str, tuple[np.ndarray, np.ndarray]]) -> Terminals:

@@ -16,7 +16,7 @@ from conftest import TEMPLATES
 def small_design() -> Design:
     pads = peripheral_pads(2000, 2000, per_side=4, pitch=300, nets={"VDD": [1, 9], "VSS": [5, 13]})
     return Design(name="api", pdk="sky400", die=Die(name="API_DIE", width=2000, height=2000, pads=pads),
-                  package=FanInWlcsp(balls=BallGrid(rows=4, cols=4, pitch=400), posts=Posts(height=100)))
+                  package=FanInWlcsp(balls=BallGrid(rows=4, cols=4, pitch=400), posts=Posts(diameter=20, height=200)))
 
 
 def with_pitch(design: Design, pitch: float, name: str) -> Design:

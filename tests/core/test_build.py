@@ -95,7 +95,7 @@ def test_die_is_hierarchical(built: Path):
     children = {ly.cell(i).name: 0 for i in top.each_child_cell()}
     for inst in top.each_inst():
         children[inst.cell.name] += 1
-    assert children["BALLSTACK_ROUND_SKY400"] == 128
+    assert children["POSTSTACK_ROUND_D25_SKY400"] == 128          # the template's balls sit on 25 µm posts
     assert children["PADSTACK_RECT_60x60"] == 128
 
 

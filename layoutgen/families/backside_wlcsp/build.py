@@ -1,14 +1,18 @@
-"""Family 4: WLCSP with backside grooves: a groove over each pad row, cuts between pads, backside wiring to balls.
+"""Family 4: WLCSP with backside grooves: a groove over each pad row, a cut along the row through its pads, backside wiring to balls.
 
 Everything is drawn in die (front-view) coordinates, as the combined GDS shows the die; the
 PDK marks the backside masks as mirrored, and `layoutgen.masks` mirrors them when it writes
 the mask files. Seen from the back of the wafer:
 
-- GROOVE1: one opening per pad row, the row's pads exposed with the PDK's clearance;
-- GROOVE2: a cut through the client layer in every gap between two adjacent pads of a row,
-  along the row (it relieves the stress of the solder resist that later fills the groove);
-- BSWIRE: each pad's wiring runs straight up the groove wall (a lead, one cell per pad kind)
-  and is routed on the back surface by the RDL router to a ball pad;
+- GROOVE1: one opening per pad row; its bottom exposes the row's pads with the PDK's clearance,
+  and the drawn opening is that bottom widened by thickness / tan(wall angle) for the sloped
+  wall (the PDK's [process] numbers);
+- ISO (no mask: a blanket insulator) covers the groove's walls and bottom and the back surface;
+- GROOVE2: one cut along each row, through every pad and the client layer between them,
+  made after the insulator: it opens each pad's sidewall, the only place the wiring meets it;
+- BSWIRE: each pad's wiring lines its own pad's stretch of the cut (a landing as long as the
+  pad), runs straight up the groove wall (a lead, one cell per pad kind) and is routed on the
+  back surface by the RDL router to a ball pad; two pads' leads never share a stretch of the cut;
 - SMASK: a solder-mask opening inside each ball pad; BUMP: the ball-mount aperture.
 
 All lengths in µm.
@@ -26,16 +30,16 @@ from shapely import affinity
 from shapely.geometry import Polygon, box
 
 from .cells.ball import ball_pad, ball_stack_cell, smask_opening
-from .cells.groove import groove1_cell, groove1_extent, groove2_cell, groove2_extent
+from .cells.groove import groove1_cell, groove1_extent, groove2_cell, groove2_cut, groove2_extent
 from layoutgen.cells.shapes import pad_outline
 from .cells.lead import lead_cell, lead_end
 from layoutgen.cells.bump import bump_opening
 from layoutgen.cells.shapes import width_across_flats
 from layoutgen.design import BallGrid, Design, Package, Pad
-from layoutgen.errors import ConfigError
+from layoutgen.errors import ConfigError, PdkError
 from layoutgen.layout import Cell, Layout
 from layoutgen.pdk import Pdk
-from .rules import family_rule
+from .rules import family_rule, wall_run
 from ..die import check_die_size, seal_width
 from ..routed import place_balls, route_onto, route_rules
 from ..result import DieResult
@@ -137,13 +141,13 @@ def pad_rows(design: Design, pdk: Pdk) -> list[PadRow]:
 
 @dataclass(frozen=True)
 class RowPlan:
-    """What is drawn for one row: groove 1 (start, length, half width), cut spans, lead length."""
+    """What is drawn for one row: groove 1 (start, length, half width of the drawn opening), the cut, lead length."""
 
     row: PadRow
     groove_start: float
     groove_length: float
     groove_half: float
-    cuts: tuple[tuple[float, float], ...]      # (u start, length) of each cut
+    cut: tuple[float, float]                    # (u start, length) of the row's second groove
     lead_length: float                          # pad centre to the lead's end square centre
 
     def groove(self) -> Polygon:
@@ -177,10 +181,13 @@ def wall_clearance(pdk: Pdk) -> float:
 
 
 def plan_rows(design: Design, pdk: Pdk, rows: list[PadRow]) -> list[RowPlan]:
-    """Groove 1, the cuts and the lead length of every row, checked against the PDK."""
+    """Groove 1, the cut and the lead length of every row, checked against the PDK."""
     pkg = design.package
     wl = lead_width(pkg, pdk)
     clear = wall_clearance(pdk)
+    run = wall_run(pdk)
+    check_wall_angle(pdk)
+    cut_half = groove2_cut(1.0, pdk).bounds[3]
     plans = []
     for row in rows:
         spans, half_across = [], 0.0
@@ -190,17 +197,25 @@ def plan_rows(design: Design, pdk: Pdk, rows: list[PadRow]) -> list[RowPlan]:
             u = along(row.side, pdk.snap(p.x), pdk.snap(p.y))
             spans.append((u + outline.bounds[0], u + outline.bounds[2]))
             half_across = max(half_across, outline.bounds[3])
+            if 2 * cut_half > outline.bounds[3] * 2 - 1e-9:
+                raise ConfigError(f"{p.where()}: pad {p.name} is {2 * outline.bounds[3]:g} µm across its row: the "
+                                  f"{2 * cut_half:g} µm second groove would cut it away instead of through it")
             room = a if p.shape == "rect" else width_across_flats(outline)
             if wl > room + 1e-9:
                 raise ConfigError(f"{pkg.where()}: the {wl:g} µm lead is wider than pad {p.name} ({room:g} µm across "
                                   f"its row): lower BacksideWlcsp.lead_width or widen the pad")
-        start, length, half = groove1_extent(spans, half_across, pdk)
-        cuts = []
-        if pkg.cuts:
-            for (p, (_, end)), (q, (begin, _)) in zip(zip(row.pads, spans), zip(row.pads[1:], spans[1:])):
-                cuts.append(groove2_extent(end, begin, pdk, f"{q.where()}: pads {p.name} and {q.name}: "))
-        plans.append(RowPlan(row, start, length, half, tuple(cuts), pdk.snap_up(half + clear + wl / 2)))
+        start, length, half = groove1_extent(spans, half_across, cut_half, run, pdk)
+        plans.append(RowPlan(row, start, length, half, groove2_extent(spans, pdk), pdk.snap_up(half + clear + wl / 2)))
     return plans
+
+
+def check_wall_angle(pdk: Pdk) -> None:
+    """The PDK's groove wall angle is one a lead can be patterned on (family rule of kind wall_angle); a PdkError if not."""
+    rule = family_rule(pdk, "wall_angle")
+    angle = pdk.process_value("wall_angle_deg", rule.name)
+    if rule.value is not None and angle > rule.value + 1e-9:
+        raise PdkError(f"PDK {pdk.name!r} ({pdk.path}/pdk.toml): process.wall_angle_deg = {angle:g}: the wiring lead "
+                       f"climbs the first groove's wall, and {rule.name} allows walls of ≤ {rule.value:g}°")
 
 
 def check_die(design: Design, pdk: Pdk) -> None:
@@ -310,6 +325,8 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         top.add("SEAL", outline.difference(box(-die.width / 2 + seal, -die.height / 2 + seal,
                                                 die.width / 2 - seal, die.height / 2 - seal)))
 
+    # The insulator: blanket over the whole back (no mask), drawn so the DRC sees what it covers.
+    top.add("ISO", outline)
     wl = lead_width(pkg, pdk)
     pad_terms = []
     groove2_lengths: list[float] = []
@@ -317,10 +334,10 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         side, line, rot = pl.row.side, pl.row.line, ROTATION[pl.row.side]
         g1 = layout.add(groove1_cell(pl.groove_length, pl.groove_half))
         top.place(g1.name, *to_die(side, line, pl.groove_start, 0.0), rotation=rot)
-        for start, length in pl.cuts:
-            g2 = layout.add(groove2_cell(length, pdk))
-            top.place(g2.name, *to_die(side, line, start, 0.0), rotation=rot)
-            groove2_lengths.append(length)
+        start, length = pl.cut
+        g2 = layout.add(groove2_cell(length, pdk))
+        top.place(g2.name, *to_die(side, line, start, 0.0), rotation=rot)
+        groove2_lengths.append(length)
         end = lead_end(pl.lead_length, wl)
         for p in pl.row.pads:
             a, c = pad_dims(side, p)
@@ -378,14 +395,20 @@ def _result(design: Design, pdk: Pdk, layout: Layout, plans: list[RowPlan], rout
         route_lengths={r.pad: round(r.length_um, 3) for r in routing.routes},
         counts={"pads": len(die.pads), "balls": len(balls), "connected_balls": len(ball_nets),
                 "nets": len(nets), "routes": len(routing.routes), "pad_rows": len(plans),
-                "groove1_openings": len(plans), "groove2_cuts": sum(len(pl.cuts) for pl in plans),
+                "groove1_openings": len(plans), "groove2_cuts": len(plans),
                 "leads": len(die.pads), "smask_openings": len(balls)},
         extra={"backside": {
             "mirrored_masks": [m.name for m in pdk.masks if m.mirror],
             "rows": [{"side": pl.row.side, "line_um": pl.row.line, "pads": [p.name for p in pl.row.pads],
                       "groove1_um": [round(pl.groove_length, 3), round(2 * pl.groove_half, 3)],
                       "groove1_clearance_um": pdk.value("enclosure", "GROOVE1", "PAD"),
-                      "groove2_cuts": len(pl.cuts), "lead_length_um": round(pl.lead_length, 3)} for pl in plans],
+                      "groove2_um": round(pl.cut[1], 3), "lead_length_um": round(pl.lead_length, 3)} for pl in plans],
+            "groove_profile": {"substrate_thickness_um": pdk.process_value("substrate_thickness_um", "the groove profile"),
+                               "groove_depth_um": pdk.process_value("groove_depth_um", "the groove profile"),
+                               "wall_angle_deg": pdk.process_value("wall_angle_deg", "the groove profile"),
+                               "wall_run_um": round(wall_run(pdk), 3),
+                               "max_wall_angle_deg": family_rule(pdk, "wall_angle").value},
+            "insulator": "ISO: blanket over the back after the first groove (no mask); the second groove opens the pad sidewalls through it",
             "groove2": {"width_um": pdk.value("width", "GROOVE2"),
                         "length_um": [round(min(cut_lengths), 3), round(max(cut_lengths), 3)] if cut_lengths else []},
             "lead": {"width_um": wl, "length_um": lead_lengths},

@@ -5,13 +5,14 @@ whose values it applies, and returns a list of violations `(message, geometry)`:
 clean. They run on the generator's layout and, equally, on polygons read back from a GDS
 (mask files mirrored back into die coordinates), so they trust nothing but the shapes.
 
-The family rules (GROOVE1.ROW, GROOVE2.BETWEEN, BSWIRE.GROOVE1.X) are rules of the PDK's deck
+The family rules (GROOVE1.ROW, GROOVE1.WALL, GROOVE2.ROW, BSWIRE.CUT, BSWIRE.GROOVE1.X) are rules of the PDK's deck
 whose kinds this family registers in `layoutgen.rulekinds`; the `drc_*` functions at the end
 are what the DRC runs for them.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Protocol
 
@@ -54,6 +55,29 @@ def family_rule(pdk: Pdk, kind: str) -> FamilyRule:
                    f"which the backside_wlcsp family needs")
 
 
+def wall_run(pdk: Pdk) -> float:
+    """How far a first-groove wall runs across the wafer plane: substrate thickness / tan(wall angle), µm.
+
+    The drawn GROOVE1 opening is the groove's top edge; its bottom, where the pads lie, is the
+    opening shrunk by this. A PdkError if the etch stops short of the client layer or the angle
+    is not in (0, 90]°.
+    """
+    t = pdk.process_value("substrate_thickness_um", "the backside_wlcsp groove profile")
+    depth = pdk.process_value("groove_depth_um", "the backside_wlcsp groove profile")
+    angle = pdk.process_value("wall_angle_deg", "the backside_wlcsp groove profile")
+    if not 0 < angle <= 90:
+        raise PdkError(f"PDK {pdk.name!r} ({pdk.path}/pdk.toml): process.wall_angle_deg = {angle:g}: must be in (0, 90]°")
+    if depth < t - 1e-9:
+        raise PdkError(f"PDK {pdk.name!r} ({pdk.path}/pdk.toml): process.groove_depth_um = {depth:g} < substrate_thickness_um "
+                       f"= {t:g}: the first groove would leave {t - depth:g} µm of silicon over the pads")
+    return 0.0 if angle == 90 else t / math.tan(math.radians(angle))
+
+
+def groove_bottom(opening: BaseGeometry, run: float) -> BaseGeometry:
+    """The bottom of a first groove whose drawn (top) opening is `opening`: shrunk by the wall's run."""
+    return opening.buffer(-run, join_style="mitre") if run > 0 else opening
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 def _arr(geoms) -> np.ndarray:
@@ -79,8 +103,9 @@ def _rule_value(rule: _Valued) -> float:
 # --- GROOVE1.ROW ----------------------------------------------------------------------------
 
 def groove1_over_rows(groove1: list[BaseGeometry], pads: list[BaseGeometry], rule: FamilyRule,
-                      clearance: Rule) -> list[Violation]:
-    """Every GROOVE1 opening lies over one pad row (pads on one line along it) and exposes every pad by `clearance`."""
+                      clearance: Rule, run: float = 0.0) -> list[Violation]:
+    """Every GROOVE1 opening lies over one pad row (pads on one line along it) and its bottom (the
+    opening shrunk by the wall's `run`) exposes every pad by `clearance`."""
     out: list[Violation] = []
     g, p = _arr(groove1), _arr(pads)
     c = _rule_value(clearance)
@@ -105,23 +130,28 @@ def groove1_over_rows(groove1: list[BaseGeometry], pads: list[BaseGeometry], rul
         if max(across) - min(across) > TOL_UM:
             out.append((f"{rule.name}: first-groove opening at {_xy(opening)} exposes pads of "
                         f"{len(set(np.round(across, 3)))} rows (one row per groove)", opening))
+        bottom = groove_bottom(opening, run)
         for i in members:
-            d = opening.exterior.distance(p[i])
+            d = bottom.exterior.distance(p[i]) if bottom.covers(p[i]) else 0.0
             if d < c - TOL_UM:
-                out.append((f"{clearance.name}: pad at {_xy(p[i])} exposed with {d:.3f} µm clearance < {c:g} µm", p[i]))
+                out.append((f"{clearance.name}: pad at {_xy(p[i])} exposed at the groove bottom ({run:.3f} µm inside the "
+                            f"drawn opening) with {d:.3f} µm clearance < {c:g} µm", p[i]))
     return out
 
 
-# --- GROOVE2.BETWEEN ------------------------------------------------------------------------
+# --- GROOVE2.ROW ----------------------------------------------------------------------------
 
-def groove2_between_pads(groove2: list[BaseGeometry], pads: list[BaseGeometry], groove1: list[BaseGeometry],
-                         rule: FamilyRule, setback: Rule) -> list[Violation]:
-    """Every cut lies inside a first groove, on a pad row, between two adjacent pads of it, `setback` from each."""
+def groove2_through_pads(groove2: list[BaseGeometry], pads: list[BaseGeometry], groove1: list[BaseGeometry],
+                         rule: FamilyRule, enclosure: Rule, run: float = 0.0) -> list[Violation]:
+    """Every cut runs straight along one pad row on its groove's bottom (enclosed by `enclosure`),
+    across every pad of the row (each pad split along its whole length) and the rule's value past the
+    end pads; every pad in a first groove is cut (else the wiring cannot contact it)."""
     out: list[Violation] = []
-    s = _rule_value(setback)
+    ext, en = _rule_value(rule), _rule_value(enclosure)
     g1, p = _arr(groove1), _arr(pads)
-    centres = np.array([shapely.centroid(q).coords[0] for q in p]) if len(p) else np.zeros((0, 2))
-    for cut in groove2:
+    cuts = list(shapely.get_parts(shapely.union_all(_arr(groove2)))) if len(groove2) else []
+    cut_pads: set[int] = set()
+    for cut in cuts:
         if not _is_box(cut):
             out.append((f"{rule.name}: cut at {_xy(cut)} is not a straight rectangle", cut))
             continue
@@ -129,26 +159,98 @@ def groove2_between_pads(groove2: list[BaseGeometry], pads: list[BaseGeometry], 
         if not home:
             out.append((f"{rule.name}: cut at {_xy(cut)} does not lie inside a first-groove opening", cut))
             continue
-        # The cut runs along its groove (the row direction), whichever of its sides is longer.
-        axis = _axis(home[0])[0]
-        x0, y0, x1, y1 = cut.bounds
-        lo, hi = (x0, x1) if axis == 0 else (y0, y1)
-        mid = (y0 + y1) / 2 if axis == 0 else (x0 + x1) / 2
-        row = [i for i in range(len(p)) if home[0].contains(p[i]) and abs(centres[i][1 - axis] - mid) <= TOL_UM]
-        if any(p[i].intersects(cut) for i in range(len(p))):
-            out.append((f"{rule.name}: cut at {_xy(cut)} runs into a pad", cut))
+        bottom = groove_bottom(home[0], run)
+        inner = bottom.buffer(-en, join_style="mitre") if en > 0 else bottom
+        if not inner.buffer(TOL_UM, join_style="mitre").covers(cut):
+            d = bottom.exterior.distance(cut) if bottom.covers(cut) else 0.0
+            out.append((f"{enclosure.name}: cut at {_xy(cut)} lies {d:.3f} µm inside its groove's bottom < {en:g} µm", cut))
+        axis, lo, hi, a_lo, a_hi = _axis(cut)
+        hit = [i for i in range(len(p)) if p[i].intersects(cut) and p[i].intersection(cut).area > TOL_UM ** 2]
+        if not hit:
+            out.append((f"{rule.name}: cut at {_xy(cut)} runs through no pad", cut))
             continue
-        before = [i for i in row if centres[i][axis] < lo]
-        after = [i for i in row if centres[i][axis] > hi]
-        if not row or not before or not after:
-            out.append((f"{rule.name}: cut at {_xy(cut)} is not on a pad row between two of its pads", cut))
-            continue
-        a = max(before, key=lambda i: centres[i][axis])
-        b = min(after, key=lambda i: centres[i][axis])
-        d = min(cut.distance(p[a]), cut.distance(p[b]))
-        if d < s - TOL_UM:
-            out.append((f"{setback.name}: cut at {_xy(cut)} comes {d:.3f} µm from a pad < {s:g} µm", cut))
+        cut_pads.update(hit)
+        for i in hit:
+            b = p[i].bounds
+            p_lo, p_hi = (b[0], b[2]) if axis == 0 else (b[1], b[3])
+            q_lo, q_hi = (b[1], b[3]) if axis == 0 else (b[0], b[2])
+            if p_lo < lo - TOL_UM or p_hi > hi + TOL_UM or q_lo > a_lo + TOL_UM or q_hi < a_hi - TOL_UM:
+                out.append((f"{rule.name}: cut at {_xy(cut)} does not run across pad at {_xy(p[i])} along the row", p[i]))
+        first = min(p[i].bounds[axis] for i in hit)
+        last = max(p[i].bounds[axis + 2] for i in hit)
+        short = min(first - lo, hi - last)
+        if short < ext - TOL_UM:
+            out.append((f"{rule.name}: cut at {_xy(cut)} runs {short:.3f} µm past its end pad < {ext:g} µm", cut))
+    for opening in g1:
+        for i in range(len(p)):
+            if i not in cut_pads and opening.contains(p[i]):
+                out.append((f"{rule.name}: pad at {_xy(p[i])} in a first groove is not cut by the second groove: "
+                            f"the wiring cannot contact it", p[i]))
     return out
+
+
+# --- BSWIRE.CUT -----------------------------------------------------------------------------
+
+def cut_contacts(bswire: list[BaseGeometry], groove2: list[BaseGeometry], pads: list[BaseGeometry],
+                 rule: FamilyRule) -> list[Violation]:
+    """Each pad's stretch of a cut (the cut where it runs through the pad) is lined by exactly one
+    piece of wiring that covers it and the rule's value beyond the cut's sides; a piece's metal in a
+    cut lies on one pad's stretch only (two pads' leads sharing a stretch of the cut short them)."""
+    out: list[Violation] = []
+    e = _rule_value(rule)
+    pieces = list(shapely.get_parts(shapely.union_all(_arr(bswire)))) if len(bswire) else []
+    cuts = list(shapely.get_parts(shapely.union_all(_arr(groove2)))) if len(groove2) else []
+    stretches: list[tuple[int, BaseGeometry]] = []        # (pad, stretch box across the cut's full width)
+    lined_by: list[BaseGeometry] = []                     # each stretch grown across the cut by the rule's value
+    for cut in cuts:
+        axis, lo, hi, a_lo, a_hi = _axis(cut)
+        for i, pad in enumerate(pads):
+            both = pad.intersection(cut)
+            if both.is_empty or both.area <= TOL_UM ** 2:
+                continue
+            b = both.bounds
+            s_lo, s_hi = (b[0], b[2]) if axis == 0 else (b[1], b[3])
+            stretches.append((i, shapely.box(s_lo, a_lo, s_hi, a_hi) if axis == 0 else shapely.box(a_lo, s_lo, a_hi, s_hi)))
+            lined_by.append(shapely.box(s_lo, a_lo - e, s_hi, a_hi + e) if axis == 0
+                            else shapely.box(a_lo - e, s_lo, a_hi + e, s_hi))
+    tree = shapely.STRtree(_arr(pieces)) if pieces else None
+    for (i, stretch), lined in zip(stretches, lined_by):
+        hits = [int(k) for k in tree.query(stretch, predicate="intersects")] if tree else []
+        hits = [k for k in hits if pieces[k].intersection(stretch).area > TOL_UM ** 2]
+        if not hits:
+            out.append((f"{rule.name}: pad at {_xy(pads[i])}: no lead lines its stretch of the cut (open)", stretch))
+        elif len(hits) > 1:
+            out.append((f"{rule.name}: pad at {_xy(pads[i])}: {len(hits)} separate pieces of wiring on its stretch of the cut", stretch))
+        elif not pieces[hits[0]].buffer(TOL_UM, join_style="mitre").covers(lined):
+            out.append((f"{rule.name}: pad at {_xy(pads[i])}: the lead does not cover its stretch of the cut and "
+                        f"{e:g} µm beyond the cut's sides", stretch))
+    all_cuts = shapely.union_all(_arr(cuts)) if cuts else Polygon()
+    for piece in pieces:
+        inside = piece.intersection(all_cuts)
+        if inside.is_empty or inside.area <= TOL_UM ** 2:
+            continue
+        own = [(i, st) for i, st in stretches if inside.intersection(st).area > TOL_UM ** 2]
+        if len({i for i, _ in own}) > 1:
+            out.append((f"{rule.name}: one piece of wiring lines the stretches of {len({i for i, _ in own})} pads of a cut "
+                        f"(pads at {', '.join(_xy(pads[i]) for i, _ in own)}): it shorts them", inside))
+            continue
+        beyond = inside.difference(shapely.union_all([st for _, st in own])) if own else inside
+        if beyond.area > TOL_UM ** 2:
+            out.append((f"{rule.name}: wiring at {_xy(beyond)} runs along the cut off its pad's stretch", beyond))
+    return out
+
+
+# --- GROOVE1.WALL ---------------------------------------------------------------------------
+
+def wall_angles(groove1: list[BaseGeometry], bswire: list[BaseGeometry], rule: FamilyRule, angle: float) -> list[Violation]:
+    """The process's groove wall `angle` (degrees from the wafer plane) is no steeper than the rule's
+    value wherever wiring climbs a wall: one finding per first groove that wiring crosses."""
+    limit = _rule_value(rule)
+    if angle <= limit + 1e-9 or not len(bswire):
+        return []
+    metal = shapely.union_all(_arr(bswire))
+    return [(f"{rule.name}: wiring climbs the {angle:g}° wall of the first groove at {_xy(o)}: a lead is patterned only "
+             f"on walls ≤ {limit:g}°", o) for o in groove1 if o.exterior.intersects(metal)]
 
 
 # --- BSWIRE.GROOVE1.X -----------------------------------------------------------------------
@@ -256,10 +358,12 @@ def check_all(layers: dict[str, list[BaseGeometry]], pad_nets: list[tuple[str, B
     """Every family check on die-coordinate layers, by rule name (empty lists when clean)."""
     g1, g2, bs, sm = (layers.get(k, []) for k in ("GROOVE1", "GROOVE2", "BSWIRE", "SMASK"))
     pads = [g for _, g in pad_nets]
-    rows, between, wall = (family_rule(pdk, k) for k in FAMILY_KINDS)
+    rows, through, wall, contact, _ = (family_rule(pdk, k) for k in FAMILY_KINDS)
+    run = wall_run(pdk)
     return {
-        rows.name: groove1_over_rows(g1, pads, rows, pdk.rule("enclosure", "GROOVE1", "PAD")),
-        between.name: groove2_between_pads(g2, pads, g1, between, pdk.rule("separation", "GROOVE2", "PAD")),
+        rows.name: groove1_over_rows(g1, pads, rows, pdk.rule("enclosure", "GROOVE1", "PAD"), run),
+        through.name: groove2_through_pads(g2, pads, g1, through, pdk.rule("enclosure", "GROOVE1", "GROOVE2"), run),
+        contact.name: cut_contacts(bs, g2, pads, contact),
         wall.name: groove_wall_crossings(bs, g1, wall, pdk.rule("width", "BSWIRE")),
         "BSWIRE.NETS": bswire_nets(bs, pad_nets, balls, g1),
         pdk.rule("enclosure", "BSWIRE", "SMASK").name: smask_within_ball_pads(sm, bs, pdk.rule("enclosure", "BSWIRE", "SMASK")),
@@ -282,13 +386,26 @@ def _findings(found: list[Violation]) -> list:
 def drc_groove_over_row(rule: Rule, cell) -> list:
     """DRC: every GROOVE1 opening over one pad row, exposing each pad by GROOVE1-encloses-PAD."""
     return _findings(groove1_over_rows(cell.shapes(rule.layer), cell.shapes(rule.other), rule,
-                                       cell.pdk.rule("enclosure", rule.layer, rule.other)))
+                                       cell.pdk.rule("enclosure", rule.layer, rule.other), wall_run(cell.pdk)))
 
 
-def drc_cut_between_pads(rule: Rule, cell) -> list:
-    """DRC: every GROOVE2 cut between two adjacent pads of a row, inside its groove."""
-    return _findings(groove2_between_pads(cell.shapes(rule.layer), cell.shapes(rule.other), cell.shapes("GROOVE1"),
-                                          rule, cell.pdk.rule("separation", rule.layer, rule.other)))
+def drc_cut_through_pads(rule: Rule, cell) -> list:
+    """DRC: every GROOVE2 cut runs along a pad row on its groove bottom, through every pad; every exposed pad is cut."""
+    return _findings(groove2_through_pads(cell.shapes(rule.layer), cell.shapes(rule.other), cell.shapes("GROOVE1"),
+                                          rule, cell.pdk.rule("enclosure", "GROOVE1", rule.layer), wall_run(cell.pdk)))
+
+
+def drc_cut_contact(rule: Rule, cell) -> list:
+    """DRC: each pad's stretch of the cut lined by one lead, no lead on two pads' stretches."""
+    metal = [g for name in (rule.layers or [rule.layer]) for g in cell.shapes(name)]
+    return _findings(cut_contacts(metal, cell.shapes(rule.other), cell.shapes("PAD"), rule))
+
+
+def drc_wall_angle(rule: Rule, cell) -> list:
+    """DRC: the process's first-groove wall angle is one a lead can be patterned on, wherever wiring climbs it."""
+    wall_run(cell.pdk)
+    return _findings(wall_angles(cell.shapes(rule.layer), cell.shapes(rule.other), rule,
+                                 cell.pdk.process_value("wall_angle_deg", rule.name)))
 
 
 def drc_wall_crossing(rule: Rule, cell) -> list:

@@ -4,6 +4,6 @@
 `rules` the stencil rule kinds, `stencil_export` the Gerber and DXF stencil files.
 """
 
-from .model import BallStencil, Protrusions, ReliefCsp, Tiers
+from .model import BallStencil, Protrusions, RearContacts, ReliefCsp, Tiers
 
-__all__ = ["BallStencil", "Protrusions", "ReliefCsp", "Tiers"]
+__all__ = ["BallStencil", "Protrusions", "RearContacts", "ReliefCsp", "Tiers"]

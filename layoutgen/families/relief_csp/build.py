@@ -31,7 +31,7 @@ from .cells.wells import well_cell, well_opening
 from layoutgen.cells.shapes import grow, width_across_flats
 from layoutgen.design import BallGrid, Design, Length, Model, Package
 from layoutgen.errors import ConfigError
-from layoutgen.layout import Cell, Layout
+from layoutgen.layout import Cell, Layout, name_number
 from layoutgen.pdk import Pdk
 from layoutgen.route.rdl import Routing, Terminal
 from .rules import (
@@ -46,7 +46,7 @@ from .rules import (
 from ..result import DieResult
 from ..routed import place_balls, route_onto, route_rules
 from ..die import add_die_frame, check_die_size, seal_width
-from .model import BallStencil, Protrusions, ReliefCsp, Shape, Tiers
+from .model import BallStencil, Protrusions, RearContacts, ReliefCsp, Shape, Tiers
 
 # --- checks against the PDK --------------------------------------------------------------------
 
@@ -85,6 +85,12 @@ def check_design(design: Design, pdk: Pdk) -> None:
     assert isinstance(pkg, ReliefCsp) and die is not None
     prot, tiers = pkg.protrusions, pkg.protrusions.tiers
     check_die_size(die, pdk)
+    if pkg.tracks == "lapped":
+        raise _fail(pkg, "tracks", "lapped", "claim 7 separates the tracks by lapping the metal off the protuberant "
+                    "zones, but this relief's protuberant zones are only the protrusion rims: the metal left on the "
+                    "relief surface between the protrusions (and in every recessed tier, which each track reaches across "
+                    "its rim) would join every track and cut each one at its rim. Use tracks='plated' (claim 8: tracks "
+                    "patterned through the RDL mask)")
     v, why = _rule_text(pdk, "pitch", "MOULD1")
     if prot.grid.pitch < v - 1e-9:
         raise _fail(prot.grid, "pitch", prot.grid.pitch, f"below {why}")
@@ -112,6 +118,8 @@ def check_design(design: Design, pdk: Pdk) -> None:
         raise _fail(tiers, "recess", tiers.recess, f"leaves an encapsulation opening below {why}")
     _check_placement(design, pdk, foot)
     _check_paste(pkg, pdk, opening)
+    if pkg.rear is not None:
+        _rear_pads(design, pdk)
     npads, nballs = len(die.pads), len(prot.grid.positions())
     if prot.grid.assign == "auto" and npads > nballs:
         raise _fail(prot.grid, "rows × cols", f"{prot.grid.rows} × {prot.grid.cols}",
@@ -238,8 +246,10 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     spec = ProtrusionSpec(prot.footprint, tiers.recess, prot.shape, tiers.recess_offset, sten.shape,
                           sten.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
     prints = relief_prints(spec, pdk)
-    _check_prints(prints, passes, pkg, pdk)
-    pcell = layout.add(protrusion_cell(spec, pdk))
+    printed = pkg.route == "print"
+    if printed:
+        _check_prints(prints, passes, pkg, pdk)
+    pcell = layout.add(protrusion_cell(spec, pdk, printed))
     foot = pcell.shapes["MOULD1"][0]
     seat = pcell.shapes["ENCAP"][0].centroid
     ox, oy = pdk.snap(seat.x), pdk.snap(seat.y)
@@ -253,20 +263,28 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     rules = route_rules(pdk, "RDL", prot.grid.pitch, teardrops=False)
     routing = route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, prot.grid.assign, prot.grid)
     ball_nets = routing.ball_nets
-    place_balls(top, pcell.name, balls, ball_nets, "PASTE", (ox, oy))
+    if printed:
+        _place_printed_protrusions(top, pcell.name, prints, balls, ball_nets, (ox, oy), prot)
+    else:
+        place_balls(top, pcell.name, balls, ball_nets, "PASTE", (ox, oy))
 
-    # Relief print pass 1: the relief layer with its wells (a die-sized aperture).
-    t1, pass1 = passes["STENCIL"]
-    base_apertures, base_bridges = _relief_print(design, pdk, wells, pass1)
-    found = check_stencils({"STENCIL": base_apertures}, {"STENCIL": t1},
-                           [r for r in family_rules(pdk) if r.layer == "STENCIL"])
-    for violations in found.values():
-        if violations:
-            raise _fail(tiers, "base", tiers.base, f"the relief layer cannot be printed: {violations[0][0]}")
-    top.add("STENCIL", *base_apertures)
+    base_bridges: list[Polygon] = []
+    if printed:
+        # Relief print pass 1: the relief layer with its wells (a die-sized aperture).
+        t1, pass1 = passes["STENCIL"]
+        base_apertures, base_bridges = _relief_print(design, pdk, wells, pass1)
+        found = check_stencils({"STENCIL": base_apertures}, {"STENCIL": t1},
+                               [r for r in family_rules(pdk) if r.layer == "STENCIL"])
+        for violations in found.values():
+            if violations:
+                raise _fail(tiers, "base", tiers.base, f"the relief layer cannot be printed: {violations[0][0]}")
+        top.add("STENCIL", *base_apertures)
+
+    # Claim 20: rear slots down to the pads, rear metal in them.
+    rear = _rear_contacts(design, pdk, top, layout) if pkg.rear is not None else 0
 
     # Foil thicknesses travel with the GDS, for a check of the written file.
-    thickness = {layer: t for layer, (t, _) in passes.items()} | {"PASTE": sten.thickness}
+    thickness = ({layer: t for layer, (t, _) in passes.items()} if printed else {}) | {"PASTE": sten.thickness}
     x0, y0 = -die.width / 2, -die.height / 2
     for k, (layer, t) in enumerate(thickness.items()):
         top.label("TEXT", thickness_label(layer, t), x0, y0 - 20.0 * (k + 1))
@@ -274,8 +292,73 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     layout.add(top)
     layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
     bridge_counts = {"STENCIL": len(base_bridges),
-                     **{k: len(v.bridges) * len(balls) for k, v in prints.items()}}
-    return _result(design, pdk, layout, routing, balls, (ox, oy), thickness, bridge_counts)
+                     **{k: len(v.bridges) * len(balls) for k, v in prints.items()}} if printed else {}
+    result = _result(design, pdk, layout, routing, balls, (ox, oy), thickness, bridge_counts)
+    result.counts["rear_slots"] = rear
+    return result
+
+
+def _place_printed_protrusions(top: Cell, cell: str, prints: dict[str, PrintResult], balls: list[tuple[str, float, float]],
+                               ball_nets: dict[str, str], seat: tuple[float, float], prot: Protrusions) -> None:
+    """Printed relief: each protrusion placed turned by the quarter turn that keeps its stencil bridges' gaps (where the
+    printed tier is missing) clear of the track that climbs it; ConfigError naming the ball when no turn does."""
+    tracks = shapely.union_all(top.shapes.get("RDL", []))
+    gaps = shapely.union_all([b for r in prints.values() for b in r.bridges])
+    # A turned cell is the same protrusion only when the recessed tier sits at the footprint's centre.
+    turns = (0.0, 90.0, 180.0, 270.0) if prot.tiers.recess_offset == (0.0, 0.0) else (0.0,)
+    for name, x, y in balls:
+        for turn in turns:
+            here = shapely.affinity.translate(shapely.affinity.rotate(gaps, turn, origin=(0, 0)), x, y)
+            if tracks.intersection(here).area <= 1e-6:
+                break
+        else:
+            c = shapely.affinity.translate(gaps, x, y).centroid
+            raise _fail(prot.grid, "pitch", prot.grid.pitch,
+                        f"the track to ball {name} crosses a gap a stencil bridge leaves in its printed protrusion "
+                        f"near ({c.x:.1f}, {c.y:.1f}) however the protrusion is turned: use route='mould' or move "
+                        f"the ball grid so the tracks enter clear of the bridges")
+        top.place(cell, x, y, rotation=turn)
+        if name in ball_nets:
+            top.label("PASTE", ball_nets[name], x + seat[0], y + seat[1])
+        top.label("TEXT", name, x + seat[0], y + seat[1])
+
+
+def _rear_pads(design: Design, pdk: Pdk) -> list:
+    """Claim 20: the pads that get a rear slot, each wide enough for one (PAD.EN.RSLOT, RSLOT.W.1); ConfigError if not."""
+    rear: RearContacts = design.package.rear
+    chosen = [p for p in design.die.pads if rear.pads == "all" or p.name in rear.pads or p.net in rear.pads]
+    if rear.pads != "all":
+        unknown = sorted(set(rear.pads) - {p.name for p in design.die.pads} - {p.net for p in design.die.pads})
+        if unknown:
+            raise _fail(rear, "pads", ", ".join(unknown), "names no pad or net of the die")
+    en, w_min = pdk.rule("enclosure", "PAD", "RSLOT"), pdk.rule("width", "RSLOT")
+    for p in chosen:
+        room = min(p.width, p.height) - 2 * en.value
+        slot = rear.slot if rear.slot is not None else room
+        if slot > room + 1e-9 or slot < w_min.value - 1e-9:
+            raise _fail(rear, "slot", slot, f"pad {p.name} ({min(p.width, p.height):g} µm) takes a slot of "
+                        f"{w_min.value:g}–{room:g} µm ({w_min.name}, {en.name})")
+    return chosen
+
+
+def _rear_contacts(design: Design, pdk: Pdk, top: Cell, layout: Layout) -> int:
+    """Claim 20: a slot etched from the rear face onto each chosen pad (RSLOT) and its rear metal (RMETAL); the slot count."""
+    pkg = design.package
+    rear: RearContacts = pkg.rear
+    grid = pdk.grid_um
+    chosen = _rear_pads(design, pdk)
+    en = pdk.rule("enclosure", "PAD", "RSLOT")
+    cells: dict[tuple[float, float], str] = {}
+    for p in chosen:
+        slot = pdk.snap(rear.slot if rear.slot is not None else min(p.width, p.height) - 2 * en.value)
+        key = (slot, rear.localised_metal)
+        if key not in cells:
+            c = Cell(f"REAR_SLOT_{name_number(slot)}" + ("_RMETAL" if rear.localised_metal else "")).add("RSLOT", rect(slot, slot, grid))
+            if rear.localised_metal:
+                c.add("RMETAL", rect(slot + 2 * pdk.value("enclosure", "RMETAL", "RSLOT"), slot + 2 * pdk.value("enclosure", "RMETAL", "RSLOT"), grid))
+            cells[key] = layout.add(c).name
+        top.place(cells[key], pdk.snap(p.x), pdk.snap(p.y))
+    return len(chosen)
 
 
 def _check_prints(prints: dict[str, PrintResult], passes: dict[str, tuple[float, PrintPass]],
@@ -311,23 +394,26 @@ def _result(design: Design, pdk: Pdk, layout: Layout, routing: Routing, balls: l
     foot, recess = pcell.shapes["MOULD1"][0], pcell.shapes["MOULD2"][0]
     opening, paste = pcell.shapes["ENCAP"][0], pcell.shapes["PASTE"][0]
     figures = {layer: stencil_figures(layout.flat(layer), t) for layer, t in thickness.items()}
+    printed = pkg.route == "print"
     volume = paste.area * sten.thickness
     n = len(balls)
     counts = {
         "pads": len(die.pads), "wells": len(layout.flat("WELL")), "protrusions": n, "balls": n,
         "connected_balls": len(routing.ball_nets), "nets": len(nets), "tracks": len(routing.routes),
         "encap_openings": len(layout.flat("ENCAP")), "paste_apertures": len(layout.flat("PASTE")),
-        "relief_print_apertures": sum(figures[k]["apertures"] for k in ("STENCIL", "STENCIL2", "STENCIL3")),
+        "relief_print_apertures": sum(figures[k]["apertures"] for k in ("STENCIL", "STENCIL2", "STENCIL3")) if printed else 0,
         "stencil_bridges": sum(bridge_counts.values()),
     }
     extra = {"relief": {
+        "route": pkg.route, "tracks": pkg.tracks,
         "heights_um": {"base": tiers.base, "recessed": tiers.recessed_height, "protuberant": tiers.protuberant_height},
-        "mould_etch_um": {"WELL": tiers.base, "MOULD2": round(tiers.protuberant_height - tiers.recessed_height, 6),
-                          "MOULD1": tiers.protuberant_height},
+        **({"mould_etch_um": {"WELL": tiers.base, "MOULD2": round(tiers.protuberant_height - tiers.recessed_height, 6),
+                              "MOULD1": tiers.protuberant_height}} if not printed else {}),
         "footprint_um": round(width_across_flats(foot), 3), "recess_um": round(width_across_flats(recess), 3),
         "rim_min_um": round(rim_width(foot, recess), 3),
         "encap_opening_um": round(width_across_flats(opening), 3),
-        "print_passes": {k: {**figures[k], "bridges": bridge_counts[k]} for k in ("STENCIL", "STENCIL2", "STENCIL3")},
+        **({"print_passes": {k: {**figures[k], "bridges": bridge_counts[k]} for k in ("STENCIL", "STENCIL2", "STENCIL3")}}
+           if printed else {}),
     }, "ball_stencil": {
         **figures["PASTE"], "shape": sten.shape, "aperture_um": round(width_across_flats(paste), 3),
         "overprint_um": sten.overprint, "area_ratio": round(area_ratio(paste, sten.thickness), 4),
@@ -351,4 +437,6 @@ def write_extra_outputs(die: DieResult, out_dir: str | Path) -> list[Path]:
     """The stencil shop's files beside the masks: `stencils/<LAYER>.gbr` (Gerber X2) and `.dxf` per stencil."""
     from .stencil_export import export_stencils  # gerber-writer and ezdxf only when files are written
 
-    return export_stencils(die.layout, Path(out_dir) / "stencils")
+    printed = die.extra["relief"]["route"] == "print"
+    layers = ("STENCIL", "STENCIL2", "STENCIL3", "PASTE") if printed else ("PASTE",)
+    return export_stencils(die.layout, Path(out_dir) / "stencils", layers)

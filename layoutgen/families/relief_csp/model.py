@@ -47,10 +47,25 @@ class BallStencil(Model):
     metal_fraction: float = Field(default=0.5, gt=0, lt=1, description="solder volume fraction of the paste (ball size report)")
 
 
+class RearContacts(Model):
+    """Claim 20: slots etched into the rear face down to the pads, lined with rear metal (rear contacts, e.g. for stacking)."""
+
+    pads: list[str] | Literal["all"] = Field(default="all", description="pads (names or nets) that get a rear slot")
+    slot: float | None = Field(default=None, gt=0, description="slot width across, µm (None: the pad less PAD.EN.RSLOT on each side)")
+    localised_metal: bool = Field(default=True, description="rear metal deposited through a mask (RMETAL) around each slot; else blanket, removed from the rear surface by polishing")
+
+
 class ReliefCsp(Package):
     """Family 2: chip-scale package with a moulded stress-relief layer, tracks, encapsulation and printed balls."""
 
     family: Literal["relief_csp"] = "relief_csp"
+    route: Literal["mould", "print"] = Field(
+        default="mould", description="how the relief is made: moulded (claim 2: masks WELL, MOULD1, MOULD2 for the mould) "
+                                     "or printed through stencils (claims 3-4: STENCIL, STENCIL2, STENCIL3); the mask set holds only that route")
+    tracks: Literal["plated", "lapped"] = Field(
+        default="plated", description="tracks patterned through the RDL mask (claim 8), or separated by lapping the "
+                                      "protuberant zones (claim 7: refused for this relief, see the error)")
+    rear: RearContacts | None = Field(default=None, description="claim 20: rear slots to the pads and rear metal (masks RSLOT, RMETAL, mirrored)")
     protrusions: Protrusions
     well_clearance: float | None = Field(default=None, ge=0, description="well beyond the pad opening on every side, µm (None: the PDK's WELL.EN.PAD)")
     stencil: BallStencil = Field(default_factory=BallStencil, description="solder paste stencil for the balls")

@@ -15,7 +15,7 @@ into cells.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, replace
 from typing import Literal
 
 import numpy as np
@@ -101,6 +101,8 @@ class SheetPlan:
     ring: Polygon | None
     field: Polygon
     marks: list[Polygon]
+    bond: Polygon | None = None              # bonding metal on each lead tip
+    grid_vias: tuple[Polygon, Polygon, Polygon, Polygon] | None = None   # grid variant: TVIA, its landing, SVIA, its capture
     leads: list[LeadPlan] = dc_field(default_factory=list)
     terminals: list[TerminalPlan] = dc_field(default_factory=list)
 
@@ -286,7 +288,8 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
 
     marks, field_poly = _marks(design, pdk)
     plan = SheetPlan(sizes=sizes, etch_depth=depth, lead_width=w, lead_space=s, liner=liner, fixed_bulge=fixed_bulge,
-                     tip_bulge=tip_bulge, spot=spot, ring=ring, field=field_poly, marks=marks)
+                     tip_bulge=tip_bulge, spot=spot, ring=ring, field=field_poly, marks=marks,
+                     bond=_bond(pkg, pdk), grid_vias=_grid_vias(pkg, pdk, fixed_bulge, spot) if pkg.placement == "grid" else None)
     plan.leads = _plan_leads(design, pdk, w, s, fixed_bulge, tip_bulge)
 
     tied = set(pkg.plane.tied) if pkg.plane else set()
@@ -295,13 +298,48 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
                                        pkg.plane is not None and not ({ld.contact, ld.net} & tied)) for ld in plan.leads]
     else:
         g = pkg.grid
+        if g.assign == "auto" and len(g.positions()) < len(plan.leads):
+            raise _fail(pkg, "grid", f"{g.rows} × {g.cols} ({len(g.positions())} terminals)",
+                        f"placement='grid' joins each of the {len(plan.leads)} leads to its own terminal through the "
+                        f"dielectric's traces (figs. 8-9): the grid needs ≥ {len(plan.leads)} terminals")
         nets = g.nets if g.assign == "explicit" else {}
         plan.terminals = [TerminalPlan(n, nets.get(n), pdk.snap(x), pdk.snap(y),
                                        pkg.plane is not None and not ({n, nets.get(n)} & tied)) for n, x, y in g.positions()]
-    unknown = sorted(tied - {t.name for t in plan.terminals} - {t.net for t in plan.terminals if t.net})
+    # On an auto-assigned grid the terminals' nets are known after the traces are routed: any contact's net may be tied.
+    routed_nets = {p.net for p in die.pads} if pkg.placement == "grid" and pkg.grid.assign == "auto" else set()
+    unknown = sorted(tied - {t.name for t in plan.terminals} - {t.net for t in plan.terminals if t.net} - routed_nets)
     if unknown:
         raise _fail(pkg.plane, "tied", sorted(tied), f"{', '.join(unknown)} names no terminal or net of this sheet")
     return plan
+
+
+def _bond(pkg: SheetTerminals, pdk: Pdk) -> Polygon:
+    """The bonding metal on a lead tip: the tip bulge less LEAD.EN.BOND all round, ≥ BOND.W.1; ConfigError if it cannot be."""
+    en, w = pdk.rule("enclosure", "LEAD", "BOND"), pdk.rule("width", "BOND")
+    d = pkg.tip_diameter - 2 * en.value
+    if d < w.value - 1e-9:
+        raise _fail(pkg, "tip_diameter", pkg.tip_diameter, f"leaves {d:g} µm for the tip's bonding metal inside "
+                    f"{en.name} ({en.value:g} µm): {w.name} needs ≥ {w.value:g} µm")
+    tip = circle(pkg.tip_diameter, pdk.circle_vertices, pdk.grid_um, "circumscribed")
+    # the tip bulge's own outline moved in (one grid step more, so the snapped vertices keep the enclosure)
+    return shapely.set_precision(tip.buffer(-(en.value + pdk.grid_um), join_style="mitre"), pdk.grid_um)
+
+
+def _grid_vias(pkg: SheetTerminals, pdk: Pdk, fixed_bulge: Polygon, spot: Polygon) -> tuple[Polygon, Polygon, Polygon, Polygon]:
+    """Grid variant: the via at each fixed end (liner-sized, inside the bulge) with its trace landing, and the via under
+    each terminal (SVIA.W.1) with its trace capture; ConfigError when the bulge or the spot cannot enclose them."""
+    grid = pdk.grid_um
+    tvia = circle(max(pkg.liner_diameter, pdk.value("width", "TVIA")), pdk.circle_vertices, grid, "inscribed")
+    svia = circle(pdk.value("width", "SVIA"), pdk.circle_vertices, grid, "inscribed")
+    for outer, inner, rule in ((fixed_bulge, tvia, pdk.rule("enclosure", "LEAD", "TVIA")),
+                               (spot, svia, pdk.rule("enclosure", "SPOT", "SVIA"))):
+        if width_across_flats(outer) - width_across_flats(inner) < 2 * rule.value - 1e-6:
+            raise _fail(pkg, "liner_diameter" if rule.other == "TVIA" else "terminal_top",
+                        pkg.liner_diameter if rule.other == "TVIA" else pkg.terminal_top,
+                        f"{rule.layer} cannot enclose the {rule.other} via by {rule.name} ({rule.value:g} µm)")
+    landing = grow(tvia, pdk.value("enclosure", "TRACE", "TVIA"), grid)
+    capture = grow(svia, pdk.value("enclosure", "TRACE", "SVIA"), grid)
+    return tvia, landing, svia, capture
 
 
 def _contact_cell(p: Pad, pdk: Pdk) -> Cell:
@@ -343,27 +381,42 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     liner = plan.liner if pkg.placement == "per_lead" else None
     lead_polys = []
     for ld in plan.leads:
-        cell = layout.add(lead_cell(ld.offset, ld.meander, plan.lead_width, plan.fixed_bulge, plan.tip_bulge, grid, liner))
+        cell = layout.add(lead_cell(ld.offset, ld.meander, plan.lead_width, plan.fixed_bulge, plan.tip_bulge, grid, liner,
+                                    plan.bond))
         top.place(cell.name, ld.fixed[0], ld.fixed[1], rotation=ld.rotation)
         poly = cell.shapes["LEAD"][0]
         a = ld.rotation
         lead_polys.append(shapely.affinity.translate(shapely.affinity.rotate(poly, a, origin=(0, 0)) if a else poly, *ld.fixed))
     _check_leads_apart(plan.leads, lead_polys, plan.lead_space, pdk.rule("space", "LEAD").name, pkg.where())
 
-    # Terminals: the biased spot (and ring) placed at every terminal.
+    # Grid variant (figs. 8-9): traces inside the dielectric join each fixed end to a terminal.
+    nets_of = {t.name: t.net for t in plan.terminals}
+    assignment: dict[str, str] = {}
+    trace_lengths: dict[str, float] = {}
+    if plan.grid_vias is not None:
+        routing = _route_grid(pkg, pdk, plan, layout, top)
+        nets_of.update(routing.ball_nets)
+        assignment = {r.pad: r.ball for r in routing.routes}
+        trace_lengths = {r.pad: round(r.length_um, 3) for r in routing.routes}
+
+    # Terminals: the biased spot (and ring) placed at every terminal (tied ones, by name or net, without a ring).
+    tied = set(pkg.plane.tied) if pkg.plane else set()
+    plan.terminals = [replace(t, isolated=pkg.plane is not None and not ({t.name, nets_of.get(t.name)} & tied))
+                      for t in plan.terminals]
     for t in plan.terminals:
         cell = layout.add(_terminal_cell(pkg, plan, t.isolated))
         top.place(cell.name, t.x, t.y)
-        if t.net is not None:
-            top.label("SPOT", t.net, t.x, t.y)
+        if nets_of.get(t.name) is not None:
+            top.label("SPOT", nets_of[t.name], t.x, t.y)
         top.label("TEXT", t.name, t.x, t.y)
 
     # Frame outline and fiducials: drawn once, on MARK, which every mask of the sheet carries.
     if pkg.frame is not None:
         top.add("MARK", plan.marks[0])
     if pkg.fiducials is not None:
-        fid = layout.add(Cell(f"SHEET_FIDUCIAL_{name_number(pkg.fiducials.size)}").add("MARK", fiducial_cross(
-            pkg.fiducials.size, pdk.value("width", "MARK"), grid)))
+        cross = fiducial_cross(pkg.fiducials.size, pdk.value("width", "MARK"), grid)
+        # MARK on every mask; THRU, the same cross etched through the sheet first, registers both sides to it.
+        fid = layout.add(Cell(f"SHEET_FIDUCIAL_{name_number(pkg.fiducials.size)}").add("MARK", cross).add("THRU", cross))
         for m in plan.marks[1 if pkg.frame is not None else 0:]:
             c = m.centroid
             top.place(fid.name, pdk.snap(c.x), pdk.snap(c.y))
@@ -375,11 +428,40 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         nets=sorted({p.net for p in die.pads}),
         pads=[(p.name, p.net, pdk.snap(p.x), pdk.snap(p.y)) for p in die.pads],
         balls=[(t.name, t.x, t.y) for t in plan.terminals],
-        ball_nets={t.name: t.net for t in plan.terminals if t.net is not None},
+        ball_nets={n: net for n, net in nets_of.items() if net is not None},
+        assignment=assignment,
         route_lengths={ld.contact: round(ld.length, 3) for ld in plan.leads},
-        counts=_counts(pkg, plan, len(die.pads), len({p.net for p in die.pads})),
-        extra=_extra(pkg, plan),
+        counts={**_counts(pkg, plan, len(die.pads), len({p.net for p in die.pads})),
+                "bonds": len(plan.leads), "traces": len(assignment)},
+        extra={**_extra(pkg, plan), **({"traces": trace_lengths} if plan.grid_vias is not None else {})},
     )
+
+
+def _route_grid(pkg: SheetTerminals, pdk: Pdk, plan: SheetPlan, layout: Layout, top: Cell):
+    """Figs. 8-9: a via up from each lead's fixed end, a trace inside the dielectric to a grid terminal, a via up to it."""
+    from layoutgen.route.rdl import Terminal
+
+    from ..routed import route_onto, route_rules
+
+    tvia, landing, svia, capture = plan.grid_vias
+    lower = layout.add(Cell(f"SHEET_FIXED_VIA_{name_number(round(width_across_flats(tvia), 3))}").add("TVIA", tvia).add("TRACE", landing))
+    upper = layout.add(Cell(f"SHEET_TERMINAL_VIA_{name_number(round(width_across_flats(svia), 3))}").add("SVIA", svia).add("TRACE", capture))
+    pads = []
+    for ld in plan.leads:
+        top.place(lower.name, *ld.fixed)
+        pads.append(Terminal(ld.contact, ld.net, ld.fixed[0], ld.fixed[1], shapely.affinity.translate(landing, *ld.fixed)))
+    balls = [Terminal(t.name, t.net, t.x, t.y, shapely.affinity.translate(capture, t.x, t.y)) for t in plan.terminals]
+    sep = pdk.value("separation", "TRACE", "MARK")
+    keepin = plan.field.buffer(-sep, join_style="mitre")
+    for m in plan.marks[1 if pkg.frame is not None else 0:]:
+        keepin = keepin.difference(m.buffer(sep, join_style="mitre"))
+    rules = route_rules(pdk, "TRACE", pkg.grid.pitch, teardrops=False)
+    routing = route_onto(top, "TRACE", pads, balls, keepin, rules, pkg.grid.assign, pkg.grid,
+                         "SheetTerminals(placement='grid'): dielectric traces: ")
+    for name in sorted(routing.ball_nets):
+        t = next(t for t in plan.terminals if t.name == name)
+        top.place(upper.name, t.x, t.y)
+    return routing
 
 
 def _counts(pkg: SheetTerminals, plan: SheetPlan, contacts: int, nets: int) -> dict[str, int]:

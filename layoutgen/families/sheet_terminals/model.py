@@ -18,7 +18,8 @@ class Frame(Model):
 
 
 class Fiducials(Model):
-    """Registration crosses near the four corners of the sheet, on every mask."""
+    """Registration crosses near the four corners of the sheet, on every mask, and etched through the sheet first (THRU) so
+    that the top-side masks register to the bottom-side leads through the opaque sheet."""
 
     size: Length = Field(default=150.0, description="cross size (arm tip to arm tip), µm")
     inset: Length = Field(default=200.0, description="cross centre from the die corner, along x and y, µm")

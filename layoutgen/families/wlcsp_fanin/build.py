@@ -15,7 +15,8 @@ from layoutgen.pdk import Pdk
 from layoutgen.route.rdl import Terminal
 from layoutgen.cells.pv2 import pv2_opening
 from layoutgen.cells.shapes import width_across_flats
-from .posts import POST_WIDTH_RANGE_UM, per_ball
+from .posts import check_contact_ring, check_posts, check_yield, per_ball, post_ball_cell
+from .posts import summary as posts_summary
 from ..die import add_die_frame, check_die_size, seal_width
 from ..result import DieResult
 from ..routed import place_balls, route_onto, route_rules
@@ -60,14 +61,10 @@ def _keepin(design: Design, pdk: Pdk) -> Polygon:
 
 
 def post_table(design: Design, pdk: Pdk, balls: list[tuple[str, float, float]], ball_nets: dict[str, str]) -> list[dict]:
-    """Per-ball post compliance; posts are plated in the PV2 openings, whose width must suit posts."""
+    """Per-ball post force, root stress and margin to yield (the posts checked against the PDK first)."""
     pkg = design.package
-    width = width_across_flats(pv2_opening(pdk, pkg.bump))
-    lo, hi = POST_WIDTH_RANGE_UM
-    if not lo <= width <= hi:
-        raise ConfigError(f"{pkg.posts.where()}: FanInWlcsp.posts: posts are plated in the PV2 openings, "
-                          f"{width:.1f} µm wide with PDK {pdk.name}, outside the {lo:g}–{hi:g} µm post range")
-    return per_ball(balls, ball_nets, width, pkg.posts)
+    check_posts(pkg.posts, pkg.bump, pdk)
+    return per_ball(balls, ball_nets, pkg.posts)
 
 
 def build_die(design: Design, pdk: Pdk) -> DieResult:
@@ -93,10 +90,16 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         pad_terms.append(Terminal(p.name, p.net, x, y, landing))
 
     # Balls: one stack cell placed at every populated ball.
-    bcell = layout.add(ball_cell(pkg.bump, pdk))
+    ring, yielding = None, []
+    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
+    if pkg.posts is not None:
+        # The posts are checked before anything is routed: their sizes, the ring, and that they bend without yielding.
+        check_posts(pkg.posts, pkg.bump, pdk)
+        ring = check_contact_ring(pkg.posts, design.wafer, pdk)
+        yielding = check_yield(per_ball(balls, {}, pkg.posts), pkg.posts)
+    bcell = layout.add(ball_cell(pkg.bump, pdk) if pkg.posts is None else post_ball_cell(pkg.bump, pkg.posts, pdk))
     capture = bcell.shapes["RDL"][0]
     ball_terms: list[Terminal] = []
-    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
     for name, x, y in balls:
         net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
         ball_terms.append(Terminal(name, net, x, y, shapely.affinity.translate(capture, x, y)))
@@ -112,7 +115,9 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     nets = sorted({p.net for p in die.pads})
     extra = {"capture_pad_um": round(capture_pad_diameter(pdk, pkg.bump), 3)}
     if pkg.posts is not None:
-        extra["per_ball"] = post_table(design, pdk, balls, dict(ball_nets))
+        rows = per_ball(balls, dict(ball_nets), pkg.posts)
+        extra["per_ball"] = rows
+        extra["posts"] = posts_summary(pkg.posts, rows, yielding, ring)
     return DieResult(
         layout=layout,
         ball_nets=dict(ball_nets),

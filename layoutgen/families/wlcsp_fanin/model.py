@@ -10,12 +10,19 @@ from layoutgen.design import BallGrid, Model, Package
 
 
 class Posts(Model):
-    """Cu posts plated through a thick polymer: height and the thermo-mechanical load case."""
+    """Metal posts plated through a thick polymer (seed 001): their size, material and the load case they bend under."""
 
-    height: float = Field(ge=20, le=250, description="post height = polymer thickness, µm (20–250)")
+    diameter: float = Field(ge=10, le=200, description="post diameter = its via in the thick polymer, µm (claim 34: 10–200)")
+    height: float = Field(ge=20, le=250, description="post length in the polymer = polymer thickness, µm (claims 10, 33: 20–250)")
+    projection: float = Field(default=25.0, ge=10, le=75, description="post top above the polymer, µm (claim 27: 10–75)")
     modulus_gpa: float = Field(default=117.0, gt=0, description="Young's modulus of the post metal, GPa (Cu 117)")
-    cte_mismatch_ppm: float = Field(default=14.0, gt=0, description="board minus die CTE, ppm/K")
-    delta_t: float = Field(default=100.0, gt=0, description="temperature swing, K")
+    yield_mpa: float = Field(default=250.0, gt=0, description="yield strength of the post metal, MPa (plated Cu ≈ 250)")
+    load: Literal["board", "polymer"] = Field(
+        default="board", description="load case: 'board' (board vs die after mounting) or 'polymer' (claim 1: the "
+                                     "polymer body vs the wafer, at cure and in use)")
+    cte_mismatch_ppm: float = Field(default=14.0, gt=0, description="CTE difference of the load case, ppm/K (board − Si ≈ 14; polyimide − Si ≈ 40)")
+    delta_t: float = Field(default=100.0, gt=0, description="temperature swing of the load case, K")
+    on_yield: Literal["fail", "warn"] = Field(default="fail", description="a post that would yield stops the build ('fail') or is reported ('warn')")
 
 
 class FanInWlcsp(Package):
@@ -24,4 +31,5 @@ class FanInWlcsp(Package):
     family: Literal["wlcsp_fanin"] = "wlcsp_fanin"
     balls: BallGrid
     bump: Literal["round", "octagon"] = Field(default="round", description="UBM/bump outline")
-    posts: "Posts | None" = Field(default=None, description="Cu posts through the polymer: per-ball compliance in the summary")
+    posts: "Posts | None" = Field(default=None, description="metal posts through a thick polymer, plated in vias of their own diameter (POST layer, on the PV2 mask): per-ball force, stress and margin to yield in the summary")
+

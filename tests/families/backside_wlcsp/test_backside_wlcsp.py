@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import math
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,7 @@ from conftest import TEMPLATES, template_variant
 
 TEMPLATE = TEMPLATES / "backside_wlcsp.py"
 PDK = load_pdk("backside400")
+RUN = R.wall_run(PDK)               # how far each first-groove wall runs in from the drawn opening
 GDS = {name: tuple(layer.gds) for name, layer in PDK.layers.items()}
 MASKS = ("GROOVE1", "GROOVE2", "BSWIRE", "SMASK", "BUMP")
 
@@ -145,18 +147,24 @@ def test_outputs_summary_and_mirrored_masks(built: Path):
     assert s["family"] == "backside_wlcsp" and s["pdk"]["name"] == "backside400"
     c = s["counts"]
     assert (c["pads"], c["balls"], c["routes"], c["connected_balls"], c["nets"]) == (48, 48, 48, 48, 34)
-    assert (c["pad_rows"], c["groove1_openings"], c["groove2_cuts"], c["leads"], c["smask_openings"]) == (4, 4, 44, 48, 48)
+    assert (c["pad_rows"], c["groove1_openings"], c["groove2_cuts"], c["leads"], c["smask_openings"]) == (4, 4, 4, 48, 48)
     assert all(m["mirror"] for m in s["masks"]) and [m["name"] for m in s["masks"]] == list(MASKS)
     bs = s["backside"]
     assert bs["mirrored_masks"] == list(MASKS)
     assert [r["side"] for r in bs["rows"]] == ["S", "E", "N", "W"] and all(len(r["pads"]) == 12 for r in bs["rows"])
-    assert all(r["groove1_um"] == [2300.0, 100.0] and r["groove2_cuts"] == 11 for r in bs["rows"])
-    assert bs["groove2"] == {"width_um": 10.0, "length_um": [120.0, 120.0]}
-    assert bs["lead"] == {"width_um": 15.0, "length_um": [77.5]}
+    # groove bottom: 12 pads at 200 µm (2260 µm) + 30 µm each end (the cut's 10 µm reach + 20 µm
+    # GROOVE1.EN.GROOVE2), 60 + 2 × 20 µm across; the drawn opening adds 100 µm / tan 75° = 26.795 µm a side
+    run = 100 / math.tan(math.radians(75))
+    assert bs["groove_profile"] == {"substrate_thickness_um": 100.0, "groove_depth_um": 100.0, "wall_angle_deg": 75.0,
+                                    "wall_run_um": round(run, 3), "max_wall_angle_deg": 80.0}
+    assert all(r["groove1_um"] == [pytest.approx(2320 + 2 * run, abs=0.01), pytest.approx(100 + 2 * run, abs=0.01)]
+               and r["groove2_um"] == 2280.0 for r in bs["rows"])
+    assert bs["groove2"] == {"width_um": 10.0, "length_um": [2280.0, 2280.0]}
+    assert bs["lead"] == {"width_um": 15.0, "length_um": [104.295]}            # top half width + 20 µm + 7.5 µm
     # per net: VDD and VSS each stand for 8 pads, each pad its own ball; lengths add up
     assert len(bs["nets"]["VDD"]["pads"]) == 8 == len(set(bs["nets"]["VDD"]["balls"]))
     assert sum(n["route_um"] for n in bs["nets"].values()) == pytest.approx(s["routing"]["total_length_um"], abs=0.05)
-    assert all(n["lead_um"] == pytest.approx(77.5 * len(n["pads"])) for n in bs["nets"].values())
+    assert all(n["lead_um"] == pytest.approx(104.295 * len(n["pads"])) for n in bs["nets"].values())
 
 
 def test_mask_files_are_the_drawn_layers_mirrored(any_built: Path):
@@ -179,10 +187,10 @@ def test_die_is_hierarchical(built: Path):
     top = ly.top_cell()
     assert top.name == "BACKSIDE_WLCSP_4X4"
     placed = Counter(inst.cell.name for inst in top.each_inst())
-    assert placed["BS_PADLEAD_RECT_60x60_L77p5_W15"] == 48
-    assert placed["BS_GROOVE2_120x10"] == 44
+    assert placed["BS_PADLEAD_RECT_60x60_L104p295_W15"] == 48
+    assert placed["BS_GROOVE2_2280x10"] == 4
     assert placed["BS_BALLSTACK_ROUND_BACKSIDE400"] == 48
-    assert placed["BS_GROOVE1_2300x100"] == 4
+    assert placed["BS_GROOVE1_2373p59x153p59"] == 4
     own = {ly.get_info(i).layer for i in ly.layer_indexes() if not top.shapes(i).is_empty()}
     assert GDS["GROOVE1"][0] not in own and GDS["GROOVE2"][0] not in own and GDS["SMASK"][0] not in own
 
@@ -210,46 +218,66 @@ def test_every_groove1_opening_lies_over_its_pad_row(any_built: Path):
         axis = 0 if x1 - x0 > y1 - y0 else 1
         assert np.ptp(centres[:, 1 - axis]) < 1e-3                                  # one row, on one line
         assert centres[0, 1 - axis] == pytest.approx((g.bounds[1 - axis] + g.bounds[3 - axis]) / 2)
-        assert min(g.exterior.distance(p) for p in inside) == pytest.approx(clearance, abs=1e-3)
+        bottom = R.groove_bottom(g, RUN)                                              # the opening less the wall's run
+        assert min(bottom.exterior.distance(p) for p in inside) == pytest.approx(clearance, abs=0.01)
         assert len(inside) in {len(r["pads"]) for r in rows}
     assert sum(1 for p in pads for g in openings if g.contains(p)) == len(pads)       # every pad, once
     assert R.groove1_over_rows(openings, pads, R.family_rule(PDK, "groove_over_row"),
-                               PDK.rule("enclosure", "GROOVE1", "PAD")) == []
+                               PDK.rule("enclosure", "GROOVE1", "PAD"), RUN) == []
     if any_built.name == "lopsided":
         raw = mask_shapes(any_built, "GROOVE1", mirror_back=False)
         assert R.groove1_over_rows(raw, pads, R.family_rule(PDK, "groove_over_row"),
-                                   PDK.rule("enclosure", "GROOVE1", "PAD")) != []
+                                   PDK.rule("enclosure", "GROOVE1", "PAD"), RUN) != []
 
 
-def test_every_groove2_cut_lies_between_adjacent_pads_and_crosses_no_wiring(any_built: Path):
+def test_each_row_has_one_cut_through_all_its_pads_and_each_lead_lines_only_its_own_pad(any_built: Path):
+    """GROOVE2 runs along each row through every pad; each pad's stretch of it is lined by the lead of that pad only."""
     cuts = mask_shapes(any_built, "GROOVE2")
     grooves = mask_shapes(any_built, "GROOVE1")
-    pads = [p for _, p in pads_with_nets(any_built)]
-    wiring = shapely.union_all(mask_shapes(any_built, "BSWIRE"))
+    pads = pads_with_nets(any_built)
+    wiring = mask_shapes(any_built, "BSWIRE")
     rows = json.loads((any_built / "summary.json").read_text())["backside"]["rows"]
-    assert len(cuts) == sum(len(r["pads"]) - 1 for r in rows)
-    pitch = 200.0
+    assert len(cuts) == len(rows) == 4
+    reach = R.family_rule(PDK, "cut_through_pads").value
     for cut in cuts:
-        near = sorted(pads, key=lambda p: p.distance(cut))[:2]
-        a, b = (np.array(p.centroid.coords[0]) for p in near)
-        assert np.hypot(*(a - b)) == pytest.approx(pitch)                               # adjacent pads of a row
-        assert cut.centroid.distance(shapely.Point((a + b) / 2)) < 1e-3                # midway between them
-        assert min(p.distance(cut) for p in near) >= PDK.value("separation", "GROOVE2", "PAD") - 1e-3
-        assert sum(g.contains(cut) for g in grooves) == 1
-        assert cut.distance(wiring) >= PDK.value("separation", "GROOVE2", "BSWIRE") - 1e-3
-    assert R.groove2_between_pads(cuts, pads, grooves, R.family_rule(PDK, "cut_between_pads"),
-                                  PDK.rule("separation", "GROOVE2", "PAD")) == []
+        home = [g for g in grooves if g.contains(cut)]
+        assert len(home) == 1
+        inside = [p for _, p in pads if home[0].contains(p)]
+        assert all(p.intersection(cut).area == pytest.approx(10 * 60, abs=0.01) for p in inside)   # 10 µm across, the pad's 60 µm
+        x0, y0, x1, y1 = shapely.union_all(inside).bounds
+        c0, d0, c1, d1 = cut.bounds
+        run = (c0, c1, x0, x1) if c1 - c0 > d1 - d0 else (d0, d1, y0, y1)
+        assert run[2] - run[0] == pytest.approx(reach) and run[1] - run[3] == pytest.approx(reach)
+        assert R.groove_bottom(home[0], RUN).exterior.distance(cut) >= PDK.value("enclosure", "GROOVE1", "GROOVE2") - 0.01
+    e = R.family_rule(PDK, "cut_contact").value
+    all_cuts = shapely.union_all(cuts)
+    for net, pad in pads:
+        stretch = pad.intersection(all_cuts)
+        lining = [w for w in wiring if w.intersection(stretch).area > 1e-6]
+        assert len(lining) == 1                                                        # one lead per pad's stretch
+        b0, b1, b2, b3 = stretch.bounds                                                # the cut through this pad
+        lined = shapely.box(b0, b1 - e, b2, b3 + e) if b2 - b0 > b3 - b1 else shapely.box(b0 - e, b1, b2 + e, b3)
+        assert lining[0].buffer(1e-3).covers(lined)                                    # both cut walls, e beyond
+        in_cut = lining[0].intersection(all_cuts)
+        assert in_cut.difference(stretch).area < 1e-6                                  # on its own pad's stretch only
+        # the lead touches this pad's face nowhere but over the cut: the insulator lies between them
+        others = [p for n2, p in pads if p is not pad]
+        assert all(lining[0].intersection(p).area < 1e-6 for p in others)
+    found = R.groove2_through_pads(cuts, [p for _, p in pads], grooves, R.family_rule(PDK, "cut_through_pads"),
+                                   PDK.rule("enclosure", "GROOVE1", "GROOVE2"), RUN)
+    assert found == []
+    assert R.cut_contacts(wiring, cuts, [p for _, p in pads], R.family_rule(PDK, "cut_contact")) == []
 
 
 def test_every_bswire_net_reaches_its_pad_in_the_groove_and_its_ball_pad(any_built: Path):
     wiring = mask_shapes(any_built, "BSWIRE")
     grooves = shapely.union_all(mask_shapes(any_built, "GROOVE1"))
+    cuts = shapely.union_all(mask_shapes(any_built, "GROOVE2"))
     pads = pads_with_nets(any_built)
     balls = balls_with_nets(any_built)
     summary = json.loads((any_built / "summary.json").read_text())
     spare = sum(1 for net, *_ in balls if net is None)
     assert len(wiring) == summary["counts"]["routes"] + spare                          # one piece per route, spare pads apart
-    assert R.bswire_nets(wiring, pads, balls, mask_shapes(any_built, "GROOVE1")) == []
     for piece in wiring:
         mine = [(net, p) for net, p in pads if piece.intersects(p)]
         ball = [(net, x, y) for net, x, y in balls if piece.contains(shapely.Point(x, y))]
@@ -258,7 +286,7 @@ def test_every_bswire_net_reaches_its_pad_in_the_groove_and_its_ball_pad(any_bui
             assert not mine                                                              # a spare ball pad
             continue
         assert len(mine) == 1 and mine[0][0] == ball[0][0]                              # one pad, one ball, one net
-        assert piece.intersection(mine[0][1]).intersection(grooves).area > 0            # reached inside the groove
+        assert piece.intersection(mine[0][1]).intersection(grooves).intersection(cuts).area > 0   # over its stretch of the cut
     # the pad-to-ball assignment in the summary is what the wiring joins (ball names on TEXT)
     if any_built.name == "backside_wlcsp":
         pad_at = {p.name: shapely.Point(p.x, p.y) for p in load_config(TEMPLATE).die.pads}
@@ -322,8 +350,8 @@ BACKSIDE_RULES = [r for r in PDK.rules if r.kind in ("width", "space", "enclosur
 
 def test_the_deck_covers_every_backside_layer():
     names = {r.name for r in BACKSIDE_RULES}
-    assert {"GROOVE1.W.1", "GROOVE1.S.1", "GROOVE1.EN.PAD", "GROOVE1.SEAL.S", "GROOVE2.W.1", "GROOVE2.PAD.S",
-            "GROOVE1.EN.GROOVE2", "GROOVE2.BSWIRE.S", "BSWIRE.W.1", "BSWIRE.S.1", "BSWIRE.SEAL.S", "SMASK.W.1",
+    assert {"GROOVE1.W.1", "GROOVE1.S.1", "GROOVE1.EN.PAD", "GROOVE1.SEAL.S", "GROOVE2.W.1", "ISO.EN.GROOVE1",
+            "ISO.EN.BSWIRE", "GROOVE1.EN.GROOVE2", "BSWIRE.W.1", "BSWIRE.S.1", "BSWIRE.SEAL.S", "SMASK.W.1",
             "SMASK.S.1", "BSWIRE.EN.SMASK", "SMASK.GROOVE1.S"} <= names
 
 
@@ -336,7 +364,7 @@ def test_template_is_clean_by_the_family_checks_and_the_rest_of_the_deck(built: 
     gds = built / f"{built.name}.gds"
     layers = {k: shapes(region(gds, k)) for k in ("GROOVE1", "GROOVE2", "BSWIRE", "SMASK")}
     found = R.check_all(layers, pads_with_nets(built), balls_with_nets(built), PDK)
-    assert set(found) == {"GROOVE1.ROW", "GROOVE2.BETWEEN", "BSWIRE.GROOVE1.X", "BSWIRE.NETS", "BSWIRE.EN.SMASK"}
+    assert set(found) == {"GROOVE1.ROW", "GROOVE2.ROW", "BSWIRE.CUT", "BSWIRE.GROOVE1.X", "BSWIRE.NETS", "BSWIRE.EN.SMASK"}
     assert all(v == [] for v in found.values()), {k: v[:2] for k, v in found.items() if v}
     # ball apertures: size and pitch
     bumps = shapes(region(gds, "BUMP"))
@@ -370,3 +398,57 @@ def test_template_is_clean_by_the_project_drc(built: Path):
 
     result = run_drc(built / f"{built.name}.gds", PDK)
     assert result.ok, {k: v for k, v in result.counts().items() if v}
+
+
+# --- the wiring meets a pad only at its cut sidewall (the PDK's connectivity, run by the DRC) -----
+
+def _doctored(built: Path, out: Path, edit) -> Path:
+    """The template's die flattened, `edit(layout, cell, layer index by name)` applied, written to `out`."""
+    ly = kdb.Layout()
+    ly.read(str(built / f"{built.name}.gds"))
+    top = ly.top_cell()
+    top.flatten(True)
+    edit(ly, top, {name: ly.layer(*GDS[name]) for name in ("PAD", "GROOVE2", "BSWIRE")})
+    ly.write(str(out))
+    return out
+
+
+def _nets(path: Path) -> dict[str, list[str]]:
+    from layoutgen.drc import run_drc
+
+    result = run_drc(path, PDK, rules=["NET.OPEN", "NET.SHORT", "BSWIRE.CUT", "GROOVE2.ROW"])
+    return {name: [v.message for v in result.violations if v.rule == name]
+            for name in ("NET.OPEN", "NET.SHORT", "BSWIRE.CUT", "GROOVE2.ROW")}
+
+
+def test_the_wiring_joins_a_pad_only_where_the_cut_runs_through_it(built: Path, tmp_path):
+    assert _nets(_doctored(built, tmp_path / "same.gds", lambda *_: None)) == \
+        {"NET.OPEN": [], "NET.SHORT": [], "BSWIRE.CUT": [], "GROOVE2.ROW": []}
+
+    def no_cut(ly, top, li):
+        top.shapes(li["GROOVE2"]).clear()
+
+    # Without the second groove the insulator covers every pad: all 48 pads are open.
+    found = _nets(_doctored(built, tmp_path / "no_cut.gds", no_cut))
+    assert sum("@PAD" in m and "joined to no BUMP" in m for m in found["NET.OPEN"]) == 48 and found["NET.SHORT"] == []
+    assert len(found["GROOVE2.ROW"]) == 48                                           # every exposed pad uncut
+
+    def old_scheme(ly, top, li):
+        # the reversed scheme: wiring over each pad's face, short cuts between the pads kept clear of them
+        cuts = kdb.Region(top.shapes(li["GROOVE2"]))
+        pads = kdb.Region(top.shapes(li["PAD"]))
+        top.shapes(li["GROOVE2"]).clear()
+        top.shapes(li["GROOVE2"]).insert(cuts - pads.sized(20_000))
+        top.shapes(li["BSWIRE"]).insert(pads)
+
+    found = _nets(_doctored(built, tmp_path / "old.gds", old_scheme))
+    assert sum("@PAD" in m and "joined to no BUMP" in m for m in found["NET.OPEN"]) == 48   # wiring on the insulator: open
+    assert found["NET.SHORT"] == []
+
+    def bridge(ly, top, li):
+        # one lead run along the cut onto its neighbour's stretch: P1 (VDD) and P2 join
+        top.shapes(li["BSWIRE"]).insert(kdb.Box(-1130_000, -1880_000, -870_000, -1860_000))
+
+    found = _nets(_doctored(built, tmp_path / "bridge.gds", bridge))
+    assert len(found["NET.SHORT"]) == 1 and found["NET.SHORT"][0].startswith("nets P2, VDD on one piece")
+    assert "VDD" in found["NET.SHORT"][0] and len(found["BSWIRE.CUT"]) == 1 and "shorts them" in found["BSWIRE.CUT"][0]

@@ -7,6 +7,8 @@ the config line, the value and the rule.
 
 from __future__ import annotations
 
+import math
+
 import shapely
 import pytest
 from shapely import affinity
@@ -27,10 +29,12 @@ from conftest import TEMPLATES
 PDK = load_pdk("backside400")
 TEMPLATE = (TEMPLATES / "backside_wlcsp.py").read_text()
 ROWS = R.family_rule(PDK, "groove_over_row")
-BETWEEN = R.family_rule(PDK, "cut_between_pads")
+THROUGH = R.family_rule(PDK, "cut_through_pads")
+CONTACT = R.family_rule(PDK, "cut_contact")
+ANGLE = R.family_rule(PDK, "wall_angle")
 WALL = R.family_rule(PDK, "wall_crossing")
 CLEAR = PDK.rule("enclosure", "GROOVE1", "PAD")
-SETBACK = PDK.rule("separation", "GROOVE2", "PAD")
+CUT_EN = PDK.rule("enclosure", "GROOVE1", "GROOVE2")
 WIDTH = PDK.rule("width", "BSWIRE")
 ENC = PDK.rule("enclosure", "BSWIRE", "SMASK")
 
@@ -40,24 +44,28 @@ def on_grid(g, grid=PDK.grid_um) -> bool:
     return bool(abs(q - q.round()).max() < 1e-6)
 
 
-# A row of three 60 µm pads at 200 µm pitch on y = 0, its groove at exactly 20 µm clearance.
+# A row of three 60 µm pads at 200 µm pitch on y = 0 in a vertical-walled groove (run 0) at exactly
+# 20 µm clearance across; one 10 µm cut through the three pads, 10 µm past the end ones, 30 µm from
+# the groove's ends (GROOVE1.EN.GROOVE2 is 20); each lead lines its pad's stretch of the cut 5 µm
+# beyond both cut walls and climbs the wall at y = 50.
 PADS = [box(x - 30, -30, x + 30, 30) for x in (0, 200, 400)]
-GROOVE = box(-50, -50, 450, 50)
-CUTS = [box(40, -5, 160, 5), box(240, -5, 360, 5)]
-LEADS = [box(x - 7.5, 0, x + 7.5, 85) for x in (0, 200, 400)]                 # up the wall at y = 50
+GROOVE = box(-60, -50, 460, 50)
+CUT = box(-40, -5, 440, 5)
+LANDINGS = [box(x - 30, -10, x + 30, 10) for x in (0, 200, 400)]
+LEADS = [box(x - 30, -10, x + 30, 10).union(box(x - 7.5, 0, x + 7.5, 85)) for x in (0, 200, 400)]
 BALLS = [box(x - 10, 200, x + 10, 260) for x in (0, 200, 400)]                # stand-ins for ball pads
 
 
 def wiring() -> list[Polygon]:
-    return [shapely.union_all([p, l, box(x - 7.5, 85, x + 7.5, 230), b])
-            for x, p, l, b in zip((0, 200, 400), PADS, LEADS, BALLS)]
+    return [shapely.union_all([l, box(x - 7.5, 85, x + 7.5, 230), b]) for x, l, b in zip((0, 200, 400), LEADS, BALLS)]
 
 
 # --- the family rules in the PDK ----------------------------------------------------------------
 
 def test_family_rules_come_from_the_pdk_and_follow_extends(tmp_path):
     assert {r.name: r.kind for r in R.family_rules(PDK)} == {
-        "GROOVE1.ROW": "groove_over_row", "GROOVE2.BETWEEN": "cut_between_pads", "BSWIRE.GROOVE1.X": "wall_crossing"}
+        "GROOVE1.ROW": "groove_over_row", "GROOVE1.WALL": "wall_angle", "GROOVE2.ROW": "cut_through_pads",
+        "BSWIRE.CUT": "cut_contact", "BSWIRE.GROOVE1.X": "wall_crossing"}
     assert WALL.value == 20
     own = tmp_path / "mybs"
     own.mkdir()
@@ -75,25 +83,57 @@ def test_family_rules_come_from_the_pdk_and_follow_extends(tmp_path):
 
 # --- cells ------------------------------------------------------------------------------------
 
-def test_groove_cells_keep_clearance_setback_and_grid():
-    start, length, half = groove1_extent([(-30, 30), (170, 230)], 30, PDK)
-    assert (start, length, half) == (-50, 300, 50)
+def test_groove_cells_widen_the_opening_for_the_sloped_wall():
+    # vertical walls: the bottom is the opening; pads ± 20 µm across, the cut's 10 + 20 µm at the ends
+    start, length, half = groove1_extent([(-30, 30), (170, 230)], 30, 5, 0.0, PDK)
+    assert (start, length, half) == (-60, 320, 50)
     g1 = groove1_cell(length, half)
-    assert g1.name == "BS_GROOVE1_300x100" and g1.shapes["GROOVE1"][0].bounds == (0, -50, 300, 50)
-    assert groove1_extent([(0, 10)], 5, PDK)[1] >= PDK.value("width", "GROOVE1")      # never below the minimum width
-    s, n = groove2_extent(30, 170, PDK)
-    assert (s, n) == (40, 120)
-    cut = groove2_cell(n, PDK).shapes["GROOVE2"][0]
-    assert cut.bounds == (0, -5, 120, 5) and on_grid(cut)
-    with pytest.raises(ConfigError, match="too short for the second groove"):
-        groove2_extent(30, 55, PDK)
+    assert g1.name == "BS_GROOVE1_320x100" and g1.shapes["GROOVE1"][0].bounds == (0, -50, 320, 50)
+    # the process's 75° wall through 100 µm of silicon: 26.795 µm more on every side, snapped outward
+    run = R.wall_run(PDK)
+    assert run == pytest.approx(100 / math.tan(math.radians(75)))
+    start, length, half = groove1_extent([(-30, 30), (170, 230)], 30, 5, run, PDK)
+    assert (start, length, half) == (-86.795, 373.59, 76.795)
+    assert groove1_extent([(0, 10)], 5, 5, 0.0, PDK)[1] >= PDK.value("width", "GROOVE1")   # never below the minimum width
+    assert groove2_extent([(-30, 30), (170, 230)], PDK) == (-40, 280)                     # through both pads, 10 µm past
+    cut = groove2_cell(280, PDK).shapes["GROOVE2"][0]
+    assert cut.bounds == (0, -5, 280, 5) and on_grid(cut)
+
+
+def _pdk_with_process(tmp_path, **process) -> "object":
+    own = tmp_path / "proc"
+    own.mkdir(exist_ok=True)
+    table = "\n".join(f"{k} = {v}" for k, v in {"substrate_thickness_um": 100, "groove_depth_um": 100,
+                                                 "wall_angle_deg": 75, **process}.items())
+    (own / "pdk.toml").write_text(f'name = "proc"\nextends = "backside400"\n[process]\n{table}\n')
+    return load_pdk(str(own))
+
+
+def test_the_groove_profile_is_the_pdks_and_a_bad_one_is_refused(tmp_path, write_config):
+    design = load_config(write_config(TEMPLATE))
+    steep = _pdk_with_process(tmp_path, wall_angle_deg=85)
+    with pytest.raises(PdkError, match=r"wall_angle_deg = 85: .*GROOVE1.WALL allows walls of ≤ 80°"):
+        build_die(design, steep)
+    assert R.wall_angles([GROOVE], wiring(), ANGLE, 85) and R.wall_angles([GROOVE], wiring(), ANGLE, 75) == []
+    shallow = _pdk_with_process(tmp_path, groove_depth_um=90)
+    with pytest.raises(PdkError, match="leave 10 µm of silicon over the pads"):
+        build_die(design, shallow)
+    thick = _pdk_with_process(tmp_path, substrate_thickness_um=120, groove_depth_um=120)
+    die = build_die(design, thick)                                                      # a wider opening for the longer wall
+    g = shapely.union_all(die.layout.flat("GROOVE1"))
+    assert R.wall_run(thick) == pytest.approx(120 / math.tan(math.radians(75)))
+    assert die.extra["backside"]["rows"][0]["groove1_um"][1] == pytest.approx(100 + 2 * R.wall_run(thick), abs=0.01)
+    assert R.groove1_over_rows(die.layout.flat("GROOVE1"), die.layout.flat("PAD"), ROWS, CLEAR, R.wall_run(thick)) == []
+    assert g.area > 0
 
 
 @pytest.mark.parametrize("shape", ["rect", "octagon", "round"])
-def test_lead_cell_runs_from_the_pad_up_the_wall(shape):
+def test_lead_cell_lines_the_pads_stretch_of_the_cut_and_runs_up_the_wall(shape):
     cell = lead_cell(60, 60, shape, 77.5, 15, PDK)
     pad, wire = cell.shapes["PAD"][0], cell.shapes["BSWIRE"][0]
-    assert pad.difference(wire).area < 1e-6 and on_grid(wire) and on_grid(pad)
+    assert on_grid(wire) and on_grid(pad)
+    landing = wire.intersection(box(-100, -20, 100, 7.4))
+    assert landing.bounds == pytest.approx((pad.bounds[0], -10, pad.bounds[2], 7.4))  # the pad's length, cut ± 5 µm
     assert wire.bounds[3] == pytest.approx(77.5 + 7.5)                             # ends in a 15 µm square at 77.5
     above = wire.intersection(box(-100, 40, 100, 200))
     assert above.bounds[0] == -7.5 and above.bounds[2] == 7.5 and above.area == pytest.approx(15 * 45)
@@ -114,11 +154,15 @@ def test_ball_stack_keeps_its_rules(shape):
 
 def test_groove_over_row_clean_at_exactly_the_clearance():
     assert R.groove1_over_rows([GROOVE], PADS, ROWS, CLEAR) == []
+    # the same bottom under a sloped wall: the drawn opening is wider by the run, the clearance measured below
+    assert R.groove1_over_rows([GROOVE.buffer(26.795, join_style="mitre")], PADS, ROWS, CLEAR, 26.795) == []
 
 
 def test_groove_over_row_finds_each_fault():
-    tight = box(-45, -50, 450, 50)                                                  # 15 µm at the left pad
+    tight = box(-45, -50, 460, 50)                                                  # 15 µm at the left pad
     assert [m.split(":")[0] for m, _ in R.groove1_over_rows([tight], PADS, ROWS, CLEAR)] == ["GROOVE1.EN.PAD"]
+    # drawn as if the wall were vertical while it slopes: the bottom is 26.795 µm narrower each side
+    assert len(R.groove1_over_rows([GROOVE], PADS, ROWS, CLEAR, 26.795)) == 3
     two_rows = PADS + [box(570, 100, 630, 160)]
     big = box(-50, -50, 650, 180)
     found = R.groove1_over_rows([big], two_rows, ROWS, CLEAR)
@@ -127,22 +171,40 @@ def test_groove_over_row_finds_each_fault():
     assert sorted(m.split(": ", 1)[1].split(" ")[0] for m, _ in found) == ["first-groove", "pad"]
 
 
-# --- GROOVE2.BETWEEN --------------------------------------------------------------------------
+# --- GROOVE2.ROW ------------------------------------------------------------------------------
 
-def test_cuts_clean_between_adjacent_pads():
-    assert R.groove2_between_pads(CUTS, PADS, [GROOVE], BETWEEN, SETBACK) == []
+def test_one_cut_through_the_row_is_clean():
+    assert R.groove2_through_pads([CUT], PADS, [GROOVE], THROUGH, CUT_EN) == []
 
 
-@pytest.mark.parametrize("cut,why", [
-    (box(440, -5, 445, 5), "not on a pad row between"),        # past the last pad
-    (box(20, -5, 180, 5), "runs into a pad"),                   # over both pads' edges
-    (box(35, -5, 160, 5), "GROOVE2.PAD.S"),                      # 5 µm from the left pad
-    (box(40, 20, 160, 30), "not on a pad row"),                 # beside the row line
-    (box(40, 60, 160, 70), "inside a first-groove"),            # out of the groove
+@pytest.mark.parametrize("cuts,why", [
+    ([box(40, -5, 160, 5), box(240, -5, 360, 5)], "runs through no pad"),           # the old scheme: between the pads
+    ([box(-35, -5, 440, 5)], "runs 5.000 µm past its end pad"),                   # stops 5 µm past the first pad
+    ([box(-40, -5, 280, 5)], "not cut by the second groove"),                     # misses the last pad
+    ([box(-40, -5, 20, 5), box(40, -5, 440, 5)], "does not run across pad"),      # stops inside the first pad
+    ([box(-40, 25, 440, 35)], "does not run across pad"),                         # off the row line, nicks the pads' edge
+    ([box(-55, -5, 440, 5)], "GROOVE1.EN.GROOVE2"),                               # 5 µm from the groove's end
 ])
-def test_cuts_out_of_place_are_found(cut, why):
-    found = R.groove2_between_pads([CUTS[1], cut], PADS, [GROOVE], BETWEEN, SETBACK)
-    assert len(found) == 1 and why in found[0][0]
+def test_cuts_out_of_place_are_found(cuts, why):
+    found = R.groove2_through_pads(cuts, PADS, [GROOVE], THROUGH, CUT_EN)
+    assert found and any(why in m for m, _ in found), found
+
+
+# --- BSWIRE.CUT -------------------------------------------------------------------------------
+
+def test_each_lead_on_its_own_stretch_is_clean():
+    assert R.cut_contacts(wiring(), [CUT], PADS, CONTACT) == []
+
+
+@pytest.mark.parametrize("change,why", [
+    (lambda w: [w[0], w[1], box(392.5, 20, 407.5, 230).union(BALLS[2])], "no lead lines its stretch"),     # stops short: open
+    (lambda w: [w[0].union(box(0, -10, 200, 10)), w[2]], "lines the stretches of 2 pads"),               # along the cut: short
+    (lambda w: [w[0].union(box(20, -10, 60, 10)), w[1], w[2]], "off its pad's stretch"),                 # 30 µm past its pad
+    (lambda w: [w[0].difference(box(-40, -20, 40, -7)), w[1], w[2]], "5 µm beyond the cut's sides"),     # lines one wall only
+])
+def test_lead_faults_on_the_cut_are_found(change, why):
+    found = R.cut_contacts(change(wiring()), [CUT], PADS, CONTACT)
+    assert found and any(why in m for m, _ in found), found
 
 
 # --- BSWIRE.GROOVE1.X -------------------------------------------------------------------------
@@ -180,7 +242,7 @@ def test_net_faults_are_found():
     w = wiring()
     short = _nets(w + [box(0, 150, 200, 165)])
     assert len(short) == 1 and "nets A, B touch" in short[0][0]
-    cut_off = [w[0], w[1], shapely.union_all([PADS[2], LEADS[2]]), BALLS[2]]
+    cut_off = [w[0], w[1], LEADS[2], BALLS[2]]
     found = sorted(m for m, _ in _nets(cut_off))
     assert len(found) == 2 and "reaches its pad but no ball pad" in found[1] and "reaches no pad" in found[0]
     no_pad = [w[0], w[1], box(392.5, 60, 407.5, 230).union(BALLS[2])]                # stops above the pad
@@ -211,19 +273,13 @@ def _die(write_config, text: str):
     ("ball=\"round\",", "ball=\"round\", lead_width=80,", "lead is wider than pad P1"),
     ("ball=\"round\",", "ball=\"round\", lead_width=10,", "BSWIRE.W.1"),
     ("rows=8, cols=8", "rows=10, cols=10", "ball A3 at (-1000, 1800)"),
-    ("pitch=200, inset", "pitch=85, inset", "too short for the second groove"),
+    ("size=60", "size=8", "would cut it away instead of through it"),
 ])
 def test_bad_configs_name_line_value_and_rule(write_config, old, new, message):
     assert old in TEMPLATE
     with pytest.raises(ConfigError) as e:
         _die(write_config, TEMPLATE.replace(old, new))
     assert message in str(e.value) and "cfg.py:" in str(e.value)
-
-
-def test_without_cuts_nothing_is_drawn_on_groove2(write_config):
-    _, die = _die(write_config, TEMPLATE.replace('ball="round",', 'ball="round", cuts=False,'))
-    assert die.counts["groove2_cuts"] == 0 and not die.layout.flat("GROOVE2")
-    assert len(die.layout.flat("GROOVE1")) == 4 and die.counts["routes"] == 48
 
 
 def test_corner_pads_join_the_longer_row_or_are_refused(write_config):

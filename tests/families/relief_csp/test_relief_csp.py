@@ -31,7 +31,7 @@ from layoutgen.families.relief_csp.rules import (
 )
 from layoutgen.pdk import load_pdk
 
-from conftest import TEMPLATES
+from conftest import TEMPLATES, template_variant
 
 TEMPLATE = TEMPLATES / "relief_csp.py"
 PDK = load_pdk("relief400")
@@ -151,10 +151,30 @@ def test_tiers_read_back_with_klayout(gds):
     assert r["MOULD1"].enclosing_check(r["MOULD2"], um(40.5, dbu)).count() > 0
 
 
-def test_mould_masks_have_the_tone_of_a_negative(built: Path):
+@pytest.fixture(scope="module")
+def moulded(tmp_path_factory) -> Path:
+    """The template with its relief moulded (route='mould') instead of printed."""
+    cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "moulded.py",
+                           "design = design.model_copy(update={'package': design.package.model_copy(update={'route': 'mould'})})")
+    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
+
+
+def test_each_route_writes_only_its_own_masks(built: Path, moulded: Path):
+    printed = {m["name"] for m in json.loads((built / "summary.json").read_text())["masks"]}
+    assert printed == {"STENCIL", "STENCIL2", "STENCIL3", "RDL", "ENCAP", "PASTE"}
+    assert {p.stem for p in (built / "stencils").glob("*.gbr")} == {"STENCIL", "STENCIL2", "STENCIL3", "PASTE"}
+    mould = {m["name"] for m in json.loads((moulded / "summary.json").read_text())["masks"]}
+    assert mould == {"WELL", "MOULD1", "MOULD2", "RDL", "ENCAP", "PASTE"}
+    assert {p.stem for p in (moulded / "stencils").glob("*.gbr")} == {"PASTE"}     # only the ball stencil
+    s = json.loads((moulded / "summary.json").read_text())
+    assert s["relief"]["route"] == "mould" and "print_passes" not in s["relief"] and s["counts"]["stencil_bridges"] == 0
+
+
+def test_mould_masks_have_the_tone_of_a_negative(moulded: Path):
+    built = moulded
     summary = json.loads((built / "summary.json").read_text())
     masks = {m["name"]: m for m in summary["masks"]}
-    assert list(masks) == ["WELL", "MOULD1", "MOULD2", "STENCIL", "STENCIL2", "STENCIL3", "RDL", "ENCAP", "PASTE"]
+    assert list(masks) == ["WELL", "MOULD1", "MOULD2", "RDL", "ENCAP", "PASTE"]
     # Footprints are etched into the mould (clear windows); pillars and recessed tiers are kept (chrome).
     assert (masks["MOULD1"]["field"], masks["MOULD2"]["field"], masks["WELL"]["field"]) == ("dark", "clear", "clear")
     depth = summary["relief"]["mould_etch_um"]
@@ -373,7 +393,7 @@ def test_ball_height_is_the_spherical_cap_of_the_solder():
 
 def test_same_config_gives_the_same_bytes(built: Path, tmp_path: Path):
     again = build(TEMPLATE, out=tmp_path, drc=False, quiet=True).out_dir
-    names = ["relief_csp.gds", *(f"masks/{m}.gds" for m in ("WELL", "MOULD1", "MOULD2", "STENCIL3", "PASTE"))]
+    names = ["relief_csp.gds", *(f"masks/{m}.gds" for m in ("STENCIL", "STENCIL2", "STENCIL3", "PASTE"))]
     for name in names:
         assert filecmp.cmp(built / name, again / name, shallow=False), name
 
@@ -385,8 +405,8 @@ def test_cli_builds_the_template(tmp_path: Path):
     p = subprocess.run([sys.executable, "-m", "layoutgen", "build", str(TEMPLATE), "-o", str(tmp_path), "--no-drc"],
                        capture_output=True, text=True, cwd=TEMPLATE.parent.parent)
     assert p.returncode == 0, p.stderr
-    assert "48 wells" in p.stdout and "9 masks" in p.stdout
-    assert len(list((tmp_path / "relief_csp" / "masks").glob("*.gds"))) == 9
+    assert "48 wells" in p.stdout and "6 masks" in p.stdout
+    assert len(list((tmp_path / "relief_csp" / "masks").glob("*.gds"))) == 6
 
 
 # --- bad configs ---------------------------------------------------------------------------------
@@ -444,7 +464,14 @@ def test_model_is_a_package_with_its_family():
 
 def test_an_offset_recess_moves_the_ball_seat_and_its_track_follows(write_config):
     cfg = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),")
-    result = build_die(load_config(cfg), PDK)
+    # Printed, an offset protrusion cannot be turned to keep its rim's bridge gaps off its track: refused, naming a ball.
+    with pytest.raises(ConfigError, match=r"the track to ball \w+ crosses a gap a stencil bridge leaves .* route='mould'"):
+        build_die(load_config(cfg), PDK)
+    prints = relief_prints_of(load_config(cfg))
+    # 30 µm of rim printed 20 µm thick is exactly the 1.5 aspect ratio: it prints, bridged (2 bridges, 2 apertures).
+    assert len(prints["STENCIL3"].apertures) == 2 and len(prints["STENCIL3"].bridges) == 2
+    cfg = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),").read_text().replace('route="print"', 'route="mould"')
+    result = build_die(load_config(write_config(cfg, "moulded.py")), PDK)
     lay = result.layout
     feet, openings = lay.flat("MOULD1"), lay.flat("ENCAP")
     # Each ball seat sits 10 µm right of its footprint's centre; the rim is 30 µm at its narrowest.
@@ -453,8 +480,6 @@ def test_an_offset_recess_moves_the_ball_seat_and_its_track_follows(write_config
         assert o.centroid.x - foot.centroid.x == pytest.approx(10.0, abs=1e-6)
         assert o.centroid.y - foot.centroid.y == pytest.approx(0.0, abs=1e-6)
     assert result.extra["relief"]["rim_min_um"] == pytest.approx(30.0, abs=0.01)
-    # 30 µm of rim printed 20 µm thick is exactly the 1.5 aspect ratio: it prints, bridged.
-    assert result.extra["relief"]["print_passes"]["STENCIL3"]["apertures"] == 96
     # Ball labels and ball positions follow the seat; every track still reaches its seat.
     assert {(round(lb.x, 3), round(lb.y, 3)) for lb in lay.flat_labels("PASTE")} == \
         {(round(o.centroid.x, 3), round(o.centroid.y, 3)) for o in openings}
@@ -470,6 +495,19 @@ def test_a_rim_the_print_would_lose_is_refused(write_config):
     assert "protuberant rim is narrower than 1.5 × its 20 µm print thickness (STENCIL3.ASP)" in str(e.value)
 
 
+def relief_prints_of(design):
+    """The relief print passes of one protrusion of `design`."""
+    from layoutgen.families.relief_csp.build import print_passes
+    from layoutgen.families.relief_csp.cells.protrusion import ProtrusionSpec, relief_prints
+
+    pkg = design.package
+    passes = print_passes(pkg, PDK)
+    t = pkg.protrusions.tiers
+    spec = ProtrusionSpec(pkg.protrusions.footprint, t.recess, pkg.protrusions.shape, t.recess_offset, pkg.stencil.shape,
+                          pkg.stencil.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
+    return relief_prints(spec, PDK)
+
+
 def _mask_polygons(path: Path, layer: tuple[int, int]) -> list[Polygon]:
     """The polygons of one mask file (merged, µm), the label's letters (below the die field) left out."""
     ly = kdb.Layout()
@@ -479,10 +517,11 @@ def _mask_polygons(path: Path, layer: tuple[int, int]) -> list[Polygon]:
     return [p for p in to_shapely(region, ly.dbu) if p.area > 1000.0 and p.centroid.y > bottom]
 
 
-def test_mould_masks_are_mirrored_and_stencils_are_not(write_config, tmp_path: Path):
+def test_mould_masks_are_mirrored_and_stencils_are_not(write_config, tmp_path: Path, built: Path):
     # With the ball seat 10 µm right of centre, a mirrored mask shows it 10 µm left.
-    cfg = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),")
-    out = build(cfg, out=tmp_path, drc=False, quiet=True).out_dir
+    text = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),").read_text()
+    out = build(write_config(text.replace('route="print"', 'route="mould"'), "moulded.py"), out=tmp_path,
+                drc=False, quiet=True).out_dir
     masks = {m["name"]: m for m in json.loads((out / "summary.json").read_text())["masks"]}
     assert [n for n, m in masks.items() if m["mirror"]] == ["WELL", "MOULD1", "MOULD2"]
     feet = _mask_polygons(out / "masks" / "MOULD1.gds", (61, 0))
@@ -491,14 +530,14 @@ def test_mould_masks_are_mirrored_and_stencils_are_not(write_config, tmp_path: P
     for seat in seats:
         foot = next(f for f in feet if f.contains(seat))
         assert seat.centroid.x - foot.centroid.x == pytest.approx(-10.0, abs=1e-6)
-    # The stencils are seen from the squeegee side, like the wafer: not mirrored.
-    rims = _mask_polygons(out / "masks" / "STENCIL3.gds", (60, 3))
-    pastes = _mask_polygons(out / "masks" / "PASTE.gds", (60, 1))
-    assert len(rims) == 96 and len(pastes) == 48
-    for paste in pastes:
-        around = [r for r in rims if r.distance(paste.centroid) < 200]
-        assert len(around) == 2
-        # The rim's narrow (right) side is right of the seat: its halves reach less far right.
-        right = max(r.bounds[2] for r in around) - paste.centroid.x
-        left = paste.centroid.x - min(r.bounds[0] for r in around)
-        assert right == pytest.approx(120.01, abs=0.01) and left == pytest.approx(140.01, abs=0.01)
+    # The stencils are seen from the squeegee side, like the wafer: not mirrored. The printed template's
+    # protrusions are turned one by one (bridge gaps off the tracks), so the rim stencil is not symmetric:
+    # its mask file is the drawn layer as it is, and mirrored it is not.
+    masks = {m["name"]: m for m in json.loads((built / "summary.json").read_text())["masks"]}
+    assert not masks["STENCIL3"]["mirror"] and not masks["PASTE"]["mirror"]
+    rims = shapely.union_all(_mask_polygons(built / "masks" / "STENCIL3.gds", (60, 3)))
+    ly = kdb.Layout()
+    ly.read(str(built / "relief_csp.gds"))
+    drawn = shapely.union_all(to_shapely(kdb.Region(ly.top_cell().begin_shapes_rec(ly.find_layer(60, 3))).merged(), ly.dbu))
+    assert rims.symmetric_difference(drawn).area < 1.0
+    assert rims.symmetric_difference(shapely.affinity.scale(drawn, -1, 1, origin=(0, 0))).area > 1000.0

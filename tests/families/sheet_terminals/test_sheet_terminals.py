@@ -81,7 +81,8 @@ def region(gds: Path, layer: tuple[int, int]) -> tuple[kdb.Region, float]:
 
 
 def test_outputs_counts_and_predicted_sizes(built: Path):
-    assert {p.name for p in (built / "masks").glob("*.gds")} == {"LINER.gds", "LEAD.gds", "SPOT.gds", "PLANE.gds"}
+    assert {p.name for p in (built / "masks").glob("*.gds")} == {"THRU.gds", "LINER.gds", "LEAD.gds", "BOND.gds",
+                                                                "SPOT.gds", "PLANE.gds"}
     s = json.loads((built / "summary.json").read_text())
     c = s["counts"]
     assert (c["contacts"], c["leads"], c["liners"], c["terminals"], c["spots"]) == (56, 56, 56, 56, 56)
@@ -92,7 +93,8 @@ def test_outputs_counts_and_predicted_sizes(built: Path):
     assert (sheet["spot_um"], sheet["tip_um"], sheet["neck_um"], sheet["base_um"]) == (200.0, 120.0, 100.0, 200.0)
     assert len(s["terminals"]) == 56
     assert all(t["base_um"] > t["tip_um"] > t["neck_um"] > 0 for t in s["terminals"])   # cooling tower
-    assert {m["name"]: m["mirror"] for m in s["masks"]} == {"LINER": True, "LEAD": True, "SPOT": False, "PLANE": False}
+    assert {m["name"]: m["mirror"] for m in s["masks"]} == {"THRU": True, "LINER": True, "LEAD": True, "BOND": True,
+                                                           "SPOT": False, "PLANE": False}
 
 
 def test_one_spot_per_terminal_centred_on_its_liner(built: Path, plan):

@@ -88,51 +88,51 @@ def test_a_users_etch_model_replaces_the_default(write_config, tmp_path):
 
 
 def test_spots_the_bias_would_merge_are_a_drc_violation_naming_them():
-    # 2 × 2 terminals at 300 µm: targets of 100 µm are 200 µm apart, but a 200 µm sheet at EF 1.5
+    # 4 × 4 terminals at 300 µm: targets of 100 µm are 200 µm apart, but a 200 µm sheet at EF 1.5
     # biases each spot by 267 µm, so neighbouring spots overlap.
-    d = design(placement="grid", grid=BallGrid(rows=2, cols=2, pitch=300), terminal_top=100, sheet_thickness=200,
+    d = design(placement="grid", grid=BallGrid(rows=4, cols=4, pitch=300), terminal_top=100, sheet_thickness=200,
                etch_factor=1.5)
     res = build_die(d, PDK)
     spots = flat(res, "SPOT")
     names = [n for n, _, _ in res.balls]
-    assert len(spots) == 4 and len(shapely.get_parts(shapely.union_all(spots))) == 1    # they do merge
+    assert len(spots) == 16 and len(shapely.get_parts(shapely.union_all(spots))) == 1    # they do merge
     v = spot_spacing(spots, PDK.rule("spot_spacing", "SPOT"), names)
-    assert len(v) == 4                                                     # A1-A2, A1-B1, A2-B2, B1-B2 (diagonals clear)
+    assert len(v) == 24                                                    # every row and column neighbour (diagonals clear)
     msg = " | ".join(m for m, _ in v)
     assert "SPOT.S.1: spots A1 and A2 merge" in msg and "≥ 40 µm" in msg
     assert all(g.area > 0 for _, g in v)
     # Just apart but below the space: 280 µm spots at 300 µm leave 20 µm.
-    near = build_die(design(placement="grid", grid=BallGrid(rows=1, cols=2, pitch=300), terminal_top=100,
+    near = build_die(design(placement="grid", grid=BallGrid(rows=4, cols=4, pitch=300), terminal_top=100,
                             sheet_thickness=200, etch_factor=200 / 90), PDK)
-    (m, _), = spot_spacing(flat(near, "SPOT"), PDK.rule("spot_spacing", "SPOT"), ["A1", "A2"])
-    assert "A1 and A2 are 20.0" in m and "merge" in m
+    v = spot_spacing(flat(near, "SPOT"), PDK.rule("spot_spacing", "SPOT"), [n for n, _, _ in near.balls])
+    assert len(v) == 24 and all(" are 20.0" in m and "merge" in m for m, _ in v)
 
 
 def test_grid_placement_puts_spots_on_the_grid_and_keeps_leads_on_contacts():
-    g = BallGrid(rows=3, cols=3, pitch=500)
+    g = BallGrid(rows=4, cols=4, pitch=500)
     res = build_die(design(placement="grid", grid=g), PDK)
     spots, leads, pads = flat(res, "SPOT"), flat(res, "LEAD"), flat(res, "PAD")
-    assert len(spots) == 9 and flat(res, "LINER") == [] and len(leads) == 12
+    assert len(spots) == 16 and flat(res, "LINER") == [] and len(leads) == 12
     for (name, x, y), s in zip(g.positions(), sorted(spots, key=lambda s: (-round(s.centroid.y), round(s.centroid.x)))):
         assert Point(x, y).distance(s.centroid) <= GRID, name
     rules = (PDK.rule("overlap", "LEAD", "PAD"), PDK.rule("enclosure", "LEAD", "LINER"))
     assert lead_ends(leads, pads, [], *rules, need_liner=False) == []
-    assert res.counts["liners"] == 0 and res.counts["terminals"] == 9
+    assert res.counts["liners"] == 0 and res.counts["terminals"] == 16 and res.counts["traces"] == 12
 
 
 def test_rings_that_close_a_pocket_cut_the_plane():
-    # Rings 290 µm across at 280 µm pitch overlap and wall in the plane between four terminals.
-    d = design(placement="grid", grid=BallGrid(rows=2, cols=2, pitch=280), terminal_top=100, sheet_thickness=150,
+    # Rings 290 µm across at 280 µm pitch overlap and wall in the plane between each four terminals.
+    d = design(placement="grid", grid=BallGrid(rows=4, cols=4, pitch=280), terminal_top=100, sheet_thickness=150,
                plane=PotentialPlane(thickness=30))
     plan = plan_sheet(d, PDK)
     res = build_die(d, PDK)
     rings = flat(res, "PLANE")
-    assert len(rings) == 4
+    assert len(rings) == 16
     v = plane_pieces(plan.field, rings, PDK.rule("space", "PLANE"))
-    assert len(v) == 1 and "cut the potential plane into 2 pieces" in v[0][0]
-    assert v[0][1].contains(Point(0, 0))                                   # the walled-in pocket at the centre
+    assert len(v) == 9 and all("cut the potential plane into 10 pieces" in m for m, _ in v)   # 9 walled-in pockets
+    assert sum(g.intersects(Point(0, 0)) for _, g in v) == 1                                  # one of them at the centre
     # At 500 µm the same rings leave the plane whole.
-    ok = design(placement="grid", grid=BallGrid(rows=2, cols=2, pitch=500), terminal_top=100, sheet_thickness=150,
+    ok = design(placement="grid", grid=BallGrid(rows=4, cols=4, pitch=500), terminal_top=100, sheet_thickness=150,
                 plane=PotentialPlane(thickness=30))
     assert plane_pieces(plan_sheet(ok, PDK).field, flat(build_die(ok, PDK), "PLANE"), PDK.rule("space", "PLANE")) == []
 

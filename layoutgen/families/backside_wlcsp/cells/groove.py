@@ -1,4 +1,4 @@
-"""Backside grooves: the first groove over a pad row (with its clearance) and the cut between adjacent pads.
+"""Backside grooves: the first groove over a pad row (its opening widened for the sloped wall) and the cut along the row through the pads.
 
 Both are drawn in a row frame: u runs along the pad row, v across it, the row's centre line
 at v = 0. A family places them in die coordinates, rotated by 90° for a vertical row.
@@ -10,28 +10,44 @@ import math
 
 from shapely.geometry import Polygon, box
 
-from layoutgen.errors import ConfigError
+from layoutgen.errors import PdkError
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
 from layoutgen.layout import name_number
 
 
-def groove1_extent(pad_spans: list[tuple[float, float]], pad_half_across: float, pdk: Pdk) -> tuple[float, float, float]:
-    """(u start, length, half width) of the first groove over pads spanning `pad_spans` along the row.
+def groove1_extent(pad_spans: list[tuple[float, float]], pad_half_across: float, cut_half: float, run: float,
+                   pdk: Pdk) -> tuple[float, float, float]:
+    """(u start, length, half width) of the drawn first-groove opening over pads spanning `pad_spans` along the row.
 
-    The opening is the row's bounding box grown by GROOVE1-encloses-PAD, snapped outward to
-    the grid, and never narrower than GROOVE1's minimum width.
+    The groove bottom holds the row's pads with GROOVE1-encloses-PAD clearance and the second
+    groove (`cut_half` across, GROOVE2.ROW's reach past the end pads) with GROOVE1-encloses-GROOVE2;
+    the drawn opening is that bottom widened on every side by the wall's `run` (thickness /
+    tan(wall angle)), snapped outward to the grid, and never narrower than GROOVE1's minimum width.
     """
     clear = pdk.value("enclosure", "GROOVE1", "PAD")
+    en_cut = pdk.value("enclosure", "GROOVE1", "GROOVE2")
+    reach = cut_reach(pdk)
     w_min = pdk.value("width", "GROOVE1")
-    lo = min(a for a, _ in pad_spans) - clear
-    hi = max(b for _, b in pad_spans) + clear
+    ends = max(clear, reach + en_cut)
+    lo = min(a for a, _ in pad_spans) - ends - run
+    hi = max(b for _, b in pad_spans) + ends + run
     start, end = _floor(lo, pdk.grid_um), _ceil(hi, pdk.grid_um)
-    half = _ceil(max(pad_half_across + clear, w_min / 2), pdk.grid_um)
+    half = _ceil(max(pad_half_across + clear, cut_half + en_cut) + run, pdk.grid_um)
+    half = max(half, _ceil(w_min / 2, pdk.grid_um))
     if end - start < w_min:
         grow = _ceil((w_min - (end - start)) / 2, pdk.grid_um)
         start, end = start - grow, end + grow
-    return start, end - start, half
+    return start, round(end - start, 9), half
+
+
+def cut_reach(pdk: Pdk) -> float:
+    """How far the second groove runs past a row's end pads (the value of the PDK's cut_through_pads rule)."""
+    for r in pdk.rules:
+        if r.kind == "cut_through_pads" and r.value is not None:
+            return r.value
+    raise PdkError(f"PDK {pdk.name!r} ({pdk.path}) has no rule of kind 'cut_through_pads' in rules.toml, "
+                   f"which the backside_wlcsp family needs")
 
 
 def groove1_opening(length: float, half_width: float) -> Polygon:
@@ -44,21 +60,12 @@ def groove1_cell(length: float, half_width: float) -> Cell:
     return Cell(f"BS_GROOVE1_{name_number(length)}x{name_number(2 * half_width)}").add("GROOVE1", groove1_opening(length, half_width))
 
 
-def groove2_extent(gap_start: float, gap_end: float, pdk: Pdk, where: str = "") -> tuple[float, float]:
-    """(u start, length) of the cut across the gap between two adjacent pads (pad edges at the ends).
-
-    The cut keeps GROOVE2-to-PAD and GROOVE2-to-BSWIRE (the wiring lands on the pads) from
-    each pad; a gap too short for a cut at least as long as it is wide is refused.
-    """
-    setback = max(pdk.value("separation", "GROOVE2", "PAD"), pdk.value("separation", "GROOVE2", "BSWIRE"))
-    width = pdk.value("width", "GROOVE2")
-    start, end = _ceil(gap_start + setback, pdk.grid_um), _floor(gap_end - setback, pdk.grid_um)
-    if end - start < width - 1e-9:
-        raise ConfigError(
-            f"{where}the {gap_end - gap_start:g} µm gap between adjacent pads is too short for the second "
-            f"groove: a {width:g} µm cut needs ≥ {width + 2 * setback:g} µm between the pad edges "
-            f"({setback:g} µm to each pad)")
-    return start, end - start
+def groove2_extent(pad_spans: list[tuple[float, float]], pdk: Pdk) -> tuple[float, float]:
+    """(u start, length) of the second groove along a row: through every pad, `cut_reach` past the end pads."""
+    reach = cut_reach(pdk)
+    start = _floor(min(a for a, _ in pad_spans) - reach, pdk.grid_um)
+    end = _ceil(max(b for _, b in pad_spans) + reach, pdk.grid_um)
+    return start, round(end - start, 9)
 
 
 def groove2_cut(length: float, pdk: Pdk) -> Polygon:
@@ -68,7 +75,7 @@ def groove2_cut(length: float, pdk: Pdk) -> Polygon:
 
 
 def groove2_cell(length: float, pdk: Pdk) -> Cell:
-    """A cut cell (origin at the cut's start, on the row line); placed in every gap of that length."""
+    """A cut cell (origin at the cut's start, on the row line); placed once per pad row."""
     cut = groove2_cut(length, pdk)
     return Cell(f"BS_GROOVE2_{name_number(length)}x{name_number(cut.bounds[3] * 2)}").add("GROOVE2", cut)
 

@@ -83,15 +83,16 @@ def relief_prints(spec: ProtrusionSpec, pdk: Pdk) -> dict[str, PrintResult]:
     return out
 
 
-def protrusion_cell(spec: ProtrusionSpec, pdk: Pdk) -> Cell:
-    """The protrusion cell: tiers, bonding pad, ENCAP opening, paste aperture, relief print apertures."""
+def protrusion_cell(spec: ProtrusionSpec, pdk: Pdk, printed: bool = True) -> Cell:
+    """The protrusion cell: tiers, bonding pad, ENCAP opening, paste aperture, and (`printed`) the relief print apertures."""
     foot = footprint(spec.footprint, spec.shape, pdk)
     recess = recessed_tier(spec.recess, spec.shape, spec.offset, pdk)
     opening = encap_opening(recess, pdk)
-    cell = Cell(spec.name())
+    cell = Cell(spec.name() if printed else spec.name().rsplit("_", 2)[0] + "_MOULDED")
     cell.add("MOULD1", foot).add("MOULD2", recess)
     cell.add("RDL", bonding_pad(opening, pdk)).add("ENCAP", opening)
     cell.add("PASTE", paste_aperture(opening, spec.paste_shape, spec.overprint, pdk))
-    for layer, printed in relief_prints(spec, pdk).items():
-        cell.add(layer, *printed.apertures)
+    if printed:
+        for layer, result in relief_prints(spec, pdk).items():
+            cell.add(layer, *result.apertures)
     return cell
