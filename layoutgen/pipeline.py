@@ -144,7 +144,7 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     if wafer:
         from .wafer import mask_order_rows, write_mask_order
 
-        write_mask_order(mask_order_rows(pdk, masks), stage / "masks")
+        write_mask_order(mask_order_rows(pdk, masks, design.wafer), stage / "masks")
     write_lyp(pdk, stage / f"{design.name}.lyp")
     extra = extra_writer(design.package.family)
     extra_files = [str(p.relative_to(stage)) for p in extra(die, stage)] if extra else []
