@@ -141,7 +141,7 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
                       "gds_layer": list(mask_layer(mask, pdk)), "field": mask.field,
                       "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to,
                       **({"smallest_feature_um": wafer.summary["mask_features"].get(mask.name)} if wafer else {})})
-    if wafer:
+    if masks:  # die-level builds too: the mask shop needs the order, tones and alignment of every plate
         from .wafer import mask_order_rows, write_mask_order
 
         write_mask_order(mask_order_rows(pdk, masks, design.wafer), stage / "masks")

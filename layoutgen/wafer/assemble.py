@@ -270,7 +270,10 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "Di
     spine = marks.shapes.get("PLATE")
     if sites and spine:
         top = max(spine, key=lambda g: (g.bounds[2] - g.bounds[0], g.bounds[3]))
-        straps = join_marks(sites, top.bounds, shapely.union_all([ring, *bus]), busy, p.tail_width, 2 * shape.radius, grid)
+        (w, h), (ox, oy), (px, py) = dm.die, dm.offset, dm.pitch
+        dies = shapely.union_all([box(ox + i0 * px - w / 2, oy + j * py - h / 2, ox + i1 * px + w / 2, oy + j * py + h / 2)
+                                  for j, i0, i1 in dm.runs]).buffer(clear, join_style="mitre")
+        straps = join_marks(sites, top.bounds, shapely.union_all([ring, *bus]), dies, p.tail_width, 2 * shape.radius, grid)
         keepout = shapely.union_all([keepout, *[g.buffer(clear, join_style="mitre") for g in straps]])
     keys, key_cells = place_keys(wafer, pdk, dm, die, shape)
     fill = None
@@ -394,7 +397,8 @@ def summarize(wafer: Wafer, pdk: Pdk, dm: DieMap, shots: ShotMap | None, parts: 
                   "slots": {s.target: {"layer": s.layer, "aligned": list(s.aligners), "x": s.x, "y": s.y, "half_um": s.half}
                             for s in parts.slots},
                   "verniers": [{"target": v.target, "ref_layer": v.ref_layer, "aligned": v.aligner, "layer": v.layer,
-                                "x_row": list(v.x_row), "y_row": list(v.y_row), "pitch_um": v.pitch, "step_um": v.step}
+                                "x_row": list(v.x_row), "y_row": list(v.y_row), "pitch_um": v.pitch, "step_um": v.step,
+                                "gap_um": v.gap}
                                for v in parts.verniers],
                   "keys": parts.keys, "dies_dropped": parts.dropped,
                   "straps": [[round(v, 6) for v in g.bounds] for g in parts.straps],

@@ -69,6 +69,7 @@ class Vernier:
     y_row: tuple[float, float]
     pitch: float
     step: float
+    gap: float
 
 
 def first_masks(pdk: Pdk) -> list[str]:
@@ -232,15 +233,17 @@ def vernier_pitch(pdk: Pdk, ref: str, layer: str) -> float:
     return _up(max(_width(pdk, n) + gap(pdk, n) for n in (ref, layer)), pdk.grid_um)
 
 
-def vernier_block(pdk: Pdk, ref: str, layer: str, step: float) -> tuple[dict[str, list[Polygon]], float, tuple, tuple, float]:
+def vernier_block(pdk: Pdk, ref: str, layer: str, step: float,
+                  riser: float = MARK_BAR_UM) -> tuple[dict[str, list[Polygon]], float, tuple, tuple, float, float]:
     """A vernier pair in a square about the origin: the x row (vertical lines) along the bottom, the y row
     (horizontal lines) along the left.
 
     The reference layer's lines sit at k·p, the aligned layer's at k·(p + step), k = -3..3 (-2..2
     where a layer draws dots), in two rows facing each other across a gap, so the centre lines
     coincide when the masks register and the pair that lines up reads the offset in steps. Bars
-    get a spine joining their outer ends (a plated layer needs every line on the network).
-    Returns shapes per layer, half size, the two row centres, and the pitch.
+    get a spine joining their outer ends (a plated layer needs every line on the network), long
+    enough that a `riser` wide strap from its end clears the last line.
+    Returns shapes per layer, half size, the two row centres, the pitch and the gap between the rows.
     """
     grid = pdk.grid_um
     p = vernier_pitch(pdk, ref, layer)
@@ -248,7 +251,7 @@ def vernier_block(pdk: Pdk, ref: str, layer: str, step: float) -> tuple[dict[str
     wmax = max(_width(pdk, ref), _width(pdk, layer))
     length = _up(2 * wmax, grid)
     g = max(gap(pdk, ref), gap(pdk, layer))
-    reach = _up(n * (p + step) + wmax, grid)     # half length of a row, spine included
+    reach = _up(n * (p + step) + wmax / 2 + g + riser, grid)  # half length of a row, spine included
     t = g / 2 + length + wmax                      # half thickness of a row, spine included
     h = _up(reach + 2 * t + g, grid)               # the square's half size
     c = _up(h - reach, grid)                       # row centre along its length: clear of the other row
@@ -256,7 +259,7 @@ def vernier_block(pdk: Pdk, ref: str, layer: str, step: float) -> tuple[dict[str
     out: dict[str, list[Polygon]] = {}
     for which, lay, pitch in ((1, ref, p), (-1, layer, p + step)):
         ks = [round(k * pitch / grid) * grid for k in range(-n, n + 1)]
-        off = which * (g / 2 + length / 2)
+        off = which * (g / 2 + (dot_size(pdk, lay) or length) / 2)  # element centres: bars and dots start at the gap
         xrow = [_element(pdk, lay, rx[0] + k, rx[1] + off, length, True) for k in ks]
         yrow = [_element(pdk, lay, ry[0] - off, ry[1] + k, length, False) for k in ks]
         if dot_size(pdk, lay) is None:  # bars: a spine at the outer ends makes each row one piece
@@ -267,7 +270,7 @@ def vernier_block(pdk: Pdk, ref: str, layer: str, step: float) -> tuple[dict[str
             yrow.append(box(min(xo, xo - which * w), ry[1] - reach, max(xo, xo - which * w), ry[1] + reach))
         for row in (xrow, yrow):
             out.setdefault(lay, []).extend(shapely.get_parts(shapely.set_precision(shapely.union_all(row), grid)))
-    return out, h, rx, ry, p
+    return out, h, rx, ry, p, g
 
 
 def key_frame(pdk: Pdk, layer: str, key_size: float) -> tuple[list[Polygon], float]:
@@ -308,9 +311,9 @@ def alignment_cell(pdk: Pdk, plated: list[str] | None = None, riser: float = 20.
         blocks.append(_slot_shapes(pdk, layer, aligners))
     for t, layer, aligners in tg:
         for a in aligners:
-            shapes, h, xr, yr, p = vernier_block(pdk, layer, masks[a].layers[0], step)
+            shapes, h, xr, yr, p, g = vernier_block(pdk, layer, masks[a].layers[0], step, riser)
             blocks.append((shapes, h))
-            pairs.append((t, layer, a, masks[a].layers[0], xr, yr, p))
+            pairs.append((t, layer, a, masks[a].layers[0], xr, yr, p, g))
     halves = [h for _, h in blocks]
     centres = _two_rows(halves, SLOT_SPACE_UM)  # each row's risers reach the spine on its side
     x0, y0, x1, y1 = _extent(halves, centres)
@@ -330,8 +333,8 @@ def alignment_cell(pdk: Pdk, plated: list[str] | None = None, riser: float = 20.
     for (t, layer, aligners), (_, h), (px, py) in zip(tg, blocks, placed):
         cell.label("TEXT", t, px, py)
         slots.append(Slot(t, layer, aligners, px, py, h))
-    verniers = [Vernier(t, rl, a, al, (px + xr[0], py + xr[1]), (px + yr[0], py + yr[1]), p, step)
-                for (t, rl, a, al, xr, yr, p), (px, py) in zip(pairs, placed[len(tg):])]
+    verniers = [Vernier(t, rl, a, al, (px + xr[0], py + xr[1]), (px + yr[0], py + yr[1]), p, step, g)
+                for (t, rl, a, al, xr, yr, p, g), (px, py) in zip(pairs, placed[len(tg):])]
     hw = _up((x1 - x0) / 2 + MARK_MARGIN_UM, grid)
     hh = _up((y1 - y0) / 2 + MARK_MARGIN_UM, grid)
     if up or down:  # risers from every plated piece to PLATE spines above and below the rows, joined at both ends
