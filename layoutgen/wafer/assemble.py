@@ -161,17 +161,19 @@ def choose_sites(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, half: tu
         if not sites:
             raise ConfigError(f"{wafer.where()}: the {2 * hw:g} × {2 * hh:g} µm alignment marks do not fit inside the "
                               f"{wafer.edge_exclusion:g} µm edge exclusion of a {wafer.diameter} mm wafer")
-    kept, dropped = without(dm, [(x - hw - clear, y - hh - clear, x + hw + clear, y + hh + clear) for x, y in sites])
+    reach = 2 * clear + wafer.plating.bus_width / 2  # the bus line around a drop-in hole stays clear of the marks
+    kept, dropped = without(dm, [(x - hw - reach, y - hh - reach, x + hw + reach, y + hh + reach) for x, y in sites])
     if kept.count == 0:
         raise ConfigError(f"{wafer.where()}: the alignment marks take every die site of the wafer")
     return sites, kept, dropped
 
 
-def join_marks(sites: list[tuple[float, float]], spine: Box, metal: shapely.Geometry, blocked: shapely.Geometry,
+def join_marks(sites: list[tuple[float, float]], spine: Box, metal: list[Polygon], blocked: shapely.Geometry,
                width: float, reach: float, grid: float) -> list[Polygon]:
     """A PLATE strap per mark site from its spine (cell box `spine`) to the nearest wafer-level plating metal:
     straight up from the spine, or sideways from either end, whichever is shortest and clear of `blocked`."""
     h = round(width / 2 / grid) * grid
+    tree = shapely.STRtree(metal)
     straps = []
     for sx, sy in sites:
         x0, y0, x1, y1 = spine[0] + sx, spine[1] + sy, spine[2] + sx, spine[3] + sy
@@ -179,10 +181,10 @@ def join_marks(sites: list[tuple[float, float]], spine: Box, metal: shapely.Geom
         cands = []
         for ray, axis, sign in ((box(sx - h, y0, sx + h, y0 + reach), 1, 1), (box(x1, ym - h, x1 + reach, ym + h), 0, 1),
                                 (box(x0 - reach, ym - h, x0, ym + h), 0, -1)):
-            hit = ray.intersection(metal)
-            if hit.is_empty:
+            near = tree.query(ray, predicate="intersects")
+            if not len(near):
                 continue
-            b = hit.bounds
+            b = shapely.union_all(shapely.intersection(np.asarray(metal, dtype=object)[near], ray)).bounds
             if axis == 1:
                 strap = box(sx - h, y0, sx + h, b[1] + h)
             elif sign > 0:
@@ -260,8 +262,16 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "Di
     keepout = None
     dropped = 0
     if slots:
+        before = dm
         sites, dm, dropped = choose_sites(wafer, pdk, shape, dm, (hw, hh), clear)
         keepout = shapely.union_all([box(x - hw - clear, y - hh - clear, x + hw + clear, y + hh + clear) for x, y in sites])
+        if dropped:  # the bus leaves a drop-in hole whole: lines inside it go, the lines around it stay, so the dies
+            # beside it see the same plating metal as any other (no new placement types for the checks and the DRC)
+            gone = {tuple(ij) for ij in before.indices().tolist()} - {tuple(ij) for ij in dm.indices().tolist()}
+            (ox, oy), (px, py) = dm.offset, dm.pitch
+            hole = shapely.union_all([box(ox + (i - 0.5) * px, oy + (j - 0.5) * py, ox + (i + 0.5) * px, oy + (j + 0.5) * py)
+                                      for i, j in gone])
+            keepout = shapely.union_all([keepout, hole.buffer(-(p.bus_width / 2 + clear), join_style="mitre")])
     busy = shapely.union_all([box(*b) for b in dm.row_sites()]).buffer(clear, join_style="mitre")
     xs, ys = dm.lanes(shape.radius)
     bus = lane_lines(xs, ys, p.bus_width, bus_reach, keepout, grid)
@@ -273,7 +283,7 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "Di
         (w, h), (ox, oy), (px, py) = dm.die, dm.offset, dm.pitch
         dies = shapely.union_all([box(ox + i0 * px - w / 2, oy + j * py - h / 2, ox + i1 * px + w / 2, oy + j * py + h / 2)
                                   for j, i0, i1 in dm.runs]).buffer(clear, join_style="mitre")
-        straps = join_marks(sites, top.bounds, shapely.union_all([ring, *bus]), dies, p.tail_width, 2 * shape.radius, grid)
+        straps = join_marks(sites, top.bounds, [ring, *bus], dies, p.tail_width, 2 * shape.radius, grid)
         keepout = shapely.union_all([keepout, *[g.buffer(clear, join_style="mitre") for g in straps]])
     keys, key_cells = place_keys(wafer, pdk, dm, die, shape)
     fill = None

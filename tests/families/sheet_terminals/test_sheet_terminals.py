@@ -81,7 +81,8 @@ def region(gds: Path, layer: tuple[int, int]) -> tuple[kdb.Region, float]:
 
 
 def test_outputs_counts_and_predicted_sizes(built: Path):
-    assert {p.name for p in (built / "masks").iterdir()} == {"LINER.gds", "LEAD.gds", "SPOT.gds", "PLANE.gds"}
+    assert {p.name for p in (built / "masks").iterdir()} == {"LINER.gds", "LEAD.gds", "SPOT.gds", "PLANE.gds",
+                                                           "mask_order.csv", "mask_order.json"}
     s = json.loads((built / "summary.json").read_text())
     c = s["counts"]
     assert (c["contacts"], c["leads"], c["liners"], c["terminals"], c["spots"]) == (56, 56, 56, 56, 56)
