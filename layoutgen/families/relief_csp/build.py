@@ -47,6 +47,9 @@ from ..routed import place_balls, route_onto, route_rules
 from ..die import check_die_size, seal_width
 from .model import BallStencil, Protrusions, ReliefCsp, Shape, Tiers
 
+# The die goes onto a wafer (layoutgen.wafer): wafer-size mould and stencil levels, die map, lanes, marks.
+WAFER_LEVEL = True
+
 # --- checks against the PDK --------------------------------------------------------------------
 
 def _fail(obj: Model, field: str, value: object, reason: str) -> ConfigError:

@@ -271,13 +271,13 @@ def test_spare_balls_cannot_plate_and_are_named(tmp_path):
 
 
 def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
-    relief = TEMPLATES / "relief_csp.py"
-    cfg = template_variant(relief, tmp_path / "relief_wafer.py",
+    sheet = TEMPLATES / "compliant_terminals.py"
+    cfg = template_variant(sheet, tmp_path / "sheet_wafer.py",
                            "from layoutgen import Wafer\ndesign = design.model_copy(update={'wafer': Wafer(diameter=100)})")
-    with pytest.raises(ConfigError, match=r"relief_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, backside_wlcsp; "
-                                          r"family 'relief_csp'"):
+    with pytest.raises(ConfigError, match=r"sheet_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
+                                          r"backside_wlcsp; family 'sheet_terminals'"):
         build(cfg, out_root=tmp_path / "out", quiet=True)
-    assert not (tmp_path / "out" / "relief_csp").exists()
+    assert not (tmp_path / "out" / "compliant_terminals").exists()
 
 
 def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
