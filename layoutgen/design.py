@@ -221,6 +221,18 @@ class Alignment(Model):
         return self
 
 
+class Stepper(Model):
+    """A stepper job as well as the 1X masks: a reticle per mask at the stepper's reduction, and the job file."""
+
+    reduction: Literal[1, 4, 5] = Field(default=5, description="stepper reduction: the reticle is the wafer pattern × this")
+
+    def check_field(self, reticle: tuple[float, float]) -> None:
+        """ValueError when the field times the reduction does not fit a 6-inch reticle's 132 × 132 mm pattern area."""
+        if max(reticle) * self.reduction > 132000:
+            raise ValueError(f"the {reticle[0]:g} × {reticle[1]:g} µm field at {self.reduction}× is "
+                             f"{max(reticle) * self.reduction / 1000:g} mm: larger than a 6-inch reticle's 132 mm pattern area")
+
+
 class Wafer(Model):
     """The wafer: size, orientation mark, edge exclusion, scribe and saw kerf, plating, reticle."""
 
@@ -233,6 +245,7 @@ class Wafer(Model):
     reticle: tuple[float, float] | None = Field(default=None, description="reticle field (x, y) in µm, at most 26000 × 33000")
     plating: Plating = Field(default_factory=Plating, description="plating network")
     alignment: Alignment = Field(default_factory=Alignment, description="alignment keys and mark sites")
+    stepper: Stepper | None = Field(default=None, description="reticles and a stepper job as well as the 1X masks (needs reticle)")
 
     @model_validator(mode="after")
     def _kerf_and_field(self) -> "Wafer":
@@ -242,6 +255,10 @@ class Wafer(Model):
             raise ValueError(f"plating.bus_width {self.plating.bus_width:g} µm must fit inside the saw kerf {self.kerf:g} µm so dicing removes it")
         if self.reticle and (self.reticle[0] > 26000 or self.reticle[1] > 33000 or min(self.reticle) <= 0):
             raise ValueError(f"reticle {self.reticle} must be positive and at most 26000 × 33000 µm")
+        if self.stepper is not None:
+            if not self.reticle:
+                raise ValueError("stepper needs reticle=(x, y): the field a shot exposes")
+            self.stepper.check_field(self.reticle)
         return self
 
 

@@ -145,6 +145,12 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
         from .wafer import mask_order_rows, write_mask_order
 
         write_mask_order(mask_order_rows(pdk, masks, design.wafer), stage / "masks")
+    reticles = None
+    if wafer and design.wafer.stepper is not None:
+        from .wafer.assemble import die_outline as die_box
+        from .wafer.reticle import write_reticles
+
+        reticles = write_reticles(wafer, design, pdk, die_box(die, design), masks, stage)
     write_lyp(pdk, stage / f"{design.name}.lyp")
     extra = extra_writer(design.package.family)
     extra_files = [str(p.relative_to(stage)) for p in extra(die, stage)] if extra else []
@@ -154,6 +160,8 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     if wafer:
         summary["counts"]["dies"] = wafer.summary["dies"]
         summary["wafer"] = wafer.summary
+    if reticles:
+        summary["reticles"] = reticles
     if panel:
         summary["panel"] = panel
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
