@@ -148,7 +148,7 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     reticles = None
     if wafer and design.wafer.stepper is not None:
         from .wafer.assemble import die_outline as die_box
-        from .wafer.reticle import write_reticles
+        from .masks.reticle import write_reticles
 
         reticles = write_reticles(wafer, design, pdk, die_box(die, design), masks, stage)
     write_lyp(pdk, stage / f"{design.name}.lyp")

@@ -16,7 +16,7 @@ from layoutgen.gdsio import write_layout
 from layoutgen.masks import mask_layer_map
 from layoutgen.pdk import load_pdk
 from layoutgen.wafer import build_wafer
-from layoutgen.wafer.reticle import reticle_layout, write_job
+from layoutgen.masks.reticle import reticle_layout, write_job
 
 from wafer_support import make_design, make_die_result
 

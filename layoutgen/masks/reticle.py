@@ -24,11 +24,11 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from ..layout import Cell, Layout
-from ..masks import LABEL_HEIGHT_UM, text_polygons
 from ..pdk import Mask, Pdk
-from .diemap import DieMap
-from .marks import cross
-from .shots import ShotMap
+from ..wafer.diemap import DieMap
+from ..wafer.marks import cross
+from ..wafer.shots import ShotMap
+from . import LABEL_HEIGHT_UM, mask_layer_map, text_polygons
 
 FRAME_UM = 2000.0  # chrome band around the field on a clear-field reticle, at reticle scale
 
@@ -114,7 +114,6 @@ def write_job(folder: Path, dm: DieMap, shots: ShotMap, reduction: int, reticles
 def write_reticles(result, design, pdk: Pdk, outline: tuple[float, float, float, float], masks: list[dict], stage: Path) -> dict:
     """Every written mask's reticle into `stage/reticles/<MASK>.gds`, and the job file; the summary entry."""
     from ..gdsio import write_layout
-    from ..masks import mask_layer_map
 
     stepper, wafer = design.wafer.stepper, design.wafer
     folder = stage / "reticles"
