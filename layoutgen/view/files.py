@@ -17,11 +17,25 @@ class ViewError(LayoutgenError):
 
 @dataclass(frozen=True)
 class DesignFiles:
-    """The files that show one layout: the GDS and, when found, its .lyp and DRC markers."""
+    """The files that show one layout: the GDS and, when found, its .lyp, DRC markers and technology (.lyt)."""
 
     gds: Path
     lyp: Path | None = None
     lyrdb: Path | None = None
+    lyt: Path | None = None
+
+    @property
+    def technology(self) -> str | None:
+        """The technology name the .lyt defines (the PDK's), if there is one."""
+        if self.lyt is None:
+            return None
+        import xml.etree.ElementTree as ET
+
+        try:
+            name = ET.parse(self.lyt).getroot().findtext("name")
+        except (OSError, ET.ParseError):
+            return None
+        return name or None
 
 
 def write_atomic(path: Path, data: bytes | str) -> Path:
@@ -83,10 +97,12 @@ def find_design_files(path: Path) -> DesignFiles:
         raise ViewError(f"{path}: no such file or folder")
     folder = gds.parent
     lyp = _sibling(folder, gds.stem, ".lyp")
+    lyt = _sibling(folder, gds.stem, ".lyt")
     if lyp is None and folder.name == "masks":  # out/<design>/masks/<MASK>.gds
         lyp = _sibling(folder.parent, folder.parent.name, ".lyp")
+        lyt = _sibling(folder.parent, folder.parent.name, ".lyt")
     lyrdb = folder / f"{gds.stem}.lyrdb"
     if not lyrdb.is_file():
         lyrdb = folder / "drc.lyrdb"
     return DesignFiles(gds=gds.resolve(), lyp=lyp.resolve() if lyp else None,
-                       lyrdb=lyrdb.resolve() if lyrdb.is_file() else None)
+                       lyrdb=lyrdb.resolve() if lyrdb.is_file() else None, lyt=lyt.resolve() if lyt else None)

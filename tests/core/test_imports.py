@@ -33,16 +33,16 @@ PACKAGE = Path(layoutgen.__file__).parent
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "rulekinds"),
-    ("design", "config", "pads"),
+    ("design", "config", "pads", "diein"),
     ("pdk",),
-    ("layout", "gdsio", "lyp", "drc.read", "drc.geometry"),
+    ("layout", "gdsio", "lyp", "lyt", "drc.read", "drc.geometry"),
     ("cells",),
     ("route",),
     ("families",),
     ("wafer",),
     ("masks",),
     ("drc",),
-    ("view",),
+    ("view", "pinout"),
     ("pipeline",),
     ("cli", "__main__", ""),
 ]

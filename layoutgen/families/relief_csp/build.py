@@ -356,6 +356,6 @@ def _result(design: Design, pdk: Pdk, layout: Layout, routing: Routing, balls: l
 
 def write_extra_outputs(die: DieResult, out_dir: str | Path) -> list[Path]:
     """The stencil shop's files beside the masks: `stencils/<LAYER>.gbr` (Gerber X2) and `.dxf` per stencil."""
-    from .stencil_export import export_stencils  # gerbonara and ezdxf only when files are written
+    from .stencil_export import export_stencils  # gerber-writer and ezdxf only when files are written
 
     return export_stencils(die.layout, Path(out_dir) / "stencils")

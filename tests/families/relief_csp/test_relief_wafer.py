@@ -26,7 +26,7 @@ def wafer(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("relief_wafer")
     cfg = template_variant(TEMPLATES / "relief_csp_wafer.py", tmp / "relief100.py",
                            "design.wafer = design.wafer.model_copy(update={'diameter': 100})")
-    result = build(cfg, out_root=tmp / "out", quiet=True)
+    result = build(cfg, out=tmp / "out", quiet=True)
     assert result.exit_code == 0
     return result.out_dir
 
