@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "wafer"))
 
 from layoutgen.config import load_config  # noqa: E402
 from layoutgen.design import Plating, Wafer  # noqa: E402
@@ -43,7 +44,7 @@ def template_die(name: str, fill: float | None):
 
 def build_and_write(design, pdk, die, out: Path) -> dict:
     """Wafer built, combined GDS and every mask written, mask order table: times per step."""
-    from test_wafer_support import write_masks
+    from wafer_support import write_masks
 
     times = {}
     t = time.perf_counter()

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS: dict[str, str] = {
     # the design and its inputs
-    **dict.fromkeys(["BallGrid", "Design", "Die", "Pad", "Plating", "Wafer"], "layoutgen.design"),
+    **dict.fromkeys(["Alignment", "AlignmentKey", "BallGrid", "Design", "Die", "Pad", "Plating", "Stepper", "Wafer"], "layoutgen.design"),
     **dict.fromkeys(["ConfigError", "DrcError", "LayoutgenError", "PdkError", "RoutingError"], "layoutgen.errors"),
     **dict.fromkeys(["pads_from_csv", "peripheral_pads"], "layoutgen.pads"),
     **dict.fromkeys(["pads_from_def", "pads_from_layout"], "layoutgen.diein"),

@@ -191,6 +191,48 @@ class Plating(Model):
     thieving_density: float | None = Field(default=None, gt=0, lt=1, description="target RDL density for dummy fill (None: no fill)")
 
 
+class AlignmentKey(Model):
+    """A key already on the incoming wafer that the first mask aligns to: centre and outer size, in a die or on the wafer."""
+
+    x: float = Field(description="key centre x, µm: from the die centre (frame='die') or the wafer centre (frame='wafer')")
+    y: float = Field(description="key centre y, µm, in the same frame")
+    frame: Literal["die", "wafer"] = Field(default="die", description="'die': a key in the die's own layout (used in the "
+                                           "two dies nearest the wafer's x axis ends); 'wafer': a key in the scribe at that wafer position")
+    size: Length = Field(default=40.0, description="outer size of the key, µm (the first mask's box frames it)")
+
+
+class Alignment(Model):
+    """How the masks register to the wafer: the first mask to keys already on it (or to its own, zero layer); where marks go."""
+
+    keys: list[AlignmentKey] = Field(default_factory=list, description="incoming keys the first mask aligns to; "
+                                     "none: the first mask is a zero layer, prealigned to the notch/flat, and creates the keys")
+    backside: Literal["ir", "through_wafer"] = Field(default="ir", description="how a backside first mask sees the "
+                                                     "front keys: through the silicon in infrared, or as keys etched through the wafer")
+    sites: list[tuple[float, float]] | None = Field(default=None, description="mark sites (wafer x, y, µm); None: one "
+                                                    "near each end of the x axis inside the edge exclusion")
+    vernier_step: Length = Field(default=0.5, description="vernier resolution: pitch difference of the two masks' lines, µm")
+
+    @model_validator(mode="after")
+    def _keys_fix_rotation(self) -> "Alignment":
+        if self.keys and not any(k.frame == "die" for k in self.keys) and len(self.keys) < 2:
+            raise ValueError("one wafer-frame key fixes no rotation: give two, or a key in the die (frame='die')")
+        if self.sites is not None and len(self.sites) < 2:
+            raise ValueError(f"sites = {self.sites}: an aligner needs two mark sites, apart")
+        return self
+
+
+class Stepper(Model):
+    """A stepper job as well as the 1X masks: a reticle per mask at the stepper's reduction, and the job file."""
+
+    reduction: Literal[1, 4, 5] = Field(default=5, description="stepper reduction: the reticle is the wafer pattern × this")
+
+    def check_field(self, reticle: tuple[float, float]) -> None:
+        """ValueError when the field times the reduction does not fit a 6-inch reticle's 132 × 132 mm pattern area."""
+        if max(reticle) * self.reduction > 132000:
+            raise ValueError(f"the {reticle[0]:g} × {reticle[1]:g} µm field at {self.reduction}× is "
+                             f"{max(reticle) * self.reduction / 1000:g} mm: larger than a 6-inch reticle's 132 mm pattern area")
+
+
 class Wafer(Model):
     """The wafer: size, orientation mark, edge exclusion, scribe and saw kerf, plating, reticle."""
 
@@ -202,6 +244,8 @@ class Wafer(Model):
     offset: tuple[float, float] | Literal["auto"] = Field(default="auto", description="die grid offset from the wafer centre (µm), or 'auto' to maximise the die count")
     reticle: tuple[float, float] | None = Field(default=None, description="reticle field (x, y) in µm, at most 26000 × 33000")
     plating: Plating = Field(default_factory=Plating, description="plating network")
+    alignment: Alignment = Field(default_factory=Alignment, description="alignment keys and mark sites")
+    stepper: Stepper | None = Field(default=None, description="reticles and a stepper job as well as the 1X masks (needs reticle)")
 
     @model_validator(mode="after")
     def _kerf_and_field(self) -> "Wafer":
@@ -211,6 +255,10 @@ class Wafer(Model):
             raise ValueError(f"plating.bus_width {self.plating.bus_width:g} µm must fit inside the saw kerf {self.kerf:g} µm so dicing removes it")
         if self.reticle and (self.reticle[0] > 26000 or self.reticle[1] > 33000 or min(self.reticle) <= 0):
             raise ValueError(f"reticle {self.reticle} must be positive and at most 26000 × 33000 µm")
+        if self.stepper is not None:
+            if not self.reticle:
+                raise ValueError("stepper needs reticle=(x, y): the field a shot exposes")
+            self.stepper.check_field(self.reticle)
         return self
 
 

@@ -194,10 +194,16 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
                       "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to,
                       **({"smallest_feature_um": wafer.summary["mask_features"].get(mask.name)} if wafer else {})})
     write_manifest(stage, manifest(stage, design.name, design.revision, digest[:12], masks, field))
-    if wafer:
+    if masks:  # die-level builds too: the mask shop needs the order, tones and alignment of every plate
         from .wafer import mask_order_rows, write_mask_order
 
-        write_mask_order(mask_order_rows(pdk, masks), stage / "masks")
+        write_mask_order(mask_order_rows(pdk, masks, design.wafer), stage / "masks")
+    reticles = None
+    if wafer and design.wafer.stepper is not None:
+        from .masks.reticle import write_reticles
+        from .wafer.assemble import die_outline as die_box
+
+        reticles = write_reticles(wafer, design, pdk, die_box(die, design), masks, stage)
     texts = {lb.layer for c in layout.cells.values() for lb in c.labels}
     write_lyp(pdk, stage / f"{design.name}.lyp", used=used | texts)
     write_lyt(pdk, stage / f"{design.name}.lyt", f"{design.name}.lyp")
@@ -218,6 +224,8 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     if wafer:
         summary["counts"]["dies"] = wafer.summary["dies"]
         summary["wafer"] = wafer.summary
+    if reticles:
+        summary["reticles"] = reticles
     if panel:
         summary["panel"] = panel
     shipped = _shipped_root().resolve()

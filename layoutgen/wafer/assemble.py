@@ -14,12 +14,14 @@ from ..errors import ConfigError
 from ..layout import Cell, Layout, Ref
 from ..pdk import Pdk
 from .checks import CheckResult, check_isolation, check_plating, geometry_from_layout, network_layers, plated_layers
-from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_offset
+from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_offset, without
 from .fill import Fill, thieving
-from .marks import Slot, alignment_cell, bar_width, dot_size, mark_sites
+from .marks import (KEYS, MARK_MARGIN_UM, Slot, Vernier, alignment_cell, bar_width, dot_size, first_masks, key_frame,
+                    mark_sites)
 from .outline import WaferShape, inset
 from .plating import (Tail, close_ring_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
                       plating_tails)
+from .order import alignment_marks
 from .shots import ShotMap, shot_map
 
 if TYPE_CHECKING:  # the family module imports the router
@@ -41,10 +43,11 @@ class WaferResult:
     slots: list[Slot] = field(default_factory=list)
     sites: list[tuple[float, float]] = field(default_factory=list)
     tails: list[Tail] = field(default_factory=list)
+    verniers: list[Vernier] = field(default_factory=list)
 
     def mark_regions(self) -> list[Box]:
-        """The MARK areas (x0, y0, x1, y1) on the wafer: alignment marks are not product metal, so
-        layer rules there can be waived (a DRC waiver `region` each)."""
+        """The MARK areas (x0, y0, x1, y1) of the mark sites on the wafer: alignment marks are not product
+        metal, so layer rules there can be waived (a DRC waiver `region` each)."""
         hw, hh = (v / 2 for v in self.summary["marks"]["size_um"])
         return [(x - hw, y - hh, x + hw, y + hh) for x, y in self.sites]
 
@@ -63,6 +66,12 @@ class WaferParts:
     slots: list[Slot]
     mark_half: tuple[float, float]
     mark_sites: list[tuple[float, float]]
+    die_map: DieMap
+    verniers: list[Vernier] = field(default_factory=list)
+    straps: list[Polygon] = field(default_factory=list)
+    keys: list[dict] = field(default_factory=list)
+    key_cells: list[Cell] = field(default_factory=list)
+    dropped: int = 0
 
 
 # ---------------------------------------------------------------- rules and inputs
@@ -131,27 +140,152 @@ def add_tails(die: "DieResult", pdk: Pdk, outline: Box, reach: float, width: flo
     return plated_die_cell(cell, tails), islands, tails, stuck
 
 
-def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap) -> WaferParts:
-    """Outline, contact ring, marks (outside the dies' sites), bus inside the kerf, saw kerf, fill."""
+def choose_sites(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, half: tuple[float, float],
+                 clear: float) -> tuple[list[tuple[float, float]], DieMap, int]:
+    """Mark sites inside the edge exclusion: the user's (`Wafer.alignment.sites`), else beside the dies near the x axis
+    ends, else drop-in sites there that take the dies they cover; and the die map less those dies."""
+    grid, (hw, hh) = pdk.grid_um, half
+    usable = shape.usable(grid)
+    al = wafer.alignment
+    if al.sites is not None:
+        sites = [(pdk.snap(x), pdk.snap(y)) for x, y in al.sites]
+        for x, y in sites:
+            if not usable.contains(box(x - hw, y - hh, x + hw, y + hh)):
+                raise ConfigError(f"{al.where()}: Alignment.sites: the {2 * hw:g} × {2 * hh:g} µm mark area at ({x:g}, {y:g}) "
+                                  f"is not inside the {wafer.edge_exclusion:g} µm edge exclusion of the {wafer.diameter} mm wafer")
+    else:
+        busy = shapely.union_all([box(*b) for b in dm.row_sites()]).buffer(clear, join_style="mitre")
+        sites = mark_sites(usable.difference(busy), (hw + clear, hh + clear), shape.radius, grid)
+        if not sites:
+            sites = mark_sites(usable, (hw, hh), shape.radius, grid)
+        if not sites:
+            raise ConfigError(f"{wafer.where()}: the {2 * hw:g} × {2 * hh:g} µm alignment marks do not fit inside the "
+                              f"{wafer.edge_exclusion:g} µm edge exclusion of a {wafer.diameter} mm wafer")
+    reach = 2 * clear + wafer.plating.bus_width / 2  # the bus line around a drop-in hole stays clear of the marks
+    kept, dropped = without(dm, [(x - hw - reach, y - hh - reach, x + hw + reach, y + hh + reach) for x, y in sites])
+    if kept.count == 0:
+        raise ConfigError(f"{wafer.where()}: the alignment marks take every die site of the wafer")
+    return sites, kept, dropped
+
+
+def join_marks(sites: list[tuple[float, float]], spine: Box, metal: list[Polygon], blocked: shapely.Geometry,
+               width: float, reach: float, grid: float) -> list[Polygon]:
+    """A PLATE strap per mark site from its spine (cell box `spine`) to the nearest wafer-level plating metal:
+    straight up from the spine, or sideways from either end, whichever is shortest and clear of `blocked`."""
+    h = round(width / 2 / grid) * grid
+    tree = shapely.STRtree(metal)
+    straps = []
+    for sx, sy in sites:
+        x0, y0, x1, y1 = spine[0] + sx, spine[1] + sy, spine[2] + sx, spine[3] + sy
+        ym = round((y0 + y1) / 2 / grid) * grid
+        cands = []
+        for ray, axis, sign in ((box(sx - h, y0, sx + h, y0 + reach), 1, 1), (box(x1, ym - h, x1 + reach, ym + h), 0, 1),
+                                (box(x0 - reach, ym - h, x0, ym + h), 0, -1)):
+            near = tree.query(ray, predicate="intersects")
+            if not len(near):
+                continue
+            b = shapely.union_all(shapely.intersection(np.asarray(metal, dtype=object)[near], ray)).bounds
+            if axis == 1:
+                strap = box(sx - h, y0, sx + h, b[1] + h)
+            elif sign > 0:
+                strap = box(x1 - h, ym - h, b[0] + h, ym + h)
+            else:
+                strap = box(b[2] - h, ym - h, x0 + h, ym + h)
+            if not strap.intersects(blocked):
+                cands.append(shapely.set_precision(strap, grid))
+        if not cands:
+            raise ConfigError(f"the alignment marks at ({sx:g}, {sy:g}) carry plated features and no straight plating strap "
+                              f"reaches the bus or contact ring from them without crossing a die: move them (Wafer.alignment.sites)")
+        straps.append(min(cands, key=lambda g: g.area))
+    return straps
+
+
+def place_keys(wafer: Wafer, pdk: Pdk, dm: DieMap, die: "DieResult | None", shape: WaferShape) -> tuple[list[dict], list[Cell]]:
+    """Where every first mask registers to the incoming wafer's keys: a box on its layer around each key (die keys in the
+    two dies at the ends of the row nearest the x axis, scribe keys where they are), one cell per mask; ConfigError where
+    a box would cover the die's own drawing on that layer, a die, or the edge exclusion."""
+    al, grid = wafer.alignment, pdk.grid_um
+    if not al.keys:
+        return [], []
+    masks = [m for m in pdk.masks if m.name in first_masks(pdk) and m.aligns_to == KEYS]
+    xy, ij = dm.centres(), dm.indices()
+    row = np.abs(xy[:, 1]).min()
+    ends = [int(k) for k in np.flatnonzero(np.isclose(np.abs(xy[:, 1]), row))]
+    ends = [min(ends, key=lambda k: xy[k, 0]), max(ends, key=lambda k: xy[k, 0])]
+    sites = shapely.union_all([box(*b) for b in dm.row_sites()])
+    usable = shape.usable(grid)
+    records, cells = [], []
+    for m in masks:
+        layer = m.layers[0]
+        own = shapely.union_all(die.layout.flat(layer, die.layout.top)) if die is not None else None
+        cell = Cell(f"KEYFRAMES_{m.name}")
+        for n, key in enumerate(al.keys):
+            shapes, ext = key_frame(pdk, layer, key.size)
+            ring = shapely.union_all(shapes)
+            where = f"{key.where()}: AlignmentKey #{n + 1} ({key.x:g}, {key.y:g}, frame={key.frame!r})"
+            at = [(xy[k, 0] + key.x, xy[k, 1] + key.y, [int(v) for v in ij[k]]) for k in ends] if key.frame == "die" \
+                else [(key.x, key.y, None)]
+            for x, y, die_ij in at:
+                x, y = pdk.snap(x), pdk.snap(y)
+                placed = shapely.affinity.translate(ring, x, y)
+                if key.frame == "die":
+                    if own is not None and not own.is_empty and shapely.affinity.translate(ring, key.x, key.y).intersects(own):
+                        raise ConfigError(f"{where}: mask {m.name}'s {2 * ext:g} µm box around the key would cover the die's "
+                                          f"own {layer} drawing: name a key with {ext - key.size / 2:g} µm clear around it")
+                else:
+                    if placed.intersects(sites.buffer(-pdk.grid_um)):
+                        raise ConfigError(f"{where}: mask {m.name}'s {2 * ext:g} µm box around the key would reach into a die site")
+                if not usable.contains(placed):
+                    raise ConfigError(f"{where}: the key at wafer ({x:g}, {y:g}) lies in the {wafer.edge_exclusion:g} µm edge exclusion")
+                cell.add(layer, *[shapely.set_precision(shapely.affinity.translate(g, x, y), grid) for g in shapes])
+                half = ext + MARK_MARGIN_UM / 5
+                cell.add("MARK", box(x - half, y - half, x + half, y + half))
+                cell.label("TEXT", f"KEY_{m.name}", x, y)
+                records.append({"mask": m.name, "layer": layer, "x": x, "y": y, "frame": key.frame, "die": die_ij,
+                                "key_size_um": key.size, "half_um": ext,
+                                "seen": (al.backside if m.mirror else "front")})
+        cells.append(cell)
+    return records, cells
+
+
+def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "DieResult | None" = None) -> WaferParts:
+    """Outline, contact ring, marks (inside the edge exclusion, dropping dies where they must), bus inside the kerf,
+    straps joining plated marks to it, saw kerf, fill, and the first masks' boxes around the incoming keys."""
     grid, p = pdk.grid_um, wafer.plating
     outline = shape.outline(grid)
     ring = contact_ring(outline, inset(outline, p.ring_width, grid))
     bus_reach = inset(outline, p.ring_width / 2.0, grid)
     clear = max(plate_space(pdk), grid)
-    busy = shapely.union_all([box(*b) for b in dm.row_sites()]).buffer(clear, join_style="mitre")
-    marks, slots, (hw, hh) = alignment_cell(pdk)
+    marks, slots, verniers, (hw, hh) = alignment_cell(pdk, plated_layers(pdk) + ["PLATE"], p.tail_width,
+                                                      wafer.alignment.vernier_step)
     sites: list[tuple[float, float]] = []
     keepout = None
+    dropped = 0
     if slots:
-        free = inset(outline, p.ring_width + clear, grid).difference(busy)
-        sites = mark_sites(free, (hw + clear, hh + clear), shape.radius, grid)
-        if not sites:
-            raise ConfigError(f"{wafer.where()}: no room for the {2 * hw:g} × {2 * hh:g} µm alignment marks between the dies and "
-                              f"the contact ring: widen Wafer.edge_exclusion or narrow Plating.ring_width")
+        before = dm
+        sites, dm, dropped = choose_sites(wafer, pdk, shape, dm, (hw, hh), clear)
         keepout = shapely.union_all([box(x - hw - clear, y - hh - clear, x + hw + clear, y + hh + clear) for x, y in sites])
+        if dropped:  # the bus leaves a drop-in hole whole: lines inside it go, the lines around it stay, so the dies
+            # beside it see the same plating metal as any other (no new placement types for the checks and the DRC)
+            gone = {tuple(ij) for ij in before.indices().tolist()} - {tuple(ij) for ij in dm.indices().tolist()}
+            (ox, oy), (px, py) = dm.offset, dm.pitch
+            hole = shapely.union_all([box(ox + (i - 0.5) * px, oy + (j - 0.5) * py, ox + (i + 0.5) * px, oy + (j + 0.5) * py)
+                                      for i, j in gone])
+            keepout = shapely.union_all([keepout, hole.buffer(-(p.bus_width / 2 + clear), join_style="mitre")])
+    busy = shapely.union_all([box(*b) for b in dm.row_sites()]).buffer(clear, join_style="mitre")
     xs, ys = dm.lanes(shape.radius)
     bus = lane_lines(xs, ys, p.bus_width, bus_reach, keepout, grid)
     ring = close_ring_notches(ring, bus, plate_space(pdk), grid)
+    straps: list[Polygon] = []
+    spine = marks.shapes.get("PLATE")
+    if sites and spine:
+        top = max(spine, key=lambda g: (g.bounds[2] - g.bounds[0], g.bounds[3]))
+        (w, h), (ox, oy), (px, py) = dm.die, dm.offset, dm.pitch
+        dies = shapely.union_all([box(ox + i0 * px - w / 2, oy + j * py - h / 2, ox + i1 * px + w / 2, oy + j * py + h / 2)
+                                  for j, i0, i1 in dm.runs]).buffer(clear, join_style="mitre")
+        straps = join_marks(sites, top.bounds, [ring, *bus], dies, p.tail_width, 2 * shape.radius, grid)
+        keepout = shapely.union_all([keepout, *[g.buffer(clear, join_style="mitre") for g in straps]])
+    keys, key_cells = place_keys(wafer, pdk, dm, die, shape)
     fill = None
     if p.thieving_density:
         blocked = [(x0 - clear, y0 - clear, x1 + clear, y1 + clear) for x0, y0, x1, y1 in dm.row_sites()]
@@ -162,7 +296,7 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap) -> Wafer
         reach = WaferShape(shape.radius, shape.orientation, p.ring_width / 2.0)
         fill = thieving(reach, blocked, ring, bus, p.thieving_density, grid, region.area)
     return WaferParts(outline, shape.usable(grid), ring, bus, lane_lines(xs, ys, wafer.kerf, outline, None, grid),
-                      fill, marks, slots, (hw, hh), sites)
+                      fill, marks, slots, (hw, hh), sites, dm, verniers, straps, keys, key_cells, dropped)
 
 
 def _row_arrays(cell: str, first: list[tuple[float, float]], counts: list[int], step: float) -> list[Ref]:
@@ -177,11 +311,13 @@ def wafer_cell(name: str, dm: DieMap, die_centre: tuple[float, float], plated: C
     top = Cell(name)
     firsts = [(x - die_centre[0], y - die_centre[1]) for x, y in (dm.run_origin(r) for r in dm.runs)]
     top.refs += _row_arrays(plated.name, firsts, [r[2] - r[1] + 1 for r in dm.runs], dm.pitch[0])
-    top.add("PLATE", parts.ring, *parts.bus, *(parts.fill.stripes if parts.fill else []))
+    top.add("PLATE", parts.ring, *parts.bus, *parts.straps, *(parts.fill.stripes if parts.fill else []))
     top.add("KERF", *parts.kerf)
     top.add("WAFER", parts.outline.difference(parts.usable))
     for x, y in parts.mark_sites:
         top.place(parts.marks.name, x, y)
+    for c in parts.key_cells:
+        top.place(c.name)
     if shots is not None and shot_cell is not None:
         runs = shots.runs()
         top.refs += _row_arrays(shot_cell.name, [shots.centre(dm, (sx0, sy)) for sy, sx0, _ in runs],
@@ -269,7 +405,14 @@ def summarize(wafer: Wafer, pdk: Pdk, dm: DieMap, shots: ShotMap | None, parts: 
                   "sites": [[round(v, 6) for v in s] for s in parts.mark_sites],
                   "size_um": [2 * parts.mark_half[0], 2 * parts.mark_half[1]],
                   "slots": {s.target: {"layer": s.layer, "aligned": list(s.aligners), "x": s.x, "y": s.y, "half_um": s.half}
-                            for s in parts.slots}},
+                            for s in parts.slots},
+                  "verniers": [{"target": v.target, "ref_layer": v.ref_layer, "aligned": v.aligner, "layer": v.layer,
+                                "x_row": list(v.x_row), "y_row": list(v.y_row), "pitch_um": v.pitch, "step_um": v.step,
+                                "gap_um": v.gap}
+                               for v in parts.verniers],
+                  "keys": parts.keys, "dies_dropped": parts.dropped,
+                  "straps": [[round(v, 6) for v in g.bounds] for g in parts.straps],
+                  "alignment": alignment_marks(pdk, wafer)},
         "mask_features": mask_features(pdk, wafer, parts.fill),
     }
     if checks:
@@ -289,19 +432,21 @@ def build_wafer(design: Design, pdk: Pdk, die: "DieResult", run_checks: bool = T
     x0, y0, x1, y1 = outline = die_outline(die, design)
     dm = place_dies(wafer, pdk, shape, (x1 - x0, y1 - y0))
     plated, islands, tails, stuck = add_tails(die, pdk, outline, wafer.scribe / 2.0, wafer.plating.tail_width)
-    parts = draw_network(wafer, pdk, shape, dm)
+    parts = draw_network(wafer, pdk, shape, dm, die)
+    dm = parts.die_map
     shots = shot_map(dm, wafer.reticle, wafer.where()) if wafer.reticle else None
     scell = shot_cell(shots) if shots else None
     top = wafer_cell(f"{design.name}_WAFER{wafer.diameter}", dm, ((x0 + x1) / 2, (y0 + y1) / 2), plated, parts, shots, scell)
     cells = {**die.layout.cells, plated.name: plated}
-    for extra in ([parts.marks] if parts.mark_sites else []) + ([scell] if scell else []):
+    for extra in ([parts.marks] if parts.mark_sites else []) + parts.key_cells + ([scell] if scell else []):
         cells[extra.name] = extra
     layout = Layout(top=top.name, cells={**cells, top.name: top})
     checks: dict[str, CheckResult] = {}
     if run_checks:
-        geom = geometry_from_layout(layout, pdk)
-        checks = {"plating": check_plating(geom, pdk), "isolation": check_isolation(geom, pdk)}
+        # Plating counts the marks' plated features as wafer metal (they must plate too); isolation leaves them out.
+        checks = {"plating": check_plating(geometry_from_layout(layout, pdk, drop_marks=False), pdk),
+                  "isolation": check_isolation(geometry_from_layout(layout, pdk), pdk)}
     summary = summarize(wafer, pdk, dm, shots, parts, outline, islands, tails, stuck, checks)
     summary["cells"] = {"top": top.name, "die": die.layout.top, "plated_die": plated.name}
     return WaferResult(layout=layout, field=parts.outline, summary=summary, checks=checks, die_map=dm, shots=shots,
-                       slots=parts.slots, sites=parts.mark_sites, tails=tails)
+                       slots=parts.slots, sites=parts.mark_sites, tails=tails, verniers=parts.verniers)

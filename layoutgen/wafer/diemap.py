@@ -160,3 +160,21 @@ def partial_sites(dm: DieMap, radius: float) -> int:
     dx, dy = np.clip(np.abs(xc) - w / 2.0, 0.0, None), np.clip(np.abs(yc) - h / 2.0, 0.0, None)
     on_wafer = int(np.count_nonzero(dx * dx + dy * dy < radius * radius))
     return on_wafer - dm.count
+
+
+def without(dm: DieMap, boxes: list[tuple[float, float, float, float]]) -> tuple[DieMap, int]:
+    """The map less the dies whose site (die plus half the lanes) meets any of `boxes` (drop-in sites), and how many went."""
+    if not boxes:
+        return dm, 0
+    ij, xy = dm.indices(), dm.centres()
+    hx, hy = dm.pitch[0] / 2.0, dm.pitch[1] / 2.0
+    hit = np.zeros(len(ij), bool)
+    for x0, y0, x1, y1 in boxes:
+        hit |= (xy[:, 0] - hx < x1) & (xy[:, 0] + hx > x0) & (xy[:, 1] - hy < y1) & (xy[:, 1] + hy > y0)
+    runs: list[tuple[int, int, int]] = []
+    for (i, j) in ij[~hit].tolist():
+        if runs and runs[-1][0] == j and runs[-1][2] == i - 1:
+            runs[-1] = (j, runs[-1][1], i)
+        else:
+            runs.append((j, i, i))
+    return DieMap(die=dm.die, pitch=dm.pitch, offset=dm.offset, runs=tuple(runs)), int(hit.sum())

@@ -1,13 +1,21 @@
-"""Alignment marks: for every mask a cross to align the next mask to, and a box around the cross
-of the mask it aligns to (PDK `aligns_to`), all in one cell placed at two sites. All lengths in µm.
+"""Alignment marks: how every mask registers to the wafer, all in one cell placed at two sites. All lengths in µm.
 
-Each target (a mask, or a reference layer such as the chip PAD a first mask aligns to) has a
-slot: its cross at the slot centre, and around it the box of every mask registered to it, so
-a mask's box and its target's cross share a centre by construction. Marks are drawn on the
-masks' own first drawn layers so every mask file carries them; feature sizes follow the
-layer's rules (bar at least the layer's minimum width; a layer with a `size` rule, such as
-BUMP, draws dots of exactly that size instead of bars). The MARK layer outlines the mark
-area (checks and fill keep out of it).
+The first mask of a flow (PDK `aligns_to = "KEYS"`, or no `aligns_to`) registers to what the
+wafer already has: the keys the user names (`Wafer.alignment.keys`: in the die's own layout
+or in the scribe), framed by a box on the mask's layer at each key; without keys it is a zero
+layer, prealigned to the notch or flat, and its own cross becomes the key for the rest. Every
+later mask aligns to a mask (`aligns_to`): that mask has a slot with its cross at the centre
+and, around it, the box of every mask registered to it (box-in-box, sharing the centre by
+construction), and a vernier block per pair (the reference mask's lines at a pitch, the
+aligned mask's at the pitch plus `Wafer.alignment.vernier_step`, centre lines coinciding; one
+row reads x, one reads y).
+
+Marks are drawn on the masks' own first drawn layers so every mask file carries them; feature
+sizes follow the layer's rules (bar at least the layer's minimum width; a layer with a `size`
+rule, such as BUMP, draws dots of exactly that size instead of bars). Blocks sit in one row;
+marks on a plated layer (the plating network's conductors) get a riser on PLATE to a spine
+above the row, which the wafer joins to the network. The MARK layer outlines the mark area
+(checks and fill keep out of it).
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ MARK_BAR_UM = 20.0      # bar width where the layer's own minimum width is small
 MARK_GAP_UM = 10.0      # gap between a cross and the box around it, at least
 SLOT_SPACE_UM = 100.0   # space between neighbouring targets
 MARK_MARGIN_UM = 50.0   # MARK area beyond the outermost mark feature
+VERNIER_LINES = 7       # lines per vernier row (centre line and three each side; two where a layer draws dots)
+KEYS = "KEYS"           # `aligns_to` of a first mask: the incoming wafer's keys, or none (zero layer)
 
 
 @dataclass(frozen=True)
@@ -47,21 +57,43 @@ def _up(x: float, grid: float) -> float:
     return math.ceil(x / grid - 1e-9) * grid
 
 
-def targets(pdk: Pdk) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(target, layer of its cross, masks aligned to it) in exposure order; PdkError for an unknown target."""
+@dataclass(frozen=True)
+class Vernier:
+    """A vernier pair: reference mask and its layer, aligned mask and its layer, centres of the x and y rows, pitch, step."""
+
+    target: str
+    ref_layer: str
+    aligner: str
+    layer: str
+    x_row: tuple[float, float]
+    y_row: tuple[float, float]
+    pitch: float
+    step: float
+    gap: float
+
+
+def first_masks(pdk: Pdk) -> list[str]:
+    """The masks that register to the wafer itself: `aligns_to` KEYS (or none); PdkError for an unknown target."""
     by_name = {m.name: m for m in pdk.masks}
+    out = []
+    for m in pdk.masks:
+        if m.aligns_to in (None, KEYS):
+            out.append(m.name)
+        elif m.aligns_to not in by_name:
+            raise PdkError(f"PDK {pdk.name!r}: mask {m.name} aligns_to {m.aligns_to!r}, which is no mask of the PDK; a first "
+                           f"mask aligns to {KEYS!r} (the incoming wafer's keys, or its own zero-layer marks)")
+    return out
+
+
+def targets(pdk: Pdk) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(target mask, layer of its cross, masks aligned to it) in exposure order; PdkError for an unknown target."""
+    by_name = {m.name: m for m in pdk.masks}
+    first_masks(pdk)
     order: dict[str, list[str]] = {}
     for m in pdk.masks:
-        if m.aligns_to is None:
-            continue
-        if m.aligns_to not in by_name and m.aligns_to not in pdk.layers:
-            raise PdkError(f"PDK {pdk.name!r}: mask {m.name} aligns_to {m.aligns_to!r}, which is neither a mask nor a layer")
-        order.setdefault(m.aligns_to, []).append(m.name)
-    out = []
-    for t, aligners in order.items():
-        layer = by_name[t].layers[0] if t in by_name else t
-        out.append((t, layer, tuple(aligners)))
-    return out
+        if m.aligns_to not in (None, KEYS):
+            order.setdefault(m.aligns_to, []).append(m.name)
+    return [(t, by_name[t].layers[0], tuple(aligners)) for t, aligners in order.items()]
 
 
 def bar_width(pdk: Pdk, layer: str) -> float:
@@ -140,6 +172,24 @@ def _pack_rows(halves: list[float], space: float, limit: float) -> list[tuple[fl
     return centres
 
 
+def _two_rows(halves: list[float], space: float) -> list[tuple[float, float]]:
+    """Centres of squares in two rows (top edges at 0, bottom row below): largest first, each into the shorter row."""
+    rows: list[list[int]] = [[], []]
+    width = [0.0, 0.0]
+    for k in sorted(range(len(halves)), key=lambda k: (-halves[k], k)):
+        r = 0 if width[0] <= width[1] else 1
+        rows[r].append(k)
+        width[r] += 2 * halves[k] + space
+    out = [(0.0, 0.0)] * len(halves)
+    depth = max((2 * halves[k] for k in rows[0]), default=0.0) + space
+    for r, ks in enumerate(rows):
+        x = 0.0
+        for k in sorted(ks):
+            out[k] = (x + halves[k], -r * depth - halves[k] if r == 0 else -depth - halves[k])
+            x += 2 * halves[k] + space
+    return out
+
+
 def _extent(halves: list[float], centres: list[tuple[float, float]]) -> tuple[float, float, float, float]:
     """Bounding box of squares of half sizes `halves` at `centres`."""
     return (min(c[0] - h for c, h in zip(centres, halves)), min(c[1] - h for c, h in zip(centres, halves)),
@@ -164,33 +214,147 @@ def _pack(halves: list[float], space: float) -> list[tuple[float, float]]:
     return out
 
 
-def alignment_cell(pdk: Pdk) -> tuple[Cell, list[Slot], tuple[float, float]]:
-    """The mark cell (every slot, its MARK area, target names on TEXT), its slots and its half size (x, y)."""
+def _element(pdk: Pdk, layer: str, x: float, y: float, length: float, vertical: bool) -> Polygon:
+    """One vernier element at (x, y): a bar `length` long (vertical or horizontal), or a dot on a `size` layer."""
+    d = dot_size(pdk, layer)
+    if d is not None:
+        return _dot(pdk, d, x, y)
+    w = bar_width(pdk, layer)
+    return box(x - w / 2, y - length / 2, x + w / 2, y + length / 2) if vertical else box(x - length / 2, y - w / 2, x + length / 2, y + w / 2)
+
+
+def _width(pdk: Pdk, layer: str) -> float:
+    """Element width of a mark on `layer`: its dot size, else its bar width."""
+    return dot_size(pdk, layer) or bar_width(pdk, layer)
+
+
+def vernier_pitch(pdk: Pdk, ref: str, layer: str) -> float:
+    """Reference pitch of a vernier between two layers: an element of either and its gap."""
+    return _up(max(_width(pdk, n) + gap(pdk, n) for n in (ref, layer)), pdk.grid_um)
+
+
+def vernier_block(pdk: Pdk, ref: str, layer: str, step: float,
+                  riser: float = MARK_BAR_UM) -> tuple[dict[str, list[Polygon]], float, tuple, tuple, float, float]:
+    """A vernier pair in a square about the origin: the x row (vertical lines) along the bottom, the y row
+    (horizontal lines) along the left.
+
+    The reference layer's lines sit at k·p, the aligned layer's at k·(p + step), k = -3..3 (-2..2
+    where a layer draws dots), in two rows facing each other across a gap, so the centre lines
+    coincide when the masks register and the pair that lines up reads the offset in steps. Bars
+    get a spine joining their outer ends (a plated layer needs every line on the network), long
+    enough that a `riser` wide strap from its end clears the last line.
+    Returns shapes per layer, half size, the two row centres, the pitch and the gap between the rows.
+    """
+    grid = pdk.grid_um
+    p = vernier_pitch(pdk, ref, layer)
+    n = (VERNIER_LINES // 2) if not (dot_size(pdk, ref) or dot_size(pdk, layer)) else 2
+    wmax = max(_width(pdk, ref), _width(pdk, layer))
+    length = _up(2 * wmax, grid)
+    g = max(gap(pdk, ref), gap(pdk, layer))
+    reach = _up(n * (p + step) + wmax / 2 + g + riser, grid)  # half length of a row, spine included
+    t = g / 2 + length + wmax                      # half thickness of a row, spine included
+    h = _up(reach + 2 * t + g, grid)               # the square's half size
+    c = _up(h - reach, grid)                       # row centre along its length: clear of the other row
+    rx, ry = (c, -h + t), (-h + t, c)
+    out: dict[str, list[Polygon]] = {}
+    for which, lay, pitch in ((1, ref, p), (-1, layer, p + step)):
+        ks = [round(k * pitch / grid) * grid for k in range(-n, n + 1)]
+        off = which * (g / 2 + (dot_size(pdk, lay) or length) / 2)  # element centres: bars and dots start at the gap
+        xrow = [_element(pdk, lay, rx[0] + k, rx[1] + off, length, True) for k in ks]
+        yrow = [_element(pdk, lay, ry[0] - off, ry[1] + k, length, False) for k in ks]
+        if dot_size(pdk, lay) is None:  # bars: a spine at the outer ends makes each row one piece
+            w = bar_width(pdk, lay)
+            yo = rx[1] + which * (g / 2 + length)
+            xrow.append(box(rx[0] - reach, min(yo, yo + which * w), rx[0] + reach, max(yo, yo + which * w)))
+            xo = ry[0] - which * (g / 2 + length)
+            yrow.append(box(min(xo, xo - which * w), ry[1] - reach, max(xo, xo - which * w), ry[1] + reach))
+        for row in (xrow, yrow):
+            out.setdefault(lay, []).extend(shapely.get_parts(shapely.set_precision(shapely.union_all(row), grid)))
+    return out, h, rx, ry, p, g
+
+
+def key_frame(pdk: Pdk, layer: str, key_size: float) -> tuple[list[Polygon], float]:
+    """The first mask's box around an incoming key of `key_size`, and its half extent."""
+    return frame(pdk, layer, key_size / 2.0 + gap(pdk, layer))
+
+
+def _risers(geoms: list[Polygon], to: float, width: float, grid: float) -> list[Polygon]:
+    """PLATE risers from every piece of `geoms` to height `to`: up from its top at its right end, or down
+    from its bottom at its left end when `to` lies below it."""
+    if not geoms:
+        return []
+    h = _up(width / 2, grid)
+    out = []
+    for piece in shapely.get_parts(shapely.union_all(geoms)):
+        x0, y0, x1, y1 = piece.bounds
+        up = to > y1
+        x = round(((x1 - h) if up else (x0 + h)) / grid) * grid
+        cut = piece.intersection(box(x - h, -1e9, x + h, 1e9))
+        b = cut.bounds if not cut.is_empty else piece.bounds
+        out.append(box(x - h, b[3] - h, x + h, to) if up else box(x - h, to, x + h, b[1] + h))
+    return out
+
+
+def alignment_cell(pdk: Pdk, plated: list[str] | None = None, riser: float = 20.0,
+                   step: float = 0.5) -> tuple[Cell, list[Slot], list[Vernier], tuple[float, float]]:
+    """The mark cell (every slot and vernier in a row, PLATE risers and spine when `plated` layers carry marks,
+    the MARK area, target names on TEXT), its slots, verniers and half size (x, y)."""
     grid = pdk.grid_um
     cell = Cell(f"ALIGNMARKS_{pdk.name.upper()}")
     tg = targets(pdk)
     if not tg:
-        return cell, [], (0.0, 0.0)
-    built = [_slot_shapes(pdk, layer, aligners) for _, layer, aligners in tg]
-    centres = _pack([h for _, h in built], SLOT_SPACE_UM)
-    x0, y0, x1, y1 = _extent([h for _, h in built], centres)
+        return cell, [], [], (0.0, 0.0)
+    masks = {m.name: m for m in pdk.masks}
+    blocks: list[tuple[dict[str, list[Polygon]], float]] = []
+    pairs = []
+    for _, layer, aligners in tg:
+        blocks.append(_slot_shapes(pdk, layer, aligners))
+    for t, layer, aligners in tg:
+        for a in aligners:
+            shapes, h, xr, yr, p, g = vernier_block(pdk, layer, masks[a].layers[0], step, riser)
+            blocks.append((shapes, h))
+            pairs.append((t, layer, a, masks[a].layers[0], xr, yr, p, g))
+    halves = [h for _, h in blocks]
+    centres = _two_rows(halves, SLOT_SPACE_UM)  # each row's risers reach the spine on its side
+    x0, y0, x1, y1 = _extent(halves, centres)
     sx, sy = round(-(x0 + x1) / 2 / grid) * grid, round(-(y0 + y1) / 2 / grid) * grid
-    slots = []
-    for (t, layer, aligners), (shapes, h), (cx, cy) in zip(tg, built, centres):
-        px, py = round((cx + sx) / grid) * grid, round((cy + sy) / grid) * grid
+    placed = [(round((cx + sx) / grid) * grid, round((cy + sy) / grid) * grid) for cx, cy in centres]
+    top_row = [abs((cy + sy + h) - (y1 + sy)) < 1e-6 for (cx, cy), h in zip(centres, halves)]
+    plated = [n for n in (plated or [])]
+    up: list[Polygon] = []
+    down: list[Polygon] = []
+    for (shapes, _), (px, py), first in zip(blocks, placed, top_row):
         for lay, geoms in shapes.items():
-            cell.add(lay, *[shapely.set_precision(shapely.affinity.translate(g, px, py), grid) for g in geoms])
+            moved = [shapely.set_precision(shapely.affinity.translate(g, px, py), grid) for g in geoms]
+            cell.add(lay, *moved)
+            if lay in plated:
+                (up if first else down).extend(moved)
+    slots = []
+    for (t, layer, aligners), (_, h), (px, py) in zip(tg, blocks, placed):
         cell.label("TEXT", t, px, py)
         slots.append(Slot(t, layer, aligners, px, py, h))
+    verniers = [Vernier(t, rl, a, al, (px + xr[0], py + xr[1]), (px + yr[0], py + yr[1]), p, step, g)
+                for (t, rl, a, al, xr, yr, p, g), (px, py) in zip(pairs, placed[len(tg):])]
     hw = _up((x1 - x0) / 2 + MARK_MARGIN_UM, grid)
     hh = _up((y1 - y0) / 2 + MARK_MARGIN_UM, grid)
+    if up or down:  # risers from every plated piece to PLATE spines above and below the rows, joined at both ends
+        w = _up(riser, grid)
+        top, bot = _up((y1 - y0) / 2 + SLOT_SPACE_UM / 2, grid), -_up((y1 - y0) / 2 + SLOT_SPACE_UM / 2, grid)
+        spine = [box(-hw, top, hw, top + w)]
+        if down:
+            spine += [box(-hw, bot - w, hw, bot), box(-hw, bot - w, -hw + w, top + w), box(hw - w, bot - w, hw, top + w)]
+        cell.add("PLATE", *_risers(up, top + w / 2, w, grid), *_risers(down, bot - w / 2, w, grid), *spine)
+        hh = _up(top + w + MARK_MARGIN_UM, grid)
+        hw = _up(hw + MARK_MARGIN_UM, grid)
     cell.add("MARK", box(-hw, -hh, hw, hh))
-    return cell, slots, (hw, hh)
+    return cell, slots, verniers, (hw, hh)
 
 
 def mark_sites(free: shapely.Geometry, half: tuple[float, float], radius: float, grid: float) -> list[tuple[float, float]]:
-    """Two mark sites in `free`, as near the left and right wafer edge on the x axis as they fit; [] if none fit."""
-    room = free.buffer(-(math.hypot(*half) + 2 * grid))
+    """Two mark sites in `free` (the mark box wholly inside), as near the left and right wafer edge on the x axis
+    as they fit; [] if none fit."""
+    hw, hh = half
+    room = free.buffer(-(math.hypot(hw, hh) + 2 * grid))
     if room.is_empty:
         return []
     snap = lambda p: (round(p.x / grid) * grid, round(p.y / grid) * grid)  # noqa: E731
@@ -200,4 +364,6 @@ def mark_sites(free: shapely.Geometry, half: tuple[float, float], radius: float,
         coords = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(room)))
         far = max(coords.tolist(), key=lambda c: math.dist(a, c))
         b = snap(Point(far))
+        if math.dist(a, b) < radius:
+            return []
     return [a, b]

@@ -7,10 +7,16 @@ import io
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ..pdk import Mask, Pdk
 
+if TYPE_CHECKING:
+    from ..design import Wafer
+
 COLUMNS = ("seq", "mask", "layers", "gds_layer", "field_tone", "digitized_tone", "inverted", "mirror",
-           "smallest_feature_um", "aligns_to", "alignment_sequence", "file")
+           "smallest_feature_um", "aligns_to", "alignment_mark", "alignment_sequence", "file")
+KEYS = "KEYS"  # `aligns_to` of a first mask (see wafer.marks)
 
 
 def _chain(mask: Mask, by_name: dict[str, Mask]) -> str:
@@ -26,15 +32,34 @@ def _chain(mask: Mask, by_name: dict[str, Mask]) -> str:
     return " > ".join(reversed(chain))
 
 
+def alignment_marks(pdk: Pdk, wafer: "Wafer | None" = None) -> dict[str, str]:
+    """Per mask, the mark it aligns with: incoming keys, its own zero-layer keys, or box-in-box and verniers on a mask."""
+    out = {}
+    keys = wafer.alignment.keys if wafer is not None else []
+    for m in pdk.masks:
+        if m.aligns_to not in (None, KEYS):
+            out[m.name] = (f"box-in-box on {m.aligns_to}'s cross, x and y verniers ({wafer.alignment.vernier_step:g} µm step)"
+                           if wafer is not None else f"box-in-box and verniers on {m.aligns_to}'s marks (drawn at wafer level)")
+        elif keys and m.aligns_to == KEYS:
+            frames = sorted({k.frame for k in keys})
+            seen = ({"ir": ", seen through the wafer in infrared", "through_wafer": ", through-wafer keys"}[wafer.alignment.backside]
+                    if m.mirror else "")
+            out[m.name] = f"box around the incoming {' and '.join(frames)} keys{seen}"
+        else:
+            out[m.name] = "zero layer: prealigned to the notch/flat; its cross is the key the next masks align to"
+    return out
+
+
 def _rule_minimum(pdk: Pdk, mask: Mask) -> float | None:
     """Smallest width or size rule over the mask's drawn layers."""
     vals = [r.value for r in pdk.rules if r.kind in ("width", "size") and r.layer in mask.layers and r.value]
     return min(vals) if vals else None
 
 
-def mask_order_rows(pdk: Pdk, masks_written: list[dict]) -> list[dict]:
-    """One row per mask written, in exposure order: tones, mirror, smallest feature, alignment."""
+def mask_order_rows(pdk: Pdk, masks_written: list[dict], wafer: "Wafer | None" = None) -> list[dict]:
+    """One row per mask written, in exposure order: tones, mirror, smallest feature, alignment (target and mark)."""
     by_name = {m.name: m for m in pdk.masks}
+    marks = alignment_marks(pdk, wafer)
     written = {d["name"]: d for d in masks_written}
     rows = []
     for m in pdk.masks:
@@ -54,6 +79,7 @@ def mask_order_rows(pdk: Pdk, masks_written: list[dict]) -> list[dict]:
             "mirror": m.mirror,
             "smallest_feature_um": smallest,
             "aligns_to": m.aligns_to or "",
+            "alignment_mark": marks[m.name],
             "alignment_sequence": _chain(m, by_name),
             "file": d.get("file", ""),
         })

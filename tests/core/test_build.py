@@ -70,7 +70,8 @@ def dbu_um(gds: Path) -> float:
 
 def test_outputs_are_complete(built: Path):
     names = {p.name for p in (built / "masks").iterdir()}
-    assert names == {"PV1.gds", "RDL.gds", "PV2.gds", "UBM.gds", "BUMP.gds", "manifest.json", "jobdeck.txt"}
+    assert names == {"PV1.gds", "RDL.gds", "PV2.gds", "UBM.gds", "BUMP.gds", "manifest.json", "jobdeck.txt",
+                     "mask_order.csv", "mask_order.json"}
     assert (built / "wlcsp_fanin.gds").stat().st_size > 0
     lyp = (built / "wlcsp_fanin.lyp").read_text()
     assert "<name>RDL 20/0</name>" in lyp and "#d01010" in lyp

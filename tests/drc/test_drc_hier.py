@@ -165,7 +165,7 @@ def test_the_whole_deck_agrees_on_the_hand_drawn_die_wafer_but_density_and_short
     assert fc["NET.SHORT"] == 1 and hc["NET.SHORT"] == 0
     # density per die (the die cell's extent), not over the blank wafer edge
     den = [(v, k) for v, k in zip(hier.violations, hier.occurrences) if v.rule == "RDL.DEN"]
-    assert den and all(v.cell.endswith("_PLATED") and k == 240 for v, k in den)
+    assert den and all(v.cell.endswith("_PLATED") and k == 232 for v, k in den)  # 240 sites less 8 the marks take
 
 
 # ---------------------------------------------------------------- mode, reports, waivers

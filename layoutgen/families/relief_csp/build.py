@@ -48,6 +48,9 @@ from ..routed import place_balls, route_onto, route_rules
 from ..die import add_die_frame, check_die_size, seal_width
 from .model import BallStencil, Protrusions, RearContacts, ReliefCsp, Shape, Tiers
 
+# The die goes onto a wafer (layoutgen.wafer): wafer-size mould and stencil levels, die map, lanes, marks.
+WAFER_LEVEL = True
+
 # --- checks against the PDK --------------------------------------------------------------------
 
 def _fail(obj: Model, field: str, value: object, reason: str) -> ConfigError:

@@ -91,12 +91,12 @@ def wafer_box(ly: kdb.Layout) -> kdb.Region:
 def test_the_template_wafer_plates_isolates_and_is_drc_clean(wafer: Path):
     s = json.loads((wafer / "summary.json").read_text())
     w = s["wafer"]
-    assert (w["diameter_mm"], w["dies"], s["counts"]["dies"]) == (200, 1676, 1676)
+    assert (w["diameter_mm"], w["dies"], s["counts"]["dies"]) == (200, 1658, 1658)
     assert w["shots"]["per_shot"] == [5, 6] and w["shots"]["dies_per_shot"] == 30
     assert w["plating"]["tails_per_die"] == w["plating"]["pieces_per_die"] == PADS_PER_DIE
     assert w["plating"]["without_tail"] == [] and w["plating"]["ok"] and w["isolation"]["ok"]
-    assert w["result"] == ("80,448 BSWIRE pieces (34 nets per die) plate (48 per die × 1,676 dies): one network joined "
-                           "to the contact ring; all 80,448 pieces isolated after dicing (48 per die × 1,676 dies, 34 nets per die)")
+    assert w["result"] == ("79,584 BSWIRE pieces (34 nets per die) plate (48 per die × 1,658 dies): one network joined "
+                           "to the contact ring; all 79,584 pieces isolated after dicing (48 per die × 1,658 dies, 34 nets per die)")
     masks = {m["name"]: m for m in s["masks"]}
     assert list(masks) == MASKS and all(m["mirror"] for m in masks.values())
     assert masks["BSWIRE"]["layers"] == ["BSWIRE", "PLATE"]
@@ -112,8 +112,8 @@ def test_the_mask_order_lists_the_backside_masks_mirrored_from_the_pads(wafer: P
     rows = json.loads((wafer / "masks" / "mask_order.json").read_text())
     assert [r["mask"] for r in rows] == MASKS and all(r["mirror"] for r in rows)
     assert rows[2]["layers"] == "BSWIRE+PLATE" and rows[2]["gds_layer"] == "82/0"
-    assert rows[0]["alignment_sequence"] == "PAD > GROOVE1"
-    assert rows[-1]["alignment_sequence"] == "PAD > GROOVE1 > BSWIRE > SMASK > BUMP"
+    assert rows[0]["alignment_sequence"] == "KEYS > GROOVE1"
+    assert rows[-1]["alignment_sequence"] == "KEYS > GROOVE1 > BSWIRE > SMASK > BUMP"
 
 
 def test_every_tail_leaves_its_pad_square_across_the_groove_wall_and_the_seal_to_the_bus(wafer: Path):
@@ -211,15 +211,16 @@ def test_the_marks_of_the_mirrored_masks_register_to_each_other_and_to_the_pads(
         return kdb.Region(kdb.Box(um(x - half), um(y - half), um(x + half), um(y + half)))
 
     def mark(target: str, layer: str, x: float, y: float, half: float) -> kdb.Region:
-        if target in files:
-            return region(files[target], layer, near=window(-x, y, half).bbox()).transformed(MIRROR) & window(x, y, half)
-        return region(combined, layer, near=window(x, y, half).bbox()) & window(x, y, half)   # the front-side pads' cross (PAD)
+        """The mark as the mask file holds it, mirrored back, less the PLATE risers that join plated marks to the network."""
+        near = window(x, y, half)
+        risers = region(combined, "PLATE", near=near.bbox())
+        return (region(files[target], layer, near=window(-x, y, half).bbox()).transformed(MIRROR) - risers) & near
 
     pairs = 0
     assert len(marks["sites"]) == 2
     for sx, sy in marks["sites"]:
         for target, slot in marks["slots"].items():
-            x, y, half = sx + slot["x"], sy + slot["y"], slot["half_um"] + 1
+            x, y, half = sx + slot["x"], sy + slot["y"], slot["half_um"]
             cross = mark(target, slot["layer"], x, y, half)
             assert not cross.is_empty(), target
             for name in slot["aligned"]:
@@ -231,7 +232,7 @@ def test_the_marks_of_the_mirrored_masks_register_to_each_other_and_to_the_pads(
                 raw = region(files[name], PDK.masks[MASKS.index(name)].layers[0], near=window(-x, y, half).bbox()) & window(-x, y, half)
                 assert raw.bbox().center().x == -f.center().x
                 pairs += 1
-    assert pairs == 2 * len(MASKS)
+    assert pairs == 2 * (len(MASKS) - 1)  # every mask but the first (aligned to the front keys) has its box
 
 
 # --- what goes wrong is found ---------------------------------------------------------------------
@@ -273,23 +274,23 @@ def test_spare_balls_cannot_plate_and_are_named(tmp_path):
 
 
 def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
-    relief = TEMPLATES / "relief_csp.py"
-    cfg = template_variant(relief, tmp_path / "relief_wafer.py",
+    sheet = TEMPLATES / "compliant_terminals.py"
+    cfg = template_variant(sheet, tmp_path / "sheet_wafer.py",
                            "from layoutgen import Wafer\ndesign = design.model_copy(update={'wafer': Wafer(diameter=100)})")
-    with pytest.raises(ConfigError, match=r"relief_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, backside_wlcsp; "
-                                          r"family 'relief_csp'"):
+    with pytest.raises(ConfigError, match=r"sheet_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
+                                          r"backside_wlcsp; family 'sheet_terminals'"):
         build(cfg, out=tmp_path / "out", quiet=True)
-    assert not (tmp_path / "out" / "relief_csp").exists()
+    assert not (tmp_path / "out" / "compliant_terminals").exists()
 
 
 def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     from test_view_report import parse
 
     table = dict((r[0], r[1]) for r in parse(wafer / "report.html").tables["Wafer"][1:])
-    assert table["dies"] == "1676" and table["tails per die"] == "48"
+    assert table["dies"] == "1658" and table["tails per die"] == "48"
     assert table["shots"] == "68 of 30 dies (5, 6), field 20500, 24600 µm"
-    assert table["before dicing"].startswith("80,448 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
-    assert table["after dicing"].startswith("all 80,448 pieces isolated after dicing")
+    assert table["before dicing"].startswith("79,584 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
+    assert table["after dicing"].startswith("all 79,584 pieces isolated after dicing")
     assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"
 
 

@@ -142,7 +142,7 @@ def any_built(request, built, lopsided) -> Path:
 # --- outputs and summary ------------------------------------------------------------------------
 
 def test_outputs_summary_and_mirrored_masks(built: Path):
-    assert {p.name for p in (built / "masks").iterdir()} == {f"{m}.gds" for m in MASKS} | {"manifest.json", "jobdeck.txt"}
+    assert {p.name for p in (built / "masks").iterdir()} == {f"{m}.gds" for m in MASKS} | {"manifest.json", "jobdeck.txt", "mask_order.csv", "mask_order.json"}
     s = json.loads((built / "summary.json").read_text())
     assert s["family"] == "backside_wlcsp" and s["pdk"]["name"] == "backside400"
     c = s["counts"]

@@ -1,0 +1,110 @@
+"""The relief CSP at substrate level (templates/relief_csp_wafer.py on a 100 mm wafer): wafer-size mould
+levels and stencils, mirrored where the PDK says, die map, lanes and marks, DRC-clean; read back with KLayout."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import klayout.db as kdb
+import pytest
+import shapely
+
+from layoutgen.pdk import load_pdk
+from layoutgen.pipeline import build
+from layoutgen.wafer.outline import WaferShape
+
+from conftest import TEMPLATES, template_variant
+
+PDK = load_pdk("relief400")
+MIRROR = kdb.Trans(kdb.Trans.M90)  # x -> -x: a mirrored mask file back into wafer (front-view) coordinates
+
+
+@pytest.fixture(scope="module")
+def wafer(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("relief_wafer")
+    cfg = template_variant(TEMPLATES / "relief_csp_wafer.py", tmp / "relief100.py",
+                           "design.wafer = design.wafer.model_copy(update={'diameter': 100})")
+    result = build(cfg, out=tmp / "out", quiet=True)
+    assert result.exit_code == 0
+    return result.out_dir
+
+
+def _region(path: Path, layer: str, near: kdb.Box | None = None) -> kdb.Region:
+    """The merged layer of a GDS file under its top cell (only shapes touching `near` when given)."""
+    ly = kdb.Layout()
+    ly.read(str(path))
+    top, lay = ly.top_cell(), ly.layer(*PDK.layer(layer).gds)
+    reg = kdb.Region(top.begin_shapes_rec_touching(lay, near) if near else top.begin_shapes_rec(lay))
+    reg.merge()
+    return reg
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> kdb.Region:
+    return kdb.Region(kdb.Box(round(x0 * 1000), round(y0 * 1000), round(x1 * 1000), round(y1 * 1000)))
+
+
+def test_the_wafer_is_drc_clean_plated_isolated_and_mapped(wafer):
+    s = json.loads((wafer / "summary.json").read_text())
+    w = s["wafer"]
+    assert s["drc"]["ok"] and s["drc"]["violations"] == 0
+    assert w["plating"]["ok"] and w["isolation"]["ok"] and w["plating"]["without_tail"] == []
+    assert w["dies"] == sum(i1 - i0 + 1 for _, i0, i1 in w["map"]) == s["counts"]["dies"] > 300
+    assert w["pitch_um"] == [4100.0, 4100.0] and w["kerf_um"] == 50.0
+    rows = list(csv.DictReader((wafer / "masks" / "mask_order.csv").open()))
+    assert [r["mask"] for r in rows] == ["WELL", "MOULD1", "MOULD2", "STENCIL", "STENCIL2", "STENCIL3", "RDL", "ENCAP", "PASTE"]
+    by = {r["mask"]: r for r in rows}
+    assert by["WELL"]["mirror"] == "True" and by["WELL"]["alignment_mark"].startswith("zero layer")
+    assert by["MOULD1"]["alignment_sequence"] == "KEYS > WELL > MOULD1" and "verniers" in by["MOULD1"]["alignment_mark"]
+
+
+@pytest.mark.parametrize("mask", ["WELL", "MOULD1", "STENCIL"])
+def test_mould_levels_and_stencils_are_wafer_size_and_mirrored_as_the_pdk_says(wafer, mask):
+    m = next(k for k in PDK.masks if k.name == mask)
+    drawn = _region(wafer / f"{wafer.name}.gds", m.layers[0])
+    written = _region(wafer / "masks" / f"{mask}.gds", m.layers[0])
+    if m.mirror:
+        written = written.transformed(MIRROR)
+    r = 50_000.0
+    disc = _box(-r, -r, r, r)
+    assert drawn.bbox().width() > 80_000_000  # every die of the wafer carries the level
+    assert ((drawn & disc) ^ (written & disc)).area() <= 0.5 * (drawn.perimeter() + written.perimeter())
+
+
+def test_mould_and_stencil_marks_register_level_to_level_inside_the_edge_exclusion(wafer):
+    s = json.loads((wafer / "summary.json").read_text())
+    marks = s["wafer"]["marks"]
+    masks = {m.name: m for m in PDK.masks}
+    combined = wafer / f"{wafer.name}.gds"
+    hw, hh = (v / 2 for v in marks["size_um"])
+    near = [_box(x - hw, y - hh, x + hw, y + hh).bbox() for x, y in marks["sites"]]
+    risers = sum((_region(combined, "PLATE", b) for b in near), kdb.Region())
+
+    def mark(name: str) -> kdb.Region:
+        """The level's marks near both sites, as the mask file holds them, back in wafer coordinates."""
+        out = kdb.Region()
+        for b in near:
+            where = b.transformed(MIRROR) if masks[name].mirror else b
+            reg = _region(wafer / "masks" / f"{name}.gds", masks[name].layers[0], where)
+            out += reg.transformed(MIRROR) if masks[name].mirror else reg
+        return out - risers
+
+    files = {name: mark(name) for name in masks}
+    pairs = 0
+    for sx, sy in marks["sites"]:
+        for target, slot in marks["slots"].items():
+            x, y, h = sx + slot["x"], sy + slot["y"], slot["half_um"]
+            win = _box(x - h, y - h, x + h, y + h)
+            cross = files[target] & win
+            for name in slot["aligned"]:
+                frame = files[name] & win
+                c, f = cross.bbox(), frame.bbox()
+                assert (c.center().x, c.center().y) == (f.center().x, f.center().y), (target, name)
+                assert f.contains(c.p1) and f.contains(c.p2) and (frame & cross).is_empty()
+                pairs += 1
+    assert pairs == 2 * (len(masks) - 2)  # every level but the two first (mould and print), at both sites
+    w = s["wafer"]
+    usable = WaferShape.of(w["diameter_mm"], w["orientation"], w["edge_exclusion_um"]).usable(PDK.grid_um)
+    for sx, sy in marks["sites"]:
+        assert usable.contains(shapely.box(sx - hw, sy - hh, sx + hw, sy + hh))
