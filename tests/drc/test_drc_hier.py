@@ -6,7 +6,7 @@ The flat check of a 100 mm wafer of the template die (240 dies) takes about 100 
 three rules whose shapes the plating network joins into one polygon reaching every die
 (PLATE.OV.RDL 22 s, NET.OPEN 58 s) and in RDL.DEN (10 s, a window every 500 µm over the wafer);
 the comparison on that wafer leaves them out, and the wafer of the hand-drawn die (12 nets, the
-flat check takes 8 s) compares the whole deck. Two results differ by design (hier.py says why):
+flat check takes 8 s) compares the whole deck. Two results differ by design (drc/hier says why):
 NET.SHORT (the plating network joins every net before dicing; PLATE.ISO checks after dicing) and
 RDL.DEN (per die, not over the blank wafer edge).
 """
