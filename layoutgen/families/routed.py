@@ -25,7 +25,7 @@ def route_rules(pdk: Pdk, layer: str, pitch: float, teardrops: bool = True, ball
     return RouteRules(width=width, space=space, grid=pdk.grid_um,
                       teardrop_max_fraction=pdk.rdl.teardrop_max_fraction if teardrops else 0.0, pitch=pitch,
                       teardrop_max_widths=pdk.rdl.teardrop_max_widths,
-                      angle_tolerance=getattr(angle, "tolerance_um", None) or 0.02, classes=tuple(classes))
+                      angle_tolerance=(angle.tolerance_um or 0.02) if angle else None, classes=tuple(classes))
 
 
 def route_onto(top: Cell, layer: str, pads, balls, keepin, rules, mode: str, where: Model, what: str = ""):

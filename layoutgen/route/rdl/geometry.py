@@ -178,7 +178,7 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
 
 
 def routing_metal(routing: Routing, rules: RouteRules, pads: Sequence[Terminal] = ()) -> dict[str, shapely.Geometry]:
-    """Per net, its traces and teardrops merged with the balls and `pads` they join, snapped to the grid."""
+    """Per net, its traces and teardrops merged, on the grid (`pads` kept for callers; landings are drawn by their cells)."""
     return routes_metal(routing.routes, {b.name: b for b in routing.balls}, rules, {p.name: p for p in pads})
 
 
@@ -186,14 +186,7 @@ def routes_metal(
     routes: Iterable[Route], balls: Mapping[str, Terminal], rules: RouteRules,
     pads: Mapping[str, Terminal] | None = None,
 ) -> dict[str, shapely.Geometry]:
-    """Per net, the union of its trace polygons (each at its own width), teardrops, and the ball
-    and pad landings they join, snapped to the grid.
-
-    Merging the landings in here, rather than leaving the union to whoever reads the layer,
-    puts every point where a trace edge crosses a round capture pad on the grid once and for
-    all: unioned later in floating point, in another order, such a crossing can leave a
-    sub-nm kink that a notch check reads as a 0.03 µm² notch.
-    """
+    """Per net, the union of its trace polygons (each at its own width) and teardrops, on the grid."""
     routes = list(routes)
     parts: dict[str, list[shapely.Geometry]] = defaultdict(list)
     widths = sorted({r.width or rules.width for r in routes})
@@ -203,10 +196,7 @@ def routes_metal(
         for r, poly in zip(mine, trace_polygons([r.path for r in mine], w, rules.grid)):
             parts[r.net].append(poly)
             if r.ball in balls:
-                parts[r.net].append(balls[r.ball].shape)
                 drop = teardrop(balls[r.ball], r.path, wrules) if r.teardrop else shapely.Polygon()
                 if not drop.is_empty:
                     parts[r.net].append(drop)
-            if pads and r.pad in pads:
-                parts[r.net].append(pads[r.pad].shape)
     return {net: shapely.set_precision(shapely.union_all(geoms), rules.grid) for net, geoms in parts.items()}

@@ -30,7 +30,7 @@ class RouteRules:
     teardrop_max_fraction: float
     pitch: float
     teardrop_max_widths: float = 3.0
-    angle_tolerance: float = 0.02
+    angle_tolerance: float | None = 0.02  # None: the layer has no angle rule
     classes: tuple[tuple[str, float, float], ...] = ()
 
     def for_net(self, net: str) -> tuple[float, float]:

@@ -62,7 +62,14 @@ def check_routing(
     # rule wide by construction, and an opening at exactly the rule width leaves a 1e-4 µm residue
     # that float noise in the merge can break; a real narrowing is at least a grid step.
     found = check_space(shapes, rules.space) + check_width(shapes, rules.width - rules.grid)
-    found += check_angle(shapes, 45.0, rules.angle_tolerance)
+    if rules.angle_tolerance is not None:
+        # measured on the merged metal; edges that lie wholly on a pad or ball outline are the
+        # landing cells' own (another family's terminals may be drawn at other angles) and skipped
+        outlines = shapely.union_all([shapely.boundary(t.shape) for t in [*pads, *balls]])
+        for f in check_angle(shapes, 45.0, rules.angle_tolerance):
+            mids = [shapely.Point((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0) for e in (f.edges or ())]
+            if not mids or any(shapely.distance(m, outlines) > 1e-3 for m in mids):
+                found.append(f)
     if found:
         f = found[0]
         spot = f.region.representative_point() if f.region is not None else shapely.Point(f.edges[0][:2])
