@@ -222,7 +222,7 @@ FLOORPLANS: dict[str, tuple[str, Callable[[], Design]]] = {
     "one_pad_two_balls": ("simplest", _one_pad_two_balls),
     "one_pad_offset": ("simplest", _one_pad_offset),
     "tight_400": ("tight die", _tight("sky400", 400, 5, 230, 5, 150)),
-    "tight_350": ("tight die", _tight("sky350", 350, 5, 210, 5, 130)),
+    "tight_350": ("tight die", _tight("sky350", 350, 5, 210, 4, 350)),
     "tight_500": ("tight die", _tight("sky500", 500, 4, 275, 4, 160)),
     "tight_400_full": ("tight die", _tight("sky400", 400, 4, 200, 3, 400)),
     "power_auto": ("power pads on one ball", _power_auto),

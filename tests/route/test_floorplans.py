@@ -12,7 +12,7 @@ from floorplans import FLOORPLANS, build_checked, design, row
 from layoutgen.design import BallGrid, NetClass
 
 # Floorplans the router does not route yet (each refused with exit 2 and a reason, never exit 1).
-NOT_YET = {"tight_350", "power_explicit", "one_net_two_balls", "pinout_datasheet", "partial"}
+NOT_YET = {"power_explicit", "one_net_two_balls", "pinout_datasheet", "partial"}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORPLANS))

@@ -77,11 +77,10 @@ def lattice_pitch(min_pitch: float, ball_pitch: float, grid: float) -> float:
     """The lattice pitch: ≥ min_pitch, on the grid, and dividing the ball pitch (into an even
     number of steps when possible, so half-pitch staggered balls sit on nodes too)."""
     k_max = int(ball_pitch // min_pitch)
-    for even in (True, False):
-        for k in range(k_max, 0, -1):
-            p = ball_pitch / k
-            if (k % 2 == 0 or not even) and abs(p / grid - round(p / grid)) < 1e-6:
-                return round(p, 6)
+    fits = [k for k in range(k_max, 0, -1) if abs(ball_pitch / k / grid - round(ball_pitch / k / grid)) < 1e-6]
+    even = [k for k in fits if k % 2 == 0 and k >= 0.8 * k_max]  # half-pitch nodes unless that costs > 20 %
+    if fits:
+        return round(ball_pitch / (even or fits)[0], 6)
     return snap_up(min_pitch, grid)
 
 
@@ -173,6 +172,11 @@ class Maze:
         self.extra = [max(0.0, (j.width - w0) / 2.0 + max(0.0, j.space - s0)) for j in self.jobs]
         self.occ = np.zeros((self.lat.nx, self.lat.ny), dtype=np.int32)
         self.hist = np.zeros((self.lat.nx, self.lat.ny))
+        # nets with several traces (power pads sharing a ball): their traces may share nodes
+        counts = {}
+        for j in self.jobs:
+            counts[j.net] = counts.get(j.net, 0) + 1
+        self.net_occ = {n: np.zeros_like(self.occ) for n, c in counts.items() if c > 1}
         self.paths: list[list[tuple[int, int]] | None] = [None] * len(self.jobs)
         self.feet: list[np.ndarray | None] = [None] * len(self.jobs)
 
@@ -244,7 +248,10 @@ class Maze:
         """Other jobs' claims on the window's nodes, widened by job k's footprint."""
         ns = win.nodes()
         occ = self.occ[ns].astype(float)
-        if self.feet[k] is not None:
+        own = self.net_occ.get(self.jobs[k].net)
+        if own is not None:
+            occ -= own[ns]
+        elif self.feet[k] is not None:
             fi, fj = self.feet[k]
             inside = (fi >= win.i0) & (fi < win.i1) & (fj >= win.j0) & (fj < win.j1)
             np.subtract.at(occ, (fi[inside] - win.i0, fj[inside] - win.j0), 1.0)
@@ -315,16 +322,25 @@ class Maze:
 
     def place(self, k: int, path: list[tuple[int, int]] | None) -> None:
         """Record job k's path and its claim on the lattice (replacing its previous one)."""
+        own = self.net_occ.get(self.jobs[k].net)
         if self.feet[k] is not None:
             np.subtract.at(self.occ, tuple(self.feet[k]), 1)
+            if own is not None:
+                np.subtract.at(own, tuple(self.feet[k]), 1)
         self.paths[k], self.feet[k] = path, None
         if path is not None:
             self.feet[k] = self.footprint(k, path)
             np.add.at(self.occ, tuple(self.feet[k]), 1)
+            if own is not None:
+                np.add.at(own, tuple(self.feet[k]), 1)
 
     def shared(self, k: int) -> bool:
-        """Whether job k's claim overlaps another job's."""
-        return self.feet[k] is not None and bool((self.occ[tuple(self.feet[k])] > 1).any())
+        """Whether job k's claim overlaps another net's."""
+        if self.feet[k] is None:
+            return False
+        own = self.net_occ.get(self.jobs[k].net)
+        used = self.occ[tuple(self.feet[k])] - (own[tuple(self.feet[k])] if own is not None else 1)
+        return bool((used > 0).any())
 
     # ------------------------------------------------------------------ all jobs
 
@@ -335,7 +351,7 @@ class Maze:
         for rnd in range(ROUNDS):
             for k in todo:
                 self.place(k, None)
-                path = self.route_one(k, pres, grow)
+                path = self.route_one(k, pres, grow * (1 + rnd // 6))
                 if path is None:
                     path = self.route_one(k, pres, max(self.lat.nx, self.lat.ny))
                 self.place(k, path)

@@ -78,9 +78,7 @@ def route(
     ring_error = None
     if _ring_suits(pads, balls, rules, mode):
         try:
-            routing = _ring_route(pads, balls, keepin, rules, mode)
-            check_routing(routing.routes, routing_metal(routing, rules, pads), pads, balls, routing.ball_nets, keepin, rules)
-            return routing
+            return _ring_route(pads, balls, keepin, rules, mode)  # checked there, candidate by candidate
         except RoutingError as error:  # the lattice router takes what the ring router cannot draw
             ring_error = error
     try:
@@ -224,11 +222,11 @@ def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules
     if pads and not balls:
         raise RoutingError(f"{len(pads)} pads to route but no balls")
     fixed = [*pads, *balls]
-    i, j = shapely.STRtree([t.shape for t in fixed]).query([t.shape for t in fixed], predicate="intersects")
-    clash = [(a, b) for a, b in zip(i.tolist(), j.tolist()) if a < b and fixed[a].net != fixed[b].net or
-             (a < b and fixed[a].net is None)]
-    if clash:
-        a, b = (fixed[k] for k in clash[0])
+    shapes = [t.shape for t in fixed]
+    i, j = shapely.STRtree(shapes).query(shapes, predicate="intersects")
+    close = [(a, b) for a, b in zip(i.tolist(), j.tolist()) if a < b]
+    if close:
+        a, b = (fixed[k] for k in close[0])
         raise RoutingError(f"{describe(a)} overlaps {describe(b)} on the routing layer: move the pad off the "
                            f"ball (or the other pad) so their metal stays apart")
 
