@@ -249,12 +249,15 @@ class Maze:
         ns = win.nodes()
         occ = self.occ[ns].astype(float)
         own = self.net_occ.get(self.jobs[k].net)
-        if own is not None:
-            occ -= own[ns]
-        elif self.feet[k] is not None:
+        mine = np.zeros_like(occ)
+        if self.feet[k] is not None:
             fi, fj = self.feet[k]
             inside = (fi >= win.i0) & (fi < win.i1) & (fj >= win.j0) & (fj < win.j1)
-            np.subtract.at(occ, (fi[inside] - win.i0, fj[inside] - win.j0), 1.0)
+            np.add.at(mine, (fi[inside] - win.i0, fj[inside] - win.j0), 1.0)
+        occ -= mine
+        if own is not None:  # traces of the same net meet only near their ball (radially, no slit)
+            ii, jj = np.meshgrid(np.arange(win.i0, win.i1), np.arange(win.j0, win.j1), indexing="ij")
+            occ -= (own[ns] - mine) * self.near_ball(k, ii, jj)
         r = self.extra[k] / self.lat.p
         if r > 1e-9:
             occ = ndimage.maximum_filter(occ, footprint=_disk(r + 1.0 - 1e-6))
@@ -339,8 +342,18 @@ class Maze:
         if self.feet[k] is None:
             return False
         own = self.net_occ.get(self.jobs[k].net)
-        used = self.occ[tuple(self.feet[k])] - (own[tuple(self.feet[k])] if own is not None else 1)
+        f = tuple(self.feet[k])
+        used = self.occ[f] - 1
+        if own is not None:
+            used = used - (own[f] - 1) * self.near_ball(k, *f)
         return bool((used > 0).any())
+
+    def near_ball(self, k: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether nodes lie within job k's ball zone (capture pad plus its clearance)."""
+        ball = self.balls[self.jobs[k].ball]
+        x, y = self.lat.xy(i, j)
+        reach = math.hypot(*(np.subtract(ball.shape.bounds[2:], ball.shape.bounds[:2]) / 2.0)) + self.clear[k]
+        return (np.hypot(x - ball.x, y - ball.y) <= reach).astype(float)
 
     # ------------------------------------------------------------------ all jobs
 
