@@ -80,6 +80,8 @@ def route(
         try:
             return _ring_route(pads, balls, keepin, rules, mode)  # checked there, candidate by candidate
         except RoutingError as error:  # the lattice router takes what the ring router cannot draw
+            if "carry only" in str(error):
+                raise  # the array's rings cannot pass its inner nets: no router can (counted before routing)
             ring_error = error
     try:
         routing = route_anywhere(pads, balls, keepin, rules, mode)
