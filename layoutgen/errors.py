@@ -23,3 +23,7 @@ class RoutingError(LayoutgenError):
 
 class DrcError(LayoutgenError):
     """The DRC could not run (unreadable GDS, unknown layer or cell)."""
+
+
+class LayoutError(LayoutgenError):
+    """A layout cannot be made as asked: two different cells would share one name."""

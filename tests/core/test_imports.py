@@ -3,7 +3,8 @@ round a longer loop), and no module imports one of a higher layer.
 
 The layers, lowest first; a module may import modules of its own layer or of lower ones:
 
-- base: errors, rulekinds (the rule-kind registry and the Finding every check returns)
+- base: errors, rulekinds (the rule-kind registry and the Finding every check returns), files
+  (the atomic writer), units (the named float tolerances)
 - config: the design models a config builds (design, config, pads)
 - pdk: the process design kit, loaded from TOML
 - io: the in-memory layout and its GDS / layer-properties writers, and the GDS reader with its
@@ -34,10 +35,10 @@ import layoutgen
 PACKAGE = Path(layoutgen.__file__).parent
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "rulekinds"),
-    ("design", "config", "pads"),
+    ("errors", "rulekinds", "files", "units"),
+    ("design", "config", "pads", "diein"),
     ("pdk",),
-    ("layout", "gdsio", "lyp", "drc.read", "drc.geometry"),
+    ("layout", "gdsio", "lyp", "lyt", "drc.read", "drc.geometry"),
     # the DRC's geometric checks (merge, morphology, space, width, angle): pure functions on
     # polygons that the RDL router runs on its final metal, so it passes only what the DRC passes
     ("drc.violation", "drc.merge", "drc.morph", "drc.space", "drc.width", "drc.angle"),
@@ -47,7 +48,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("wafer",),
     ("masks",),
     ("drc",),
-    ("view",),
+    ("view", "pinout"),
     ("pipeline",),
     ("cli", "__main__", ""),
 ]
