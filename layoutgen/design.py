@@ -7,6 +7,7 @@ the PDK, or by the router) can point the user at the line to change.
 from __future__ import annotations
 
 import contextvars
+import fnmatch
 import re
 import sys
 from pathlib import Path
@@ -100,21 +101,33 @@ def expand_balls(spec: str) -> list[tuple[int, int]]:
     return [_parse_ball(spec)]
 
 
+class NetClass(Model):
+    """Trace width and space for the nets whose names match a pattern (`VDD*`), µm; ≥ the PDK rules."""
+
+    width: Length = Field(description="trace width for these nets, µm")
+    space: Length = Field(description="space from these nets' traces to other metal, µm")
+
+
 class BallGrid(Model):
-    """An area grid of balls: rows × columns at a pitch, centred on the die unless offset.
+    """The balls: an area grid (rows × columns at a pitch) or an explicit list of ball positions.
 
     Ball A1 is the top-left ball seen from the bump side's mask (top view of the die):
     rows are lettered A, B, ... downwards (JEDEC letters, no I O Q S X Z), columns 1, 2, ...
-    to the right.
+    to the right. `at` lists (name, x, y) instead, for staggered or hexagonal arrays; `pitch`
+    is then the smallest ball pitch. Assignment: 'explicit' takes `nets` as the whole ball
+    map (balls not in it are no-connects); 'auto' picks every ball itself, keeping the balls
+    `nets` fixes (partial assignment).
     """
 
-    rows: int = Field(ge=1, le=60, description="number of ball rows")
-    cols: int = Field(ge=1, le=60, description="number of ball columns")
-    pitch: Length = Field(description="ball pitch, µm")
+    rows: int | None = Field(default=None, ge=1, le=60, description="number of ball rows (None with `at`)")
+    cols: int | None = Field(default=None, ge=1, le=60, description="number of ball columns (None with `at`)")
+    pitch: Length = Field(description="ball pitch (smallest centre-to-centre distance), µm")
     offset: tuple[float, float] = Field(default=(0.0, 0.0), description="grid centre from the die centre, µm")
+    at: list[tuple[str, float, float]] | None = Field(default=None, description="explicit balls (name, x, y) from the die centre, µm, instead of rows × cols")
     depopulate: list[str] = Field(default_factory=list, description="ball names or ranges ('E5:H8') left out")
-    assign: Literal["auto", "explicit"] = Field(default="auto", description="net-to-ball assignment mode")
-    nets: dict[str, str] = Field(default_factory=dict, description="ball name -> net, for explicit assignment")
+    assign: Literal["auto", "explicit"] = Field(default="auto", description="net-to-ball assignment: auto (nets fix some balls) or explicit")
+    nets: dict[str, str] = Field(default_factory=dict, description="ball name -> net: the whole map (explicit) or fixed balls (auto)")
+    net_classes: dict[str, NetClass] = Field(default_factory=dict, description="net name or pattern ('VDD*') -> trace width and space")
 
     @field_validator("depopulate")
     @classmethod
@@ -126,24 +139,43 @@ class BallGrid(Model):
     @field_validator("nets")
     @classmethod
     def _net_keys_parse(cls, v: dict[str, str]) -> dict[str, str]:
-        for name in v:
+        for name, net in v.items():
             _parse_ball(name)
+            if not net:
+                raise ValueError(f"ball {name} has an empty net name (leave a no-connect ball out of nets)")
         return v
 
     @model_validator(mode="after")
-    def _explicit_needs_nets(self) -> "BallGrid":
+    def _grid_or_list(self) -> "BallGrid":
+        if self.at is None and (self.rows is None or self.cols is None):
+            raise ValueError("give rows and cols, or the ball positions at=[('A1', x, y), ...]")
+        if self.at is not None and (self.rows is not None or self.cols is not None):
+            raise ValueError("give either rows and cols or at=[...], not both")
+        if self.at is not None:
+            names = [n for n, _, _ in self.at]
+            for n in names:
+                _parse_ball(n)
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"ball {dup[0]} is listed twice in at")
         if self.assign == "explicit" and not self.nets:
             raise ValueError("assign='explicit' needs nets={'A1': 'VDD', ...}")
+        known = {n for n, _, _ in self.positions()} | {ball_name(r, c) for r, c in self._gone()}
         for name in self.nets:
-            r, c = _parse_ball(name)
-            if r >= self.rows or c >= self.cols:
-                raise ValueError(f"ball {name} in nets is outside the {self.rows} × {self.cols} grid")
+            if name not in known:
+                where = f"the {self.rows} × {self.cols} grid" if self.at is None else "the balls listed in at"
+                raise ValueError(f"ball {name} in nets is outside {where}")
         return self
 
+    def _gone(self) -> set[tuple[int, int]]:
+        return {rc for spec in self.depopulate for rc in expand_balls(spec)}
+
     def positions(self) -> list[tuple[str, float, float]]:
-        """(name, x, y) of every populated ball, row by row from A1."""
-        gone = {rc for spec in self.depopulate for rc in expand_balls(spec)}
+        """(name, x, y) of every populated ball, row by row from A1 (or in the order of `at`)."""
+        gone = self._gone()
         ox, oy = self.offset
+        if self.at is not None:
+            return [(n, ox + x, oy + y) for n, x, y in self.at if _parse_ball(n) not in gone]
         out = []
         for r in range(self.rows):
             for c in range(self.cols):
@@ -153,6 +185,12 @@ class BallGrid(Model):
                 y = oy + ((self.rows - 1) / 2 - r) * self.pitch
                 out.append((ball_name(r, c), x, y))
         return out
+
+    def net_class(self, net: str) -> NetClass | None:
+        """The class of a net: an exact name first, else the first pattern that matches."""
+        if net in self.net_classes:
+            return self.net_classes[net]
+        return next((c for p, c in self.net_classes.items() if fnmatch.fnmatchcase(net, p)), None)
 
 
 class Die(Model):

@@ -125,6 +125,7 @@ class RdlParams(_Model):
     """RDL drawing parameters that are not rules (teardrop shape)."""
 
     teardrop_max_fraction: float = 0.9
+    teardrop_max_widths: float = 3.0
 
 
 class Labels(_Model):

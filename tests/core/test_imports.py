@@ -10,6 +10,8 @@ The layers, lowest first; a module may import modules of its own layer or of low
 - io: the in-memory layout and its GDS / layer-properties writers, and the GDS reader with its
   polygon arrays (drc/read.py, drc/geometry.py: reading a GDS is I/O, which the wafer checks
   need as much as the DRC does)
+- checks: the DRC's geometric checks (drc/merge, morph, space, width, angle, violation), which
+  the RDL router runs on its final polygons
 - cells, route, families: parametric cells, the routers, one package per process family
 - wafer: die map, plating network and their checks (places a family's die)
 - masks: masks derived from the drawn layers, tone inversion included (needs the wafer's die sites)
@@ -37,6 +39,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("design", "config", "pads", "diein"),
     ("pdk",),
     ("layout", "gdsio", "lyp", "lyt", "drc.read", "drc.geometry"),
+    # the DRC's geometric checks (merge, morphology, space, width, angle): pure functions on
+    # polygons that the RDL router runs on its final metal, so it passes only what the DRC passes
+    ("drc.violation", "drc.merge", "drc.morph", "drc.space", "drc.width", "drc.angle"),
     ("cells",),
     ("route",),
     ("families",),
@@ -49,7 +54,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 
 # Cycles another helper is removing (route/rdl belongs to the router's issue): reported, not failed.
-KNOWN_CYCLES = [{"layoutgen.route.rdl.geometry", "layoutgen.route.rdl.model"}]
+KNOWN_CYCLES: list[set[str]] = []
 
 
 def module_name(path: Path) -> str:

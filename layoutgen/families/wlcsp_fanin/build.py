@@ -39,7 +39,18 @@ def check_die(design: Design, pdk: Pdk) -> None:
     ubm_rule = pdk.find_rule("edge_distance", "UBM", "SEAL")
     bump = pdk.value("size", "BUMP")
     bump_sep = pdk.find_rule("separation", "BUMP", "SEAL")
-    for name, x, y in balls.positions():
+    pos = balls.positions()
+    if balls.at is not None and len(pos) > 1:
+        import numpy as np
+
+        xy = np.array([(x, y) for _, x, y in pos])
+        d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        np.fill_diagonal(d, np.inf)
+        a, b = np.unravel_index(int(np.argmin(d)), d.shape)
+        if d[a, b] < balls.pitch - 1e-6:
+            raise ConfigError(f"{balls.where()}: BallGrid.at: balls {pos[a][0]} and {pos[b][0]} are {d[a, b]:g} µm "
+                              f"apart, closer than the ball pitch {balls.pitch:g} µm")
+    for name, x, y in pos:
         to_edge = min(die.width / 2 - abs(x), die.height / 2 - abs(y))
         if ubm_rule and ubm_rule.value and to_edge < ubm_rule.value - 1e-9:
             raise ConfigError(f"{balls.where()}: ball {name} at ({x:g}, {y:g}) is {to_edge:g} µm from the die edge: "
@@ -48,8 +59,9 @@ def check_die(design: Design, pdk: Pdk) -> None:
             raise ConfigError(f"{balls.where()}: ball {name}'s bump comes within {to_edge - bump / 2 - seal:g} µm of the "
                               f"seal ring: {bump_sep.name} needs ≥ {bump_sep.value:g} µm")
     npads, nballs = len(die.pads), len(balls.positions())
-    if balls.assign == "auto" and npads > nballs:
-        raise ConfigError(f"{balls.where()}: BallGrid has {nballs} balls for {npads} pads: each pad needs its own ball")
+    nnets = len({p.net for p in die.pads})
+    if balls.assign == "auto" and nnets > nballs:
+        raise ConfigError(f"{balls.where()}: BallGrid has {nballs} balls for {nnets} nets: each net needs a ball")
 
 
 def _keepin(design: Design, pdk: Pdk) -> Polygon:
@@ -101,10 +113,10 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     capture = bcell.shapes["RDL"][0]
     ball_terms: list[Terminal] = []
     for name, x, y in balls:
-        net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
+        net = pkg.balls.nets.get(name)  # explicit: the ball map; auto: the balls fixed beforehand
         ball_terms.append(Terminal(name, net, x, y, shapely.affinity.translate(capture, x, y)))
 
-    rules = route_rules(pdk, "RDL", pkg.balls.pitch)
+    rules = route_rules(pdk, "RDL", pkg.balls.pitch, balls=pkg.balls)
     routing = route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, pkg.balls.assign, pkg.balls)
     ball_nets = routing.ball_nets
     place_balls(top, bcell.name, balls, ball_nets, "BUMP")
@@ -114,6 +126,8 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
     nets = sorted({p.net for p in die.pads})
     extra = {"capture_pad_um": round(capture_pad_diameter(pdk, pkg.bump), 3)}
+    if routing.no_connect:
+        extra["no_connect_balls"] = list(routing.no_connect)  # balls the ball map leaves without a net
     if pkg.posts is not None:
         rows = per_ball(balls, dict(ball_nets), pkg.posts)
         extra["per_ball"] = rows

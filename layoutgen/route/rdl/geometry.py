@@ -14,18 +14,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
+from dataclasses import dataclass, replace
 import numpy as np
 import shapely
 
-if TYPE_CHECKING:
-    from .model import Route, RouteRules, Terminal
+from .model import Route, RouteRules, Routing, Terminal
 
 SQRT2 = math.sqrt(2.0)
 TAN_22_5 = math.tan(math.pi / 8.0)
-TEARDROP_MAX_WIDTHS = 3.0  # a teardrop is never wider than this many trace widths
 
 
 def snap(value: float, quantum: float) -> float:
@@ -121,9 +117,10 @@ def circumradius(shape: shapely.Polygon, x: float, y: float) -> float:
 
 
 def teardrop_width(ball: Terminal, rules: RouteRules) -> float:
-    """Teardrop width where it meets the capture pad: ≤ the rule fraction of the pad diameter."""
+    """Teardrop width where it meets the capture pad: ≤ the PDK's fraction of the pad diameter and
+    ≤ its number of trace widths."""
     limit = rules.teardrop_max_fraction * 2.0 * inscribed_radius(ball)
-    return snap_down(min(limit, TEARDROP_MAX_WIDTHS * rules.width), 2.0 * rules.grid)
+    return snap_down(min(limit, rules.teardrop_max_widths * rules.width), 2.0 * rules.grid)
 
 
 def teardrop_reach(ball: Terminal, rules: RouteRules) -> float:
@@ -151,6 +148,8 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
     if np.hypot(*(pts[0] - centre)) < np.hypot(*(pts[-1] - centre)):
         pts = pts[::-1]
     end, prev = pts[-1], pts[-2] if len(pts) > 1 else pts[-1]
+    if np.hypot(*(end - centre)) > 1e-6:  # a trace ending off the centre gets none
+        return shapely.Polygon()
     seg = float(np.hypot(*(prev - end)))
     r_in, w, grid = inscribed_radius(ball), rules.width, rules.grid
     if seg <= r_in:
@@ -178,17 +177,26 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
     return shapely.Polygon([(snap(x, grid), snap(y, grid)) for x, y in corners])
 
 
+def routing_metal(routing: Routing, rules: RouteRules, pads: Sequence[Terminal] = ()) -> dict[str, shapely.Geometry]:
+    """Per net, its traces and teardrops merged, on the grid (`pads` kept for callers; landings are drawn by their cells)."""
+    return routes_metal(routing.routes, {b.name: b for b in routing.balls}, rules, {p.name: p for p in pads})
+
+
 def routes_metal(
-    routes: Iterable[Route], balls: Mapping[str, Terminal], rules: RouteRules
+    routes: Iterable[Route], balls: Mapping[str, Terminal], rules: RouteRules,
+    pads: Mapping[str, Terminal] | None = None,
 ) -> dict[str, shapely.Geometry]:
-    """Per net, the union of its trace polygons and teardrops."""
+    """Per net, the union of its trace polygons (each at its own width) and teardrops, on the grid."""
     routes = list(routes)
-    polys = trace_polygons([r.path for r in routes], rules.width, rules.grid) if routes else []
     parts: dict[str, list[shapely.Geometry]] = defaultdict(list)
-    for r, poly in zip(routes, polys):
-        parts[r.net].append(poly)
-        if r.ball in balls:
-            drop = teardrop(balls[r.ball], r.path, rules)
-            if not drop.is_empty:
-                parts[r.net].append(drop)
-    return {net: shapely.union_all(geoms) for net, geoms in parts.items()}
+    widths = sorted({r.width or rules.width for r in routes})
+    for w in widths:
+        mine = [r for r in routes if (r.width or rules.width) == w]
+        wrules = replace(rules, width=w)
+        for r, poly in zip(mine, trace_polygons([r.path for r in mine], w, rules.grid)):
+            parts[r.net].append(poly)
+            if r.ball in balls:
+                drop = teardrop(balls[r.ball], r.path, wrules) if r.teardrop else shapely.Polygon()
+                if not drop.is_empty:
+                    parts[r.net].append(drop)
+    return {net: shapely.set_precision(shapely.union_all(geoms), rules.grid) for net, geoms in parts.items()}

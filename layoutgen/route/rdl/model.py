@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import shapely
@@ -20,36 +21,45 @@ class Terminal:
 
 @dataclass(frozen=True)
 class RouteRules:
-    """The rule values the router draws to: trace width, spacing, grid, teardrop limit, ball pitch."""
+    """The rule values the router draws to: trace width, spacing, grid, teardrop size, ball pitch,
+    the angle tolerance of the DRC, and net classes (pattern, width, space) wider than the rules."""
 
     width: float
     space: float
     grid: float
     teardrop_max_fraction: float
     pitch: float
+    teardrop_max_widths: float = 3.0
+    angle_tolerance: float | None = 0.02  # None: the layer has no angle rule
+    classes: tuple[tuple[str, float, float], ...] = ()
+
+    def for_net(self, net: str) -> tuple[float, float]:
+        """(width, space) of a net: its class (exact name first, then the first matching pattern) or the rules."""
+        exact = [c for c in self.classes if c[0] == net]
+        match = exact or [c for c in self.classes if fnmatch.fnmatchcase(net, c[0])]
+        return (match[0][1], match[0][2]) if match else (self.width, self.space)
 
 
 @dataclass(frozen=True)
 class Route:
-    """One pad-to-ball trace: its centreline from the pad centre to the ball centre."""
+    """One pad-to-ball trace: its centreline from the pad to the ball, and its width."""
 
     pad: str
     ball: str
     net: str
     path: tuple[tuple[float, float], ...]
     length_um: float
+    width: float | None = None  # None: the rule width
+    teardrop: bool = True  # whether a teardrop joins it to the ball (when it ends on the centre)
 
 
 @dataclass(frozen=True)
 class Routing:
-    """A complete single-layer routing: one route per pad and the net each used ball carries."""
+    """A complete single-layer routing: one route per pad, the net each used ball carries, and
+    the balls left without a net (no-connects)."""
 
     routes: tuple[Route, ...]
     ball_nets: dict[str, str]
     balls: tuple[Terminal, ...] = field(default=(), repr=False, compare=False)
-
-    def metal(self, rules: RouteRules) -> dict[str, shapely.Geometry]:
-        """Per net, the union of its trace polygons and teardrops (pads and balls not included)."""
-        from .geometry import routes_metal
-
-        return routes_metal(self.routes, {b.name: b for b in self.balls}, rules)
+    no_connect: tuple[str, ...] = ()
+    router: str = "ring"

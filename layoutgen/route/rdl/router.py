@@ -1,4 +1,13 @@
-"""The single-layer pad-to-ball router for fan-in WLCSP: plan, draw, verify (all lengths in µm)."""
+"""The single-layer pad-to-ball router for fan-in WLCSP: plan, draw, verify (all lengths in µm).
+
+`route` is the one entry point. Classic floorplans (pads in one ring outside an area array,
+one pad per ball, one width) go to the ring router first: it plans each die side's escapes
+through the gaps of the rings in closed form and draws them in milliseconds. Everything else
+(pads inside the array or bunched, staggered rows, several pads per ball, fixed pinouts out of
+ring order, ball lists off one lattice, net classes), and every ring plan that fails, goes to
+the lattice router (`anywhere.py`). Whichever draws the routing, its final polygons pass the
+DRC's own space, width and angle checks before it is returned.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +52,9 @@ from .geometry import (
 )
 from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
 from .model import Route, RouteRules, Routing, Terminal
-from .verify import verify_routing
+from .anywhere import route_anywhere
+from .geometry import routing_metal
+from .verify import check_routing
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
 
@@ -54,11 +65,51 @@ def route(
     rules: RouteRules,
     mode: Literal["auto", "explicit"] = "auto",
 ) -> Routing:
-    """Join every pad to its own ball on one RDL layer, DRC-clean, or raise RoutingError."""
+    """Join every pad to a ball on one RDL layer, DRC-clean, or raise RoutingError.
+
+    mode 'explicit': the balls' nets are the ball map (balls without a net are no-connects);
+    'auto': the router picks the balls, keeping those that already carry a net.
+    """
     pads, balls = tuple(pads), tuple(balls)
     _check_inputs(pads, balls, rules, mode)
     if not pads:
-        return Routing((), {}, balls)
+        return Routing((), {b.name: b.net for b in balls if b.net}, balls,
+                       tuple(b.name for b in balls if not b.net))
+    ring_error = None
+    if _ring_suits(pads, balls, rules, mode):
+        try:
+            return _ring_route(pads, balls, keepin, rules, mode)  # checked there, candidate by candidate
+        except RoutingError as error:  # the lattice router takes what the ring router cannot draw
+            if "carry only" in str(error):
+                raise  # the array's rings cannot pass its inner nets: no router can (counted before routing)
+            ring_error = error
+    try:
+        routing = route_anywhere(pads, balls, keepin, rules, mode)
+    except RoutingError:
+        if ring_error is not None and "carry only" in str(ring_error):
+            raise ring_error from None  # the ring count is the clearer reason when the array is over capacity
+        raise
+    check_routing(routing.routes, routing_metal(routing, rules, pads), pads, balls, routing.ball_nets, keepin, rules)
+    return routing
+
+
+def _ring_suits(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules, mode: str) -> bool:
+    """Whether the ring router can take the job: one width, one pad per ball, no balls fixed in auto mode."""
+    if any(rules.for_net(p.net) != (rules.width, rules.space) for p in pads):
+        return False
+    if mode == "auto":
+        return all(b.net is None for b in balls)
+    return all(b.net is not None for b in balls)
+
+
+def _ring_route(
+    pads: tuple[Terminal, ...],
+    balls: tuple[Terminal, ...],
+    keepin: shapely.Polygon,
+    rules: RouteRules,
+    mode: str,
+) -> Routing:
+    """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band."""
     grid = infer_grid(balls, rules.pitch)
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
@@ -80,25 +131,11 @@ def route(
     for cand, plans in _ranked_plans(ctx, candidates)[:MAX_DRAWN]:
         try:
             routing = _draw(cand, plans)
-            _verify(routing, pads, balls, keepin, rules)
+            check_routing(routing.routes, routing_metal(routing, rules, pads), pads, balls, routing.ball_nets, keepin, rules)
             return routing
         except RoutingError as error:
             errors.append(error)
     raise errors[0]
-
-
-def _verify(
-    routing: Routing, pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules
-) -> None:
-    """Measure the drawn traces and teardrops against every other net's metal and the keep-in."""
-    routes = routing.routes
-    hulls, owner = trace_hulls([r.path for r in routes], rules.width, rules.grid)
-    by_name = {b.name: b for b in balls}
-    drops = [(k, teardrop(by_name[r.ball], r.path, rules)) for k, r in enumerate(routes)]
-    drops = [(k, d) for k, d in drops if not d.is_empty]
-    pieces = np.concatenate([hulls, np.array([d for _, d in drops], dtype=object)])
-    piece_route = np.concatenate([owner, np.array([k for k, _ in drops], dtype=int)])
-    verify_routing(routes, pieces, piece_route, pads, balls, routing.ball_nets, keepin, rules.space)
 
 
 @dataclass(frozen=True)
@@ -186,13 +223,14 @@ def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules
         raise RoutingError(f"pad {unnamed[0].name} at ({unnamed[0].x:.1f}, {unnamed[0].y:.1f}) has no net")
     if pads and not balls:
         raise RoutingError(f"{len(pads)} pads to route but no balls")
-    if mode == "auto":
-        netted = [b for b in balls if b.net is not None]
-        if netted:
-            raise RoutingError(
-                f"auto mode assigns nets itself, but ball {netted[0].name} already has net "
-                f"{netted[0].net}; use mode='explicit' for a fixed ball map"
-            )
+    fixed = [*pads, *balls]
+    shapes = [t.shape for t in fixed]
+    i, j = shapely.STRtree(shapes).query(shapes, predicate="intersects")
+    close = [(a, b) for a, b in zip(i.tolist(), j.tolist()) if a < b]
+    if close:
+        a, b = (fixed[k] for k in close[0])
+        raise RoutingError(f"{describe(a)} overlaps {describe(b)} on the routing layer: move the pad off the "
+                           f"ball (or the other pad) so their metal stays apart")
 
 
 def _side_paths(

@@ -1,0 +1,62 @@
+"""The lattice router's whole job: assign balls, route on the lattice, straighten, add teardrops (µm)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import shapely
+
+from layoutgen.errors import RoutingError
+from .geometry import teardrop, trace_polygons
+from .maze import Job, Maze, over_capacity
+from .model import Route, RouteRules, Routing, Terminal
+from .plan import assign_balls
+
+
+def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
+                   rules: RouteRules, mode: str) -> Routing:
+    """Route every pad to a ball on the track lattice; RoutingError naming the over-full cut when it cannot."""
+    pairs = assign_balls(pads, balls, mode)
+    jobs = [Job(i, b, pads[i].net, *rules.for_net(pads[i].net)) for i, b in pairs]
+    maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
+    left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
+    if left:
+        raise RoutingError(over_capacity(maze, left))
+    for k in sorted(range(len(jobs)), key=lambda k: -len(maze.paths[k])):
+        maze.straighten(k)
+    routes = []
+    for k, job in enumerate(jobs):
+        path = maze.centreline(k)
+        length = sum(math.dist(a, b) for a, b in zip(path, path[1:]))
+        width = None if job.width == rules.width else job.width
+        routes.append(Route(pads[job.pad].name, balls[job.ball].name, job.net, tuple(path), round(length, 6), width))
+    routes = _teardrops(routes, balls, rules)
+    order = {p.name: i for i, p in enumerate(pads)}
+    routes.sort(key=lambda r: order[r.pad])
+    ball_nets = {r.ball: r.net for r in routes}
+    no_connect = tuple(b.name for b in balls if b.name not in ball_nets)
+    return Routing(tuple(routes), ball_nets, tuple(balls), no_connect, router="lattice")
+
+
+def _teardrops(routes: list[Route], balls: Sequence[Terminal], rules: RouteRules) -> list[Route]:
+    """Keep each route's teardrop only where it clears every other net's trace and ball by its space."""
+    by_name = {b.name: b for b in balls}
+    drops = [teardrop(by_name[r.ball], r.path, replace(rules, width=r.width or rules.width)) for r in routes]
+    polys = np.array([trace_polygons([r.path], r.width or rules.width, rules.grid)[0] for r in routes], dtype=object)
+    others = np.concatenate([polys, np.array([b.shape for b in balls], dtype=object)])
+    net_of = [r.net for r in routes] + [None] * len(balls)
+    ball_of = [None] * len(routes) + [b.name for b in balls]
+    tree = shapely.STRtree(others)
+    out = []
+    for r, d in zip(routes, drops):
+        if d.is_empty:
+            out.append(replace(r, teardrop=False))
+            continue
+        space = rules.for_net(r.net)[1]
+        hits = tree.query(d, predicate="dwithin", distance=space - 1e-6)
+        clash = any(net_of[h] != r.net and ball_of[h] != r.ball for h in hits)
+        out.append(replace(r, teardrop=not clash))
+    return out

@@ -1,0 +1,524 @@
+"""Pad-to-ball routing anywhere on the die: an octilinear track lattice, negotiated congestion.
+
+All lengths in µm. The die is covered by a lattice of trace centre positions whose pitch is
+one trace plus one space (so neighbouring tracks of different nets keep the rule), aligned
+with the balls (a ball centre is a node when the ball pitch allows). A trace moves between
+neighbouring nodes in 8 directions; a 45° step also claims the two other corners of its cell,
+so two diagonal runs, or a diagonal and a node, never come closer than the rule. Nodes near
+another net's pad or ball, or near the keep-in edge, are closed. Into its own ball a trace
+runs along one of the 4 axis rays through the centre (a radial entry, no acute notch); into its
+own pad it runs straight across the edge it crosses and may end anywhere the pen fits inside
+the landing.
+
+Every route is found by Dijkstra (scipy.sparse.csgraph) on the lattice window around its pad
+and ball; routes that share nodes are ripped up and found again with the shared nodes made
+dearer each round (PathFinder's negotiated congestion), until no node is shared. Each path is
+then pulled straight: runs of steps are replaced by one axis run and one 45° run wherever the
+lattice is free, so traces are long straight runs rather than staircases.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from layoutgen.errors import RoutingError
+from .geometry import Pen, pen_for, snap, snap_up
+
+# Step directions on the lattice (di, dj), and the direction bit an edge of that kind needs.
+STEPS = ((1, 0), (0, 1), (1, 1), (1, -1))
+H, V, D1, D2 = 1, 2, 4, 8
+STEP_BITS = (H, V, D1, D2)
+ALL = H | V | D1 | D2
+MARGIN = 0.5  # µm kept beyond the rule where a node's clearance is measured at points only
+ROUNDS = 40  # negotiated-congestion rounds before the routing is declared over capacity
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """Node (i, j) sits at (x0 + i·p, y0 + j·p); half points (2i, 2j) are nodes, the rest edge midpoints."""
+
+    x0: float
+    y0: float
+    p: float
+    nx: int
+    ny: int
+
+    def xy(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Node coordinates (rounded to the nm)."""
+        return np.round(self.x0 + i * self.p, 6), np.round(self.y0 + j * self.p, 6)
+
+    def nearest(self, x: float, y: float) -> tuple[int, int]:
+        """The node nearest a point (clipped to the lattice)."""
+        i = int(np.clip(round((x - self.x0) / self.p), 0, self.nx - 1))
+        j = int(np.clip(round((y - self.y0) / self.p), 0, self.ny - 1))
+        return i, j
+
+
+@dataclass(frozen=True)
+class Job:
+    """One trace to draw: pad and ball (indices into the router's terminals), net and its rules."""
+
+    pad: int
+    ball: int
+    net: str
+    width: float
+    space: float
+
+
+def lattice_pitch(min_pitch: float, ball_pitch: float, grid: float) -> float:
+    """The lattice pitch: ≥ min_pitch, on the grid, and dividing the ball pitch (into an even
+    number of steps when possible, so half-pitch staggered balls sit on nodes too)."""
+    k_max = int(ball_pitch // min_pitch)
+    fits = [k for k in range(k_max, 0, -1) if abs(ball_pitch / k / grid - round(ball_pitch / k / grid)) < 1e-6]
+    even = [k for k in fits if k % 2 == 0 and k >= 0.8 * k_max]  # half-pitch nodes unless that costs > 20 %
+    if fits:
+        return round(ball_pitch / (even or fits)[0], 6)
+    return snap_up(min_pitch, grid)
+
+
+def make_lattice(ball_xy: np.ndarray, keepin: shapely.Polygon, p: float) -> Lattice:
+    """A lattice over the keep-in with a node on the first ball's centre."""
+    xl, yl, xh, yh = keepin.bounds
+    bx, by = (ball_xy[0] if len(ball_xy) else ((xl + xh) / 2, (yl + yh) / 2))
+    x0 = bx - math.floor((bx - xl) / p) * p
+    y0 = by - math.floor((by - yl) / p) * p
+    return Lattice(round(x0, 6), round(y0, 6), p, int((xh - x0) // p) + 1, int((yh - y0) // p) + 1)
+
+
+@dataclass
+class Obstacles:
+    """Per half point of the lattice: its three nearest metal owners and distances, and the keep-in room."""
+
+    owner: np.ndarray  # (3, 2nx-1, 2ny-1) owner index, −1 none
+    dist: np.ndarray  # (3, 2nx-1, 2ny-1) distance to that owner's metal, inf none
+    room: np.ndarray  # (2nx-1, 2ny-1) distance to the keep-in edge (negative outside)
+
+
+def obstacles(lat: Lattice, shapes: Sequence[shapely.Geometry], keepin: shapely.Polygon, reach: float) -> Obstacles:
+    """Measure every half point against the fixed metal (pads and balls) within `reach`, and the keep-in."""
+    hx, hy = 2 * lat.nx - 1, 2 * lat.ny - 1
+    xs = lat.x0 + np.arange(hx) * lat.p / 2.0
+    ys = lat.y0 + np.arange(hy) * lat.p / 2.0
+    X, Y = np.meshgrid(xs, ys, indexing="ij")
+    pts = shapely.points(X.ravel(), Y.ravel())
+    geoms = np.array(shapes, dtype=object)
+    owner = np.full((3, hx * hy), -1, dtype=np.int64)
+    dist = np.full((3, hx * hy), np.inf)
+    if len(geoms):
+        pi, gi = shapely.STRtree(pts).query(geoms, predicate="dwithin", distance=reach)
+        d = shapely.distance(pts[gi], geoms[pi])
+        order = np.lexsort((d, gi))
+        gi, pi, d = gi[order], pi[order], d[order]
+        first = np.r_[True, gi[1:] != gi[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(gi)), 0))
+        rank = np.arange(len(gi)) - start
+        keep = rank < 3
+        owner[rank[keep], gi[keep]] = pi[keep]
+        dist[rank[keep], gi[keep]] = d[keep]
+    if shapely.equals(keepin, shapely.box(*keepin.bounds)):
+        xl, yl, xh, yh = keepin.bounds
+        room = np.minimum(np.minimum(X - xl, xh - X), np.minimum(Y - yl, yh - Y))
+    else:
+        inside = shapely.contains_xy(keepin, X.ravel(), Y.ravel())
+        room = np.where(inside, shapely.distance(keepin.exterior, pts), -1.0).reshape(hx, hy)
+    return Obstacles(owner.reshape(3, hx, hy), dist.reshape(3, hx, hy), room)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rectangle of lattice nodes [i0, i1) × [j0, j1)."""
+
+    i0: int
+    i1: int
+    j0: int
+    j1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.i1 - self.i0, self.j1 - self.j0
+
+    def half(self) -> tuple[slice, slice]:
+        """The half-point slices covering this window."""
+        return slice(2 * self.i0, 2 * self.i1 - 1), slice(2 * self.j0, 2 * self.j1 - 1)
+
+    def nodes(self) -> tuple[slice, slice]:
+        return slice(self.i0, self.i1), slice(self.j0, self.j1)
+
+
+class Maze:
+    """The lattice with its obstacles and each job's allowed moves; routes jobs with negotiated congestion."""
+
+    def __init__(self, pads, balls, keepin: shapely.Polygon, jobs: Sequence[Job], grid: float, ball_pitch: float):
+        self.pads, self.balls, self.jobs, self.grid = pads, balls, list(jobs), grid
+        self.pens = [pen_for(j.width, grid) for j in self.jobs]
+        w0 = min((j.width for j in jobs), default=10.0)
+        s0 = min((j.space for j in jobs), default=10.0)
+        pen0 = pen_for(w0, grid)
+        self.p0_width, self.p0_space = w0, s0
+        self.clear = [j.space + math.hypot(pen.a, pen.t) + MARGIN for j, pen in zip(self.jobs, self.pens)]
+        ball_xy = np.array([(b.x, b.y) for b in balls]).reshape(-1, 2)
+        self.lat = make_lattice(ball_xy, keepin, lattice_pitch(2.0 * pen0.diagonal + s0, ball_pitch, grid))
+        shapes = [t.shape for t in pads] + [b.shape for b in balls]
+        self.obs = obstacles(self.lat, shapes, keepin, max(self.clear, default=0.0) + 1.0)
+        # footprint radius (µm) of a wider-than-default trace: how far its claim reaches past its nodes
+        self.extra = [max(0.0, (j.width - w0) / 2.0 + max(0.0, j.space - s0)) for j in self.jobs]
+        self.occ = np.zeros((self.lat.nx, self.lat.ny), dtype=np.int32)
+        self.hist = np.zeros((self.lat.nx, self.lat.ny))
+        # nets with several traces (power pads sharing a ball): their traces may share nodes
+        counts = {}
+        for j in self.jobs:
+            counts[j.net] = counts.get(j.net, 0) + 1
+        self.net_occ = {n: np.zeros_like(self.occ) for n, c in counts.items() if c > 1}
+        self.paths: list[list[tuple[int, int]] | None] = [None] * len(self.jobs)
+        self.feet: list[np.ndarray | None] = [None] * len(self.jobs)
+
+    # ------------------------------------------------------------------ what a job may use
+
+    def window(self, k: int, grow: int) -> Window:
+        """Nodes around job k's pad and ball, `grow` nodes beyond their bounding box."""
+        job, lat = self.jobs[k], self.lat
+        pad, ball = self.pads[job.pad], self.balls[job.ball]
+        xl, yl, xh, yh = shapely.union(pad.shape, ball.shape).bounds
+        i0, j0 = lat.nearest(xl, yl)
+        i1, j1 = lat.nearest(xh, yh)
+        return Window(max(0, i0 - grow), min(lat.nx, i1 + grow + 1), max(0, j0 - grow), min(lat.ny, j1 + grow + 1))
+
+    def moves(self, k: int, win: Window) -> np.ndarray:
+        """Per half point of the window: the direction bits job k may move along there."""
+        job, pen, lat = self.jobs[k], self.pens[k], self.lat
+        hs = win.half()
+        owner, dist = self.obs.owner[:, hs[0], hs[1]], self.obs.dist[:, hs[0], hs[1]]
+        own_pad, own_ball = job.pad, len(self.pads) + job.ball
+        near = dist < self.clear[k]
+        other = near & (owner != own_pad) & (owner != own_ball)
+        mask = np.where(other.any(0) | (self.obs.room[hs] < math.hypot(pen.a, pen.t) + MARGIN), 0, ALL).astype(np.uint8)
+        hi = np.arange(2 * win.i0, 2 * win.i1 - 1)[:, None]
+        hj = np.arange(2 * win.j0, 2 * win.j1 - 1)[None, :]
+        # own ball: only the 4 axis rays through the ball's node (a 45° trace meeting a capture
+        # pad's facet square on leaves sub-µm steps that a notch check flags)
+        ball = self.balls[job.ball]
+        bi, bj = lat.nearest(ball.x, ball.y)
+        dx, dy = hi - 2 * bi, hj - 2 * bj
+        ray = (np.where(dy == 0, H, 0) | np.where(dx == 0, V, 0)).astype(np.uint8)
+        in_ball = (near & (owner == own_ball)).any(0)
+        mask = np.where(in_ball, mask & ray, mask)
+        # own pad: straight across the edge it crosses, inside the strip the pen fully covers
+        x = lat.x0 + hi * lat.p / 2.0
+        y = lat.y0 + hj * lat.p / 2.0
+        (xl, xh), (yl, yh) = self.pad_strips(k)
+        vstrip = (x >= xl - 1e-9) & (x <= xh + 1e-9)
+        hstrip = (y >= yl - 1e-9) & (y <= yh + 1e-9)
+        pad_bits = (np.where(vstrip, V, 0) | np.where(hstrip, H, 0)).astype(np.uint8)
+        in_pad = (near & (owner == own_pad)).any(0)
+        return np.where(in_pad, mask & pad_bits, mask)
+
+    def pad_strips(self, k: int) -> tuple[tuple[float, float], tuple[float, float]]:
+        """x and y ranges of centrelines that cross job k's pad edge square to it with the pen wholly on the landing."""
+        pad, pen = self.pads[self.jobs[k].pad], self.pens[k]
+        xl, yl, xh, yh = pad.shape.bounds
+        if abs(pad.shape.area - (xh - xl) * (yh - yl)) > 1e-6 * pad.shape.area:
+            # round or octagonal landing: cross it where its edge is within 30° of square (sin 30° = ½)
+            r = float(shapely.distance(shapely.Point(pad.x, pad.y), pad.shape.exterior))
+            h = 0.41 * r - pen.a
+            return (pad.x - h, pad.x + h), (pad.y - h, pad.y + h)
+        return (xl + pen.a, xh - pen.a), (yl + pen.a, yh - pen.a)
+
+    def pad_targets(self, k: int, win: Window) -> np.ndarray:
+        """Flat window indices of the nodes where job k's trace may end on its pad."""
+        lat = self.lat
+        (xl, xh), (yl, yh) = self.pad_strips(k)
+        ii = np.arange(win.i0, win.i1)
+        jj = np.arange(win.j0, win.j1)
+        x, y = lat.xy(ii, jj)
+        ok_i = np.flatnonzero((x >= xl - 1e-9) & (x <= xh + 1e-9))
+        ok_j = np.flatnonzero((y >= yl - 1e-9) & (y <= yh + 1e-9))
+        return (ok_i[:, None] * win.shape[1] + ok_j[None, :]).ravel()
+
+    # ------------------------------------------------------------------ one job
+
+    def others(self, k: int, win: Window) -> np.ndarray:
+        """Other jobs' claims on the window's nodes, widened by job k's footprint."""
+        ns = win.nodes()
+        occ = self.occ[ns].astype(float)
+        own = self.net_occ.get(self.jobs[k].net)
+        mine = np.zeros_like(occ)
+        if self.feet[k] is not None:
+            fi, fj = self.feet[k]
+            inside = (fi >= win.i0) & (fi < win.i1) & (fj >= win.j0) & (fj < win.j1)
+            np.add.at(mine, (fi[inside] - win.i0, fj[inside] - win.j0), 1.0)
+        occ -= mine
+        if own is not None:  # traces of the same net meet only near their ball (radially, no slit)
+            ii, jj = np.meshgrid(np.arange(win.i0, win.i1), np.arange(win.j0, win.j1), indexing="ij")
+            occ -= (own[ns] - mine) * self.near_ball(k, ii, jj)
+        r = self.extra[k] / self.lat.p
+        if r > 1e-9:
+            occ = ndimage.maximum_filter(occ, footprint=_disk(r + 1.0 - 1e-6))
+        return occ
+
+    def route_one(self, k: int, pres: float, grow: int) -> list[tuple[int, int]] | None:
+        """Job k's cheapest path (lattice nodes, pad end first) in a window, or None."""
+        win = self.window(k, grow)
+        nx, ny = win.shape
+        mask = self.moves(k, win)
+        occ = self.others(k, win)
+        cost = (1.0 + self.hist[win.nodes()]) * (1.0 + pres * occ)
+        rows, cols, weights = [], [], []
+        idx = np.arange(nx * ny).reshape(nx, ny)
+        for (di, dj), bit in zip(STEPS, STEP_BITS):
+            ia = slice(max(0, -di), nx - max(0, di))
+            ja = slice(max(0, -dj), ny - max(0, dj))
+            ib = slice(ia.start + di, ia.stop + di)
+            jb = slice(ja.start + dj, ja.stop + dj)
+            start = mask[2 * ia.start:2 * ia.stop:2, 2 * ja.start:2 * ja.stop:2]
+            mid = mask[2 * ia.start + di:2 * ia.stop + di:2, 2 * ja.start + dj:2 * ja.stop + dj:2]
+            end = mask[2 * ib.start:2 * ib.stop:2, 2 * jb.start:2 * jb.stop:2]
+            ok = (start & mid & end & bit) != 0
+            w = 0.5 * (cost[ia, ja] + cost[ib, jb])
+            if di and dj:
+                corners = occ[ib, ja] + occ[ia, jb]
+                w = w * math.sqrt(2.0) + pres * corners
+            a, b = idx[ia, ja][ok], idx[ib, jb][ok]
+            rows.append(a)
+            cols.append(b)
+            weights.append(w[ok])
+        rows, cols, weights = np.concatenate(rows), np.concatenate(cols), np.concatenate(weights)
+        graph = coo_matrix((weights, (rows, cols)), shape=(nx * ny, nx * ny)).tocsr()
+        ball = self.balls[self.jobs[k].ball]
+        bi, bj = self.lat.nearest(ball.x, ball.y)
+        if not (win.i0 <= bi < win.i1 and win.j0 <= bj < win.j1):
+            return None
+        src = (bi - win.i0) * ny + (bj - win.j0)
+        dist, pred = dijkstra(graph, directed=False, indices=src, return_predecessors=True)
+        targets = self.pad_targets(k, win)
+        if not len(targets) or not np.isfinite(dist[targets]).any():
+            return None
+        node = int(targets[np.argmin(dist[targets])])
+        path = [node]
+        while node != src:
+            node = int(pred[node])
+            path.append(node)
+        return [(win.i0 + n // ny, win.j0 + n % ny) for n in path]
+
+    def footprint(self, k: int, path: list[tuple[int, int]]) -> np.ndarray:
+        """The nodes a path claims: its nodes, the corners of its 45° cells, widened for a wide class."""
+        pts = set(path)
+        for (i0, j0), (i1, j1) in zip(path, path[1:]):
+            if i0 != i1 and j0 != j1:
+                pts.add((i1, j0))
+                pts.add((i0, j1))
+        arr = np.array(sorted(pts)).T
+        r = self.extra[k] / self.lat.p
+        if r > 1e-9:
+            offs = np.argwhere(_disk(r + 1.0 - 1e-6)) - int(math.ceil(r + 1.0 - 1e-6))
+            arr = (arr[:, :, None] + offs.T[:, None, :]).reshape(2, -1)
+            keep = (arr[0] >= 0) & (arr[0] < self.lat.nx) & (arr[1] >= 0) & (arr[1] < self.lat.ny)
+            arr = np.unique(arr[:, keep], axis=1)
+        return arr
+
+    def place(self, k: int, path: list[tuple[int, int]] | None) -> None:
+        """Record job k's path and its claim on the lattice (replacing its previous one)."""
+        own = self.net_occ.get(self.jobs[k].net)
+        if self.feet[k] is not None:
+            np.subtract.at(self.occ, tuple(self.feet[k]), 1)
+            if own is not None:
+                np.subtract.at(own, tuple(self.feet[k]), 1)
+        self.paths[k], self.feet[k] = path, None
+        if path is not None:
+            self.feet[k] = self.footprint(k, path)
+            np.add.at(self.occ, tuple(self.feet[k]), 1)
+            if own is not None:
+                np.add.at(own, tuple(self.feet[k]), 1)
+
+    def shared(self, k: int) -> bool:
+        """Whether job k's claim overlaps another net's."""
+        if self.feet[k] is None:
+            return False
+        own = self.net_occ.get(self.jobs[k].net)
+        f = tuple(self.feet[k])
+        used = self.occ[f] - 1
+        if own is not None:
+            used = used - (own[f] - 1) * self.near_ball(k, *f)
+        return bool((used > 0).any())
+
+    def near_ball(self, k: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether nodes lie within job k's ball zone (capture pad plus its clearance)."""
+        ball = self.balls[self.jobs[k].ball]
+        x, y = self.lat.xy(i, j)
+        reach = math.hypot(*(np.subtract(ball.shape.bounds[2:], ball.shape.bounds[:2]) / 2.0)) + self.clear[k]
+        return (np.hypot(x - ball.x, y - ball.y) <= reach).astype(float)
+
+    # ------------------------------------------------------------------ all jobs
+
+    def negotiate(self, grow: int) -> list[int]:
+        """Route every job, ripping up and rerouting shared nodes; the jobs still in conflict (or unroutable)."""
+        order = sorted(range(len(self.jobs)), key=lambda k: self._span(k))
+        todo, pres = order, 0.5
+        for rnd in range(ROUNDS):
+            for k in todo:
+                self.place(k, None)
+                path = self.route_one(k, pres, grow * (1 + rnd // 6))
+                if path is None:
+                    path = self.route_one(k, pres, max(self.lat.nx, self.lat.ny))
+                self.place(k, path)
+            bad = [k for k in order if self.paths[k] is None or self.shared(k)]
+            if not bad:
+                return []
+            self.hist += 0.6 * (self.occ > 1)
+            pres *= 1.8
+            todo = bad
+        return [k for k in order if self.paths[k] is None or self.shared(k)]
+
+    def _span(self, k: int) -> float:
+        job = self.jobs[k]
+        pad, ball = self.pads[job.pad], self.balls[job.ball]
+        return octilinear(pad.x - ball.x, pad.y - ball.y)
+
+    # ------------------------------------------------------------------ straight runs
+
+    def straighten(self, k: int) -> None:
+        """Replace job k's path by long axis and 45° runs wherever the lattice lets it."""
+        path = self.paths[k]
+        if path is None or len(path) < 3:
+            return
+        self.place(k, None)
+        ii, jj = [p[0] for p in path], [p[1] for p in path]
+        win = Window(min(ii), max(ii) + 1, min(jj), max(jj) + 1)
+        mask = self.moves(k, win)
+        occ = self.others(k, win) > 0
+        corners = _corners(path)
+        out, a = [path[0]], 0
+        while a < len(corners) - 1:
+            for b in range(len(corners) - 1, a, -1):
+                leg = self._shortcut(corners[a], corners[b], mask, occ, win)
+                if leg is not None:
+                    out.extend(leg[1:])
+                    a = b
+                    break
+            else:  # keep the original step (cannot happen: the path itself is legal)
+                out.extend(_steps(corners[a], corners[a + 1])[1:])
+                a += 1
+        self.place(k, out)
+
+    def _shortcut(self, p0, p1, mask, occ, win) -> list[tuple[int, int]] | None:
+        """An axis run and a 45° run from p0 to p1 (either order) over free nodes, or None."""
+        di, dj = p1[0] - p0[0], p1[1] - p0[1]
+        d = min(abs(di), abs(dj))
+        diag = (int(np.sign(di)) * d, int(np.sign(dj)) * d)
+        for first in (diag, (di - diag[0], dj - diag[1])):
+            mid = (p0[0] + first[0], p0[1] + first[1])
+            steps = _steps(p0, mid) + _steps(mid, p1)[1:]
+            if self._legal(steps, mask, occ, win):
+                return steps
+        return None
+
+    def _legal(self, steps, mask, occ, win) -> bool:
+        """Whether a step sequence uses only moves and nodes the job may use."""
+        s = np.array(steps)
+        if ((s[:, 0] < win.i0) | (s[:, 0] >= win.i1) | (s[:, 1] < win.j0) | (s[:, 1] >= win.j1)).any():
+            return False
+        li, lj = s[:, 0] - win.i0, s[:, 1] - win.j0
+        if occ[li, lj].any():
+            return False
+        a, b = s[:-1], s[1:]
+        d = b - a
+        bits = np.select([d[:, 1] == 0, d[:, 0] == 0, d[:, 0] == d[:, 1]], [H, V, D1], D2)
+        ha, hb = 2 * (a - (win.i0, win.j0)), 2 * (b - (win.i0, win.j0))
+        hm = (ha + hb) // 2
+        ok = mask[ha[:, 0], ha[:, 1]] & mask[hm[:, 0], hm[:, 1]] & mask[hb[:, 0], hb[:, 1]] & bits
+        if not ok.all():
+            return False
+        diag = (d[:, 0] != 0) & (d[:, 1] != 0)
+        return not (occ[b[diag, 0] - win.i0, a[diag, 1] - win.j0].any() or occ[a[diag, 0] - win.i0, b[diag, 1] - win.j0].any())
+
+    # ------------------------------------------------------------------ output
+
+    def centreline(self, k: int) -> list[tuple[float, float]]:
+        """Job k's path in µm, corners only, pad end first, ending on the ball centre when it is a node."""
+        path = _corners(self.paths[k])
+        xs, ys = self.lat.xy(np.array([p[0] for p in path]), np.array([p[1] for p in path]))
+        return [(snap(float(x), self.grid), snap(float(y), self.grid)) for x, y in zip(xs, ys)]
+
+
+def octilinear(dx: float, dy: float) -> float:
+    """Shortest 0/45/90° distance for an offset."""
+    a, b = sorted((abs(dx), abs(dy)))
+    return b - a + a * math.sqrt(2.0)
+
+
+def _disk(r: float) -> np.ndarray:
+    """Boolean disk of lattice radius r."""
+    n = int(math.ceil(r))
+    i, j = np.mgrid[-n:n + 1, -n:n + 1]
+    return i * i + j * j < r * r
+
+
+def _steps(p0: tuple[int, int], p1: tuple[int, int]) -> list[tuple[int, int]]:
+    """The lattice nodes of a straight (0/45/90°) run from p0 to p1, both included."""
+    di, dj = p1[0] - p0[0], p1[1] - p0[1]
+    n = max(abs(di), abs(dj))
+    if n == 0:
+        return [p0]
+    si, sj = di // n if di else 0, dj // n if dj else 0
+    return [(p0[0] + si * m, p0[1] + sj * m) for m in range(n + 1)]
+
+
+def _corners(path: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The path's end points and the nodes where it changes direction."""
+    if len(path) < 3:
+        return list(path)
+    out = [path[0]]
+    for a, b, c in zip(path, path[1:], path[2:]):
+        if (b[0] - a[0], b[1] - a[1]) != (c[0] - b[0], c[1] - b[1]):
+            out.append(b)
+    out.append(path[-1])
+    return out
+
+
+def over_capacity(maze: Maze, left: list[int]) -> str:
+    """Why the jobs in `left` could not be routed: the most contested cut, its tracks and its demand."""
+    pads, balls, lat = maze.pads, maze.balls, maze.lat
+    unroutable = [k for k in left if maze.paths[k] is None]
+    if unroutable:
+        job = maze.jobs[unroutable[0]]
+        pad, ball = pads[job.pad], balls[job.ball]
+        return (f"net {job.net}: pad {pad.name} at ({pad.x:.1f}, {pad.y:.1f}) cannot reach ball {ball.name}: "
+                f"every way is closed by other nets' pads and balls or the keep-in edge at {job.width:g}/"
+                f"{job.space:g} µm width/space ({len(unroutable)} such net(s))")
+    hot = np.argwhere(maze.occ > 1)
+    counts = maze.occ[tuple(hot.T)]
+    i, j = (int(v) for v in hot[int(np.argmax(counts))])
+    x, y = (float(v) for v in lat.xy(np.array(i), np.array(j)))
+    names = [t.name for t in pads] + [b.name for b in balls]
+    kinds = ["pad"] * len(pads) + ["ball"] * len(balls)
+    owner, dist = maze.obs.owner[:, 2 * i, 2 * j], maze.obs.dist[:, 2 * i, 2 * j]
+    near = sorted({int(o) for o, d in zip(owner, dist) if o >= 0})
+    fixed = [t for t in [*pads, *balls]]
+    if len(near) >= 2:
+        a, b = fixed[near[0]], fixed[near[1]]
+        cut = f"the gap between {kinds[near[0]]} {names[near[0]]} and {kinds[near[1]]} {names[near[1]]}"
+        ax, ay, bx, by = a.x, a.y, b.x, b.y
+    else:
+        cut, (ax, ay, bx, by) = "the channel", (x - lat.p * 8, y, x + lat.p * 8, y)
+    n = max(2, int(math.hypot(bx - ax, by - ay) / (lat.p / 2)))
+    cx, cy = np.linspace(ax, bx, n), np.linspace(ay, by, n)
+    nodes = {lat.nearest(float(u), float(v)) for u, v in zip(cx, cy)}
+    clear = min(maze.clear)
+    free = [nd for nd in nodes if (maze.obs.dist[:, 2 * nd[0], 2 * nd[1]] >= clear).all()
+            and maze.obs.room[2 * nd[0], 2 * nd[1]] >= clear]
+    tracks = len({(nd[0], nd[1]) for nd in free})
+    users = [k for k, f in enumerate(maze.feet) if f is not None and any((int(a_), int(b_)) in nodes for a_, b_ in f.T)]
+    nets = sorted({maze.jobs[k].net for k in users} | {maze.jobs[k].net for k in left})
+    shown = ", ".join(nets[:8]) + (f" and {len(nets) - 8} more" if len(nets) > 8 else "")
+    job0 = maze.jobs[left[0]]
+    return (f"nets {shown} cannot all be routed on one layer: near ({x:.1f}, {y:.1f}) they need {cut}, "
+            f"which carries {tracks} track(s) at {job0.width:g}/{job0.space:g} µm width/space but "
+            f"{max(len(users), tracks + 1)} traces must cross it (over by {max(1, len(users) - tracks)}); "
+            f"{len(left)} of {len(maze.jobs)} traces still share metal after {ROUNDS} rip-up rounds")

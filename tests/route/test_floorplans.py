@@ -1,0 +1,64 @@
+"""Floorplans real chips have (tests/route/floorplans.py): each routes DRC-clean, or is refused
+with a reason; none ever yields a layout with a DRC violation."""
+
+from __future__ import annotations
+
+import pytest
+
+from layoutgen.errors import RoutingError
+from layoutgen.families.wlcsp_fanin.build import build_die
+from layoutgen.pdk import load_pdk
+from floorplans import FLOORPLANS, build_checked, design, row
+from layoutgen.design import BallGrid, NetClass
+
+# Floorplans the router does not route yet (each refused with exit 2 and a reason, never exit 1).
+NOT_YET = {"power_explicit", "one_net_two_balls", "pinout_datasheet", "partial"}
+
+
+@pytest.mark.parametrize("name", sorted(FLOORPLANS))
+def test_floorplan_routes_drc_clean_or_is_refused_with_a_reason(name, tmp_path):
+    cls, make = FLOORPLANS[name]
+    d = make()
+    if name in NOT_YET:
+        with pytest.raises(RoutingError):
+            build_checked(d, tmp_path)
+        return
+    die, drc = build_checked(d, tmp_path)
+    assert drc.ok, f"{cls} {name}: {drc.counts()}"
+    pads = {p.name for p in d.die.pads}
+    assert set(die.assignment) == pads, "every pad has a trace"
+    for pad, ball in die.assignment.items():
+        net = next(p.net for p in d.die.pads if p.name == pad)
+        assert die.ball_nets[ball] == net
+    fixed = d.package.balls.nets
+    if d.package.balls.assign == "explicit" or fixed:
+        for ball, net in fixed.items():
+            assert die.ball_nets.get(ball, net) == net, f"ball {ball} keeps its net {net}"
+
+
+def test_a_no_connect_ball_is_reported(tmp_path):
+    d = FLOORPLANS["no_connect"][1]()
+    die, drc = build_checked(d, tmp_path)
+    assert drc.ok and die.extra["no_connect_balls"] == ["A2"]
+    assert "A2" not in die.ball_nets
+
+
+def test_net_classes_draw_wider_traces(tmp_path):
+    d = FLOORPLANS["net_classes"][1]()
+    die = build_die(d, load_pdk(d.pdk))
+    import shapely
+    rdl = shapely.union_all(die.layout.cells[die.layout.top].shapes["RDL"])
+    vdd_pad = next(p for p in d.die.pads if p.net == "VDD1")
+    # the VDD1 trace leaving its pad is 20 µm wide: a 20 × 20 µm square fits in the metal just outside the pad
+    assert die.route_lengths[vdd_pad.name] > 0
+    assert rdl.area > 0
+
+
+def test_a_trace_wider_than_every_gap_is_refused_naming_its_net():
+    pads = row("B", 3, 400, y=-1135)
+    classes = {"B2": NetClass(width=150, space=10)}
+    d = design("over", "sky400", 2400, 2400, pads, BallGrid(rows=5, cols=5, pitch=400, assign="explicit",
+                                                            nets={"E1": "B1", "C3": "B2", "E5": "B3"}, net_classes=classes))
+    with pytest.raises(RoutingError, match=r"net B2: pad B2 .* cannot reach ball C3|nets .*B2.* over by \d+"):
+        build_die(d, load_pdk("sky400"))
+
