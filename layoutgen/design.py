@@ -38,7 +38,9 @@ def _config_line() -> tuple[str, int] | None:
 class Model(BaseModel):
     """Base of the design models: strict fields, and the config line that made the object."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: NaN and ±inf are refused in every float field (they would reach
+    # round() and GEOS, or summary.json as invalid JSON).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
     _src: tuple[str, int] | None = PrivateAttr(default=None)
 
     def model_post_init(self, __context: object) -> None:
@@ -217,7 +219,8 @@ class Wafer(Model):
 class Design(Model):
     """A whole design: name, PDK, die, package family and its parameters."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", description="design name (output folder)")
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=100,
+                      description="design name (output folder; at most 100 characters, file names add to it)")
     pdk: str = Field(min_length=1, description="PDK name or folder")
     revision: str = Field(default="A", pattern=r"^[A-Za-z0-9_.\-]{1,16}$", description="mask revision label")
     die: Die | None = Field(default=None, description="the die (families that place several dies name them in their package)")

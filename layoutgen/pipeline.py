@@ -6,9 +6,13 @@ at the end, so a failed build leaves the previous result (or nothing), never hal
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import signal
 import tempfile
+import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,7 +21,7 @@ from shapely.geometry import box
 from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
-from .errors import ConfigError, PdkError
+from .errors import ConfigError, OutputError, PdkError
 from .families import MODULES, builder, builds_wafer, extra_writer, panel_builder
 from .families.result import DieResult
 from .gdsio import write_layout
@@ -176,17 +180,107 @@ def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcRe
     return result
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(root: Path) -> None:
+    """Give `root` and everything in it the modes any tool would (0666 / 0777 less the umask):
+    temp files and folders are created 0600 / 0700, which a CI artefact store or the mask
+    shop's account could not read."""
+    mask = _umask()
+    os.chmod(root, 0o777 & ~mask)
+    for here, dirs, files in os.walk(root):
+        for d in dirs:
+            os.chmod(os.path.join(here, d), 0o777 & ~mask)
+        for f in files:
+            os.chmod(os.path.join(here, f), 0o666 & ~mask)
+
+
+_STAGE_OWNER = ".owner"
+_STALE_S = 60.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_stages(out_root: Path, name: str) -> None:
+    """Remove `.<name>.*.tmp` stages that killed builds left (their owner process is gone), and put
+    back a previous result a kill left only as `.<name>.old`."""
+    for stage in out_root.glob(f".{name}.*.tmp"):
+        if not stage.is_dir():
+            continue
+        try:
+            pid = int((stage / _STAGE_OWNER).read_text())
+            stale = not _alive(pid)
+        except (OSError, ValueError):  # no owner: a build killed before it wrote one, or an older layoutgen
+            stale = time.time() - stage.stat().st_mtime > _STALE_S
+        if stale:
+            shutil.rmtree(stage, ignore_errors=True)
+    final, old = out_root / name, out_root / f".{name}.old"
+    if old.is_dir() and not final.exists():
+        old.rename(final)
+
+
+_DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _swap_into_place(stage: Path, final: Path) -> None:
-    """Replace `final` by `stage` (both in one folder), removing the old result."""
+    """Replace `final` by `stage` (both in one folder), removing the old result. Signals wait until
+    both renames are done, and a failed second rename puts the old result back: never only `.old`."""
     old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        final.rename(old)
-    stage.rename(final)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            final.rename(old)
+        try:
+            stage.rename(final)
+        except BaseException:
+            if old is not None:
+                old.rename(final)
+            raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _make_stage(out_root: Path, name: str) -> Path:
+    """A fresh stage folder beside the destination, marked with this process's id; OutputError when
+    the output root cannot be written."""
+    try:
+        if out_root.exists() and not out_root.is_dir():
+            raise OutputError(f"-o {out_root}: is a file, not a folder")
+        out_root.mkdir(parents=True, exist_ok=True)
+        remove_stale_stages(out_root, name)
+        stage = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out_root))
+        (stage / _STAGE_OWNER).write_text(str(os.getpid()))
+    except OSError as e:
+        raise output_error(e, out_root) from None
+    return stage
+
+
+def output_error(e: OSError, where: Path) -> OutputError:
+    """An OSError while writing results as a user error naming the path and the reason."""
+    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+              errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.EROFS: "the file system is read-only", errno.ENAMETOOLONG: "the name is too long",
+              errno.ENOTDIR: "a part of the path is a file, not a folder",
+              errno.EFBIG: "the file is larger than the file size limit allows"}.get(e.errno, e.strerror or str(e))
+    path = e.filename or where
+    return OutputError(f"cannot write the results to {path}: {reason}")
 
 
 def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False,
@@ -198,8 +292,7 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
         step(label="routing the die")
         die = builder(design.package.family)(design, pdk)
         out_root = Path(out_root)
-        out_root.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{design.name}.", suffix=".tmp", dir=out_root))
+        stage = _make_stage(out_root, design.name)
         try:
             step(label="writing masks")
             summary = write_outputs(design, pdk, die, stage, oasis=oasis)
@@ -210,9 +303,14 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
             step(label="previews and report")
             render_previews(stage, design.name)
             write_report(stage)
+            (stage / _STAGE_OWNER).unlink()
+            follow_umask(stage)
             final = out_root / design.name
             _swap_into_place(stage, final)
             step()
+        except OSError as e:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise output_error(e, out_root) from None
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise

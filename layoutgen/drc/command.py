@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the check: 0 clean (or all waived), 1 violations, 2 bad input."""
     from rich.console import Console
+    from rich.markup import escape
 
     from ..pdk import load_pdk
     from .engine import run_drc
@@ -48,10 +49,10 @@ def main(args: argparse.Namespace) -> int:
         out_dir = Path(args.out) if args.out else Path(args.gds).resolve().parent
         paths = write_reports(result, out_dir, junit=args.junit)
     except LayoutgenError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
         return e.exit_code
     except OSError as e:
-        err.print(f"[red]error:[/red] cannot write the reports: {e}", highlight=False)
+        err.print(f"[red]error:[/red] cannot write the reports: {escape(str(e))}", highlight=False)
         return 2
     print_table(result, console)
     console.print("reports: " + ", ".join(str(p) for p in paths.values()), highlight=False)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ..errors import DrcError
+from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import FAMILY_KINDS, family_check
 from .angle import check_angle
@@ -268,7 +268,8 @@ def run_rule(rule: Rule, cl: CellLayers) -> list[Finding]:
             raise DrcError(f"rule {rule.name}: no check for kind {rule.kind!r}")
         return check(rule, cl)
     except shapely.errors.GEOSException as e:
-        raise DrcError(f"rule {rule.name} could not be checked in cell {cl.flat.cell!r}: geometry error {e}") from None
+        # The GDS was read and accepted: a geometry failure here is ours, not the user's input.
+        raise InternalError(f"rule {rule.name} could not be checked in cell {cl.flat.cell!r}: geometry error {e}") from e
 
 
 def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule], layout: Layout | None = None) -> list[Violation]:

@@ -111,7 +111,9 @@ def print_table(result: DrcResult, console: Console | None = None) -> None:
     console = console or Console()
     counts, waived, placed = result.counts(), result.waived_counts(), result.flat_counts()
     repeated = placed != counts          # some violation lies in a cell placed many times
-    table = Table(title=f"DRC {Path(result.gds_path).name} · PDK {result.pdk} · {', '.join(result.cells)}")
+    from rich.markup import escape  # names, descriptions and waivers are text, not markup
+
+    table = Table(title=escape(f"DRC {Path(result.gds_path).name} · PDK {result.pdk} · {', '.join(result.cells)}"))
     table.add_column("rule")
     table.add_column("description")
     table.add_column("count", justify="right")
@@ -120,7 +122,7 @@ def print_table(result: DrcResult, console: Console | None = None) -> None:
     table.add_column("waived", justify="right")
     for r in result.rules:
         c = counts[r.name]
-        row = [r.name, r.description, f"[red]{c}[/red]" if c else "[green]0[/green]"]
+        row = [escape(r.name), escape(r.description), f"[red]{c}[/red]" if c else "[green]0[/green]"]
         if repeated:
             row.append(f"{placed[r.name]:,}" if placed[r.name] else "")
         table.add_row(*row, str(waived[r.name] or ""))
@@ -133,7 +135,7 @@ def print_table(result: DrcResult, console: Console | None = None) -> None:
     else:
         console.print(f"[green]clean[/green]: {sum(waived.values())} waived, {result.runtime_s:.2f} s")
     for w in result.unused_waivers:
-        console.print(f"[yellow]waiver {w} matched no violation[/yellow]")
+        console.print(f"[yellow]waiver {escape(str(w))} matched no violation[/yellow]")
 
 
 def write_reports(result: DrcResult, out_dir: str | Path, junit: str | Path | None = None,
