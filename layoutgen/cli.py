@@ -27,7 +27,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print_table(result.drc, Console())
     elif result.drc is not None:
         waived = sum(result.drc.waived_counts().values())
-        print(f"DRC clean: {len(result.drc.rules)} rules, 0 violations" + (f", {waived} waived" if waived else ""))
+        na = len(result.drc.not_applicable)
+        print(f"DRC clean: {len(result.drc.checked_rules())} rules checked, 0 violations" + (f", {waived} waived" if waived else "")
+              + (f"; {na} not applicable (no shapes on their layers)" if na else ""))
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.summary["counts"].items())
     print(f"built {result.out_dir}: {counts}, {len(result.summary['masks'])} masks")
     return result.exit_code

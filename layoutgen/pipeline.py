@@ -173,7 +173,8 @@ def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcRe
     result = run_drc(stage / f"{design.name}.gds", pdk, waivers=waivers if waivers and waivers.is_file() else None)
     write_reports(result, stage, reproducible=True)
     counts, waived = result.counts(), result.waived_counts()
-    summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "violations": sum(counts.values()),
+    summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "rules_checked": len(result.checked_rules()),
+                      "not_applicable": result.not_applicable, "violations": sum(counts.values()),
                       "violations_all_placements": sum(result.flat_counts().values()), "waived": sum(waived.values()),
                       "failed_rules": {name: n for name, n in counts.items() if n}}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

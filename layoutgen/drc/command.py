@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import LayoutgenError
+from ..errors import DrcError, LayoutgenError
 
 # The engine, the PDK loader and rich are imported when the check runs, so that
 # `layoutgen --help` (which defines these arguments) stays quick.
@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", metavar="DIR", help="where drc.json and drc.lyrdb go (default: beside the input)")
     parser.add_argument("--junit", metavar="F", help="also write JUnit XML (one testcase per rule) to F")
     parser.add_argument("--waivers", metavar="FILE", help="TOML file of accepted violations (see layoutgen.drc.waivers)")
+    parser.add_argument("--strict", action="store_true",
+                        help="shapes on layers the PDK does not define are an error (exit 2), not a warning")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--flat", dest="hierarchical", action="store_false", default=None,
                       help="flatten the layout and check it whole (default: hierarchical when the top places many cells)")
@@ -36,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
 
     from ..pdk import load_pdk
     from .engine import run_drc
-    from .report import print_table, write_reports
+    from .report import print_table, unknown_layers_text, write_reports
 
     console = Console()
     err = Console(stderr=True)
@@ -46,6 +48,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         pdk = load_pdk(args.pdk, extra=extra)
         result = run_drc(args.gds, pdk, top=args.top, waivers=args.waivers, hierarchical=args.hierarchical)
+        if getattr(args, "strict", False) and result.unknown_layers:
+            raise DrcError(f"{args.gds}: {unknown_layers_text(result)} (--strict)")
         out_dir = Path(args.out) if args.out else Path(args.gds).resolve().parent
         paths = write_reports(result, out_dir, junit=args.junit)
     except LayoutgenError as e:
