@@ -288,3 +288,11 @@ def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     assert table["before dicing"].startswith("80,448 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
     assert table["after dicing"].startswith("all 80,448 pieces isolated after dicing")
     assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"
+
+
+def test_the_contact_ring_has_no_acute_notch_where_the_bus_meets_it(wafer):
+    """KLayout's Euclidean space check on PLATE found 196 V notches here (issue #18 cause 18); none now."""
+    ly = layout(wafer / "backside_wlcsp.gds")
+    plate = region(ly, "PLATE")
+    plate.merge()
+    assert plate.space_check(round(PDK.value("space", "PLATE") / ly.dbu), False, kdb.Metrics.Euclidian).count() == 0
