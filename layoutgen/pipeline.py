@@ -59,6 +59,20 @@ def resolve_pdk(design: Design) -> Pdk:
         raise ConfigError(f"{where}: Design.pdk = {design.pdk!r}: {e}") from None
 
 
+def check_cell_names(design: Design, pdk: Pdk) -> None:
+    """A ConfigError at the die's line when its name is that of a mask's top cell (`<design>_<MASK>`),
+    which the mask file would hold twice."""
+    dies = [design.die, *(getattr(d, "die", None) for d in getattr(design.package, "dies", []))]
+    for die in (d for d in dies if d is not None):
+        for mask in pdk.masks:
+            if die.name == f"{design.name}_{mask.name}":
+                where = die.where()
+                if die._src:
+                    where = f"{die._src[0]}:{_field_line(Path(die._src[0]), die._src[1], 'name')}"
+                raise ConfigError(f"{where}: Die.name = {die.name!r}: the top cell of mask {mask.name} has this "
+                                  f"name; choose another die name")
+
+
 def _versions() -> dict[str, str]:
     out = {}
     for pkg in ("layoutgen", "gdstk", "shapely", "numpy", "klayout"):
@@ -290,6 +304,7 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
     with steps(4, "loading", quiet) as step:
         design = load_config(config)
         pdk = resolve_pdk(design)
+        check_cell_names(design, pdk)
         step(label="routing the die")
         die = builder(design.package.family)(design, pdk)
         out_root = Path(out_root)
