@@ -32,7 +32,7 @@ from .angle import check_angle
 from .area import check_area, check_hole_area
 from .centres import check_edge_distance, check_pitch
 from .connectivity import Pieces, conductor_pieces, find_opens, find_shorts, join_nets, place_terminals
-from .density import check_density
+from .density import check_density, clusters
 from .enclosure import check_enclosure, check_overlap, check_separation
 from .grid import check_grid
 from .merge import Shapes, merge
@@ -172,6 +172,11 @@ class CellLayers:
         b = self.flat.bounds_dbu
         return None if b is None else tuple(v * self.flat.dbu_um for v in b)  # type: ignore[return-value]
 
+    def clusters(self, gap: float) -> list[tuple[float, float, float, float]]:
+        """Extents (µm) of the groups of shapes the cell draws that lie within `gap` of each other:
+        where windowed checks need windows."""
+        return clusters(poly_bounds(self.flat.polys) * self.flat.dbu_um, gap)
+
     @cached_property
     def pieces(self) -> Pieces:
         """The connected pieces of the PDK's conductor stack."""
@@ -243,7 +248,7 @@ CHECKS: dict[str, Check] = {
     "edge_distance": lambda r, c: check_edge_distance(c.merged(r.layer), c.merged(r.other), r.value),
     "grid": lambda r, c: [f for n in r.layers for f in check_grid(c.raw(n), r.value, c.flat.dbu_um)],
     "angle": lambda r, c: [f for n in r.layers for f in check_angle(c.merged(n), r.value, r.tolerance_um or 0.0)],
-    "density": lambda r, c: check_density(c.merged(r.layer), c.extent, r.window, r.step, r.min, r.max),
+    "density": lambda r, c: check_density(c.merged(r.layer), c.clusters(r.window), r.window, r.step, r.min, r.max),
     "connectivity": _connectivity,
 }
 

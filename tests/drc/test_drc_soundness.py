@@ -87,3 +87,24 @@ def test_a_negative_or_zero_database_unit_is_refused(tmp_path, which):
     _set_units(gds, db=db)
     with pytest.raises(DrcError, match=r"its (user|database) unit is (-1e-0[69]|0\.0) m; it must be a positive number"):
         run_drc(gds, load_pdk("sky400"))
+
+
+def test_density_windows_cover_each_cluster_of_shapes_not_the_whole_extent(tmp_path):
+    """Two 50 µm squares 2 km apart (near the GDS coordinate limit at 1 nm): one window around
+    each (density 0.000625 < 2 %), where windows over the whole extent would be 4 million
+    (issue #18 cause 5: 18 million at 4 km)."""
+    gds = _gds(tmp_path / "far.gds", [((0, 0, 50, 50), 20, 0), ((2e6, 2e6, 2e6 + 50, 2e6 + 50), 20, 0)])
+    result = run_drc(gds, load_pdk("sky400"), rules=["RDL.DEN"])
+    assert result.counts()["RDL.DEN"] == 2
+    centres = sorted(round(v.bounds()[0]) for v in result.violations)
+    assert centres == [0, 2_000_000]
+
+
+def test_density_clusters_join_shapes_closer_than_a_window():
+    import numpy as np
+
+    from layoutgen.drc.density import clusters
+
+    b = np.array([[0, 0, 10, 10], [1500, 0, 1510, 10], [5000, 0, 5010, 10]], float)
+    assert clusters(b, 2000) == [(0.0, 0.0, 1510.0, 10.0), (5000.0, 0.0, 5010.0, 10.0)]
+    assert clusters(b, 1000) == [(0.0, 0.0, 10.0, 10.0), (1500.0, 0.0, 1510.0, 10.0), (5000.0, 0.0, 5010.0, 10.0)]
