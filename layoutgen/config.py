@@ -38,6 +38,15 @@ def _field_line(path: Path, start: int, field: str | None) -> int:
     return start
 
 
+def _assign_line(source: str, name: str) -> int | None:
+    """The last line of `source` that assigns `name` (`name = ...`), or None."""
+    found = None
+    for i, text in enumerate(source.splitlines(), 1):
+        if re.match(rf"\s*{re.escape(name)}\s*=[^=]", text):
+            found = i
+    return found
+
+
 def _config_frame_line(tb, path: str) -> int | None:
     """The last line of the config file in a traceback."""
     line = None
@@ -96,6 +105,7 @@ def load_config(path: str | Path) -> Design:
         CONFIG_FILE.reset(token)
     design = namespace.get("design")
     if not isinstance(design, Design):
-        raise ConfigError(f"{p}: the config must set `design = Design(...)` (found {type(design).__name__})")
+        line = _assign_line(source, "design") or len(source.splitlines()) or 1
+        raise ConfigError(f"{p}:{line}: the config must set `design = Design(...)` (found {type(design).__name__})")
     design.config_path = p
     return design

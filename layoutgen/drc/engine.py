@@ -213,7 +213,14 @@ def wafer_findings(rule: Rule, cl: CellLayers) -> list[Finding]:
     if not cl.has_wafer():
         return []
     run = plating_findings if rule.check == "plating" else isolation_findings
-    return [Finding(f.message, f.region, f.edges) for f in run(cl.wafer_geometry, cl.pdk, cl.top)]
+    try:
+        found = run(cl.wafer_geometry, cl.pdk, cl.top)
+    except (shapely.errors.GEOSException, shapely.errors.ShapelyError) as e:
+        # The wafer checks read the WAFER outline, ring and bus as a wafer: a file whose WAFER
+        # shapes are no wafer outline (degenerate, self-touching) cannot be checked.
+        raise DrcError(f"rule {rule.name}: cell {cl.top!r} draws on the WAFER layer {tuple(cl.pdk.layer(WAFER_LAYER).gds)} "
+                       f"something the {rule.check} check cannot read as a wafer outline ({e})") from None
+    return [Finding(f.message, f.region, f.edges) for f in found]
 
 
 def _connectivity(rule: Rule, cl: CellLayers) -> list[Finding]:
