@@ -131,6 +131,17 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
         known = ", ".join(f for f in MODULES if builds_wafer(f))
         raise ConfigError(f"{design.wafer.where()}: Design.wafer: the wafer level (plating network, dicing) is "
                           f"built for the families {known}; family {design.package.family!r} builds its die or unit only")
+    spare = [name for name, _, _ in die.balls if name not in die.ball_nets] if die.ball_nets else []
+    if spare:
+        # A ball with no net is metal no tail can reach: it would not plate (PLATE.NET on every die).
+        balls = getattr(design.package, "balls", None)
+        where = design.wafer.where()
+        if balls is not None and balls._src:
+            where = f"{balls._src[0]}:{_field_line(Path(balls._src[0]), balls._src[1], 'depopulate')}"
+        more = f" and {len(spare) - 8} more" if len(spare) > 8 else ""
+        raise ConfigError(f"{where}: BallGrid.depopulate: balls {', '.join(spare[:8])}{more} have no net; on a plated "
+                          f"wafer their pads would float and not plate (PLATE.NET): depopulate them, or build without "
+                          f"the wafer")
     from .wafer import build_wafer
 
     return build_wafer(design, pdk, die, run_checks=True)

@@ -260,13 +260,14 @@ def test_a_tail_narrower_than_a_lead_is_caught_where_it_climbs_the_groove_wall(t
 
 
 def test_spare_balls_cannot_plate_and_are_named(tmp_path):
+    """Balls left without a net would float on the plated wafer (PLATE.NET on every die): the
+    build refuses them at the ball grid's line, naming them (issue #18 cause 13)."""
     cfg = variant(tmp_path, "spare", SMALL + "\ndesign = design.model_copy(update={'package': design.package.model_copy("
                   "update={'balls': design.package.balls.model_copy(update={'depopulate': ['D4:E5']})})})")
-    result = build(cfg, out_root=tmp_path / "out", quiet=True)
-    assert result.summary["counts"]["balls"] == 60 and len(result.summary["wafer"]["plating"]["without_tail"]) == 12
-    found = [v for v in result.drc.violations if v.rule == "PLATE.NET"]
-    assert len(found) == 12 and all("BSWIRE piece with no net (an unconnected ball pad" in v.message for v in found)
-    assert {k for k, v in result.drc.counts().items() if v} == {"PLATE.NET"}
+    with pytest.raises(ConfigError, match=r"\.py:\d+: BallGrid.depopulate: balls (\w+, ){7}\w+ and 4 more have no net; "
+                                          r"on a plated wafer"):
+        build(cfg, out_root=tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out" / "backside_100").exists()
 
 
 def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
