@@ -108,3 +108,19 @@ def test_density_clusters_join_shapes_closer_than_a_window():
     b = np.array([[0, 0, 10, 10], [1500, 0, 1510, 10], [5000, 0, 5010, 10]], float)
     assert clusters(b, 2000) == [(0.0, 0.0, 1510.0, 10.0), (5000.0, 0.0, 5010.0, 10.0)]
     assert clusters(b, 1000) == [(0.0, 0.0, 10.0, 10.0), (1500.0, 0.0, 1510.0, 10.0), (5000.0, 0.0, 5010.0, 10.0)]
+
+
+def test_zero_area_polygons_in_rotated_mirrored_arrays_check_hierarchically(tmp_path):
+    """A fuzz-found GDS: zero-area polygons in the top and in a cell placed by rotated,
+    mirrored arrays ended the hierarchical check in AttributeError (issue #18 cause 15)."""
+    import math
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    child, top = lib.new_cell("C"), lib.new_cell("T")
+    child.add(gdstk.Polygon([(0, 0), (10, 0), (20, 0)], layer=20), gdstk.rectangle((30, 30), (70, 60), layer=20))
+    top.add(gdstk.Reference(child, (100, 0), rotation=math.pi / 2, x_reflection=True, columns=3, rows=2, spacing=(200, 150)))
+    top.add(gdstk.Polygon([(0, 0), (5, 0), (10, 0)], layer=20))
+    lib.write_gds(str(tmp_path / "z.gds"))
+    flat = run_drc(tmp_path / "z.gds", load_pdk("sky400"), hierarchical=False)
+    hier = run_drc(tmp_path / "z.gds", load_pdk("sky400"), hierarchical=True)
+    assert hier.flat_counts() == flat.counts()
