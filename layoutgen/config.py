@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .design import CONFIG_FILE, Design
+from .design import CONFIG_FILE, Design, field_line as _field_line
 from .errors import ConfigError, LayoutgenError
 
 
@@ -21,21 +21,6 @@ def read_text(path: Path, what: str) -> str:
         line = data[: e.start].count(b"\n") + 1
         raise ConfigError(f"{path}:{line}: the {what} file is not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
                           f"{e.start}); save it as UTF-8") from None
-
-
-def _field_line(path: Path, start: int, field: str | None) -> int:
-    """The line at or after `start` where `field=` is written (within 40 lines), else `start`."""
-    if not field:
-        return start
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return start
-    pat = re.compile(rf"\b{re.escape(field)}\s*=")
-    for i in range(start - 1, min(len(lines), start + 39)):
-        if pat.search(lines[i]):
-            return i + 1
-    return start
 
 
 def _assign_line(source: str, name: str) -> int | None:

@@ -22,6 +22,21 @@ JEDEC_ROW_LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in "IOQSXZ
 Length = Annotated[float, Field(gt=0, description="µm")]
 
 
+def field_line(path: Path, start: int, field: str | None) -> int:
+    """The line at or after `start` where `field=` is written (within 40 lines), else `start`."""
+    if not field:
+        return start
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return start
+    pat = re.compile(rf"\b{re.escape(field)}\s*=")
+    for i in range(start - 1, min(len(lines), start + 39)):
+        if pat.search(lines[i]):
+            return i + 1
+    return start
+
+
 def _config_line() -> tuple[str, int] | None:
     """The innermost (file, line) of the running config file on the call stack."""
     target = CONFIG_FILE.get()
@@ -316,10 +331,9 @@ class Design(Model):
                 raise ValueError(f"Die.name = {die.name!r}: {why}; choose another die name")
         balls = getattr(self.package, "balls", None)
         if isinstance(balls, BallGrid) and self.die is not None:
-            from .config import _field_line
             from .errors import ConfigError
 
-            line = _field_line(Path(balls._src[0]), balls._src[1], "nets") if balls._src else None
+            line = field_line(Path(balls._src[0]), balls._src[1], "nets") if balls._src else None
             where = f"{balls._src[0]}:{line}" if balls._src else balls.where()
             if balls.assign == "auto" and balls.nets and not self.package.ball_nets_with_auto:
                 raise ConfigError(f"{where}: BallGrid.nets = {dict(list(balls.nets.items())[:3])!r}...: family "

@@ -23,29 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import PdkError
 from .pdk_check import check_file, check_pdk
-from .rulekinds import FAMILY_KINDS
-
-RULE_KINDS = (
-    "width", "space", "area", "hole_area", "enclosure", "separation", "overlap", "size",
-    "pitch", "edge_distance", "grid", "angle", "density", "connectivity",
-)
-# Fields each rule kind needs besides name, kind and description.
-_KIND_NEEDS: dict[str, tuple[str, ...]] = {
-    "width": ("layer", "value"),
-    "space": ("layer", "value"),
-    "area": ("layer", "value"),
-    "hole_area": ("layer", "value"),
-    "enclosure": ("layer", "other", "value"),
-    "separation": ("layer", "other", "value"),
-    "overlap": ("layer", "other", "value"),
-    "size": ("layer", "value"),
-    "pitch": ("layer", "value"),
-    "edge_distance": ("layer", "other", "value"),
-    "grid": ("layers", "value"),
-    "angle": ("layers", "value"),
-    "density": ("layer", "window", "step"),
-    "connectivity": ("check",),
-}
+from .rulekinds import RULE_KINDS
 
 
 class _Model(BaseModel):
@@ -78,7 +56,7 @@ class Rule(_Model):
     """One design rule: kind, layers, value (µm, µm², or a fraction for density)."""
 
     name: str
-    kind: str                            # a core kind (RULE_KINDS) or a family's (rulekinds.FAMILY_KINDS)
+    kind: str                            # a kind of layoutgen.rulekinds.RULE_KINDS
     description: str
     layer: str | None = None
     other: str | None = None
@@ -94,13 +72,9 @@ class Rule(_Model):
 
     @model_validator(mode="after")
     def _has_fields_of_kind(self) -> "Rule":
-        if self.kind in _KIND_NEEDS:
-            needs = _KIND_NEEDS[self.kind]
-        elif self.kind in FAMILY_KINDS:
-            needs = FAMILY_KINDS[self.kind].needs
-        else:
-            known = ", ".join([*RULE_KINDS, *FAMILY_KINDS])
-            raise ValueError(f"rule {self.name!r}: unknown kind {self.kind!r} (known: {known})")
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"rule {self.name!r}: unknown kind {self.kind!r} (known: {', '.join(RULE_KINDS)})")
+        needs = RULE_KINDS[self.kind].needs
         missing = [f for f in needs if getattr(self, f) is None]
         if missing:
             raise ValueError(f"rule {self.name!r} of kind {self.kind!r} needs {', '.join(missing)}")

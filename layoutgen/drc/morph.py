@@ -10,10 +10,9 @@ habits are handled here:
   measured against w − 2·MARGIN_UM (1e-4 µm, a tenth of a database unit).
 - a closing by square-cornered (mitre) offsets returns a V-shaped notch unchanged: its
   walls move out and back along the bisector. `acute_notches` finds those from the
-  vertices instead: wherever a shape's outline turns back by more than 90° (the gap
-  outside the vertex is narrower than 90°), the two walls come closer than any space
-  near the tip, which KLayout's Euclidean space check reports too (edges at 90° or more
-  are not checked, as KLayout's default).
+  edges instead (`geometry.acute_notches`): walls of one shape facing each other at
+  less than 90° and closer than the space, as KLayout's Euclidean space check reports
+  them (edge pairs at 90° or more are not checked, KLayout's default).
 - the difference between a shape and its opening leaves numerical slivers at joints;
   pieces smaller than SLIVER_UM2 are dropped, and a piece only counts when it touches two
   walls of the shape that face each other (normals more than 120° apart): a real neck or
@@ -26,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import EPS_UM, SLIVER_UM2, has_facing_walls
+from .geometry import SLIVER_UM2, has_facing_walls
 
 MARGIN_UM = 5e-5
 _MITRE = 10.0
@@ -78,50 +77,6 @@ def narrow_gaps(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geom
     keep = gained > SLIVER_UM2
     idx = concave[keep]
     return _pieces(idx, shapely.difference(closed[keep], geoms[idx]), geoms)
-
-
-def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geometry]]:
-    """(index, marker) for each V-shaped notch of a geometry: two walls of one shape that face
-    each other across the outside at less than 90° (KLayout's Euclidean space check with its
-    default 90° limit) and come closer than `space`. The marker covers the parts of both walls
-    within `space` of each other; wall pairs whose markers touch are one notch (a tip cut off
-    by a short edge is one notch, not three)."""
-    if len(geoms) == 0:
-        return []
-    rings, owner = shapely.get_rings(shapely.orient_polygons(geoms), return_index=True)
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    same = ring[1:] == ring[:-1]                              # consecutive points of one ring: an edge
-    p0, p1, own = xy[:-1][same], xy[1:][same], owner[ring[:-1][same]]
-    d = p1 - p0
-    length = np.hypot(*d.T)
-    keep = length > 0
-    p0, p1, own, d, length = p0[keep], p1[keep], own[keep], d[keep], length[keep]
-    if len(p0) < 2:
-        return []
-    normal = np.stack([d[:, 1], -d[:, 0]], 1) / length[:, None]   # outward: shapes lie left of their rings
-    segs = shapely.linestrings(np.stack([p0, p1], 1))
-    i, j = shapely.STRtree(segs).query(segs, predicate="dwithin", distance=space - EPS_UM)
-    pick = (i < j) & (own[i] == own[j])
-    i, j = i[pick], j[pick]
-    facing = np.einsum("ij,ij->i", normal[i], normal[j]) < -1e-9          # at less than 90° to each other
-
-    def ahead(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # some of wall b lies outside wall a
-        return np.maximum(np.einsum("ij,ij->i", p0[b] - p0[a], normal[a]),
-                          np.einsum("ij,ij->i", p1[b] - p0[a], normal[a])) > EPS_UM
-
-    pick = facing & ahead(i, j) & ahead(j, i)
-    i, j = i[pick], j[pick]
-    if len(i) == 0:
-        return []
-    near_i = shapely.intersection(segs[i], shapely.buffer(segs[j], space - EPS_UM, quad_segs=4))
-    near_j = shapely.intersection(segs[j], shapely.buffer(segs[i], space - EPS_UM, quad_segs=4))
-    marks = shapely.convex_hull(shapely.union(near_i, near_j))
-    out = []
-    for k in np.unique(own[i]):  # shapes with a notch only: few
-        mine = own[i] == k
-        merged = shapely.union_all(shapely.buffer(marks[mine], EPS_UM, quad_segs=1))
-        out += [(int(k), part) for part in shapely.get_parts(merged)]
-    return out
 
 
 def _pieces(idx: np.ndarray, diffs: np.ndarray, geoms: np.ndarray) -> list[tuple[int, shapely.Geometry]]:

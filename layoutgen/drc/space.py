@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import EPS_UM, closest_segments
+from .geometry import EPS_UM, acute_notches, closest_segments
 from .merge import Shapes
-from .morph import acute_notches, narrow_gaps
+from .morph import narrow_gaps
 from .violation import Finding
 
 

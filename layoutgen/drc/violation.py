@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 import shapely
 
 from ..pdk import Rule
+from ..rulekinds import Finding
 from .geometry import Segment, rings_of
 
-
-class Finding(NamedTuple):
-    """One place a check failed: a region (polygon, µm) and/or edges, and what was measured."""
-
-    message: str
-    region: shapely.Geometry | None = None
-    edges: tuple[Segment, ...] | None = None
+__all__ = ["DrcResult", "Finding", "Violation"]
 
 
 @dataclass(frozen=True, eq=False)

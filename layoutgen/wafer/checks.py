@@ -21,7 +21,6 @@ marker region in top-cell µm, edges), so a `connectivity` rule with `check = "p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -29,18 +28,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon, box
 
+# The GDS reader and its polygon arrays (drc/read.py, drc/geometry.py) sit below the wafer in the
+# layering (tests/core/test_imports.py): reading a GDS is I/O, not checking.
+from ..drc.geometry import polygons
+from ..drc.read import concat_polys, layer_key, place_polys
 from ..layout import Cell, Layout
 from ..pdk import Pdk
+from ..rulekinds import Finding
 
 DIE_LAYER, KERF_LAYER, WAFER_LAYER, MARK_LAYER = "DIE", "KERF", "WAFER", "MARK"
-
-
-class Finding(NamedTuple):
-    """One place a wafer check failed: what, and a marker region in top-cell µm (fields of the DRC's Finding)."""
-
-    message: str
-    region: shapely.Geometry | None = None
-    edges: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -183,9 +179,6 @@ def geometry_from_layout(layout: Layout, pdk: Pdk, top: str | None = None, layer
 
 def geometry_from_gds(gds, pdk: Pdk, top: str | None = None) -> WaferGeometry:
     """The checks' view of a GDS read by the DRC's reader (`layoutgen.drc.read.Layout`)."""
-    from ..drc.geometry import polygons
-    from ..drc.read import concat_polys, layer_key, place_polys
-
     dbu = gds.dbu_um
     top = gds.pick_tops(top)[0]
     keys = {name: layer_key(*pdk.layer(name).gds) for name in pdk.layers}

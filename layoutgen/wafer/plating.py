@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
+from ..drc.geometry import acute_notches   # the DRC's own definition of the notch it checks
 from ..layout import Cell, Label, Layout
 
 SIDES = ("left", "right", "bottom", "top")
@@ -149,7 +150,6 @@ def fill_acute_notches(ring: Polygon, ends: list[Polygon], space: float, grid: f
     closer than the space (plus two grid steps); the triangle's base is then at least the
     space wide and meets both walls at more than 90°, so no new notch appears. Repeated
     until none is left (grid snapping can leave a new one, rarely)."""
-    from ..drc.morph import acute_notches   # the DRC's own definition of the notch it checks
 
     margin = space + 2 * grid
     for _ in range(4):

@@ -20,7 +20,7 @@ from layoutgen.layout import Cell, Layout
 from layoutgen.masks import derive_mask, mask_layer_map
 from layoutgen.pdk import load_pdk
 from layoutgen.wafer import build_wafer, check_isolation, check_plating, mask_order_rows, write_mask_order
-from layoutgen.wafer.invert import complement_layout
+from layoutgen.masks.invert import complement_layout
 
 from wafer_support import make_design, make_die_result, write_masks
 

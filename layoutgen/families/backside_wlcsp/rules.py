@@ -273,7 +273,7 @@ def _xy(g: BaseGeometry) -> str:
 # --- the DRC's view of these rules (kinds registered in layoutgen/rulekinds.py) --------------
 
 def _findings(found: list[Violation]) -> list:
-    from layoutgen.drc.violation import Finding
+    from layoutgen.rulekinds import Finding
 
     return [Finding(msg, geom) for msg, geom in found]
 

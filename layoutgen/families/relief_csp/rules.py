@@ -220,7 +220,7 @@ def stencil_figures(shapes: Sequence[BaseGeometry], thickness_um: float) -> dict
 
 def _stencil_findings(rule: Rule, cell, check) -> list:
     """Run a thickness-dependent stencil check on the merged apertures of the rule's layer."""
-    from layoutgen.drc.violation import Finding
+    from layoutgen.rulekinds import Finding
 
     shapes = list(cell.merged(rule.layer).geoms)
     if not shapes:
@@ -244,6 +244,6 @@ def drc_aspect_ratio(rule: Rule, cell) -> list:
 
 def drc_island(rule: Rule, cell) -> list:
     """DRC: foil islands left by the apertures of the rule's layer."""
-    from layoutgen.drc.violation import Finding
+    from layoutgen.rulekinds import Finding
 
     return [Finding(msg, geom) for msg, geom in check_islands(list(cell.merged(rule.layer).geoms), rule)]

@@ -215,14 +215,14 @@ __all__ = ["Violation", "lead_ends", "plane_pieces", "ring_isolation", "sheet_fi
 
 def drc_spot_spacing(rule: Rule, cell) -> list:
     """DRC: spots taken one by one (unmerged), so spots the etch bias makes touch are caught."""
-    from layoutgen.drc.violation import Finding
+    from layoutgen.rulekinds import Finding
 
     return [Finding(msg, geom) for msg, geom in spot_spacing(cell.shapes(rule.layer), rule)]
 
 
 def drc_plane_pieces(rule: Rule, cell) -> list:
     """DRC: the potential plane left between the rule layer's openings is one piece."""
-    from layoutgen.drc.violation import Finding
+    from layoutgen.rulekinds import Finding
 
     die = cell.shapes("DIE")
     if not die or not cell.shapes(rule.layer):

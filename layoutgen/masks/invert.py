@@ -3,7 +3,7 @@
 The die sites (die plus half the lanes) tile the die area, so the complement is, per site,
 the site less the die's shapes and the wafer-level shapes in it, and outside the sites the
 field less the wafer-level shapes. Sites holding the same wafer-level shapes (the placement
-types of `checks.site_types`) share one complement cell, placed by arrays along the rows;
+types of `layoutgen.wafer.checks.site_types`) share one complement cell, placed by arrays along the rows;
 only the edge region is flat. A layout without die arrays gets the plain flat complement.
 """
 
@@ -15,7 +15,7 @@ from shapely.geometry import Polygon, box
 
 from ..layout import Cell, Layout, Ref
 from ..pdk import Pdk
-from .checks import geometry_from_layout, site_box, site_types
+from ..wafer.checks import geometry_from_layout, site_box, site_types
 
 
 def _runs(origins: np.ndarray, codes: np.ndarray, pitch_x: float, grid: float) -> list[tuple[int, np.ndarray]]:

@@ -1,4 +1,8 @@
-"""Masks derived from drawn layers as the PDK says: layers merged, tone, mirror, label."""
+"""Masks derived from drawn layers as the PDK says: layers merged, tone, mirror, label.
+
+A mask's tone is the PDK's (`Mask.invert`): an inverted mask is the complement of its drawn
+layers inside the mask field (`invert.py`, which keeps a wafer's die arrays hierarchical).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ import gdstk
 import shapely
 from shapely.geometry import Polygon
 
-from .layout import Cell, Layout
-from .pdk import Mask, Pdk
+from ..layout import Cell, Layout
+from ..pdk import Mask, Pdk
+from .invert import complement_layout
 
 LABEL_HEIGHT_UM = 40.0
 
@@ -66,8 +71,6 @@ def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision
     label = text_polygons(mask_label(design_name, revision, mask), x0, y0 - 2 * LABEL_HEIGHT_UM)
     if mask.invert:
         # The complement keeps the hierarchy: each die site type is complemented once.
-        from .wafer.invert import complement_layout
-
         out = complement_layout(layout, mask.layers, field, pdk, out_layer, f"{top.name}_DATA")
     top.place(out.top, 0.0, 0.0, rotation=180.0 if mask.mirror else 0.0, x_reflection=mask.mirror)
     # The label reads correctly on the mask as exposed: mirrored with the data when mirrored.

@@ -1,0 +1,198 @@
+"""One flattened cell seen through a PDK (shapes by layer name, merged once) and the deck run on it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import shapely
+
+from ..errors import DrcError, InternalError
+from ..pdk import Pdk, Rule
+from ..rulekinds import check_function
+from .connectivity import Pieces, conductor_pieces
+from .geometry import polygons
+from .merge import Shapes, merge
+from .read import Flat, Layout, Polys, layer_key
+from .violation import Finding, Violation
+
+
+MARK_LAYER = "MARK"
+WAFER_LAYER = "WAFER"
+
+
+def marks_exempt(pdk: Pdk) -> bool:
+    """Whether shapes inside MARK shapes are exempt: the PDK has a MARK layer and no rule names it."""
+    if MARK_LAYER not in pdk.layers:
+        return False
+    for r in pdk.rules:
+        if MARK_LAYER in (r.layer, r.other) or MARK_LAYER in (r.layers or []):
+            return False
+    return True
+
+
+def poly_bounds(polys: Polys) -> np.ndarray:
+    """(P, 4) extent of each polygon, integer database units."""
+    if len(polys) == 0:
+        return np.zeros((0, 4), np.int64)
+    starts = polys.offsets[:-1]
+    x, y = polys.xy[:, 0], polys.xy[:, 1]
+    return np.stack([np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts),
+                     np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)], 1)
+
+
+def take_polys(polys: Polys, keep: np.ndarray) -> Polys:
+    """The polygons where `keep` (bool per polygon) is set."""
+    counts = np.diff(polys.offsets)
+    offsets = np.zeros(int(keep.sum()) + 1, np.int64)
+    np.cumsum(counts[keep], out=offsets[1:])
+    return Polys(polys.xy[np.repeat(keep, counts)], offsets, polys.key[keep])
+
+
+class CellLayers:
+    """One flattened cell seen through a PDK: raw and merged shapes and labels by layer name,
+    each computed once on first use.
+
+    `layout` and `top` (the GDS as read, and the cell this flat view is of) let the wafer
+    checks work on the hierarchy. `marks`: exempt shapes inside MARK shapes from the rules
+    (None: when the PDK has no rule on MARK, see `marks_exempt`); connectivity (`pieces`)
+    always sees every shape."""
+
+    def __init__(self, flat: Flat, pdk: Pdk, layout: Layout | None = None, top: str | None = None,
+                 marks: bool | None = None) -> None:
+        self.flat = flat
+        self.pdk = pdk
+        self.layout = layout
+        self.top = top if top is not None else flat.cell
+        self.exempt = marks_exempt(pdk) if marks is None else marks
+        self._merged: dict[str, Shapes] = {}
+        self._merged_all: dict[str, Shapes] = {}
+        self._raw: dict[str, Polys] = {}
+
+    def raw_all(self, name: str) -> Polys:
+        """The drawn polygons of a layer, unmerged, MARK areas included (integer database units)."""
+        layer = self.pdk.layer(name)
+        return self.flat.polys.select(layer_key(*layer.gds))
+
+    @cached_property
+    def mark_area(self) -> tuple[shapely.Geometry, shapely.STRtree] | None:
+        """The union of the MARK shapes and a tree of them, when marks are exempt and there are any."""
+        if not self.exempt:
+            return None
+        marks = polygons(self.raw_all(MARK_LAYER), self.flat.dbu_um)
+        if len(marks) == 0:
+            return None
+        area = shapely.union_all(marks)
+        shapely.prepare(area)
+        return area, shapely.STRtree(marks)
+
+    def raw(self, name: str) -> Polys:
+        """The drawn polygons of a layer, unmerged (integer database units); shapes inside MARK
+        areas left out when marks are exempt."""
+        if name not in self._raw:
+            polys = self.raw_all(name)
+            if self.mark_area is not None and name != MARK_LAYER and len(polys):
+                area, tree = self.mark_area
+                b = poly_bounds(polys) * self.flat.dbu_um
+                hit, _ = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet
+                if len(hit):
+                    near = np.zeros(len(polys), bool)
+                    near[hit] = True
+                    inside = np.zeros(len(polys), bool)
+                    inside[np.flatnonzero(near)] = shapely.covered_by(polygons(take_polys(polys, near), self.flat.dbu_um), area)
+                    polys = take_polys(polys, ~inside)
+            self._raw[name] = polys
+        return self._raw[name]
+
+    def shapes(self, name: str) -> list[shapely.Geometry]:
+        """The drawn polygons of a layer as shapely polygons (µm), unmerged."""
+        return list(polygons(self.raw(name), self.flat.dbu_um))
+
+    def texts(self, name: str) -> list[tuple[str, float, float]]:
+        """Every text on a layer's GDS number, any texttype: (text, x µm, y µm)."""
+        gds_layer = self.pdk.layer(name).gds[0]
+        lab = self.flat.labels
+        keys = np.asarray(lab.key)
+        sel = (keys >> 16) == gds_layer if len(keys) else np.zeros(0, bool)
+        xy = np.asarray(lab.xy)[sel] * self.flat.dbu_um
+        return [(str(t), float(x), float(y)) for t, (x, y) in zip(np.asarray(lab.text)[sel], xy)]
+
+    def merged(self, name: str) -> Shapes:
+        """The layer merged into disjoint shapes (µm), MARK areas left out when exempt."""
+        if name not in self._merged:
+            self._merged[name] = merge(self.raw(name), self.flat.dbu_um)
+        return self._merged[name]
+
+    def merged_all(self, name: str) -> Shapes:
+        """The layer merged into disjoint shapes (µm), every shape (for connectivity)."""
+        if self.mark_area is None or len(self.raw(name)) == len(self.raw_all(name)):
+            return self.merged(name)
+        if name not in self._merged_all:
+            self._merged_all[name] = merge(self.raw_all(name), self.flat.dbu_um)
+        return self._merged_all[name]
+
+    def labels(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Net labels on a layer (its GDS layer number, the PDK's label texttype): texts and µm positions."""
+        gds_layer = self.pdk.layer(name).gds[0]
+        lab = self.flat.labels.select(layer_key(gds_layer, self.pdk.labels.text_datatype))
+        return lab.text, lab.xy * self.flat.dbu_um
+
+    @property
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """The extent of everything the cell draws (µm), or None if it draws nothing."""
+        b = self.flat.bounds_dbu
+        return None if b is None else tuple(v * self.flat.dbu_um for v in b)  # type: ignore[return-value]
+
+    def clusters(self, gap: float) -> list[tuple[float, float, float, float]]:
+        """Extents (µm) of the groups of shapes the cell draws that lie within `gap` of each other:
+        where windowed checks need windows."""
+        from .density import clusters
+
+        return clusters(poly_bounds(self.flat.polys) * self.flat.dbu_um, gap)
+
+    @cached_property
+    def pieces(self) -> Pieces:
+        """The connected pieces of the PDK's conductor stack."""
+        stack = self.pdk.connectivity
+        names = set(stack.conductors) | {v.via for v in stack.vias}
+        return conductor_pieces({n: self.merged_all(n) for n in names if n in self.pdk.layers}, stack)
+
+    def has_wafer(self) -> bool:
+        """Whether the layout draws anything on the WAFER layer (a wafer outline): any cell of the
+        layout when it is known, else this flat view."""
+        if WAFER_LAYER not in self.pdk.layers:
+            return False
+        key = layer_key(*self.pdk.layer(WAFER_LAYER).gds)
+        if self.layout is not None:
+            return any(bool((self.layout.own(c)[0].key == key).any()) for c in self.layout.cells)
+        return bool((self.flat.polys.key == key).any())
+
+    @cached_property
+    def wafer_geometry(self):
+        """What the wafer checks read from the hierarchy (`layoutgen.wafer.checks.WaferGeometry`), once."""
+        from ..wafer.checks import geometry_from_gds
+
+        if self.layout is None:
+            raise DrcError(f"cell {self.flat.cell!r} draws a wafer outline: the plating and isolation checks need the "
+                           f"layout as read (run_drc passes it; check_cell(..., layout=Layout(path)))")
+        return geometry_from_gds(self.layout, self.pdk, self.top)
+
+
+def run_rule(rule: Rule, cl: CellLayers) -> list[Finding]:
+    """The findings of one rule on one cell view (a DrcError names the rule and cell on a geometry error)."""
+    try:
+        return check_function(rule.kind)(rule, cl)
+    except shapely.errors.GEOSException as e:
+        # The GDS was read and accepted: a geometry failure here is ours, not the user's input.
+        raise InternalError(f"rule {rule.name} could not be checked in cell {cl.flat.cell!r}: geometry error {e}") from e
+
+
+def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule], layout: Layout | None = None) -> list[Violation]:
+    """Every violation of `rules` in one flattened cell (`layout`: the GDS it was read from, which the
+    wafer checks need when the cell draws a wafer)."""
+    cl = CellLayers(flat, pdk, layout=layout, top=flat.cell)
+    out: list[Violation] = []
+    for rule in rules:
+        found = run_rule(rule, cl)
+        out.extend(Violation(rule.name, flat.cell, f.message, f.region, f.edges) for f in found)
+    return out

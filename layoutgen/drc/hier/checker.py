@@ -1,0 +1,204 @@
+"""The hierarchical check of one top cell: the deck split up, the placed cells, the top's own shapes, all together."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import shapely
+
+from ...pdk import Pdk, Rule
+from ...rulekinds import runs_per_top
+from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule
+from ..checks import wafer_findings
+from ..read import Flat, Layout, concat_polys, layer_key
+from ..violation import Finding, Violation
+from .markers import ref_points
+from .pairs import Pairs
+from .rest import Rest
+from .rules import POLYGON_KINDS, is_context_rule, rule_layers, rule_local, rule_reach
+from .shapes import shift_polys
+from .sites import Sites
+from .types import Types
+
+
+# Auto mode: hierarchical when flattening would place at least this many polygons, and this
+# many times more than the unique cells hold.
+HIER_MIN_POLYGONS = 20_000
+HIER_MIN_RATIO = 4.0
+
+
+def prefers_hierarchy(layout: Layout, top: str) -> bool:
+    """Whether `top` is better checked hierarchically: it places cells by arrays or many
+    references, so that flattening multiplies the geometry (a wafer, a block of dies)."""
+    pls = layout.placements(top)
+    if not pls:
+        return False
+    sizes = {c: len(layout.flatten(c).polys) for c in {p.child for p in pls}}
+    placed = sum(len(p.offsets) * sizes[p.child] for p in pls)
+    unique = sum(sizes.values()) + len(layout.own(top)[0])
+    return placed >= HIER_MIN_POLYGONS and placed >= HIER_MIN_RATIO * unique
+
+
+class HierChecker(Sites, Pairs, Types, Rest):
+    """Checks one top cell hierarchically (see `layoutgen.drc.hier`): the deck split between the
+    placed cells, the scenes and the top; the reading, pairs, types and rest in their modules."""
+
+    def __init__(self, layout: Layout, top: str, pdk: Pdk, deck: list[Rule]) -> None:
+        self.layout, self.top, self.pdk, self.deck = layout, top, pdk, deck
+        self.dbu = layout.dbu_um
+        self.grid = pdk.grid_um
+        self.exempt = marks_exempt(pdk)
+        self.context = [r for r in deck if is_context_rule(r)]
+        self.wafer_rules = [r for r in deck if runs_per_top(r)]
+        plain = [r for r in deck if not is_context_rule(r) and r not in self.wafer_rules]
+        wafer_layer = layer_key(*pdk.layer("WAFER").gds) if "WAFER" in pdk.layers else None
+        self.wafer = wafer_layer is not None and any(bool((layout.own(c)[0].key == wafer_layer).any()) for c in layout.cells)
+        # Density, connectivity and a family's own kinds (scope "flat"): on a wafer per placed cell and on
+        # the top's own shapes; on any other layout on the flattened top (exact, and linear in its size).
+        self.flat_rules = [] if self.wafer else [r for r in plain if r.kind not in POLYGON_KINDS]
+        self.own_rules = [r for r in plain if r not in self.flat_rules]
+        self.cell_rules = [r for r in deck if r not in self.wafer_rules and r not in self.flat_rules]
+        names = list(dict.fromkeys(n for r in self.context for n in rule_layers(r) if n in pdk.layers))
+        self.context = [r for r in self.context if all(n in pdk.layers for n in rule_layers(r))]
+        self.mark_li = None
+        if self.exempt:
+            names.append(MARK_LAYER)
+            self.mark_li = len(names) - 1
+        self.names = names
+        self.keys = np.array([layer_key(*pdk.layer(n).gds) for n in names], np.int64)
+        self.li = {n: k for k, n in enumerate(names)}
+        self.reach = {r.name: rule_reach(r, self.grid) for r in self.context}
+        self.local = {r.name: rule_local(r, self.grid) for r in self.context}
+        halo = np.full(len(names), self.grid)
+        for r in self.context:
+            for n in rule_layers(r):
+                halo[self.li[n]] = max(halo[self.li[n]], self.reach[r.name] + 2 * self.local[r.name])
+        self.h_max = float(halo.max()) if len(halo) else self.grid
+        if self.mark_li is not None:
+            halo[self.mark_li] = self.h_max
+        self.halo_dbu = np.ceil(halo / self.dbu).astype(np.int64)
+        self.h_max_dbu = int(self.halo_dbu.max()) if len(self.halo_dbu) else 1
+        self.d_pair = np.full((len(names), len(names)), -1.0)   # largest rule distance between two layers
+        for r in self.context:
+            lis = [self.li[n] for n in rule_layers(r)]
+            for a in lis:
+                for b in lis:
+                    self.d_pair[a, b] = max(self.d_pair[a, b], self.reach[r.name])
+        if self.mark_li is not None:      # a MARK area of another source exempts shapes it covers: it touches them
+            self.d_pair[self.mark_li, :] = np.maximum(self.d_pair[self.mark_li, :], self.grid)
+            self.d_pair[:, self.mark_li] = np.maximum(self.d_pair[:, self.mark_li], self.grid)
+        self.d_all = float(max(self.d_pair.max(), self.grid)) if len(names) else self.grid
+        self._vv: dict[tuple, tuple[np.ndarray, ...]] = {}
+        self._tv: dict[tuple, tuple] = {}
+        self.stats: dict = {"mode": "hierarchical"}
+
+    def check_cells(self) -> None:
+        """Each placed cell flattened and checked once (the wafer rules excepted)."""
+        self.cell_found: dict[str, list[Violation]] = {}
+        for cell in self.placed:
+            self.cell_found[cell] = check_cell(self.layout.flatten(cell), self.pdk, self.cell_rules)
+        self.cell_occ = {c: np.zeros(len(vs), np.int64) for c, vs in self.cell_found.items()}
+        ctx_names = {r.name for r in self.context}
+        self.cell_plain = {c: np.array([v.rule not in ctx_names for v in vs], bool) for c, vs in self.cell_found.items()}
+        self.cell_exempt = {c: np.zeros(len(vs), np.int64) for c, vs in self.cell_found.items()}
+        grid_rules = {r.name for r in self.deck if r.kind in POLYGON_KINDS}
+        self.var_grid: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # per variant: grid findings, regions, refs
+        for v in self.variants:
+            ks = [k for k, viol in enumerate(self.cell_found[v.cell]) if viol.rule in grid_rules and viol.region is not None]
+            fs = [v.to_frame(Finding(self.cell_found[v.cell][k].message, self.cell_found[v.cell][k].region)) for k in ks]
+            self.var_grid.append((np.array(ks, np.int64), np.array([f.region for f in fs], dtype=object), ref_points(fs, self.dbu)))
+        # per variant, per rule: the cell's context-rule findings in the placement frame
+        self.var_found: list[dict[str, tuple[np.ndarray, list[Finding], np.ndarray]]] = []
+        for v in self.variants:
+            by_rule: dict[str, tuple[list[int], list[Finding]]] = {}
+            for k, viol in enumerate(self.cell_found[v.cell]):
+                if viol.rule in ctx_names:
+                    ks, fs = by_rule.setdefault(viol.rule, ([], []))
+                    ks.append(k)
+                    fs.append(v.to_frame(Finding(viol.message, viol.region, viol.edges)))
+            self.var_found.append({r: (np.array(ks), fs, ref_points(fs, self.dbu))
+                                   for r, (ks, fs) in by_rule.items()})
+
+    def check_own(self) -> list[tuple[Violation, int]]:
+        """Rules that do not look across sources on the top's own shapes (with the placed MARK
+        areas, so exemption holds), and the wafer checks once on the hierarchy."""
+        parts = [self.own_flat.polys]
+        if self.mark_li is not None:
+            for vi, v in enumerate(self.variants):
+                mp = v.on(self.mark_li).polys
+                if len(mp):
+                    parts += [shift_polys(mp, o) for o in self.origin[self.var_of == vi]]
+        flat = Flat(self.top, concat_polys(parts), self.own_flat.labels, self.dbu)
+        cl = CellLayers(flat, self.pdk, layout=self.layout, top=self.top, marks=self.exempt)
+        out = []
+        for r in self.own_rules:
+            out += [(Violation(r.name, self.top, f.message, f.region, f.edges), 1) for f in run_rule(r, cl)]
+        for r in self.wafer_rules:
+            out += [(Violation(r.name, self.top, f.message, f.region, f.edges), 1) for f in wafer_findings(r, cl)]
+        if self.flat_rules:
+            whole = CellLayers(self.layout.flatten(self.top), self.pdk, layout=self.layout, top=self.top, marks=self.exempt)
+            for r in self.flat_rules:
+                out += [(Violation(r.name, self.top, f.message, f.region, f.edges), 1) for f in run_rule(r, whole)]
+        return out
+
+    def overlapping_placements(self) -> bool:
+        """Whether the extents of two placements (their shapes on the rule layers) overlap."""
+        if len(self.origin) < 2:
+            return False
+        b = np.array([v.bounds for v in self.variants])[self.var_of]
+        lo, hi = self.origin + b[:, :2], self.origin + b[:, 2:]
+        i, j = shapely.STRtree(shapely.box(*(np.c_[lo, hi] * self.dbu).T)).query(
+            shapely.box(*(np.c_[lo, hi] * self.dbu).T), predicate="intersects")
+        keep = i < j
+        i, j = i[keep], j[keep]
+        return bool(((lo[j] < hi[i]) & (lo[i] < hi[j])).all(axis=1).any())
+
+    def run(self, read: bool = True) -> tuple[list[Violation], list[int], dict]:
+        """Every violation, how many times each occurs in the flattened layout, and figures."""
+        t: dict[str, float] = {}
+
+        def step(name: str, fn, *args):
+            t0 = time.perf_counter()
+            out = fn(*args)
+            t[name] = round(time.perf_counter() - t0, 4)
+            return out
+
+        if read:
+            step("read", self.read)
+        step("cells", self.check_cells)
+        types = step("classify", self.classify) if len(self.origin) else []
+        new = step("types", self.check_types, types)
+        new += step("rest", self.check_rest)
+        new += step("own_and_wafer", self.check_own)
+        with_shapes = {v.cell for v in self.variants}
+        vs: list[Violation] = []
+        occ: list[int] = []
+        for cell, found in self.cell_found.items():
+            total = self.placed[cell]
+            counts = self.cell_occ[cell].copy() if cell in with_shapes else np.full(len(found), total)
+            plain = self.cell_plain[cell]
+            counts[plain] = total - self.cell_exempt[cell][plain]   # rules not checked across placements
+            for viol, k in zip(found, counts):
+                if k <= 0:
+                    continue
+                note = f" (in {k} of {total} placements)" if total > 1 else ""
+                vs.append(Violation(viol.rule, cell, viol.message + note, viol.region, viol.edges))
+                occ.append(int(k))
+        for viol, k in new:
+            vs.append(viol)
+            occ.append(int(k))
+        self.stats.update(cells=dict(self.placed), placements=int(len(self.origin)), times_s=t)
+        return vs, occ, self.stats
+
+
+def check_hierarchical(layout: Layout, top: str, pdk: Pdk, deck: list[Rule]) -> tuple[list[Violation], list[int], dict]:
+    """Violations of `deck` in top cell `top` checked hierarchically, how many times each occurs
+    in the flattened layout, and how the check went (types, times). Placements whose cells overlap
+    each other (not an array: shapes of two placements on top of each other) are checked flat."""
+    chk = HierChecker(layout, top, pdk, deck)
+    chk.read()
+    if chk.overlapping_placements():
+        found = check_cell(layout.flatten(top), pdk, deck, layout=layout)
+        return found, [1] * len(found), {"mode": "flat", "reason": "placements overlap each other"}
+    return chk.run(read=False)

@@ -1,0 +1,193 @@
+"""A scene: shapes of several sources (the top, placed cells) in one frame, checked where they meet."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+from ...pdk import Rule
+from ..cell import CellLayers, run_rule, take_polys
+from ..geometry import EPS_UM, translate
+from ..read import Flat, Labels, concat_polys
+from ..violation import Finding
+from .markers import in_zone
+from .rules import CONTEXT_WHOLE, rule_layers
+from .shapes import LayerShapes, Variant, shift_polys
+
+if TYPE_CHECKING:
+    from .checker import HierChecker
+
+
+class Context:
+    """Shapes of several sources in one frame, checked where they meet: the top's shapes (source
+    -1, given per layer in the frame) and placed cells (variant, offset of its frame in database
+    units). `pairs` are the source pairs to look at; `region` (frame, µm) is what the scene is
+    checked for: only meetings within a rule's halo of it count. `with_top`: the placements'
+    shapes near the top's are gathered too (in a type's scene; not in the rest, where the top
+    meets no placement: that happens inside the grown sites)."""
+
+    def __init__(self, chk: "HierChecker", top: dict[int, LayerShapes], sources: list[tuple[int, np.ndarray]],
+                 pairs: list[tuple[int, int]], region: shapely.Geometry, with_top: bool = True) -> None:
+        self.chk, self.top, self.sources, self.pairs = chk, top, sources, pairs
+        self.region = region
+        self.with_top = with_top     # gather the placements' shapes near the top's too (not in the rest)
+        self._near: dict[float, shapely.Geometry] = {}
+        self._table: dict[str, np.ndarray] | None = None
+        self._top_all: tuple | None = None
+        self._layers: set[int] = set(top)
+        for vi, _ in sources:
+            self._layers |= set(np.unique(chk.variants[vi].layer).tolist())
+
+    def _var(self, s: int) -> tuple[Variant, np.ndarray]:
+        vi, d = self.sources[s]
+        return self.chk.variants[vi], d
+
+    def near(self, dist: float) -> shapely.Geometry:
+        """The region grown by `dist` (µm), prepared."""
+        if dist not in self._near:
+            g = self.region if self.region.geom_type == "Polygon" and dist == 0 else self.region.buffer(dist, join_style="mitre")
+            shapely.prepare(g)
+            self._near[dist] = g
+        return self._near[dist]
+
+    @property
+    def table(self) -> dict[str, np.ndarray]:
+        """Every pair of shapes of different sources (of `pairs`) within the largest distance a
+        rule of the deck gives their two layers: sources, layers, indices within their layers,
+        distance, and where they meet (frame, µm)."""
+        if self._table is None:
+            cols: dict[str, list[np.ndarray]] = {k: [] for k in ("s", "t", "la", "lb", "ia", "ib", "dist", "contact")}
+            for s, t in self.pairs:
+                if s < 0:
+                    v, dt = self._var(t)
+                    ia, gb, la, lb, dist, c = self.chk.top_var(self, v, dt)
+                    ib = v.pos[gb]
+                else:
+                    (v, ds), (w, dt) = self._var(s), self._var(t)
+                    ga, gb, la, lb, dist, c = self.chk.var_var(int(self.sources[s][0]), int(self.sources[t][0]), dt - ds)
+                    ia, ib = v.pos[ga], w.pos[gb]
+                    if ds.any() and len(c):
+                        c = translate(c, np.tile(ds * self.chk.dbu, (len(c), 1)))
+                if not len(c):
+                    continue
+                for k, x in zip(cols, (np.full(len(c), s), np.full(len(c), t), la, lb, ia, ib, dist, c)):
+                    cols[k].append(x)
+            empty = {"contact": object, "dist": float}
+            self._table = {k: (np.concatenate(x) if x else np.zeros(0, empty.get(k, np.int64))) for k, x in cols.items()}
+        return self._table
+
+    @property
+    def top_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree | None]:
+        """The top's shapes of every layer together: shapes, layer, index within the layer, tree."""
+        if self._top_all is None:
+            items = [(li, ls) for li, ls in sorted(self.top.items()) if len(ls)]
+            if items:
+                g = np.concatenate([ls.geoms for _, ls in items])
+                lay = np.concatenate([np.full(len(ls), li) for li, ls in items])
+                idx = np.concatenate([np.arange(len(ls)) for _, ls in items])
+                self._top_all = (g, lay, idx, shapely.STRtree(g))
+            else:
+                self._top_all = (np.empty(0, object), np.zeros(0, np.int64), np.zeros(0, np.int64), None)
+        return self._top_all
+
+    def findings(self, name: str) -> dict[str, tuple[list[Finding], np.ndarray]]:
+        """Per rule whose shapes meet across sources here (or that the top draws): its findings
+        near where they meet (and near the top's shapes), and that zone (frame, µm)."""
+        chk = self.chk
+        active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]] = {}
+        seen: dict[tuple, tuple[np.ndarray, np.ndarray, dict] | None] = {}
+        for r in chk.context:
+            lis = [chk.li[n] for n in rule_layers(r) if chk.li[n] in self._layers]
+            if not lis:
+                continue
+            if chk.mark_li is not None and chk.mark_li in self._layers:
+                lis = lis + [chk.mark_li]     # MARK areas of other sources (exemption) change every rule
+            d = chk.reach[r.name]
+            whole = r.kind in CONTEXT_WHOLE
+            halo = d + 2 * chk.local[r.name]
+            key = (tuple(lis), d, whole, halo)
+            if key not in seen:
+                seen[key] = self._zone(lis, d, whole, halo)
+            if seen[key] is not None:
+                z, zg, _ = seen[key]
+                active[r.name] = (r, lis, z, zg)
+        if not active:
+            return {}
+        take: dict[tuple[int, int], np.ndarray] = {}
+        for rname, (r, lis, _, z) in active.items():
+            if not len(z):
+                continue
+            whole = r.kind in CONTEXT_WHOLE
+            loc = chk.local[rname]
+            rho = (loc if whole else 2 * loc) + EPS_UM
+            ztree = shapely.STRtree(z)
+            for s in range(len(self.sources)):
+                v, ds = self._var(s)
+                fb = (np.r_[v.bounds[:2] + ds, v.bounds[2:] + ds]) * chk.dbu
+                near = ztree.query(shapely.box(fb[0] - rho, fb[1] - rho, fb[2] + rho, fb[3] + rho))
+                if not len(near):
+                    continue
+                zl = z[near]
+                if ds.any():
+                    zl = translate(zl, np.tile(-ds * chk.dbu, (len(zl), 1)))
+                for li in lis:
+                    ls = v.on(li)
+                    if not len(ls) or li == chk.mark_li:     # MARK areas: all of them, below
+                        continue
+                    _, got = ls.tree.query(zl, predicate="dwithin", distance=rho)
+                    sel = take.setdefault((s, li), np.zeros(len(ls), bool))
+                    sel[got] = True
+                    if got.size:            # whole merged shapes of the placed cell
+                        sel |= np.isin(ls.groups, ls.groups[sel])
+        parts = [shift_polys(take_polys(self._var(s)[0].on(li).polys, m), self._var(s)[1])
+                 for (s, li), m in take.items() if m.any()]
+        lis_all = {li for _, lis, _, _ in active.values() for li in lis} - {chk.mark_li}
+        parts += [self.top[li].polys for li in lis_all if li in self.top]
+        if chk.mark_li is not None:
+            parts += [shift_polys(self._var(s)[0].on(chk.mark_li).polys, self._var(s)[1]) for s in range(len(self.sources))]
+            if chk.mark_li in self.top:
+                parts.append(self.top[chk.mark_li].polys)
+        cl = CellLayers(Flat(name, concat_polys(parts), Labels.empty(), chk.dbu), chk.pdk, marks=chk.exempt)
+        out = {}
+        for rname, (r, _, z, _) in active.items():
+            found = run_rule(r, cl)
+            near = in_zone(found, z, chk.local[rname])
+            out[rname] = ([f for f, k in zip(found, near) if k], z)
+        chk.stats["context_checks"] = chk.stats.get("context_checks", 0) + 1
+        chk.stats["context_shapes"] = chk.stats.get("context_shapes", 0) + sum(len(p) for p in parts)
+        return out
+
+    def _zone(self, lis: list[int], d: float, whole: bool, halo: float) -> tuple[np.ndarray, np.ndarray, dict] | None:
+        """Where shapes of different sources on layers `lis` come within `d` of each other near the
+        region (and the top's shapes there); for rules on whole shapes, the shapes themselves.
+        Returns the zone, the part of it the placements' shapes are gathered around, and the
+        shapes that meet."""
+        chk = self.chk
+        zone = [self.top[li].geoms for li in lis if li in self.top]
+        n_top = sum(len(z) for z in zone)
+        hot: dict[tuple[int, int], list[np.ndarray]] = {}
+        tb = self.table
+        if len(tb["contact"]):
+            on = np.zeros(len(chk.names), bool)
+            on[lis] = True
+            m = on[tb["la"]] & on[tb["lb"]] & (tb["dist"] <= d + EPS_UM)
+            if m.any():
+                rows = np.flatnonzero(m)
+                rows = rows[shapely.intersects(self.near(halo), tb["contact"][rows])]
+                zone.append(tb["contact"][rows])
+                if whole:
+                    for side, lay, idx in (("s", "la", "ia"), ("t", "lb", "ib")):
+                        for src, li, k in zip(tb[side][rows].tolist(), tb[lay][rows].tolist(), tb[idx][rows].tolist()):
+                            hot.setdefault((int(src), int(li)), []).append(np.array([k]))
+        if whole:
+            for (src, li), idx in hot.items():
+                if src >= 0:
+                    v, ds = self._var(src)
+                    g = v.on(li).geoms[np.unique(np.concatenate(idx))]
+                    zone.append(translate(g, np.tile(ds * chk.dbu, (len(g), 1))) if ds.any() else g)
+        z = np.concatenate(zone) if zone else np.empty(0, object)
+        if not len(z):
+            return None
+        return z, (z if self.with_top else z[n_top:]), hot

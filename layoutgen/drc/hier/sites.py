@@ -1,0 +1,111 @@
+"""Reading a top cell's placements: the placed cells' variants, the placements and their sites."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import shapely
+
+from ..cell import poly_bounds, take_polys
+from ..geometry import polygons
+from ..read import Flat, Placement, place_polys
+from .shapes import Variant
+
+
+class Sites:
+    """The placements and their sites (a part of `HierChecker`, whose `__init__` sets the deck up)."""
+
+    def _variant(self, cell: str, pl: Placement) -> Variant | None:
+        flat = self.layout.flatten(cell)
+        pos = {int(k): i for i, k in enumerate(self.keys)}
+        polys = take_polys(flat.polys, np.isin(flat.polys.key, self.keys))
+        if len(polys) == 0:
+            return None
+        frame = Placement(cell, (0, 0), pl.rotation, pl.magnification, pl.x_reflection, np.zeros((1, 2)))
+        if pl.x_reflection or pl.rotation != 0.0 or pl.magnification != 1.0:
+            polys = place_polys(polys, frame)
+        layer = np.array([pos[int(k)] for k in polys.key], np.int64)
+        pb = poly_bounds(polys)
+        rule_poly = layer != (self.mark_li if self.mark_li is not None else -1)
+        sel = pb[rule_poly] if rule_poly.any() else pb
+        bounds = np.array([sel[:, 0].min(), sel[:, 1].min(), sel[:, 2].max(), sel[:, 3].max()], np.int64)
+        return Variant(cell, frame, polys, layer, polygons(polys, self.dbu), pb, bounds)
+
+    def read(self) -> None:
+        """Placed cells, their variants (orientations), the placements and their sites."""
+        t0 = time.perf_counter()
+        self._read()
+        self.stats["read_s"] = round(time.perf_counter() - t0, 4)
+
+    def _read(self) -> None:
+        variants: dict[tuple, int] = {}
+        self.variants: list[Variant] = []
+        var_of, origins = [], []
+        self.placed: dict[str, int] = {}
+        for pl in self.layout.placements(self.top):
+            self.placed[pl.child] = self.placed.get(pl.child, 0) + len(pl.offsets)
+            k = (pl.child, pl.rotation, pl.magnification, pl.x_reflection)
+            if k not in variants:
+                v = self._variant(pl.child, pl)
+                variants[k] = -1 if v is None else len(self.variants)
+                if v is not None:
+                    self.variants.append(v)
+            if variants[k] < 0:
+                continue
+            o = np.rint(np.asarray(pl.origin, float) + pl.offsets).astype(np.int64)
+            origins.append(o)
+            var_of.append(np.full(len(o), variants[k], np.int64))
+        self.var_of = np.concatenate(var_of) if var_of else np.zeros(0, np.int64)
+        self.origin = np.concatenate(origins) if origins else np.zeros((0, 2), np.int64)
+        cap = self.h_max_dbu
+        for vi, v in enumerate(self.variants):
+            o = self.origin[self.var_of == vi]
+            m = np.zeros(4, np.int64)
+            for axis in (0, 1):
+                u = np.unique(o[:, axis])
+                size = v.bounds[axis + 2] - v.bounds[axis]
+                gap = int(np.diff(u).min() - size) if len(u) > 1 else None
+                if gap is None or gap > 2 * cap:
+                    m[axis] = m[axis + 2] = cap
+                elif gap >= 0:
+                    m[axis], m[axis + 2] = gap // 2, gap - gap // 2
+            v.margin = m
+        own, labels = self.layout.own(self.top)
+        self.top_polys = take_polys(own, np.isin(own.key, self.keys))
+        pos = {int(k): i for i, k in enumerate(self.keys)}
+        self.top_layer = np.array([pos[int(k)] for k in self.top_polys.key], np.int64)
+        self.top_geoms = polygons(self.top_polys, self.dbu)
+        self.own_flat = Flat(self.top, own, labels, self.dbu)
+        sites = np.array([v.site for v in self.variants]).reshape(-1, 4)
+        self.site_rel = sites[self.var_of].copy()
+        self._extend_sites()
+
+    def _extend_sites(self) -> None:
+        """Grow each site, on every side where no other site adjoins it, by the halo of the layers
+        the top draws: where a placement's shapes meet the top's at the edge of an array (the
+        plating bus in the outer lanes), they are checked with the placement's type, and the rest
+        of the plane only holds the top's shapes."""
+        drawn = np.unique(self.top_layer[self.top_layer != (self.mark_li if self.mark_li is not None else -1)])
+        e = int(self.halo_dbu[drawn].max()) if len(drawn) else 0
+        lo, hi = self.origin + self.site_rel[:, :2], self.origin + self.site_rel[:, 2:]
+        n = len(self.origin)
+        if e and n:
+            tree = shapely.STRtree(shapely.box(*(np.c_[lo, hi] * self.dbu).T))
+            grow = np.zeros((n, 4), np.int64)
+            for side, (ax, sign) in enumerate(((0, -1), (1, -1), (0, 1), (1, 1))):
+                a0, a1 = lo.copy(), hi.copy()
+                other = 1 - ax
+                a0[:, other] += 1
+                a1[:, other] -= 1
+                if sign < 0:
+                    a0[:, ax], a1[:, ax] = lo[:, ax] - 2 * e, lo[:, ax]
+                else:
+                    a0[:, ax], a1[:, ax] = hi[:, ax], hi[:, ax] + 2 * e
+                qi, qj = tree.query(shapely.box(*(np.c_[a0, a1] * self.dbu).T), predicate="intersects")
+                blocked = np.zeros(n, bool)
+                blocked[qi[qi != qj]] = True
+                grow[~blocked, side] = e
+            self.site_rel += grow * np.array([-1, -1, 1, 1])
+        self.site_lo = self.origin + self.site_rel[:, :2]
+        self.site_hi = self.origin + self.site_rel[:, 2:]

@@ -1,0 +1,238 @@
+"""Placement types and band types: one band of each type checked in context, its findings counted for all like it."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from ..geometry import translate
+from ..merge import move_finding
+from ..violation import Finding, Violation
+from .context import Context
+from .markers import in_zone, match, ref_points
+from .shapes import EMPTY_LAYER, LayerShapes, polys_of
+
+
+class Types:
+    """Placement and band types and their checks (a part of `HierChecker`)."""
+
+    def classify(self) -> list[np.ndarray]:
+        """Placement types: instances with the same cell variant, the same top shapes around
+        their site, and the same neighbours. Returns the instances of each type."""
+        from ...wafer.checks import site_types
+
+        n = len(self.origin)
+        dbu = self.dbu
+        h = self.h_max_dbu
+        boxes = shapely.box(*(np.c_[self.site_lo, self.site_hi] * dbu).T)
+        self.site_tree = shapely.STRtree(boxes)
+        qi, qj = self.site_tree.query(shapely.box(*(np.c_[self.site_lo - h, self.site_hi + h] * dbu).T), predicate="intersects")
+        keep = qi != qj
+        qi, qj = qi[keep], qj[keep]
+        lo, hi = self.site_lo, self.site_hi
+        overlap = ((lo[qj] < hi[qi]) & (lo[qi] < hi[qj])).all(axis=1) & (qj < qi)
+        d = self.origin[qj] - self.origin[qi]
+        rows = np.c_[self.var_of[qj], d, overlap.astype(np.int64)]
+        order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0], qi))
+        qi, qj, rows = qi[order], qj[order], np.ascontiguousarray(rows[order])
+        starts = np.searchsorted(qi, np.arange(n + 1))
+        self.neighbours = [qj[starts[i]:starts[i + 1]] for i in range(n)]
+        self.overlapping = [qj[starts[i]:starts[i + 1]][rows[starts[i]:starts[i + 1], 3] == 1] for i in range(n)]
+        nb_key = [rows[starts[i]:starts[i + 1]].tobytes() for i in range(n)]
+        # the top's shapes around each site, per layer, in the site's frame (the plating check's classification)
+        codes = np.zeros((n, len(self.names)), np.int64)
+        self.patterns: dict[tuple[int, int], list] = {}
+        shape_key = np.c_[self.var_of, self.site_rel]
+        groups, self.site_group = np.unique(shape_key, axis=0, return_inverse=True)
+        self.site_group = self.site_group.ravel()
+        for gi, row in enumerate(groups):
+            mine = np.flatnonzero(self.site_group == gi)
+            for li in range(len(self.names)):
+                sel = np.flatnonzero(self.top_layer == li)
+                if not len(sel):
+                    continue
+                g = self.halo_dbu[li]
+                rel = row[1:] + np.r_[-g, -g, g, g]
+                # only the top's shapes that reach one of these sites (the contact ring mostly does not)
+                boxes = shapely.box(*(np.c_[self.origin[mine] + rel[:2], self.origin[mine] + rel[2:]] * dbu).T)
+                hit, _ = shapely.STRtree(boxes).query(self.top_geoms[sel], predicate="intersects")
+                sel = sel[np.unique(hit)]
+                if not len(sel):
+                    continue
+                site = shapely.box(*(rel * dbu))
+                c, pats = site_types(list(self.top_geoms[sel]), site, self.origin[mine] * dbu, dbu)
+                codes[mine, li] = c
+                self.patterns[(gi, li)] = [LayerShapes.of(polys_of(np.asarray(p, dtype=object), int(self.keys[li]), dbu), dbu)
+                                           if len(p) else EMPTY_LAYER for p in pats]
+        types: dict[tuple, list[int]] = {}
+        for i in range(n):
+            types.setdefault((int(self.site_group[i]), codes[i].tobytes(), nb_key[i]), []).append(i)
+        self.type_codes = codes
+        return [np.array(t) for t in types.values()]
+
+    def bands(self, site: np.ndarray, base: np.ndarray) -> list[np.ndarray]:
+        """A site cut into bands (placement frame, database units, half-open): along each axis the
+        two outer strips (the halo's width inside the cell's own site `base`, plus what the site
+        was grown by) and the middle, when the site is wide enough. Shapes of neighbours and of
+        the top near one side of a site meet the placement in the bands of that side only, so
+        the bands of an inner placement and of one at the edge of an array are mostly alike."""
+        h = self.h_max_dbu
+        cuts = []
+        for ax in (0, 1):
+            lo, hi = int(site[ax]), int(site[ax + 2])
+            blo, bhi = int(base[ax]), int(base[ax + 2])
+            cuts.append([lo, blo + h, bhi - h, hi] if bhi - blo > 2 * h else [lo, hi])
+        return [np.array([x0, y0, x1, y1], np.int64) for x0, x1 in zip(cuts[0][:-1], cuts[0][1:])
+                for y0, y1 in zip(cuts[1][:-1], cuts[1][1:])]
+
+    def _band_top(self, gi: int, li: int, code: int, band: np.ndarray) -> tuple[int, LayerShapes]:
+        """The top's shapes on layer `li` around a band (the site pattern `code` clipped to the band
+        grown by the layer's halo): a code for comparing, and the shapes."""
+        key = (gi, li, code, band.tobytes())
+        if key not in self._band_pat:
+            pat = self.patterns[(gi, li)][code]
+            g = self.halo_dbu[li]
+            x0, y0, x1, y1 = (band + np.r_[-g, -g, g, g]) * self.dbu
+            parts = shapely.get_parts(shapely.clip_by_rect(pat.geoms, x0, y0, x1, y1)) if len(pat) else np.empty(0, object)
+            parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > self.dbu ** 2)] if len(parts) else parts
+            wkb = tuple(sorted(shapely.to_wkb(shapely.normalize(parts)).tolist())) if len(parts) else ()
+            c = self._pat_code.setdefault((li, wkb), len(self._pat_code))
+            shapes = LayerShapes.of(polys_of(parts, int(self.keys[li]), self.dbu), self.dbu) if len(parts) else EMPTY_LAYER
+            self._band_pat[key] = (c, shapes)
+        return self._band_pat[key]
+
+    def band_types(self, types: list[np.ndarray]) -> list[tuple[int, np.ndarray, int, dict, np.ndarray]]:
+        """Band types: (placement, band, how many placements have a band like it, the top's shapes
+        around it by layer, the neighbours near it), from one placement of each site type."""
+        self._band_pat: dict[tuple, tuple[int, LayerShapes]] = {}
+        self._pat_code: dict[tuple, int] = {}
+        out: dict[tuple, list] = {}
+        h = self.h_max_dbu
+        for members in types:
+            i = int(members[0])
+            gi = int(self.site_group[i])
+            nbs = self.neighbours[i]
+            jlo, jhi = self.site_lo[nbs] - self.origin[i], self.site_hi[nbs] - self.origin[i]
+            rows = np.c_[self.var_of[nbs], self.origin[nbs] - self.origin[i], np.isin(nbs, self.overlapping[i])].astype(np.int64)
+            for band in self.bands(self.site_rel[i], self.variants[int(self.var_of[i])].site):
+                codes, top = [], {}
+                for li in range(len(self.names)):
+                    if (gi, li) not in self.patterns:
+                        continue
+                    c, shapes = self._band_top(gi, li, int(self.type_codes[i, li]), band)
+                    codes.append(c)
+                    if len(shapes):
+                        top[li] = shapes
+                near = ((jlo < band[2:] + h) & (band[:2] - h < jhi)).all(axis=1)
+                key = (int(self.var_of[i]), band.tobytes(), tuple(codes), rows[near].tobytes())
+                if key in out:
+                    out[key][2] += len(members)
+                else:
+                    out[key] = [i, band, len(members), top, nbs[near]]
+        return [tuple(v) for v in out.values()]
+
+    def band_context(self, i: int, band: np.ndarray, top: dict[int, LayerShapes], nbs: np.ndarray) -> Context:
+        """A band of placement `i` in its frame, with the neighbours near it and the top's shapes around it."""
+        vi = int(self.var_of[i])
+        sources = [(vi, np.zeros(2, np.int64))] + [(int(self.var_of[j]), self.origin[j] - self.origin[i]) for j in nbs]
+        pairs = [(-1, s) for s in range(len(sources))] + [(0, s) for s in range(1, len(sources))]
+        if len(nbs) > 1:   # neighbours meeting each other near this band
+            lo, hi = self.site_lo[nbs], self.site_hi[nbs]
+            g = self.h_max_dbu
+            for a in range(len(nbs)):
+                close = ((lo[a] - g <= hi) & (lo <= hi[a] + g)).all(axis=1)
+                pairs += [(a + 1, b + 1) for b in np.flatnonzero(close) if b > a]
+        return Context(self, top, sources, pairs, shapely.box(*(band * self.dbu)))
+
+    def check_types(self, types: list[np.ndarray]) -> list[tuple[Violation, int]]:
+        """Each band type checked in context once: its new findings reported once with the number
+        of placements like it, the cell's findings in the band confirmed for those placements."""
+        new: list[tuple[Violation, int]] = []
+        active = 0
+        bts = self.band_types(types)
+        for i, band, m, top, nbs in bts:
+            vi = int(self.var_of[i])
+            v = self.variants[vi]
+            occ = self.cell_occ[v.cell]
+            ctx = self.band_context(i, band, top, nbs).findings(v.cell)
+            active += bool(ctx)
+            confirmed = np.zeros(len(occ), bool)
+            for rname in set(self.var_found[vi]) | set(ctx):
+                ks, fs, refs = self.var_found[vi].get(rname, (np.zeros(0, np.int64), [], np.zeros((0, 2), np.int64)))
+                mine = ((refs >= band[:2]) & (refs < band[2:])).all(axis=1)    # counted in this band
+                if rname not in ctx:
+                    confirmed[ks[mine]] = True
+                    continue
+                window, zone = ctx[rname]
+                zin = in_zone(fs, zone, self.local[rname])
+                confirmed[ks[mine & ~zin]] = True
+                # The context's findings that are a placed cell's own (this placement's, any band; or a
+                # neighbour's, which its own bands count) are not new; this band's own stay.
+                near = np.flatnonzero(zin)
+                others, rank = self._neighbour_findings(nbs, i, rname, zone)
+                rank = np.r_[np.full(len(near), i), rank]
+                mc, mw = match([fs[k] for k in near] + others, window, self.local[rname], rank)
+                confirmed[ks[near[mc[:len(near)] & mine[near]]]] = True
+                ctx[rname] = ([f for f, k in zip(window, mw) if not k], zone)
+            occ[confirmed] += m
+            self._exempt_grid(i, band, top, nbs, m)
+            for rname, (window, _) in ctx.items():
+                if not window:
+                    continue
+                own = self._owned_by(i, band, ref_points(window, self.dbu))
+                shift = self.origin[i] * self.dbu
+                for f, ok in zip(window, own):
+                    if not ok:
+                        continue
+                    g = move_finding(f, shift)
+                    more = f" (and at {m - 1} more placements of {v.cell} like this one)" if m > 1 else ""
+                    new.append((Violation(rname, self.top, g.message + more, g.region, g.edges), m))
+        self.stats.update(types=len(types), band_types=len(bts), band_types_in_context=active)
+        return new
+
+    def _exempt_grid(self, i: int, band: np.ndarray, top: dict[int, LayerShapes], nbs: np.ndarray, m: int) -> None:
+        """Grid findings of the placement in this band that a MARK area of another source (the top, a
+        neighbour) covers are exempt at the `m` placements of the band type."""
+        if self.mark_li is None:
+            return
+        ks, regions, refs = self.var_grid[int(self.var_of[i])]
+        mine = ((refs >= band[:2]) & (refs < band[2:])).all(axis=1) if len(ks) else np.zeros(0, bool)
+        if not mine.any():
+            return
+        marks = [top[self.mark_li].geoms] if self.mark_li in top else []
+        for j in nbs:
+            g = self.variants[int(self.var_of[j])].on(self.mark_li).geoms
+            if len(g):
+                marks.append(translate(g, np.tile((self.origin[j] - self.origin[i]) * self.dbu, (len(g), 1))))
+        if not marks:
+            return
+        area = shapely.union_all(np.concatenate(marks))
+        cell = self.variants[int(self.var_of[i])].cell
+        covered = shapely.covered_by(regions[mine], area)
+        self.cell_exempt[cell][ks[mine][covered]] += m
+
+    def _neighbour_findings(self, nbs: np.ndarray, i: int, rname: str, zone: np.ndarray) -> tuple[list[Finding], np.ndarray]:
+        """The cell findings of rule `rname` of the placements `nbs`, in placement `i`'s frame, near
+        the zone, and the placement of each."""
+        out: list[Finding] = []
+        rank: list[int] = []
+        for j in nbs:
+            got = self.var_found[int(self.var_of[j])].get(rname)
+            if got is None:
+                continue
+            d = (self.origin[j] - self.origin[i]) * self.dbu
+            moved = [move_finding(f, d) for f in got[1]]
+            near = [f for f, k in zip(moved, in_zone(moved, zone, self.local[rname])) if k]
+            out += near
+            rank += [int(j)] * len(near)
+        return out, np.array(rank, np.int64)
+
+    def _owned_by(self, i: int, band: np.ndarray, refs: np.ndarray) -> np.ndarray:
+        """Whether each reference point (database units, frame of placement `i`) is in the band
+        and in no overlapping site of an earlier placement."""
+        ok = ((refs >= band[:2]) & (refs < band[2:])).all(axis=1)
+        for j in self.overlapping[i]:
+            jlo = self.site_lo[j] - self.origin[i]
+            jhi = self.site_hi[j] - self.origin[i]
+            ok &= ~((refs >= jlo) & (refs < jhi)).all(axis=1)
+        return ok
