@@ -131,3 +131,18 @@ def test_a_capacitor_between_a_net_and_itself_is_refused():
 def test_nan_and_inf_are_refused_in_every_float_field(write_config, change, field):
     msg, _ = _error(write_config, BASE.replace(change, field))
     assert "finite number" in msg, msg
+
+
+@pytest.mark.parametrize("shape", ["round", "octagon"])
+def test_bump_openings_pass_their_own_size_rule(shape):
+    """bump="octagon" drew 261 µm across flats, 282.5 µm as BUMP.SIZE measures it (issue #18 cause 13)."""
+    import shapely
+
+    from layoutgen.cells.bump import bump_opening
+    from layoutgen.pdk import load_pdk
+
+    pdk = load_pdk("sky400")
+    rule = pdk.rule("size", "BUMP")
+    opening = bump_opening(pdk, shape)
+    assert len(opening.exterior.coords) - 1 == (8 if shape == "octagon" else pdk.circle_vertices)
+    assert abs(2 * shapely.minimum_bounding_radius(opening) - rule.value) <= rule.tolerance
