@@ -21,7 +21,7 @@ from shapely.geometry import box
 from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
-from .errors import ConfigError, OutputError, PdkError
+from .errors import ConfigError, OutputError, PdkError, RoutingError
 from .families import MODULES, builder, builds_wafer, extra_writer, panel_builder
 from .families.result import DieResult
 from .gdsio import write_layout
@@ -57,6 +57,17 @@ def resolve_pdk(design: Design) -> Pdk:
         if design._src:
             where = f"{design._src[0]}:{_field_line(Path(design._src[0]), design._src[1], 'pdk')}"
         raise ConfigError(f"{where}: Design.pdk = {design.pdk!r}: {e}") from None
+
+
+def located(e: ConfigError | RoutingError, design: Design) -> ConfigError | RoutingError:
+    """`e` with the config file:line in front when its message has none (the die's line, else
+    the design's): every error a config causes points at the config."""
+    msg = str(e)
+    src = design.config_path and str(design.config_path)
+    if src and msg.startswith(src):
+        return e
+    where = design.die.where() if design.die is not None and design.die._src else design.where()
+    return type(e)(f"{where}: {msg}")
 
 
 def check_cell_names(design: Design, pdk: Pdk) -> None:
@@ -317,7 +328,10 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
         pdk = resolve_pdk(design)
         check_cell_names(design, pdk)
         step(label="routing the die")
-        die = builder(design.package.family)(design, pdk)
+        try:
+            die = builder(design.package.family)(design, pdk)
+        except (ConfigError, RoutingError) as e:
+            raise located(e, design) from None
         out_root = Path(out_root)
         stage = _make_stage(out_root, design.name)
         try:
