@@ -37,17 +37,17 @@ def main() -> int:
     for _ in range(4):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            result = build(CONFIG, out_root=tmp, run_drc=False)
+            result = build(CONFIG, out=tmp, drc=False)
             times.append(time.perf_counter() - t0)
     t_cold, t_total = times[0], statistics.median(times[1:])
     tracemalloc.start()
     with tempfile.TemporaryDirectory() as tmp:
-        build(CONFIG, out_root=tmp, run_drc=False)
+        build(CONFIG, out=tmp, drc=False)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        build(CONFIG, out_root=tmp, run_drc=True)
+        build(CONFIG, out=tmp, drc=True)
         t_drc = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     c = result.summary["counts"]

@@ -43,7 +43,7 @@ def build_wafer_gds(template: str, diameter: int, out: Path) -> tuple[Path, str,
                    f"design = design.model_copy(update={{'wafer': Wafer(diameter={diameter}, plating=plating)}})\n",
                    encoding="utf-8")
     t = time.perf_counter()
-    result = build(cfg, out_root=out / "out", run_drc=False, quiet=True)
+    result = build(cfg, out=out / "out", drc=False, quiet=True)
     return next(result.out_dir.glob("*.gds")), result.summary["pdk"]["name"], time.perf_counter() - t
 
 

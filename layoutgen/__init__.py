@@ -1,7 +1,8 @@
 """layoutgen: photomask sets for wafer-level and chip-scale packaging from a Python config.
 
 The public API is what a config needs (the design models of every family and the pad
-helpers) plus `build`, `load_config` and `load_pdk`. Each name is imported when first used,
+helpers) plus `build` (a Design or a config path to files, a `BuildResult`), `load` (a config path to its
+Design), `load_pdk` and the die importers `pads_from_layout` / `pads_from_def`. Each name is imported when first used,
 so `import layoutgen` stays light (no shapely, scipy or router until something needs them).
 """
 
@@ -17,9 +18,11 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["BallGrid", "Design", "Die", "Pad", "Plating", "Wafer"], "layoutgen.design"),
     **dict.fromkeys(["ConfigError", "DrcError", "LayoutgenError", "PdkError", "RoutingError"], "layoutgen.errors"),
     **dict.fromkeys(["pads_from_csv", "peripheral_pads"], "layoutgen.pads"),
+    **dict.fromkeys(["pads_from_def", "pads_from_layout"], "layoutgen.diein"),
     "load_config": "layoutgen.config",
+    "load": "layoutgen.config",
     "load_pdk": "layoutgen.pdk",
-    "build": "layoutgen.pipeline",
+    **dict.fromkeys(["build", "BuildResult"], "layoutgen.pipeline"),
     # family 1
     **dict.fromkeys(["FanInWlcsp", "Posts"], "layoutgen.families.wlcsp_fanin.model"),
     # family 2

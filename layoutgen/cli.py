@@ -18,7 +18,8 @@ from .errors import BUG_REPORT, EXIT_INTERNAL, Interrupted, LayoutgenError
 def _cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
-    result = build(args.config, out_root=args.output, run_drc=not args.no_drc, oasis=args.oasis, quiet=args.quiet)
+    result = build(args.config, out=args.output, drc=not args.no_drc, oasis=args.oasis, quiet=args.quiet,
+                   pdk_path=args.pdk_path, junit=args.junit)
     if result.drc is not None and not result.drc.ok:
         from rich.console import Console
 
@@ -81,7 +82,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("config", help="the design's Python config file")
     b.add_argument("-o", "--output", default="out", help="output root folder (default: out)")
     b.add_argument("--no-drc", action="store_true", help="skip the DRC of the written GDS")
-    b.add_argument("--oasis", action="store_true", help="also write the combined layout as OASIS")
+    b.add_argument("--oasis", action="store_true", help="also write the combined layout and the masks as OASIS")
+    b.add_argument("--junit", metavar="F", help="also write the DRC as JUnit XML (one test case per rule) to F")
+    b.add_argument("--pdk-path", action="append", default=[], metavar="DIR", help="extra folder to search for PDKs (repeatable)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     b.set_defaults(func=_cmd_build)
 
@@ -122,6 +125,9 @@ _CAUGHT = (signal.SIGTERM, signal.SIGHUP)
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (SIGTERM and SIGHUP end it like Ctrl-C: the
     build's stage is removed and the previous result kept)."""
+    if hasattr(signal, "SIGPIPE") and argv is None:
+        # `layoutgen pdk show sky400 | head`: a closed pipe ends the command quietly, as for any Unix tool.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
     previous = {s: signal.signal(s, _raise_interrupted) for s in _CAUGHT} if in_main else {}

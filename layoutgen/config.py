@@ -94,3 +94,7 @@ def load_config(path: str | Path) -> Design:
         raise ConfigError(f"{p}:{line}: the config must set `design = Design(...)` (found {type(design).__name__})")
     design.config_path = p
     return design
+
+
+# The public name (`layoutgen.load`): a config file to its Design, to change and build.
+load = load_config

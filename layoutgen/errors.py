@@ -30,6 +30,10 @@ class DrcError(LayoutgenError):
     """The DRC could not run (unreadable GDS, unknown layer or cell)."""
 
 
+class LayoutError(LayoutgenError):
+    """A layout cannot be made as asked: two different cells would share one name."""
+
+
 class OutputError(LayoutgenError):
     """The results cannot be written (read-only or full disk, a path that is a file, a name too long)."""
 

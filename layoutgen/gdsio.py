@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import os
-import tempfile
 from pathlib import Path
 
 import gdstk
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
+from .files import atomic_path
 from .layout import Layout
 from .pdk import Pdk
 
@@ -58,21 +57,13 @@ def to_library(layout: Layout, pdk: Pdk, layer_map: dict[str, tuple[int, int]] |
 
 def write_library(lib: gdstk.Library, path: Path, oasis: bool = False) -> Path:
     """Write `lib` to `path` (GDS, or OASIS when asked) through a temp file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if oasis:
-            lib.write_oas(tmp)
+            lib.write_oas(str(tmp))
         else:
             # Large polygons (wafer circles) stay whole: no seam where gdstk would split them.
-            lib.write_gds(tmp, timestamp=GDS_TIMESTAMP, max_points=8190)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+            lib.write_gds(str(tmp), timestamp=GDS_TIMESTAMP, max_points=8190)
+    return Path(path)
 
 
 def write_layout(layout: Layout, pdk: Pdk, path: Path, oasis: bool = False, **kw) -> Path:

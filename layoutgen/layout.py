@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .errors import LayoutError
+
 
 @dataclass(frozen=True)
 class Label:
@@ -64,6 +66,51 @@ class Cell:
         return self
 
 
+# A TEXT label "JOIN:a,b" at a device (a spiral inductor, a meander resistor) says that nets a and
+# b are one piece of metal on purpose: the connectivity check counts them as one net.
+JOIN_PREFIX = "JOIN:"
+
+
+def join_label(nets) -> str:
+    """The TEXT label that declares `nets` joined by a device."""
+    return JOIN_PREFIX + ",".join(sorted(set(nets)))
+
+
+def joined_nets(text: str) -> list[str] | None:
+    """The nets a JOIN label declares joined, or None for any other text."""
+    return text[len(JOIN_PREFIX):].split(",") if text.startswith(JOIN_PREFIX) else None
+
+
+def name_number(x: float) -> str:
+    """A length in a cell name (names derive from parameters): 12.5 -> '12p5', -3 -> 'm3'."""
+    return f"{x:g}".replace(".", "p").replace("-", "m")
+
+
+# Two cells whose vertices differ by less than this are the same cell: far below the 1 nm database
+# unit, so both write the same GDS (a length summed from grid-snapped parts carries float noise).
+SAME_VERTEX_UM = 1e-6
+
+
+def _same(a: Cell, b: Cell) -> bool:
+    """Whether two cells hold the same labels, references and shapes (vertices within SAME_VERTEX_UM)."""
+    if a == b:
+        return True
+    if a.labels != b.labels or a.refs != b.refs:
+        return False
+    sa = {k: v for k, v in a.shapes.items() if v}
+    sb = {k: v for k, v in b.shapes.items() if v}
+    if sa.keys() != sb.keys() or any(len(sa[k]) != len(sb[k]) for k in sa):
+        return False
+    return all(bool(shapely.equals_exact(sa[k], sb[k], tolerance=SAME_VERTEX_UM).all()) for k in sa)
+
+
+def _contents(cell: Cell) -> str:
+    """What a cell holds, in a few words (for an error)."""
+    shapes = ", ".join(f"{len(g)} on {n}" for n, g in cell.shapes.items() if g) or "no shapes"
+    refs = ", ".join(sorted({r.cell for r in cell.refs}))
+    return f"shapes {shapes}, {len(cell.labels)} labels" + (f", placing {refs}" if refs else "")
+
+
 @dataclass
 class Layout:
     """A set of cells and the name of the top one."""
@@ -72,9 +119,15 @@ class Layout:
     cells: dict[str, Cell] = field(default_factory=dict)
 
     def add(self, cell: Cell) -> Cell:
-        """Add `cell` (a cell of the same name must be identical: names derive from parameters)."""
-        if cell.name in self.cells and self.cells[cell.name] is not cell:
-            return self.cells[cell.name]
+        """Add `cell`; one already here under its name is kept when identical (names derive from every
+        parameter), a LayoutError naming both when it differs (one of them would silently go)."""
+        have = self.cells.get(cell.name)
+        if have is not None and have is not cell:
+            if not _same(have, cell):
+                raise LayoutError(f"two different cells named {cell.name!r}: the first holds {_contents(have)}, "
+                                  f"the second {_contents(cell)}; a cell's name must tell apart everything that "
+                                  f"changes it (rename one)")
+            return have
         self.cells[cell.name] = cell
         return cell
 

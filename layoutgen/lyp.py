@@ -1,4 +1,7 @@
-"""KLayout layer properties (.lyp) from the PDK: layer names, colours and stipples."""
+"""KLayout layer properties (.lyp) from the PDK: layer names, colours and stipples.
+
+A build's .lyp lists the layers its layout uses first, shown; the PDK's other layers follow,
+hidden, so that a layer drawn by hand later still gets its name and colour."""
 
 from __future__ import annotations
 
@@ -8,17 +11,20 @@ from pathlib import Path
 from .pdk import Pdk
 
 
-def lyp_xml(pdk: Pdk, only: list[str] | None = None) -> str:
-    """The .lyp document for the PDK's layers (or those named in `only`), in PDK order."""
+def lyp_xml(pdk: Pdk, only: list[str] | None = None, used: set[str] | None = None) -> str:
+    """The .lyp document for the PDK's layers (or those named in `only`), in PDK order; with `used`,
+    those layers first and shown, then the rest hidden."""
     root = ET.Element("layer-properties")
-    for name, layer in pdk.layers.items():
-        if only is not None and name not in only:
-            continue
+    names = [n for n in pdk.layers if only is None or n in only]
+    if used is not None:
+        names = [n for n in names if n in used] + [n for n in names if n not in used]
+    for name in names:
+        layer = pdk.layers[name]
         props = ET.SubElement(root, "properties")
         values = {
             "frame-color": layer.color, "fill-color": layer.color, "frame-brightness": "0",
             "fill-brightness": "0", "dither-pattern": f"I{layer.stipple}", "valid": "true",
-            "visible": "true", "transparent": "false", "width": "1", "marked": "false",
+            "visible": "false" if used is not None and name not in used else "true", "transparent": "false", "width": "1", "marked": "false",
             "xfill": "false", "animation": "0", "name": f"{name} {layer.gds[0]}/{layer.gds[1]}",
             "source": f"{layer.gds[0]}/{layer.gds[1]}@1",
         }
@@ -28,7 +34,7 @@ def lyp_xml(pdk: Pdk, only: list[str] | None = None) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_lyp(pdk: Pdk, path: Path, only: list[str] | None = None) -> Path:
-    """Write the .lyp for `pdk` to `path`."""
-    path.write_text(lyp_xml(pdk, only), encoding="utf-8")
+def write_lyp(pdk: Pdk, path: Path, only: list[str] | None = None, used: set[str] | None = None) -> Path:
+    """Write the .lyp for `pdk` to `path` (see `lyp_xml`)."""
+    path.write_text(lyp_xml(pdk, only, used), encoding="utf-8")
     return path

@@ -1,7 +1,9 @@
 """Process design kits as data: layers, masks and the rule deck, loaded from TOML folders.
 
 A PDK is a folder holding `pdk.toml` (process constants, connectivity stack), `layers.toml`,
-`masks.toml` and `rules.toml`. A folder may name a base with `extends = "other"`: missing
+`masks.toml` and `rules.toml`, and any other `<name>.toml` of process data a family reads
+(fan-out: `fanout.toml`, wiring and dielectrics) as `Pdk.data[name]`, the file's tables as read
+(a folder's file replaces its base's; the family validates them). A folder may name a base with `extends = "other"`: missing
 files come from the base, its layers add to the base's, its masks.toml replaces the base's
 mask list, and its rules are added to the base's (a rule of the same name replaces the
 base's; `drop = [...]` in rules.toml removes base rules). Shipped PDKs live in the package (`layoutgen.pdks`); a user's own are found by path,
@@ -24,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import PdkError
 from .pdk_check import check_file, check_pdk
 from .rulekinds import RULE_KINDS
+from .units import STEP_EPS
 
 
 class _Model(BaseModel):
@@ -118,9 +121,10 @@ class RdlParams(_Model):
 
 
 class Labels(_Model):
-    """Where net labels go in the GDS."""
+    """Where net labels go in the GDS, and how tall the text a mask carries is drawn."""
 
     text_datatype: int = 0
+    mask_label_height_um: float = Field(default=40.0, gt=0)   # the design/mask/revision text below the field
 
 
 class Pdk(_Model):
@@ -139,6 +143,14 @@ class Pdk(_Model):
     layers: dict[str, Layer]
     masks: list[Mask]
     rules: list[Rule]
+    data: dict[str, dict] = Field(default_factory=dict)        # a family's process data, by file stem
+    data_files: dict[str, str] = Field(default_factory=dict)   # the file each came from
+
+    def process_data(self, name: str, what: str) -> tuple[dict, str]:
+        """The tables of `<name>.toml` (this folder's or a base's) and its path; a PdkError naming `what` it holds if none."""
+        if name not in self.data:
+            raise PdkError(f"PDK at {self.path} has no {name}.toml ({what}) in its extends chain")
+        return self.data[name], self.data_files[name]
 
     @model_validator(mode="after")
     def _references_known_layers(self) -> "Pdk":
@@ -189,7 +201,7 @@ class Pdk(_Model):
 
     def snap_up(self, x: float) -> float:
         """`x` rounded up to the manufacturing grid (for sizes that must not shrink)."""
-        return math.ceil(x / self.grid_um - 1e-9) * self.grid_um
+        return math.ceil(x / self.grid_um - STEP_EPS) * self.grid_um
 
 
 def _shipped_root() -> Path:
@@ -242,6 +254,9 @@ def list_pdks(extra: list[str | Path] | None = None) -> list[str]:
     return list(seen)
 
 
+_PDK_FILES = ("pdk.toml", "layers.toml", "masks.toml", "rules.toml")
+
+
 def _read_toml(path: Path) -> dict:
     try:
         with path.open("rb") as f:
@@ -285,6 +300,10 @@ def _raw(pdk_dir: Path, extra: list[str | Path] | None, depth: int = 0) -> dict:
             raise PdkError(f"{pdk_dir / 'rules.toml'}: drop names rules the base does not have: {', '.join(sorted(unknown))}")
         names = {r.get("name") for r in own} | dropped
         data["rules"] = [r for r in data["rules"] if r.get("name") not in names] + own
+    for f in sorted(pdk_dir.glob("*.toml")):
+        if f.name not in _PDK_FILES:
+            data.setdefault("data", {})[f.stem] = _read_toml(f)
+            data.setdefault("data_files", {})[f.stem] = str(f)
     data["path"] = str(pdk_dir)
     return data
 

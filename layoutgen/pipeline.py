@@ -7,6 +7,7 @@ at the end, so a failed build leaves the previous result (or nothing), never hal
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 from shapely.geometry import box
 
 from .config import _field_line, load_config
@@ -27,15 +29,20 @@ from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
 from .lyp import write_lyp
-from .masks import derive_mask, mask_layer, mask_layer_map
-from .pdk import Pdk, load_pdk
+from .lyt import write_lyt
+from .masks import derive_mask, manifest, mask_layer, mask_layer_map, write_manifest
+from .pdk import Pdk, _shipped_root, load_pdk
+from .pinout import ball_order, write_board_files
 from .view.progress import steps
 from .view.render import render_previews
 from .view.report import write_report
 
 @dataclass
 class BuildResult:
-    """What a build wrote and found."""
+    """What a build wrote and found: the output folder, its files, the summary and the DRC result.
+
+    In Jupyter a result shows its die preview (`_repr_png_`).
+    """
 
     out_dir: Path
     summary: dict
@@ -46,10 +53,34 @@ class BuildResult:
         """0 clean (or DRC skipped), 1 when the DRC found violations."""
         return 1 if self.drc is not None and not self.drc.ok else 0
 
+    @property
+    def paths(self) -> dict[str, Path]:
+        """Every file the build wrote, by its path relative to the output folder."""
+        return {str(p.relative_to(self.out_dir)): p for p in sorted(self.out_dir.rglob("*")) if p.is_file()}
 
-def resolve_pdk(design: Design) -> Pdk:
-    """The design's PDK (a name, or a folder relative to the config); errors point at `pdk=`."""
+    @property
+    def gds(self) -> Path:
+        """The combined layout."""
+        return self.out_dir / f"{self.summary['design']}.gds"
+
+    @property
+    def report(self) -> Path:
+        """The report page."""
+        return self.out_dir / "report.html"
+
+    def _repr_png_(self) -> bytes | None:
+        preview = self.out_dir / "preview" / "die.png"
+        return preview.read_bytes() if preview.is_file() else None
+
+    def __repr__(self) -> str:
+        verdict = "DRC skipped" if self.drc is None else ("DRC clean" if self.drc.ok else "DRC violations")
+        return f"<BuildResult {self.summary['design']} in {self.out_dir}: {verdict}>"
+
+
+def resolve_pdk(design: Design, pdk_path: list[str | Path] | None = None) -> Pdk:
+    """The design's PDK (a name, or a folder relative to the config, or on `pdk_path`); errors point at `pdk=`."""
     extra = [design.config_path.parent] if design.config_path else []
+    extra += list(pdk_path or [])
     try:
         return load_pdk(design.pdk, extra=extra)
     except PdkError as e:
@@ -94,6 +125,18 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def config_hash(design: Design, pdk: Pdk) -> str:
+    """SHA-256 of the design and its PDK as canonical JSON: what the build is made from, no clock, no paths."""
+    # Not hashed (yet): the folder and files (paths), and a family's process data (Pdk.data, read
+    # from e.g. fanout.toml); a mask label height counts when a PDK sets one. Build ids issued
+    # before these fields existed stay what they were.
+    own = pdk.model_dump(mode="json", exclude={"path", "data", "data_files"})
+    if pdk.labels.mask_label_height_um == type(pdk.labels)().mask_label_height_um:
+        del own["labels"]["mask_label_height_um"]
+    data = {"design": design.model_dump(mode="json", serialize_as_any=True), "pdk": own}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def _shape_counts(layout: Layout) -> dict[str, int]:
     return {name: len(layout.flat(name)) for name in layout.layers()}
 
@@ -128,7 +171,7 @@ def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> di
             "max_length_um": round(max(lengths, default=0.0), 3),
             "assignment": dict(sorted(die.assignment.items())),
         }} if die.assignment else {}),
-        **({"ball_nets": dict(sorted(die.ball_nets.items()))} if die.ball_nets else {}),
+        **({"ball_nets": dict(sorted(die.ball_nets.items(), key=lambda kv: ball_order(kv[0])))} if die.ball_nets else {}),
         **die.extra,
         "versions": _versions(),
     }
@@ -170,32 +213,53 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
         write_layout(layout, pdk, stage / f"{design.name}.oas", oasis=True)
     used = set(layout.layers())
     field = wafer.field if wafer else die_outline(layout)
+    digest = config_hash(design, pdk)
     masks = []
     for mask in pdk.masks:
         if not (used & set(mask.layers)) - {"MARK"}:
             continue  # nothing of this mask's own (marks alone make no mask)
-        m = derive_mask(layout, mask, pdk, design.name, design.revision, field)
+        m = derive_mask(layout, mask, pdk, design.name, design.revision, field, build_id=digest[:12])
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))
-        masks.append({"name": mask.name, "file": str(rel), "layers": mask.layers,
+        files = [str(rel)]
+        if oasis:
+            write_layout(m, pdk, stage / rel.with_suffix(".oas"), oasis=True, layer_map=mask_layer_map(mask, pdk))
+            files.append(str(rel.with_suffix(".oas")))
+        masks.append({"name": mask.name, "file": str(rel), "files": files, "top_cell": m.top, "layers": mask.layers,
                       "gds_layer": list(mask_layer(mask, pdk)), "field": mask.field,
                       "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to,
                       **({"smallest_feature_um": wafer.summary["mask_features"].get(mask.name)} if wafer else {})})
+    write_manifest(stage, manifest(stage, design.name, design.revision, digest[:12], masks, field))
     if wafer:
         from .wafer import mask_order_rows, write_mask_order
 
         write_mask_order(mask_order_rows(pdk, masks), stage / "masks")
-    write_lyp(pdk, stage / f"{design.name}.lyp")
+    texts = {lb.layer for c in layout.cells.values() for lb in c.labels}
+    write_lyp(pdk, stage / f"{design.name}.lyp", used=used | texts)
+    write_lyt(pdk, stage / f"{design.name}.lyt", f"{design.name}.lyp")
+    board = None
+    if die.ball_nets:
+        grid = getattr(design.package, "balls", None)
+        names = set(die.ball_nets) | ({n for n, _, _ in grid.positions()} if hasattr(grid, "positions") else set())
+        board = write_board_files(stage / f"{design.name}.gds", pdk, die.layout.top, design, stage, names)
     extra = extra_writer(design.package.family)
     extra_files = [str(p.relative_to(stage)) for p in extra(die, stage)] if extra else []
     summary = summarize(design, pdk, die, masks)
+    summary["config_hash"] = digest
+    summary["build_id"] = digest[:12]
     if extra_files:
         summary["extra_files"] = sorted(extra_files)
+    if board:
+        summary["board"] = board
     if wafer:
         summary["counts"]["dies"] = wafer.summary["dies"]
         summary["wafer"] = wafer.summary
     if panel:
         summary["panel"] = panel
+    shipped = _shipped_root().resolve()
+    if shipped not in Path(pdk.path).resolve().parents:
+        # A PDK of the user's own: where it is from the output folder, so `layoutgen drc OUT_DIR` finds it.
+        summary["pdk"]["folder"] = os.path.relpath(Path(pdk.path).resolve(), (stage.parent / design.name).resolve())
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
@@ -211,6 +275,8 @@ def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcRe
     counts, waived = result.counts(), result.waived_counts()
     summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "rules_checked": len(result.checked_rules()),
                       "not_applicable": result.not_applicable, "violations": sum(counts.values()),
+                      **({"waivers": os.path.relpath(waivers.resolve(), (stage.parent / design.name).resolve())}
+                         if waivers and waivers.is_file() else {}),
                       "violations_all_placements": sum(result.flat_counts().values()), "waived": sum(waived.values()),
                       "failed_rules": {name: n for name, n in counts.items() if n}}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -320,27 +386,39 @@ def output_error(e: OSError, where: Path) -> OutputError:
     return OutputError(f"cannot write the results to {path}: {reason}")
 
 
-def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True, oasis: bool = False,
-          quiet: bool = False) -> BuildResult:
-    """Build the config into `out_root/<design>/`; raises ConfigError/RoutingError on bad input."""
+def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True, oasis: bool = False,
+          quiet: bool = False, pdk_path: list[str | Path] | None = None, junit: str | Path | None = None,
+          **old: Any) -> BuildResult:
+    """Build a Design (or the config file at a path) into `out/<design>/` and return what was written.
+
+    Callable any number of times in one process; raises ConfigError/RoutingError on bad input.
+    `pdk_path` adds folders to search for the PDK; `junit` also writes the DRC as JUnit XML
+    there (one test case per rule, for CI), once the build is in place. The keywords `out_root` and `run_drc` are the
+    former names of `out` and `drc`.
+    """
+    if unknown := set(old) - {"out_root", "run_drc"}:
+        raise TypeError(f"build() got unexpected keyword arguments {sorted(unknown)}")
+    out = old.get("out_root", out)
+    drc = old.get("run_drc", drc)
     with steps(4, "loading", quiet) as step:
-        design = load_config(config)
-        pdk = resolve_pdk(design)
+        if not isinstance(design, Design):
+            design = load_config(design)
+        pdk = resolve_pdk(design, pdk_path)
         check_cell_names(design, pdk)
         step(label="routing the die")
         try:
             die = builder(design.package.family)(design, pdk)
         except (ConfigError, RoutingError) as e:
             raise located(e, design) from None
-        out_root = Path(out_root)
+        out_root = Path(out)
         stage = _make_stage(out_root, design.name)
         try:
             step(label="writing masks")
             summary = write_outputs(design, pdk, die, stage, oasis=oasis)
-            drc = None
-            if run_drc:
+            result = None
+            if drc:
                 step(label="DRC")
-                drc = check_written(design, pdk, stage, summary)
+                result = check_written(design, pdk, stage, summary)
             step(label="previews and report")
             render_previews(stage, design.name)
             write_report(stage)
@@ -348,6 +426,10 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
             follow_umask(stage)
             final = out_root / design.name
             _swap_into_place(stage, final)
+            if junit is not None and result is not None:
+                from .drc.report import write_junit
+
+                write_junit(result, Path(junit))
             step()
         except OSError as e:
             shutil.rmtree(stage, ignore_errors=True)
@@ -355,4 +437,4 @@ def build(config: str | Path, out_root: str | Path = "out", run_drc: bool = True
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
-    return BuildResult(out_dir=final, summary=summary, drc=drc)
+    return BuildResult(out_dir=final, summary=summary, drc=result)

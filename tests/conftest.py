@@ -27,3 +27,18 @@ def template_variant(template: Path, path: Path, change: str = "") -> Path:
     """Write a config at `path` that runs `template` and then `change` (lines that alter its `design`)."""
     path.write_text(f"exec(compile(open({str(template)!r}).read(), {str(template)!r}, 'exec'))\n{change}\n", encoding="utf-8")
     return path
+
+
+# A small fan-in design (2 × 2 mm die, 16 pads, 4 × 4 balls) as config text: `.format(name=..., pdk=...)`.
+DESIGN = """
+from layoutgen import BallGrid, Design, Die, FanInWlcsp, Posts, peripheral_pads
+
+pads = peripheral_pads(2000, 2000, per_side=4, pitch=300, nets={{"VDD": [1, 9], "VSS": [5, 13]}})
+design = Design(name={name!r}, pdk={pdk!r}, die=Die(name="CI_DIE", width=2000, height=2000, pads=pads),
+                package=FanInWlcsp(balls=BallGrid(rows=4, cols=4, pitch=400), posts=Posts(height=100)))
+"""
+# sky400 and one rule every bump breaks: a real violation that a waiver can accept.
+STRICT = {"pdk.toml": 'name = "strict"\nextends = "sky400"\ndescription = "sky400 and a test rule"\n',
+          "rules.toml": '[[rule]]\nname = "TEST.BUMP.A"\nkind = "area"\nlayer = "BUMP"\nvalue = 1e9\n'
+                        'description = "test: every bump is too small"\n'}
+WAIVER = '[[waiver]]\nrule = "TEST.*"\nregion = [-1000, -1000, 1000, 1000]\nreason = "test rule"\n'

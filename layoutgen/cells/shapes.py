@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
+from ..units import STEP_EPS
+
+if TYPE_CHECKING:
+    from ..pdk import Pdk
+
 
 def on_grid(coords: np.ndarray, grid: float, outward: bool = False) -> np.ndarray:
     """Vertex coordinates snapped to `grid` (away from the origin when `outward`)."""
     q = np.asarray(coords, dtype=float) / grid
-    q = np.sign(q) * np.ceil(np.abs(q) - 1e-9) if outward else np.round(q)
+    q = np.sign(q) * np.ceil(np.abs(q) - STEP_EPS) if outward else np.round(q)
     return q * grid
 
 
@@ -45,6 +50,15 @@ def regular_polygon(diameter: float, vertices: int, grid: float,
     return Polygon(pts)
 
 
+def pad_outline(width: float, height: float, shape: str, pdk: Pdk) -> Polygon:
+    """A chip pad as the die vendor gives it: a `width` × `height` rectangle, else an octagon or a
+    round pad (`circle_vertices`-gon) around the smaller side."""
+    if shape == "rect":
+        return rect(width, height, pdk.grid_um)
+    return circle(min(width, height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
+                  "round" if shape == "round" else "octagon")
+
+
 def circle(diameter: float, vertices: int, grid: float, fit: Literal["inscribed", "circumscribed"],
            shape: Literal["round", "octagon"] = "round") -> Polygon:
     """A round feature: `vertices`-gon for 'round', 8-gon for 'octagon'."""
@@ -64,7 +78,7 @@ def grow(poly: Polygon, d: float, grid: float) -> Polygon:
     margin = grid * 1.5 if d > 0 else -grid * 1.5
     padded = poly.buffer(d + margin, join_style="mitre", mitre_limit=10.0)
     q = shapely.get_coordinates(padded) / grid
-    snapped = np.sign(q) * (np.ceil(np.abs(q) - 1e-9) if d > 0 else np.floor(np.abs(q) + 1e-9))
+    snapped = np.sign(q) * (np.ceil(np.abs(q) - STEP_EPS) if d > 0 else np.floor(np.abs(q) + STEP_EPS))
     return Polygon(snapped[:-1] * grid)
 
 

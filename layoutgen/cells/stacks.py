@@ -5,24 +5,20 @@ Each is one cell placed many times; its name derives from its parameters.
 
 from __future__ import annotations
 
-from ..layout import Cell
+from ..layout import Cell, name_number
 from ..pdk import Pdk
 from .bump import bump_opening
 from .pv1 import pv1_opening
 from .pv2 import pv2_opening
 from .rdl import capture_pad, landing_pad
-from .shapes import circle, rect
+from .shapes import pad_outline
 from .ubm import ubm
-
-
-def _num(x: float) -> str:
-    return f"{x:g}".replace(".", "p").replace("-", "m")
 
 
 def pad_cell(width: float, height: float, shape: str, pdk: Pdk, pad_name: str = "") -> Cell:
     """A pad stack: the die pad (reference), the PV1 opening and the RDL landing pad."""
-    cell = Cell(f"PADSTACK_{shape.upper()}_{_num(width)}x{_num(height)}")
-    pad = rect(width, height, pdk.grid_um) if shape == "rect" else circle(min(width, height), pdk.circle_vertices, pdk.grid_um, "circumscribed", "round" if shape == "round" else "octagon")
+    cell = Cell(f"PADSTACK_{shape.upper()}_{name_number(width)}x{name_number(height)}")
+    pad = pad_outline(width, height, shape, pdk)
     opening = pv1_opening(pad, pdk, pad_name)
     return cell.add("PAD", pad).add("PV1", opening).add("RDL", landing_pad(opening, pdk))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shapely
 
 from ..errors import DrcError
+from ..layout import joined_nets
 from ..pdk import Rule
 from ..rulekinds import runs_per_top
 from .angle import check_angle
@@ -98,8 +99,7 @@ def connectivity(rule: Rule, cl: CellLayers) -> list[Finding]:
     labels = {n: cl.labels(n) for n in stack.label_layers}
     if not any(len(t) for t, _ in labels.values()):
         return []
-    joins = [t[len("JOIN:"):].split(",") for t, _, _ in cl.texts("TEXT") if t.startswith("JOIN:")] \
-        if "TEXT" in cl.pdk.layers else []
+    joins = [j for t, _, _ in cl.texts("TEXT") if (j := joined_nets(t)) is not None] if "TEXT" in cl.pdk.layers else []
     terms = join_nets(place_terminals(cl.pieces, labels), joins)
     if rule.check == "opens":
         return find_opens(cl.pieces, terms, stack.required_label_layers)

@@ -1,8 +1,12 @@
-"""`layoutgen drc FILE.gds --pdk NAME`: check a GDS, print the table, write the reports."""
+"""`layoutgen drc FILE.gds|FILE.oas|OUT_DIR [--pdk NAME]`: check a layout, print the table, write the reports.
+
+On layoutgen's own output (its folder, or a file in it) the PDK and the waivers come from the
+build's summary.json, so `--pdk` is needed only for other layouts."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -14,12 +18,14 @@ from ..errors import DrcError, LayoutgenError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The drc subcommand's arguments."""
-    parser.add_argument("gds", metavar="FILE.gds", help="layout to check (any GDS, ours or edited by hand)")
-    parser.add_argument("--pdk", required=True, help="PDK name (e.g. sky400) or a PDK folder")
+    parser.add_argument("gds", metavar="LAYOUT", help="GDS or OASIS file to check (ours or edited by hand), or a build's output folder")
+    parser.add_argument("--pdk", help="PDK name (e.g. sky400) or a PDK folder (default: the build's, from summary.json)")
     parser.add_argument("--pdk-path", action="append", default=argparse.SUPPRESS, metavar="DIR",
                         help="extra folder to search for PDKs (repeatable)")
     parser.add_argument("--top", metavar="CELL", help="cell to check (default: every top cell)")
-    parser.add_argument("-o", "--out", metavar="DIR", help="where drc.json and drc.lyrdb go (default: beside the input)")
+    parser.add_argument("-o", "--output", metavar="DIR", help="where drc.json and drc.lyrdb go (default: beside the input)")
+    parser.add_argument("--out", dest="output", help=argparse.SUPPRESS)    # the former spelling
+    parser.add_argument("--all", dest="show_all", action="store_true", help="list every rule, not only the failing ones")
     parser.add_argument("--junit", metavar="F", help="also write JUnit XML (one testcase per rule) to F")
     parser.add_argument("--waivers", metavar="FILE", help="TOML file of accepted violations (see layoutgen.drc.waivers)")
     parser.add_argument("--strict", action="store_true",
@@ -29,6 +35,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="flatten the layout and check it whole (default: hierarchical when the top places many cells)")
     mode.add_argument("--hierarchical", dest="hierarchical", action="store_true",
                       help="check each placed cell once, then what the placements add, whatever the layout")
+
+
+def resolve_input(path: Path, pdk: str | None, waivers: str | None) -> tuple[Path, str, str | None]:
+    """The layout file, PDK and waivers for a path: a build's folder or a file in it
+    gives its summary's PDK (a folder PDK resolved against the config's folder) and its waivers."""
+    folder = path if path.is_dir() else path.parent
+    if folder.name == "masks":
+        folder = folder.parent
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = {}
+    summary = summary if isinstance(summary, dict) else {}
+    if path.is_dir():
+        name = summary.get("design")
+        if not name or not (path / f"{name}.gds").is_file():
+            raise DrcError(f"{path}: not a layoutgen output folder (no summary.json naming its GDS); pass the layout file")
+        path = path / f"{name}.gds"
+    info = summary.get("pdk") if isinstance(summary.get("pdk"), dict) else {}
+    if pdk is None:
+        pdk = str(folder / info["folder"]) if info.get("folder") else info.get("name")
+        if pdk is None:
+            raise DrcError(f"{path}: no --pdk given and no layoutgen summary.json beside it to take the PDK from")
+    drc = summary.get("drc") if isinstance(summary.get("drc"), dict) else {}
+    if waivers is None and drc.get("waivers"):
+        waivers = str(folder / drc["waivers"])
+    return path, pdk, waivers
 
 
 def main(args: argparse.Namespace) -> int:
@@ -46,11 +79,12 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(extra, (str, Path)):
         extra = [extra]
     try:
-        pdk = load_pdk(args.pdk, extra=extra)
-        result = run_drc(args.gds, pdk, top=args.top, waivers=args.waivers, hierarchical=args.hierarchical)
+        gds, pdk_name, waivers = resolve_input(Path(args.gds), args.pdk, args.waivers)
+        pdk = load_pdk(pdk_name, extra=extra)
+        result = run_drc(gds, pdk, top=args.top, waivers=waivers, hierarchical=args.hierarchical)
         if getattr(args, "strict", False) and result.unknown_layers:
             raise DrcError(f"{args.gds}: {unknown_layers_text(result)} (--strict)")
-        out_dir = Path(args.out) if args.out else Path(args.gds).resolve().parent
+        out_dir = Path(args.output) if args.output else gds.resolve().parent
         paths = write_reports(result, out_dir, junit=args.junit)
     except LayoutgenError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
@@ -58,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
     except OSError as e:
         err.print(f"[red]error:[/red] cannot write the reports: {escape(str(e))}", highlight=False)
         return 2
-    print_table(result, console)
+    print_table(result, console, show_all=args.show_all)
     console.print("reports: " + ", ".join(str(p) for p in paths.values()), highlight=False)
     return 0 if result.ok else 1
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from ..units import STEP_EPS
 from .read import Polys
 from .violation import Finding
 
@@ -13,7 +14,7 @@ from .violation import Finding
 def off_grid(xy: np.ndarray, grid_um: float, dbu_um: float) -> np.ndarray:
     """Whether each vertex (integer database units) is off the grid."""
     step = grid_um / dbu_um
-    if abs(step - round(step)) < 1e-9 and round(step) >= 1:
+    if abs(step - round(step)) < STEP_EPS and round(step) >= 1:
         return (xy % int(round(step)) != 0).any(axis=1)
     ratio = xy * dbu_um / grid_um
     return (np.abs(ratio - np.rint(ratio)) > 1e-6).any(axis=1)

@@ -1,4 +1,4 @@
-"""Read a GDS file into cells, their own shapes and their placements, and flatten a cell.
+"""Read a GDS (or OASIS) file into cells, their own shapes and their placements, and flatten a cell.
 
 Shapes are kept as integer vertex arrays in database units (the file's own precision),
 so that a placement is a numpy transform and a grid check is exact. Reading is explicit:
@@ -124,19 +124,29 @@ class Layout:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        oasis = self.path.suffix.lower() in (".oas", ".oasis")
+        kind = "OASIS" if oasis else "GDS"
         if not self.path.is_file():
-            raise DrcError(f"cannot read GDS {self.path}: no such file")
+            raise DrcError(f"cannot read {kind} {self.path}: no such file")
         try:
-            unit, precision = gdstk.gds_units(str(self.path))
+            if oasis:
+                precision = gdstk.oas_precision(str(self.path))
+                unit = 1e-6
+            else:
+                unit, precision = gdstk.gds_units(str(self.path))
         except Exception as e:
-            raise DrcError(f"cannot read GDS {self.path}: {e} (not a GDSII stream, or truncated)") from None
+            raise DrcError(f"cannot read {kind} {self.path}: {e} (not a GDSII/OASIS stream, or truncated)") from None
         for what, v in (("user unit", unit), ("database unit", precision)):
             if not (math.isfinite(v) and v > 0):  # sizes would be mirrored or infinite: nothing could be checked
-                raise DrcError(f"cannot read GDS {self.path}: its {what} is {v!r} m; it must be a positive number")
+                raise DrcError(f"cannot read {kind} {self.path}: its {what} is {v!r} m; it must be a positive number")
         try:
-            self.library = gdstk.read_gds(str(self.path), unit=1e-6)
+            if oasis:
+                self.library = gdstk.read_oas(str(self.path), unit=1e-6)
+            else:
+                self.library = gdstk.read_gds(str(self.path), unit=1e-6)
         except Exception as e:  # gdstk raises OSError/RuntimeError with terse text
-            raise DrcError(f"cannot read GDS {self.path}: {e} (not a GDSII stream, or truncated)") from None
+            what = "an OASIS file" if oasis else "a GDSII stream"
+            raise DrcError(f"cannot read {kind} {self.path}: {e} (not {what}, or truncated)") from None
         self.dbu_um = precision * 1e6
         self.cells: dict[str, gdstk.Cell] = {c.name: c for c in self.library.cells}
         self._flat: dict[str, Flat] = {}

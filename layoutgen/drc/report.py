@@ -115,8 +115,8 @@ def write_junit(result: DrcResult, path: Path, limit: int = 20) -> Path:
     return path
 
 
-def print_table(result: DrcResult, console: Console | None = None) -> None:
-    """The terminal summary: one row per rule with its count, and a verdict line."""
+def print_table(result: DrcResult, console: Console | None = None, show_all: bool = False) -> None:
+    """The terminal summary: a row per failing (or waived) rule, every rule with `show_all`, and a verdict line."""
     console = console or Console()
     counts, waived, placed = result.counts(), result.waived_counts(), result.flat_counts()
     repeated = placed != counts          # some violation lies in a cell placed many times
@@ -129,14 +129,21 @@ def print_table(result: DrcResult, console: Console | None = None) -> None:
     if repeated:
         table.add_column("all placements", justify="right")
     table.add_column("waived", justify="right")
+    shown = 0
     for r in result.rules:
         c = counts[r.name]
+        if not (show_all or c or waived[r.name]):
+            continue
+        shown += 1
         na = r.name in result.not_applicable
         row = [escape(r.name), escape(r.description), "[dim]n/a[/dim]" if na else f"[red]{c}[/red]" if c else "[green]0[/green]"]
         if repeated:
             row.append(f"{placed[r.name]:,}" if placed[r.name] else "")
         table.add_row(*row, str(waived[r.name] or ""))
-    console.print(table)
+    if shown:
+        console.print(table)
+    if shown < len(result.rules):
+        console.print(f"{len(result.rules) - shown} of {len(result.rules)} rules pass (--all lists them)")
     total = sum(counts.values())
     if total:
         every = f" ({sum(placed.values()):,} counting every placement)" if repeated else ""

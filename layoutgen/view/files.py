@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LayoutgenError
+from ..files import write_atomic
+
+__all__ = ["DesignFiles", "ViewError", "design_name", "find_design_files", "read_summary", "write_atomic"]
 
 
 class ViewError(LayoutgenError):
@@ -17,26 +18,25 @@ class ViewError(LayoutgenError):
 
 @dataclass(frozen=True)
 class DesignFiles:
-    """The files that show one layout: the GDS and, when found, its .lyp and DRC markers."""
+    """The files that show one layout: the GDS and, when found, its .lyp, DRC markers and technology (.lyt)."""
 
     gds: Path
     lyp: Path | None = None
     lyrdb: Path | None = None
+    lyt: Path | None = None
 
+    @property
+    def technology(self) -> str | None:
+        """The technology name the .lyt defines (the PDK's), if there is one."""
+        if self.lyt is None:
+            return None
+        import xml.etree.ElementTree as ET
 
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        try:
+            name = ET.parse(self.lyt).getroot().findtext("name")
+        except (OSError, ET.ParseError):
+            return None
+        return name or None
 
 
 def read_summary(out_dir: Path) -> dict:
@@ -83,10 +83,12 @@ def find_design_files(path: Path) -> DesignFiles:
         raise ViewError(f"{path}: no such file or folder")
     folder = gds.parent
     lyp = _sibling(folder, gds.stem, ".lyp")
+    lyt = _sibling(folder, gds.stem, ".lyt")
     if lyp is None and folder.name == "masks":  # out/<design>/masks/<MASK>.gds
         lyp = _sibling(folder.parent, folder.parent.name, ".lyp")
+        lyt = _sibling(folder.parent, folder.parent.name, ".lyt")
     lyrdb = folder / f"{gds.stem}.lyrdb"
     if not lyrdb.is_file():
         lyrdb = folder / "drc.lyrdb"
     return DesignFiles(gds=gds.resolve(), lyp=lyp.resolve() if lyp else None,
-                       lyrdb=lyrdb.resolve() if lyrdb.is_file() else None)
+                       lyrdb=lyrdb.resolve() if lyrdb.is_file() else None, lyt=lyt.resolve() if lyt else None)

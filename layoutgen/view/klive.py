@@ -33,12 +33,16 @@ def klive_message(files: DesignFiles, keep_position: bool = True) -> dict:
         msg["lyp"] = str(files.lyp)
     if files.lyrdb is not None:
         msg["lyrdb"] = str(files.lyrdb)
+    if files.technology is not None:
+        msg["technology"] = files.technology     # shown when the .lyt was imported into KLayout
     return msg
 
 
 def klayout_command(files: DesignFiles, program: str = "klayout") -> list[str]:
     """The KLayout command line showing `files`: layers from the .lyp (and the others), markers."""
     cmd = [program]
+    if files.lyt is not None:
+        cmd += ["-nn", str(files.lyt)]
     if files.lyp is not None:
         cmd += ["-l", str(files.lyp), "-lx"]
     cmd.append(str(files.gds))

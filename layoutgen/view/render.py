@@ -14,12 +14,12 @@ from pathlib import Path
 import klayout.db as kdb
 import klayout.lay as klay
 
+from ..errors import LayoutgenError
 from .files import ViewError, read_summary, write_atomic
 
 MARGIN = 0.02                  # blank band around the drawn extent, as a fraction of it
 BACKGROUND = "#ffffff"
 SIZE = (1200, 1200)
-WAFER_LAYER = (201, 0)         # the generic PDK's WAFER layer, used when the .lyp does not name it
 # The wafer map draws where the dies are, not what is in them (at wafer scale that is a blur).
 WAFER_MAP_LAYERS = ("WAFER", "DIE", "KERF", "SHOT", "PLATE", "MARK")
 _LD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -98,8 +98,8 @@ def frame(bbox: kdb.DBox, size: tuple[int, int]) -> kdb.DBox:
 
 
 def _draw(view: klay.LayoutView, png: Path, cell: str | None, layers: list[str] | None,
-          size: tuple[int, int]) -> Path:
-    """Draw `cell` of the loaded view (only `layers` when given) into `png`."""
+          size: tuple[int, int], area: kdb.DBox | None = None) -> Path:
+    """Draw `cell` of the loaded view (only `layers` when given) into `png`: all of it, or `area` (µm)."""
     target = _select_cell(view, cell)
     for node in view.each_layer():
         node.visible = True
@@ -109,8 +109,27 @@ def _draw(view: klay.LayoutView, png: Path, cell: str | None, layers: list[str] 
     bbox = target.dbbox()
     if bbox.empty():
         raise ViewError(f"cell {target.name!r} is empty: nothing to draw")
-    pixels = view.get_pixels_with_options(size[0], size[1], 1, 1, 0.0, frame(bbox, size))
+    pixels = view.get_pixels_with_options(size[0], size[1], 1, 1, 0.0, frame(area or bbox, size))
     return write_atomic(Path(png), pixels.to_png_data())
+
+
+ZOOM_SIZE = (600, 600)
+
+
+def zoom_areas(summary: dict) -> dict[str, kdb.DBox]:
+    """Where a wafer mask's thumbnails zoom in (µm, as drawn): the die site nearest the wafer centre
+    and the first alignment-mark site; {} without a wafer."""
+    w = summary.get("wafer")
+    if not isinstance(w, dict) or not w.get("pitch_um"):
+        return {}
+    (px, py), (ox, oy) = w["pitch_um"], w.get("offset_um") or (0.0, 0.0)
+    cx, cy = ox - round(ox / px) * px, oy - round(oy / py) * py
+    areas = {"die": kdb.DBox(cx - px / 2, cy - py / 2, cx + px / 2, cy + py / 2)}
+    marks = w.get("marks") or {}
+    if marks.get("sites") and marks.get("size_um"):
+        (mx, my), (sx, sy) = marks["sites"][0], marks["size_um"]
+        areas["mark"] = kdb.DBox(mx - 0.6 * sx, my - 0.6 * sy, mx + 0.6 * sx, my + 0.6 * sy)
+    return areas
 
 
 def render_png(gds: Path, png: Path, lyp: Path | None = None, layers: list[str] | None = None,
@@ -122,12 +141,23 @@ def render_png(gds: Path, png: Path, lyp: Path | None = None, layers: list[str] 
     return _draw(view, png, cell, layers, size)
 
 
-def _wafer_layer(view: klay.LayoutView) -> tuple[int, int]:
-    """The GDS layer the .lyp calls WAFER (else the generic 201/0)."""
+def _wafer_layer(view: klay.LayoutView, out_dir: Path) -> tuple[int, int] | None:
+    """The GDS layer the .lyp calls WAFER, else the WAFER layer of the design's PDK (named in its
+    summary.json), else None (the wafer cell is then found by its name)."""
     for node in view.each_layer():
         if _layer_name(node).upper() == "WAFER":
             return node.source_layer, node.source_datatype
-    return WAFER_LAYER
+    name = (read_summary(out_dir).get("pdk") or {}).get("name")
+    if name:
+        from ..pdk import load_pdk
+
+        try:
+            pdk = load_pdk(name)
+        except LayoutgenError:   # a user's PDK may not be on this machine's search path
+            return None
+        if "WAFER" in pdk.layers:
+            return pdk.layer("WAFER").gds
+    return None
 
 
 def _wafer_map_layers(view: klay.LayoutView) -> list[str] | None:
@@ -137,10 +167,11 @@ def _wafer_map_layers(view: klay.LayoutView) -> list[str] | None:
     return found or None
 
 
-def _die_and_wafer(view: klay.LayoutView, die_name: str | None) -> tuple[str | None, str | None]:
+def _die_and_wafer(view: klay.LayoutView, die_name: str | None, out_dir: Path) -> tuple[str | None, str | None]:
     """The die cell and the wafer cell (a top cell drawing on WAFER, or named so) of the loaded layout."""
     layout = view.cellview(0).layout()
-    li = layout.find_layer(*_wafer_layer(view))
+    wafer_layer = _wafer_layer(view, out_dir)
+    li = layout.find_layer(*wafer_layer) if wafer_layer is not None else None
     tops = layout.top_cells()
     wafer = next((c.name for c in tops if (li is not None and not c.bbox(li).empty())
                   or "WAFER" in c.name.upper()), None)
@@ -159,11 +190,19 @@ def render_previews(out_dir: Path, design_name: str, size: tuple[int, int] = SIZ
     written: list[Path] = []
     view = _load_view(gds, lyp_or_none)
     die_name = (read_summary(out_dir).get("die") or {}).get("name")
-    die, wafer = _die_and_wafer(view, die_name)
+    die, wafer = _die_and_wafer(view, die_name, out_dir)
     if die is not None:
         written.append(_draw(view, preview / "die.png", die, None, size))
+    summary = read_summary(out_dir)
+    zooms = zoom_areas(summary)
+    mirrored = {m.get("name"): bool(m.get("mirror")) for m in summary.get("masks") or [] if isinstance(m, dict)}
     for mask in sorted((out_dir / "masks").glob("*.gds")):
-        written.append(render_png(mask, preview / f"mask_{mask.stem}.png", lyp_or_none, size=size))
+        mask_view = _load_view(mask, lyp_or_none)
+        written.append(_draw(mask_view, preview / f"mask_{mask.stem}.png", None, None, size))
+        for what, area in zooms.items():
+            if mirrored.get(mask.stem):      # a mirrored mask holds the site mirrored across x = 0
+                area = kdb.DBox(-area.right, area.bottom, -area.left, area.top)
+            written.append(_draw(mask_view, preview / f"zoom_{mask.stem}_{what}.png", None, None, ZOOM_SIZE, area))
     if wafer is not None:
         written.append(_draw(view, preview / "wafer.png", wafer, _wafer_map_layers(view), size))
     else:
@@ -172,6 +211,6 @@ def render_previews(out_dir: Path, design_name: str, size: tuple[int, int] = SIZ
             wafer_view = _load_view(separate[0], lyp_or_none)
             written.append(_draw(wafer_view, preview / "wafer.png", None, _wafer_map_layers(wafer_view), size))
     for stale in preview.glob("*.png"):
-        if stale not in written and (stale.name in ("die.png", "wafer.png") or stale.name.startswith("mask_")):
+        if stale not in written and (stale.name in ("die.png", "wafer.png") or stale.name.startswith(("mask_", "zoom_"))):
             stale.unlink()
     return written

@@ -1,6 +1,9 @@
-"""The design report: one self-contained HTML page with the pictures, the counts and the DRC results.
+"""The design report: one self-contained HTML page to sign a build off, then its counts and pictures.
 
-`out/<design>/report.html` inlines every picture of `preview/`, tabulates `summary.json`
+First the verdict and the DRC table (failing and waived rules, the passing ones folded),
+then what identifies the build (build id and config hash, tool versions, the SHA-256 of
+every file written) and an approval block to fill in; then the tables and the pictures.
+`out/<design>/report.html` inlines every picture of `preview/` and the ball map, tabulates `summary.json`
 (dies, nets, balls, masks, shapes per layer, the wafer with its plating and dicing results,
 and any per-ball or other `per_*` table a family computes, such as post compliance) and
 `drc.json` (each rule with its description and count).
@@ -20,7 +23,7 @@ from .files import read_summary, write_atomic
 
 # summary.json keys with a section of their own; other scalars go to "Figures", `per_*` tables each get one.
 _KNOWN = {"design", "revision", "family", "pdk", "die", "counts", "shapes", "masks", "routing",
-          "ball_nets", "versions"}
+          "ball_nets", "versions", "config_hash", "build_id", "board", "drc"}
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
 h1{margin-bottom:.1em} h1 small{font-weight:normal;color:#666;font-size:.6em}
@@ -31,6 +34,9 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 figcaption{text-align:center;color:#555} .swatch{display:inline-block;width:1em;height:1em;vertical-align:middle;border:1px solid #888}
 .fail{color:#b00;font-weight:bold} .pass{color:#070;font-weight:bold} .waived{color:#a60}
 footer{margin-top:2em;color:#777;font-size:.85em}
+.verdict{font-size:1.6em;padding:.3em .6em;display:inline-block;border:2px solid} .verdict.fail{border-color:#b00}
+.verdict.pass{border-color:#070} .verdict.none{border-color:#a60;color:#a60;font-weight:bold}
+.approval td{height:2.2em;min-width:12em} code{font-size:.85em} details{margin:.5em 0}
 """.strip()
 
 
@@ -83,12 +89,22 @@ def table_html(data: Any, index: str = "name") -> str:
 def _pictures(out_dir: Path) -> str:
     """Figures of every preview PNG, inlined: the die, the masks, the wafer, then any other."""
     pngs = sorted((out_dir / "preview").glob("*.png"))
-    order = {"die": 0, "wafer": 2}
-    pngs.sort(key=lambda p: (order.get(p.stem, 1 if p.stem.startswith("mask_") else 3), p.name))
+    order = {"die": 0, "wafer": 1}
+
+    def key(p: Path) -> tuple:
+        if p.stem in order:
+            return (order[p.stem], "", 0)
+        if p.stem.startswith(("mask_", "zoom_")):          # each mask, then its die and mark-site zooms
+            parts = p.stem.split("_")
+            return (2, parts[1], 0 if parts[0] == "mask" else 1, p.name)
+        return (3, p.name, 0)
+
+    pngs.sort(key=key)
     figs = []
     for p in pngs:
         data = base64.b64encode(p.read_bytes()).decode("ascii")
-        caption = p.stem.replace("mask_", "mask ").replace("_", " ")
+        caption = p.stem.replace("mask_", "mask ").replace("zoom_", "mask ").replace("_die", ", one die site") \
+            .replace("_mark", ", the mark site").replace("_", " ")
         figs.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     return f'<div class="gallery">{"".join(figs)}</div>' if figs else "<p>No pictures (preview/ is empty).</p>"
@@ -206,28 +222,79 @@ def _open_count(rule: dict) -> tuple[int, int]:
 
 
 def _drc_section(out_dir: Path, summary: dict) -> str:
-    """The DRC table: each rule with its description, count, waiver and result."""
+    """The verdict and the DRC table: failing rules first, then waived ones, the passing rules folded."""
     rules = _drc_rules(out_dir)
     if rules is None:
-        return "<h2 id=drc>DRC</h2><p>No DRC results (drc.json is absent: built with --no-drc?).</p>"
+        return ("<p class='verdict none'>NOT CHECKED</p><h2 id=drc>DRC</h2>"
+                "<p>No DRC results (drc.json is absent: built with --no-drc?). This build is not signed off.</p>")
     descriptions = _pdk_descriptions(summary) if any(not r.get("description") for r in rules) else {}
     # A hierarchical check reports a violation inside a die cell once; say how often it occurs.
     repeated = any(r.get("count_all_placements", r.get("count")) != r.get("count") for r in rules)
-    rows, failing = [], 0
+    rows: dict[str, list[str]] = {"fail": [], "waived": [], "pass": []}
+    failing = 0
     for r in rules:
         count, waived = _open_count(r)
         failing += count
-        result = ("<span class=fail>FAIL</span>" if count else
-                  "<span class=waived>waived</span>" if waived else "<span class=pass>pass</span>")
+        kind = "fail" if count else "waived" if waived else "pass"
+        result = {"fail": "<span class=fail>FAIL</span>", "waived": "<span class=waived>waived</span>",
+                  "pass": "<span class=pass>pass</span>"}[kind]
         desc = r.get("description") or descriptions.get(str(r.get("name")), "")
         placed = _cell(int(r.get("count_all_placements") or 0)) if repeated else ""
-        rows.append(f"<tr>{_cell(r.get('name'))}{_cell(desc)}{_cell(int(r.get('count') or 0))}{placed}"
-                    f"{_cell(r.get('waived', False))}<td>{result}</td></tr>")
-    status = (f"<p class=fail>{failing} violation{'s' * (failing != 1)} not waived.</p>" if failing
-              else f"<p class=pass>Clean: {len(rules)} rules checked.</p>")
-    head = ("<tr><th>rule</th><th>description</th><th>count</th>" + ("<th>all placements</th>" if repeated else "")
-            + "<th>waived</th><th>result</th></tr>")
-    return f"<h2 id=drc>DRC</h2>{status}<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        rows[kind].append(f"<tr>{_cell(r.get('name'))}{_cell(desc)}{_cell(int(r.get('count') or 0))}{placed}"
+                          f"{_cell(r.get('waived', False))}<td>{result}</td></tr>")
+    head = ("<thead><tr><th>rule</th><th>description</th><th>count</th>" + ("<th>all placements</th>" if repeated else "")
+            + "<th>waived</th><th>result</th></tr></thead>")
+    nfail = len(rows["fail"])
+    verdict = (f"<p class='verdict fail'>FAIL: {failing} violation{'s' * (failing != 1)} in {nfail} "
+               f"rule{'s' * (nfail != 1)}</p>" if failing else
+               f"<p class='verdict pass'>PASS: {len(rules)} rules clean" +
+               (f", {len(rows['waived'])} with waived violations" if rows["waived"] else "") + "</p>")
+    parts = [verdict, "<h2 id=drc>DRC</h2>"]
+    if rows["fail"] or rows["waived"]:
+        parts.append(f"<table id=drc-open>{head}<tbody>{''.join(rows['fail'] + rows['waived'])}</tbody></table>")
+    if rows["pass"]:
+        parts.append(f"<details><summary>{len(rows['pass'])} of {len(rules)} rules pass</summary><h3>Passing rules</h3>"
+                     f"<table id=drc-pass>{head}<tbody>{''.join(rows['pass'])}</tbody></table></details>")
+    return "".join(parts)
+
+
+def _checksums(out_dir: Path) -> dict[str, dict]:
+    """SHA-256 and size of every file of the build (the previews are in this page; the page itself is not listed)."""
+    import hashlib
+
+    out = {}
+    for p in sorted(out_dir.rglob("*")):
+        rel = p.relative_to(out_dir).as_posix()
+        if not p.is_file() or rel == "report.html" or rel.startswith("preview/") or p.name.startswith("."):
+            continue
+        out[rel] = {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(), "bytes": p.stat().st_size}
+    return out
+
+
+def _signoff_section(out_dir: Path, summary: dict) -> str:
+    """What identifies the build (build id, config hash, versions, file checksums) and the approval block."""
+    ident = {"design": summary.get("design"), "revision": summary.get("revision"),
+             "build id": summary.get("build_id", ""), "config hash (SHA-256 of design and PDK)": summary.get("config_hash", ""),
+             "PDK": (summary.get("pdk") or {}).get("name", ""),
+             **{f"version of {k}": v for k, v in (summary.get("versions") or {}).items()}}
+    files = "".join(f"<tr><td>{html.escape(name)}</td><td><code>{e['sha256']}</code></td>{_cell(e['bytes'])}</tr>"
+                    for name, e in _checksums(out_dir).items())
+    roles = "".join(f"<tr><th>{r}</th><td></td><td></td><td></td></tr>" for r in ("Drawn by", "Checked by", "Approved by"))
+    return ("<h2 id=signoff>Sign-off</h2>" + table_html({k: v for k, v in ident.items() if v not in (None, "")}, "build")
+            + "<h3>Approval</h3><table class=approval><thead><tr><th></th><th>name</th><th>signature</th><th>date</th>"
+            + f"</tr></thead><tbody>{roles}</tbody></table>"
+            + "<h3>Files</h3><table id=files><thead><tr><th>file</th><th>SHA-256</th><th>bytes</th></tr></thead>"
+            + f"<tbody>{files}</tbody></table>")
+
+
+def _ball_map(out_dir: Path) -> str:
+    """The ball map (ballmap.svg), inlined, or '' without one."""
+    svg = out_dir / "ballmap.svg"
+    if not svg.is_file():
+        return ""
+    data = base64.b64encode(svg.read_bytes()).decode("ascii")
+    return ("<h2 id=ballmap>Ball map</h2><figure><img style='width:auto;max-width:100%' alt='ball map' "
+            f"src='data:image/svg+xml;base64,{data}'><figcaption>ball side view, pinout.csv</figcaption></figure>")
 
 
 def report_html(out_dir: Path) -> str:
@@ -243,11 +310,13 @@ def report_html(out_dir: Path) -> str:
     footer = " · ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in versions.items())
     body = [
         f"<h1>{html.escape(design)} <small>{html.escape(sub)}</small></h1>",
-        "<h2 id=pictures>Pictures</h2>", _pictures(out_dir),
+        _drc_section(out_dir, summary),
+        _signoff_section(out_dir, summary),
         _summary_section(summary, _lyp_colours(out_dir, design)),
         _wafer_section(summary),
-        _drc_section(out_dir, summary),
         _per_tables(summary),
+        _ball_map(out_dir),
+        "<h2 id=pictures>Pictures</h2>", _pictures(out_dir),
         f"<footer>Made by layoutgen from summary.json and drc.json. {footer}</footer>",
     ]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(design)} — '

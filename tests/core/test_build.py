@@ -37,7 +37,7 @@ def die_only(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, die_only) -> Path:
     out = tmp_path_factory.mktemp("out")
-    result = build(die_only, out_root=out, run_drc=False)
+    result = build(die_only, out=out, drc=False)
     return result.out_dir
 
 
@@ -70,7 +70,7 @@ def dbu_um(gds: Path) -> float:
 
 def test_outputs_are_complete(built: Path):
     names = {p.name for p in (built / "masks").iterdir()}
-    assert names == {"PV1.gds", "RDL.gds", "PV2.gds", "UBM.gds", "BUMP.gds"}
+    assert names == {"PV1.gds", "RDL.gds", "PV2.gds", "UBM.gds", "BUMP.gds", "manifest.json", "jobdeck.txt"}
     assert (built / "wlcsp_fanin.gds").stat().st_size > 0
     lyp = (built / "wlcsp_fanin.lyp").read_text()
     assert "<name>RDL 20/0</name>" in lyp and "#d01010" in lyp
@@ -195,8 +195,8 @@ def test_every_net_is_connected_klayout_netlist(built: Path):
 
 def test_rebuild_is_byte_identical(tmp_path):
     """The whole template, wafer, masks, previews, report and DRC reports included."""
-    a = build(TEMPLATE, out_root=tmp_path / "a").out_dir
-    b = build(TEMPLATE, out_root=tmp_path / "b").out_dir
+    a = build(TEMPLATE, out=tmp_path / "a").out_dir
+    b = build(TEMPLATE, out=tmp_path / "b").out_dir
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files
     for rel in files:

@@ -3,7 +3,8 @@ round a longer loop), and no module imports one of a higher layer.
 
 The layers, lowest first; a module may import modules of its own layer or of lower ones:
 
-- base: errors, rulekinds (the rule-kind registry and the Finding every check returns)
+- base: errors, rulekinds (the rule-kind registry and the Finding every check returns), files
+  (the atomic writer), units (the named float tolerances)
 - config: the design models a config builds (design, config, pads)
 - pdk: the process design kit, loaded from TOML
 - io: the in-memory layout and its GDS / layer-properties writers, and the GDS reader with its
@@ -32,17 +33,17 @@ import layoutgen
 PACKAGE = Path(layoutgen.__file__).parent
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "rulekinds"),
-    ("design", "config", "pads"),
+    ("errors", "rulekinds", "files", "units"),
+    ("design", "config", "pads", "diein"),
     ("pdk", "pdk_check"),
-    ("layout", "gdsio", "lyp", "drc.read", "drc.geometry"),
+    ("layout", "gdsio", "lyp", "lyt", "drc.read", "drc.geometry"),
     ("cells",),
     ("route",),
     ("families",),
     ("wafer",),
     ("masks",),
     ("drc",),
-    ("view",),
+    ("view", "pinout"),
     ("pipeline",),
     ("cli", "__main__", ""),
 ]

@@ -66,7 +66,7 @@ def template_wafer(pdk, tmp_path_factory) -> tuple[Path, str]:
     try:
         if cfg is None:
             raise RuntimeError("template changed")
-        out = build(cfg, out_root=folder / "out", run_drc=False, quiet=True).out_dir
+        out = build(cfg, out=folder / "out", drc=False, quiet=True).out_dir
         return next(out.glob("*.gds")), "template"
     except Exception:  # the router (layoutgen/route) is being rewritten: fall back to the hand-drawn die
         design = make_design(size=5000.0, per_side=8, diameter=100)

@@ -85,7 +85,7 @@ def test_exit_codes_and_report_places(faulty, tmp_path, capsys):
     assert run_cli(clean, "--pdk", "sky400") == 0
     assert (tmp_path / "drc.json").is_file() and (tmp_path / "drc.lyrdb").is_file()
     out = capsys.readouterr().out
-    assert "RDL.W.1" in out and "clean" in out
+    assert "RDL.W.1" not in out and "clean" in out and "rules pass (--all lists them)" in out
     assert run_cli(faulty, "--pdk", "sky400", "-o", tmp_path / "rep", "--junit", tmp_path / "j.xml") == 1
     assert (tmp_path / "rep" / "drc.json").is_file() and (tmp_path / "j.xml").is_file()
     assert "3 violation(s)" in capsys.readouterr().out

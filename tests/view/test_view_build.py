@@ -15,12 +15,13 @@ def test_build_writes_the_die_and_mask_pictures_and_the_report(tmp_path: Path) -
     from layoutgen.errors import RoutingError
 
     try:
-        result = build(TEMPLATES / "wlcsp_fanin.py", out_root=tmp_path, run_drc=False)
+        result = build(TEMPLATES / "wlcsp_fanin.py", out=tmp_path, drc=False)
     except (ImportError, RoutingError) as e:  # the router is still being written (tests/test_build.py owns it)
         pytest.skip(f"the build cannot run yet: {e}")
     out = result.out_dir
     masks = [m["name"] for m in result.summary["masks"]]
-    expected = ["die.png", *sorted(f"mask_{m}.png" for m in masks)]
+    zooms = [f"zoom_{m}_{what}.png" for m in masks for what in ("die", "mark")] if "wafer" in result.summary else []
+    expected = ["die.png", *sorted(f"mask_{m}.png" for m in masks), *zooms]
     found = sorted(p.name for p in (out / "preview").glob("*.png"))
     assert [n for n in found if n != "wafer.png"] == sorted(expected)
     pb = klay.PixelBuffer.read_png(str(out / "preview" / "die.png"))

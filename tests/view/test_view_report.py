@@ -86,13 +86,35 @@ def test_report_tabulates_the_summary_counts_masks_and_shapes(design_dir: Path) 
 def test_report_lists_each_drc_rule_with_its_description_count_and_result(design_dir: Path) -> None:
     html = write_report(design_dir).read_text(encoding="utf-8")
     page = parse(design_dir / "report.html")
+    # failing rules first, then waived ones; the passing rules folded away below them
     assert page.tables["DRC"] == [
         ["rule", "description", "count", "waived", "result"],
         ["RDL.S.1", "RDL space >= 10 µm", str(MARKERS), "no", "FAIL"],
-        ["RDL.W.1", "RDL width >= 10 µm", "0", "no", "pass"],
         ["PV1.W.1", "PV1 opening width >= 35 µm", "2", "yes", "waived"],
     ]
-    assert f"{MARKERS} violations not waived." in html
+    assert page.tables["Passing rules"][1:] == [["RDL.W.1", "RDL width >= 10 µm", "0", "no", "pass"]]
+    assert f"FAIL: {MARKERS} violations in 1 rule" in html
+    assert "<details><summary>1 of 3 rules pass</summary>" in html
+
+
+def test_the_report_is_a_sign_off_page_verdict_first_then_identity_checksums_approval_pictures(design_dir: Path) -> None:
+    import hashlib
+
+    render_previews(design_dir, "demo", size=(100, 100))
+    text = write_report(design_dir).read_text(encoding="utf-8")
+    order = [text.index(mark) for mark in ("class='verdict", "id=drc>", "id=signoff>", "Approval", "id=files",
+                                           "id=summary>", "id=pictures>")]
+    assert order == sorted(order)
+    page = parse(design_dir / "report.html")
+    files = {row[0]: row[1:] for row in page.tables["Files"][1:]}
+    on_disk = {p.relative_to(design_dir).as_posix(): p for p in design_dir.rglob("*") if p.is_file()
+               and p.name != "report.html" and p.parent.name != "preview"}
+    assert set(files) == set(on_disk) and files
+    for name, (digest, size) in files.items():
+        assert digest == hashlib.sha256(on_disk[name].read_bytes()).hexdigest() and int(size) == on_disk[name].stat().st_size
+    assert [r[0] for r in page.tables["Approval"][1:]] == ["Drawn by", "Checked by", "Approved by"]
+    assert all(cell == "" for r in page.tables["Approval"][1:] for cell in r[1:])    # to fill in
+    assert any(r[0] == "version of layoutgen" for r in page.tables["Sign-off"][1:])
 
 
 def test_report_renders_the_per_ball_table_whatever_its_columns(design_dir: Path) -> None:

@@ -126,7 +126,7 @@ def test_masks_keep_the_hierarchy_and_stay_small(built):
     for m in masks:
         lib = gdstk.read_gds(str(out / m["file"]))
         names = {c.name for c in lib.cells}
-        assert "TDIE_PLATED" in names, m["name"]
+        assert f"{m['name']}_TDIE_PLATED" in names, m["name"]      # the die cell, named after the mask
         assert (out / m["file"]).stat().st_size < 400_000, m
 
 

@@ -7,6 +7,7 @@ import shapely
 
 from ..geometry import EPS_UM
 from ..violation import Finding
+from ...units import PARALLEL_EPS
 
 
 def marker_geoms(found: list[Finding]) -> np.ndarray:
@@ -30,7 +31,7 @@ def pair_point(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     u = q - p
     L2 = float(u @ u)
     v = b[2:] - b[:2]
-    if L2 > 0 and abs(u[0] * v[1] - u[1] * v[0]) <= 1e-9 * np.sqrt(L2 * float(v @ v) + 1e-30):
+    if L2 > 0 and abs(u[0] * v[1] - u[1] * v[0]) <= PARALLEL_EPS * np.sqrt(L2 * float(v @ v) + 1e-30):
         t = sorted(((b[:2] - p) @ u / L2, (b[2:] - p) @ u / L2))
         lo, hi = max(t[0], 0.0), min(t[1], 1.0)
         if hi > lo:                                   # a common stretch

@@ -27,7 +27,8 @@ from shapely.geometry import Polygon, box
 
 from .cells.ball import ball_pad, ball_stack_cell, smask_opening
 from .cells.groove import groove1_cell, groove1_extent, groove2_cell, groove2_extent
-from .cells.lead import lead_cell, lead_end, pad_outline
+from layoutgen.cells.shapes import pad_outline
+from .cells.lead import lead_cell, lead_end
 from layoutgen.cells.bump import bump_opening
 from layoutgen.cells.shapes import width_across_flats
 from layoutgen.design import BallGrid, Design, Package, Pad

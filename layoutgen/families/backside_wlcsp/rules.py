@@ -22,11 +22,12 @@ from shapely.geometry.base import BaseGeometry
 
 from layoutgen.errors import PdkError
 from layoutgen.pdk import Pdk, Rule
+from layoutgen.rulekinds import RULE_KINDS
 
 Violation = tuple[str, BaseGeometry]
 TOL_UM = 1e-3       # one database unit: coordinates read back from a GDS are exact to it
 
-FAMILY_KINDS = ("groove_over_row", "cut_between_pads", "wall_crossing")
+FAMILY_KINDS = tuple(k for k, v in RULE_KINDS.items() if v.family == "backside_wlcsp")   # declared in layoutgen.rulekinds
 
 
 FamilyRule = Rule

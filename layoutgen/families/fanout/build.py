@@ -33,14 +33,14 @@ from .cells.inductor import inductor_cell, square_spiral
 from .cells.passiv import ball_stack_cell, bond_pad
 from .cells.resistor import meander, resistor_cell
 from .cells.via import landing_side, level_via_cell, pad_via_cell, via_cut, via_landing
-from layoutgen.cells.shapes import circle, rect, width_across_flats
+from layoutgen.cells.shapes import pad_outline, rect, width_across_flats
 from layoutgen.design import BallGrid, Design, Die, Length, Model, Pad, Package
 from layoutgen.errors import ConfigError, RoutingError
-from layoutgen.layout import Cell, Layout
+from layoutgen.layout import Cell, Layout, join_label
 from layoutgen.pdk import Pdk
 from layoutgen.route.multilevel import LevelSpec, Obstacle, Routing, Terminal, ViaSpec, notch_fill, route
 from .rules import process_data
-from ..die import check_die_size, seal_width
+from ..die import add_die_frame, check_die_size
 from ..result import DieResult
 from .model import BusRing, CarrierPanel, Fanout, FanoutDie, MeanderResistor, MimCapacitor, NAME_PATTERN, Passive, SpiralInductor
 
@@ -94,27 +94,17 @@ def _edge_clearance(pdk: Pdk, layer: str) -> float:
     return r.value if r and r.value is not None else 0.0
 
 
-def _pad_shape(p: Pad, pdk: Pdk) -> Polygon:
-    if p.shape == "rect":
-        return rect(p.width, p.height, pdk.grid_um)
-    return circle(min(p.width, p.height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
-                  "round" if p.shape == "round" else "octagon")
-
-
 def die_cell(die: Die, pdk: Pdk, via_cell: str) -> Cell:
     """The chip cell: outline (CHIP), pads (PAD), and the VIA1 stack over every pad; checks PAD-encloses-VIA1.
 
     In a fan-out unit the DIE layer is the unit (package) outline; each chip's outline is CHIP.
     """
-    cell = Cell(die.name).add("CHIP", rect(die.width, die.height, pdk.grid_um))
-    seal = seal_width(die, pdk)
-    if seal > 0:
-        cell.add("SEAL", rect(die.width, die.height, pdk.grid_um).difference(
-            rect(die.width - 2 * seal, die.height - 2 * seal, pdk.grid_um)))
+    cell = Cell(die.name)
+    add_die_frame(cell, die, pdk, "CHIP")
     cut = via_cut(pdk, "VIA1")
     enc = pdk.value("enclosure", "PAD", "VIA1")
     for p in die.pads:
-        pad = _pad_shape(p, pdk)
+        pad = pad_outline(p.width, p.height, p.shape, pdk)
         if not pad.buffer(-enc + 1e-9, join_style="mitre").contains(cut):
             raise _bad(p, "width", p.width, f"pad {p.name} of die {die.name} ({p.width:g} × {p.height:g} µm, {p.shape}) "
                        f"cannot enclose the {width_across_flats(cut):g} µm VIA1 by {enc:g} µm (PAD.EN.VIA1)")
@@ -306,7 +296,7 @@ class _Unit:
                 self.terms.append(Terminal(f"{ind.name}.{pin.name}", net, li, p.tip, p.x, p.y, "stub",
                                            where=f"inductor {ind.name} {pin.name} pin", device=ind.name))
             self.joined.append(set(ind.nets))
-            self.top.label("TEXT", f"JOIN:{','.join(sorted(set(ind.nets)))}", x, y)
+            self.top.label("TEXT", join_label(ind.nets), x, y)
             self.passives[ind.name] = {
                 "type": "spiral_inductor", "shape": "square", "level": top_l, "underpass": low_l,
                 "nets": list(ind.nets), "x_um": x, "y_um": y, "turns": ind.turns, "width_um": w, "spacing_um": s,
@@ -376,7 +366,7 @@ class _Unit:
                 self.terms.append(Terminal(f"{res.name}.{pin.name}", net, lv, p.tip, p.x, p.y, "stub",
                                            where=f"resistor {res.name} pin {pin.name}", device=res.name))
             self.joined.append(set(res.nets))
-            self.top.label("TEXT", f"JOIN:{','.join(sorted(set(res.nets)))}", x, y)
+            self.top.label("TEXT", join_label(res.nets), x, y)
             rs = proc.wire(layer).sheet_resistance_ohm_sq
             self.passives[res.name] = {
                 "type": "meander_resistor", "level": layer, "nets": list(res.nets), "x_um": x, "y_um": y,

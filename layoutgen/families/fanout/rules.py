@@ -1,41 +1,29 @@
-"""Fan-out checks the generic rule kinds cannot express, and the fan-out process data the passives use.
+"""The fan-out process data the passives use, and the passives' values measured from the drawing.
 
-Each check takes shapely geometries (µm) and the PDK rule (or value) it enforces and returns a
-list of (message, geometry) violations, empty when clean, so the DRC engine can wrap them:
+The fan-out deck needs no kind of its own: cavity clearance and via landings are enclosure
+rules, nets are the connectivity rules (through the PDK's via stack, devices joined by JOIN
+labels), all run by `layoutgen.drc`.
 
-- `cavity_clearance`: every die sits in a carrier cavity that encloses it by the clearance.
-- `via_enclosure`: every via lies inside the metal of both levels it joins, by each enclosure.
-- `net_connectivity`: every net is one piece from its die pads through its vias to its balls
-  (or its other die's pads), and touches no other net, followed level by level.
 - `spiral_inductance`, `mim_capacitance`, `meander_resistance`: a passive's value measured
   from the drawn polygons, to compare with the value the generator reports.
 
-`process_data(pdk)` reads `fanout.toml` of a fan-out PDK (or of the PDK it extends).
+`process_data(pdk)` validates the fan-out process data the PDK loader read from `fanout.toml`.
 """
 
 from __future__ import annotations
 
-import tomllib
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
-from shapely.strtree import STRtree
 
 from .cells.capacitor import plate_capacitance_pf
 from .cells.inductor import wheeler_inductance_nh
 from .cells.resistor import CORNER_SQUARES
 from layoutgen.errors import PdkError
-from layoutgen.pdk import Pdk, Rule, find_pdk_dir
+from layoutgen.pdk import Pdk
 
-Violation = tuple[str, BaseGeometry]
-AREA_EPS_UM2 = 1e-4     # slivers below this (boolean noise at shared edges) are not violations
 
 
 # -- process data ----------------------------------------------------------------------------
@@ -92,168 +80,14 @@ class FanoutProcess(_Data):
         raise PdkError(f"{self.source}: no [[dielectric]] between {below} and {above} (εr and thickness needed)")
 
 
-@lru_cache(maxsize=16)
-def _process_from(pdk_dir: str) -> FanoutProcess:
-    d = Path(pdk_dir)
-    for _ in range(9):
-        f = d / "fanout.toml"
-        if f.is_file():
-            try:
-                with f.open("rb") as fh:
-                    raw = tomllib.load(fh)
-                return FanoutProcess.model_validate({**raw, "source": str(f)})
-            except tomllib.TOMLDecodeError as e:
-                raise PdkError(f"{f}: not valid TOML: {e}") from None
-            except ValidationError as e:
-                err = e.errors()[0]
-                raise PdkError(f"{f}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
-        with (d / "pdk.toml").open("rb") as fh:
-            base = tomllib.load(fh).get("extends")
-        if not base:
-            break
-        d = d.parent / base if (d.parent / base / "pdk.toml").is_file() else find_pdk_dir(base)
-    raise PdkError(f"PDK at {pdk_dir} has no fanout.toml (fan-out wiring and dielectric data) in its extends chain")
-
-
 def process_data(pdk: Pdk) -> FanoutProcess:
-    """The fan-out process data of `pdk` (its fanout.toml, or its base's)."""
-    return _process_from(pdk.path)
-
-
-# -- geometric checks -----------------------------------------------------------------------
-def enclosure_violations(inner: list[BaseGeometry], outer: list[BaseGeometry], value: float,
-                         what: str) -> list[Violation]:
-    """Every `inner` shape must lie inside the union of `outer` shrunk by `value` (mitred)."""
-    if not inner:
-        return []
-    region = shapely.union_all(outer) if outer else Polygon()
-    core = region.buffer(-value, join_style="mitre", mitre_limit=10.0) if not region.is_empty else region
-    shapely.prepare(core)
-    out = []
-    for g in inner:
-        bad = g.difference(core)
-        if bad.area > AREA_EPS_UM2:
-            c = g.centroid
-            out.append((f"{what}: shape at ({c.x:.3f}, {c.y:.3f}) is not enclosed by {value:g} µm "
-                        f"({bad.area:.4g} µm² outside)", bad))
-    return out
-
-
-def cavity_clearance(cavities: list[BaseGeometry], dies: list[BaseGeometry], rule: Rule) -> list[Violation]:
-    """Every die outline lies in one cavity that encloses it by `rule.value` on every side."""
-    assert rule.value is not None
-    out = []
-    tree = STRtree(cavities) if cavities else None
-    for d in dies:
-        hits = tree.query(d, predicate="intersects") if tree is not None else []
-        if len(hits) != 1:
-            out.append((f"{rule.name}: die at {d.centroid.coords[0]} overlaps {len(hits)} cavities (needs one)", d))
-            continue
-        cav = cavities[int(hits[0])]
-        inner = cav.buffer(-rule.value, join_style="mitre", mitre_limit=10.0)
-        bad = d.difference(inner)
-        if bad.area > AREA_EPS_UM2:
-            out.append((f"{rule.name}: {rule.description} — the die at {d.centroid.coords[0]} comes within "
-                        f"{_min_clearance(cav, d):.3f} µm of its cavity wall", bad))
-    return out
-
-
-def _min_clearance(cav: BaseGeometry, die: BaseGeometry) -> float:
-    return float(shapely.distance(cav.exterior, die)) if isinstance(cav, Polygon) else 0.0
-
-
-def via_enclosure(vias: list[BaseGeometry], lower: list[BaseGeometry], upper: list[BaseGeometry],
-                  lower_rule: Rule, upper_rule: Rule) -> list[Violation]:
-    """Every via lies inside the lower and the upper level it joins, by each level's enclosure rule."""
-    assert lower_rule.value is not None and upper_rule.value is not None
-    return (enclosure_violations(vias, lower, lower_rule.value, f"{lower_rule.name} ({lower_rule.description})")
-            + enclosure_violations(vias, upper, upper_rule.value, f"{upper_rule.name} ({upper_rule.description})"))
-
-
-def net_connectivity(conductors: dict[str, list[BaseGeometry]], vias: list[tuple[str, str, str]],
-                     via_shapes: dict[str, list[BaseGeometry]], labels: list[tuple[str, str, float, float]],
-                     joined: list[set[str]] | None = None) -> tuple[list[Violation], dict[str, int]]:
-    """Opens and shorts, followed level by level through the via stack.
-
-    `conductors`: layer -> polygons; `vias`: (via layer, lower, upper) joining two conductors
-    where a via shape overlaps both; `labels`: (layer, net, x, y) on conductor layers naming
-    the net at a pad or ball; `joined`: groups of nets a device joins on purpose (a spiral or
-    a meander is one piece of metal from one net to another). A violation for every net whose
-    labels fall in more than one piece (open) and every piece holding labels of nets that are
-    not one group (short); also returns the piece count per net.
-    """
-    group_of: dict[str, str] = {}
-    for g in joined or []:
-        key = "+".join(sorted(g))
-        for n in g:
-            group_of[n] = key
-    pieces: list[BaseGeometry] = []
-    start: dict[str, int] = {}
-    trees: dict[str, STRtree] = {}
-    for layer, geoms in conductors.items():
-        merged = list(shapely.get_parts(shapely.union_all(geoms))) if geoms else []
-        start[layer] = len(pieces)
-        pieces.extend(merged)
-        trees[layer] = STRtree(merged)
-    n = len(pieces)
-    rows, cols = [], []
-    for via, lower, upper in vias:
-        for v in via_shapes.get(via, []):
-            ends = []
-            for layer in (lower, upper):
-                hit = [int(i) + start[layer] for i in trees[layer].query(v, predicate="intersects")
-                       if pieces[int(i) + start[layer]].intersection(v).area > AREA_EPS_UM2]
-                ends.append(hit)
-            for a in ends[0]:
-                for b in ends[1]:
-                    rows.append(a)
-                    cols.append(b)
-            for group in ends:
-                rows += group[:-1]
-                cols += group[1:]
-    _, comp = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False) \
-        if n else (0, np.zeros(0, dtype=int))
-    net_comps: dict[str, set[int]] = {}
-    comp_nets: dict[int, set[str]] = {}
-    out: list[Violation] = []
-    for layer, net, x, y in labels:
-        if layer not in trees:
-            continue
-        p = shapely.Point(x, y)
-        hit = [int(i) + start[layer] for i in trees[layer].query(p, predicate="intersects")]
-        if not hit:
-            out.append((f"NET.OPEN: label {net} at ({x:g}, {y:g}) on {layer} sits on no metal", p.buffer(1)))
-            continue
-        c = int(comp[hit[0]])
-        net_comps.setdefault(net, set()).add(c)
-        comp_nets.setdefault(c, set()).add(net)
-    for net, comps in sorted(net_comps.items()):
-        if len(comps) > 1:
-            geo = shapely.union_all([pieces[i] for i in range(n) if comp[i] in comps])
-            out.append((f"NET.OPEN: net {net} is in {len(comps)} separate pieces", geo))
-    for c, nets in sorted(comp_nets.items()):
-        groups = {group_of.get(x, x) for x in nets}
-        if len(groups) > 1:
-            geo = shapely.union_all([pieces[i] for i in range(n) if comp[i] == c])
-            out.append((f"NET.SHORT: one piece of metal joins nets {', '.join(sorted(nets))}", geo))
-    return out, {net: len(c) for net, c in net_comps.items()}
-
-
-def space_violations(geoms: list[BaseGeometry], rule: Rule) -> list[Violation]:
-    """Pairs of separate pieces of one layer closer than the space rule (notches are the klayout check's)."""
-    assert rule.value is not None
-    parts = list(shapely.get_parts(shapely.union_all(geoms))) if geoms else []
-    if len(parts) < 2:
-        return []
-    tree = STRtree(parts)
-    a, b = tree.query(parts, predicate="dwithin", distance=rule.value - 1e-6)
-    out = []
-    for i, j in zip(a.tolist(), b.tolist()):
-        if i < j:
-            d = shapely.distance(parts[i], parts[j])
-            line = LineString(shapely.shortest_line(parts[i], parts[j]))
-            out.append((f"{rule.name}: {d:.3f} µm < {rule.value:g} µm", line.buffer(0.5)))
-    return out
+    """The fan-out process data of `pdk`: its fanout.toml (or its base's), as the PDK loader read it."""
+    raw, source = pdk.process_data("fanout", "fan-out wiring and dielectric data")
+    try:
+        return FanoutProcess.model_validate({**raw, "source": source})
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise PdkError(f"{source}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
 
 
 # -- passives measured from the drawing -----------------------------------------------------

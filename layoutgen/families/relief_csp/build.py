@@ -26,8 +26,9 @@ from shapely.geometry import Polygon, box
 from .cells.protrusion import PrintPass, PrintResult, ProtrusionSpec, protrusion_cell, relief_prints
 from .cells.stencil import paste_aperture, print_apertures
 from .cells.tiers import encap_opening, footprint, recessed_tier, rim_width
-from .cells.wells import pad_outline, well_cell, well_opening
-from layoutgen.cells.shapes import grow, rect, width_across_flats
+from layoutgen.cells.shapes import pad_outline
+from .cells.wells import well_cell, well_opening
+from layoutgen.cells.shapes import grow, width_across_flats
 from layoutgen.design import BallGrid, Design, Length, Model, Package
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell, Layout
@@ -44,7 +45,7 @@ from .rules import (
 )
 from ..result import DieResult
 from ..routed import place_balls, route_onto, route_rules
-from ..die import check_die_size, seal_width
+from ..die import add_die_frame, check_die_size, seal_width
 from .model import BallStencil, Protrusions, ReliefCsp, Shape, Tiers
 
 # --- checks against the PDK --------------------------------------------------------------------
@@ -215,15 +216,10 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     assert isinstance(pkg, ReliefCsp)
     check_design(design, pdk)
     die, prot, tiers, sten = design.die, pkg.protrusions, pkg.protrusions.tiers, pkg.stencil
-    grid = pdk.grid_um
     layout = Layout(top=die.name)
     top = Cell(die.name)
 
-    seal = seal_width(design.die, pdk)
-    outline = rect(die.width, die.height, grid)
-    top.add("DIE", outline)
-    if seal > 0:
-        top.add("SEAL", outline.difference(rect(die.width - 2 * seal, die.height - 2 * seal, grid)))
+    add_die_frame(top, design.die, pdk)
 
     # Access wells: one stack cell per pad size/shape, placed at each pad.
     clearance = well_clearance(pkg, pdk)
@@ -353,6 +349,6 @@ def _result(design: Design, pdk: Pdk, layout: Layout, routing: Routing, balls: l
 
 def write_extra_outputs(die: DieResult, out_dir: str | Path) -> list[Path]:
     """The stencil shop's files beside the masks: `stencils/<LAYER>.gbr` (Gerber X2) and `.dxf` per stencil."""
-    from .stencil_export import export_stencils  # gerbonara and ezdxf only when files are written
+    from .stencil_export import export_stencils  # gerber-writer and ezdxf only when files are written
 
     return export_stencils(die.layout, Path(out_dir) / "stencils")

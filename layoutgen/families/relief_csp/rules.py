@@ -10,9 +10,9 @@
   touching ones) that encloses foil leaves it hanging. `value` is how many bridges the
   generator puts on each island it has to hold; the check finds any island left.
 
-The rules live in the PDK's rules.toml as `[[family_rule]]` tables (same fields as a
-`[[rule]]`) until layoutgen/pdk.py lists these kinds; then they move to `[[rule]]` and
-`family_rules` finds them in the deck. Stencil thicknesses come from the config; the GDS
+The kinds are declared in `layoutgen.rulekinds` (the `drc_*` functions at the end are their
+DRC checks); the rules are `[[rule]]` tables of the PDK's rules.toml and `family_rules` finds
+them in the deck. Stencil thicknesses come from the config; the GDS
 carries them as TEXT labels ("PASTE THICKNESS 100 UM") so a check of the written file needs
 nothing else. Checks take shapely geometries and a Rule and return (message, geometry)
 pairs, one per violation. All lengths in µm.
@@ -30,8 +30,10 @@ from shapely.geometry.base import BaseGeometry
 
 from layoutgen.errors import PdkError
 from layoutgen.pdk import Pdk, Rule
+from layoutgen.rulekinds import RULE_KINDS
+from layoutgen.units import LENGTH_EPS_UM
 
-FAMILY_KINDS = ("area_ratio", "aspect_ratio", "island")
+FAMILY_KINDS = tuple(k for k, v in RULE_KINDS.items() if v.family == "relief_csp")   # declared in layoutgen.rulekinds
 STENCIL_LAYERS = ("STENCIL", "STENCIL2", "STENCIL3", "PASTE")
 SLIVER_UM2 = 1e-3       # opening residue below this is arithmetic noise
 WIDTH_TOLERANCE_UM = 0.01  # aspect_ratio without a tolerance: widths this close to the limit pass
@@ -138,7 +140,7 @@ def check_area_ratio(shapes: Sequence[BaseGeometry], rule: Rule, thickness_um: f
     out: list[Violation] = []
     for ap in apertures(shapes):
         ar = area_ratio(ap, thickness_um)
-        if ar < rule.value - 1e-9:
+        if ar < rule.value - LENGTH_EPS_UM:
             out.append((f"{rule.name}: area ratio {ar:.3f} < {rule.value:g} ({ap.area:.0f} µm² aperture, "
                         f"{ap.length:.1f} µm perimeter, {thickness_um:g} µm foil)", ap))
     return out

@@ -1,33 +1,30 @@
-"""Stencil apertures for the stencil shop: Gerber X2 (gerbonara) and DXF (ezdxf), and reading them back.
+"""Stencil apertures for the stencil shop: Gerber X2 (gerber-writer, Ucamco's own) and DXF (ezdxf).
 
 Stencil shops cut foils from Gerber or DXF, not GDS. Each stencil layer (solder paste, the
 relief print passes) is written as one Gerber X2 file (mm, 6 decimals = 1 nm, one region
 per aperture, holes as clear regions) and one DXF (mm, one closed polyline per aperture
 outline and per hole, on a layer named after the stencil). Both are deterministic: the same
-apertures give the same bytes. The readers give the apertures back as shapely polygons in
-µm, so a test can compare what the shop will see with what was drawn.
+apertures give the same bytes (the Gerber carries no creation date). The DXF reader gives
+the apertures back as shapely polygons in µm; the tests read the Gerber back with gerbonara
+and with a plain reading of its text.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from functools import reduce
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import ezdxf
+import gerber_writer
 import numpy as np
 import shapely
-from gerbonara import GerberFile
-from gerbonara.cam import FileSettings
-from gerbonara.graphic_objects import Region
-from gerbonara.utils import MM
 from shapely.geometry import Polygon
 
+from layoutgen.files import write_atomic
 from layoutgen.layout import Layout
 from .rules import apertures as merged_apertures
 
@@ -48,21 +45,6 @@ def _software_version() -> str:
         return "unknown"
 
 
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _ring_mm(ring) -> list[tuple[float, float]]:
     """A ring's vertices in mm, closing point dropped, counter-clockwise for outlines."""
     return [(round(x / UM_PER_MM, 9), round(y / UM_PER_MM, 9)) for x, y in np.asarray(ring.coords)[:-1]]
@@ -70,44 +52,37 @@ def _ring_mm(ring) -> list[tuple[float, float]]:
 
 # --- Gerber X2 -------------------------------------------------------------------------------
 
+def _gerber_path(ring) -> gerber_writer.Path:
+    """A closed Gerber contour of a ring (mm)."""
+    pts = _ring_mm(ring)
+    path = gerber_writer.Path()
+    path.moveto(pts[0])
+    for pt in pts[1:] + pts[:1]:
+        path.lineto(pt)
+    return path
+
+
 def gerber_bytes(apertures: Sequence[Polygon], layer: str) -> bytes:
-    """The Gerber X2 file of one stencil: a dark region per aperture, a clear region per hole."""
-    objects: list[Region] = []
+    """The Gerber X2 file of one stencil: a dark region per aperture, a clear region per hole.
+
+    Apertures go bottom to top, so an aperture inside another's hole comes after that hole is cleared."""
+    function = ",".join(FILE_FUNCTION.get(layer, ("Other", f"Stencil {layer}")))
+    data = gerber_writer.DataLayer(function, negative=False)
     for ap in sorted(apertures, key=lambda p: (round(p.bounds[1], 3), round(p.bounds[0], 3))):
         ap = shapely.geometry.polygon.orient(ap, 1.0)
-        objects.append(Region(_ring_mm(ap.exterior), unit=MM, polarity_dark=True))
-        objects.extend(Region(_ring_mm(h), unit=MM, polarity_dark=False) for h in ap.interiors)
-    function = FILE_FUNCTION.get(layer, ("Other", f"Stencil {layer}"))
-    attrs = {
-        ".GenerationSoftware": ("layoutgen", "layoutgen", _software_version()),
-        ".FileFunction": function,
-        ".FilePolarity": ("Positive",),
-        ".Part": ("Single",),
-    }
-    gbr = GerberFile(objects=objects, file_attrs=attrs)
-    settings = FileSettings(unit=MM, number_format=(4, 6), zeros="leading")
-    data = gbr.write_to_bytes(settings)
-    # gerbonara 1.5 writes the plot mode inside a region as "G01**" (an empty extra word);
-    # readers accept it, but the spec wants one "*" per word.
-    return data.replace(b"G01**", b"G01*") + b"\n"
+        data.add_region(_gerber_path(ap.exterior), "Other,StencilAperture")
+        for hole in ap.interiors:
+            data.add_region(_gerber_path(hole), "Other,StencilAperture", negative=True)
+    gerber_writer.set_generation_software("layoutgen", "layoutgen", _software_version())
+    text = data.dumps_gerber()
+    # Same apertures, same bytes: the writer stamps the clock as TF.CreationDate (an optional attribute).
+    lines = [ln for ln in text.splitlines() if "TF.CreationDate" not in ln]
+    return ("\n".join(lines) + "\n").encode("ascii")
 
 
 def write_gerber(apertures: Sequence[Polygon], path: str | Path, layer: str) -> Path:
     """Write one stencil's apertures as Gerber X2 (mm) to `path`."""
-    return _write_atomic(Path(path), gerber_bytes(apertures, layer))
-
-
-def read_gerber(path: str | Path) -> list[Polygon]:
-    """The apertures of a Gerber file (regions, dark adds, clear removes, in file order), in µm."""
-    gbr = GerberFile.open(path)
-    shape = Polygon()
-    for obj in gbr.objects:
-        if not isinstance(obj, Region) or len(obj.outline) < 3:
-            continue
-        scale = UM_PER_MM if obj.unit == MM else 25400.0
-        poly = shapely.make_valid(Polygon([(x * scale, y * scale) for x, y in obj.outline]))
-        shape = shape.union(poly) if obj.polarity_dark else shape.difference(poly)
-    return merged_apertures([shape])
+    return write_atomic(Path(path), gerber_bytes(apertures, layer))
 
 
 # --- DXF -------------------------------------------------------------------------------------
@@ -145,7 +120,7 @@ def dxf_text(apertures: Sequence[Polygon], layer: str) -> str:
 
 def write_dxf(apertures: Sequence[Polygon], path: str | Path, layer: str) -> Path:
     """Write one stencil's apertures as DXF (mm) to `path`."""
-    return _write_atomic(Path(path), dxf_text(apertures, layer).encode("utf-8"))
+    return write_atomic(Path(path), dxf_text(apertures, layer).encode("utf-8"))
 
 
 def read_dxf(path: str | Path, layer: str | None = None) -> list[Polygon]:

@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
-from layoutgen.cells.shapes import circle, grow, rect, width_across_flats
+from layoutgen.cells.shapes import circle, grow, pad_outline, rect, width_across_flats
 from .cells.fiducial import fiducial_cross
 from .cells.frame import frame_field, frame_outline
 from .cells.lead import Meander, MeanderError, lead_cell, lead_centreline, lead_length, plan_meander
@@ -33,7 +33,7 @@ from .cells.ring import isolation_ring
 from .cells.spot import ETCH_MODELS, SpotShape, TowerSizes, spot_outline
 from layoutgen.design import BallGrid, Design, Length, Model, Package, Pad
 from layoutgen.errors import ConfigError
-from layoutgen.layout import Cell, Layout
+from layoutgen.layout import Cell, Layout, name_number
 from layoutgen.pdk import Pdk
 from ..die import check_die_size
 from ..result import DieResult
@@ -304,27 +304,20 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     return plan
 
 
-def _num(x: float) -> str:
-    return f"{x:g}".replace(".", "p").replace("-", "m")
-
-
 def _contact_cell(p: Pad, pdk: Pdk) -> Cell:
     """The chip contact (reference PAD) of one size and shape."""
-    cell = Cell(f"SHEET_CONTACT_{p.shape.upper()}_{_num(p.width)}x{_num(p.height)}")
-    if p.shape == "rect":
-        return cell.add("PAD", rect(p.width, p.height, pdk.grid_um))
-    return cell.add("PAD", circle(min(p.width, p.height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
-                                  "round" if p.shape == "round" else "octagon"))
+    cell = Cell(f"SHEET_CONTACT_{p.shape.upper()}_{name_number(p.width)}x{name_number(p.height)}")
+    return cell.add("PAD", pad_outline(p.width, p.height, p.shape, pdk))
 
 
 def _terminal_cell(pkg: SheetTerminals, plan: SheetPlan, ring: bool) -> Cell:
     """A terminal: the biased spot, and its isolation ring when it is cut free of the plane."""
     shape = pkg.spot_shape.upper() + (str(pkg.spot_sides) if pkg.spot_shape == "polygon" else "")
-    name = f"SHEET_TERMINAL_{shape}_{_num(round(plan.sizes.spot, 3))}"
+    name = f"SHEET_TERMINAL_{shape}_{name_number(round(plan.sizes.spot, 3))}"
     cell = Cell(name).add("SPOT", plan.spot)
     if ring and plan.ring is not None:
         x0, _, x1, _ = plan.ring.bounds
-        cell.name = f"{name}_RING{_num(round(x1 - x0, 3))}"
+        cell.name = f"{name}_RING{name_number(round(x1 - x0, 3))}"
         cell.add("PLANE", plan.ring)
     return cell
 
@@ -369,7 +362,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     if pkg.frame is not None:
         top.add("MARK", plan.marks[0])
     if pkg.fiducials is not None:
-        fid = layout.add(Cell(f"SHEET_FIDUCIAL_{_num(pkg.fiducials.size)}").add("MARK", fiducial_cross(
+        fid = layout.add(Cell(f"SHEET_FIDUCIAL_{name_number(pkg.fiducials.size)}").add("MARK", fiducial_cross(
             pkg.fiducials.size, pdk.value("width", "MARK"), grid)))
         for m in plan.marks[1 if pkg.frame is not None else 0:]:
             c = m.centroid

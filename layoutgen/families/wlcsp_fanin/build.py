@@ -6,7 +6,6 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from layoutgen.cells.rdl import capture_pad_diameter
-from layoutgen.cells.shapes import rect
 from layoutgen.cells.stacks import ball_cell, pad_cell
 from layoutgen.design import Design
 from .model import FanInWlcsp
@@ -17,7 +16,7 @@ from layoutgen.route.rdl import Terminal
 from layoutgen.cells.pv2 import pv2_opening
 from layoutgen.cells.shapes import width_across_flats
 from .posts import POST_WIDTH_RANGE_UM, per_ball
-from ..die import check_die_size, seal_width
+from ..die import add_die_frame, check_die_size, seal_width
 from ..result import DieResult
 from ..routed import place_balls, route_onto, route_rules
 
@@ -81,11 +80,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     top = Cell(die.name)
 
     # Reference layers: the die outline and the seal ring band.
-    seal = seal_width(design.die, pdk)
-    outline = rect(die.width, die.height, pdk.grid_um)
-    top.add("DIE", outline)
-    if seal > 0:
-        top.add("SEAL", outline.difference(rect(die.width - 2 * seal, die.height - 2 * seal, pdk.grid_um)))
+    add_die_frame(top, design.die, pdk)
 
     # Pads: one stack cell per pad size/shape, placed at each pad.
     pad_terms: list[Terminal] = []

@@ -46,14 +46,14 @@ SMALL = ("design = design.model_copy(update={'name': 'backside_100', 'wafer': de
 @pytest.fixture(scope="module")
 def wafer(tmp_path_factory) -> Path:
     """The template as `layoutgen build` makes it: 200 mm wafer, masks, DRC."""
-    return build(TEMPLATE, out_root=tmp_path_factory.mktemp("out"), quiet=True).out_dir
+    return build(TEMPLATE, out=tmp_path_factory.mktemp("out"), quiet=True).out_dir
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     """The template's die on a 100 mm wafer (no shots), for flat checks of the written files."""
     cfg = variant(tmp_path_factory.mktemp("cfg"), "small", SMALL)
-    return build(cfg, out_root=tmp_path_factory.mktemp("out"), run_drc=False, quiet=True).out_dir
+    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
 @lru_cache(maxsize=None)
@@ -236,7 +236,7 @@ def test_the_marks_of_the_mirrored_masks_register_to_each_other_and_to_the_pads(
 def test_a_tail_narrower_than_a_lead_is_caught_where_it_climbs_the_groove_wall(tmp_path):
     cfg = variant(tmp_path, "thin", SMALL + "\ndesign = design.model_copy(update={'wafer': design.wafer.model_copy("
                   "update={'plating': design.wafer.plating.model_copy(update={'tail_width': 10.0})})})")
-    result = build(cfg, out_root=tmp_path / "out", quiet=True)
+    result = build(cfg, out=tmp_path / "out", quiet=True)
     drc, dies = result.drc, result.summary["wafer"]["dies"]
     counts = {k: v for k, v in drc.counts().items() if v}
     assert counts == {"BSWIRE.GROOVE1.X": PADS_PER_DIE}               # once per tail, in the plated die cell
@@ -266,7 +266,7 @@ def test_spare_balls_cannot_plate_and_are_named(tmp_path):
                   "update={'balls': design.package.balls.model_copy(update={'depopulate': ['D4:E5']})})})")
     with pytest.raises(ConfigError, match=r"\.py:\d+: BallGrid.depopulate: balls (\w+, ){7}\w+ and 4 more have no net; "
                                           r"on a plated wafer"):
-        build(cfg, out_root=tmp_path / "out", quiet=True)
+        build(cfg, out=tmp_path / "out", quiet=True)
     assert not (tmp_path / "out" / "backside_100").exists()
 
 
@@ -276,7 +276,7 @@ def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
                            "from layoutgen import Wafer\ndesign = design.model_copy(update={'wafer': Wafer(diameter=100)})")
     with pytest.raises(ConfigError, match=r"relief_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, backside_wlcsp; "
                                           r"family 'relief_csp'"):
-        build(cfg, out_root=tmp_path / "out", quiet=True)
+        build(cfg, out=tmp_path / "out", quiet=True)
     assert not (tmp_path / "out" / "relief_csp").exists()
 
 
@@ -297,3 +297,20 @@ def test_the_contact_ring_has_no_acute_notch_where_the_bus_meets_it(wafer):
     plate = region(ly, "PLATE")
     plate.merge()
     assert plate.space_check(round(PDK.value("space", "PLATE") / ly.dbu), False, kdb.Metrics.Euclidian).count() == 0
+
+
+def test_mask_thumbnails_zoom_to_a_die_site_and_the_mark_site_even_when_mirrored(wafer):
+    import klayout.lay as klay
+
+    masks = json.loads((wafer / "summary.json").read_text())["masks"]
+    assert masks and all(m["mirror"] for m in masks)
+    for m in masks:
+        for what in ("die", "mark"):
+            png = wafer / "preview" / f"zoom_{m['name']}_{what}.png"
+            pixels = klay.PixelBuffer.read_png(str(png))
+            white = 0xFFFFFFFF
+            inked = sum(1 for y in range(0, pixels.height(), 4) for x in range(0, pixels.width(), 4)
+                        if pixels.pixel(x, y) | 0xFF000000 != white)
+            assert inked > 20, (png.name, inked)          # something of the site is drawn, not empty field
+    page = (wafer / "report.html").read_text()
+    assert all(f'alt="mask {m["name"]}, the mark site"' in page for m in masks)

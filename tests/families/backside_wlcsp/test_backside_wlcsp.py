@@ -122,14 +122,14 @@ def built(tmp_path_factory) -> Path:
     """The template's die without its wafer: these tests are about the die (test_backside_wafer.py the wafer)."""
     cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "die_only.py",
                            "design = design.model_copy(update={'wafer': None})")
-    return build(cfg, out_root=tmp_path_factory.mktemp("out"), run_drc=False).out_dir
+    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False).out_dir
 
 
 @pytest.fixture(scope="module")
 def lopsided(tmp_path_factory) -> Path:
     cfg = tmp_path_factory.mktemp("cfg") / "lopsided.py"
     cfg.write_text(ASYMMETRIC, encoding="utf-8")
-    return build(cfg, out_root=tmp_path_factory.mktemp("out"), run_drc=False).out_dir
+    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False).out_dir
 
 
 @pytest.fixture(scope="module", params=["template", "lopsided"])
@@ -140,7 +140,7 @@ def any_built(request, built, lopsided) -> Path:
 # --- outputs and summary ------------------------------------------------------------------------
 
 def test_outputs_summary_and_mirrored_masks(built: Path):
-    assert {p.name for p in (built / "masks").iterdir()} == {f"{m}.gds" for m in MASKS}
+    assert {p.name for p in (built / "masks").iterdir()} == {f"{m}.gds" for m in MASKS} | {"manifest.json", "jobdeck.txt"}
     s = json.loads((built / "summary.json").read_text())
     assert s["family"] == "backside_wlcsp" and s["pdk"]["name"] == "backside400"
     c = s["counts"]
@@ -188,8 +188,8 @@ def test_die_is_hierarchical(built: Path):
 
 
 def test_rebuild_is_byte_identical(tmp_path):
-    a = build(TEMPLATE, out_root=tmp_path / "a", run_drc=False).out_dir
-    b = build(TEMPLATE, out_root=tmp_path / "b", run_drc=False).out_dir
+    a = build(TEMPLATE, out=tmp_path / "a", drc=False).out_dir
+    b = build(TEMPLATE, out=tmp_path / "b", drc=False).out_dir
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert {f"masks/{m}.gds" for m in MASKS} | {"backside_wlcsp.gds", "summary.json"} <= {str(f) for f in files}
     assert all(filecmp.cmp(a / f, b / f, shallow=False) for f in files)

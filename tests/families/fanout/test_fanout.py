@@ -12,6 +12,7 @@ import json
 import math
 from pathlib import Path
 
+import gdstk
 import klayout.db as kdb
 import pytest
 import shapely
@@ -23,8 +24,8 @@ from layoutgen.cli import main
 from layoutgen.config import load_config
 from layoutgen.families import builder
 from layoutgen.families.fanout import Fanout
-from layoutgen.families.fanout.rules import (cavity_clearance, mim_capacitance, net_connectivity, process_data,
-                                             spiral_dimensions, spiral_inductance, via_enclosure)
+from layoutgen.drc import run_drc
+from layoutgen.families.fanout.rules import mim_capacitance, process_data, spiral_dimensions, spiral_inductance
 from layoutgen.pdk import load_pdk
 
 from conftest import TEMPLATES
@@ -42,7 +43,7 @@ def pdk():
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("fanout")
-    return build(TEMPLATE, out_root=out, run_drc=False, quiet=True).out_dir
+    return build(TEMPLATE, out=out, drc=False, quiet=True).out_dir
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,22 @@ def flat(built: Path, pdk) -> tuple[dict[str, list[Polygon]], list[tuple[str, st
     return shapes, labels
 
 
+def drc_of(built: Path, pdk, out: Path, rules: list[str], edit=None) -> list:
+    """The project's DRC engine, the named rules only, on the written GDS flattened and changed by `edit(top)` (gdstk)."""
+    lib = gdstk.read_gds(str(built / "fanout_2die.gds"))
+    top = lib.top_level()[0].flatten()
+    if edit is not None:
+        edit(top)
+    changed = gdstk.Library(unit=lib.unit, precision=lib.precision)
+    changed.add(top)
+    changed.write_gds(out / "changed.gds")
+    return run_drc(out / "changed.gds", pdk, rules=rules, hierarchical=False).violations
+
+
+def on_layer(cell: gdstk.Cell, pdk, name: str) -> list[gdstk.Polygon]:
+    return [p for p in cell.polygons if (p.layer, p.datatype) == tuple(pdk.layer(name).gds)]
+
+
 def region(ly: kdb.Layout, layer: tuple[int, int], cell: kdb.Cell | None = None) -> kdb.Region:
     top = cell or ly.top_cell()
     return kdb.Region(top.begin_shapes_rec(ly.layer(*layer))).merged()
@@ -107,7 +124,7 @@ def test_template_is_a_fanout_design_with_two_different_dies():
 
 
 def test_every_mask_of_the_issue_is_written_with_its_features(built: Path, summary: dict):
-    assert {p.stem for p in (built / "masks").iterdir()} == MASKS
+    assert {p.stem for p in (built / "masks").glob("*.gds")} == MASKS
     expect = {"CAVITY": 2, "VIA1": 60, "VIA2": 48, "PASSIV": 217, "BUMP": 217}
     for name, n in expect.items():
         ly = kdb.Layout()
@@ -155,7 +172,7 @@ def gds_layer(pdk, name: str) -> tuple[int, int]:
     return pdk.layer(name).gds
 
 
-def test_every_cavity_encloses_its_die_by_the_clearance(gds: kdb.Layout, pdk, flat):
+def test_every_cavity_encloses_its_die_by_the_clearance(gds: kdb.Layout, pdk, built, tmp_path):
     clear = pdk.value("enclosure", "CAVITY", "CHIP")
     chips = region(gds, gds_layer(pdk, "CHIP"))
     cavs = region(gds, gds_layer(pdk, "CAVITY"))
@@ -164,15 +181,20 @@ def test_every_cavity_encloses_its_die_by_the_clearance(gds: kdb.Layout, pdk, fl
     # ... and by exactly the clearance: one more nanometre fails on all four sides of both.
     assert cavs.enclosing_check(chips, um(gds, clear) + 1).count() == 8
     assert (chips - cavs).is_empty()
-    shapes, _ = flat
     rule = pdk.rule("enclosure", "CAVITY", "CHIP")
-    assert cavity_clearance(shapes["CAVITY"], shapes["CHIP"], rule) == []
-    shrunk = [c.buffer(-1, join_style="mitre") for c in shapes["CAVITY"]]
-    assert len(cavity_clearance(shrunk, shapes["CHIP"], rule)) == 2
+    assert drc_of(built, pdk, tmp_path, [rule.name]) == []
+
+    def shrink(top):   # every cavity 1 µm smaller on each side
+        cavs = on_layer(top, pdk, "CAVITY")
+        top.remove(*cavs)
+        top.add(*[q for c in cavs for q in gdstk.offset(c, -1, join="miter", layer=c.layer, datatype=c.datatype)])
+
+    found = drc_of(built, pdk, tmp_path, [rule.name], shrink)
+    assert len({v.bounds()[:2] for v in found}) == 2      # both dies, each too close to its cavity wall
 
 
 @pytest.mark.parametrize("via, lower, upper", [("VIA1", "PAD", "WIRE1"), ("VIA2", "WIRE1", "WIRE2")])
-def test_every_via_sits_inside_both_levels_it_joins(gds: kdb.Layout, pdk, flat, via, lower, upper):
+def test_every_via_sits_inside_both_levels_it_joins(gds: kdb.Layout, pdk, built, tmp_path, via, lower, upper):
     v = region(gds, gds_layer(pdk, via))
     assert v.count() == {"VIA1": 60, "VIA2": 48}[via]
     for level in (lower, upper):
@@ -180,12 +202,13 @@ def test_every_via_sits_inside_both_levels_it_joins(gds: kdb.Layout, pdk, flat, 
         metal = region(gds, gds_layer(pdk, level))
         assert (v - metal).is_empty(), f"{via} outside {level}"
         assert metal.enclosing_check(v, um(gds, enc)).count() == 0, f"{level} encloses {via} by < {enc}"
-    shapes, _ = flat
     lo, hi = pdk.rule("enclosure", lower, via), pdk.rule("enclosure", upper, via)
-    assert via_enclosure(shapes[via], shapes[lower], shapes[upper], lo, hi) == []
-    # Moved by the enclosure, a via leaves its landing: the rule function sees it.
-    moved = [shapely.affinity.translate(shapes[via][0], lo.value, 0)]
-    assert via_enclosure(moved, shapes[lower], shapes[upper], lo, hi)
+    assert drc_of(built, pdk, tmp_path, [lo.name, hi.name]) == []
+
+    def move_one(top):   # moved by the enclosure, a via leaves its landing
+        on_layer(top, pdk, via)[0].translate(lo.value, 0)
+
+    assert drc_of(built, pdk, tmp_path, [lo.name, hi.name], move_one)
 
 
 def test_bonding_pad_passivation_and_bump_stack(gds: kdb.Layout, pdk):
@@ -223,34 +246,35 @@ def test_vias_cavities_and_bumps_keep_their_spaces(gds: kdb.Layout, pdk):
         assert all(abs(d - pdk.value("size", via)) <= pdk.rule("size", via).tolerance for d in diam), (via, diam)
 
 
-def test_every_net_is_connected_through_its_vias_and_to_nothing_else(flat, summary):
-    shapes, labels = flat
-    conductors = {k: shapes.get(k, []) for k in ("PAD", "WIRE1", "WIRE2", "BUMP")}
-    vias = {k: shapes.get(k, []) for k in ("VIA1", "VIA2", "PASSIV")}
-    text = [lb for lb in labels if lb[0] in ("PAD", "BUMP")]
-    joined = [set(g) for g in summary["joined_nets"]]
-    found, pieces = net_connectivity(conductors, STACK, vias, text, joined)
-    assert found == []
-    nets = {lb[1] for lb in text}
-    assert len(nets) == 45 and all(pieces[n] == 1 for n in nets)
-    # Without the inductor's declaration, its two nets are one piece of metal: a short.
-    found, _ = net_connectivity(conductors, STACK, vias, text, [])
-    assert [m for m, _ in found] == ["NET.SHORT: one piece of metal joins nets ANT, RF_OUT"]
+NETS = ["NET.OPEN", "NET.SHORT"]
 
 
-def test_removing_one_via_opens_exactly_that_net(flat, summary):
+def test_every_net_is_connected_through_its_vias_and_to_nothing_else(built, pdk, flat, tmp_path):
+    _, labels = flat
+    nets = {lb[1] for lb in labels if lb[0] in ("PAD", "BUMP")}
+    assert len(nets) == 45
+    assert drc_of(built, pdk, tmp_path, NETS) == []
+    # Without the inductor's declaration (its JOIN label), its two nets are one piece of metal: a short.
+
+    def undeclare(top):
+        top.remove(*[lb for lb in top.labels if lb.text.startswith("JOIN:") and "ANT" in lb.text])
+
+    found = drc_of(built, pdk, tmp_path, NETS, undeclare)
+    assert [v.rule for v in found] == ["NET.SHORT"] and all(n in found[0].message for n in ("ANT", "RF_OUT"))
+
+
+def test_removing_one_via_opens_exactly_that_net(built, pdk, flat, summary, tmp_path):
     """The check follows the via stack level by level: a missing VIA2 opens its net."""
     shapes, labels = flat
-    conductors = {k: shapes.get(k, []) for k in ("PAD", "WIRE1", "WIRE2", "BUMP")}
-    text = [lb for lb in labels if lb[0] in ("PAD", "BUMP")]
-    ball_at = {lb[1]: Point(lb[2], lb[3]) for lb in text if lb[0] == "BUMP"}
-    net, ball_via = next((n, [v for v in shapes["VIA2"] if v.contains(ball_at[n])]) for n, info in
-                         sorted(summary["nets"].items()) if info["kind"] == "die-to-ball"
-                         and any(v.contains(ball_at[n]) for v in shapes["VIA2"]))
-    vias = {"VIA1": shapes["VIA1"], "PASSIV": shapes["PASSIV"],
-            "VIA2": [v for v in shapes["VIA2"] if v is not ball_via[0]]}
-    found, _ = net_connectivity(conductors, STACK, vias, text, [set(g) for g in summary["joined_nets"]])
-    assert [m for m, _ in found] == [f"NET.OPEN: net {net} is in 2 separate pieces"]
+    ball_at = {lb[1]: Point(lb[2], lb[3]) for lb in labels if lb[0] == "BUMP"}
+    net = next(n for n, info in sorted(summary["nets"].items()) if info["kind"] == "die-to-ball"
+               and any(v.contains(ball_at[n]) for v in shapes["VIA2"]))
+
+    def drop_ball_via(top):
+        top.remove(*[v for v in on_layer(top, pdk, "VIA2") if Polygon(v.points).contains(ball_at[net])])
+
+    found = drc_of(built, pdk, tmp_path, NETS, drop_ball_via)
+    assert found and {v.rule for v in found} == {"NET.OPEN"} and all(net in v.message for v in found)
 
 
 def test_klayout_extracts_one_net_per_name(built: Path, pdk, summary):
@@ -355,7 +379,7 @@ def test_capacitance_within_one_percent_of_the_formula_for_the_drawn_plates(flat
 
 # -- reproducible, and runnable from the command line -------------------------------------------
 def test_same_config_gives_the_same_gds(built: Path, tmp_path: Path):
-    again = build(TEMPLATE, out_root=tmp_path, run_drc=False, quiet=True).out_dir
+    again = build(TEMPLATE, out=tmp_path, drc=False, quiet=True).out_dir
     assert (again / "fanout_2die.gds").read_bytes() == (built / "fanout_2die.gds").read_bytes()
     for m in MASKS:
         assert (again / "masks" / f"{m}.gds").read_bytes() == (built / "masks" / f"{m}.gds").read_bytes()

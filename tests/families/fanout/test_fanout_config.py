@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import gdstk
 import pytest
 import shapely
 from shapely.geometry import box
@@ -13,8 +14,8 @@ from shapely.geometry import box
 from layoutgen.config import load_config
 from layoutgen.errors import ConfigError, PdkError, RoutingError
 from layoutgen.families.fanout.build import build_die
-from layoutgen.families.fanout.rules import (count_right_angles, meander_resistance, process_data,
-                                             space_violations)
+from layoutgen.drc import run_drc
+from layoutgen.families.fanout.rules import count_right_angles, meander_resistance, process_data
 from layoutgen.pdk import load_pdk
 
 BASE = '''
@@ -185,11 +186,21 @@ def test_process_data_is_inherited_by_a_pdk_that_extends_fanout500(tmp_path: Pat
         process_data(load_pdk("sky400"))
 
 
-def test_space_violations_finds_two_shapes_too_close(pdk):
+def test_the_drc_finds_two_wire_shapes_too_close(pdk, tmp_path):
     rule = pdk.rule("space", "WIRE1")
-    assert space_violations([box(0, 0, 10, 10), box(25, 0, 35, 10)], rule) == []
-    found = space_violations([box(0, 0, 10, 10), box(20, 0, 30, 10)], rule)
-    assert len(found) == 1 and found[0][0].startswith("WIRE1.S.1: 10.000 µm < 15 µm")
+
+    def found(gap: float) -> list:
+        lib = gdstk.Library()
+        top = lib.new_cell("TOP")
+        layer, datatype = pdk.layer("WIRE1").gds
+        top.add(gdstk.rectangle((0, 0), (10, 10), layer=layer, datatype=datatype),
+                gdstk.rectangle((10 + gap, 0), (20 + gap, 10), layer=layer, datatype=datatype))
+        lib.write_gds(tmp_path / "two.gds")
+        return run_drc(tmp_path / "two.gds", pdk, rules=[rule.name]).violations
+
+    assert found(15) == []
+    (v,) = found(10)
+    assert v.rule == "WIRE1.S.1" and "10.0000 µm < 15 µm" in v.message
 
 
 def test_carrier_panel_arrays_the_unit_with_singulation_lanes_between(write_config, pdk):

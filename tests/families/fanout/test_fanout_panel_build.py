@@ -16,7 +16,7 @@ def test_the_build_writes_a_panel_of_units_when_the_config_asks(tmp_path):
                            "from layoutgen import CarrierPanel\n"
                            "design = design.model_copy(update={'name': 'panel', 'package': design.package.model_copy(\n"
                            "    update={'panel': CarrierPanel(size=(60000, 40000), frame=5000)})})")
-    result = build(cfg, out_root=tmp_path / "out")
+    result = build(cfg, out=tmp_path / "out")
     assert result.exit_code == 0 and result.drc is not None and result.drc.ok
     panel = json.loads((result.out_dir / "summary.json").read_text())["panel"]
     # (60 − 2·5) mm / 8.1 mm → 6 columns, (40 − 10) / 8.1 → 3 rows

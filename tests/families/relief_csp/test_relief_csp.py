@@ -46,7 +46,7 @@ def die():
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    return build(TEMPLATE, out_root=tmp_path_factory.mktemp("out"), run_drc=False, quiet=True).out_dir
+    return build(TEMPLATE, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +167,9 @@ def test_mould_masks_have_the_tone_of_a_negative(built: Path):
         ly = kdb.Layout()
         ly.read(str(built / "masks" / f"{name}.gds"))
         region = kdb.Region(ly.top_cell().begin_shapes_rec(ly.find_layer(gl, 0))).merged()
-        # 48 features, plus the polygons of the mask label's letters.
-        big = [p for p in region.each() if p.area() * ly.dbu ** 2 > 1000.0]
+        # 48 features, plus the polygons of the mask label's letters (below the die field).
+        bottom = -summary["die"]["height_um"] / 2
+        big = [p for p in region.each() if p.area() * ly.dbu ** 2 > 1000.0 and p.bbox().center().y * ly.dbu > bottom]
         assert len(big) == 48
 
 
@@ -371,7 +372,7 @@ def test_ball_height_is_the_spherical_cap_of_the_solder():
 
 
 def test_same_config_gives_the_same_bytes(built: Path, tmp_path: Path):
-    again = build(TEMPLATE, out_root=tmp_path, run_drc=False, quiet=True).out_dir
+    again = build(TEMPLATE, out=tmp_path, drc=False, quiet=True).out_dir
     names = ["relief_csp.gds", *(f"masks/{m}.gds" for m in ("WELL", "MOULD1", "MOULD2", "STENCIL3", "PASTE"))]
     for name in names:
         assert filecmp.cmp(built / name, again / name, shallow=False), name
@@ -470,17 +471,18 @@ def test_a_rim_the_print_would_lose_is_refused(write_config):
 
 
 def _mask_polygons(path: Path, layer: tuple[int, int]) -> list[Polygon]:
-    """The polygons of one mask file (merged, µm), the label's letters left out by size."""
+    """The polygons of one mask file (merged, µm), the label's letters (below the die field) left out."""
     ly = kdb.Layout()
     ly.read(str(path))
     region = kdb.Region(ly.top_cell().begin_shapes_rec(ly.find_layer(*layer))).merged()
-    return [p for p in to_shapely(region, ly.dbu) if p.area > 1000.0]
+    bottom = -json.loads((path.parent.parent / "summary.json").read_text())["die"]["height_um"] / 2
+    return [p for p in to_shapely(region, ly.dbu) if p.area > 1000.0 and p.centroid.y > bottom]
 
 
 def test_mould_masks_are_mirrored_and_stencils_are_not(write_config, tmp_path: Path):
     # With the ball seat 10 µm right of centre, a mirrored mask shows it 10 µm left.
     cfg = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),")
-    out = build(cfg, out_root=tmp_path, run_drc=False, quiet=True).out_dir
+    out = build(cfg, out=tmp_path, drc=False, quiet=True).out_dir
     masks = {m["name"]: m for m in json.loads((out / "summary.json").read_text())["masks"]}
     assert [n for n, m in masks.items() if m["mirror"]] == ["WELL", "MOULD1", "MOULD2"]
     feet = _mask_polygons(out / "masks" / "MOULD1.gds", (61, 0))

@@ -37,7 +37,7 @@ LAYERS = {name: PDK.layer(name).gds for name in ("DIE", "PAD", "SPOT", "LEAD", "
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    return build(TEMPLATE, out_root=tmp_path_factory.mktemp("out"), run_drc=False).out_dir
+    return build(TEMPLATE, out=tmp_path_factory.mktemp("out"), drc=False).out_dir
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def region(gds: Path, layer: tuple[int, int]) -> tuple[kdb.Region, float]:
 
 
 def test_outputs_counts_and_predicted_sizes(built: Path):
-    assert {p.name for p in (built / "masks").iterdir()} == {"LINER.gds", "LEAD.gds", "SPOT.gds", "PLANE.gds"}
+    assert {p.name for p in (built / "masks").glob("*.gds")} == {"LINER.gds", "LEAD.gds", "SPOT.gds", "PLANE.gds"}
     s = json.loads((built / "summary.json").read_text())
     c = s["counts"]
     assert (c["contacts"], c["leads"], c["liners"], c["terminals"], c["spots"]) == (56, 56, 56, 56, 56)
@@ -232,7 +232,7 @@ def test_repeated_features_are_cells_placed_many_times(built: Path):
 
 
 def test_same_config_same_bytes(tmp_path: Path, built: Path):
-    again = build(TEMPLATE, out_root=tmp_path, run_drc=False).out_dir
+    again = build(TEMPLATE, out=tmp_path, drc=False).out_dir
     for rel in ("compliant_terminals.gds", "masks/LEAD.gds", "masks/SPOT.gds", "summary.json"):
         assert (again / rel).read_bytes() == (built / rel).read_bytes(), rel
 

@@ -81,7 +81,7 @@ def test_a_users_etch_model_replaces_the_default(write_config, tmp_path):
                                                etch_model="isotropic_test"))
     ''')
     try:
-        s = build(cfg, out_root=tmp_path / "out", run_drc=False).summary
+        s = build(cfg, out=tmp_path / "out", drc=False).summary
         assert s["sheet"]["bias_um"] == 200 and s["sheet"]["spot_um"] == 260
     finally:
         ETCH_MODELS.pop("isotropic_test", None)
@@ -192,7 +192,7 @@ def test_bad_values_name_the_field_and_the_config_line(bad, write_config, tmp_pa
                         package=SheetTerminals(offsets=[300], {bad}))
     ''')
     with pytest.raises(ConfigError) as e:
-        build(cfg, out_root=tmp_path / "out", run_drc=False)
+        build(cfg, out=tmp_path / "out", drc=False)
     text, line = BAD[bad]
     assert text in str(e.value) and line in str(e.value), str(e.value)
     assert not (tmp_path / "out" / "bad").exists()
@@ -217,7 +217,7 @@ def test_summary_reports_every_terminals_predicted_sizes(tmp_path, write_config)
                         package=SheetTerminals(offsets=[300], lift=150, spot_shape="square", terminal_top=100,
                                                sheet_thickness=120, etch_factor=4))
     ''')
-    out = build(cfg, out_root=tmp_path, run_drc=False).out_dir
+    out = build(cfg, out=tmp_path, drc=False).out_dir
     s = json.loads((out / "summary.json").read_text())
     assert len(s["terminals"]) == 12
     assert {(t["spot_um"], t["tip_um"], t["neck_um"], t["base_um"]) for t in s["terminals"]} == {(160.0, 100.0, 85.0, 160.0)}

@@ -13,7 +13,7 @@ from shapely.geometry import Polygon, box
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
-from layoutgen.cells.stacks import _num
+from layoutgen.layout import name_number
 
 
 def groove1_extent(pad_spans: list[tuple[float, float]], pad_half_across: float, pdk: Pdk) -> tuple[float, float, float]:
@@ -41,7 +41,7 @@ def groove1_opening(length: float, half_width: float) -> Polygon:
 
 def groove1_cell(length: float, half_width: float) -> Cell:
     """A first-groove cell (origin at the row start, on the centre line); placed once per pad row."""
-    return Cell(f"BS_GROOVE1_{_num(length)}x{_num(2 * half_width)}").add("GROOVE1", groove1_opening(length, half_width))
+    return Cell(f"BS_GROOVE1_{name_number(length)}x{name_number(2 * half_width)}").add("GROOVE1", groove1_opening(length, half_width))
 
 
 def groove2_extent(gap_start: float, gap_end: float, pdk: Pdk, where: str = "") -> tuple[float, float]:
@@ -70,7 +70,7 @@ def groove2_cut(length: float, pdk: Pdk) -> Polygon:
 def groove2_cell(length: float, pdk: Pdk) -> Cell:
     """A cut cell (origin at the cut's start, on the row line); placed in every gap of that length."""
     cut = groove2_cut(length, pdk)
-    return Cell(f"BS_GROOVE2_{_num(length)}x{_num(cut.bounds[3] * 2)}").add("GROOVE2", cut)
+    return Cell(f"BS_GROOVE2_{name_number(length)}x{name_number(cut.bounds[3] * 2)}").add("GROOVE2", cut)
 
 
 def _ceil(x: float, grid: float) -> float:

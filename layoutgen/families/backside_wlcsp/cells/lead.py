@@ -14,16 +14,8 @@ from shapely.geometry import Polygon, box
 
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
-from layoutgen.cells.shapes import circle, rect
-from layoutgen.cells.stacks import _num
-
-
-def pad_outline(along: float, across: float, shape: Literal["rect", "octagon", "round"], pdk: Pdk) -> Polygon:
-    """The chip pad in the row frame (`along` the row, `across` it), as the fan-in pad stack draws it."""
-    if shape == "rect":
-        return rect(along, across, pdk.grid_um)
-    return circle(min(along, across), pdk.circle_vertices, pdk.grid_um, "circumscribed",
-                  "round" if shape == "round" else "octagon")
+from layoutgen.cells.shapes import pad_outline
+from layoutgen.layout import name_number
 
 
 def lead_end(length: float, width: float) -> Polygon:
@@ -45,5 +37,5 @@ def lead_cell(along: float, across: float, shape: Literal["rect", "octagon", "ro
               width: float, pdk: Pdk) -> Cell:
     """A pad stack of the backside flow: the pad (reference) and its BSWIRE landing and wall lead."""
     pad = pad_outline(along, across, shape, pdk)
-    name = f"BS_PADLEAD_{shape.upper()}_{_num(along)}x{_num(across)}_L{_num(length)}_W{_num(width)}"
+    name = f"BS_PADLEAD_{shape.upper()}_{name_number(along)}x{name_number(across)}_L{name_number(length)}_W{name_number(width)}"
     return Cell(name).add("PAD", pad).add("BSWIRE", lead(pad, length, width, pdk.grid_um))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shapely.geometry import Polygon
 
 from layoutgen.layout import Cell
-from .via import num
+from layoutgen.layout import name_number
 from layoutgen.cells.shapes import grow, rect
 
 EPS0_F_PER_M = 8.8541878128e-12
@@ -25,5 +25,5 @@ def mim_plates(width: float, height: float, overhang: float, grid: float) -> tup
 def capacitor_cell(width: float, height: float, overhang: float, top_layer: str, low_layer: str, grid: float) -> Cell:
     """The MIM capacitor cell: top plate on `top_layer`, bottom plate on `low_layer`, centred at the origin."""
     top, bottom = mim_plates(width, height, overhang, grid)
-    cell = Cell(f"FO_MIM_{low_layer}_{top_layer}_{num(width)}x{num(height)}_OV{num(overhang)}")
+    cell = Cell(f"FO_MIM_{low_layer}_{top_layer}_{name_number(width)}x{name_number(height)}_OV{name_number(overhang)}")
     return cell.add(top_layer, top).add(low_layer, bottom)

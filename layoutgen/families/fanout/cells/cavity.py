@@ -6,7 +6,7 @@ from shapely.geometry import Polygon
 
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
-from .via import num
+from layoutgen.layout import name_number
 from layoutgen.cells.shapes import rect
 
 
@@ -18,5 +18,5 @@ def cavity(die_width: float, die_height: float, clearance: float, grid: float) -
 def cavity_cell(die_width: float, die_height: float, pdk: Pdk) -> Cell:
     """A cavity cell for a chip of this size, at the PDK's cavity-encloses-chip clearance."""
     c = pdk.value("enclosure", "CAVITY", "CHIP")
-    cell = Cell(f"FO_CAVITY_{num(die_width)}x{num(die_height)}_C{num(c)}")
+    cell = Cell(f"FO_CAVITY_{name_number(die_width)}x{name_number(die_height)}_C{name_number(c)}")
     return cell.add("CAVITY", cavity(die_width, die_height, c, pdk.grid_um))

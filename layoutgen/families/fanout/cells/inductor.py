@@ -15,7 +15,7 @@ from shapely.geometry import LineString, Polygon, box
 
 from layoutgen.layout import Cell
 from .pin import Pin, lead_tip
-from .via import num
+from layoutgen.layout import name_number
 
 K1_SQUARE = 2.34
 K2_SQUARE = 2.75
@@ -87,7 +87,7 @@ def square_spiral(turns: int, width: float, spacing: float, inner: float, lead: 
 
 def inductor_cell(spiral: Spiral, top_layer: str, low_layer: str, via_cell: str) -> Cell:
     """The inductor cell: turns on `top_layer`, underpass on `low_layer`, `via_cell` placed at the centre."""
-    name = (f"FO_IND_{top_layer}_N{spiral.turns}_W{num(spiral.width)}_S{num(spiral.spacing)}"
-            f"_DI{num(spiral.d_in)}")
+    name = (f"FO_IND_{top_layer}_N{spiral.turns}_W{name_number(spiral.width)}_S{name_number(spiral.spacing)}"
+            f"_DI{name_number(spiral.d_in)}")
     cell = Cell(name).add(top_layer, spiral.top).add(low_layer, spiral.under)
     return cell.place(via_cell, 0.0, 0.0)

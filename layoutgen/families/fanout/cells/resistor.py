@@ -13,7 +13,7 @@ from shapely.geometry import LineString, Polygon
 
 from layoutgen.layout import Cell
 from .pin import Pin, lead_tip
-from .via import num
+from layoutgen.layout import name_number
 
 CORNER_SQUARES = 0.56
 
@@ -59,4 +59,4 @@ def meander(legs: int, leg_length: float, width: float, spacing: float, lead: fl
 
 def resistor_cell(m: Meander, layer: str, legs: int, leg_length: float, width: float, spacing: float) -> Cell:
     """The resistor cell: the meander on `layer`, centred at the origin."""
-    return Cell(f"FO_RES_{layer}_L{legs}x{num(leg_length)}_W{num(width)}_S{num(spacing)}").add(layer, m.metal)
+    return Cell(f"FO_RES_{layer}_L{legs}x{name_number(leg_length)}_W{name_number(width)}_S{name_number(spacing)}").add(layer, m.metal)

@@ -9,11 +9,6 @@ from layoutgen.pdk import Pdk
 from layoutgen.cells.shapes import circle, rect
 
 
-def num(x: float) -> str:
-    """A length for a cell name: 12.5 -> '12p5', -3 -> 'm3'."""
-    return f"{x:g}".replace(".", "p").replace("-", "m")
-
-
 def via_cut(pdk: Pdk, via: str) -> Polygon:
     """The round thru-hole of via layer `via` (VIA1, VIA2, ...): its SIZE rule's diameter, centred at the origin."""
     return circle(pdk.value("size", via), pdk.circle_vertices, pdk.grid_um, "inscribed")

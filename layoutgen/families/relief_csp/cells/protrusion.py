@@ -20,7 +20,7 @@ from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
 from .stencil import paste_aperture, print_apertures
 from .tiers import bonding_pad, encap_opening, footprint, protuberant_zone, recessed_tier
-from layoutgen.cells.stacks import _num
+from layoutgen.layout import name_number
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class PrintPass:
 
     def tag(self) -> str:
         """A short, parameter-derived name part."""
-        return f"W{_num(self.min_width)}B{_num(self.bridge)}x{self.per_island}"
+        return f"W{name_number(self.min_width)}B{name_number(self.bridge)}x{self.per_island}"
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ class ProtrusionSpec:
     def name(self) -> str:
         """The cell name, derived from every parameter."""
         sh = {"square": "SQ", "octagon": "OCT", "round": "RND"}
-        return (f"PROTRUSION_{sh[self.shape]}_F{_num(self.footprint)}_R{_num(self.recess)}"
-                f"_O{_num(self.offset[0])}_{_num(self.offset[1])}"
-                f"_P{sh[self.paste_shape]}{_num(self.overprint)}"
+        return (f"PROTRUSION_{sh[self.shape]}_F{name_number(self.footprint)}_R{name_number(self.recess)}"
+                f"_O{name_number(self.offset[0])}_{name_number(self.offset[1])}"
+                f"_P{sh[self.paste_shape]}{name_number(self.overprint)}"
                 f"_{self.footprint_pass.tag()}_{self.rim_pass.tag()}")
 
 

@@ -12,16 +12,8 @@ from shapely.geometry import Polygon
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
-from layoutgen.cells.shapes import circle, grow, rect, width_across_flats
-from layoutgen.cells.stacks import _num
-
-
-def pad_outline(width: float, height: float, shape: str, pdk: Pdk) -> Polygon:
-    """The chip pad opening as the die vendor gives it: rectangle, octagon or round."""
-    if shape == "rect":
-        return rect(width, height, pdk.grid_um)
-    return circle(min(width, height), pdk.circle_vertices, pdk.grid_um, "circumscribed",
-                  "round" if shape == "round" else "octagon")
+from layoutgen.cells.shapes import grow, pad_outline, width_across_flats
+from layoutgen.layout import name_number
 
 
 def well_opening(pad: Polygon, clearance: float, pdk: Pdk, pad_name: str = "") -> Polygon:
@@ -48,5 +40,5 @@ def well_cell(width: float, height: float, shape: str, clearance: float, pdk: Pd
     """A well stack: the pad (reference), its access well and the track landing over it."""
     pad = pad_outline(width, height, shape, pdk)
     well = well_opening(pad, clearance, pdk, pad_name)
-    cell = Cell(f"WELLSTACK_{shape.upper()}_{_num(width)}x{_num(height)}_C{_num(clearance)}")
+    cell = Cell(f"WELLSTACK_{shape.upper()}_{name_number(width)}x{name_number(height)}_C{name_number(clearance)}")
     return cell.add("PAD", pad).add("WELL", well).add("RDL", well_landing(well, pdk))

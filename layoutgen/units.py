@@ -1,0 +1,16 @@
+"""Units and the float tolerances every module compares with: lengths are µm, areas µm², throughout.
+
+A GDS stores integers of the database unit (1 nm in every shipped PDK); geometry is computed in
+floating point µm, so a length that should equal a limit comes out a few ulps off. These
+constants say, by meaning, how close counts as equal; all lie far below one database unit.
+"""
+
+from __future__ import annotations
+
+# A computed length (µm) within this of a limit meets it: `if width < rule.value - LENGTH_EPS_UM`.
+LENGTH_EPS_UM = 1e-9
+# A ratio counted in whole steps (length / grid step, length / pitch) within this of an integer is
+# that integer: `math.ceil(x / grid - STEP_EPS)` does not round 3.0000000001 steps up to 4.
+STEP_EPS = 1e-9
+# Two directions are parallel when their cross product is within this fraction of |u|·|v|.
+PARALLEL_EPS = 1e-9
