@@ -1,15 +1,18 @@
-"""The `layoutgen` command: build, drc, sweep, view, render, pdk. Exit 0 clean, 1 DRC violations, 2 bad input."""
+"""The `layoutgen` command: build, drc, sweep, view, render, pdk. Exit 0 clean, 1 DRC violations, 2 bad input,
+3 internal error, 128 + N on signal N (130 Ctrl-C, 143 SIGTERM)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
-from .errors import LayoutgenError
+from .errors import BUG_REPORT, EXIT_INTERNAL, Interrupted, LayoutgenError
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -25,7 +28,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print_table(result.drc, Console())
     elif result.drc is not None:
         waived = sum(result.drc.waived_counts().values())
-        print(f"DRC clean: {len(result.drc.rules)} rules, 0 violations" + (f", {waived} waived" if waived else ""))
+        na = len(result.drc.not_applicable)
+        print(f"DRC clean: {len(result.drc.checked_rules())} rules checked, 0 violations" + (f", {waived} waived" if waived else "")
+              + (f"; {na} not applicable (no shapes on their layers)" if na else ""))
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.summary["counts"].items())
     print(f"built {result.out_dir}: {counts}, {len(result.summary['masks'])} masks")
     return result.exit_code
@@ -45,10 +50,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_pdk_list(args: argparse.Namespace) -> int:
     from .pdk import list_pdks, load_pdk
 
+    broken = 0
     for name in list_pdks(args.pdk_path):
-        pdk = load_pdk(name, extra=args.pdk_path)
+        try:
+            pdk = load_pdk(name, extra=args.pdk_path)
+        except LayoutgenError as e:  # one broken PDK on the path must not hide the others
+            print(f"error: {e}", file=sys.stderr)
+            broken += 1
+            continue
         print(f"{name:12s} {pdk.description}  ({pdk.path})")
-    return 0
+    return 2 if broken else 0
 
 
 def _cmd_pdk_show(args: argparse.Namespace) -> int:
@@ -56,7 +67,7 @@ def _cmd_pdk_show(args: argparse.Namespace) -> int:
 
     pdk = load_pdk(args.name, extra=args.pdk_path)
     if args.json:
-        print(json.dumps(pdk.model_dump(mode="json"), indent=2))
+        print(json.dumps(pdk.model_dump(mode="json"), indent=2, allow_nan=False))
         return 0
     print(f"{pdk.name}: {pdk.description}\n  path {pdk.path}\n  grid {pdk.grid_um} µm, dbu {pdk.dbu_um} µm")
     print("layers:")
@@ -123,17 +134,45 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+_CAUGHT = (signal.SIGTERM, signal.SIGHUP)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code (SIGTERM and SIGHUP end it like Ctrl-C: the
+    build's stage is removed and the previous result kept)."""
     if hasattr(signal, "SIGPIPE") and argv is None:
         # `layoutgen pdk show sky400 | head`: a closed pipe ends the command quietly, as for any Unix tool.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = parser().parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, _raise_interrupted) for s in _CAUGHT} if in_main else {}
     try:
         return args.func(args)
     except LayoutgenError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl-C): nothing written, the previous result is kept", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Interrupted as e:
+        print(f"interrupted ({signal.Signals(e.signum).name}): nothing written, the previous result is kept",
+              file=sys.stderr)
+        return e.exit_code
+    except Exception as e:  # a bug: say so, never exit 1 (DRC violations) or show a bare traceback
+        if os.environ.get("LAYOUTGEN_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        print(f"internal error: {type(e).__name__}: {e}\n{BUG_REPORT} (LAYOUTGEN_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 if __name__ == "__main__":

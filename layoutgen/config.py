@@ -8,23 +8,28 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .design import CONFIG_FILE, Design
+from .design import CONFIG_FILE, Design, field_line as _field_line
 from .errors import ConfigError, LayoutgenError
 
 
-def _field_line(path: Path, start: int, field: str | None) -> int:
-    """The line at or after `start` where `field=` is written (within 40 lines), else `start`."""
-    if not field:
-        return start
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of a user's file (config, PDK, waivers); a ConfigError names the file when it is not UTF-8."""
+    data = path.read_bytes()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return start
-    pat = re.compile(rf"\b{re.escape(field)}\s*=")
-    for i in range(start - 1, min(len(lines), start + 39)):
-        if pat.search(lines[i]):
-            return i + 1
-    return start
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: the {what} file is not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                          f"{e.start}); save it as UTF-8") from None
+
+
+def _assign_line(source: str, name: str) -> int | None:
+    """The last line of `source` that assigns `name` (`name = ...`), or None."""
+    found = None
+    for i, text in enumerate(source.splitlines(), 1):
+        if re.match(rf"\s*{re.escape(name)}\s*=[^=]", text):
+            found = i
+    return found
 
 
 def _config_frame_line(tb, path: str) -> int | None:
@@ -60,7 +65,7 @@ def load_config(path: str | Path) -> Design:
     p = Path(path).resolve()
     if not p.is_file():
         raise ConfigError(f"{path}: no such config file")
-    source = p.read_text(encoding="utf-8")
+    source = read_text(p, "config")
     token = CONFIG_FILE.set(str(p))
     namespace: dict[str, object] = {"__file__": str(p), "__name__": "layoutgen_config"}
     try:
@@ -74,6 +79,10 @@ def load_config(path: str | Path) -> Design:
         raise ConfigError(msg if msg.startswith(str(p)) or line is None else f"{p}:{line}: {msg}") from None
     except SyntaxError as e:
         raise ConfigError(f"{p}:{e.lineno}: syntax error: {e.msg}") from None
+    except SystemExit as e:  # sys.exit() in a config would end the build silently, with its own code
+        line = _config_frame_line(e.__traceback__, str(p))
+        raise ConfigError(f"{p}:{line or '?'}: the config called sys.exit({e.code!r}); a config must set "
+                          f"`design = Design(...)` and return") from None
     except Exception as e:  # the config is user code: report where it failed
         line = _config_frame_line(e.__traceback__, str(p))
         raise ConfigError(f"{p}:{line or '?'}: {type(e).__name__}: {e}") from None
@@ -81,7 +90,8 @@ def load_config(path: str | Path) -> Design:
         CONFIG_FILE.reset(token)
     design = namespace.get("design")
     if not isinstance(design, Design):
-        raise ConfigError(f"{p}: the config must set `design = Design(...)` (found {type(design).__name__})")
+        line = _assign_line(source, "design") or len(source.splitlines()) or 1
+        raise ConfigError(f"{p}:{line}: the config must set `design = Design(...)` (found {type(design).__name__})")
     design.config_path = p
     return design
 

@@ -11,7 +11,7 @@ import fnmatch
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -21,6 +21,21 @@ CONFIG_FILE: contextvars.ContextVar[str | None] = contextvars.ContextVar("CONFIG
 JEDEC_ROW_LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in "IOQSXZ"]
 
 Length = Annotated[float, Field(gt=0, description="µm")]
+
+
+def field_line(path: Path, start: int, field: str | None) -> int:
+    """The line at or after `start` where `field=` is written (within 40 lines), else `start`."""
+    if not field:
+        return start
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return start
+    pat = re.compile(rf"\b{re.escape(field)}\s*=")
+    for i in range(start - 1, min(len(lines), start + 39)):
+        if pat.search(lines[i]):
+            return i + 1
+    return start
 
 
 def _config_line() -> tuple[str, int] | None:
@@ -39,7 +54,9 @@ def _config_line() -> tuple[str, int] | None:
 class Model(BaseModel):
     """Base of the design models: strict fields, and the config line that made the object."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: NaN and ±inf are refused in every float field (they would reach
+    # round() and GEOS, or summary.json as invalid JSON).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
     _src: tuple[str, int] | None = PrivateAttr(default=None)
 
     def model_post_init(self, __context: object) -> None:
@@ -160,8 +177,11 @@ class BallGrid(Model):
                 raise ValueError(f"ball {dup[0]} is listed twice in at")
         if self.assign == "explicit" and not self.nets:
             raise ValueError("assign='explicit' needs nets={'A1': 'VDD', ...}")
-        known = {n for n, _, _ in self.positions()} | {ball_name(r, c) for r, c in self._gone()}
+        known = {n for n, _, _ in self.positions()}
+        gone = self._gone()
         for name in self.nets:
+            if _parse_ball(name) in gone:
+                raise ValueError(f"ball {name} in nets is depopulated (depopulate={self.depopulate!r})")
             if name not in known:
                 where = f"the {self.rows} × {self.cols} grid" if self.at is None else "the balls listed in at"
                 raise ValueError(f"ball {name} in nets is outside {where}")
@@ -193,6 +213,25 @@ class BallGrid(Model):
         return next((c for p, c in self.net_classes.items() if fnmatch.fnmatchcase(net, p)), None)
 
 
+# Cells layoutgen generates are named from their parameters with these prefixes (cells/stacks.py,
+# wafer/, each family's cells) or `<die>_PLATED`, `<design>_WAFER<d>`, `<design>_<MASK>`. A die
+# of such a name would be replaced by (or place) the generated cell: its name is refused.
+GENERATED_CELL_PREFIXES = ("PADSTACK_", "BALLSTACK_", "ALIGNMARKS_", "SHOT_", "WELLSTACK_", "BS_", "FO_",
+                           "SHEET_CONTACT_", "SHEET_FIDUCIAL_", "SHEET_LEAD_", "SHEET_TERMINAL_", "FANOUT_", "PANEL_")
+
+
+def generated_name_clash(name: str, design_name: str | None = None) -> str | None:
+    """Why `name` could be the name of a cell layoutgen generates, or None."""
+    for prefix in GENERATED_CELL_PREFIXES:
+        if name.startswith(prefix):
+            return f"names starting with {prefix} are reserved for the cells layoutgen generates"
+    if name.endswith("_PLATED"):
+        return "names ending in _PLATED are reserved for the plated die cells of a wafer"
+    if design_name and re.fullmatch(rf"{re.escape(design_name.replace('-', '_'))}_WAFER\d+|{re.escape(design_name)}_WAFER\d+", name):
+        return f"{name} is the name of the wafer cell of design {design_name!r}"
+    return None
+
+
 class Die(Model):
     """The die: outline centred at the origin, its I/O pads, the seal ring band."""
 
@@ -201,6 +240,14 @@ class Die(Model):
     height: Length = Field(description="die height including the seal ring, µm")
     pads: list[Pad] = Field(min_length=1, description="I/O pads")
     seal_width: float | None = Field(default=None, ge=0, description="seal ring band width, µm (PDK default)")
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_generated_name(cls, v: str) -> str:
+        why = generated_name_clash(v)
+        if why:
+            raise ValueError(f"{why}; choose another die name")
+        return v
 
     @model_validator(mode="after")
     def _pads_unique_and_inside(self) -> "Die":
@@ -211,13 +258,61 @@ class Die(Model):
             seen.add(p.name)
             if abs(p.x) + p.width / 2 > self.width / 2 or abs(p.y) + p.height / 2 > self.height / 2:
                 raise ValueError(f"pad {p.name} at ({p.x}, {p.y}) lies outside the {self.width} × {self.height} die")
+        if self.seal_width is not None:
+            check_pads_clear_of_seal(self, self.seal_width)
+        shorted = overlapping_pads(self.pads)
+        if shorted:
+            a, b = shorted
+            raise ValueError(f"pads {a.name} (net {a.net}) at ({a.x:g}, {a.y:g}) and {b.name} (net {b.net}) at "
+                             f"({b.x:g}, {b.y:g}) overlap: their nets would be shorted")
         return self
+
+
+def pad_outline(p: Pad):
+    """The pad's outline (shapely, µm): a rectangle, an octagon or an ellipse in its width × height."""
+    import shapely
+    from shapely import affinity
+
+    w, h = p.width / 2, p.height / 2
+    if p.shape == "rect":
+        return shapely.box(p.x - w, p.y - h, p.x + w, p.y + h)
+    if p.shape == "round":
+        return affinity.scale(shapely.Point(p.x, p.y).buffer(1.0, quad_segs=16), w, h)
+    c = (2 - 2 ** 0.5)                      # an octagon's corner cut, as a fraction of the half size
+    return shapely.Polygon([(p.x + sx * a * w, p.y + sy * b * h) for sx, sy, a, b in
+                            [(1, -1, 1 - c, 1), (1, -1, 1, 1 - c), (1, 1, 1, 1 - c), (1, 1, 1 - c, 1),
+                             (-1, 1, 1 - c, 1), (-1, 1, 1, 1 - c), (-1, -1, 1, 1 - c), (-1, -1, 1 - c, 1)]])
+
+
+def overlapping_pads(pads: list[Pad]) -> tuple[Pad, Pad] | None:
+    """The first two pads of different nets whose outlines overlap (share area), or None."""
+    import numpy as np
+    import shapely
+
+    shapes = np.array([pad_outline(p) for p in pads], dtype=object)
+    i, j = shapely.STRtree(shapes).query(shapes, predicate="intersects")
+    for a, b in sorted(zip(i.tolist(), j.tolist())):
+        if a < b and pads[a].net != pads[b].net and shapely.area(shapely.intersection(shapes[a], shapes[b])) > 1e-9:
+            return pads[a], pads[b]
+    return None
+
+
+def check_pads_clear_of_seal(die: "Die", seal: float) -> None:
+    """A ValueError naming the first pad that reaches into the seal ring band (`seal` µm at the die edge)."""
+    if seal <= 0:
+        return
+    for p in die.pads:
+        if abs(p.x) + p.width / 2 > die.width / 2 - seal + 1e-9 or abs(p.y) + p.height / 2 > die.height / 2 - seal + 1e-9:
+            raise ValueError(f"pad {p.name} at ({p.x:g}, {p.y:g}), {p.width:g} × {p.height:g} µm, reaches into the "
+                             f"{seal:g} µm seal ring band at the die edge")
 
 
 class Package(Model):
     """Base of every process family's parameters; `family` names the builder that uses them."""
 
     family: str
+    # Whether the family gives BallGrid.nets their balls before assigning the rest automatically.
+    ball_nets_with_auto: ClassVar[bool] = False
 
 
 class Plating(Model):
@@ -303,7 +398,8 @@ class Wafer(Model):
 class Design(Model):
     """A whole design: name, PDK, die, package family and its parameters."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", description="design name (output folder)")
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=100,
+                      description="design name (output folder; at most 100 characters, file names add to it)")
     pdk: str = Field(min_length=1, description="PDK name or folder")
     revision: str = Field(default="A", pattern=r"^[A-Za-z0-9_.\-]{1,16}$", description="mask revision label")
     die: Die | None = Field(default=None, description="the die (families that place several dies name them in their package)")
@@ -315,5 +411,25 @@ class Design(Model):
     def _has_a_die(self) -> "Design":
         if self.die is None and not getattr(self.package, "places_dies", False):
             raise ValueError(f"family {self.package.family!r} needs die=Die(...)")
+        for die in [self.die, *(getattr(d, "die", None) for d in getattr(self.package, "dies", []))]:
+            why = die is not None and generated_name_clash(die.name, self.name)
+            if why:
+                raise ValueError(f"Die.name = {die.name!r}: {why}; choose another die name")
+        balls = getattr(self.package, "balls", None)
+        if isinstance(balls, BallGrid) and self.die is not None:
+            from .errors import ConfigError
+
+            line = field_line(Path(balls._src[0]), balls._src[1], "nets") if balls._src else None
+            where = f"{balls._src[0]}:{line}" if balls._src else balls.where()
+            if balls.assign == "auto" and balls.nets and not self.package.ball_nets_with_auto:
+                raise ConfigError(f"{where}: BallGrid.nets = {dict(list(balls.nets.items())[:3])!r}...: family "
+                                  f"{self.package.family!r} uses nets= only with assign='explicit'; with assign='auto' "
+                                  f"it would be ignored")
+            nets = {p.net for p in self.die.pads}
+            for ball, net in balls.nets.items():
+                if net not in nets:
+                    raise ConfigError(f"{where}: BallGrid.nets[{ball!r}] = {net!r}: no pad of die {self.die.name} "
+                                      f"has net {net!r} (nets: {', '.join(sorted(nets)[:12])}"
+                                      f"{', ...' if len(nets) > 12 else ''})")
         return self
 

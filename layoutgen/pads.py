@@ -33,6 +33,11 @@ def peripheral_pads(
         raise ConfigError(f"peripheral_pads: per_side must be one count or four, got {per_side!r}")
     hx, hy = die_width / 2 - inset, die_height / 2 - inset
     net_of = {n: net for net, numbers in (nets or {}).items() for n in numbers}
+    total = sum(counts)
+    for net, numbers in (nets or {}).items():
+        wrong = [n for n in numbers if not (isinstance(n, int) and 1 <= n <= total)]
+        if wrong:
+            raise ConfigError(f"peripheral_pads: nets[{net!r}] names pad number {wrong[0]!r}, but the pads are numbered 1 to {total}")
     pads: list[Pad] = []
     # (start point, direction) of each side walked counter-clockwise: bottom, right, top, left.
     sides = [((0.0, -hy), (1, 0)), ((hx, 0.0), (0, 1)), ((0.0, hy), (-1, 0)), ((-hx, 0.0), (0, -1))]

@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import PdkError
+from .pdk_check import KEYS, check_file, check_pdk  # noqa: F401  (KEYS: a first mask's aligns_to)
 from .rulekinds import RULE_KINDS
 from .units import STEP_EPS
 
@@ -277,9 +278,15 @@ _PDK_FILES = ("pdk.toml", "layers.toml", "masks.toml", "rules.toml")
 def _read_toml(path: Path) -> dict:
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            data = tomllib.load(f)
+        check_file(path, data)
+        return data
     except tomllib.TOMLDecodeError as e:
         raise PdkError(f"{path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise PdkError(f"{path}: not UTF-8 text (byte at offset {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise PdkError(f"{path}: cannot be read: {e.strerror}") from None
 
 
 def _raw(pdk_dir: Path, extra: list[str | Path] | None, depth: int = 0) -> dict:
@@ -323,11 +330,13 @@ def _raw(pdk_dir: Path, extra: list[str | Path] | None, depth: int = 0) -> dict:
 def _load_cached(pdk_dir: str, extra: tuple[str, ...], stamp: tuple[int, ...]) -> Pdk:
     raw = _raw(Path(pdk_dir), list(extra))
     try:
-        return Pdk.model_validate(raw)
+        pdk = Pdk.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise PdkError(f"PDK at {pdk_dir}: {where}: {first['msg']}") from None
+        raise PdkError(f"PDK at {pdk_dir}: {where} = {first.get('input')!r}: {first['msg']}") from None
+    check_pdk(pdk)
+    return pdk
 
 
 def load_pdk(name: str, extra: list[str | Path] | None = None) -> Pdk:

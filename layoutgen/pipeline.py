@@ -6,11 +6,14 @@ at the end, so a failed build leaves the previous result (or nothing), never hal
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,7 +23,7 @@ from shapely.geometry import box
 from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
-from .errors import ConfigError, PdkError
+from .errors import ConfigError, OutputError, PdkError, RoutingError
 from .families import MODULES, builder, builds_wafer, extra_writer, panel_builder
 from .families.result import DieResult
 from .gdsio import write_layout
@@ -85,6 +88,31 @@ def resolve_pdk(design: Design, pdk_path: list[str | Path] | None = None) -> Pdk
         if design._src:
             where = f"{design._src[0]}:{_field_line(Path(design._src[0]), design._src[1], 'pdk')}"
         raise ConfigError(f"{where}: Design.pdk = {design.pdk!r}: {e}") from None
+
+
+def located(e: ConfigError | RoutingError, design: Design) -> ConfigError | RoutingError:
+    """`e` with the config file:line in front when its message has none (the die's line, else
+    the design's): every error a config causes points at the config."""
+    msg = str(e)
+    src = design.config_path and str(design.config_path)
+    if src and msg.startswith(src):
+        return e
+    where = design.die.where() if design.die is not None and design.die._src else design.where()
+    return type(e)(f"{where}: {msg}")
+
+
+def check_cell_names(design: Design, pdk: Pdk) -> None:
+    """A ConfigError at the die's line when its name is that of a mask's top cell (`<design>_<MASK>`),
+    which the mask file would hold twice."""
+    dies = [design.die, *(getattr(d, "die", None) for d in getattr(design.package, "dies", []))]
+    for die in (d for d in dies if d is not None):
+        for mask in pdk.masks:
+            if die.name == f"{design.name}_{mask.name}":
+                where = die.where()
+                if die._src:
+                    where = f"{die._src[0]}:{_field_line(Path(die._src[0]), die._src[1], 'name')}"
+                raise ConfigError(f"{where}: Die.name = {die.name!r}: the top cell of mask {mask.name} has this "
+                                  f"name; choose another die name")
 
 
 def _versions() -> dict[str, str]:
@@ -157,6 +185,17 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
         known = ", ".join(f for f in MODULES if builds_wafer(f))
         raise ConfigError(f"{design.wafer.where()}: Design.wafer: the wafer level (plating network, dicing) is "
                           f"built for the families {known}; family {design.package.family!r} builds its die or unit only")
+    spare = [name for name, _, _ in die.balls if name not in die.ball_nets] if die.ball_nets else []
+    if spare:
+        # A ball with no net is metal no tail can reach: it would not plate (PLATE.NET on every die).
+        balls = getattr(design.package, "balls", None)
+        where = design.wafer.where()
+        if balls is not None and balls._src:
+            where = f"{balls._src[0]}:{_field_line(Path(balls._src[0]), balls._src[1], 'depopulate')}"
+        more = f" and {len(spare) - 8} more" if len(spare) > 8 else ""
+        raise ConfigError(f"{where}: BallGrid.depopulate: balls {', '.join(spare[:8])}{more} have no net; on a plated "
+                          f"wafer their pads would float and not plate (PLATE.NET): depopulate them, or build without "
+                          f"the wafer")
     from .wafer import build_wafer
 
     return build_wafer(design, pdk, die, run_checks=True)
@@ -245,7 +284,8 @@ def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcRe
     result = run_drc(stage / f"{design.name}.gds", pdk, waivers=waivers if waivers and waivers.is_file() else None)
     write_reports(result, stage, reproducible=True)
     counts, waived = result.counts(), result.waived_counts()
-    summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "violations": sum(counts.values()),
+    summary["drc"] = {"ok": result.ok, "rules": len(result.rules), "rules_checked": len(result.checked_rules()),
+                      "not_applicable": result.not_applicable, "violations": sum(counts.values()),
                       **({"waivers": os.path.relpath(waivers.resolve(), (stage.parent / design.name).resolve())}
                          if waivers and waivers.is_file() else {}),
                       "violations_all_placements": sum(result.flat_counts().values()), "waived": sum(waived.values()),
@@ -254,17 +294,107 @@ def check_written(design: Design, pdk: Pdk, stage: Path, summary: dict) -> DrcRe
     return result
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(root: Path) -> None:
+    """Give `root` and everything in it the modes any tool would (0666 / 0777 less the umask):
+    temp files and folders are created 0600 / 0700, which a CI artefact store or the mask
+    shop's account could not read."""
+    mask = _umask()
+    os.chmod(root, 0o777 & ~mask)
+    for here, dirs, files in os.walk(root):
+        for d in dirs:
+            os.chmod(os.path.join(here, d), 0o777 & ~mask)
+        for f in files:
+            os.chmod(os.path.join(here, f), 0o666 & ~mask)
+
+
+_STAGE_OWNER = ".owner"
+_STALE_S = 60.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_stages(out_root: Path, name: str) -> None:
+    """Remove `.<name>.*.tmp` stages that killed builds left (their owner process is gone), and put
+    back a previous result a kill left only as `.<name>.old`."""
+    for stage in out_root.glob(f".{name}.*.tmp"):
+        if not stage.is_dir():
+            continue
+        try:
+            pid = int((stage / _STAGE_OWNER).read_text())
+            stale = not _alive(pid)
+        except (OSError, ValueError):  # no owner: a build killed before it wrote one, or an older layoutgen
+            stale = time.time() - stage.stat().st_mtime > _STALE_S
+        if stale:
+            shutil.rmtree(stage, ignore_errors=True)
+    final, old = out_root / name, out_root / f".{name}.old"
+    if old.is_dir() and not final.exists():
+        old.rename(final)
+
+
+_DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _swap_into_place(stage: Path, final: Path) -> None:
-    """Replace `final` by `stage` (both in one folder), removing the old result."""
+    """Replace `final` by `stage` (both in one folder), removing the old result. Signals wait until
+    both renames are done, and a failed second rename puts the old result back: never only `.old`."""
     old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        final.rename(old)
-    stage.rename(final)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            final.rename(old)
+        try:
+            stage.rename(final)
+        except BaseException:
+            if old is not None:
+                old.rename(final)
+            raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _make_stage(out_root: Path, name: str) -> Path:
+    """A fresh stage folder beside the destination, marked with this process's id; OutputError when
+    the output root cannot be written."""
+    try:
+        if out_root.exists() and not out_root.is_dir():
+            raise OutputError(f"-o {out_root}: is a file, not a folder")
+        out_root.mkdir(parents=True, exist_ok=True)
+        remove_stale_stages(out_root, name)
+        stage = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out_root))
+        (stage / _STAGE_OWNER).write_text(str(os.getpid()))
+    except OSError as e:
+        raise output_error(e, out_root) from None
+    return stage
+
+
+def output_error(e: OSError, where: Path) -> OutputError:
+    """An OSError while writing results as a user error naming the path and the reason."""
+    reason = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+              errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.EROFS: "the file system is read-only", errno.ENAMETOOLONG: "the name is too long",
+              errno.ENOTDIR: "a part of the path is a file, not a folder",
+              errno.EFBIG: "the file is larger than the file size limit allows"}.get(e.errno, e.strerror or str(e))
+    path = e.filename or where
+    return OutputError(f"cannot write the results to {path}: {reason}")
 
 
 def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True, oasis: bool = False,
@@ -285,11 +415,14 @@ def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True
         if not isinstance(design, Design):
             design = load_config(design)
         pdk = resolve_pdk(design, pdk_path)
+        check_cell_names(design, pdk)
         step(label="routing the die")
-        die = builder(design.package.family)(design, pdk)
+        try:
+            die = builder(design.package.family)(design, pdk)
+        except (ConfigError, RoutingError) as e:
+            raise located(e, design) from None
         out_root = Path(out)
-        out_root.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{design.name}.", suffix=".tmp", dir=out_root))
+        stage = _make_stage(out_root, design.name)
         try:
             step(label="writing masks")
             summary = write_outputs(design, pdk, die, stage, oasis=oasis)
@@ -300,6 +433,8 @@ def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True
             step(label="previews and report")
             render_previews(stage, design.name)
             write_report(stage)
+            (stage / _STAGE_OWNER).unlink()
+            follow_umask(stage)
             final = out_root / design.name
             _swap_into_place(stage, final)
             if junit is not None and result is not None:
@@ -307,6 +442,9 @@ def build(design: Design | str | Path, out: str | Path = "out", drc: bool = True
 
                 write_junit(result, Path(junit))
             step()
+        except OSError as e:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise output_error(e, out_root) from None
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise

@@ -112,7 +112,7 @@ RULE_KINDS: dict[str, RuleKind] = {
             "are ignored (drc/angle.py)."),
     "density": RuleKind(
         ("layer", "window", "step"), f"{_CORE}:density", "flat",
-        doc="`layer` fraction of each `window` (moved by `step`, clipped to the layout's extent) "
+        doc="`layer` fraction of each `window` (moved by `step`, over each cluster of shapes) "
             "within [min, max]; not checked when the layer is empty."),
     "connectivity": RuleKind(
         ("check",), f"{_CORE}:connectivity", "flat", per_top=("plating", "isolation"),

@@ -9,7 +9,9 @@ from .shapes import circle
 
 
 def bump_opening(pdk: Pdk, shape: str) -> Polygon:
-    """The bump plating opening: its width across flats at the BUMP size rule's diameter."""
+    """The bump plating opening at the BUMP size rule's diameter, as the size check measures it
+    (the smallest circle around the shape): a round opening's many-gon contains that circle
+    (0.1 % apart), an octagon lies inside it (across flats it would be 8 % larger, out of tolerance)."""
     rule = pdk.rule("size", "BUMP")
     assert rule.value is not None
-    return circle(rule.value, pdk.circle_vertices, pdk.grid_um, "inscribed", shape)
+    return circle(rule.value, pdk.circle_vertices, pdk.grid_um, "inscribed" if shape == "round" else "circumscribed", shape)

@@ -7,7 +7,7 @@ from functools import cached_property
 import numpy as np
 import shapely
 
-from ..errors import DrcError
+from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
 from .connectivity import Pieces, conductor_pieces
@@ -143,6 +143,13 @@ class CellLayers:
         b = self.flat.bounds_dbu
         return None if b is None else tuple(v * self.flat.dbu_um for v in b)  # type: ignore[return-value]
 
+    def clusters(self, gap: float) -> list[tuple[float, float, float, float]]:
+        """Extents (µm) of the groups of shapes the cell draws that lie within `gap` of each other:
+        where windowed checks need windows."""
+        from .density import clusters
+
+        return clusters(poly_bounds(self.flat.polys) * self.flat.dbu_um, gap)
+
     @cached_property
     def pieces(self) -> Pieces:
         """The connected pieces of the PDK's conductor stack."""
@@ -176,7 +183,8 @@ def run_rule(rule: Rule, cl: CellLayers) -> list[Finding]:
     try:
         return check_function(rule.kind)(rule, cl)
     except shapely.errors.GEOSException as e:
-        raise DrcError(f"rule {rule.name} could not be checked in cell {cl.flat.cell!r}: geometry error {e}") from None
+        # The GDS was read and accepted: a geometry failure here is ours, not the user's input.
+        raise InternalError(f"rule {rule.name} could not be checked in cell {cl.flat.cell!r}: geometry error {e}") from e
 
 
 def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule], layout: Layout | None = None) -> list[Violation]:

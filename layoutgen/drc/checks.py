@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shapely
+
 from ..errors import DrcError
 from ..layout import joined_nets
 from ..pdk import Rule
@@ -68,7 +70,7 @@ def angle(r: Rule, c: CellLayers) -> list[Finding]:
 
 
 def density(r: Rule, c: CellLayers) -> list[Finding]:
-    return check_density(c.merged(r.layer), c.extent, r.window, r.step, r.min, r.max)
+    return check_density(c.merged(r.layer), c.clusters(r.window), r.window, r.step, r.min, r.max)
 
 
 def wafer_findings(rule: Rule, cl: CellLayers) -> list[Finding]:
@@ -79,7 +81,14 @@ def wafer_findings(rule: Rule, cl: CellLayers) -> list[Finding]:
     if not cl.has_wafer():
         return []
     run = plating_findings if rule.check == "plating" else isolation_findings
-    return [Finding(f.message, f.region, f.edges) for f in run(cl.wafer_geometry, cl.pdk, cl.top)]
+    try:
+        found = run(cl.wafer_geometry, cl.pdk, cl.top)
+    except (shapely.errors.GEOSException, shapely.errors.ShapelyError) as e:
+        # The wafer checks read the WAFER outline, ring and bus as a wafer: a file whose WAFER
+        # shapes are no wafer outline (degenerate, self-touching) cannot be checked.
+        raise DrcError(f"rule {rule.name}: cell {cl.top!r} draws on the WAFER layer something the {rule.check} "
+                       f"check cannot read as a wafer outline ({e})") from None
+    return [Finding(f.message, f.region, f.edges) for f in found]
 
 
 def connectivity(rule: Rule, cl: CellLayers) -> list[Finding]:

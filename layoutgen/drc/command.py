@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", dest="show_all", action="store_true", help="list every rule, not only the failing ones")
     parser.add_argument("--junit", metavar="F", help="also write JUnit XML (one testcase per rule) to F")
     parser.add_argument("--waivers", metavar="FILE", help="TOML file of accepted violations (see layoutgen.drc.waivers)")
+    parser.add_argument("--strict", action="store_true",
+                        help="shapes on layers the PDK does not define are an error (exit 2), not a warning")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--flat", dest="hierarchical", action="store_false", default=None,
                       help="flatten the layout and check it whole (default: hierarchical when the top places many cells)")
@@ -70,10 +72,11 @@ def resolve_input(path: Path, pdk: str | None, waivers: str | None) -> tuple[Pat
 def main(args: argparse.Namespace) -> int:
     """Run the check: 0 clean (or all waived), 1 violations, 2 bad input."""
     from rich.console import Console
+    from rich.markup import escape
 
     from ..pdk import load_pdk
     from .engine import run_drc
-    from .report import print_table, write_reports
+    from .report import print_table, unknown_layers_text, write_reports
 
     console = Console()
     err = Console(stderr=True)
@@ -95,13 +98,15 @@ def main(args: argparse.Namespace) -> int:
             raise DrcError("--scheduler and --workers go with --tiles")
         else:
             result = run_drc(gds, pdk, top=args.top, waivers=waivers, hierarchical=args.hierarchical)
+        if getattr(args, "strict", False) and result.unknown_layers:
+            raise DrcError(f"{args.gds}: {unknown_layers_text(result)} (--strict)")
         out_dir = Path(args.output) if args.output else gds.resolve().parent
         paths = write_reports(result, out_dir, junit=args.junit)
     except LayoutgenError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
         return e.exit_code
     except OSError as e:
-        err.print(f"[red]error:[/red] cannot write the reports: {e}", highlight=False)
+        err.print(f"[red]error:[/red] cannot write the reports: {escape(str(e))}", highlight=False)
         return 2
     print_table(result, console, show_all=args.show_all)
     console.print("reports: " + ", ".join(str(p) for p in paths.values()), highlight=False)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ..errors import DrcError
 from ..pdk import Pdk, Rule
-from .cell import CellLayers, check_cell, run_rule
+from ..rulekinds import runs_per_top
+from .cell import WAFER_LAYER, CellLayers, check_cell, run_rule
 from .hier import HierDrcResult, check_hierarchical, prefers_hierarchy
 from .read import Layout
 from .violation import DrcResult, Violation
@@ -42,6 +43,44 @@ def select_rules(pdk: Pdk, names: Iterable[str] | None) -> list[Rule]:
     if missing:
         raise DrcError(f"PDK {pdk.name!r} has no rule {', '.join(missing)} (rules: {', '.join(known)})")
     return [known[n] for n in wanted]
+
+
+# Kinds that compare two layers and have nothing to compare when either is missing.
+_BOTH_LAYERS = {"separation"}
+
+
+def not_applicable(deck: list[Rule], pdk: Pdk, layout: Layout) -> list[str]:
+    """Names of the rules that cannot apply to this layout because it draws nothing on the layer(s)
+    they look at (a width rule on a layer the family never draws checks nothing: it is reported
+    as not applicable, never counted as clean)."""
+    present = set(layout.layer_counts())
+
+    def drawn(name: str | None) -> bool:
+        return name is not None and name in pdk.layers and tuple(pdk.layers[name].gds) in present
+
+    labelled = {(k >> 16) for name in layout.cells for k in layout.own(name)[1].key.tolist()}
+    out = []
+    for r in deck:
+        if r.kind == "connectivity":
+            if runs_per_top(r):
+                ok = drawn(WAFER_LAYER)
+            else:
+                ok = any(pdk.layers[n].gds[0] in labelled for n in pdk.connectivity.label_layers if n in pdk.layers)
+        elif r.layers:
+            ok = any(drawn(n) for n in r.layers)
+        elif r.layer is not None:
+            ok = drawn(r.layer) and (r.kind not in _BOTH_LAYERS or drawn(r.other))
+        else:
+            ok = True   # a family kind that reads no named layer: always run
+        if not ok:
+            out.append(r.name)
+    return out
+
+
+def unknown_layers(pdk: Pdk, layout: Layout) -> dict[str, int]:
+    """"layer/datatype" -> polygon count for shapes on GDS layers the PDK does not define."""
+    known = {tuple(layer.gds) for layer in pdk.layers.values()}
+    return {f"{lay}/{dt}": n for (lay, dt), n in sorted(layout.layer_counts().items()) if (lay, dt) not in known}
 
 
 def run_drc(
@@ -65,6 +104,8 @@ def run_drc(
     waiver_list = load_waivers(waivers) if isinstance(waivers, (str, Path)) else list(waivers or [])
     layout = Layout(gds_path)
     cells = layout.pick_tops(top)
+    skipped = not_applicable(deck, pdk, layout)
+    full_deck, deck = deck, [r for r in deck if r.name not in skipped]
     found: list[Violation] = []
     occurrences: list[int] = []
     stats: dict[str, dict] = {}
@@ -82,8 +123,9 @@ def run_drc(
         found.extend(vs)
         occurrences.extend(occ)
     found, unused = apply_waivers(found, waiver_list)
-    common = dict(gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=deck, violations=found,
-                  runtime_s=time.perf_counter() - t0, unused_waivers=unused)
+    common = dict(gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=full_deck, violations=found,
+                  runtime_s=time.perf_counter() - t0, unused_waivers=unused, not_applicable=skipped,
+                  unknown_layers=unknown_layers(pdk, layout))
     if attempted:
         return HierDrcResult(**common, occurrences=occurrences, stats=stats)
     return DrcResult(**common)

@@ -172,3 +172,47 @@ def rings_of(geom: shapely.Geometry) -> list[list[tuple[float, float]]]:
             c = shapely.get_coordinates(ring)[:-1]
             out.append([(round(float(x), 6), round(float(y), 6)) for x, y in c])
     return out
+
+
+def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geometry]]:
+    """(index, marker) for each V-shaped notch of a geometry: two walls of one shape that face
+    each other across the outside at less than 90° (KLayout's Euclidean space check with its
+    default 90° limit) and come closer than `space`. The marker covers the parts of both walls
+    within `space` of each other; wall pairs whose markers touch are one notch (a tip cut off
+    by a short edge is one notch, not three)."""
+    if len(geoms) == 0:
+        return []
+    rings, owner = shapely.get_rings(shapely.orient_polygons(geoms), return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]                              # consecutive points of one ring: an edge
+    p0, p1, own = xy[:-1][same], xy[1:][same], owner[ring[:-1][same]]
+    d = p1 - p0
+    length = np.hypot(*d.T)
+    keep = length > 0
+    p0, p1, own, d, length = p0[keep], p1[keep], own[keep], d[keep], length[keep]
+    if len(p0) < 2:
+        return []
+    normal = np.stack([d[:, 1], -d[:, 0]], 1) / length[:, None]   # outward: shapes lie left of their rings
+    segs = shapely.linestrings(np.stack([p0, p1], 1))
+    i, j = shapely.STRtree(segs).query(segs, predicate="dwithin", distance=space - EPS_UM)
+    pick = (i < j) & (own[i] == own[j])
+    i, j = i[pick], j[pick]
+    facing = np.einsum("ij,ij->i", normal[i], normal[j]) < -1e-9          # at less than 90° to each other
+
+    def ahead(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # some of wall b lies outside wall a
+        return np.maximum(np.einsum("ij,ij->i", p0[b] - p0[a], normal[a]),
+                          np.einsum("ij,ij->i", p1[b] - p0[a], normal[a])) > EPS_UM
+
+    pick = facing & ahead(i, j) & ahead(j, i)
+    i, j = i[pick], j[pick]
+    if len(i) == 0:
+        return []
+    near_i = shapely.intersection(segs[i], shapely.buffer(segs[j], space - EPS_UM, quad_segs=4))
+    near_j = shapely.intersection(segs[j], shapely.buffer(segs[i], space - EPS_UM, quad_segs=4))
+    marks = shapely.convex_hull(shapely.union(near_i, near_j))
+    out = []
+    for k in np.unique(own[i]):  # shapes with a notch only: few
+        mine = own[i] == k
+        merged = shapely.union_all(shapely.buffer(marks[mine], EPS_UM, quad_segs=1))
+        out += [(int(k), part) for part in shapely.get_parts(merged)]
+    return out

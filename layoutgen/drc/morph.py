@@ -8,6 +8,11 @@ habits are handled here:
   line exactly w wide would vanish. Shrinking goes in two steps: most of the distance,
   then a small last step, which keeps a residue 2·MARGIN_UM thin. Shapes are therefore
   measured against w − 2·MARGIN_UM (1e-4 µm, a tenth of a database unit).
+- a closing by square-cornered (mitre) offsets returns a V-shaped notch unchanged: its
+  walls move out and back along the bisector. `acute_notches` finds those from the
+  edges instead (`geometry.acute_notches`): walls of one shape facing each other at
+  less than 90° and closer than the space, as KLayout's Euclidean space check reports
+  them (edge pairs at 90° or more are not checked, KLayout's default).
 - the difference between a shape and its opening leaves numerical slivers at joints;
   pieces smaller than SLIVER_UM2 are dropped, and a piece only counts when it touches two
   walls of the shape that face each other (normals more than 120° apart): a real neck or

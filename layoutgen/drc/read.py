@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import math
+
 import gdstk
 import numpy as np
 
@@ -129,9 +131,18 @@ class Layout:
         try:
             if oasis:
                 precision = gdstk.oas_precision(str(self.path))
+                unit = 1e-6
+            else:
+                unit, precision = gdstk.gds_units(str(self.path))
+        except Exception as e:
+            raise DrcError(f"cannot read {kind} {self.path}: {e} (not a GDSII/OASIS stream, or truncated)") from None
+        for what, v in (("user unit", unit), ("database unit", precision)):
+            if not (math.isfinite(v) and v > 0):  # sizes would be mirrored or infinite: nothing could be checked
+                raise DrcError(f"cannot read {kind} {self.path}: its {what} is {v!r} m; it must be a positive number")
+        try:
+            if oasis:
                 self.library = gdstk.read_oas(str(self.path), unit=1e-6)
             else:
-                _unit, precision = gdstk.gds_units(str(self.path))
                 self.library = gdstk.read_gds(str(self.path), unit=1e-6)
         except Exception as e:  # gdstk raises OSError/RuntimeError with terse text
             what = "an OASIS file" if oasis else "a GDSII stream"
@@ -140,6 +151,17 @@ class Layout:
         self.cells: dict[str, gdstk.Cell] = {c.name: c for c in self.library.cells}
         self._flat: dict[str, Flat] = {}
         self._own: dict[str, tuple[Polys, Labels]] = {}
+
+    def layer_counts(self) -> dict[tuple[int, int], int]:
+        """(layer, datatype) -> number of polygons the cells draw themselves (each cell once, not
+        per placement): what is in the file, to compare with what a deck knows."""
+        out: dict[tuple[int, int], int] = {}
+        for name in self.cells:
+            keys, counts = np.unique(self.own(name)[0].key, return_counts=True)
+            for k, n in zip(keys.tolist(), counts.tolist()):
+                lay = (k >> 16, k & 0xFFFF)
+                out[lay] = out.get(lay, 0) + n
+        return out
 
     def top_names(self) -> list[str]:
         """Names of the top cells (placed by no other cell)."""

@@ -28,10 +28,12 @@ def rule_summary(result: DrcResult, first_n: int = FIRST_N) -> list[dict]:
     for v, n in zip(result.violations, result.placements()):
         by_rule.setdefault(v.rule, []).append((v, n))
     out = []
+    skipped = set(result.not_applicable)
     for r in result.rules:
         vs = by_rule.get(r.name, [])
         out.append({
             "name": r.name,
+            "status": "not applicable" if r.name in skipped else ("failed" if counts[r.name] else "clean"),
             "kind": r.kind,
             "description": r.description,
             "value": r.value if r.kind != "connectivity" else r.check,
@@ -59,8 +61,11 @@ def to_json(result: DrcResult, first_n: int = FIRST_N, reproducible: bool = Fals
             "violations_all_placements": sum(placed.values()),
             "waived": sum(result.waived_counts().values()),
             "rules": len(result.rules),
+            "rules_checked": len(result.checked_rules()),
+            "rules_not_applicable": len(result.not_applicable),
             "rules_failed": sum(1 for c in counts.values() if c),
         },
+        "unknown_layers": result.unknown_layers,
         "unused_waivers": result.unused_waivers,
         "rules": rule_summary(result, first_n),
     }
@@ -86,10 +91,14 @@ def write_junit(result: DrcResult, path: Path, limit: int = 20) -> Path:
     suite = ET.Element("testsuite", {
         "name": f"drc.{result.pdk}", "tests": str(len(result.rules)),
         "failures": str(sum(1 for c in counts.values() if c)), "errors": "0",
+        "skipped": str(len(result.not_applicable)),
         "time": f"{result.runtime_s:.3f}",
     })
     for r in result.rules:
         case = ET.SubElement(suite, "testcase", {"classname": f"drc.{result.pdk}", "name": r.name})
+        if r.name in result.not_applicable:
+            ET.SubElement(case, "skipped", {"message": "not applicable: the layout draws nothing on the rule's layers"})
+            continue
         vs = result.of_rule(r.name)
         active = [v for v in vs if not v.waived]
         if active:
@@ -111,7 +120,9 @@ def print_table(result: DrcResult, console: Console | None = None, show_all: boo
     console = console or Console()
     counts, waived, placed = result.counts(), result.waived_counts(), result.flat_counts()
     repeated = placed != counts          # some violation lies in a cell placed many times
-    table = Table(title=f"DRC {Path(result.gds_path).name} · PDK {result.pdk} · {', '.join(result.cells)}")
+    from rich.markup import escape  # names, descriptions and waivers are text, not markup
+
+    table = Table(title=escape(f"DRC {Path(result.gds_path).name} · PDK {result.pdk} · {', '.join(result.cells)}"))
     table.add_column("rule")
     table.add_column("description")
     table.add_column("count", justify="right")
@@ -124,7 +135,8 @@ def print_table(result: DrcResult, console: Console | None = None, show_all: boo
         if not (show_all or c or waived[r.name]):
             continue
         shown += 1
-        row = [r.name, r.description, f"[red]{c}[/red]" if c else "[green]0[/green]"]
+        na = r.name in result.not_applicable
+        row = [escape(r.name), escape(r.description), "[dim]n/a[/dim]" if na else f"[red]{c}[/red]" if c else "[green]0[/green]"]
         if repeated:
             row.append(f"{placed[r.name]:,}" if placed[r.name] else "")
         table.add_row(*row, str(waived[r.name] or ""))
@@ -138,9 +150,21 @@ def print_table(result: DrcResult, console: Console | None = None, show_all: boo
         console.print(f"[red]{total} violation(s)[/red]{every} in {sum(1 for c in counts.values() if c)} rule(s), "
                       f"{sum(waived.values())} waived, {result.runtime_s:.2f} s")
     else:
-        console.print(f"[green]clean[/green]: {sum(waived.values())} waived, {result.runtime_s:.2f} s")
+        console.print(f"[green]clean[/green]: {len(result.checked_rules())} rules checked, {sum(waived.values())} waived, "
+                      f"{result.runtime_s:.2f} s")
+    if result.not_applicable:
+        console.print(f"{len(result.not_applicable)} rule(s) not applicable (the layout draws nothing on their layers): "
+                      + escape(", ".join(result.not_applicable)), highlight=False)
+    if result.unknown_layers:
+        console.print(f"[yellow]warning:[/yellow] {unknown_layers_text(result)}", highlight=False)
     for w in result.unused_waivers:
-        console.print(f"[yellow]waiver {w} matched no violation[/yellow]")
+        console.print(f"[yellow]waiver {escape(str(w))} matched no violation[/yellow]")
+
+
+def unknown_layers_text(result: DrcResult) -> str:
+    """The shapes no rule saw: layer/datatype pairs the PDK does not define, with their polygon counts."""
+    listed = ", ".join(f"{k} ({n} polygon{'s' if n != 1 else ''})" for k, n in result.unknown_layers.items())
+    return f"shapes on layers PDK {result.pdk} does not define were not checked: {listed}"
 
 
 def write_reports(result: DrcResult, out_dir: str | Path, junit: str | Path | None = None,

@@ -41,7 +41,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..errors import DrcError
 from ..pdk import Pdk, Rule
-from .density import density_findings, window_starts
+from .density import clusters, density_findings, window_starts, windows
 from ..rulekinds import RULE_KINDS, kinds_of
 from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys
 from .engine import select_rules
@@ -191,7 +191,7 @@ class TileJob:
     cell: str
     dbu_um: float
     grid: TileGrid
-    extent: tuple[float, float, float, float]
+    extents: dict[str, list[tuple[float, float, float, float]]]   # per density rule: the clusters' extents
 
 
 def check_tile(job: TileJob, pdk: Pdk, local: list[Rule], density: list[Rule], exempt: bool) -> dict:
@@ -209,7 +209,7 @@ def check_tile(job: TileJob, pdk: Pdk, local: list[Rule], density: list[Rule], e
         geoms = cl.merged(rule.layer).geoms
         if len(geoms):
             geoms = geoms[job.grid.owner(shapely.bounds(geoms)[:, :2], job.dbu_um) == job.t]
-        cover[rule.name] = (*window_cover(geoms, job.extent, rule.window, rule.step), len(geoms))
+        cover[rule.name] = (*window_cover_many(geoms, job.extents[rule.name], rule.window, rule.step), len(geoms))
     return {"found": found, "cover": cover, "peak_mb": _peak_mb()}
 
 
@@ -230,6 +230,19 @@ def window_cover(geoms: np.ndarray, extent: tuple[float, float, float, float], w
     boxes = shapely.box(gx, gy, np.minimum(gx + window, x1), np.minimum(gy + window, y1))
     w, s = shapely.STRtree(geoms).query(boxes, predicate="intersects")
     return gi[w] * len(ys) + gj[w], shapely.area(shapely.intersection(boxes[w], geoms[s]))
+
+
+def window_cover_many(geoms: np.ndarray, extents: list[tuple[float, float, float, float]], window: float,
+                      step: float) -> tuple[np.ndarray, np.ndarray]:
+    """`window_cover` over each cluster's extent, the windows numbered through the clusters in
+    order (as `density.check_density` concatenates them)."""
+    idx, area, offset = [np.zeros(0, np.int64)], [np.zeros(0)], 0
+    for e in extents:
+        i, a = window_cover(geoms, e, window, step)
+        idx.append(i + offset)
+        area.append(a)
+        offset += len(window_starts(e[0], e[2], window, step)) * len(window_starts(e[1], e[3], window, step))
+    return np.concatenate(idx), np.concatenate(area)
 
 
 def check_whole(path: str, pdk: Pdk, cell: str, rules: list[Rule]) -> dict:
@@ -357,10 +370,12 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
         grid = plan_grid(flat.bounds_dbu, int(keep.sum()), halo, n_workers, tile_um, dbu)
         tiles = len(grid)
         comp = components(client, flat, grid, keep)
-        extent = tuple(v * dbu for v in flat.bounds_dbu)
+        # density windows over each cluster of shapes, as the untiled check (CellLayers.clusters)
+        bounds_um = poly_bounds(flat.polys) * dbu
+        extents = {r.name: clusters(bounds_um, r.window) for r in density}
         shared = client.scatter(pdk, broadcast=True)       # the deck once per worker, not once per tile
         futures = [client.submit(check_tile, job, shared, local, density, exempt, pure=False)
-                   for job in _tile_jobs(flat, grid, comp, keep, halo, exempt, pdk, name, extent)]
+                   for job in _tile_jobs(flat, grid, comp, keep, halo, exempt, pdk, name, extents)]
         totals = {r.name: (np.zeros(0, np.int64), np.zeros(0), 0) for r in density}
         for fut in futures:
             out = fut.result()
@@ -374,7 +389,7 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
         for r in density:
             idx, area, n = totals[r.name]
             if n:
-                by_rule[r.name] = _density(extent, r, idx, area)
+                by_rule[r.name] = _density(extents[r.name], r, idx, area)
     out: list[Violation] = []
     whole_vs: dict[str, list[Violation]] = {}
     if whole_future is not None:
@@ -393,20 +408,16 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
     return out, tiles, peak
 
 
-def _density(extent, rule: Rule, idx: np.ndarray, area: np.ndarray) -> list[Finding]:
+def _density(extents, rule: Rule, idx: np.ndarray, area: np.ndarray) -> list[Finding]:
     """The density findings of the whole layout from the tiles' window areas."""
-    x0, y0, x1, y1 = extent
-    xs, ys = window_starts(x0, x1, rule.window, rule.step), window_starts(y0, y1, rule.window, rule.step)
-    gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    gx, gy = gx.ravel(), gy.ravel()
-    boxes = shapely.box(gx, gy, np.minimum(gx + rule.window, x1), np.minimum(gy + rule.window, y1))
+    boxes = np.concatenate([windows(e, rule.window, rule.step) for e in extents])
     covered = np.zeros(len(boxes))
     np.add.at(covered, idx, area)
     return density_findings(covered, boxes, rule.min, rule.max)
 
 
 def _tile_jobs(flat: Flat, grid: TileGrid, comp: np.ndarray, keep: np.ndarray, halo: int, exempt: bool,
-               pdk: Pdk, name: str, extent) -> Iterable[TileJob]:
+               pdk: Pdk, name: str, extents) -> Iterable[TileJob]:
     """Each non-empty tile's view: the whole components within the halo of its core, and
     the MARK shapes that meet them."""
     bounds = poly_bounds(flat.polys)
@@ -448,4 +459,4 @@ def _tile_jobs(flat: Flat, grid: TileGrid, comp: np.ndarray, keep: np.ndarray, h
         members = np.sort(porder[first + np.arange(int(counts.sum()))])
         mask = np.zeros(len(flat.polys), bool)
         mask[members] = True
-        yield TileJob(t, take_polys(flat.polys, mask), name, flat.dbu_um, grid, extent)
+        yield TileJob(t, take_polys(flat.polys, mask), name, flat.dbu_um, grid, extents)

@@ -76,6 +76,15 @@ class DrcResult:
     violations: list[Violation] = field(default_factory=list)
     runtime_s: float = 0.0
     unused_waivers: list[str] = field(default_factory=list)
+    # Rules whose layers the layout does not draw: nothing was checked, so they are not "clean".
+    not_applicable: list[str] = field(default_factory=list)
+    # Shapes on (layer, datatype) pairs the deck does not know, "L/D" -> polygon count: no rule saw them.
+    unknown_layers: dict[str, int] = field(default_factory=dict)
+
+    def checked_rules(self) -> list[Rule]:
+        """The rules that were applied (the deck less the not-applicable ones)."""
+        skip = set(self.not_applicable)
+        return [r for r in self.rules if r.name not in skip]
 
     @property
     def ok(self) -> bool:

@@ -57,6 +57,10 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         raise DrcError(f"waivers file {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
         raise DrcError(f"waivers file {path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise DrcError(f"waivers file {path}: not UTF-8 text (byte at offset {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise DrcError(f"waivers file {path}: cannot be read: {e.strerror}") from None
     entries = data.get("waiver", [])
     unknown = set(data) - {"waiver"}
     if unknown or not isinstance(entries, list):

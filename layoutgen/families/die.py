@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..cells.shapes import rect
-from ..design import Die
+from ..design import Die, check_pads_clear_of_seal
 from ..errors import ConfigError
 from ..layout import Cell
 from ..pdk import Pdk
@@ -32,3 +32,7 @@ def check_die_size(die: Die, pdk: Pdk) -> None:
         raise ConfigError(
             f"{die.where()}: Die.width × height = {die.width:g} × {die.height:g} µm: PDK {pdk.name} accepts "
             f"{lim.min_width_um:g} × {lim.min_height_um:g} up to {lim.max_width_um:g} × {lim.max_height_um:g} µm")
+    try:
+        check_pads_clear_of_seal(die, seal_width(die, pdk))
+    except ValueError as e:
+        raise ConfigError(f"{die.where()}: Die.pads: {e} (PDK {pdk.name})") from None

@@ -12,12 +12,19 @@ from .klive import KLIVE_PORT, open_layout
 # klayout.lay (for `render`) is imported when a picture is drawn, so that `layoutgen --help` stays quick.
 
 
+MAX_SIDE_PX = 16384
+
+
 def _size(text: str) -> tuple[int, int]:
     """Parse "WxH" (or one number for a square) into pixels."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", text)
     if not m:
         raise argparse.ArgumentTypeError(f"picture size {text!r}: give WIDTHxHEIGHT in pixels, e.g. 1200x800")
-    return int(m[1]), int(m[2] or m[1])
+    w, h = int(m[1]), int(m[2] or m[1])
+    if not (1 <= w <= MAX_SIDE_PX and 1 <= h <= MAX_SIDE_PX):
+        # KLayout allocates the whole picture at once: 100000 x 100000 is 40 GB and ends in a crash.
+        raise argparse.ArgumentTypeError(f"picture size {text!r}: each side must be 1 to {MAX_SIDE_PX} pixels")
+    return w, h
 
 
 def add_render_arguments(p: argparse.ArgumentParser) -> None:

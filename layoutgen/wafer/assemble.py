@@ -19,7 +19,7 @@ from .fill import Fill, thieving
 from .marks import (KEYS, MARK_MARGIN_UM, Slot, Vernier, alignment_cell, bar_width, dot_size, first_masks, key_frame,
                     mark_sites)
 from .outline import WaferShape, inset
-from .plating import (Tail, close_ring_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
+from .plating import (Tail, close_ring_notches, fill_acute_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
                       plating_tails)
 from .order import alignment_marks
 from .shots import ShotMap, shot_map
@@ -295,6 +295,8 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "Di
             region = region.difference(keepout)
         reach = WaferShape(shape.radius, shape.orientation, p.ring_width / 2.0)
         fill = thieving(reach, blocked, ring, bus, p.thieving_density, grid, region.area)
+        # Stripes end in the ring's curved inner edge at an angle: fill the V notches they make.
+        ring = fill_acute_notches(ring, [s for s in fill.stripes if s.intersects(ring)], plate_space(pdk), grid)
     return WaferParts(outline, shape.usable(grid), ring, bus, lane_lines(xs, ys, wafer.kerf, outline, None, grid),
                       fill, marks, slots, (hw, hh), sites, dm, verniers, straps, keys, key_cells, dropped)
 

@@ -30,14 +30,13 @@ from shapely.ops import nearest_points
 from ..cells.shapes import circle
 from ..errors import PdkError
 from ..layout import Cell
-from ..pdk import Pdk
+from ..pdk import KEYS, Pdk
 
 MARK_BAR_UM = 20.0      # bar width where the layer's own minimum width is smaller
 MARK_GAP_UM = 10.0      # gap between a cross and the box around it, at least
 SLOT_SPACE_UM = 100.0   # space between neighbouring targets
 MARK_MARGIN_UM = 50.0   # MARK area beyond the outermost mark feature
 VERNIER_LINES = 7       # lines per vernier row (centre line and three each side; two where a layer draws dots)
-KEYS = "KEYS"           # `aligns_to` of a first mask: the incoming wafer's keys, or none (zero layer)
 
 
 @dataclass(frozen=True)

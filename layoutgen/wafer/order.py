@@ -9,14 +9,13 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from ..pdk import Mask, Pdk
+from ..pdk import KEYS, Mask, Pdk
 
 if TYPE_CHECKING:
     from ..design import Wafer
 
 COLUMNS = ("seq", "mask", "layers", "gds_layer", "field_tone", "digitized_tone", "inverted", "mirror",
            "smallest_feature_um", "aligns_to", "alignment_mark", "alignment_sequence", "file")
-KEYS = "KEYS"  # `aligns_to` of a first mask (see wafer.marks)
 
 
 def _chain(mask: Mask, by_name: dict[str, Mask]) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
+from ..drc.geometry import acute_notches   # the DRC's own definition of the notch it checks
 from ..layout import Cell, Label, Layout
 
 SIDES = ("left", "right", "bottom", "top")
@@ -131,10 +132,34 @@ def close_ring_notches(ring: Polygon, bus: list[Polygon], space: float, grid: fl
     local = shapely.union_all([ring, *ends])
     closed = local.buffer(r, join_style="mitre").buffer(-r, join_style="mitre")
     wedges = closed.difference(local).intersection(zone)
-    if wedges.is_empty:
-        return ring
-    filled = shapely.set_precision(ring.union(wedges), grid)
-    return max(shapely.get_parts(filled), key=lambda g: g.area) if filled.geom_type != "Polygon" else filled
+    if not wedges.is_empty:
+        ring = _largest(shapely.set_precision(ring.union(wedges), grid))
+    return fill_acute_notches(ring, ends, space, grid)
+
+
+def _largest(geom: shapely.Geometry) -> Polygon:
+    return max(shapely.get_parts(geom), key=lambda g: g.area) if geom.geom_type != "Polygon" else geom
+
+
+def fill_acute_notches(ring: Polygon, ends: list[Polygon], space: float, grid: float) -> Polygon:
+    """The contact ring with the V-shaped notches filled where a straight bus line meets its
+    curved inner edge at less than 90°: square-cornered closing leaves a V unchanged, but its
+    walls stay closer than the plating space for up to space / sin(angle) from the tip.
+
+    Each notch is filled with the triangle spanned by the parts of its two walls that are
+    closer than the space (plus two grid steps); the triangle's base is then at least the
+    space wide and meets both walls at more than 90°, so no new notch appears. Repeated
+    until none is left (grid snapping can leave a new one, rarely)."""
+
+    margin = space + 2 * grid
+    for _ in range(4):
+        local = shapely.union_all([ring, *ends])
+        parts = np.asarray(shapely.get_parts(local))
+        found = [mark for _, mark in acute_notches(parts, margin)]
+        if not found:
+            break
+        ring = _largest(shapely.set_precision(shapely.union_all([ring, *found]), grid))
+    return ring
 
 
 def lane_lines(xs: np.ndarray, ys: np.ndarray, width: float, within: Polygon, keepout: shapely.Geometry | None,

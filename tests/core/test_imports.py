@@ -37,7 +37,7 @@ PACKAGE = Path(layoutgen.__file__).parent
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "rulekinds", "files", "units"),
     ("design", "config", "pads", "diein"),
-    ("pdk",),
+    ("pdk", "pdk_check"),
     ("layout", "gdsio", "lyp", "lyt", "drc.read", "drc.geometry"),
     # the DRC's geometric checks (merge, morphology, space, width, angle): pure functions on
     # polygons that the RDL router runs on its final metal, so it passes only what the DRC passes

@@ -36,7 +36,8 @@ def test_drc_json_has_rules_counts_and_coordinates(faulty, tmp_path):
     data = json.loads((tmp_path / "drc.json").read_text())
     assert data["pdk"] == "sky400" and data["input"].endswith("die.gds") and data["runtime_s"] > 0
     assert data["totals"] == {"violations": 3, "violations_all_placements": 3, "waived": 0, "rules": len(result.rules),
-                              "rules_failed": 2}
+                              "rules_checked": len(result.checked_rules()),
+                              "rules_not_applicable": len(result.not_applicable), "rules_failed": 2}
     assert data["check"] == "flat"
     rules = {r["name"]: r for r in data["rules"]}
     assert list(rules) == [r.name for r in result.rules]

@@ -27,7 +27,9 @@ class Rest:
         ext = [] if sites.is_empty else [shapely.bounds(sites)]
         if len(self.top_geoms):
             b = shapely.bounds(self.top_geoms)
-            ext.append([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
+            b = b[~np.isnan(b).any(axis=1)]          # zero-area polygons read as empty: no extent
+            if len(b):
+                ext.append([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
         if not ext:
             return []
         e = np.array(ext)

@@ -63,6 +63,13 @@ class Passive(Model):
     x: float = Field(description="device centre x from the unit centre, µm")
     y: float = Field(description="device centre y from the unit centre, µm")
 
+    @field_validator("nets")
+    @classmethod
+    def _two_nets(cls, v: tuple[str, str]) -> tuple[str, str]:
+        if v[0] == v[1]:
+            raise ValueError(f"both pins on net {v[0]!r}: a device between a net and itself is shorted")
+        return v
+
 
 class SpiralInductor(Passive):
     """A square spiral inductor: turns on one level, an underpass one level below to its inner end.
@@ -117,6 +124,8 @@ class CarrierPanel(Model):
 
 class Fanout(Package):
     """Family 5: a fan-out unit: dies in carrier cavities, n wiring levels to a ball grid, buses, passives."""
+
+    ball_nets_with_auto: ClassVar[bool] = True   # explicit nets first, then auto for the rest
 
     family: Literal["fanout"] = "fanout"
     places_dies: ClassVar[bool] = True

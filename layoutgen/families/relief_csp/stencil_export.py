@@ -109,6 +109,10 @@ def dxf_text(apertures: Sequence[Polygon], layer: str) -> str:
             ap = shapely.geometry.polygon.orient(ap, 1.0)
             for ring in (ap.exterior, *ap.interiors):
                 msp.add_lwpolyline(_ring_mm(ring), format="xy", close=True, dxfattribs={"layer": layer})
+        # ezdxf adds the CLASS entries of the entity types in use from a set, in hash order (2
+        # builds in 7 differed): add them here, sorted, so the bytes do not follow PYTHONHASHSEED.
+        doc.classes.add_required_classes(doc.dxfversion)
+        doc.classes.classes = dict(sorted(doc.classes.classes.items()))
         sink = io.StringIO()
         doc.write(sink)
         return sink.getvalue()

@@ -264,13 +264,14 @@ def test_a_tail_narrower_than_a_lead_is_caught_where_it_climbs_the_groove_wall(t
 
 
 def test_spare_balls_cannot_plate_and_are_named(tmp_path):
+    """Balls left without a net would float on the plated wafer (PLATE.NET on every die): the
+    build refuses them at the ball grid's line, naming them (issue #18 cause 13)."""
     cfg = variant(tmp_path, "spare", SMALL + "\ndesign = design.model_copy(update={'package': design.package.model_copy("
                   "update={'balls': design.package.balls.model_copy(update={'depopulate': ['D4:E5']})})})")
-    result = build(cfg, out=tmp_path / "out", quiet=True)
-    assert result.summary["counts"]["balls"] == 60 and len(result.summary["wafer"]["plating"]["without_tail"]) == 12
-    found = [v for v in result.drc.violations if v.rule == "PLATE.NET"]
-    assert len(found) == 12 and all("BSWIRE piece with no net (an unconnected ball pad" in v.message for v in found)
-    assert {k for k, v in result.drc.counts().items() if v} == {"PLATE.NET"}
+    with pytest.raises(ConfigError, match=r"\.py:\d+: BallGrid.depopulate: balls (\w+, ){7}\w+ and 4 more have no net; "
+                                          r"on a plated wafer"):
+        build(cfg, out=tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out" / "backside_100").exists()
 
 
 def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
@@ -292,6 +293,14 @@ def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     assert table["before dicing"].startswith("79,584 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
     assert table["after dicing"].startswith("all 79,584 pieces isolated after dicing")
     assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"
+
+
+def test_the_contact_ring_has_no_acute_notch_where_the_bus_meets_it(wafer):
+    """KLayout's Euclidean space check on PLATE found 196 V notches here (issue #18 cause 18); none now."""
+    ly = layout(wafer / "backside_wlcsp.gds")
+    plate = region(ly, "PLATE")
+    plate.merge()
+    assert plate.space_check(round(PDK.value("space", "PLATE") / ly.dbu), False, kdb.Metrics.Euclidian).count() == 0
 
 
 def test_mask_thumbnails_zoom_to_a_die_site_and_the_mark_site_even_when_mirrored(wafer):

@@ -146,7 +146,8 @@ def test_ball_stack_keeps_its_rules(shape):
     assert pad.equals(ball_pad(PDK, shape)) and opening.equals(smask_opening(PDK, shape))
     assert width_across_flats(opening) >= PDK.value("width", "SMASK")
     assert pad.contains(opening) and pad.exterior.distance(opening) >= ENC.value - 1e-9
-    assert abs(width_across_flats(ball) - PDK.value("size", "BUMP")) <= PDK.rule("size", "BUMP").tolerance
+    # measured as BUMP.SIZE measures it: the smallest circle around the opening (an octagon lies inside it)
+    assert abs(2 * shapely.minimum_bounding_radius(ball) - PDK.value("size", "BUMP")) <= PDK.rule("size", "BUMP").tolerance
     assert all(on_grid(g) for g in (pad, opening, ball))
 
 

@@ -1,0 +1,126 @@
+"""Nothing is called clean that was not checked (issue #18 causes 4 and the end of 18).
+
+Shapes on layers the deck does not know are reported (a warning with layer/datatype and count,
+an error with --strict); a rule whose layers a layout does not draw is "not applicable", not
+clean; a GDS whose database unit is negative or zero is refused before anything is measured.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gdstk
+import pytest
+
+from layoutgen.cli import main
+from layoutgen.drc import run_drc
+from layoutgen.errors import DrcError
+from layoutgen.pdk import load_pdk
+
+
+def _gds(path: Path, shapes: list[tuple[tuple[float, float, float, float], int, int]]) -> Path:
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    cell = lib.new_cell("TOP")
+    for (x0, y0, x1, y1), layer, dt in shapes:
+        cell.add(gdstk.rectangle((x0, y0), (x1, y1), layer=layer, datatype=dt))
+    lib.write_gds(str(path))
+    return path
+
+
+# Two RDL squares 2 µm apart (RDL.S.1 is 10 µm in sky400): a violation on 20/0, and the same
+# pair on 20/1 and on 99/0, which the deck does not define.
+PAIR = [((0, 0, 50, 50), 20, 0), ((52, 0, 102, 50), 20, 0)]
+
+
+def test_shapes_on_unknown_layers_are_reported_and_strict_refuses_them(tmp_path, capsys):
+    gds = _gds(tmp_path / "x.gds", [((0, 0, 50, 50), 20, 1), ((52, 0, 102, 50), 20, 1), ((0, 100, 50, 150), 99, 0),
+                                    ((200, 0, 250, 50), 20, 0)])
+    result = run_drc(gds, load_pdk("sky400"))
+    assert result.ok                                      # RDL 20/0: one square, nothing wrong with it
+    assert result.unknown_layers == {"20/1": 2, "99/0": 1}
+    assert main(["drc", str(gds), "--pdk", "sky400", "-o", str(tmp_path / "r")]) == 0
+    out = " ".join(capsys.readouterr().out.split())      # rich wraps at the terminal width
+    assert "warning:" in out and "20/1 (2 polygons)" in out and "99/0 (1 polygon)" in out
+    assert json.loads((tmp_path / "r" / "drc.json").read_text())["unknown_layers"] == {"20/1": 2, "99/0": 1}
+    assert main(["drc", str(gds), "--pdk", "sky400", "-o", str(tmp_path / "r"), "--strict"]) == 2
+    assert "20/1 (2 polygons), 99/0 (1 polygon)" in " ".join(capsys.readouterr().err.split())
+
+
+def test_rules_on_layers_the_layout_lacks_are_not_applicable_not_clean(tmp_path, capsys):
+    gds = _gds(tmp_path / "x.gds", PAIR)
+    pdk = load_pdk("sky400")
+    result = run_drc(gds, pdk)
+    assert result.counts()["RDL.S.1"] == 1 and not result.ok
+    checked = {r.name for r in result.checked_rules()}
+    assert {"RDL.W.1", "RDL.S.1", "RDL.DEN"} <= checked
+    on_rdl = {r.name for r in pdk.rules if r.layer == "RDL" and r.kind != "separation"}
+    assert on_rdl <= checked
+    # Nothing on PV1, BUMP or PLATE, no labels, no wafer: their rules checked nothing.
+    assert {"PV1.W.1", "PLATE.W.1", "PLATE.NET", "PLATE.ISO", "BUMP.P.1"} <= set(result.not_applicable)
+    assert checked.isdisjoint(result.not_applicable) and len(checked) + len(result.not_applicable) == len(pdk.rules)
+    main(["drc", str(gds), "--pdk", "sky400", "-o", str(tmp_path / "r"), "--junit", str(tmp_path / "j.xml")])
+    data = json.loads((tmp_path / "r" / "drc.json").read_text())
+    status = {r["name"]: r["status"] for r in data["rules"]}
+    assert status["RDL.S.1"] == "failed" and status["RDL.W.1"] == "clean" and status["PV1.W.1"] == "not applicable"
+    assert data["totals"]["rules_not_applicable"] == len(result.not_applicable)
+    assert f'skipped="{len(result.not_applicable)}"' in (tmp_path / "j.xml").read_text()
+
+
+def _set_units(gds: Path, user: bytes | None = None, db: bytes | None = None) -> Path:
+    data = bytearray(gds.read_bytes())
+    at = data.index(b"\x00\x14\x03\x05") + 4            # UNITS record: two 8-byte GDS reals
+    if user is not None:
+        data[at:at + 8] = user
+    if db is not None:
+        data[at + 8:at + 16] = db
+    gds.write_bytes(bytes(data))
+    return gds
+
+
+@pytest.mark.parametrize("which", ["negative", "zero"])
+def test_a_negative_or_zero_database_unit_is_refused(tmp_path, which):
+    gds = _gds(tmp_path / "x.gds", PAIR)
+    data = gds.read_bytes()
+    at = data.index(b"\x00\x14\x03\x05") + 12
+    db = bytes([data[at] | 0x80]) + data[at + 1:at + 8] if which == "negative" else bytes(8)
+    _set_units(gds, db=db)
+    with pytest.raises(DrcError, match=r"its (user|database) unit is (-1e-0[69]|0\.0) m; it must be a positive number"):
+        run_drc(gds, load_pdk("sky400"))
+
+
+def test_density_windows_cover_each_cluster_of_shapes_not_the_whole_extent(tmp_path):
+    """Two 50 µm squares 2 km apart (near the GDS coordinate limit at 1 nm): one window around
+    each (density 0.000625 < 2 %), where windows over the whole extent would be 4 million
+    (issue #18 cause 5: 18 million at 4 km)."""
+    gds = _gds(tmp_path / "far.gds", [((0, 0, 50, 50), 20, 0), ((2e6, 2e6, 2e6 + 50, 2e6 + 50), 20, 0)])
+    result = run_drc(gds, load_pdk("sky400"), rules=["RDL.DEN"])
+    assert result.counts()["RDL.DEN"] == 2
+    centres = sorted(round(v.bounds()[0]) for v in result.violations)
+    assert centres == [0, 2_000_000]
+
+
+def test_density_clusters_join_shapes_closer_than_a_window():
+    import numpy as np
+
+    from layoutgen.drc.density import clusters
+
+    b = np.array([[0, 0, 10, 10], [1500, 0, 1510, 10], [5000, 0, 5010, 10]], float)
+    assert clusters(b, 2000) == [(0.0, 0.0, 1510.0, 10.0), (5000.0, 0.0, 5010.0, 10.0)]
+    assert clusters(b, 1000) == [(0.0, 0.0, 10.0, 10.0), (1500.0, 0.0, 1510.0, 10.0), (5000.0, 0.0, 5010.0, 10.0)]
+
+
+def test_zero_area_polygons_in_rotated_mirrored_arrays_check_hierarchically(tmp_path):
+    """A fuzz-found GDS: zero-area polygons in the top and in a cell placed by rotated,
+    mirrored arrays ended the hierarchical check in AttributeError (issue #18 cause 15)."""
+    import math
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    child, top = lib.new_cell("C"), lib.new_cell("T")
+    child.add(gdstk.Polygon([(0, 0), (10, 0), (20, 0)], layer=20), gdstk.rectangle((30, 30), (70, 60), layer=20))
+    top.add(gdstk.Reference(child, (100, 0), rotation=math.pi / 2, x_reflection=True, columns=3, rows=2, spacing=(200, 150)))
+    top.add(gdstk.Polygon([(0, 0), (5, 0), (10, 0)], layer=20))
+    lib.write_gds(str(tmp_path / "z.gds"))
+    flat = run_drc(tmp_path / "z.gds", load_pdk("sky400"), hierarchical=False)
+    hier = run_drc(tmp_path / "z.gds", load_pdk("sky400"), hierarchical=True)
+    assert hier.flat_counts() == flat.counts()
