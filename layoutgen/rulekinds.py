@@ -58,6 +58,9 @@ class RuleKind:
     # checks (a rule's `check` field) of this kind that run once per top cell on the hierarchy
     # as read, never flattened nor per placed cell (the wafer's plating and isolation)
     per_top: tuple[str, ...] = ()
+    # which layer must be drawn for a rule of this kind to apply: its `layer`, or its `other`
+    # (a rule that asks every pad to be cut applies to a layout with pads and no cut at all)
+    applies_with: Literal["layer", "other"] = "layer"
 
     @property
     def across_placements(self) -> bool:
@@ -140,11 +143,11 @@ RULE_KINDS: dict[str, RuleKind] = {
     "groove_over_row": RuleKind(
         ("layer", "other"), f"{_BACKSIDE}:drc_groove_over_row", "flat", family="backside_wlcsp",
         doc="every `layer` groove lies over one row of `other` pads, its bottom (the opening less the wall's run) "
-            "exposing each pad."),
+            "exposing each pad.", applies_with="other"),
     "cut_through_pads": RuleKind(
         ("layer", "other", "value"), f"{_BACKSIDE}:drc_cut_through_pads", "flat", family="backside_wlcsp",
         doc="every `layer` cut runs along one row of `other` pads on its groove's bottom, through every pad and "
-            "`value` past the end pads; every pad in a groove is cut."),
+            "`value` past the end pads; every pad in a groove is cut.", applies_with="other"),
     "cut_contact": RuleKind(
         ("layer", "other", "value"), f"{_BACKSIDE}:drc_cut_contact", "flat", family="backside_wlcsp",
         doc="each pad's stretch of an `other` cut is lined by one piece of `layer` metal (`layers` if given), "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import DrcError
 from ..pdk import Pdk, Rule
-from ..rulekinds import runs_per_top
+from ..rulekinds import RULE_KINDS, runs_per_top
 from .cell import WAFER_LAYER, CellLayers, check_cell, run_rule
 from .hier import HierDrcResult, check_hierarchical, prefers_hierarchy
 from .read import Layout
@@ -69,7 +69,9 @@ def not_applicable(deck: list[Rule], pdk: Pdk, layout: Layout) -> list[str]:
         elif r.layers:
             ok = any(drawn(n) for n in r.layers)
         elif r.layer is not None:
-            ok = drawn(r.layer) and (r.kind not in _BOTH_LAYERS or drawn(r.other))
+            kind = RULE_KINDS.get(r.kind)
+            subject = r.other if kind is not None and kind.applies_with == "other" else r.layer
+            ok = drawn(subject) and (r.kind not in _BOTH_LAYERS or drawn(r.other))
         else:
             ok = True   # a family kind that reads no named layer: always run
         if not ok:

@@ -44,7 +44,7 @@ from ..pdk import Pdk, Rule
 from .density import clusters, density_findings, window_starts, windows
 from ..rulekinds import RULE_KINDS, kinds_of
 from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys
-from .engine import select_rules
+from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
 from .read import Flat, Labels, Layout, Polys, layer_key
 from .violation import DrcResult, Finding, Violation
@@ -322,6 +322,8 @@ def run_drc_tiled(
     waiver_list = load_waivers(waivers) if isinstance(waivers, (str, Path)) else list(waivers or [])
     layout = Layout(gds_path)
     cells = layout.pick_tops(top)
+    skipped = not_applicable(deck, pdk, layout)      # as the untiled check: reported, never counted clean
+    full_deck, deck = deck, [r for r in deck if r.name not in skipped]
     own_client = client is None
     cluster = None
     if own_client:
@@ -341,8 +343,9 @@ def run_drc_tiled(
             if cluster is not None:
                 cluster.close()
     found, unused = apply_waivers(found, waiver_list)
-    result = DrcResult(gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=deck, violations=found,
-                       runtime_s=time.perf_counter() - t0, unused_waivers=unused)
+    result = DrcResult(gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=full_deck, violations=found,
+                       runtime_s=time.perf_counter() - t0, unused_waivers=unused, not_applicable=skipped,
+                       unknown_layers=unknown_layers(pdk, layout))
     return (result, info) if report_memory else result
 
 

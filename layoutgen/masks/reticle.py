@@ -28,7 +28,7 @@ from ..pdk import Mask, Pdk
 from ..wafer.diemap import DieMap
 from ..wafer.marks import cross
 from ..wafer.shots import ShotMap
-from . import LABEL_HEIGHT_UM, mask_layer_map, text_polygons
+from . import mask_layer_map, text_polygons
 
 FRAME_UM = 2000.0  # chrome band around the field on a clear-field reticle, at reticle scale
 
@@ -66,8 +66,8 @@ def reticle_layout(layout: Layout, die_cell: str, die_centre: tuple[float, float
              for g in arms for sx in (-1, 1) for sy in (-1, 1)]
     if mask.field == "clear":
         data.append(box(-w - FRAME_UM, -h - FRAME_UM, w + FRAME_UM, h + FRAME_UM).difference(field))
-    text = text_polygons(reticle_name(design, revision, mask, reduction), -w, -h - FRAME_UM - 2 * LABEL_HEIGHT_UM * r,
-                         LABEL_HEIGHT_UM * r)
+    label = pdk.labels.mask_label_height_um          # the PDK's label height, at wafer scale
+    text = text_polygons(reticle_name(design, revision, mask, reduction), -w, -h - FRAME_UM - 2 * label * r, label * r)
     cells = {die.name: die}
     if mask.invert:  # the complement inside the field, flat: a shot is a few dozen dies
         dies = [shapely.affinity.translate(g, (i - (nx - 1) / 2) * px * r, (j - (ny - 1) / 2) * py * r)

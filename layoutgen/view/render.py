@@ -116,9 +116,10 @@ def _draw(view: klay.LayoutView, png: Path, cell: str | None, layers: list[str] 
 ZOOM_SIZE = (600, 600)
 
 
-def zoom_areas(summary: dict) -> dict[str, kdb.DBox]:
+def zoom_areas(summary: dict, mask: str | None = None) -> dict[str, kdb.DBox]:
     """Where a wafer mask's thumbnails zoom in (µm, as drawn): the die site nearest the wafer centre
-    and the first alignment-mark site; {} without a wafer."""
+    and, at the first alignment-mark site, the slot holding `mask`'s own mark (its cross, or its box
+    around the cross it aligns to; the whole site when it has none); {} without a wafer."""
     w = summary.get("wafer")
     if not isinstance(w, dict) or not w.get("pitch_um"):
         return {}
@@ -129,6 +130,11 @@ def zoom_areas(summary: dict) -> dict[str, kdb.DBox]:
     if marks.get("sites") and marks.get("size_um"):
         (mx, my), (sx, sy) = marks["sites"][0], marks["size_um"]
         areas["mark"] = kdb.DBox(mx - 0.6 * sx, my - 0.6 * sy, mx + 0.6 * sx, my + 0.6 * sy)
+        slots = marks.get("slots") or {}
+        own = slots.get(mask) or next((s for s in slots.values() if mask in s.get("aligned", ())), None)
+        if own is not None:
+            x, y, h = mx + own["x"], my + own["y"], 1.3 * own["half_um"]
+            areas["mark"] = kdb.DBox(x - h, y - h, x + h, y + h)
     return areas
 
 
@@ -194,12 +200,11 @@ def render_previews(out_dir: Path, design_name: str, size: tuple[int, int] = SIZ
     if die is not None:
         written.append(_draw(view, preview / "die.png", die, None, size))
     summary = read_summary(out_dir)
-    zooms = zoom_areas(summary)
     mirrored = {m.get("name"): bool(m.get("mirror")) for m in summary.get("masks") or [] if isinstance(m, dict)}
     for mask in sorted((out_dir / "masks").glob("*.gds")):
         mask_view = _load_view(mask, lyp_or_none)
         written.append(_draw(mask_view, preview / f"mask_{mask.stem}.png", None, None, size))
-        for what, area in zooms.items():
+        for what, area in zoom_areas(summary, mask.stem).items():
             if mirrored.get(mask.stem):      # a mirrored mask holds the site mirrored across x = 0
                 area = kdb.DBox(-area.right, area.bottom, -area.left, area.top)
             written.append(_draw(mask_view, preview / f"zoom_{mask.stem}_{what}.png", None, None, ZOOM_SIZE, area))

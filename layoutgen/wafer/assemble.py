@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -297,6 +299,9 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "Di
         fill = thieving(reach, blocked, ring, bus, p.thieving_density, grid, region.area)
         # Stripes end in the ring's curved inner edge at an angle: fill the V notches they make.
         ring = fill_acute_notches(ring, [s for s in fill.stripes if s.intersects(ring)], plate_space(pdk), grid)
+    if straps:
+        # A strap from a mark site ends in the ring's curved inner edge too: fill its V notches as the bus lines'.
+        ring = fill_acute_notches(ring, [s for s in straps if s.intersects(ring)], plate_space(pdk), grid)
     return WaferParts(outline, shape.usable(grid), ring, bus, lane_lines(xs, ys, wafer.kerf, outline, None, grid),
                       fill, marks, slots, (hw, hh), sites, dm, verniers, straps, keys, key_cells, dropped)
 
@@ -424,12 +429,29 @@ def summarize(wafer: Wafer, pdk: Pdk, dm: DieMap, shots: ShotMap | None, parts: 
 
 # ---------------------------------------------------------------- the wafer
 
+def masks_in_use(pdk: Pdk, drawn: Iterable[str], route: str | None) -> Pdk:
+    """The PDK with only the masks this design exposes: those of its process route that it draws
+    on, and those a kept mask registers to; so no mark is made for a plate never written
+    (an optional rear slot, the other route's levels)."""
+    drawn = set(drawn) - {"MARK"}
+    by_name = {m.name: m for m in pdk.masks}
+    keep = {m.name for m in pdk.masks if (m.route is None or m.route == route) and drawn & set(m.layers)}
+    todo = list(keep)
+    while todo:
+        target = by_name[todo.pop()].aligns_to
+        if target in by_name and target not in keep:
+            keep.add(target)
+            todo.append(target)
+    return pdk.model_copy(update={"masks": [m for m in pdk.masks if m.name in keep]})
+
+
 def build_wafer(design: Design, pdk: Pdk, die: "DieResult", run_checks: bool = True) -> WaferResult:
     """The wafer: die map, tails, bus, ring, kerf, marks, optional fill and shots; plating and isolation checked."""
     wafer = design.wafer
     if wafer is None:
         raise ConfigError(f"{design.where()}: Design.wafer is not set: there is no wafer to build")
     check_plating_params(wafer, pdk)
+    pdk = masks_in_use(pdk, die.layout.layers(), getattr(design.package, "route", None))
     shape = WaferShape.of(wafer.diameter, wafer.orientation, wafer.edge_exclusion, wafer.where())
     x0, y0, x1, y1 = outline = die_outline(die, design)
     dm = place_dies(wafer, pdk, shape, (x1 - x0, y1 - y0))

@@ -123,7 +123,7 @@ def test_a_capacitor_between_a_net_and_itself_is_refused():
 @pytest.mark.parametrize("change, field", [
     ("size=60)", "size=float('nan'))"),
     ('BallGrid(rows=3, cols=3, pitch=400)', "BallGrid(rows=3, cols=3, pitch=400, offset=(float('inf'), 0))"),
-    ('BallGrid(rows=3, cols=3, pitch=400)),', "BallGrid(rows=3, cols=3, pitch=400), posts=Posts(height=100, modulus_gpa=float('inf'))),"),
+    ('BallGrid(rows=3, cols=3, pitch=400)),', "BallGrid(rows=3, cols=3, pitch=400), posts=Posts(diameter=25, height=250, modulus_gpa=float('inf'))),"),
     ('BallGrid(rows=3, cols=3, pitch=400)),', "BallGrid(rows=3, cols=3, pitch=400)),\n    wafer=Wafer(diameter=100, scribe=float('nan')),"),
     ('BallGrid(rows=3, cols=3, pitch=400)),', "BallGrid(rows=3, cols=3, pitch=400)),\n    wafer=Wafer(diameter=100, reticle=(float('inf'), 20000)),"),
     ('BallGrid(rows=3, cols=3, pitch=400)),', "BallGrid(rows=3, cols=3, pitch=400)),\n    wafer=Wafer(diameter=100, offset=(float('nan'), 0)),"),

@@ -19,7 +19,7 @@ def small(name: str, size: float, per_side: int, rows: int, pitch: float, posts:
     pads = peripheral_pads(size, size, per_side=per_side, pitch=300, inset=70, size=60)
     return Design(name=name, pdk="sky400", die=Die(name=name.upper(), width=size, height=size, pads=pads),
                   package=FanInWlcsp(balls=BallGrid(rows=rows, cols=rows, pitch=pitch),
-                                     posts=Posts(height=100, cte_mismatch_ppm=14.0, delta_t=100) if posts else None))
+                                     posts=Posts(diameter=25, height=250, cte_mismatch_ppm=14.0, delta_t=60) if posts else None))
 
 
 @pytest.fixture(scope="module")

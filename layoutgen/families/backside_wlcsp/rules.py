@@ -358,7 +358,8 @@ def check_all(layers: dict[str, list[BaseGeometry]], pad_nets: list[tuple[str, B
     """Every family check on die-coordinate layers, by rule name (empty lists when clean)."""
     g1, g2, bs, sm = (layers.get(k, []) for k in ("GROOVE1", "GROOVE2", "BSWIRE", "SMASK"))
     pads = [g for _, g in pad_nets]
-    rows, through, wall, contact, _ = (family_rule(pdk, k) for k in FAMILY_KINDS)
+    rows, through, wall, contact = (family_rule(pdk, k) for k in ("groove_over_row", "cut_through_pads",
+                                                                  "wall_crossing", "cut_contact"))
     run = wall_run(pdk)
     return {
         rows.name: groove1_over_rows(g1, pads, rows, pdk.rule("enclosure", "GROOVE1", "PAD"), run),

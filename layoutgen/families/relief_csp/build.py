@@ -28,7 +28,7 @@ from .cells.stencil import paste_aperture, print_apertures
 from .cells.tiers import encap_opening, footprint, recessed_tier, rim_width
 from layoutgen.cells.shapes import pad_outline
 from .cells.wells import well_cell, well_opening
-from layoutgen.cells.shapes import grow, width_across_flats
+from layoutgen.cells.shapes import grow, rect, width_across_flats
 from layoutgen.design import BallGrid, Design, Length, Model, Package
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell, Layout, name_number

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,7 @@ class FanInWlcsp(Package):
     """Family 1: fan-in WLCSP, RDL from pads to a ball grid, UBM and bump/post plating."""
 
     family: Literal["wlcsp_fanin"] = "wlcsp_fanin"
+    ball_nets_with_auto: ClassVar[bool] = True   # auto keeps the balls nets= fixes (partial assignment)
     balls: BallGrid
     bump: Literal["round", "octagon"] = Field(default="round", description="UBM/bump outline")
     posts: "Posts | None" = Field(default=None, description="metal posts through a thick polymer, plated in vias of their own diameter (POST layer, on the PV2 mask): per-ball force, stress and margin to yield in the summary")
