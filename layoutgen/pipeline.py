@@ -95,8 +95,8 @@ def located(e: ConfigError | RoutingError, design: Design) -> ConfigError | Rout
     the design's): every error a config causes points at the config."""
     msg = str(e)
     src = design.config_path and str(design.config_path)
-    if src and msg.startswith(src):
-        return e
+    if (src and msg.startswith(src)) or msg.startswith("<unknown>"):
+        return e   # located already, or a design made in Python, which has no config line to name
     where = design.die.where() if design.die is not None and design.die._src else design.where()
     return type(e)(f"{where}: {msg}")
 

@@ -95,8 +95,6 @@ BALLS = 'package=FanInWlcsp(balls=BallGrid(rows=3, cols=3, pitch=400)),'
      r"BallGrid.nets\['A1'\] = 'NOPE': no pad of die SMALL has net 'NOPE'"),
     ('BallGrid(rows=3, cols=3, pitch=400, depopulate=["A1"], assign="explicit",\n        nets={"A1": "P1"})',
      r"ball A1 in nets is depopulated"),
-    ('BallGrid(rows=3, cols=3, pitch=400,\n        nets={"A1": "P1"})',
-     r"uses nets= only with assign='explicit'"),
     ('BallGrid(rows=3, cols=3, pitch=400, assign="explicit",\n        nets={"D1": "P1"})',
      r"ball D1 in nets is outside the 3 × 3 grid"),
 ])

@@ -43,7 +43,7 @@ def test_six_designs_on_two_workers_with_one_failing(client, tmp_path):
     rows = {r["design"]: r for r in result.rows}
     assert list(rows) == ["s2000_p400", "s2400_p400", "s2400_p450", "s2400_p500", "too_many_pads", "from_file"]
     bad = rows.pop("too_many_pads")
-    assert bad["status"] == "config error" and "4 balls for 24 pads" in bad["error"]
+    assert bad["status"] == "config error" and "4 balls for 24 nets" in bad["error"]
     assert not (out / "too_many_pads").exists()
     for name, r in rows.items():
         assert (r["status"], r["routed"], r["drc"]) == ("ok", "yes", "clean"), name
@@ -60,7 +60,7 @@ def test_six_designs_on_two_workers_with_one_failing(client, tmp_path):
     assert [t["design"] for t in table] == [r["design"] for r in result.rows]
     assert table[4]["status"] == "config error"
     page = result.html_path.read_text()
-    assert page.count("<tr") == 7 and "4 balls for 24 pads" in page
+    assert page.count("<tr") == 7 and "4 balls for 24 nets" in page
 
 
 def test_sweep_file_errors_name_the_file_and_line(tmp_path, capsys):
