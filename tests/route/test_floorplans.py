@@ -15,7 +15,7 @@ from layoutgen.design import BallGrid, NetClass
 # tight_400 and pitch_300_8 routed until the space check learned V-shaped notches (as KLayout's
 # Euclidean check finds them): their lattice routes leave acute notches, which the router's
 # final check (the DRC's own) now refuses.
-NOT_YET = {"power_explicit", "one_net_two_balls", "pinout_datasheet", "partial", "tight_400", "pitch_300_8"}
+NOT_YET = {"one_net_two_balls", "pinout_datasheet", "partial", "tight_400", "pitch_300_8"}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORPLANS))

@@ -178,8 +178,50 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
 
 
 def routing_metal(routing: Routing, rules: RouteRules, pads: Sequence[Terminal] = ()) -> dict[str, shapely.Geometry]:
-    """Per net, its traces and teardrops merged, on the grid (`pads` kept for callers; landings are drawn by their cells)."""
-    return routes_metal(routing.routes, {b.name: b for b in routing.balls}, rules, {p.name: p for p in pads})
+    """Per net, its traces and teardrops merged, on the grid, with the V notches they make with
+    their own landings filled (the landings themselves are drawn by their cells)."""
+    metal = routes_metal(routing.routes, {b.name: b for b in routing.balls}, rules, {p.name: p for p in pads})
+    landings: dict[str, list[shapely.Geometry]] = defaultdict(list)
+    for p in pads:
+        landings[p.net].append(p.shape)
+    for b in routing.balls:
+        if b.name in routing.ball_nets:
+            landings[routing.ball_nets[b.name]].append(b.shape)
+    return {net: fill_v_notches(g, landings[net], rules.space, rules.grid) for net, g in metal.items()}
+
+
+def fill_v_notches(metal: shapely.Geometry, landings: Sequence[shapely.Geometry], space: float,
+                   grid: float) -> shapely.Geometry:
+    """`metal` with the V-shaped notches of one net filled: where two of its walls (a trace and
+    its own pad, or two of its traces) meet at less than 90° they stay closer than `space` for a
+    stretch from the tip, which the DRC's space check (as KLayout's Euclidean one) reports. Each
+    notch gets the convex hull of its two close wall parts, which lies between the net's own
+    walls (no other net can be there without already breaking the space); repeated while grid
+    snapping leaves one."""
+    from layoutgen.drc.geometry import acute_notches
+
+    for _ in range(4):
+        whole = shapely.union_all([metal, *landings])
+        found = acute_notches(np.array([whole], dtype=object), space)
+        if not found:
+            break
+        fills = [octilinear_hull(mark, grid) for _, mark in found]
+        metal = shapely.set_precision(shapely.union_all([metal, *fills]), grid)
+    return metal
+
+
+def octilinear_hull(g: shapely.Geometry, grid: float) -> shapely.Polygon:
+    """The smallest octagon with 0/45/90° edges and on-grid vertices that holds `g` (its x, y,
+    x + y and x − y extents, rounded outward: to the grid, and the diagonals to twice the grid,
+    so that every corner lands on the grid)."""
+    xy = shapely.get_coordinates(g)
+    u, v = xy[:, 0] + xy[:, 1], xy[:, 0] - xy[:, 1]
+    lo = lambda a, s: math.floor(a.min() / s - 1e-9) * s   # noqa: E731
+    hi = lambda a, s: math.ceil(a.max() / s + 1e-9) * s    # noqa: E731
+    x0, x1, y0, y1 = lo(xy[:, 0], grid), hi(xy[:, 0], grid), lo(xy[:, 1], grid), hi(xy[:, 1], grid)
+    u0, u1, v0, v1 = lo(u, 2 * grid), hi(u, 2 * grid), lo(v, 2 * grid), hi(v, 2 * grid)
+    diamond = shapely.Polygon([((a + b) / 2, (a - b) / 2) for a, b in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))])
+    return shapely.set_precision(shapely.box(x0, y0, x1, y1).intersection(diamond), grid)
 
 
 def routes_metal(
