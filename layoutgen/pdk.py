@@ -13,7 +13,6 @@ the OS path separator, each a PDK folder or a folder of PDK folders). All length
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from functools import lru_cache
@@ -26,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import PdkError
 from .pdk_check import KEYS, check_file, check_pdk  # noqa: F401  (KEYS: a first mask's aligns_to)
 from .rulekinds import RULE_KINDS
-from .units import STEP_EPS
+from .units import snap, snap_up
 
 
 class _Model(BaseModel):
@@ -215,11 +214,11 @@ class Pdk(_Model):
 
     def snap(self, x: float) -> float:
         """`x` rounded to the manufacturing grid."""
-        return round(x / self.grid_um) * self.grid_um
+        return snap(x, self.grid_um)
 
     def snap_up(self, x: float) -> float:
         """`x` rounded up to the manufacturing grid (for sizes that must not shrink)."""
-        return math.ceil(x / self.grid_um - STEP_EPS) * self.grid_um
+        return snap_up(x, self.grid_um)
 
 
 def _shipped_root() -> Path:

@@ -7,6 +7,8 @@ constants say, by meaning, how close counts as equal; all lie far below one data
 
 from __future__ import annotations
 
+import math
+
 # A computed length (µm) within this of a limit meets it: `if width < rule.value - LENGTH_EPS_UM`.
 LENGTH_EPS_UM = 1e-9
 # A ratio counted in whole steps (length / grid step, length / pitch) within this of an integer is
@@ -14,3 +16,18 @@ LENGTH_EPS_UM = 1e-9
 STEP_EPS = 1e-9
 # Two directions are parallel when their cross product is within this fraction of |u|·|v|.
 PARALLEL_EPS = 1e-9
+
+
+def snap(value: float, grid: float) -> float:
+    """The multiple of `grid` nearest to `value` (rounded to 1e-9 µm so that equal snaps compare equal)."""
+    return round(round(value / grid) * grid, 9)
+
+
+def snap_up(value: float, grid: float) -> float:
+    """The smallest multiple of `grid` not below `value` (for sizes that must not shrink)."""
+    return round(math.ceil(value / grid - STEP_EPS) * grid, 9)
+
+
+def snap_down(value: float, grid: float) -> float:
+    """The largest multiple of `grid` not above `value` (for room that must not grow)."""
+    return round(math.floor(value / grid + STEP_EPS) * grid, 9)

@@ -39,6 +39,7 @@ from layoutgen.errors import ConfigError, RoutingError
 from layoutgen.layout import Cell, Layout, join_label
 from layoutgen.pdk import Pdk
 from layoutgen.route.multilevel import LevelSpec, Obstacle, Routing, Terminal, ViaSpec, notch_fill, route
+from layoutgen.units import snap
 from .rules import process_data
 from ..die import add_die_frame, check_die_size
 from ..result import DieResult
@@ -51,8 +52,7 @@ def _bad(obj: Model, field: str, value: object, reason: str) -> ConfigError:
 
 def _snap2(pdk: Pdk, v: float) -> float:
     """`v` on twice the grid (so that its half is on the grid)."""
-    g2 = 2 * pdk.grid_um
-    return round(v / g2) * g2
+    return snap(v, 2 * pdk.grid_um)
 
 
 def wire_layers(pkg: Fanout, pdk: Pdk) -> list[str]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import SQRT2, snap_down, snap_up
+from ...units import snap_down, snap_up
+from .geometry import SQRT2
 
 
 class BandBlocked(Exception):

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .geometry import snap, snap_down
+from ...units import snap, snap_down
 
 
 def lane_offsets(capacity: int, pitch_um: float, clearance: float, lam: float, quantum: float) -> np.ndarray:

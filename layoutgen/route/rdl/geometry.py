@@ -18,25 +18,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import shapely
 
+from ...units import snap, snap_down, snap_up
 from .model import Route, RouteRules, Routing, Terminal
 
 SQRT2 = math.sqrt(2.0)
 TAN_22_5 = math.tan(math.pi / 8.0)
 
-
-def snap(value: float, quantum: float) -> float:
-    """The multiple of quantum nearest to value."""
-    return round(round(value / quantum) * quantum, 9)
-
-
-def snap_up(value: float, quantum: float) -> float:
-    """The smallest multiple of quantum not below value."""
-    return round(math.ceil(value / quantum - 1e-9) * quantum, 9)
-
-
-def snap_down(value: float, quantum: float) -> float:
-    """The largest multiple of quantum not above value."""
-    return round(math.floor(value / quantum + 1e-9) * quantum, 9)
 
 
 @dataclass(frozen=True)

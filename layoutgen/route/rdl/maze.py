@@ -30,7 +30,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from layoutgen.errors import RoutingError
-from .geometry import Pen, pen_for, snap, snap_up
+from ...units import snap, snap_up
+from .geometry import Pen, pen_for
 
 # Step directions on the lattice (di, dj), and the direction bit an edge of that kind needs.
 STEPS = ((1, 0), (0, 1), (1, 1), (1, -1))

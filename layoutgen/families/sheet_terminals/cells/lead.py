@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry import LineString, Polygon
 
 from layoutgen.layout import Cell
+from layoutgen.units import snap_up
 
 
 class MeanderError(ValueError):
@@ -37,10 +38,6 @@ class Meander:
         return 2 * self.amplitude * sum(n for _, n in self.blocks)
 
 
-def _snap_up(x: float, grid: float) -> float:
-    return math.ceil(x / grid - 1e-9) * grid
-
-
 def plan_meander(extra_um: float, width: float, space: float, amplitude_max: float,
                  free: list[tuple[float, float]], grid: float) -> Meander:
     """The fewest meander runs that add `extra_um` to a lead, placed in the `free` axis intervals.
@@ -48,8 +45,8 @@ def plan_meander(extra_um: float, width: float, space: float, amplitude_max: flo
     `free` holds (start, end) distances from the fixed end where the lead may swing up to
     `amplitude_max` off its axis. Raises MeanderError when the swings do not fit.
     """
-    pitch = _snap_up(width + space, grid)
-    a_min = _snap_up((width + space) / 2, grid)
+    pitch = snap_up(width + space, grid)
+    a_min = snap_up((width + space) / 2, grid)
     if extra_um <= 0:
         return Meander(pitch, 0.0)
     if amplitude_max < a_min:
@@ -61,7 +58,7 @@ def plan_meander(extra_um: float, width: float, space: float, amplitude_max: flo
     for start, end in sorted(free):
         if left == 0:
             break
-        t0 = _snap_up(start, grid)
+        t0 = snap_up(start, grid)
         fits = int(math.floor((end - t0) / pitch + 1e-9))
         if fits >= 1:
             n = min(fits, left)
@@ -72,7 +69,7 @@ def plan_meander(extra_um: float, width: float, space: float, amplitude_max: flo
         raise MeanderError(f"needs {needed} meander runs of ±{amplitude_max:g} µm ({needed * pitch:g} µm of axis) to add "
                            f"{extra_um:g} µm, but the free stretches of the lead hold {room}")
     runs = sum(n for _, n in blocks)
-    amplitude = max(a_min, _snap_up(extra_um / (2 * runs), grid))
+    amplitude = max(a_min, snap_up(extra_um / (2 * runs), grid))
     return Meander(pitch, amplitude, tuple(blocks))
 
 
