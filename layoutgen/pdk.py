@@ -55,6 +55,9 @@ class Mask(_Model):
     # The process route the mask belongs to, where a family offers alternatives (a relief CSP's
     # relief moulded or printed): written only for a design whose package.route is this one.
     route: str | None = None
+    # What the mask registers with, where it is not the generated box-in-box and verniers on the
+    # mask it aligns to (a sheet's masks: the through-sheet fiducial holes); for the mask order table.
+    mark: str | None = None
 
 
 class Rule(_Model):

@@ -24,7 +24,7 @@ from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
 from .errors import ConfigError, OutputError, PdkError, RoutingError
-from .families import MODULES, builder, builds_wafer, extra_writer, panel_builder
+from .families import MODULES, builder, builds_wafer, extra_writer, mask_scaler, panel_builder, wafer_builder
 from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
@@ -196,6 +196,8 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
         raise ConfigError(f"{where}: BallGrid.depopulate: balls {', '.join(spare[:8])}{more} have no net; on a plated "
                           f"wafer their pads would float and not plate (PLATE.NET): depopulate them, or build without "
                           f"the wafer")
+    if (own := wafer_builder(design.package.family)) is not None:
+        return own(design, pdk, die)
     from .wafer import build_wafer
 
     return build_wafer(design, pdk, die, run_checks=True)
@@ -216,12 +218,13 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     digest = config_hash(design, pdk)
     masks = []
     route = getattr(design.package, "route", None)
+    scale = scaler(design) if (scaler := mask_scaler(design.package.family)) else 1.0
     for mask in pdk.masks:
         if not (used & set(mask.layers)) - {"MARK"}:
             continue  # nothing of this mask's own (marks alone make no mask)
         if mask.route is not None and mask.route != route:
             continue  # a mask of the process route the design did not pick
-        m = derive_mask(layout, mask, pdk, design.name, design.revision, field, build_id=digest[:12])
+        m = derive_mask(layout, mask, pdk, design.name, design.revision, field, build_id=digest[:12], scale=scale)
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))
         files = [str(rel)]
@@ -231,6 +234,7 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
         masks.append({"name": mask.name, "file": str(rel), "files": files, "top_cell": m.top, "layers": mask.layers,
                       "gds_layer": list(mask_layer(mask, pdk)), "field": mask.field,
                       "invert": mask.invert, "mirror": mask.mirror, "aligns_to": mask.aligns_to,
+                      **({"scale": round(scale, 9)} if scale != 1.0 else {}),
                       **({"smallest_feature_um": wafer.summary["mask_features"].get(mask.name)} if wafer else {})})
     write_manifest(stage, manifest(stage, design.name, design.revision, digest[:12], masks, field))
     if masks:  # die-level builds too: the mask shop needs the order, tones and alignment of every plate

@@ -55,11 +55,31 @@ def text_polygons(text: str, x: float, y: float, height: float) -> list[Polygon]
     return [Polygon(p.points) for p in gdstk.text(text, height, (x, y))]
 
 
-def mask_label(design_name: str, revision: str, mask: Mask, build_id: str = "") -> str:
-    """The label a mask carries: design, mask name, revision, tone, mirror, build id (never the clock)."""
+def mask_label(design_name: str, revision: str, mask: Mask, build_id: str = "", scale: float = 1.0) -> str:
+    """The label a mask carries: design, mask name, revision, tone, mirror, scale (when not 1), build id (never the clock)."""
     tone = f"{mask.field.upper()} FIELD" + (" INVERTED" if mask.invert else "")
     mirror = "MIRRORED" if mask.mirror else "RIGHT READING"
-    return f"{design_name} {mask.name} REV {revision} {tone} {mirror}" + (f" ID {build_id}" if build_id else "")
+    scaled = f" SCALE {scale:.7f}" if scale != 1.0 else ""
+    return f"{design_name} {mask.name} REV {revision} {tone} {mirror}{scaled}" + (f" ID {build_id}" if build_id else "")
+
+
+def scale_layout(layout: Layout, scale: float, grid: float) -> Layout:
+    """The layout magnified by `scale` about the origin, every vertex, placement and array step snapped to `grid`
+    (cells stay shared: a cell scaled once is what every scaled placement of it shows)."""
+    from dataclasses import replace
+
+    from ..units import snap
+
+    def grow(g):
+        return shapely.set_precision(shapely.transform(g, lambda xy: xy * scale), grid)
+
+    cells = {}
+    for name, c in layout.cells.items():
+        shapes = {k: [p for g in v for p in shapely.get_parts(grow(g)) if not p.is_empty] for k, v in c.shapes.items()}
+        refs = [replace(r, x=snap(r.x * scale, grid), y=snap(r.y * scale, grid),
+                        spacing=(snap(r.spacing[0] * scale, grid), snap(r.spacing[1] * scale, grid))) for r in c.refs]
+        cells[name] = Cell(name, shapes=shapes, labels=c.labels, refs=refs)
+    return Layout(top=layout.top, cells=cells)
 
 
 def label_height(text: str, field: Polygon, least: float) -> float:
@@ -84,11 +104,12 @@ def rename_cells(layout: Layout, prefix: str) -> Layout:
 
 
 def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision: str,
-                field: Polygon, build_id: str = "") -> Layout:
+                field: Polygon, build_id: str = "", scale: float = 1.0) -> Layout:
     """The mask's layout: its layers kept, the label drawn, mirrored and inverted as the PDK says.
 
     `field` is the mask field (die or wafer outline): the label sits below it and an inverted
-    mask is the complement of the drawn layers inside it.
+    mask is the complement of the drawn layers inside it. A `scale` other than 1 magnifies the
+    data about the origin (a substrate's thermal growth compensated); the label says so.
     """
     out_layer = mask.layers[0]
     if mask.invert:
@@ -96,12 +117,14 @@ def derive_mask(layout: Layout, mask: Mask, pdk: Pdk, design_name: str, revision
         out = complement_layout(layout, mask.layers, field, pdk, out_layer, f"{design_name}_DATA")
     else:
         out = _prune(layout, set(mask.layers))
+    if scale != 1.0:
+        out = scale_layout(out, scale, pdk.grid_um)
     out = rename_cells(out, f"{mask.name}_")
     top = Cell(f"{mask.name}_{design_name}")
     if top.name in out.cells:
         top = Cell(f"{top.name}_TOP")
     x0, y0, _, _ = field.bounds
-    text = mask_label(design_name, revision, mask, build_id)
+    text = mask_label(design_name, revision, mask, build_id, scale)
     height = label_height(text, field, pdk.labels.mask_label_height_um)
     label = text_polygons(text, x0, y0 - 2 * height, height)
     top.place(out.top, 0.0, 0.0, rotation=180.0 if mask.mirror else 0.0, x_reflection=mask.mirror)
@@ -144,6 +167,7 @@ def manifest(out_dir: Path, design: str, revision: str, build_id: str, masks: li
                 "tone": f"{m['field']} field", "polarity": "inverted" if m["invert"] else "as drawn",
                 "mirror": m["mirror"], "reading": "wrong reading" if m["mirror"] else "right reading",
                 "aligns_to": m["aligns_to"], "top_cell": m["top_cell"],
+                **({"scale": m["scale"]} if "scale" in m else {}),
             })
     return {"design": design, "revision": revision, "build_id": build_id, "units": "um",
             "field_um": {"x0": round(x0, 3), "y0": round(y0, 3), "x1": round(x1, 3), "y1": round(y1, 3),
@@ -162,7 +186,9 @@ def job_deck(man: dict) -> str:
                   f"TOPCELL   {e['top_cell']}", f"LAYER     {e['layer']}", f"TONE      {e['tone']}",
                   f"POLARITY  {e['polarity']}", f"MIRROR    {'yes' if e['mirror'] else 'no'} ({e['reading']})",
                   f"FIELD     {f['width']:g} x {f['height']:g} um", f"SIZE      {e['bytes']} bytes",
-                  f"ALIGN     {e['aligns_to'] or '-'}", f"SHA256    {e['sha256']}", ""]
+                  f"ALIGN     {e['aligns_to'] or '-'}",
+                  *([f"SCALE     {e['scale']:.9f} (already applied to the data about (0, 0): write 1:1)"] if "scale" in e else []),
+                  f"SHA256    {e['sha256']}", ""]
     return "\n".join(lines)
 
 

@@ -36,7 +36,9 @@ def alignment_marks(pdk: Pdk, wafer: "Wafer | None" = None) -> dict[str, str]:
     out = {}
     keys = wafer.alignment.keys if wafer is not None else []
     for m in pdk.masks:
-        if m.aligns_to not in (None, KEYS):
+        if m.mark is not None:
+            out[m.name] = m.mark
+        elif m.aligns_to not in (None, KEYS):
             out[m.name] = (f"box-in-box on {m.aligns_to}'s cross, x and y verniers ({wafer.alignment.vernier_step:g} µm step)"
                            if wafer is not None else f"box-in-box and verniers on {m.aligns_to}'s marks (drawn at wafer level)")
         elif keys and m.aligns_to == KEYS:
@@ -81,6 +83,7 @@ def mask_order_rows(pdk: Pdk, masks_written: list[dict], wafer: "Wafer | None" =
             "alignment_mark": marks[m.name],
             "alignment_sequence": _chain(m, by_name),
             "file": d.get("file", ""),
+            **({"scale": d["scale"]} if "scale" in d else {}),
         })
     return rows
 
@@ -90,9 +93,11 @@ def write_mask_order(rows: list[dict], folder: str | Path) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    # a scale column only where a mask's data is drawn scaled (a sheet's thermal growth compensated)
+    columns = list(COLUMNS) + (["scale"] if any("scale" in r for r in rows) else [])
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: r.get(k, "") for k in COLUMNS})
+        w.writerow({k: r.get(k, "") for k in columns})
     (folder / "mask_order.csv").write_text(buf.getvalue(), encoding="utf-8")
     (folder / "mask_order.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

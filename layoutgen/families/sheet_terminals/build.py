@@ -38,6 +38,11 @@ from layoutgen.pdk import Pdk
 from ..die import check_die_size
 from ..result import DieResult
 from .model import Fiducials, Frame, PotentialPlane, SheetTerminals
+from .wafer import check_sheet_wafer, mask_scale, sheet_wafer
+
+# The substrate level is one sheet over the whole wafer (wafer.py), its masks drawn at the thermal scale.
+wafer_layout = sheet_wafer
+__all__ = ["build_die", "mask_scale", "plan_sheet", "wafer_layout"]
 
 # Rotation (degrees) that turns the lead cell (tip towards -y) to point at a contact on each side.
 _SIDE_ROTATION = {"bottom": 0.0, "right": 90.0, "top": 180.0, "left": 270.0}
@@ -364,6 +369,11 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     """The die cell of a sheet-terminal package with every drawn layer; raises ConfigError on bad input."""
     pkg = design.package
     assert isinstance(pkg, SheetTerminals)
+    check_sheet_wafer(design)
+    if design.wafer is not None:
+        # On a wafer-scale sheet the frame and the fiducials are drawn once around the whole sheet (wafer.py).
+        pkg = pkg.model_copy(update={"frame": None, "fiducials": None})
+        design = design.model_copy(update={"package": pkg})
     plan = plan_sheet(design, pdk)
     die, grid = design.die, pdk.grid_um
     layout = Layout(top=die.name)
@@ -431,8 +441,9 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         ball_nets={n: net for n, net in nets_of.items() if net is not None},
         assignment=assignment,
         route_lengths={ld.contact: round(ld.length, 3) for ld in plan.leads},
-        counts={**_counts(pkg, plan, len(die.pads), len({p.net for p in die.pads})),
-                "bonds": len(plan.leads), "traces": len(assignment)},
+        counts={k: v for k, v in {**_counts(pkg, plan, len(die.pads), len({p.net for p in die.pads})),
+                                  "bonds": len(plan.leads), "traces": len(assignment)}.items()
+                if not (k == "fiducials" and design.wafer is not None)},   # the sheet's, in summary.wafer
         extra={**_extra(pkg, plan), **({"traces": trace_lengths} if plan.grid_vias is not None else {})},
     )
 

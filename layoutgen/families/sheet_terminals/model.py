@@ -34,6 +34,29 @@ class PotentialPlane(Model):
     tied: list[str] = Field(default_factory=list, description="terminal names or nets left joined to the plane (no ring)")
 
 
+class WaferSheet(Model):
+    """The sheet at wafer scale (with Design.wafer): one sheet over every chip of the wafer, held in a ring frame.
+
+    The masks expose the sheet at room temperature; its leads are bonded to the wafer at the bond
+    temperature, `temperature_step` hotter, where the sheet has grown by its expansion coefficient
+    and the wafer by its own. Every sheet mask is drawn scaled by (1 + α_wafer·ΔT) / (1 + α_sheet·ΔT)
+    about the wafer centre, so that the leads land on the contacts when hot. `expansion` is the
+    coefficient that sets the sheet's size while it is bonded: its own, or its frame's where the
+    frame holds it in tension (the patent's molybdenum frame, close to silicon).
+    """
+
+    margin: Length = Field(default=5000.0, description="sheet edge beyond the wafer edge (sheet diameter = wafer + 2·margin), µm")
+    expansion: float = Field(default=17.0, ge=0, le=100, description="sheet (or holding frame) expansion coefficient, ppm/K")
+    wafer_expansion: float = Field(default=2.6, ge=0, le=100, description="wafer expansion coefficient, ppm/K (silicon 2.6)")
+    temperature_step: float = Field(ge=-300, le=500, description="bond temperature minus mask exposure temperature, K")
+
+    @property
+    def scale(self) -> float:
+        """The factor every sheet mask is drawn at: the wafer's growth over the sheet's."""
+        dt = self.temperature_step
+        return (1 + self.wafer_expansion * 1e-6 * dt) / (1 + self.expansion * 1e-6 * dt)
+
+
 class SheetTerminals(Package):
     """Family 3: terminals etched from a conductive sheet, leads from the sheet's bottom to the chip contacts."""
 
@@ -59,6 +82,8 @@ class SheetTerminals(Package):
     plane: PotentialPlane | None = Field(default=None, description="potential-plane variant (partial etch + rings)")
     frame: Frame | None = Field(default_factory=Frame, description="frame outline on every mask (None: none)")
     fiducials: Fiducials | None = Field(default_factory=Fiducials, description="corner fiducials on every mask (None: none)")
+    sheet: WaferSheet | None = Field(
+        default=None, description="with Design.wafer: the sheet over the whole wafer (frame and fiducials drawn once around it)")
 
     @model_validator(mode="after")
     def _consistent(self) -> "SheetTerminals":

@@ -1,0 +1,149 @@
+"""The sheet at wafer scale (seed 003, p. 10: a 10-30 cm sheet registered over a whole wafer of chips).
+
+One conductive sheet covers every chip of the wafer: its leads are bonded to all the chips in
+one operation and it is etched into terminals over all of them at once. The wafer cell holds the
+die cell (the chip's contacts and its part of the sheet: leads, liners or the grid variant's
+vias and traces, spots, rings) placed by row arrays on the die map of `layoutgen.wafer` (the
+same map, offset search and edge exclusion as a plated wafer, without the plating network: the
+sheet is one piece of metal and needs none), the frame outline once around the whole sheet,
+the fiducials (through-sheet holes, THRU, under a MARK cross on every mask) at the wafer's mark
+sites beside the dies, the saw kerf (the assembly is severed along the scribe lines, claim 8)
+and the wafer outline. Every sheet mask is drawn at `WaferSheet.scale` about the wafer centre
+(`mask_scale`), so the sheet grown at the bond temperature lands its leads on the contacts.
+All lengths in µm, the wafer centred at (0, 0).
+"""
+
+from __future__ import annotations
+
+import shapely
+
+from layoutgen.design import Design
+from layoutgen.errors import ConfigError
+from layoutgen.layout import Cell, Layout, name_number
+from layoutgen.pdk import Pdk
+from layoutgen.units import LENGTH_EPS_UM
+from layoutgen.wafer.assemble import WaferResult, _row_arrays, choose_sites, die_outline, masks_in_use, place_dies
+from layoutgen.wafer.diemap import gross_die_estimate
+from layoutgen.wafer.order import _rule_minimum
+from layoutgen.wafer.outline import WaferShape, disc
+from layoutgen.wafer.plating import lane_lines
+
+from ..result import DieResult
+from .cells.fiducial import fiducial_cross
+from .model import SheetTerminals
+
+
+def _refuse(where: str, field: str, value, reason: str) -> ConfigError:
+    return ConfigError(f"{where}: {field} = {value!r}: {reason}")
+
+
+def mask_scale(design: Design) -> float:
+    """The factor every mask of the design is drawn at: the sheet's thermal compensation on a wafer, else 1."""
+    pkg = design.package
+    if design.wafer is None or not isinstance(pkg, SheetTerminals) or pkg.sheet is None:
+        return 1.0
+    return pkg.sheet.scale
+
+
+def check_sheet_wafer(design: Design) -> None:
+    """What a wafer-scale sheet needs and refuses; ConfigError naming the field."""
+    pkg: SheetTerminals = design.package  # type: ignore[assignment]
+    wafer = design.wafer
+    if wafer is None:
+        if pkg.sheet is not None:
+            raise _refuse(pkg.sheet.where(), "SheetTerminals.sheet", "WaferSheet(...)",
+                          "a wafer-scale sheet covers a wafer: add Design.wafer=Wafer(diameter=...) or drop sheet=")
+        return
+    if pkg.sheet is None:
+        raise _refuse(wafer.where(), "Design.wafer", f"Wafer(diameter={wafer.diameter})",
+                      "the sheet family builds its wafer level as one sheet over the wafer: give "
+                      "SheetTerminals.sheet=WaferSheet(temperature_step=...) (its thermal growth to compensate)")
+    if wafer.reticle is not None or wafer.stepper is not None:
+        raise _refuse(wafer.where(), "Wafer.reticle", wafer.reticle, "the sheet is exposed whole by 1X masks "
+                      "(it is a 10-30 cm sheet, not a stepped wafer): leave reticle and stepper unset")
+    if wafer.alignment.keys:
+        raise _refuse(wafer.alignment.where(), "Alignment.keys", f"{len(wafer.alignment.keys)} keys",
+                      "the sheet arrives bare: its first mask (THRU) is the zero layer and every other mask registers "
+                      "to the through-sheet fiducials; there are no incoming keys to align to")
+    if pkg.frame is not None:
+        line_room = pkg.sheet.margin - pkg.frame.inset
+        if line_room <= 0:
+            raise _refuse(pkg.frame.where(), "Frame.inset", pkg.frame.inset,
+                          f"puts the frame inside the wafer edge (the sheet reaches only {pkg.sheet.margin:g} µm, "
+                          "WaferSheet.margin, beyond it): the frame holds the sheet around the wafer")
+
+
+def sheet_wafer(design: Design, pdk: Pdk, die: DieResult) -> WaferResult:
+    """The wafer-scale sheet: die arrays on the die map, frame around the sheet, fiducials, kerf, wafer outline."""
+    check_sheet_wafer(design)
+    pkg: SheetTerminals = design.package  # type: ignore[assignment]
+    wafer, sheet, grid = design.wafer, pkg.sheet, pdk.grid_um
+    pdk = masks_in_use(pdk, die.layout.layers(), None)
+    shape = WaferShape.of(wafer.diameter, wafer.orientation, wafer.edge_exclusion, wafer.where())
+    x0, y0, x1, y1 = die_outline(die, design)
+    dm = place_dies(wafer, pdk, shape, (x1 - x0, y1 - y0))
+    line = pdk.value("width", "MARK")
+    clear = max([r.value for r in pdk.rules if r.kind == "separation" and "MARK" in (r.layer, r.other) and r.value]
+                + [grid])
+
+    cells: dict[str, Cell] = dict(die.layout.cells)
+    top = Cell(f"{design.name}_SHEET{wafer.diameter}")
+    sites: list[tuple[float, float]] = []
+    dropped = 0
+    if pkg.fiducials is not None:
+        f = pkg.fiducials
+        if f.size < 2 * line:
+            raise _refuse(f.where(), "Fiducials.size", f.size, f"a cross needs arms longer than its {line:g} µm line")
+        cross = fiducial_cross(f.size, line, grid)
+        fid = Cell(f"SHEET_FIDUCIAL_{name_number(f.size)}").add("MARK", cross).add("THRU", cross)
+        cells[fid.name] = fid
+        sites, dm, dropped = choose_sites(wafer, pdk, shape, dm, (f.size / 2, f.size / 2), clear)
+        for x, y in sites:
+            top.place(fid.name, x, y)
+            top.label("TEXT", "SHEET_FIDUCIAL", x, y)
+    firsts = [(x - (x0 + x1) / 2, y - (y0 + y1) / 2) for x, y in (dm.run_origin(r) for r in dm.runs)]
+    top.refs[:0] = _row_arrays(die.layout.top, firsts, [r[2] - r[1] + 1 for r in dm.runs], dm.pitch[0])
+
+    radius = shape.radius + sheet.margin
+    outline = disc(radius, grid)
+    if pkg.frame is not None:
+        outer = radius - pkg.frame.inset
+        if outer - line <= shape.radius + LENGTH_EPS_UM:
+            raise _refuse(pkg.frame.where(), "Frame.inset", pkg.frame.inset,
+                          f"leaves the {line:g} µm frame line over the wafer edge: raise WaferSheet.margin or lower the inset")
+        ring = disc(outer, grid)
+        # the inner edge parallel to the outer polygon's (one grid step more, so the snapped vertices keep the width)
+        top.add("MARK", shapely.set_precision(ring.difference(ring.buffer(-(line + grid), join_style="mitre")), grid))
+    wafer_outline = shape.outline(grid)
+    top.add("WAFER", wafer_outline.difference(shape.usable(grid)))
+    xs, ys = dm.lanes(shape.radius)
+    top.add("KERF", *lane_lines(xs, ys, wafer.kerf, wafer_outline, None, grid))
+    cells[top.name] = top
+    layout = Layout(top=top.name, cells=cells)
+
+    scale = sheet.scale
+    summary = {
+        "diameter_mm": wafer.diameter, "orientation": wafer.orientation, "edge_exclusion_um": wafer.edge_exclusion,
+        "scribe_um": wafer.scribe, "kerf_um": wafer.kerf, "die_um": [round(v, 6) for v in dm.die],
+        "pitch_um": list(dm.pitch), "offset_um": [round(v, 6) for v in dm.offset],
+        "offset_mode": "auto" if wafer.offset == "auto" else "fixed", "dies": dm.count, "positions": dm.count,
+        "gross_die_estimate": round(gross_die_estimate(wafer.diameter * 1000.0, wafer.edge_exclusion, *dm.pitch), 1),
+        "map": [list(r) for r in dm.runs],
+        "sheet": {
+            "diameter_mm": round(2 * radius / 1000.0, 6), "margin_um": sheet.margin,
+            "frame": None if pkg.frame is None else {"outer_diameter_mm": round(2 * (radius - pkg.frame.inset) / 1000, 6),
+                                                     "line_um": line},
+            "expansion_ppm_per_k": sheet.expansion, "wafer_expansion_ppm_per_k": sheet.wafer_expansion,
+            "temperature_step_k": sheet.temperature_step,
+            "growth_ppm": round((sheet.expansion - sheet.wafer_expansion) * sheet.temperature_step, 3),
+            "mask_scale": round(scale, 9),
+            "mask_pitch_um": [round(p * scale, 6) for p in dm.pitch],
+            "edge_shift_compensated_um": round(abs(1 - scale) * shape.usable_radius, 3),
+        },
+        "fiducials": {"cell": f"SHEET_FIDUCIAL_{name_number(pkg.fiducials.size)}" if pkg.fiducials else None,
+                      "sites": [[round(v, 6) for v in s] for s in sites], "dies_dropped": dropped,
+                      "layers": ["THRU", "MARK"]},
+        "mask_features": {m.name: round(v * scale, 6) for m in pdk.masks if (v := _rule_minimum(pdk, m)) is not None},
+        "cells": {"top": top.name, "die": die.layout.top},
+    }
+    return WaferResult(layout=layout, field=outline, summary=summary, die_map=dm, sites=sites)

@@ -1,0 +1,160 @@
+"""The sheet at wafer scale (seed 003: one sheet registered over a whole wafer of chips), read back with klayout.db:
+one frame around the sheet, fiducials the two sides share, the lead and spot arrays of every chip, and the masks
+drawn at the thermal scale (array pitch = die pitch × scale, on the grid). One 100 mm build per module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import klayout.db as kdb
+import numpy as np
+import pytest
+
+from layoutgen.errors import ConfigError
+from layoutgen.pdk import load_pdk
+from layoutgen.pipeline import build
+
+from conftest import TEMPLATES, template_variant
+
+TEMPLATE = TEMPLATES / "compliant_terminals_wafer.py"
+PDK = load_pdk("sheet100")
+GRID = PDK.grid_um
+DBU = 1000  # database units per µm in every shipped PDK
+SMALL = "design = design.model_copy(update={'wafer': design.wafer.model_copy(update={'diameter': 100})})"
+
+
+@pytest.fixture(scope="module")
+def wafer(tmp_path_factory) -> Path:
+    cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "sheet_wafer.py", SMALL)
+    return build(cfg, out=tmp_path_factory.mktemp("out")).out_dir
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text())
+
+
+def _layer(ly: kdb.Layout, name: str) -> int:
+    return ly.layer(*PDK.layer(name).gds)
+
+
+def _read(path: Path) -> kdb.Layout:
+    ly = kdb.Layout()
+    ly.read(str(path))
+    return ly
+
+
+def _mask_polygons(out: Path, m: dict) -> tuple[list[kdb.Polygon], np.ndarray]:
+    """A mask's polygons inside its field (not the label below it), flattened, as exposed seen from the sheet's top
+    (a mirrored mask mirrored back), and their bounding boxes (x0, y0, x1, y1) in µm."""
+    ly = _read(out / m["file"])
+    flip = kdb.ICplxTrans(kdb.Trans(kdb.Trans.M90) if m["mirror"] else kdb.Trans())
+    it = ly.top_cell().begin_shapes_rec(_layer(ly, m["layers"][0]))
+    polys = []
+    while not it.at_end():
+        polys.append(it.shape().polygon.transformed(flip * it.trans()))
+        it.next()
+    boxes = np.array([[b.left, b.bottom, b.right, b.top] for b in (p.bbox() for p in polys)]) / DBU
+    f = json.loads((out / "masks" / "manifest.json").read_text())["field_um"]
+    keep = (boxes[:, 1] >= f["y0"]) & (boxes[:, 3] <= f["y1"])
+    return [p for p, k in zip(polys, keep) if k], boxes[keep]
+
+
+def test_the_sheet_covers_the_wafer_drc_clean_with_every_terminal_connected(wafer: Path):
+    s = _summary(wafer)
+    rules = {r["name"]: r["status"] for r in json.loads((wafer / "drc.json").read_text())["rules"]}
+    assert s["drc"]["ok"] and rules["NET.OPEN"] == rules["NET.SHORT"] == rules["PLANE.ONE"] == "clean"
+    assert [m["name"] for m in s["masks"]] == ["THRU", "LINER", "LEAD", "BOND", "SPOT", "PLANE"]
+    order = (wafer / "masks" / "mask_order.csv").read_text().splitlines()
+    assert order[0].endswith(",scale") and len(order) == 7 and all("fiducial" in r and r.endswith(",0.997415907") for r in order[1:])
+    assert s["wafer"]["dies"] > 200 and s["counts"]["dies"] == s["wafer"]["dies"]
+
+
+def test_one_frame_around_the_whole_sheet_not_per_die(wafer: Path):
+    s = _summary(wafer)
+    ly = _read(wafer / f"{s['design']}.gds")
+    marks = kdb.Region(ly.top_cell().begin_shapes_rec(_layer(ly, "MARK")))
+    dies = kdb.Region(ly.top_cell().begin_shapes_rec(_layer(ly, "DIE")))
+    rings = [p for p in marks.merged().each() if p.holes() > 0]              # GDS keyholes merged back into a ring
+    assert dies.count() == s["wafer"]["dies"] and len(rings) == 1
+    hole = kdb.Region(kdb.Polygon(list(rings[0].each_point_hole(0))))
+    assert (dies - hole).is_empty()                                               # every die inside the frame
+    frame_d = rings[0].bbox().width() / DBU
+    assert frame_d == pytest.approx(s["wafer"]["sheet"]["frame"]["outer_diameter_mm"] * 1000, abs=2 * GRID)
+    assert frame_d > 100_000                                                      # outside the 100 mm wafer
+
+
+def test_the_fiducials_of_the_two_sides_coincide_on_every_mask(wafer: Path):
+    s = _summary(wafer)
+    scale = s["wafer"]["sheet"]["mask_scale"]
+    masks = {m["name"]: m for m in s["masks"]}
+    holes, boxes = _mask_polygons(wafer, masks["THRU"])                            # bottom side, mirrored
+    sites = np.array(s["wafer"]["fiducials"]["sites"]) * scale
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    assert len(holes) == len(sites) == 2
+    assert all(np.abs(centres - c).max(axis=1).min() <= GRID for c in sites)    # the holes at the sites, scaled
+    for name in ("LEAD", "SPOT", "PLANE"):                                        # both sides' masks carry the same cross
+        polys, b = _mask_polygons(wafer, masks[name])
+        near = [p for p, c in zip(polys, (b[:, :2] + b[:, 2:]) / 2) if np.hypot(*(sites - c).T).min() < 1000]
+        assert (kdb.Region(near) ^ kdb.Region(holes)).is_empty(), name
+        assert masks[name]["mirror"] == (name == "LEAD")
+
+
+def test_every_chip_has_its_leads_and_spots_on_the_scaled_die_pitch(wafer: Path):
+    s = _summary(wafer)
+    w = s["wafer"]
+    scale, n = w["sheet"]["mask_scale"], w["dies"]
+    masks = {m["name"]: m for m in s["masks"]}
+    (ox, oy), (px, py) = w["offset_um"], w["pitch_um"]
+    sites = np.array(w["fiducials"]["sites"]) * scale
+    for name in ("LEAD", "SPOT"):
+        _, boxes = _mask_polygons(wafer, masks[name])
+        centre, size = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]
+        near_fid = np.min(np.hypot(*(centre[:, None, :] - sites[None]).transpose(2, 0, 1)), axis=1) < 1000
+        product = (size.max(axis=1) < px / 2) & ~near_fid & (np.hypot(*centre.T) < 50_000)   # not frame, crosses, label
+        # each product shape in the scaled site of one chip of the map, 56 in every chip's site
+        i = np.round((centre[product, 0] / scale - ox) / px).astype(int)
+        j = np.round((centre[product, 1] / scale - oy) / py).astype(int)
+        inside = (np.abs(centre[product, 0] - (ox + i * px) * scale) <= w["die_um"][0] / 2 * scale) & \
+                 (np.abs(centre[product, 1] - (oy + j * py) * scale) <= w["die_um"][1] / 2 * scale)
+        assert inside.all(), name
+        per_chip = {}
+        for key in zip(i.tolist(), j.tolist()):
+            per_chip[key] = per_chip.get(key, 0) + 1
+        chips = {(i, j) for j, i0, i1 in w["map"] for i in range(i0, i1 + 1)}
+        assert set(per_chip) == chips and set(per_chip.values()) == {56}, name
+    # the arrays themselves: die pitch × scale on the grid in the mask, the die pitch in the combined layout
+    ly = _read(wafer / masks["SPOT"]["file"])
+    steps = [inst.b.x / DBU for c in ly.each_cell() for inst in c.each_inst() if inst.is_regular_array() and inst.nb > 1]
+    assert steps and all(abs(v - px * scale) <= GRID / 2 + 1e-9 and round(v / GRID) * GRID == pytest.approx(v)
+                         for v in steps)
+    assert abs(px * scale - px) > 10                                              # the scale moves an edge die's data
+    combined = _read(wafer / f"{s['design']}.gds")
+    assert {inst.b.x / DBU for inst in combined.top_cell().each_inst() if inst.is_regular_array() and inst.nb > 1} == {px}
+
+
+def test_the_scale_is_the_wafers_growth_over_the_sheets():
+    from layoutgen.families.sheet_terminals import WaferSheet
+
+    ws = WaferSheet(expansion=17.0, wafer_expansion=2.6, temperature_step=180)
+    assert ws.scale == pytest.approx((1 + 2.6e-6 * 180) / (1 + 17e-6 * 180))
+    assert WaferSheet(temperature_step=0).scale == 1.0
+
+
+BAD = {
+    "no sheet": ("sheet=WaferSheet(", "sheet=None and WaferSheet(",
+                 r"Design.wafer = 'Wafer\(diameter=200\)': .*give SheetTerminals.sheet=WaferSheet"),
+    "no wafer": ("wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),", "",
+                 r"SheetTerminals.sheet = 'WaferSheet\(...\)': a wafer-scale sheet covers a wafer"),
+    "reticle": ("kerf=50),", "kerf=50, reticle=(20000, 20000)),", r"Wafer.reticle = \(20000.0, 20000.0\): .*1X masks"),
+    "frame over the wafer": ("Frame(inset=1000)", "Frame(inset=6000)", r"Frame.inset = 6000.0: puts the frame inside the wafer edge"),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD))
+def test_a_sheet_wafer_it_cannot_make_is_refused_naming_the_field(bad, write_config):
+    old, new, message = BAD[bad]
+    text = TEMPLATE.read_text()
+    assert old in text
+    with pytest.raises(ConfigError, match=r"cfg.py:\d+: " + message):
+        build(write_config(text.replace(old, new)), drc=False)
