@@ -10,7 +10,9 @@ the copper has grown 17 ppm/K and the silicon 2.6 ppm/K, so every sheet mask is 
 by (1 + 2.6e-6·180) / (1 + 17e-6·180) ≈ 0.99741 about the wafer centre (the mask label and the
 mask order table say so) and the leads land on the contacts when hot. The frame outline is
 drawn once around the sheet; the fiducial crosses are etched through the sheet first (THRU)
-beside the dies at the two ends of the x axis, and every later mask carries them (MARK).
+beside the dies at the two ends of the x axis, and every later mask carries them (MARK). Two
+injection ports (fig. 15) are etched through the sheet with them, between the wafer and the
+frame, for the liquid that lifts the sheet and cures into the compliant layer.
 
 Copy this file, edit the die, the contacts, the sheet and the wafer, and run
     layoutgen build templates/compliant_terminals_wafer.py
@@ -18,7 +20,9 @@ All lengths in µm; the wafer is centred at (0, 0), seen from the sheet's top.
 """
 
 from layoutgen import Design, Die, Wafer, peripheral_pads
-from layoutgen.families.sheet_terminals import Fiducials, Frame, PotentialPlane, SheetTerminals, WaferSheet
+from layoutgen.families.sheet_terminals import (
+    Fiducials, Frame, InjectionPorts, PotentialPlane, SheetTerminals, WaferSheet,
+)
 
 DIE = 5000.0
 
@@ -48,6 +52,7 @@ design = Design(
         plane=PotentialPlane(thickness=30, tied=["VSS"]),   # one ground plane over the whole wafer
         frame=Frame(inset=1000),                             # frame outline 1 mm inside the sheet's edge
         fiducials=Fiducials(size=400),                       # crosses at the wafer's mark sites
+        ports=InjectionPorts(count=2, diameter=1500),        # fig. 15: the compliant liquid goes in through these
         sheet=WaferSheet(
             margin=5000,              # sheet edge 5 mm beyond the wafer edge: a 210 mm sheet
             expansion=17.0,           # copper, ppm/K (or the holding frame's, when it keeps the sheet taut)

@@ -4,6 +4,6 @@
 `build` the die, `wafer` the sheet over a whole wafer, `rules` the sheet rule kinds.
 """
 
-from .model import Fiducials, Frame, PotentialPlane, SheetTerminals, WaferSheet
+from .model import Fiducials, Frame, InjectionPorts, PotentialPlane, RigidPosts, SheetTerminals, WaferSheet
 
-__all__ = ["Fiducials", "Frame", "PotentialPlane", "SheetTerminals", "WaferSheet"]
+__all__ = ["Fiducials", "Frame", "InjectionPorts", "PotentialPlane", "RigidPosts", "SheetTerminals", "WaferSheet"]

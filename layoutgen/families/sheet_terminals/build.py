@@ -35,6 +35,7 @@ from layoutgen.design import BallGrid, Design, Length, Model, Package, Pad
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell, Layout, name_number
 from layoutgen.pdk import Pdk
+from layoutgen.units import LENGTH_EPS_UM, snap_up
 from ..die import check_die_size
 from ..result import DieResult
 from .model import Fiducials, Frame, PotentialPlane, SheetTerminals
@@ -106,7 +107,11 @@ class SheetPlan:
     ring: Polygon | None
     field: Polygon
     marks: list[Polygon]
-    bond: Polygon | None = None              # bonding metal on each lead tip
+    bond: Polygon | None = None              # bonding metal on each lead (or post) tip
+    stems: tuple[Polygon, Polygon] | None = None   # figs. 10-14: the stems under the fixed end and the tip (STEM)
+    release_undercut: float = 0.0            # figs. 10-14: the release etch's undercut from each lead edge, µm
+    post: Polygon | None = None              # fig. 19: a post's etch-resist dot (PILLAR)
+    post_sizes: TowerSizes | None = None     # fig. 19: the post's tip, neck and base from the etch model
     grid_vias: tuple[Polygon, Polygon, Polygon, Polygon] | None = None   # grid variant: TVIA, its landing, SVIA, its capture
     leads: list[LeadPlan] = dc_field(default_factory=list)
     terminals: list[TerminalPlan] = dc_field(default_factory=list)
@@ -255,7 +260,9 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     w = pdk.snap_up(w)
     s = pdk.value("space", "LEAD")
     liner = liner_opening(pkg.liner_diameter, pdk)
-    fixed_bulge = grow(liner, pdk.value("enclosure", "LEAD", "LINER"), grid)
+    # the fixed bulge covers the via liner (figs. 1-9), the stem's core (figs. 10-14) or the mass's cavity (fig. 17)
+    en_fixed = pdk.rule("enclosure", "LEAD", "MASS" if pkg.terminals == "masses" else "LINER")
+    fixed_bulge = grow(liner, en_fixed.value, grid)
     tip_bulge = circle(pkg.tip_diameter, pdk.circle_vertices, grid, "circumscribed")
     bond = pdk.rule("overlap", "LEAD", "PAD")
     if pkg.tip_diameter < bond.value - 1e-9:
@@ -263,14 +270,16 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     if not (w < pkg.tip_diameter < width_across_flats(fixed_bulge)):
         raise _fail(pkg, "tip_diameter", pkg.tip_diameter,
                     f"a lead needs narrow section ({w:g} µm) < tip bulge < fixed bulge ({width_across_flats(fixed_bulge):.3f} µm: "
-                    f"liner {pkg.liner_diameter:g} + 2 × {pdk.rule('enclosure', 'LEAD', 'LINER').name})")
+                    f"liner {pkg.liner_diameter:g} + 2 × {en_fixed.name})")
+    tip_field, tip_size = ("posts.diameter", pkg.posts.diameter) if pkg.attach == "posts" else ("tip_diameter", pkg.tip_diameter)
     for p in die.pads:
-        if pkg.tip_diameter > min(p.width, p.height) + 1e-9:
-            raise ConfigError(f"{p.where()}: Pad {p.name} ({p.width:g} × {p.height:g} µm) is smaller than the lead tip "
-                              f"(SheetTerminals.tip_diameter = {pkg.tip_diameter:g} µm): the tip must lie on its contact")
+        if tip_size > min(p.width, p.height) + LENGTH_EPS_UM:
+            raise ConfigError(f"{p.where()}: Pad {p.name} ({p.width:g} × {p.height:g} µm) is smaller than the "
+                              f"{'post' if pkg.attach == 'posts' else 'lead'} tip (SheetTerminals.{tip_field} = "
+                              f"{tip_size:g} µm): the tip must lie on its contact")
 
-    # Spot and terminal sizes from the etch model.
-    depth = pkg.sheet_thickness - (pkg.plane.thickness if pkg.plane else 0.0)
+    # Spot and terminal sizes from the etch model (through what the posts' etch from the bottom leaves, fig. 19).
+    depth = pkg.sheet_thickness - (pkg.plane.thickness if pkg.plane else 0.0) - (pkg.posts.height if pkg.attach == "posts" else 0.0)
     sizes = ETCH_MODELS[pkg.etch_model](pkg.terminal_top, depth, pkg.etch_factor, pkg.neck_undercut)
     if sizes.neck <= 0:
         raise _fail(pkg, "terminal_top", pkg.terminal_top,
@@ -295,9 +304,18 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     plan = SheetPlan(sizes=sizes, etch_depth=depth, lead_width=w, lead_space=s, liner=liner, fixed_bulge=fixed_bulge,
                      tip_bulge=tip_bulge, spot=spot, ring=ring, field=field_poly, marks=marks,
                      bond=_bond(pkg, pdk), grid_vias=_grid_vias(pkg, pdk, fixed_bulge, spot) if pkg.placement == "grid" else None)
-    plan.leads = _plan_leads(design, pdk, w, s, fixed_bulge, tip_bulge)
+    if not pkg.dielectric and pkg.attach == "leads":
+        plan.release_undercut, plan.stems = _stems(pkg, pdk, w, fixed_bulge, tip_bulge)
 
     tied = set(pkg.plane.tied) if pkg.plane else set()
+    if pkg.attach == "posts":
+        # Fig. 19: no leads; a rigid post on each contact, its terminal straight over it.
+        plan.post_sizes, plan.post = _post(pkg, pdk)
+        plan.bond = _bond(pkg, pdk, pkg.posts.diameter, "posts.diameter")
+        plan.terminals = [TerminalPlan(p.name, p.net, pdk.snap(p.x), pdk.snap(p.y),
+                                       pkg.plane is not None and not ({p.name, p.net} & tied)) for p in die.pads]
+        return plan
+    plan.leads = _plan_leads(design, pdk, w, s, fixed_bulge, tip_bulge)
     if pkg.placement == "per_lead":
         plan.terminals = [TerminalPlan(ld.contact, ld.net, ld.fixed[0], ld.fixed[1],
                                        pkg.plane is not None and not ({ld.contact, ld.net} & tied)) for ld in plan.leads]
@@ -318,16 +336,48 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     return plan
 
 
-def _bond(pkg: SheetTerminals, pdk: Pdk) -> Polygon:
-    """The bonding metal on a lead tip: the tip bulge less LEAD.EN.BOND all round, ≥ BOND.W.1; ConfigError if it cannot be."""
+def _bond(pkg: SheetTerminals, pdk: Pdk, tip_d: float | None = None, field_name: str = "tip_diameter") -> Polygon:
+    """The bonding metal on a lead (or post) tip: the tip less LEAD.EN.BOND all round, ≥ BOND.W.1; ConfigError if it cannot be."""
     en, w = pdk.rule("enclosure", "LEAD", "BOND"), pdk.rule("width", "BOND")
-    d = pkg.tip_diameter - 2 * en.value
-    if d < w.value - 1e-9:
-        raise _fail(pkg, "tip_diameter", pkg.tip_diameter, f"leaves {d:g} µm for the tip's bonding metal inside "
+    tip_d = pkg.tip_diameter if tip_d is None else tip_d
+    d = tip_d - 2 * en.value
+    if d < w.value - LENGTH_EPS_UM:
+        raise _fail(pkg, field_name, tip_d, f"leaves {d:g} µm for the tip's bonding metal inside "
                     f"{en.name} ({en.value:g} µm): {w.name} needs ≥ {w.value:g} µm")
-    tip = circle(pkg.tip_diameter, pdk.circle_vertices, pdk.grid_um, "circumscribed")
+    tip = circle(tip_d, pdk.circle_vertices, pdk.grid_um, "circumscribed")
     # the tip bulge's own outline moved in (one grid step more, so the snapped vertices keep the enclosure)
     return shapely.set_precision(tip.buffer(-(en.value + pdk.grid_um), join_style="mitre"), pdk.grid_um)
+
+
+def _stems(pkg: SheetTerminals, pdk: Pdk, w: float, fixed_bulge: Polygon, tip_bulge: Polygon) -> tuple[float, tuple[Polygon, Polygon]]:
+    """Figs. 10-14: the release etch from the bottom undercuts every lead edge until the narrow section is free
+    (half its width plus `release_overetch`); what it leaves under the fixed bulge (the stem joining lead and sheet)
+    and under the tip bulge (the weak stem holding the tip until it is bonded); ConfigError when the tip's is too thin."""
+    grid = pdk.grid_um
+    u = snap_up(w / 2 + pkg.release_overetch, grid)
+    rule = pdk.rule("width", "STEM")
+    fixed, tip = (shapely.set_precision(b.buffer(-u, join_style="mitre"), grid) for b in (fixed_bulge, tip_bulge))
+    if tip.is_empty or width_across_flats(tip) < rule.value - LENGTH_EPS_UM:
+        left = 0.0 if tip.is_empty else width_across_flats(tip)
+        raise _fail(pkg, "tip_diameter", pkg.tip_diameter,
+                    f"the release etch undercuts every lead edge by {u:g} µm (half the {w:g} µm lead plus "
+                    f"release_overetch {pkg.release_overetch:g} µm) and leaves a {left:.3f} µm stem under the tip: "
+                    f"{rule.name} needs ≥ {rule.value:g} µm to hold the tip until it is bonded")
+    return u, (fixed, tip)
+
+
+def _post(pkg: SheetTerminals, pdk: Pdk) -> tuple[TowerSizes, Polygon]:
+    """Fig. 19: the etch-resist dot that leaves a post of the given tip diameter after the partial etch of its height
+    (the terminal's etch model, from the bottom); ConfigError when the neck vanishes or the dot is below PILLAR.W.1."""
+    p = pkg.posts
+    sizes = ETCH_MODELS[pkg.etch_model](p.diameter, p.height, pkg.etch_factor, pkg.neck_undercut)
+    if sizes.neck <= 0:
+        raise _fail(p, "diameter", p.diameter, f"the {p.height:g} µm etch (EF {pkg.etch_factor:g}) undercuts the post's "
+                    f"neck to {sizes.neck:.1f} µm: the post would fall off; widen it or lower its height")
+    rule = pdk.rule("width", "PILLAR")
+    if sizes.spot < rule.value - LENGTH_EPS_UM:
+        raise _fail(p, "diameter", p.diameter, f"gives a {sizes.spot:g} µm dot, below {rule.name} ({rule.value:g} µm)")
+    return sizes, spot_outline("circle", sizes.spot, pdk.grid_um, 6, pdk.circle_vertices)
 
 
 def _grid_vias(pkg: SheetTerminals, pdk: Pdk, fixed_bulge: Polygon, spot: Polygon) -> tuple[Polygon, Polygon, Polygon, Polygon]:
@@ -387,17 +437,28 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         top.place(cell.name, x, y)
         top.label("PAD", p.net, x, y)
 
-    # Leads: one cell per distinct lead, rotated to its side; the liner rides with it in per-lead placement.
-    liner = plan.liner if pkg.placement == "per_lead" else None
+    # Leads: one cell per distinct lead, rotated to its side; the liner rides with it in per-lead placement (the stem
+    # under the fixed end without a dielectric, figs. 10-14; the mass's cavity, fig. 17).
+    liner, liner_layer, tip_stem = (plan.liner if pkg.placement == "per_lead" else None), "LINER", None
+    if plan.stems is not None:
+        liner, liner_layer, tip_stem = plan.stems[0], "STEM", plan.stems[1]
+    elif pkg.terminals == "masses":
+        liner_layer = "MASS"
     lead_polys = []
     for ld in plan.leads:
         cell = layout.add(lead_cell(ld.offset, ld.meander, plan.lead_width, plan.fixed_bulge, plan.tip_bulge, grid, liner,
-                                    plan.bond))
+                                    plan.bond, liner_layer, tip_stem))
         top.place(cell.name, ld.fixed[0], ld.fixed[1], rotation=ld.rotation)
         poly = cell.shapes["LEAD"][0]
         a = ld.rotation
         lead_polys.append(shapely.affinity.translate(shapely.affinity.rotate(poly, a, origin=(0, 0)) if a else poly, *ld.fixed))
     _check_leads_apart(plan.leads, lead_polys, plan.lead_space, pdk.rule("space", "LEAD").name, pkg.where())
+    # Rigid posts (fig. 19): a dot on each contact, the bonding metal on its tip.
+    if plan.post is not None:
+        post = layout.add(Cell(f"SHEET_POST_{name_number(pkg.posts.diameter)}_H{name_number(pkg.posts.height)}")
+                          .add("PILLAR", plan.post).add("BOND", plan.bond))
+        for t in plan.terminals:
+            top.place(post.name, t.x, t.y)
 
     # Grid variant (figs. 8-9): traces inside the dielectric join each fixed end to a terminal.
     nets_of = {t.name: t.net for t in plan.terminals}
@@ -414,6 +475,11 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     plan.terminals = [replace(t, isolated=pkg.plane is not None and not ({t.name, nets_of.get(t.name)} & tied))
                       for t in plan.terminals]
     for t in plan.terminals:
+        if pkg.terminals == "masses":          # the mass (in the lead cell) is the terminal: no spot
+            if nets_of.get(t.name) is not None:
+                top.label("MASS", nets_of[t.name], t.x, t.y)
+            top.label("TEXT", t.name, t.x, t.y)
+            continue
         cell = layout.add(_terminal_cell(pkg, plan, t.isolated))
         top.place(cell.name, t.x, t.y)
         if nets_of.get(t.name) is not None:
@@ -442,7 +508,8 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         assignment=assignment,
         route_lengths={ld.contact: round(ld.length, 3) for ld in plan.leads},
         counts={k: v for k, v in {**_counts(pkg, plan, len(die.pads), len({p.net for p in die.pads})),
-                                  "bonds": len(plan.leads), "traces": len(assignment)}.items()
+                                  "bonds": len(plan.leads) or (len(plan.terminals) if plan.post is not None else 0),
+                                  "traces": len(assignment)}.items()
                 if not (k == "fiducials" and design.wafer is not None)},   # the sheet's, in summary.wafer
         extra={**_extra(pkg, plan), **({"traces": trace_lengths} if plan.grid_vias is not None else {})},
     )
@@ -478,8 +545,11 @@ def _route_grid(pkg: SheetTerminals, pdk: Pdk, plan: SheetPlan, layout: Layout, 
 def _counts(pkg: SheetTerminals, plan: SheetPlan, contacts: int, nets: int) -> dict[str, int]:
     return {
         "contacts": contacts, "nets": nets, "leads": len(plan.leads),
-        "liners": len(plan.leads) if pkg.placement == "per_lead" else 0,
-        "terminals": len(plan.terminals), "spots": len(plan.terminals),
+        "liners": len(plan.leads) if pkg.placement == "per_lead" and pkg.dielectric and pkg.terminals == "spots" else 0,
+        "terminals": len(plan.terminals), "spots": len(plan.terminals) if pkg.terminals == "spots" else 0,
+        **({"stems": 2 * len(plan.leads)} if plan.stems is not None else {}),
+        **({"masses": len(plan.leads)} if pkg.terminals == "masses" else {}),
+        **({"posts": len(plan.terminals)} if plan.post is not None else {}),
         "isolation_rings": sum(t.isolated for t in plan.terminals),
         "tied_terminals": sum(not t.isolated for t in plan.terminals) if pkg.plane else 0,
         "fiducials": 4 if pkg.fiducials is not None else 0,
@@ -503,6 +573,14 @@ def _extra(pkg: SheetTerminals, plan: SheetPlan) -> dict:
         "lead_length_min_um": r3(min(lengths, default=0)), "lead_length_max_um": r3(max(lengths, default=0)),
         "lead_length_margin_min_um": r3(min(margins, default=0)) + 0.0,
     }
+    if plan.stems is not None:
+        sheet.update({"release_undercut_um": r3(plan.release_undercut),
+                      "release_depth_um": r3(plan.release_undercut * pkg.etch_factor),
+                      "fixed_stem_um": r3(width_across_flats(plan.stems[0])), "tip_stem_um": r3(width_across_flats(plan.stems[1]))})
+    if plan.post is not None:
+        ps = plan.post_sizes
+        sheet.update({"post_tip_um": r3(ps.tip), "post_neck_um": r3(ps.neck), "post_base_um": r3(ps.base),
+                      "post_dot_um": r3(ps.spot), "post_height_um": pkg.posts.height})
     out = {
         "sheet": sheet,
         "terminals": [{"name": t.name, "net": t.net, "x": r3(t.x), "y": r3(t.y), "spot_um": r3(sz.spot), "tip_um": r3(sz.tip),

@@ -34,6 +34,23 @@ class PotentialPlane(Model):
     tied: list[str] = Field(default_factory=list, description="terminal names or nets left joined to the plane (no ring)")
 
 
+class RigidPosts(Model):
+    """Fig. 19: rigid posts etched from the sheet's bottom (a partial etch through resist dots, PILLAR) instead of
+    flexible leads, one on each chip contact, bonding metal on each tip; the terminal over each post is etched
+    from the top through the rest of the sheet."""
+
+    diameter: Length = Field(default=60.0, description="post tip diameter (bonded on the contact), µm")
+    height: Length = Field(default=50.0, description="post height: depth of the partial etch from the sheet's bottom, µm")
+
+
+class InjectionPorts(Model):
+    """Fig. 15: ports through the sheet, outside the wafer and inside the frame, through which the compliant liquid is
+    injected between the sheet and the wafer; etched through the sheet in its first step (on the THRU mask)."""
+
+    count: int = Field(default=2, ge=1, le=16, description="ports, evenly spaced round the sheet, the first at the top")
+    diameter: Length = Field(default=2000.0, description="port hole diameter, µm")
+
+
 class WaferSheet(Model):
     """The sheet at wafer scale (with Design.wafer): one sheet over every chip of the wafer, held in a ring frame.
 
@@ -58,7 +75,18 @@ class WaferSheet(Model):
 
 
 class SheetTerminals(Package):
-    """Family 3: terminals etched from a conductive sheet, leads from the sheet's bottom to the chip contacts."""
+    """Family 3: terminals etched from a conductive sheet, leads from the sheet's bottom to the chip contacts.
+
+    Embodiments and their masks: figs. 1-7 the default (LINER, LEAD, BOND, SPOT; THRU fiducials);
+    figs. 8-9 placement='grid' (SVIA, TRACE, TVIA instead of LINER); figs. 10-14 dielectric=False
+    (no LINER: the leads, etch-resistant, mask the release etch themselves, so the stems it leaves
+    are drawn on the reference layer STEM, no mask); fig. 15 ports= (PORT holes, etched through
+    the sheet with the fiducials on the THRU mask; the frame and recess are machined, no mask);
+    fig. 16 (a temporary layer instead of the dielectric) is figs. 1-7's masks: its apertures are
+    the LINER openings; fig. 17 terminals='masses' (MASS cavities, no SPOT/PLANE: the final etch
+    is unmasked); fig. 18 plane= (PLANE); fig. 19 attach='posts' (PILLAR dots, BOND on the post
+    tips, SPOT over the posts; no LEAD/LINER).
+    """
 
     family: Literal["sheet_terminals"] = "sheet_terminals"
     placement: Literal["per_lead", "grid"] = Field(
@@ -82,6 +110,18 @@ class SheetTerminals(Package):
     plane: PotentialPlane | None = Field(default=None, description="potential-plane variant (partial etch + rings)")
     frame: Frame | None = Field(default_factory=Frame, description="frame outline on every mask (None: none)")
     fiducials: Fiducials | None = Field(default_factory=Fiducials, description="corner fiducials on every mask (None: none)")
+    dielectric: bool = Field(
+        default=True, description="a dielectric layer under the sheet (figs. 1-9); False: leads on the bare sheet, joined "
+                                  "to it by the stem the release etch leaves under each fixed end (figs. 10-14)")
+    release_overetch: float = Field(
+        default=2.0, ge=0, description="dielectric=False: the release etch's undercut beyond half the lead width, µm")
+    terminals: Literal["spots", "masses"] = Field(
+        default="spots", description="terminals etched under resist spots, or etch-resistant masses filling cavities "
+                                     "at the fixed ends, freed by an unmasked etch (fig. 17)")
+    attach: Literal["leads", "posts"] = Field(
+        default="leads", description="flexible leads bent by the lift, or rigid posts etched from the sheet (fig. 19)")
+    posts: RigidPosts = Field(default_factory=RigidPosts, description="the rigid posts of attach='posts'")
+    ports: InjectionPorts | None = Field(default=None, description="injection ports through the sheet (fig. 15; wafer scale)")
     sheet: WaferSheet | None = Field(
         default=None, description="with Design.wafer: the sheet over the whole wafer (frame and fiducials drawn once around it)")
 
@@ -92,6 +132,21 @@ class SheetTerminals(Package):
         if self.etch_model not in ETCH_MODELS:
             raise ValueError(f"etch_model {self.etch_model!r} is not registered (known: {', '.join(ETCH_MODELS)}); "
                              "register yours with layoutgen.cells.sheet_spot.register_etch_model")
+        grid_only = {"dielectric": (not self.dielectric, "its traces run inside the dielectric (figs. 8-9)"),
+                     "terminals": (self.terminals == "masses", "a mass is the terminal at its lead's fixed end (fig. 17)"),
+                     "attach": (self.attach == "posts", "a post's terminal sits over it (fig. 19)")}
+        for name, (on, why) in grid_only.items():
+            if on and self.placement == "grid":
+                raise ValueError(f"placement='grid' cannot be combined with {name}={getattr(self, name)!r}: {why}")
+        if self.terminals == "masses" and self.plane is not None:
+            raise ValueError("terminals='masses' etches the sheet away without a mask (fig. 17): it leaves no potential "
+                             "plane; drop plane= or use terminals='spots'")
+        if self.attach == "posts" and self.terminals == "masses":
+            raise ValueError("attach='posts' etches its posts from the sheet and its terminals over them under spots "
+                             "(fig. 19): use terminals='spots'")
+        if self.attach == "posts" and self.posts.height >= self.sheet_thickness - (self.plane.thickness if self.plane else 0):
+            raise ValueError(f"posts.height {self.posts.height:g} µm leaves no sheet above the posts for the terminals "
+                             f"(sheet_thickness {self.sheet_thickness:g} µm)")
         if self.plane is not None and self.plane.thickness >= self.sheet_thickness:
             raise ValueError(f"plane.thickness {self.plane.thickness:g} µm must be below sheet_thickness "
                              f"{self.sheet_thickness:g} µm (the partial etch leaves it)")

@@ -50,6 +50,10 @@ def check_sheet_wafer(design: Design) -> None:
     pkg: SheetTerminals = design.package  # type: ignore[assignment]
     wafer = design.wafer
     if wafer is None:
+        if pkg.ports is not None:
+            raise _refuse(pkg.ports.where(), "SheetTerminals.ports", "InjectionPorts(...)",
+                          "the injection ports of fig. 15 pass through the sheet outside the wafer it covers: "
+                          "they need a wafer-scale sheet (Design.wafer and SheetTerminals.sheet)")
         if pkg.sheet is not None:
             raise _refuse(pkg.sheet.where(), "SheetTerminals.sheet", "WaferSheet(...)",
                           "a wafer-scale sheet covers a wafer: add Design.wafer=Wafer(diameter=...) or drop sheet=")
@@ -71,6 +75,32 @@ def check_sheet_wafer(design: Design) -> None:
             raise _refuse(pkg.frame.where(), "Frame.inset", pkg.frame.inset,
                           f"puts the frame inside the wafer edge (the sheet reaches only {pkg.sheet.margin:g} µm, "
                           "WaferSheet.margin, beyond it): the frame holds the sheet around the wafer")
+
+
+def _ports(design: Design, pdk: Pdk, wafer_r: float, inner_r: float) -> list:
+    """Fig. 15: the injection ports, evenly round the ring between the wafer and the frame (the first at the top);
+    ConfigError when they do not fit between PORT.WAFER.S and PORT.MARK.S."""
+    import math
+
+    from layoutgen.cells.shapes import circle
+
+    pk = design.package.ports
+    d = pk.diameter
+    w_rule, gap_w, gap_m = pdk.rule("width", "PORT"), pdk.rule("separation", "PORT", "WAFER"), pdk.rule("separation", "PORT", "MARK")
+    if d < w_rule.value - LENGTH_EPS_UM:
+        raise _refuse(pk.where(), "InjectionPorts.diameter", d, f"below {w_rule.name} ({w_rule.value:g} µm)")
+    room = inner_r - wafer_r - gap_w.value - gap_m.value
+    if d > room + LENGTH_EPS_UM:
+        raise _refuse(pk.where(), "InjectionPorts.diameter", d,
+                      f"the ring between the wafer and the frame leaves {room:g} µm for a port after {gap_w.name} "
+                      f"({gap_w.value:g} µm) and {gap_m.name} ({gap_m.value:g} µm): widen WaferSheet.margin or shrink the ports")
+    r = (wafer_r + gap_w.value + inner_r - gap_m.value) / 2
+    hole = circle(d, pdk.circle_vertices, pdk.grid_um, "inscribed")
+    out = []
+    for k in range(pk.count):
+        a = math.pi / 2 + 2 * math.pi * k / pk.count
+        out.append(shapely.affinity.translate(hole, pdk.snap(r * math.cos(a)), pdk.snap(r * math.sin(a))))
+    return out
 
 
 def sheet_wafer(design: Design, pdk: Pdk, die: DieResult) -> WaferResult:
@@ -114,6 +144,8 @@ def sheet_wafer(design: Design, pdk: Pdk, die: DieResult) -> WaferResult:
         ring = disc(outer, grid)
         # the inner edge parallel to the outer polygon's (one grid step more, so the snapped vertices keep the width)
         top.add("MARK", shapely.set_precision(ring.difference(ring.buffer(-(line + grid), join_style="mitre")), grid))
+    ports = _ports(design, pdk, shape.radius, radius - (pkg.frame.inset + line if pkg.frame else 0.0)) if pkg.ports else []
+    top.add("PORT", *ports)
     wafer_outline = shape.outline(grid)
     top.add("WAFER", wafer_outline.difference(shape.usable(grid)))
     xs, ys = dm.lanes(shape.radius)
@@ -140,6 +172,8 @@ def sheet_wafer(design: Design, pdk: Pdk, die: DieResult) -> WaferResult:
             "mask_pitch_um": [round(p * scale, 6) for p in dm.pitch],
             "edge_shift_compensated_um": round(abs(1 - scale) * shape.usable_radius, 3),
         },
+        "ports": [{"x": round(c.x, 3) + 0.0, "y": round(c.y, 3) + 0.0, "diameter_um": pkg.ports.diameter}
+                  for c in (g.centroid for g in ports)] if ports else None,
         "fiducials": {"cell": f"SHEET_FIDUCIAL_{name_number(pkg.fiducials.size)}" if pkg.fiducials else None,
                       "sites": [[round(v, 6) for v in s] for s in sites], "dies_dropped": dropped,
                       "layers": ["THRU", "MARK"]},

@@ -89,6 +89,8 @@ def test_the_fiducials_of_the_two_sides_coincide_on_every_mask(wafer: Path):
     scale = s["wafer"]["sheet"]["mask_scale"]
     masks = {m["name"]: m for m in s["masks"]}
     holes, boxes = _mask_polygons(wafer, masks["THRU"])                            # bottom side, mirrored
+    small = (boxes[:, 2] - boxes[:, 0]) < 1000                                     # not the injection ports
+    holes, boxes = [h for h, k in zip(holes, small) if k], boxes[small]
     sites = np.array(s["wafer"]["fiducials"]["sites"]) * scale
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     assert len(holes) == len(sites) == 2
@@ -133,6 +135,22 @@ def test_every_chip_has_its_leads_and_spots_on_the_scaled_die_pitch(wafer: Path)
     assert {inst.b.x / DBU for inst in combined.top_cell().each_inst() if inst.is_regular_array() and inst.nb > 1} == {px}
 
 
+def test_the_injection_ports_go_through_the_sheet_between_the_wafer_and_the_frame(wafer: Path):
+    s = _summary(wafer)
+    scale, sheet = s["wafer"]["sheet"]["mask_scale"], s["wafer"]["sheet"]
+    thru = next(m for m in s["masks"] if m["name"] == "THRU")
+    _, boxes = _mask_polygons(wafer, thru)
+    ports = boxes[(boxes[:, 2] - boxes[:, 0]) > 1000]
+    assert len(ports) == 2                                                          # etched with the fiducial holes
+    wafer_r = s["wafer"]["diameter_mm"] * 500 * scale
+    frame_inner = (sheet["frame"]["outer_diameter_mm"] * 500 - sheet["frame"]["line_um"]) * scale
+    for x0, y0, x1, y1 in ports:
+        assert x1 - x0 == pytest.approx(1500 * scale, abs=1)
+        near = min(abs(y0), abs(y1))                                                # on the y axis, top and bottom
+        assert near - wafer_r >= PDK.value("separation", "PORT", "WAFER") * scale - GRID
+        assert frame_inner - max(abs(y0), abs(y1)) >= PDK.value("separation", "PORT", "MARK") * scale - GRID
+
+
 def test_the_scale_is_the_wafers_growth_over_the_sheets():
     from layoutgen.families.sheet_terminals import WaferSheet
 
@@ -141,20 +159,29 @@ def test_the_scale_is_the_wafers_growth_over_the_sheets():
     assert WaferSheet(temperature_step=0).scale == 1.0
 
 
+WAFER = "wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),"
+PORTS = "ports=InjectionPorts(count=2, diameter=1500),"
 BAD = {
-    "no sheet": ("sheet=WaferSheet(", "sheet=None and WaferSheet(",
+    "no sheet": ([("sheet=WaferSheet(", "sheet=None and WaferSheet(")],
                  r"Design.wafer = 'Wafer\(diameter=200\)': .*give SheetTerminals.sheet=WaferSheet"),
-    "no wafer": ("wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),", "",
-                 r"SheetTerminals.sheet = 'WaferSheet\(...\)': a wafer-scale sheet covers a wafer"),
-    "reticle": ("kerf=50),", "kerf=50, reticle=(20000, 20000)),", r"Wafer.reticle = \(20000.0, 20000.0\): .*1X masks"),
-    "frame over the wafer": ("Frame(inset=1000)", "Frame(inset=6000)", r"Frame.inset = 6000.0: puts the frame inside the wafer edge"),
+    "no wafer": ([(WAFER, "")],
+                 r"SheetTerminals.ports = 'InjectionPorts\(...\)': the injection ports of fig. 15 .* need a wafer-scale sheet"),
+    "no wafer, no ports": ([(WAFER, ""), (PORTS, "")],
+                           r"SheetTerminals.sheet = 'WaferSheet\(...\)': a wafer-scale sheet covers a wafer"),
+    "reticle": ([("kerf=50),", "kerf=50, reticle=(20000, 20000)),")], r"Wafer.reticle = \(20000.0, 20000.0\): .*1X masks"),
+    "frame over the wafer": ([("Frame(inset=1000)", "Frame(inset=6000)")],
+                             r"Frame.inset = 6000.0: puts the frame inside the wafer edge"),
+    "ports too big": ([("diameter=1500)", "diameter=2500)")],
+                      r"InjectionPorts.diameter = 2500.0: the ring between the wafer and the frame leaves 1980 µm"),
 }
 
 
 @pytest.mark.parametrize("bad", list(BAD))
 def test_a_sheet_wafer_it_cannot_make_is_refused_naming_the_field(bad, write_config):
-    old, new, message = BAD[bad]
+    edits, message = BAD[bad]
     text = TEMPLATE.read_text()
-    assert old in text
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
     with pytest.raises(ConfigError, match=r"cfg.py:\d+: " + message):
-        build(write_config(text.replace(old, new)), drc=False)
+        build(write_config(text), drc=False)

@@ -103,17 +103,22 @@ def lead_length(centreline: np.ndarray) -> float:
 
 
 def lead_cell(offset_um: float, meander: Meander, width: float, fixed_bulge: Polygon, tip_bulge: Polygon,
-              grid: float, liner: Polygon | None = None, bond: Polygon | None = None) -> Cell:
-    """A lead cell: LEAD, LINER at the fixed end when given, BOND (the tip's bonding metal) on the tip when given."""
+              grid: float, liner: Polygon | None = None, bond: Polygon | None = None, liner_layer: str = "LINER",
+              tip_stem: Polygon | None = None) -> Cell:
+    """A lead cell: LEAD, the fixed end's liner (on `liner_layer`) when given, BOND on the tip and the tip's stem when given."""
     key = repr((round(offset_um, 6), meander, round(width, 6), shapely.to_wkb(fixed_bulge).hex(),
                 shapely.to_wkb(tip_bulge).hex(), None if liner is None else shapely.to_wkb(liner).hex(),
-                None if bond is None else shapely.to_wkb(bond).hex()))
+                None if bond is None else shapely.to_wkb(bond).hex())
+               + ((liner_layer, None if tip_stem is None else shapely.to_wkb(tip_stem).hex())
+                  if liner_layer != "LINER" or tip_stem is not None else ()))
     digest = hashlib.sha1(key.encode()).hexdigest()[:8]
     runs = sum(n for _, n in meander.blocks)
     name = f"SHEET_LEAD_{offset_um:g}_R{runs}_{digest}".replace(".", "p")
     cell = Cell(name).add("LEAD", lead_outline(lead_centreline(offset_um, meander), width, fixed_bulge, tip_bulge, grid))
     if liner is not None:
-        cell.add("LINER", liner)
+        cell.add(liner_layer, liner)
     if bond is not None:
         cell.add("BOND", shapely.affinity.translate(bond, 0.0, -offset_um))
+    if tip_stem is not None:
+        cell.add("STEM", shapely.affinity.translate(tip_stem, 0.0, -offset_um))
     return cell
