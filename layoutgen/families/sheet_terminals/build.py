@@ -441,7 +441,8 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     # under the fixed end without a dielectric, figs. 10-14; the mass's cavity, fig. 17).
     liner, liner_layer, tip_stem = (plan.liner if pkg.placement == "per_lead" else None), "LINER", None
     if plan.stems is not None:
-        liner, liner_layer, tip_stem = plan.stems[0], "STEM", plan.stems[1]
+        # the fixed end's stem only: the tip's lets go of the sheet at the lift, so it joins nothing in the part
+        liner, liner_layer = plan.stems[0], "STEM"
     elif pkg.terminals == "masses":
         liner_layer = "MASS"
     lead_polys = []

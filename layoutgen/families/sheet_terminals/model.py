@@ -12,9 +12,10 @@ from .cells.spot import ETCH_MODELS, SpotShape
 
 
 class Frame(Model):
-    """The frame holding the sheet: its outline is drawn on every mask, `inset` inside the die edge."""
+    """The frame holding the sheet: its outline is drawn on every mask, `inset` inside the die edge (on a wafer-scale
+    sheet: once, inside the sheet's edge)."""
 
-    inset: float = Field(default=0.0, ge=0, description="frame outline's outer edge inside the die edge, µm")
+    inset: float = Field(default=0.0, ge=0, description="frame outline's outer edge inside the die (or sheet) edge, µm")
 
 
 class Fiducials(Model):
@@ -22,7 +23,8 @@ class Fiducials(Model):
     that the top-side masks register to the bottom-side leads through the opaque sheet."""
 
     size: Length = Field(default=150.0, description="cross size (arm tip to arm tip), µm")
-    inset: Length = Field(default=200.0, description="cross centre from the die corner, along x and y, µm")
+    inset: Length = Field(default=200.0, description="cross centre from the die corner, along x and y, µm (on a "
+                                                     "wafer-scale sheet the crosses go to the wafer's mark sites instead)")
 
 
 class PotentialPlane(Model):
@@ -129,6 +131,9 @@ class SheetTerminals(Package):
     def _consistent(self) -> "SheetTerminals":
         if self.placement == "grid" and self.grid is None:
             raise ValueError("placement='grid' needs grid=BallGrid(rows=..., cols=..., pitch=...)")
+        if self.placement != "grid" and self.grid is not None:
+            raise ValueError("grid= is used only with placement='grid' (figs. 8-9); placement='per_lead' puts a terminal "
+                             "over each lead's fixed end")
         if self.etch_model not in ETCH_MODELS:
             raise ValueError(f"etch_model {self.etch_model!r} is not registered (known: {', '.join(ETCH_MODELS)}); "
                              "register yours with layoutgen.cells.sheet_spot.register_etch_model")
