@@ -136,6 +136,9 @@ RULE_KINDS: dict[str, RuleKind] = {
     "spot_spacing": RuleKind(
         ("layer", "value"), f"{_SHEET}:drc_spot_spacing", "flat", family="sheet_terminals",
         doc="spots on the `layer`, taken one by one (unmerged), at least `value` apart, so spots the etch bias merges are caught."),
+    "ring_isolation": RuleKind(
+        ("layer", "other"), f"{_SHEET}:drc_ring_isolation", "flat", family="sheet_terminals",
+        doc="every `layer` ring closed around exactly one `other` shape, cutting none (an isolation ring frees one terminal)."),
     "plane_pieces": RuleKind(
         ("layer",), f"{_SHEET}:drc_plane_pieces", "flat", family="sheet_terminals",
         doc="the potential plane left between the `layer` openings (inside DIE) is one piece."),

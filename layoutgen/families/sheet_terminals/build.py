@@ -35,7 +35,7 @@ from layoutgen.design import BallGrid, Design, Length, Model, Package, Pad
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell, Layout, name_number
 from layoutgen.pdk import Pdk
-from layoutgen.units import LENGTH_EPS_UM, snap_up
+from layoutgen.units import LENGTH_EPS_UM, STEP_EPS, snap_up
 from ..die import check_die_size
 from ..result import DieResult
 from .model import Fiducials, Frame, PotentialPlane, SheetTerminals
@@ -215,7 +215,7 @@ def _plan_leads(design: Design, pdk: Pdk, w: float, s: float, fixed_bulge: Polyg
     for i, pad in enumerate(pads):
         d = float(offsets[i])
         required = (1 + pkg.lead_slack) * (pkg.lift + d)
-        amp = math.floor((nearest[i] - s - w) / 2 / grid + 1e-9) * grid
+        amp = math.floor((nearest[i] - s - w) / 2 / grid + STEP_EPS) * grid
         free = _free_stretches(i, fixed, tips, rot, offsets, r_fixed, r_tip, amp, w, s)
         try:
             meander = plan_meander(required - d, w, s, amp, free, grid)
@@ -234,11 +234,11 @@ def _check_leads_apart(plans: list[LeadPlan], polys: list[Polygon], s: float, ru
     if len(polys) < 2:
         return
     tree = STRtree(polys)
-    a, b = tree.query(polys, predicate="dwithin", distance=s - 1e-6)
+    a, b = tree.query(polys, predicate="dwithin", distance=s - LENGTH_EPS_UM)
     for i, j in zip(a.tolist(), b.tolist()):
         if i < j:
             gap = polys[i].distance(polys[j])
-            if gap < s - 1e-6:
+            if gap < s - LENGTH_EPS_UM:
                 p = shapely.get_point(shapely.shortest_line(polys[i], polys[j]), 0)
                 raise ConfigError(
                     f"{where}: leads of contacts {plans[i].contact} and {plans[j].contact} come {gap:.3f} µm apart near "
@@ -255,7 +255,7 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     # Lead parts, sized from the rules.
     w_rule = pdk.rule("width", "LEAD")
     w = pkg.lead_width if pkg.lead_width is not None else w_rule.value
-    if w < w_rule.value - 1e-9:
+    if w < w_rule.value - LENGTH_EPS_UM:
         raise _fail(pkg, "lead_width", pkg.lead_width, f"below {w_rule.name} ({w_rule.value:g} µm)")
     w = pdk.snap_up(w)
     s = pdk.value("space", "LEAD")
@@ -265,7 +265,7 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     fixed_bulge = grow(liner, en_fixed.value, grid)
     tip_bulge = circle(pkg.tip_diameter, pdk.circle_vertices, grid, "circumscribed")
     bond = pdk.rule("overlap", "LEAD", "PAD")
-    if pkg.tip_diameter < bond.value - 1e-9:
+    if pkg.tip_diameter < bond.value - LENGTH_EPS_UM:
         raise _fail(pkg, "tip_diameter", pkg.tip_diameter, f"below the {bond.value:g} µm bond of {bond.name}")
     if not (w < pkg.tip_diameter < width_across_flats(fixed_bulge)):
         raise _fail(pkg, "tip_diameter", pkg.tip_diameter,
@@ -286,7 +286,7 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
                     f"the {depth:g} µm etch (EF {pkg.etch_factor:g}) undercuts the neck to {sizes.neck:.1f} µm: "
                     "the terminal would fall off; enlarge the top or use a higher etch factor")
     spot_rule = pdk.rule("width", "SPOT")
-    if sizes.spot < spot_rule.value - 1e-9:
+    if sizes.spot < spot_rule.value - LENGTH_EPS_UM:
         raise _fail(pkg, "terminal_top", pkg.terminal_top, f"gives a {sizes.spot:g} µm spot, below {spot_rule.name} ({spot_rule.value:g} µm)")
     spot = spot_outline(pkg.spot_shape, sizes.spot, grid, pkg.spot_sides, pdk.circle_vertices)
     ring = None
@@ -294,9 +294,9 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
         clr_rule, wid_rule = pdk.rule("separation", "PLANE", "SPOT"), pdk.rule("width", "PLANE")
         clr = pkg.plane.clearance if pkg.plane.clearance is not None else clr_rule.value
         rw = pkg.plane.ring_width if pkg.plane.ring_width is not None else wid_rule.value
-        if clr < clr_rule.value - 1e-9:
+        if clr < clr_rule.value - LENGTH_EPS_UM:
             raise _fail(pkg.plane, "clearance", clr, f"below {clr_rule.name} ({clr_rule.value:g} µm)")
-        if rw < wid_rule.value - 1e-9:
+        if rw < wid_rule.value - LENGTH_EPS_UM:
             raise _fail(pkg.plane, "ring_width", rw, f"below {wid_rule.name} ({wid_rule.value:g} µm)")
         ring = isolation_ring(spot, clr, rw, grid)
 
@@ -388,7 +388,7 @@ def _grid_vias(pkg: SheetTerminals, pdk: Pdk, fixed_bulge: Polygon, spot: Polygo
     svia = circle(pdk.value("width", "SVIA"), pdk.circle_vertices, grid, "inscribed")
     for outer, inner, rule in ((fixed_bulge, tvia, pdk.rule("enclosure", "LEAD", "TVIA")),
                                (spot, svia, pdk.rule("enclosure", "SPOT", "SVIA"))):
-        if width_across_flats(outer) - width_across_flats(inner) < 2 * rule.value - 1e-6:
+        if width_across_flats(outer) - width_across_flats(inner) < 2 * rule.value - LENGTH_EPS_UM:
             raise _fail(pkg, "liner_diameter" if rule.other == "TVIA" else "terminal_top",
                         pkg.liner_diameter if rule.other == "TVIA" else pkg.terminal_top,
                         f"{rule.layer} cannot enclose the {rule.other} via by {rule.name} ({rule.value:g} µm)")

@@ -72,8 +72,8 @@ class WaferSheet(Model):
     @property
     def scale(self) -> float:
         """The factor every sheet mask is drawn at: the wafer's growth over the sheet's."""
-        dt = self.temperature_step
-        return (1 + self.wafer_expansion * 1e-6 * dt) / (1 + self.expansion * 1e-6 * dt)
+        dt, ppm = self.temperature_step, 1e-6        # coefficients are in ppm/K
+        return (1 + self.wafer_expansion * ppm * dt) / (1 + self.expansion * ppm * dt)
 
 
 class SheetTerminals(Package):

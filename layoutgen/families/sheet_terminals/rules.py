@@ -1,18 +1,18 @@
-"""Checks of the sheet-terminal flow that the generic rule kinds cannot express.
+"""The sheet-terminal flow's rule kinds: the checks the generic kinds cannot express.
 
 Each function takes shapely geometries read back from a layout (one polygon per drawn shape,
 not merged) and the PDK rule it enforces, and returns a list of (message, geometry)
 violations; an empty list means clean. The message names the rule, what is wrong, where,
-and the rule's value. All lengths in µm.
+and the rule's value. All lengths in µm. The DRC runs them through the kinds registered in
+layoutgen/rulekinds.py (`drc_*` below); what the generic kinds already check (a lead's tip
+on its contact: LEAD.OV.PAD and NET.OPEN; its fixed end on its liner: LEAD.EN.LINER; a spot
+over its liner: SPOT.EN.LINER; one net per piece: NET.SHORT) has no function here.
 
-| function | rule (sheet100) | what |
+| function | kind: rule (sheet100) | what |
 |---|---|---|
-| `spot_spacing` | SPOT.S.1 (space) | spots closer than the space, taken one by one, so spots the etch bias merges are caught |
-| `spots_on_liners` | SPOT.EN.LINER (enclosure) | one liner under each spot, centred, enclosed by the value |
-| `lead_ends` | LEAD.OV.PAD (overlap), LEAD.EN.LINER (enclosure) | each lead's tip on one chip contact, its fixed end on one liner |
-| `ring_isolation` | PLANE.SPOT.S (separation) | each isolation ring surrounds one spot and clears it by the value |
-| `plane_pieces` | PLANE.S.1 (space) | the potential plane left by the rings is one piece (field from `sheet_field`) |
-| `spot_bias` | (etch model) | each spot is its target top plus the etch bias 2·depth/EF |
+| `spot_spacing` | spot_spacing: SPOT.S.1 | spots closer than the space, taken one by one, so spots the etch bias merges are caught |
+| `ring_isolation` | ring_isolation: PLANE.RING.1 | each isolation ring closed around exactly one spot, cutting none (and, given a value, clearing it by it) |
+| `plane_pieces` | plane_pieces: PLANE.ONE | the potential plane left by the rings is one piece (field from `sheet_field`) |
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
 from layoutgen.pdk import Rule
+from layoutgen.units import LENGTH_EPS_UM
 
 Violation = tuple[str, BaseGeometry]
 
-_EPS = 1e-6
 
 
 def _clean(geoms: Sequence[BaseGeometry]) -> list[BaseGeometry]:
@@ -52,12 +52,12 @@ def spot_spacing(spots: Sequence[Polygon], rule: Rule, names: Sequence[str] | No
     if len(polys) < 2:
         return []
     tree = STRtree(polys)
-    a, b = tree.query(polys, predicate="dwithin", distance=rule.value - _EPS)
+    a, b = tree.query(polys, predicate="dwithin", distance=rule.value - LENGTH_EPS_UM)
     out: list[Violation] = []
     for i, j in sorted({(min(i, j), max(i, j)) for i, j in zip(a.tolist(), b.tolist()) if i != j}):
         p, q = polys[i], polys[j]
         gap = p.distance(q)
-        if gap >= rule.value - _EPS:
+        if gap >= rule.value - LENGTH_EPS_UM:
             continue
         who = f"spots {_name(names, i, p)} and {_name(names, j, q)}"
         if p.intersects(q):
@@ -74,79 +74,9 @@ def spot_spacing(spots: Sequence[Polygon], rule: Rule, names: Sequence[str] | No
     return out
 
 
-def spots_on_liners(spots: Sequence[Polygon], liners: Sequence[Polygon], rule: Rule, grid: float,
-                    names: Sequence[str] | None = None) -> list[Violation]:
-    """Every liner under exactly one spot, each spot over at most one liner, centred within `grid`, enclosed by `rule.value`."""
-    assert rule.value is not None
-    out: list[Violation] = []
-    if not liners:
-        return out
-    spots, liners = _clean(spots), _clean(liners)
-    tree = STRtree(spots)
-    under: dict[int, list[int]] = {}
-    for k, lin in enumerate(liners):
-        hits = [int(i) for i in tree.query(lin, predicate="intersects")]
-        if not hits:
-            out.append((f"{rule.name}: liner at {_at(lin)} has no spot over it: its terminal is etched away", lin))
-            continue
-        if len(hits) > 1:
-            out.append((f"{rule.name}: liner at {_at(lin)} lies under {len(hits)} spots", lin))
-            continue
-        under.setdefault(hits[0], []).append(k)
-    for i, ks in sorted(under.items()):
-        s = spots[i]
-        if len(ks) > 1:
-            out.append((f"{rule.name}: spot {_name(names, i, s)} covers {len(ks)} liners: one terminal per liner", s))
-            continue
-        lin = liners[ks[0]]
-        off = s.centroid.distance(lin.centroid)
-        if off > grid + _EPS:
-            out.append((f"{rule.name}: spot {_name(names, i, s)} is {off:.3f} µm off the centre of its liner at "
-                        f"{_at(lin)} (allowed: one {grid:g} µm grid step)", s))
-        if not s.contains(lin):
-            out.append((f"{rule.name}: spot {_name(names, i, s)} does not cover its liner at {_at(lin)}", lin))
-            continue
-        enc = s.exterior.distance(lin.exterior)
-        if enc < rule.value - _EPS:
-            out.append((f"{rule.name}: spot {_name(names, i, s)} encloses its liner by {enc:.3f} µm < "
-                        f"{rule.value:g} µm ({rule.description})", s.difference(lin.buffer(rule.value))))
-    return out
-
-
-def lead_ends(leads: Sequence[Polygon], pads: Sequence[Polygon], liners: Sequence[Polygon],
-              bond: Rule, enclosure: Rule, need_liner: bool = True) -> list[Violation]:
-    """Each lead's tip on exactly one chip contact (overlap ≥ `bond.value` across), its fixed end on one liner enclosed by `enclosure.value`."""
-    assert bond.value is not None and enclosure.value is not None
-    out: list[Violation] = []
-    leads, pads, liners = _clean(leads), _clean(pads), _clean(liners)
-    pad_tree, liner_tree = STRtree(pads), STRtree(liners)
-    for lead in leads:
-        hit = [int(i) for i in pad_tree.query(lead, predicate="intersects")]
-        hit = [i for i in hit if lead.intersection(pads[i]).area > 0]
-        if len(hit) != 1:
-            what = "lands on no chip contact (open)" if not hit else f"touches {len(hit)} chip contacts (short)"
-            out.append((f"{bond.name}: lead at {_at(lead)} {what}", lead))
-        else:
-            bonded = lead.intersection(pads[hit[0]])
-            if bonded.buffer(-(bond.value / 2 - _EPS)).is_empty:
-                out.append((f"{bond.name}: lead tip on the contact at {_at(pads[hit[0]])} overlaps it across less than "
-                            f"{bond.value:g} µm ({bond.description})", bonded))
-        ins = [int(i) for i in liner_tree.query(lead, predicate="intersects")]
-        if need_liner and len(ins) != 1:
-            out.append((f"{enclosure.name}: lead at {_at(lead)} sits on {len(ins)} liners: its fixed end needs exactly one", lead))
-        for k in ins:
-            lin = liners[k]
-            if not lead.contains(lin):
-                out.append((f"{enclosure.name}: liner at {_at(lin)} sticks out of its lead's fixed-end bulge", lin))
-            elif lead.exterior.distance(lin.exterior) < enclosure.value - _EPS:
-                out.append((f"{enclosure.name}: lead bulge encloses the liner at {_at(lin)} by "
-                            f"{lead.exterior.distance(lin.exterior):.3f} µm < {enclosure.value:g} µm", lin))
-    return out
-
-
 def ring_isolation(rings: Sequence[Polygon], spots: Sequence[Polygon], rule: Rule) -> list[Violation]:
-    """Each isolation ring surrounds exactly one spot, clear of it by ≥ `rule.value`; no ring cuts a spot."""
-    assert rule.value is not None
+    """Each isolation ring is closed and surrounds exactly one spot without cutting it, clear of it by ≥ `rule.value`
+    when the rule has a value (PLANE.SPOT.S's separation checks the clearance of the deck)."""
     out: list[Violation] = []
     rings, spots = _clean(rings), _clean(spots)
     spot_tree = STRtree(spots)
@@ -164,7 +94,7 @@ def ring_isolation(rings: Sequence[Polygon], spots: Sequence[Polygon], rule: Rul
             out.append((f"{rule.name}: isolation ring at {_at(ring)} cuts through its terminal's spot", ring.intersection(s)))
             continue
         gap = hole.exterior.distance(s.exterior)
-        if gap < rule.value - _EPS:
+        if rule.value is not None and gap < rule.value - LENGTH_EPS_UM:
             out.append((f"{rule.name}: isolation ring at {_at(ring)} clears its terminal by {gap:.3f} µm < "
                         f"{rule.value:g} µm ({rule.description})", hole.difference(s.buffer(rule.value))))
     return out
@@ -195,20 +125,7 @@ def sheet_field(die: Polygon, marks: Sequence[Polygon]) -> tuple[Polygon, list[P
     return field, [m for m in marks if field.contains(m)]
 
 
-def spot_bias(spots: Sequence[Polygon], tops: Sequence[float], bias_um: float, grid: float,
-              names: Sequence[str] | None = None) -> list[Violation]:
-    """Each spot's width across flats is its target top plus `bias_um` (2·depth/EF), within two grid steps."""
-    out: list[Violation] = []
-    for i, (s, top) in enumerate(zip(_clean(spots), tops)):
-        across = 2 * shapely.distance(s.centroid, s.exterior)
-        if abs(across - (top + bias_um)) > 2 * grid + _EPS:
-            out.append((f"spot {_name(names, i, s)} is {across:.3f} µm across: the target top {top:g} µm plus the "
-                        f"{bias_um:g} µm etch bias is {top + bias_um:g} µm", s))
-    return out
-
-
-__all__ = ["Violation", "lead_ends", "plane_pieces", "ring_isolation", "sheet_field", "spot_bias", "spot_spacing",
-           "spots_on_liners"]
+__all__ = ["Violation", "plane_pieces", "ring_isolation", "sheet_field", "spot_spacing"]
 
 
 # --- the DRC's view of these rules (kinds registered in layoutgen/rulekinds.py) --------------
@@ -218,6 +135,13 @@ def drc_spot_spacing(rule: Rule, cell) -> list:
     from layoutgen.rulekinds import Finding
 
     return [Finding(msg, geom) for msg, geom in spot_spacing(cell.shapes(rule.layer), rule)]
+
+
+def drc_ring_isolation(rule: Rule, cell) -> list:
+    """DRC: each ring on the rule's layer closed around exactly one shape of its `other` layer (a terminal's spot)."""
+    from layoutgen.rulekinds import Finding
+
+    return [Finding(msg, geom) for msg, geom in ring_isolation(cell.shapes(rule.layer), cell.shapes(rule.other), rule)]
 
 
 def drc_plane_pieces(rule: Rule, cell) -> list:

@@ -18,9 +18,10 @@ from layoutgen.families.sheet_terminals.cells.spot import ETCH_MODELS, regular_o
 from layoutgen.design import BallGrid, Design, Die
 from layoutgen.errors import ConfigError
 from layoutgen.families.sheet_terminals.build import PotentialPlane, SheetTerminals, build_die, plan_sheet
-from layoutgen.families.sheet_terminals.rules import (
-    lead_ends, plane_pieces, ring_isolation, spot_bias, spot_spacing, spots_on_liners,
-)
+from layoutgen.drc import run_drc
+from layoutgen.families.sheet_terminals.rules import plane_pieces, ring_isolation, spot_spacing
+from layoutgen.gdsio import write_layout
+from layoutgen.layout import Cell, Layout
 from layoutgen.pads import peripheral_pads
 from layoutgen.pdk import load_pdk
 
@@ -51,9 +52,8 @@ def test_the_spot_is_the_target_top_plus_2T_over_EF(shape, sides):
         assert abs(width_across_flats(s) - top - 2 * t / ef) <= 2 * GRID               # measured on the polygon
         n = {"circle": PDK.circle_vertices, "square": 4, "triangle": 3, "polygon": 7}[shape]
         assert len(s.exterior.coords) - 1 == n
-    assert spot_bias(spots, [top] * 12, 2 * t / ef, GRID) == []
-    # One spot per terminal, its centroid (a triangle's too) on its liner's centre.
-    assert spots_on_liners(spots, liners, PDK.rule("enclosure", "SPOT", "LINER"), GRID) == []
+    # One spot per terminal over its liner, its centroid (a triangle's too) on the liner's centre.
+    assert all(sum(s.contains(lin) for s in spots) == 1 for lin in liners)
     for lin in liners:
         assert min(s.centroid.distance(lin.centroid) for s in spots) <= GRID
 
@@ -115,8 +115,8 @@ def test_grid_placement_puts_spots_on_the_grid_and_keeps_leads_on_contacts():
     assert len(spots) == 16 and flat(res, "LINER") == [] and len(leads) == 12
     for (name, x, y), s in zip(g.positions(), sorted(spots, key=lambda s: (-round(s.centroid.y), round(s.centroid.x)))):
         assert Point(x, y).distance(s.centroid) <= GRID, name
-    rules = (PDK.rule("overlap", "LEAD", "PAD"), PDK.rule("enclosure", "LEAD", "LINER"))
-    assert lead_ends(leads, pads, [], *rules, need_liner=False) == []
+    for lead in leads:                                             # each tip on exactly one contact
+        assert sum(lead.intersection(p).area > 0 for p in pads) == 1
     assert res.counts["liners"] == 0 and res.counts["terminals"] == 16 and res.counts["traces"] == 12
 
 
@@ -137,29 +137,45 @@ def test_rings_that_close_a_pocket_cut_the_plane():
     assert plane_pieces(plan_sheet(ok, PDK).field, flat(build_die(ok, PDK), "PLANE"), PDK.rule("space", "PLANE")) == []
 
 
-def test_ring_checks_catch_a_thin_clearance_and_a_ring_around_two_terminals():
-    rule = PDK.rule("separation", "PLANE", "SPOT")
+def _drc(tmp_path, shapes: dict[str, list], rules: list[str], labels=()):
+    """The DRC's findings per rule on a one-cell layout of `shapes` (layer -> polygons)."""
+    cell = Cell("CASE")
+    for layer, geoms in shapes.items():
+        cell.add(layer, *geoms)
+    for layer, text, x, y in labels:
+        cell.label(layer, text, x, y)
+    gds = write_layout(Layout(top="CASE", cells={"CASE": cell}), PDK, tmp_path / "case.gds")
+    return run_drc(gds, PDK, rules=rules).counts()
+
+
+def test_the_ring_rule_catches_a_ring_around_two_terminals_an_open_ring_and_a_thin_clearance(tmp_path):
     spot = regular_outline(200, 64, GRID)
-    thin = isolation_ring(spot, 10, 30, GRID)
-    (m, _), = ring_isolation([thin], [spot], rule)
-    assert "clears its terminal by 10.0" in m and "< 25 µm" in m
-    wide = isolation_ring(spot.union(shapely.affinity.translate(spot, 220, 0)).convex_hull, 30, 30, GRID)
-    two = [spot, shapely.affinity.translate(spot, 220, 0)]
-    (m, _), = ring_isolation([wide], two, rule)
-    assert "surrounds 2 terminals" in m
+    two = [shapely.affinity.translate(spot, 1000, 0), shapely.affinity.translate(spot, 1220, 0)]
+    wide = isolation_ring(shapely.union_all(two).convex_hull, 30, 30, GRID)           # one ring round two terminals
+    good = isolation_ring(spot, 30, 30, GRID)
+    thin = shapely.affinity.translate(isolation_ring(spot, 10, 30, GRID), 0, 1000)     # 10 µm clearance
+    cut = shapely.affinity.translate(good, 0, -1000).difference(shapely.box(-400, -1010, -100, -990))   # not closed
+    spots = [spot, *two, shapely.affinity.translate(spot, 0, 1000), shapely.affinity.translate(spot, 0, -1000)]
+    counts = _drc(tmp_path, {"SPOT": spots, "PLANE": [good, wide, thin, cut]}, ["PLANE.RING.1", "PLANE.SPOT.S"])
+    assert counts["PLANE.RING.1"] == 2 and counts["PLANE.SPOT.S"] >= 1               # two rings, one clearance
+    rule = PDK.rule("ring_isolation", "PLANE", "SPOT")
+    msgs = [m for m, _ in ring_isolation([wide, cut], spots, rule)]
+    assert any("surrounds 2 terminals" in m for m in msgs) and any("is not closed" in m for m in msgs)
+    assert "clears its terminal by 10.0" in ring_isolation([thin], spots, PDK.rule("separation", "PLANE", "SPOT"))[0][0]
 
 
-def test_lead_and_liner_checks_catch_a_misplaced_lead_and_spot():
+def test_the_deck_catches_a_lead_off_its_contact_and_a_spot_off_its_liner(tmp_path):
     res = build_die(design(), PDK)
-    leads, pads, liners, spots = (flat(res, k) for k in ("LEAD", "PAD", "LINER", "SPOT"))
-    rules = (PDK.rule("overlap", "LEAD", "PAD"), PDK.rule("enclosure", "LEAD", "LINER"))
-    assert lead_ends(leads, pads, liners, *rules) == []
-    moved = [shapely.affinity.translate(leads[0], 0, 150), *leads[1:]]
-    msgs = [m for m, _ in lead_ends(moved, pads, liners, *rules)]
-    assert any("lands on no chip contact" in m for m in msgs) and any("sticks out of its lead" in m for m in msgs)
-    off = [shapely.affinity.translate(spots[0], 5, 0), *spots[1:]]
-    (m, _), = spots_on_liners(off, liners, PDK.rule("enclosure", "SPOT", "LINER"), GRID)
-    assert "5.000 µm off the centre" in m
+    shapes = {k: flat(res, k) for k in ("LEAD", "PAD", "LINER", "SPOT", "BOND")}
+    labels = [(lb.layer, lb.text, lb.x, lb.y) for lb in res.layout.flat_labels("PAD")] + \
+             [(lb.layer, lb.text, lb.x, lb.y) for lb in res.layout.flat_labels("SPOT")]
+    rules = ["NET.OPEN", "LEAD.EN.LINER", "LEAD.OV.PAD", "SPOT.EN.LINER"]
+    assert sum(_drc(tmp_path, shapes, rules, labels).values()) == 0
+    # a lead moved 150 µm off its contact and its liner; a spot moved off its liner
+    moved = {**shapes, "LEAD": [shapely.affinity.translate(shapes["LEAD"][0], 0, 150), *shapes["LEAD"][1:]],
+             "SPOT": [shapely.affinity.translate(shapes["SPOT"][3], 80, 0), *shapes["SPOT"][:3], *shapes["SPOT"][4:]]}
+    counts = _drc(tmp_path, moved, rules, labels)
+    assert counts["NET.OPEN"] >= 1 and counts["LEAD.EN.LINER"] >= 1 and counts["SPOT.EN.LINER"] >= 1
 
 
 def test_every_lead_is_long_enough_for_any_lift_it_accepts():

@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import LineString, Polygon
 
 from layoutgen.layout import Cell
-from layoutgen.units import snap_up
+from layoutgen.units import STEP_EPS, snap_up
 
 
 class MeanderError(ValueError):
@@ -52,14 +52,14 @@ def plan_meander(extra_um: float, width: float, space: float, amplitude_max: flo
     if amplitude_max < a_min:
         raise MeanderError(f"no room beside the lead to swing: amplitude ≤ {amplitude_max:g} µm, a meander needs "
                            f"≥ {a_min:g} µm (width + space)")
-    needed = math.ceil(extra_um / (2 * amplitude_max) - 1e-9)
+    needed = math.ceil(extra_um / (2 * amplitude_max) - STEP_EPS)
     blocks: list[tuple[float, int]] = []
     left = needed
     for start, end in sorted(free):
         if left == 0:
             break
         t0 = snap_up(start, grid)
-        fits = int(math.floor((end - t0) / pitch + 1e-9))
+        fits = int(math.floor((end - t0) / pitch + STEP_EPS))
         if fits >= 1:
             n = min(fits, left)
             blocks.append((t0, n))
