@@ -79,22 +79,24 @@ def check_sheet_wafer(design: Design) -> None:
 
 def _ports(design: Design, pdk: Pdk, wafer_r: float, inner_r: float) -> list:
     """Fig. 15: the injection ports, evenly round the ring between the wafer and the frame (the first at the top);
-    ConfigError when they do not fit between PORT.WAFER.S and PORT.MARK.S."""
+    ConfigError when they do not fit between the clearances of the PDK's sheet.toml [ports]."""
     import math
 
     from layoutgen.cells.shapes import circle
 
     pk = design.package.ports
     d = pk.diameter
-    w_rule, gap_w, gap_m = pdk.rule("width", "PORT"), pdk.rule("separation", "PORT", "WAFER"), pdk.rule("separation", "PORT", "MARK")
+    w_rule = pdk.rule("width", "PORT")
+    data, path = pdk.process_data("sheet", "the injection ports' clearances")
+    gap_w, gap_m = data["ports"]["wafer_clearance_um"], data["ports"]["frame_clearance_um"]
     if d < w_rule.value - LENGTH_EPS_UM:
         raise _refuse(pk.where(), "InjectionPorts.diameter", d, f"below {w_rule.name} ({w_rule.value:g} µm)")
-    room = inner_r - wafer_r - gap_w.value - gap_m.value
+    room = inner_r - wafer_r - gap_w - gap_m
     if d > room + LENGTH_EPS_UM:
         raise _refuse(pk.where(), "InjectionPorts.diameter", d,
-                      f"the ring between the wafer and the frame leaves {room:g} µm for a port after {gap_w.name} "
-                      f"({gap_w.value:g} µm) and {gap_m.name} ({gap_m.value:g} µm): widen WaferSheet.margin or shrink the ports")
-    r = (wafer_r + gap_w.value + inner_r - gap_m.value) / 2
+                      f"the ring between the wafer and the frame leaves {room:g} µm for a port, {gap_w:g} µm clear of the "
+                      f"wafer and {gap_m:g} µm of the frame ({path} [ports]): widen WaferSheet.margin or shrink the ports")
+    r = (wafer_r + gap_w + inner_r - gap_m) / 2
     hole = circle(d, pdk.circle_vertices, pdk.grid_um, "inscribed")
     out = []
     for k in range(pk.count):

@@ -147,8 +147,9 @@ def test_the_injection_ports_go_through_the_sheet_between_the_wafer_and_the_fram
     for x0, y0, x1, y1 in ports:
         assert x1 - x0 == pytest.approx(1500 * scale, abs=1)
         near = min(abs(y0), abs(y1))                                                # on the y axis, top and bottom
-        assert near - wafer_r >= PDK.value("separation", "PORT", "WAFER") * scale - GRID
-        assert frame_inner - max(abs(y0), abs(y1)) >= PDK.value("separation", "PORT", "MARK") * scale - GRID
+        gaps = PDK.data["sheet"]["ports"]
+        assert near - wafer_r >= gaps["wafer_clearance_um"] * scale - GRID
+        assert frame_inner - max(abs(y0), abs(y1)) >= gaps["frame_clearance_um"] * scale - GRID
 
 
 def test_the_scale_is_the_wafers_growth_over_the_sheets():
@@ -172,7 +173,7 @@ BAD = {
     "frame over the wafer": ([("Frame(inset=1000)", "Frame(inset=6000)")],
                              r"Frame.inset = 6000.0: puts the frame inside the wafer edge"),
     "ports too big": ([("diameter=1500)", "diameter=2500)")],
-                      r"InjectionPorts.diameter = 2500.0: the ring between the wafer and the frame leaves 1980 µm"),
+                      r"InjectionPorts.diameter = 2500.0: the ring between the wafer and the frame leaves 1980 µm for a port"),
 }
 
 
