@@ -185,6 +185,8 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
         known = ", ".join(f for f in MODULES if builds_wafer(f))
         raise ConfigError(f"{design.wafer.where()}: Design.wafer: the wafer level (plating network, dicing) is "
                           f"built for the families {known}; family {design.package.family!r} builds its die or unit only")
+    if (own := wafer_builder(design.package.family)) is not None:
+        return own(design, pdk, die)    # its own substrate level (no plating network: no floating pads to refuse)
     spare = [name for name, _, _ in die.balls if name not in die.ball_nets] if die.ball_nets else []
     if spare:
         # A ball with no net is metal no tail can reach: it would not plate (PLATE.NET on every die).
@@ -196,8 +198,6 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
         raise ConfigError(f"{where}: BallGrid.depopulate: balls {', '.join(spare[:8])}{more} have no net; on a plated "
                           f"wafer their pads would float and not plate (PLATE.NET): depopulate them, or build without "
                           f"the wafer")
-    if (own := wafer_builder(design.package.family)) is not None:
-        return own(design, pdk, die)
     from .wafer import build_wafer
 
     return build_wafer(design, pdk, die, run_checks=True)

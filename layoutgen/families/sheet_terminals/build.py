@@ -265,9 +265,10 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     fixed_bulge = grow(liner, en_fixed.value, grid)
     tip_bulge = circle(pkg.tip_diameter, pdk.circle_vertices, grid, "circumscribed")
     bond = pdk.rule("overlap", "LEAD", "PAD")
-    if pkg.tip_diameter < bond.value - LENGTH_EPS_UM:
+    leads = pkg.attach == "leads"       # the lead parts' checks (rigid posts have none of them, fig. 19)
+    if leads and pkg.tip_diameter < bond.value - LENGTH_EPS_UM:
         raise _fail(pkg, "tip_diameter", pkg.tip_diameter, f"below the {bond.value:g} µm bond of {bond.name}")
-    if not (w < pkg.tip_diameter < width_across_flats(fixed_bulge)):
+    if leads and not (w < pkg.tip_diameter < width_across_flats(fixed_bulge)):
         raise _fail(pkg, "tip_diameter", pkg.tip_diameter,
                     f"a lead needs narrow section ({w:g} µm) < tip bulge < fixed bulge ({width_across_flats(fixed_bulge):.3f} µm: "
                     f"liner {pkg.liner_diameter:g} + 2 × {en_fixed.name})")
@@ -303,7 +304,7 @@ def plan_sheet(design: Design, pdk: Pdk) -> SheetPlan:
     marks, field_poly = _marks(design, pdk)
     plan = SheetPlan(sizes=sizes, etch_depth=depth, lead_width=w, lead_space=s, liner=liner, fixed_bulge=fixed_bulge,
                      tip_bulge=tip_bulge, spot=spot, ring=ring, field=field_poly, marks=marks,
-                     bond=_bond(pkg, pdk), grid_vias=_grid_vias(pkg, pdk, fixed_bulge, spot) if pkg.placement == "grid" else None)
+                     bond=_bond(pkg, pdk) if leads else None, grid_vias=_grid_vias(pkg, pdk, fixed_bulge, spot) if pkg.placement == "grid" else None)
     if not pkg.dielectric and pkg.attach == "leads":
         plan.release_undercut, plan.stems = _stems(pkg, pdk, w, fixed_bulge, tip_bulge)
 

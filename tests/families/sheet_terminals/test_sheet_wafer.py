@@ -44,16 +44,20 @@ def _read(path: Path) -> kdb.Layout:
     return ly
 
 
-def _mask_polygons(out: Path, m: dict) -> tuple[list[kdb.Polygon], np.ndarray]:
+def _mask_polygons(out: Path, m: dict, near: list | None = None) -> tuple[list[kdb.Polygon], np.ndarray]:
     """A mask's polygons inside its field (not the label below it), flattened, as exposed seen from the sheet's top
-    (a mirrored mask mirrored back), and their bounding boxes (x0, y0, x1, y1) in µm."""
+    (a mirrored mask mirrored back), and their bounding boxes (x0, y0, x1, y1) in µm; only those touching the
+    boxes `near` ((x0, y0, x1, y1) µm, seen from the top) when given."""
     ly = _read(out / m["file"])
     flip = kdb.ICplxTrans(kdb.Trans(kdb.Trans.M90) if m["mirror"] else kdb.Trans())
-    it = ly.top_cell().begin_shapes_rec(_layer(ly, m["layers"][0]))
+    li = _layer(ly, m["layers"][0])
+    iters = [ly.top_cell().begin_shapes_rec(li)] if near is None else [
+        ly.top_cell().begin_shapes_rec_touching(li, flip.inverted() * kdb.DBox(*b) * (1 / ly.dbu)) for b in near]
     polys = []
-    while not it.at_end():
-        polys.append(it.shape().polygon.transformed(flip * it.trans()))
-        it.next()
+    for it in iters:
+        while not it.at_end():
+            polys.append(it.shape().polygon.transformed(flip * it.trans()))
+            it.next()
     boxes = np.array([[b.left, b.bottom, b.right, b.top] for b in (p.bbox() for p in polys)]) / DBU
     f = json.loads((out / "masks" / "manifest.json").read_text())["field_um"]
     keep = (boxes[:, 1] >= f["y0"]) & (boxes[:, 3] <= f["y1"])
@@ -95,10 +99,11 @@ def test_the_fiducials_of_the_two_sides_coincide_on_every_mask(wafer: Path):
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     assert len(holes) == len(sites) == 2
     assert all(np.abs(centres - c).max(axis=1).min() <= GRID for c in sites)    # the holes at the sites, scaled
+    around = [(x - 1000, y - 1000, x + 1000, y + 1000) for x, y in sites]
     for name in ("LEAD", "SPOT", "PLANE"):                                        # both sides' masks carry the same cross
-        polys, b = _mask_polygons(wafer, masks[name])
-        near = [p for p, c in zip(polys, (b[:, :2] + b[:, 2:]) / 2) if np.hypot(*(sites - c).T).min() < 1000]
-        assert (kdb.Region(near) ^ kdb.Region(holes)).is_empty(), name
+        polys, b = _mask_polygons(wafer, masks[name], around)
+        crosses = [p for p, w in zip(polys, b[:, 2] - b[:, 0]) if w < 1000]        # not the frame whose box meets them
+        assert (kdb.Region(crosses) ^ kdb.Region(holes)).is_empty(), name
         assert masks[name]["mirror"] == (name == "LEAD")
 
 
@@ -186,3 +191,23 @@ def test_a_sheet_wafer_it_cannot_make_is_refused_naming_the_field(bad, write_con
         text = text.replace(old, new)
     with pytest.raises(ConfigError, match=r"cfg.py:\d+: " + message):
         build(write_config(text), drc=False)
+
+
+def test_a_grid_with_spare_terminals_goes_onto_the_sheet_wafer():
+    # figs. 8-9 allow more terminals than leads; a sheet has no plating network, so a terminal without a net is no
+    # floating plated pad (the plated wafer's refusal does not apply): 16 terminals, 12 leads, on every chip
+    from layoutgen.design import Design, Die, Wafer
+    from layoutgen.families import builder
+    from layoutgen.families.sheet_terminals import SheetTerminals, WaferSheet
+    from layoutgen.pads import peripheral_pads
+    from layoutgen.pipeline import place_on_wafer
+
+    pads = peripheral_pads(3000, 3000, per_side=3, pitch=300, inset=100, size=60)
+    d = Design(name="sheet_grid", pdk="sheet100", die=Die(name="SHEET_GRID", width=3000, height=3000, pads=pads),
+               package=SheetTerminals(offsets=[300], lift=150, placement="grid", grid={"rows": 4, "cols": 4, "pitch": 500},
+                                      sheet=WaferSheet(temperature_step=150)),
+               wafer=Wafer(diameter=100))
+    die = builder("sheet_terminals")(d, PDK)
+    w = place_on_wafer(d, PDK, die)
+    assert len(die.balls) == 16 and len(die.ball_nets) == 12 and w.summary["dies"] > 500
+    assert w.summary["sheet"]["mask_scale"] == pytest.approx((1 + 2.6e-6 * 150) / (1 + 17e-6 * 150))
