@@ -86,13 +86,15 @@ def read_back(gds: Path, pdk: Pdk, cell: str, design: Design | None = None,
     """The balls and the netlist (net -> pads, balls, trace length) of `cell` in the written `gds`.
 
     Balls are the TEXT labels named in `ball_names` (default: any JEDEC name) that sit on a
-    shape of the last label layer; pads are named by the design's pad outlines."""
+    shape of the last label layer that carries labels (a PDK may offer alternative terminal
+    layers: a sheet's spots or masses); pads are named by the design's pad outlines."""
     layout = GdsLayout(gds)
     if cell not in layout.cells:
         raise DrcError(f"{gds}: no cell {cell!r} to read the pinout from")
     cl = CellLayers(layout.flatten(cell), pdk, layout=layout, top=cell, marks=False)
     stack = pdk.connectivity
-    pad_layer, ball_layer = stack.label_layers[0], stack.label_layers[-1]
+    pad_layer = stack.label_layers[0]
+    ball_layer = next((n for n in reversed(stack.label_layers[1:]) if len(cl.labels(n)[0])), stack.label_layers[-1])
     labels = {n: cl.labels(n) for n in (pad_layer, ball_layer)}
     terms = place_terminals(cl.pieces, labels)
     names = [(t, x, y) for t, x, y in cl.texts("TEXT")] if "TEXT" in pdk.layers else []

@@ -73,6 +73,8 @@ def test_masses_fill_cavities_under_the_fixed_ends_and_are_the_terminals(tmp_pat
         (lead,) = [ld for ld in leads if ld.intersects(m)]
         assert lead.contains(m) and lead.exterior.distance(m) >= en - 1e-3           # the lead metal fills the cavity
     assert s["counts"]["masses"] == 12 and s["counts"]["spots"] == 0
+    rows = (gds.parent / "pinout.csv").read_text().splitlines()[1:]                 # the board sees the masses
+    assert len(rows) == 12 and {r.split(",")[5] for r in rows} == {f"P{i}" for i in range(1, 13)}
 
 
 def test_masses_with_a_plane_are_refused():
