@@ -275,13 +275,13 @@ def test_spare_balls_cannot_plate_and_are_named(tmp_path):
 
 
 def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
-    sheet = TEMPLATES / "compliant_terminals.py"
-    cfg = template_variant(sheet, tmp_path / "sheet_wafer.py",
+    fanout = TEMPLATES / "fanout_2die.py"      # (the sheet family builds its own: one sheet over the wafer)
+    cfg = template_variant(fanout, tmp_path / "fanout_wafer.py",
                            "from layoutgen import Wafer\ndesign = design.model_copy(update={'wafer': Wafer(diameter=100)})")
-    with pytest.raises(ConfigError, match=r"sheet_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
-                                          r"backside_wlcsp; family 'sheet_terminals'"):
+    with pytest.raises(ConfigError, match=r"fanout_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
+                                          r"sheet_terminals, backside_wlcsp; family 'fanout'"):
         build(cfg, out=tmp_path / "out", quiet=True)
-    assert not (tmp_path / "out" / "compliant_terminals").exists()
+    assert not (tmp_path / "out" / "fanout_2die").exists()
 
 
 def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
