@@ -25,11 +25,12 @@ def build_steps(diameter: int, out: Path) -> tuple[dict, dict, Path]:
     """The sheet built and written as the pipeline does: times per step, the wafer summary, the combined GDS."""
     from layoutgen.config import load_config
     from layoutgen.families import builder
-    from layoutgen.families.sheet_terminals.wafer import mask_scale, sheet_wafer
+    from layoutgen.families.sheet_terminals.substrate import mask_scale
     from layoutgen.gdsio import write_layout
     from layoutgen.masks import derive_mask, mask_layer, mask_layer_map
     from layoutgen.pdk import load_pdk
     from layoutgen.wafer import mask_order_rows, write_mask_order
+    from layoutgen.wafer.sheet import build_sheet_wafer
 
     design = load_config(ROOT / "templates" / "compliant_terminals_wafer.py")
     design = design.model_copy(update={"wafer": design.wafer.model_copy(update={"diameter": diameter})})
@@ -39,7 +40,7 @@ def build_steps(diameter: int, out: Path) -> tuple[dict, dict, Path]:
     die = builder(design.package.family)(design, pdk)
     times["die (leads, spots, rings)"] = time.perf_counter() - t
     t = time.perf_counter()
-    wafer = sheet_wafer(design, pdk, die)
+    wafer = build_sheet_wafer(design, pdk, die)
     times["sheet over the wafer"] = time.perf_counter() - t
     t = time.perf_counter()
     gds = write_layout(wafer.layout, pdk, out / f"{design.name}.gds")

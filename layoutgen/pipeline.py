@@ -24,7 +24,7 @@ from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
 from .errors import ConfigError, OutputError, PdkError, RoutingError
-from .families import MODULES, builder, builds_wafer, extra_writer, mask_scaler, panel_builder, wafer_builder
+from .families import MODULES, builder, builds_wafer, extra_writer, mask_scaler, panel_builder, wafer_level
 from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
@@ -188,8 +188,10 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
         known = ", ".join(f for f in MODULES if builds_wafer(f))
         raise ConfigError(f"{design.wafer.where()}: Design.wafer: the wafer level (plating network, dicing) is "
                           f"built for the families {known}; family {design.package.family!r} builds its die or unit only")
-    if (own := wafer_builder(design.package.family)) is not None:
-        return own(design, pdk, die)    # its own substrate level (no plating network: no floating pads to refuse)
+    if (level := wafer_level(design.package.family)) != "plated":
+        from .wafer import SUBSTRATES     # its own substrate level (no plating network: no floating pads to refuse)
+
+        return SUBSTRATES[level]()(design, pdk, die)
     spare = [name for name, _, _ in die.balls if name not in die.ball_nets] if die.ball_nets else []
     if spare:
         # A ball with no net is metal no tail can reach: it would not plate (PLATE.NET on every die).

@@ -4,9 +4,9 @@ A family module defines its parameter model (a `layoutgen.design.Package`) and
 `build_die(design, pdk) -> DieResult`, and may define `write_extra_outputs(die, folder)` for
 files beside the masks (stencil Gerbers), `panel_layout` for a carrier panel, and
 `WAFER_LEVEL = True` when its die goes onto a wafer with the kerf-connected plating network, or
-`wafer_layout(design, pdk, die) -> WaferResult` when its substrate level is its own (the sheet
-family's one sheet over the wafer) and `mask_scale(design) -> float` when its masks are drawn
-scaled (thermal growth compensated); this table maps the `family` name to the module.
+the name of another substrate level of `layoutgen.wafer.SUBSTRATES` ("sheet": one sheet over the
+wafer), and `mask_scale(design) -> float` when its masks are drawn scaled (thermal growth
+compensated); this table maps the `family` name to the module.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ def extra_writer(family: str) -> Callable | None:
 
 
 def builds_wafer(family: str) -> bool:
-    """Whether the family has a wafer level: a plated wafer (its module sets WAFER_LEVEL) or its own (`wafer_layout`)."""
-    module = importlib.import_module(MODULES[family])
-    return bool(getattr(module, "WAFER_LEVEL", False)) or hasattr(module, "wafer_layout")
+    """Whether the family's die goes onto a wafer (its module sets WAFER_LEVEL)."""
+    return wafer_level(family) is not None
 
 
-def wafer_builder(family: str) -> Callable | None:
-    """The family's own `wafer_layout(design, pdk, die) -> WaferResult`, if its substrate level is not the plated wafer."""
-    return getattr(importlib.import_module(MODULES[family]), "wafer_layout", None)
+def wafer_level(family: str) -> str | None:
+    """The family's substrate level: 'plated' (WAFER_LEVEL = True), the name it gives (WAFER_LEVEL = 'sheet'), or None."""
+    level = getattr(importlib.import_module(MODULES[family]), "WAFER_LEVEL", False)
+    return level if isinstance(level, str) else ("plated" if level else None)
 
 
 def mask_scaler(family: str) -> Callable | None:

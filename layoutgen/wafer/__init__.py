@@ -3,7 +3,8 @@
 `build_wafer(design, pdk, die)` places the die (with its plating tails) by arrays in a wafer
 cell with the bus, contact ring, kerf, marks and shots, and checks plating and isolation;
 `check_plating` / `check_isolation` run those checks on any wafer layout (also one read
-back from GDS); `mask_order_rows` / `write_mask_order` make the mask order table.
+back from GDS); `mask_order_rows` / `write_mask_order` make the mask order table;
+`sheet.build_sheet_wafer` lays one conductive sheet over the die map instead (SUBSTRATES).
 """
 
 from .assemble import WaferResult, build_wafer
@@ -11,7 +12,18 @@ from .checks import CheckResult, Finding, check_isolation, check_plating, isolat
 from .diemap import DieMap, gross_die_estimate
 from .order import mask_order_rows, write_mask_order
 
+
+def _sheet():
+    from .sheet import build_sheet_wafer
+
+    return build_sheet_wafer
+
+
+# Substrate levels other than the plated wafer, by the name a family's WAFER_LEVEL gives: each a
+# loader of its `(design, pdk, die) -> WaferResult` (one sheet over the whole wafer: sheet.py).
+SUBSTRATES = {"sheet": _sheet}
+
 __all__ = [
-    "CheckResult", "DieMap", "Finding", "WaferResult", "build_wafer", "check_isolation", "check_plating",
+    "SUBSTRATES", "CheckResult", "DieMap", "Finding", "WaferResult", "build_wafer", "check_isolation", "check_plating",
     "gross_die_estimate", "isolation_findings", "mask_order_rows", "plating_findings", "write_mask_order",
 ]

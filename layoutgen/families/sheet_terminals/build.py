@@ -39,11 +39,11 @@ from layoutgen.units import LENGTH_EPS_UM, STEP_EPS, snap_up
 from ..die import check_die_size
 from ..result import DieResult
 from .model import Fiducials, Frame, PotentialPlane, SheetTerminals
-from .wafer import check_sheet_wafer, mask_scale, sheet_wafer
+from .substrate import check_sheet_wafer, mask_scale
 
-# The substrate level is one sheet over the whole wafer (wafer.py), its masks drawn at the thermal scale.
-wafer_layout = sheet_wafer
-__all__ = ["build_die", "mask_scale", "plan_sheet", "wafer_layout"]
+# The substrate level is one sheet over the whole wafer (layoutgen.wafer.sheet), its masks drawn at the thermal scale.
+WAFER_LEVEL = "sheet"
+__all__ = ["WAFER_LEVEL", "build_die", "mask_scale", "plan_sheet"]
 
 # Rotation (degrees) that turns the lead cell (tip towards -y) to point at a contact on each side.
 _SIDE_ROTATION = {"bottom": 0.0, "right": 90.0, "top": 180.0, "left": 270.0}
@@ -422,7 +422,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     assert isinstance(pkg, SheetTerminals)
     check_sheet_wafer(design)
     if design.wafer is not None:
-        # On a wafer-scale sheet the frame and the fiducials are drawn once around the whole sheet (wafer.py).
+        # On a wafer-scale sheet the frame and the fiducials are drawn once around the whole sheet (wafer/sheet.py).
         pkg = pkg.model_copy(update={"frame": None, "fiducials": None})
         design = design.model_copy(update={"package": pkg})
     plan = plan_sheet(design, pdk)

@@ -1,4 +1,4 @@
-"""The sheet at wafer scale (seed 003, p. 10: a 10-30 cm sheet registered over a whole wafer of chips).
+"""A sheet over the whole wafer (sheet terminals, seed 003, p. 10: a 10-30 cm sheet registered over a wafer of chips).
 
 One conductive sheet covers every chip of the wafer: its leads are bonded to all the chips in
 one operation and it is etched into terminals over all of them at once. The wafer cell holds the
@@ -9,72 +9,31 @@ sheet is one piece of metal and needs none), the frame outline once around the w
 the fiducials (through-sheet holes, THRU, under a MARK cross on every mask) at the wafer's mark
 sites beside the dies, the saw kerf (the assembly is severed along the scribe lines, claim 8)
 and the wafer outline. Every sheet mask is drawn at `WaferSheet.scale` about the wafer centre
-(`mask_scale`), so the sheet grown at the bond temperature lands its leads on the contacts.
+(the family's `mask_scale`), so the sheet grown at the bond temperature lands its leads on the contacts.
 All lengths in µm, the wafer centred at (0, 0).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import shapely
 
-from layoutgen.design import Design
-from layoutgen.errors import ConfigError
-from layoutgen.layout import Cell, Layout, name_number
-from layoutgen.pdk import Pdk
-from layoutgen.units import LENGTH_EPS_UM
-from layoutgen.wafer.assemble import WaferResult, _row_arrays, choose_sites, die_outline, masks_in_use, place_dies
-from layoutgen.wafer.diemap import gross_die_estimate
-from layoutgen.wafer.order import _rule_minimum
-from layoutgen.wafer.outline import WaferShape, disc
-from layoutgen.wafer.plating import lane_lines
+from ..design import Design
+from ..families.sheet_terminals.cells.fiducial import fiducial_cross
+from ..families.sheet_terminals.model import SheetTerminals
+from ..families.sheet_terminals.substrate import check_sheet_wafer, refuse
+from ..layout import Cell, Layout, name_number
+from ..pdk import Pdk
+from ..units import LENGTH_EPS_UM
+from .assemble import WaferResult, _row_arrays, choose_sites, die_outline, masks_in_use, place_dies
+from .diemap import gross_die_estimate
+from .order import _rule_minimum
+from .outline import WaferShape, disc
+from .plating import lane_lines
 
-from ..result import DieResult
-from .cells.fiducial import fiducial_cross
-from .model import SheetTerminals
-
-
-def _refuse(where: str, field: str, value, reason: str) -> ConfigError:
-    return ConfigError(f"{where}: {field} = {value!r}: {reason}")
-
-
-def mask_scale(design: Design) -> float:
-    """The factor every mask of the design is drawn at: the sheet's thermal compensation on a wafer, else 1."""
-    pkg = design.package
-    if design.wafer is None or not isinstance(pkg, SheetTerminals) or pkg.sheet is None:
-        return 1.0
-    return pkg.sheet.scale
-
-
-def check_sheet_wafer(design: Design) -> None:
-    """What a wafer-scale sheet needs and refuses; ConfigError naming the field."""
-    pkg: SheetTerminals = design.package  # type: ignore[assignment]
-    wafer = design.wafer
-    if wafer is None:
-        if pkg.ports is not None:
-            raise _refuse(pkg.ports.where(), "SheetTerminals.ports", "InjectionPorts(...)",
-                          "the injection ports of fig. 15 pass through the sheet outside the wafer it covers: "
-                          "they need a wafer-scale sheet (Design.wafer and SheetTerminals.sheet)")
-        if pkg.sheet is not None:
-            raise _refuse(pkg.sheet.where(), "SheetTerminals.sheet", "WaferSheet(...)",
-                          "a wafer-scale sheet covers a wafer: add Design.wafer=Wafer(diameter=...) or drop sheet=")
-        return
-    if pkg.sheet is None:
-        raise _refuse(wafer.where(), "Design.wafer", f"Wafer(diameter={wafer.diameter})",
-                      "the sheet family builds its wafer level as one sheet over the wafer: give "
-                      "SheetTerminals.sheet=WaferSheet(temperature_step=...) (its thermal growth to compensate)")
-    if wafer.reticle is not None or wafer.stepper is not None:
-        raise _refuse(wafer.where(), "Wafer.reticle", wafer.reticle, "the sheet is exposed whole by 1X masks "
-                      "(it is a 10-30 cm sheet, not a stepped wafer): leave reticle and stepper unset")
-    if wafer.alignment.keys:
-        raise _refuse(wafer.alignment.where(), "Alignment.keys", f"{len(wafer.alignment.keys)} keys",
-                      "the sheet arrives bare: its first mask (THRU) is the zero layer and every other mask registers "
-                      "to the through-sheet fiducials; there are no incoming keys to align to")
-    if pkg.frame is not None:
-        line_room = pkg.sheet.margin - pkg.frame.inset
-        if line_room <= 0:
-            raise _refuse(pkg.frame.where(), "Frame.inset", pkg.frame.inset,
-                          f"puts the frame inside the wafer edge (the sheet reaches only {pkg.sheet.margin:g} µm, "
-                          "WaferSheet.margin, beyond it): the frame holds the sheet around the wafer")
+if TYPE_CHECKING:
+    from ..families.result import DieResult
 
 
 def _ports(design: Design, pdk: Pdk, wafer_r: float, inner_r: float) -> list:
@@ -82,7 +41,7 @@ def _ports(design: Design, pdk: Pdk, wafer_r: float, inner_r: float) -> list:
     ConfigError when they do not fit between the clearances of the PDK's sheet.toml [ports]."""
     import math
 
-    from layoutgen.cells.shapes import circle
+    from ..cells.shapes import circle
 
     pk = design.package.ports
     d = pk.diameter
@@ -90,10 +49,10 @@ def _ports(design: Design, pdk: Pdk, wafer_r: float, inner_r: float) -> list:
     data, path = pdk.process_data("sheet", "the injection ports' clearances")
     gap_w, gap_m = data["ports"]["wafer_clearance_um"], data["ports"]["frame_clearance_um"]
     if d < w_rule.value - LENGTH_EPS_UM:
-        raise _refuse(pk.where(), "InjectionPorts.diameter", d, f"below {w_rule.name} ({w_rule.value:g} µm)")
+        raise refuse(pk.where(), "InjectionPorts.diameter", d, f"below {w_rule.name} ({w_rule.value:g} µm)")
     room = inner_r - wafer_r - gap_w - gap_m
     if d > room + LENGTH_EPS_UM:
-        raise _refuse(pk.where(), "InjectionPorts.diameter", d,
+        raise refuse(pk.where(), "InjectionPorts.diameter", d,
                       f"the ring between the wafer and the frame leaves {room:g} µm for a port, {gap_w:g} µm clear of the "
                       f"wafer and {gap_m:g} µm of the frame ({path} [ports]): widen WaferSheet.margin or shrink the ports")
     r = (wafer_r + gap_w + inner_r - gap_m) / 2
@@ -105,7 +64,7 @@ def _ports(design: Design, pdk: Pdk, wafer_r: float, inner_r: float) -> list:
     return out
 
 
-def sheet_wafer(design: Design, pdk: Pdk, die: DieResult) -> WaferResult:
+def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult:
     """The wafer-scale sheet: die arrays on the die map, frame around the sheet, fiducials, kerf, wafer outline."""
     check_sheet_wafer(design)
     pkg: SheetTerminals = design.package  # type: ignore[assignment]
@@ -125,7 +84,7 @@ def sheet_wafer(design: Design, pdk: Pdk, die: DieResult) -> WaferResult:
     if pkg.fiducials is not None:
         f = pkg.fiducials
         if f.size < 2 * line:
-            raise _refuse(f.where(), "Fiducials.size", f.size, f"a cross needs arms longer than its {line:g} µm line")
+            raise refuse(f.where(), "Fiducials.size", f.size, f"a cross needs arms longer than its {line:g} µm line")
         cross = fiducial_cross(f.size, line, grid)
         fid = Cell(f"SHEET_FIDUCIAL_{name_number(f.size)}").add("MARK", cross).add("THRU", cross)
         cells[fid.name] = fid
@@ -141,7 +100,7 @@ def sheet_wafer(design: Design, pdk: Pdk, die: DieResult) -> WaferResult:
     if pkg.frame is not None:
         outer = radius - pkg.frame.inset
         if outer - line <= shape.radius + LENGTH_EPS_UM:
-            raise _refuse(pkg.frame.where(), "Frame.inset", pkg.frame.inset,
+            raise refuse(pkg.frame.where(), "Frame.inset", pkg.frame.inset,
                           f"leaves the {line:g} µm frame line over the wafer edge: raise WaferSheet.margin or lower the inset")
         ring = disc(outer, grid)
         # the inner edge parallel to the outer polygon's (one grid step more, so the snapped vertices keep the width)
