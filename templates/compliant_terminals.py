@@ -40,6 +40,11 @@ design = Design(
         # by a via, a trace inside the dielectric and a via (masks SVIA, TRACE, TVIA instead of
         # LINER); the grid needs at least one terminal per lead:
         #   placement="grid", grid=BallGrid(rows=8, cols=8, pitch=350),
+        # The patent's other embodiments (each with its own masks; see SheetTerminals' docstring):
+        #   dielectric=False,        figs. 10-14: leads on the bare sheet, joined by the release etch's stem
+        #   terminals="masses",      fig. 17: gold masses in cavities (MASS) are the terminals, no SPOT mask
+        #   attach="posts", posts=RigidPosts(diameter=60, height=50),   fig. 19: rigid posts (PILLAR), no leads
+        # and, over a whole wafer, templates/compliant_terminals_wafer.py (fig. 15's injection ports there).
         spot_shape="circle",          # "circle", "square", "triangle" or "polygon" (spot_sides=...)
         terminal_top=120,             # target terminal top; the spot is this + 2·depth/EF
         sheet_thickness=150,
