@@ -215,12 +215,10 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     field = wafer.field if wafer else die_outline(layout)
     digest = config_hash(design, pdk)
     masks = []
-    route = getattr(design.package, "route", None)
+    pdk = pdk.for_route(getattr(design.package, "route", None))   # the masks of the process route the design picked
     for mask in pdk.masks:
         if not (used & set(mask.layers)) - {"MARK"}:
             continue  # nothing of this mask's own (marks alone make no mask)
-        if mask.route is not None and mask.route != route:
-            continue  # a mask of the process route the design did not pick
         m = derive_mask(layout, mask, pdk, design.name, design.revision, field, build_id=digest[:12])
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))

@@ -125,13 +125,16 @@ def check_fanin_octagon_polymer(w: Written) -> None:
     posts = w.polygons("POST")
     assert len(posts) == 16 and all(abs(w.um(p.bbox().width()) - 20) <= 0.05 for p in posts)
     assert w.result.summary["posts"]["load"] == "polymer"
+    # flow="vias": the post vias are on the thick polymer's mask (PV2), no POST mask.
+    assert "PV2" in w.masks() and "POST" not in w.masks()
 
 
 def check_fanin_warn(w: Written) -> None:
     # on_yield="warn", load="board": the build goes on and names the yielding balls.
     s = w.result.summary["posts"]
     assert s["load"] == "board" and s["yielding_balls"] and s["min_margin_to_yield"] < 1
-    assert len(w.polygons("POST")) == 16
+    # flow="resist" (claim 30): the posts are their own mask, no second-polymer mask.
+    assert len(w.polygons("POST")) == 16 and "POST" in w.masks() and "PV2" not in w.masks()
 
 
 # --- family 4: backside grooves -----------------------------------------------------------------
@@ -274,9 +277,10 @@ CASES = [
          ["FanInWlcsp.bump=round", "FanInWlcsp.posts=None"], check_fanin_round),
     Case("fanin_octagon_posts", lambda: fanin("eo_fanin_oct", bump="octagon",
                                              posts=Posts(diameter=20, height=200, load="polymer", cte_mismatch_ppm=40, delta_t=20)),
-         ["FanInWlcsp.bump=octagon", "Posts.load=polymer", "Posts.on_yield=fail"], check_fanin_octagon_polymer),
-    Case("fanin_posts_warn", lambda: fanin("eo_fanin_warn", posts=Posts(diameter=60, height=100, delta_t=165, on_yield="warn")),
-         ["Posts.load=board", "Posts.on_yield=warn"], check_fanin_warn),
+         ["FanInWlcsp.bump=octagon", "Posts.load=polymer", "Posts.on_yield=fail", "Posts.flow=vias"], check_fanin_octagon_polymer),
+    Case("fanin_posts_warn", lambda: fanin("eo_fanin_warn", posts=Posts(diameter=60, height=100, delta_t=165, on_yield="warn",
+                                                                                   flow="resist")),
+         ["Posts.load=board", "Posts.on_yield=warn", "Posts.flow=resist"], check_fanin_warn),
     Case("backside_round", lambda: backside("eo_bs_round", ball="round"),
          ["BacksideWlcsp.ball=round", "BacksideWlcsp.lead_width=None"], check_backside_round),
     Case("backside_octagon", lambda: backside("eo_bs_oct", ball="octagon", lead_width=25),
