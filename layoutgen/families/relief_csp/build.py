@@ -47,6 +47,7 @@ from ..result import DieResult
 from ..routed import place_balls, route_onto, route_rules
 from ..die import add_die_frame, check_die_size, seal_width
 from .model import BallStencil, Protrusions, RearContacts, ReliefCsp, Shape, Tiers
+from layoutgen.units import LENGTH_EPS_UM, RATIO_EPS
 
 # The die goes onto a wafer (layoutgen.wafer): wafer-size mould and stencil levels, die map, lanes, marks.
 WAFER_LEVEL = True
@@ -95,29 +96,29 @@ def check_design(design: Design, pdk: Pdk) -> None:
                     "its rim) would join every track and cut each one at its rim. Use tracks='plated' (claim 8: tracks "
                     "patterned through the RDL mask)")
     v, why = _rule_text(pdk, "pitch", "MOULD1")
-    if prot.grid.pitch < v - 1e-9:
+    if prot.grid.pitch < v - LENGTH_EPS_UM:
         raise _fail(prot.grid, "pitch", prot.grid.pitch, f"below {why}")
     foot = footprint(prot.footprint, prot.shape, pdk)
     v, why = _rule_text(pdk, "width", "MOULD1")
-    if prot.footprint < v - 1e-9:
+    if prot.footprint < v - LENGTH_EPS_UM:
         raise _fail(prot, "footprint", prot.footprint, f"below {why}")
     p = prot.grid.pitch
     gap = min(shapely.distance(foot, shapely.affinity.translate(foot, dx, dy)) for dx, dy in ((p, 0), (0, p), (p, p), (p, -p)))
     v, why = _rule_text(pdk, "space", "MOULD1")
-    if gap < v - 1e-9:
+    if gap < v - LENGTH_EPS_UM:
         raise _fail(prot, "footprint", prot.footprint, f"leaves {gap:.2f} µm between protrusions at pitch {p:g}: {why}")
     v, why = _rule_text(pdk, "width", "MOULD2")
-    if tiers.recess < v - 1e-9:
+    if tiers.recess < v - LENGTH_EPS_UM:
         raise _fail(tiers, "recess", tiers.recess, f"below {why}")
     recess = recessed_tier(tiers.recess, prot.shape, tiers.recess_offset, pdk)
     v, why = _rule_text(pdk, "enclosure", "MOULD1", "MOULD2")
     rim = rim_width(foot, recess)
-    if rim < v - 1e-9:
+    if rim < v - LENGTH_EPS_UM:
         raise _fail(tiers, "recess", tiers.recess, f"with offset {tiers.recess_offset} the protuberant rim is "
                     f"{rim:.2f} µm at its narrowest inside the {prot.footprint:g} µm footprint: {why}")
     opening = encap_opening(recess, pdk)
     v, why = _rule_text(pdk, "width", "ENCAP")
-    if opening.is_empty or width_across_flats(opening) < v - 1e-9:
+    if opening.is_empty or width_across_flats(opening) < v - LENGTH_EPS_UM:
         raise _fail(tiers, "recess", tiers.recess, f"leaves an encapsulation opening below {why}")
     _check_placement(design, pdk, foot)
     _check_paste(pkg, pdk, opening)
@@ -140,7 +141,7 @@ def _check_placement(design: Design, pdk: Pdk, foot: Polygon) -> None:
     for name, x, y in prot.grid.positions():
         f = shapely.affinity.translate(foot, pdk.snap(x), pdk.snap(y))
         gap = shapely.distance(f, inner.exterior) if inner.contains(f) else 0.0
-        if gap < v - 1e-9:
+        if gap < v - LENGTH_EPS_UM:
             raise _fail(prot.grid, "pitch", prot.grid.pitch, f"protrusion {name} at ({x:g}, {y:g}) comes "
                         f"{gap:.2f} µm from the seal ring: {why}")
         feet.append((name, f))
@@ -154,7 +155,7 @@ def _check_placement(design: Design, pdk: Pdk, foot: Polygon) -> None:
             raise _fail(pkg, "well_clearance", clearance, str(e)) from None
         w = shapely.affinity.translate(w, pdk.snap(pad.x), pdk.snap(pad.y))
         gap = shapely.distance(w, inner.exterior) if inner.contains(w) else 0.0
-        if gap < v_seal - 1e-9:
+        if gap < v_seal - LENGTH_EPS_UM:
             raise _fail(pad, "x, y", f"{pad.x:g}, {pad.y:g}", f"pad {pad.name}'s access well comes "
                         f"{gap:.2f} µm from the seal ring: {why_seal}")
         wells.append((pad, w))
@@ -181,16 +182,16 @@ def _check_paste(pkg: ReliefCsp, pdk: Pdk, opening: Polygon) -> None:
     ap = paste_aperture(opening, sten.shape, sten.overprint, pdk)
     web = min(shapely.distance(ap, shapely.affinity.translate(ap, dx, dy)) for dx, dy in ((p, 0), (0, p), (p, p)))
     v, why = _rule_text(pdk, "space", "PASTE")
-    if web < v - 1e-9:
+    if web < v - LENGTH_EPS_UM:
         raise _fail(sten, "overprint", sten.overprint, f"the paste apertures come {web:.2f} µm apart at pitch {p:g}: {why}")
     ar_rule = family_rule(pdk, "area_ratio", "PASTE")
     ar = area_ratio(ap, sten.thickness)
-    if ar < ar_rule.value - 1e-9:
+    if ar < ar_rule.value - RATIO_EPS:
         raise _fail(sten, "thickness", sten.thickness, f"the {width_across_flats(ap):.1f} µm {sten.shape} aperture has area "
                     f"ratio {ar:.3f} < {ar_rule.value:g} ({ar_rule.name}): use a thinner foil or more overprint")
     asp_rule = family_rule(pdk, "aspect_ratio", "PASTE")
     w = narrowest_width(ap)
-    if w / sten.thickness < asp_rule.value - 1e-9:
+    if w / sten.thickness < asp_rule.value - RATIO_EPS:
         raise _fail(sten, "thickness", sten.thickness, f"aperture width {w:.1f} µm gives aspect ratio "
                     f"{w / sten.thickness:.3f} < {asp_rule.value:g} ({asp_rule.name})")
 
@@ -338,7 +339,7 @@ def _rear_pads(design: Design, pdk: Pdk) -> list:
     for p in chosen:
         room = min(p.width, p.height) - 2 * en.value
         slot = rear.slot if rear.slot is not None else room
-        if slot > room + 1e-9 or slot < w_min.value - 1e-9:
+        if slot > room + LENGTH_EPS_UM or slot < w_min.value - LENGTH_EPS_UM:
             raise _fail(rear, "slot", slot, f"pad {p.name} ({min(p.width, p.height):g} µm) takes a slot of "
                         f"{w_min.value:g}–{room:g} µm ({w_min.name}, {en.name})")
     return chosen
