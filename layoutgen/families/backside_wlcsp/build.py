@@ -315,33 +315,56 @@ def check_balls(design: Design, pdk: Pdk, plans: list[RowPlan], keepin: Polygon,
 
 def build_die(design: Design, pdk: Pdk) -> DieResult:
     """The die cell of a backside-groove WLCSP with every drawn layer, routed; raises Config/RoutingError."""
-    # The router (and scipy) load here, not when a config imports the model.
-    from layoutgen.route.rdl import Terminal
-
     pkg = design.package
     assert isinstance(pkg, BacksideWlcsp)
+    plans, keepin, balls, seal = plan_die(design, pdk)
+    die = design.die
+    layout = Layout(top=die.name)
+    top = Cell(die.name)
+    draw_frame(top, die, seal)
+    wl = lead_width(pkg, pdk)
+    pad_terms, groove2_lengths = draw_rows(layout, top, plans, keepin, wl, pdk)
+    bcell, ball_terms = ball_terminals(layout, pkg, balls, pdk)
+
+    # Backside wiring from the lead ends to the balls, by the RDL router on the back surface.
+    rules = route_rules(pdk, "BSWIRE", pkg.balls.pitch)
+    routing = route_onto(top, "BSWIRE", pad_terms, ball_terms, keepin, rules, pkg.balls.assign, pkg.balls,
+                         "backside wiring: ")
+    place_balls(top, bcell.name, balls, routing.ball_nets, "BUMP")
+
+    layout.add(top)
+    layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
+    return _result(design, pdk, layout, plans, routing, balls, groove2_lengths, wl)
+
+
+def plan_die(design: Design, pdk: Pdk) -> tuple[list[RowPlan], Polygon, list[tuple[str, float, float]], float]:
+    """Everything checked before drawing: the row plans, the back surface's routing area, the balls (on grid), the seal band."""
     check_die(design, pdk)
     check_alignment(design)
-    die = design.die
-    rows = pad_rows(design, pdk)
-    plans = plan_rows(design, pdk, rows)
+    plans = plan_rows(design, pdk, pad_rows(design, pdk))
     seal = seal_width(design.die, pdk)
     check_grooves(design, pdk, plans, seal)
     keepin = back_surface(design, pdk, plans, seal)
-    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
+    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in design.package.balls.positions()]
     check_balls(design, pdk, plans, keepin, seal, balls)
+    return plans, keepin, balls, seal
 
-    layout = Layout(top=die.name)
-    top = Cell(die.name)
+
+def draw_frame(top: Cell, die, seal: float) -> None:
+    """The die outline, the seal ring band, and the insulator: blanket over the whole back (no mask), drawn so the DRC sees it."""
     outline = box(-die.width / 2, -die.height / 2, die.width / 2, die.height / 2)
     top.add("DIE", outline)
     if seal > 0:
         top.add("SEAL", outline.difference(box(-die.width / 2 + seal, -die.height / 2 + seal,
                                                 die.width / 2 - seal, die.height / 2 - seal)))
-
-    # The insulator: blanket over the whole back (no mask), drawn so the DRC sees what it covers.
     top.add("ISO", outline)
-    wl = lead_width(pkg, pdk)
+
+
+def draw_rows(layout: Layout, top: Cell, plans: list[RowPlan], keepin: Polygon, wl: float, pdk: Pdk) -> tuple[list, list[float]]:
+    """Per row its first groove and its cut, per pad its lead (labelled with its net); the leads' ends as router terminals,
+    and the cut lengths. ConfigError for a lead that ends outside the routing area."""
+    from layoutgen.route.rdl import Terminal   # the router (and scipy) load here, not when a config imports the model
+
     pad_terms = []
     groove2_lengths: list[float] = []
     for pl in plans:
@@ -365,23 +388,20 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
                                   f"(another row's groove or the seal ring is in the way)")
             centre = shape.centroid
             pad_terms.append(Terminal(p.name, p.net, round(centre.x, 6), round(centre.y, 6), shape))
+    return pad_terms, groove2_lengths
+
+
+def ball_terminals(layout: Layout, pkg: BacksideWlcsp, balls: list[tuple[str, float, float]], pdk: Pdk) -> tuple[Cell, list]:
+    """The ball stack cell and a router terminal (its wiring capture pad) at every ball; nets from an explicit ball map."""
+    from layoutgen.route.rdl import Terminal
 
     bcell = layout.add(ball_stack_cell(pkg.ball, pdk))
     capture = bcell.shapes["BSWIRE"][0]
-    ball_terms = []
+    terms = []
     for name, x, y in balls:
         net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
-        ball_terms.append(Terminal(name, net, x, y, affinity.translate(capture, x, y)))
-
-    # Backside wiring from the lead ends to the balls, by the RDL router on the back surface.
-    rules = route_rules(pdk, "BSWIRE", pkg.balls.pitch)
-    routing = route_onto(top, "BSWIRE", pad_terms, ball_terms, keepin, rules, pkg.balls.assign, pkg.balls,
-                         "backside wiring: ")
-    place_balls(top, bcell.name, balls, routing.ball_nets, "BUMP")
-
-    layout.add(top)
-    layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
-    return _result(design, pdk, layout, plans, routing, balls, groove2_lengths, wl)
+        terms.append(Terminal(name, net, x, y, affinity.translate(capture, x, y)))
+    return bcell, terms
 
 
 def _result(design: Design, pdk: Pdk, layout: Layout, plans: list[RowPlan], routing, balls, cut_lengths, wl) -> DieResult:
