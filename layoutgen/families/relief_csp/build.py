@@ -227,71 +227,25 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     pkg = design.package
     assert isinstance(pkg, ReliefCsp)
     check_design(design, pdk)
-    die, prot, tiers, sten = design.die, pkg.protrusions, pkg.protrusions.tiers, pkg.stencil
+    die, prot = design.die, pkg.protrusions
     layout = Layout(top=die.name)
     top = Cell(die.name)
-
     add_die_frame(top, design.die, pdk)
-
-    # Access wells: one stack cell per pad size/shape, placed at each pad.
-    clearance = well_clearance(pkg, pdk)
-    pad_terms: list[Terminal] = []
-    wells: list[Polygon] = []
-    for p in die.pads:
-        cell = layout.add(well_cell(p.width, p.height, p.shape, clearance, pdk, p.name))
-        x, y = pdk.snap(p.x), pdk.snap(p.y)
-        top.place(cell.name, x, y)
-        top.label("PAD", p.net, x, y)
-        wells.append(shapely.affinity.translate(cell.shapes["WELL"][0], x, y))
-        pad_terms.append(Terminal(p.name, p.net, x, y, shapely.affinity.translate(cell.shapes["RDL"][0], x, y)))
-
-    # Protrusions: one cell (tiers, ball seat, paste and relief print apertures) at every ball.
-    passes = print_passes(pkg, pdk)
-    spec = ProtrusionSpec(prot.footprint, tiers.recess, prot.shape, tiers.recess_offset, sten.shape,
-                          sten.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
-    prints = relief_prints(spec, pdk)
+    wells, pad_terms = draw_wells(layout, top, design, pdk)
+    passes, prints, pcell = protrusion(layout, pkg, pdk)
     printed = pkg.route == "print"
-    if printed:
-        _check_prints(prints, passes, pkg, pdk)
-    pcell = layout.add(protrusion_cell(spec, pdk, printed))
-    foot = pcell.shapes["MOULD1"][0]
     seat = pcell.shapes["ENCAP"][0].centroid
     ox, oy = pdk.snap(seat.x), pdk.snap(seat.y)
     balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in prot.grid.positions()]
-    # The router sees each ball as its whole footprint: other nets' traces keep their space
-    # from it (no track climbs a foreign protrusion), and a ball's own trace ends at its
-    # bonding pad's centre, having climbed the wall and crossed the rim. A teardrop would sit
-    # at the foot of the wall, not at the bonding pad, so none is drawn.
-    ball_terms = [Terminal(n, prot.grid.nets.get(n) if prot.grid.assign == "explicit" else None,
-                           x + ox, y + oy, shapely.affinity.translate(foot, x, y)) for n, x, y in balls]
-    rules = route_rules(pdk, "RDL", prot.grid.pitch, teardrops=False)
-    routing = route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, prot.grid.assign, prot.grid)
-    ball_nets = routing.ball_nets
+    routing = route_tracks(design, pdk, top, pad_terms, pcell, balls, (ox, oy))
     if printed:
-        _place_printed_protrusions(top, pcell.name, prints, balls, ball_nets, (ox, oy), prot)
+        _place_printed_protrusions(top, pcell.name, prints, balls, routing.ball_nets, (ox, oy), prot)
     else:
-        place_balls(top, pcell.name, balls, ball_nets, "PASTE", (ox, oy))
-
-    base_bridges: list[Polygon] = []
-    if printed:
-        # Relief print pass 1: the relief layer with its wells (a die-sized aperture).
-        t1, pass1 = passes["STENCIL"]
-        base_apertures, base_bridges = _relief_print(design, pdk, wells, pass1)
-        found = check_stencils({"STENCIL": base_apertures}, {"STENCIL": t1},
-                               [r for r in family_rules(pdk) if r.layer == "STENCIL"])
-        for violations in found.values():
-            if violations:
-                raise _fail(tiers, "base", tiers.base, f"the relief layer cannot be printed: {violations[0][0]}")
-        top.add("STENCIL", *base_apertures)
-
+        place_balls(top, pcell.name, balls, routing.ball_nets, "PASTE", (ox, oy))
+    base_bridges = draw_base_print(design, pdk, top, wells, passes["STENCIL"]) if printed else []
     # Claim 20: rear slots down to the pads, rear metal in them.
     rear = _rear_contacts(design, pdk, top, layout) if pkg.rear is not None else 0
-
-    # Foil thicknesses travel with the GDS, for a check of the written file.
-    thickness = ({layer: t for layer, (t, _) in passes.items()} if printed else {}) | {"PASTE": sten.thickness}
-    x0, y0 = -die.width / 2, -die.height / 2
-    for k, (layer, t) in enumerate(thickness.items()):
-        top.label("TEXT", thickness_label(layer, t), x0, y0 - 20.0 * (k + 1))
+    thickness = label_foils(top, die, passes if printed else {}, pkg.stencil)
 
     layout.add(top)
     layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
@@ -300,6 +254,75 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     result = _result(design, pdk, layout, routing, balls, (ox, oy), thickness, bridge_counts)
     result.counts["rear_slots"] = rear
     return result
+
+
+def draw_wells(layout: Layout, top: Cell, design: Design, pdk: Pdk) -> tuple[list[Polygon], list[Terminal]]:
+    """Access wells: one stack cell per pad size/shape, placed at each pad (labelled with its net); the wells and the
+    pads' track landings as router terminals."""
+    clearance = well_clearance(design.package, pdk)
+    pad_terms: list[Terminal] = []
+    wells: list[Polygon] = []
+    for p in design.die.pads:
+        cell = layout.add(well_cell(p.width, p.height, p.shape, clearance, pdk, p.name))
+        x, y = pdk.snap(p.x), pdk.snap(p.y)
+        top.place(cell.name, x, y)
+        top.label("PAD", p.net, x, y)
+        wells.append(shapely.affinity.translate(cell.shapes["WELL"][0], x, y))
+        pad_terms.append(Terminal(p.name, p.net, x, y, shapely.affinity.translate(cell.shapes["RDL"][0], x, y)))
+    return wells, pad_terms
+
+
+def protrusion(layout: Layout, pkg: ReliefCsp, pdk: Pdk) -> tuple[dict[str, tuple[float, PrintPass]], dict[str, PrintResult], Cell]:
+    """The protrusion cell (tiers, ball seat, paste and relief print apertures), its print passes and prints (checked
+    when the relief is printed)."""
+    tiers, sten = pkg.protrusions.tiers, pkg.stencil
+    passes = print_passes(pkg, pdk)
+    spec = ProtrusionSpec(pkg.protrusions.footprint, tiers.recess, pkg.protrusions.shape, tiers.recess_offset, sten.shape,
+                          sten.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
+    prints = relief_prints(spec, pdk)
+    printed = pkg.route == "print"
+    if printed:
+        _check_prints(prints, passes, pkg, pdk)
+    return passes, prints, layout.add(protrusion_cell(spec, pdk, printed))
+
+
+def route_tracks(design: Design, pdk: Pdk, top: Cell, pad_terms: list[Terminal], pcell: Cell,
+                 balls: list[tuple[str, float, float]], seat: tuple[float, float]) -> Routing:
+    """Tracks from the wells to the bonding pads, by the RDL router.
+
+    The router sees each ball as its whole footprint: other nets' traces keep their space
+    from it (no track climbs a foreign protrusion), and a ball's own trace ends at its
+    bonding pad's centre, having climbed the wall and crossed the rim. A teardrop would sit
+    at the foot of the wall, not at the bonding pad, so none is drawn.
+    """
+    grid = design.package.protrusions.grid
+    foot = pcell.shapes["MOULD1"][0]
+    ball_terms = [Terminal(n, grid.nets.get(n) if grid.assign == "explicit" else None,
+                           x + seat[0], y + seat[1], shapely.affinity.translate(foot, x, y)) for n, x, y in balls]
+    rules = route_rules(pdk, "RDL", grid.pitch, teardrops=False)
+    return route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, grid.assign, grid)
+
+
+def draw_base_print(design: Design, pdk: Pdk, top: Cell, wells: list[Polygon], base: tuple[float, PrintPass]) -> list[Polygon]:
+    """Relief print pass 1: the relief layer with its wells (a die-sized aperture), checked as a stencil; its bridges."""
+    t1, pass1 = base
+    apertures, bridges = _relief_print(design, pdk, wells, pass1)
+    found = check_stencils({"STENCIL": apertures}, {"STENCIL": t1}, [r for r in family_rules(pdk) if r.layer == "STENCIL"])
+    for violations in found.values():
+        if violations:
+            tiers = design.package.protrusions.tiers
+            raise _fail(tiers, "base", tiers.base, f"the relief layer cannot be printed: {violations[0][0]}")
+    top.add("STENCIL", *apertures)
+    return bridges
+
+
+def label_foils(top: Cell, die, passes: dict[str, tuple[float, PrintPass]], sten: BallStencil) -> dict[str, float]:
+    """Foil thicknesses as TEXT labels below the die, so that they travel with the GDS (for a check of the written file)."""
+    thickness = {layer: t for layer, (t, _) in passes.items()} | {"PASTE": sten.thickness}
+    x0, y0 = -die.width / 2, -die.height / 2
+    for k, (layer, t) in enumerate(thickness.items()):
+        top.label("TEXT", thickness_label(layer, t), x0, y0 - 20.0 * (k + 1))
+    return thickness
 
 
 def _place_printed_protrusions(top: Cell, cell: str, prints: dict[str, PrintResult], balls: list[tuple[str, float, float]],
