@@ -57,7 +57,9 @@ def wafer(tmp_path_factory) -> Path:
 def small(tmp_path_factory) -> Path:
     """The template's die on a 100 mm wafer (no shots), for flat checks of the written files."""
     cfg = variant(tmp_path_factory.mktemp("cfg"), "small", SMALL)
-    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
+    with pytest.MonkeyPatch.context() as mp:   # measured on its files: no preview PNGs (the template's wafer has them)
+        mp.setattr("layoutgen.pipeline.render_previews", lambda *a, **k: [])
+        return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
 @lru_cache(maxsize=None)

@@ -48,6 +48,14 @@ design = Design(name="lopsided", pdk="backside400", die=Die(name="LOPSIDED", wid
 """
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def no_previews():
+    """These builds are measured on their GDS and mask files: no preview PNGs (test_backside_wafer checks those)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("layoutgen.pipeline.render_previews", lambda *a, **k: [])
+        yield
+
 # --- reading the written files ------------------------------------------------------------------
 
 @lru_cache(maxsize=None)
