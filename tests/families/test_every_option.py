@@ -28,13 +28,7 @@ from layoutgen.pdk import load_pdk
 from layoutgen.pipeline import build
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_previews():
-    """The builds here are measured on their GDS and DRC; the PNG previews (half a small build's time, tested in
-    tests/view) are left out."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("layoutgen.pipeline.render_previews", lambda *a, **k: [])
-        yield
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
 
 
 # --- reading the written files -----------------------------------------------------------------

@@ -49,12 +49,7 @@ design = Design(name="lopsided", pdk="backside400", die=Die(name="LOPSIDED", wid
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def no_previews():
-    """These builds are measured on their GDS and mask files: no preview PNGs (test_backside_wafer checks those)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("layoutgen.pipeline.render_previews", lambda *a, **k: [])
-        yield
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
 
 # --- reading the written files ------------------------------------------------------------------
 

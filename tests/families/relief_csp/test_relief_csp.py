@@ -33,6 +33,8 @@ from layoutgen.pdk import load_pdk
 
 from conftest import TEMPLATES, template_variant
 
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
 TEMPLATE = TEMPLATES / "relief_csp.py"
 PDK = load_pdk("relief400")
 LAYERS = ("PAD", "WELL", "RDL", "MOULD1", "MOULD2", "ENCAP", "PASTE", "STENCIL", "STENCIL2", "STENCIL3", "SEAL", "DIE")

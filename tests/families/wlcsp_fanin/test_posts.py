@@ -17,6 +17,8 @@ from layoutgen.pdk import load_pdk
 
 from conftest import TEMPLATES
 
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
 TEMPLATE = (TEMPLATES / "wlcsp_fanin.py").read_text()
 POSTS = "posts=Posts(diameter=25, height=250, projection=25, modulus_gpa=117, yield_mpa=250,\n                    load=\"board\", cte_mismatch_ppm=14.0, delta_t=60),"
 
