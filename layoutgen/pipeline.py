@@ -133,6 +133,9 @@ def config_hash(design: Design, pdk: Pdk) -> str:
     own = pdk.model_dump(mode="json", exclude={"path", "data", "data_files"})
     if pdk.labels.mask_label_height_um == type(pdk.labels)().mask_label_height_um:
         del own["labels"]["mask_label_height_um"]
+    for mask in own["masks"]:
+        if not mask["aligns_to_route"]:
+            del mask["aligns_to_route"]
     data = {"design": design.model_dump(mode="json", serialize_as_any=True), "pdk": own}
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
