@@ -58,6 +58,9 @@ class Mask(_Model):
     # What the mask registers with, where it is not the generated box-in-box and verniers on the
     # mask it aligns to (a sheet's masks: the through-sheet fiducial holes); for the mask order table.
     mark: str | None = None
+    # Where the mask registers to another mask on some route (route -> mask): the level before it
+    # differs (on the printed relief route the tracks register to the first stencil's print).
+    aligns_to_route: dict[str, str] = {}
 
 
 class Rule(_Model):
@@ -180,6 +183,13 @@ class Pdk(_Model):
         if self.circle_vertices % 8:
             raise ValueError(f"circle_vertices must be a multiple of 8, got {self.circle_vertices}")
         return self
+
+    def for_route(self, route: str | None) -> "Pdk":
+        """The PDK as a design of process route `route` exposes it: the masks of that route and of every route,
+        each registered to the mask it follows on that route."""
+        masks = [m.model_copy(update={"aligns_to": m.aligns_to_route.get(route, m.aligns_to) if route else m.aligns_to})
+                 for m in self.masks if m.route is None or m.route == route]
+        return self.model_copy(update={"masks": masks})
 
     def layer(self, name: str) -> Layer:
         """The layer called `name`, or a PdkError naming the PDK."""

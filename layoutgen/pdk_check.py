@@ -112,6 +112,14 @@ def check_pdk(pdk: "Pdk") -> None:
     for m in pdk.masks:
         if m.aligns_to is not None and m.aligns_to not in names | set(pdk.layers) | {KEYS}:
             raise _fail(masks_f, f"mask {m.name}.aligns_to", m.aligns_to, "names no mask or layer of this PDK")
+    routes = sorted({m.route for m in pdk.masks if m.route} | {r for m in pdk.masks for r in m.aligns_to_route})
+    for route in routes:   # on each route every mask registers to a mask that route exposes
+        exposed = {m.name for m in pdk.for_route(route).masks}
+        for m in pdk.for_route(route).masks:
+            if m.aligns_to not in exposed | (set(pdk.layers) - names) | {KEYS, None}:
+                field = f"mask {m.name}.aligns_to" + (f"_route.{route}" if route in m.aligns_to_route else "")
+                raise _fail(masks_f, field, m.aligns_to, f"is no mask of route {route!r} (its masks: {', '.join(sorted(exposed))}): "
+                                                         f"give aligns_to_route.{route} the mask it follows there")
 
     dup = [n for n, c in Counter(r.name for r in pdk.rules).items() if c > 1]
     if dup:

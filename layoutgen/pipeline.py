@@ -133,9 +133,11 @@ def config_hash(design: Design, pdk: Pdk) -> str:
     own = pdk.model_dump(mode="json", exclude={"path", "data", "data_files"})
     if pdk.labels.mask_label_height_um == type(pdk.labels)().mask_label_height_um:
         del own["labels"]["mask_label_height_um"]
-    for m in own["masks"]:          # a mask's registration note counts where a PDK writes one
-        if m.get("mark") is None:
-            m.pop("mark", None)
+    for mask in own["masks"]:
+        if mask.get("mark") is None:      # a mask's registration note counts where a PDK writes one
+            mask.pop("mark", None)
+        if not mask["aligns_to_route"]:
+            del mask["aligns_to_route"]
     data = {"design": design.model_dump(mode="json", serialize_as_any=True), "pdk": own}
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -222,13 +224,11 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     field = wafer.field if wafer else die_outline(layout)
     digest = config_hash(design, pdk)
     masks = []
-    route = getattr(design.package, "route", None)
     scale = scaler(design) if (scaler := mask_scaler(design.package.family)) else 1.0
+    pdk = pdk.for_route(getattr(design.package, "route", None))   # the masks of the process route the design picked
     for mask in pdk.masks:
         if not (used & set(mask.layers)) - {"MARK"}:
             continue  # nothing of this mask's own (marks alone make no mask)
-        if mask.route is not None and mask.route != route:
-            continue  # a mask of the process route the design did not pick
         m = derive_mask(layout, mask, pdk, design.name, design.revision, field, build_id=digest[:12], scale=scale)
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, stage / rel, layer_map=mask_layer_map(mask, pdk))

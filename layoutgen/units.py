@@ -14,6 +14,8 @@ LENGTH_EPS_UM = 1e-9
 # A ratio counted in whole steps (length / grid step, length / pitch) within this of an integer is
 # that integer: `math.ceil(x / grid - STEP_EPS)` does not round 3.0000000001 steps up to 4.
 STEP_EPS = 1e-9
+# A dimensionless ratio (aspect, area ratio) or an angle in degrees within this of a limit meets it.
+RATIO_EPS = 1e-9
 # Two directions are parallel when their cross product is within this fraction of |u|·|v|.
 PARALLEL_EPS = 1e-9
 

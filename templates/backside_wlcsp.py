@@ -11,7 +11,7 @@ die (front-view) coordinates and written mirrored, as the PDK says. Run
 All lengths in µm; the die is centred at (0, 0).
 """
 
-from layoutgen import BallGrid, Design, Die, Plating, Wafer, peripheral_pads
+from layoutgen import Alignment, AlignmentKey, BallGrid, Design, Die, Plating, Wafer, peripheral_pads
 from layoutgen.families.backside_wlcsp import BacksideWlcsp
 
 DIE = 4000.0
@@ -35,6 +35,14 @@ design = Design(
     # 200 mm wafer, 100 µm scribe with a 50 µm saw kerf, 5 × 6 dies per reticle shot. The plating
     # tails, bus and contact ring are drawn on the back with the wiring (BSWIRE mask); tails are
     # as wide as a lead, since they climb the groove wall like one (BSWIRE.GROOVE1.X).
+    # The backside masks register to the front: GROOVE1 (the first) frames two 40 µm front-side keys
+    # in the wafer's edge region, at opposite corners clear of every die site, seen through the
+    # 100 µm silicon in infrared (backside="through_wafer" etches a window over each key instead,
+    # widened by 100 / tan 75° like the grooves); every later backside mask registers to GROOVE1's
+    # etched marks. AlignmentKey(x, y) with the default frame="die" names a key in the die's own
+    # layout instead. Mask files are mirrored.
     wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, reticle=(20500, 24600),
-                plating=Plating(tail_width=20, bus_width=30, ring_width=2000)),
+                plating=Plating(tail_width=20, bus_width=30, ring_width=2000),
+                alignment=Alignment(keys=[AlignmentKey(x=-68300, y=-68300, frame="wafer"),
+                                    AlignmentKey(x=68300, y=68300, frame="wafer")], backside="ir")),
 )

@@ -42,3 +42,12 @@ STRICT = {"pdk.toml": 'name = "strict"\nextends = "sky400"\ndescription = "sky40
           "rules.toml": '[[rule]]\nname = "TEST.BUMP.A"\nkind = "area"\nlayer = "BUMP"\nvalue = 1e9\n'
                         'description = "test: every bump is too small"\n'}
 WAIVER = '[[waiver]]\nrule = "TEST.*"\nregion = [-1000, -1000, 1000, 1000]\nreason = "test rule"\n'
+
+
+@pytest.fixture(scope="module")
+def no_previews():
+    """build() writes no preview PNGs in the module that asks for this (tests that measure GDS, masks and summaries
+    only: previews are half a small build's time, and tests/view checks them)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("layoutgen.pipeline.render_previews", lambda *a, **k: [])
+        yield

@@ -19,7 +19,7 @@ from .checks import CheckResult, check_isolation, check_plating, geometry_from_l
 from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_offset, without
 from .fill import Fill, thieving
 from .marks import (KEYS, MARK_MARGIN_UM, Slot, Vernier, alignment_cell, bar_width, dot_size, first_masks, key_frame,
-                    mark_sites)
+                    key_window, mark_sites)
 from .outline import WaferShape, inset
 from .plating import (Tail, close_ring_notches, fill_acute_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
                       plating_tails)
@@ -202,6 +202,16 @@ def join_marks(sites: list[tuple[float, float]], spine: Box, metal: list[Polygon
     return straps
 
 
+def through_run(pdk: Pdk) -> float:
+    """How far the first backside etch's sloped wall runs in from its drawn opening: the groove profile of the PDK's
+    [process] table (substrate thickness / tan(wall angle)), 0 for a PDK without one."""
+    if "wall_angle_deg" not in pdk.process:
+        return 0.0
+    from ..families.backside_wlcsp.rules import wall_run
+
+    return wall_run(pdk)
+
+
 def place_keys(wafer: Wafer, pdk: Pdk, dm: DieMap, die: "DieResult | None", shape: WaferShape) -> tuple[list[dict], list[Cell]]:
     """Where every first mask registers to the incoming wafer's keys: a box on its layer around each key (die keys in the
     two dies at the ends of the row nearest the x axis, scribe keys where they are), one cell per mask; ConfigError where
@@ -219,21 +229,27 @@ def place_keys(wafer: Wafer, pdk: Pdk, dm: DieMap, die: "DieResult | None", shap
     records, cells = [], []
     for m in masks:
         layer = m.layers[0]
-        own = shapely.union_all(die.layout.flat(layer, die.layout.top)) if die is not None else None
-        cell = Cell(f"KEYFRAMES_{m.name}")
+        # A backside mask's key box is etched into the back surface every later backside level is built on: it must
+        # clear the die's drawing on all of them. A front one clears the die's drawing on its own layer.
+        mine = sorted({lay for mm in pdk.masks if mm.mirror for lay in mm.layers}) if m.mirror else [layer]
+        own = shapely.union_all([g for lay in mine for g in die.layout.flat(lay, die.layout.top)]) if die is not None else None
+        through = m.mirror and al.backside == "through_wafer"
         for n, key in enumerate(al.keys):
-            shapes, ext = key_frame(pdk, layer, key.size)
+            shapes, ext = key_window(pdk, layer, key.size, through_run(pdk)) if through else key_frame(pdk, layer, key.size)
             ring = shapely.union_all(shapes)
             where = f"{key.where()}: AlignmentKey #{n + 1} ({key.x:g}, {key.y:g}, frame={key.frame!r})"
             at = [(xy[k, 0] + key.x, xy[k, 1] + key.y, [int(v) for v in ij[k]]) for k in ends] if key.frame == "die" \
                 else [(key.x, key.y, None)]
-            for x, y, die_ij in at:
+            for i, (x, y, die_ij) in enumerate(at):
+                # One cell per key site, so that no placement's extent spans the dies between two sites (the DRC would go flat).
+                cell = Cell(f"KEYFRAMES_{m.name}_{n + 1}" + (f"_{i + 1}" if len(at) > 1 else ""))
                 x, y = pdk.snap(x), pdk.snap(y)
                 placed = shapely.affinity.translate(ring, x, y)
                 if key.frame == "die":
                     if own is not None and not own.is_empty and shapely.affinity.translate(ring, key.x, key.y).intersects(own):
-                        raise ConfigError(f"{where}: mask {m.name}'s {2 * ext:g} µm box around the key would cover the die's "
-                                          f"own {layer} drawing: name a key with {ext - key.size / 2:g} µm clear around it")
+                        raise ConfigError(f"{where}: mask {m.name}'s {2 * ext:g} µm {'window over' if through else 'box around'} "
+                                          f"the key would cover the die's own {'/'.join(mine)} drawing: name a key with "
+                                          f"{ext - key.size / 2:g} µm clear around it")
                 else:
                     if placed.intersects(sites.buffer(-pdk.grid_um)):
                         raise ConfigError(f"{where}: mask {m.name}'s {2 * ext:g} µm box around the key would reach into a die site")
@@ -246,7 +262,7 @@ def place_keys(wafer: Wafer, pdk: Pdk, dm: DieMap, die: "DieResult | None", shap
                 records.append({"mask": m.name, "layer": layer, "x": x, "y": y, "frame": key.frame, "die": die_ij,
                                 "key_size_um": key.size, "half_um": ext,
                                 "seen": (al.backside if m.mirror else "front")})
-        cells.append(cell)
+                cells.append(cell)
     return records, cells
 
 
@@ -434,8 +450,9 @@ def masks_in_use(pdk: Pdk, drawn: Iterable[str], route: str | None) -> Pdk:
     on, and those a kept mask registers to; so no mark is made for a plate never written
     (an optional rear slot, the other route's levels)."""
     drawn = set(drawn) - {"MARK"}
+    pdk = pdk.for_route(route)
     by_name = {m.name: m for m in pdk.masks}
-    keep = {m.name for m in pdk.masks if (m.route is None or m.route == route) and drawn & set(m.layers)}
+    keep = {m.name for m in pdk.masks if drawn & set(m.layers)}
     todo = list(keep)
     while todo:
         target = by_name[todo.pop()].aligns_to

@@ -277,6 +277,14 @@ def key_frame(pdk: Pdk, layer: str, key_size: float) -> tuple[list[Polygon], flo
     return frame(pdk, layer, key_size / 2.0 + gap(pdk, layer))
 
 
+def key_window(pdk: Pdk, layer: str, key_size: float, run: float) -> tuple[list[Polygon], float]:
+    """A first backside mask's window over a front key of `key_size`, etched through the wafer so that the key shows
+    from the back (alignment.backside = "through_wafer"): the key and a gap at the etch bottom, the drawn opening
+    widened by `run` for the sloped wall; and its half extent."""
+    half = _up(key_size / 2.0 + gap(pdk, layer) + run, pdk.grid_um)
+    return [box(-half, -half, half, half)], half
+
+
 def _risers(geoms: list[Polygon], to: float, width: float, grid: float) -> list[Polygon]:
     """PLATE risers from every piece of `geoms` to height `to`: up from its top at its right end, or down
     from its bottom at its left end when `to` lies below it."""

@@ -44,6 +44,7 @@ from ..die import check_die_size, seal_width
 from ..routed import place_balls, route_onto, route_rules
 from ..result import DieResult
 from .model import BacksideWlcsp
+from layoutgen.units import LENGTH_EPS_UM, RATIO_EPS
 
 # The die goes onto a wafer with the kerf-connected plating network (layoutgen.wafer).
 WAFER_LEVEL = True
@@ -167,7 +168,7 @@ def lead_width(pkg: BacksideWlcsp, pdk: Pdk) -> float:
     w_min = pdk.value("width", "BSWIRE")
     if pkg.lead_width is None:
         return w_min
-    if pkg.lead_width < w_min - 1e-9:
+    if pkg.lead_width < w_min - LENGTH_EPS_UM:
         raise ConfigError(f"{pkg.where()}: BacksideWlcsp.lead_width = {pkg.lead_width:g}: below "
                           f"{pdk.rule('width', 'BSWIRE').name} ({w_min:g} µm, PDK {pdk.name})")
     return pdk.snap_up(pkg.lead_width)
@@ -197,11 +198,11 @@ def plan_rows(design: Design, pdk: Pdk, rows: list[PadRow]) -> list[RowPlan]:
             u = along(row.side, pdk.snap(p.x), pdk.snap(p.y))
             spans.append((u + outline.bounds[0], u + outline.bounds[2]))
             half_across = max(half_across, outline.bounds[3])
-            if 2 * cut_half > outline.bounds[3] * 2 - 1e-9:
+            if 2 * cut_half > outline.bounds[3] * 2 - LENGTH_EPS_UM:
                 raise ConfigError(f"{p.where()}: pad {p.name} is {2 * outline.bounds[3]:g} µm across its row: the "
                                   f"{2 * cut_half:g} µm second groove would cut it away instead of through it")
             room = a if p.shape == "rect" else width_across_flats(outline)
-            if wl > room + 1e-9:
+            if wl > room + LENGTH_EPS_UM:
                 raise ConfigError(f"{pkg.where()}: the {wl:g} µm lead is wider than pad {p.name} ({room:g} µm across "
                                   f"its row): lower BacksideWlcsp.lead_width or widen the pad")
         start, length, half = groove1_extent(spans, half_across, cut_half, run, pdk)
@@ -213,7 +214,7 @@ def check_wall_angle(pdk: Pdk) -> None:
     """The PDK's groove wall angle is one a lead can be patterned on (family rule of kind wall_angle); a PdkError if not."""
     rule = family_rule(pdk, "wall_angle")
     angle = pdk.process_value("wall_angle_deg", rule.name)
-    if rule.value is not None and angle > rule.value + 1e-9:
+    if rule.value is not None and angle > rule.value + RATIO_EPS:
         raise PdkError(f"PDK {pdk.name!r} ({pdk.path}/pdk.toml): process.wall_angle_deg = {angle:g}: the wiring lead "
                        f"climbs the first groove's wall, and {rule.name} allows walls of ≤ {rule.value:g}°")
 
@@ -223,12 +224,24 @@ def check_die(design: Design, pdk: Pdk) -> None:
     die, balls = design.die, design.package.balls
     check_die_size(die, pdk)
     pitch = pdk.find_rule("pitch", "BUMP")
-    if pitch and pitch.value and balls.pitch < pitch.value - 1e-9:
+    if pitch and pitch.value and balls.pitch < pitch.value - LENGTH_EPS_UM:
         raise ConfigError(f"{balls.where()}: BallGrid.pitch = {balls.pitch:g}: below {pitch.name} "
                           f"({pitch.value:g} µm, PDK {pdk.name})")
     npads, nballs = len(die.pads), len(balls.positions())
     if balls.assign == "auto" and npads > nballs:
         raise ConfigError(f"{balls.where()}: BallGrid has {nballs} balls for {npads} pads: each pad needs its own ball")
+
+
+def check_alignment(design: Design) -> None:
+    """On a wafer the backside masks need front keys to register to (ConfigError naming Wafer.alignment.keys if none)."""
+    wafer = design.wafer
+    if wafer is not None and not wafer.alignment.keys:
+        raise ConfigError(
+            f"{wafer.alignment.where()}: Wafer.alignment.keys is empty: the backside masks (GROOVE1 first) must register "
+            f"to the front-side pads, and the back of the wafer has nothing of its own; a zero layer prealigned to the "
+            f"notch would put the grooves off the pad rows. Name front keys: AlignmentKey(x, y) in the die's own layout "
+            f"(seen through the silicon in infrared) or AlignmentKey(x, y, frame='wafer') in the scribe; with "
+            f"Alignment(backside='through_wafer') GROOVE1 etches a window through the wafer over each key first")
 
 
 def check_grooves(design: Design, pdk: Pdk, plans: list[RowPlan], seal: float) -> None:
@@ -239,12 +252,12 @@ def check_grooves(design: Design, pdk: Pdk, plans: list[RowPlan], seal: float) -
     space = pdk.rule("space", "GROOVE1")
     grooves = [pl.groove() for pl in plans]
     for pl, g in zip(plans, grooves):
-        if not inner.contains(g) or inner.exterior.distance(g) < to_seal.value - 1e-9:
+        if not inner.contains(g) or inner.exterior.distance(g) < to_seal.value - LENGTH_EPS_UM:
             d = inner.exterior.distance(g) if inner.contains(g) else 0.0
             raise ConfigError(
                 f"{pl.row.pads[0].where()}: the first groove over the {pl.row.name} comes {d:g} µm from the seal ring: "
                 f"{to_seal.name} needs ≥ {to_seal.value:g} µm (move the pads inward, or shrink the seal band)")
-    for i, j in zip(*shapely.STRtree(grooves).query(grooves, predicate="dwithin", distance=space.value - 1e-9)):
+    for i, j in zip(*shapely.STRtree(grooves).query(grooves, predicate="dwithin", distance=space.value - LENGTH_EPS_UM)):
         if i < j:
             a, b = plans[i].row, plans[j].row
             raise ConfigError(
@@ -288,12 +301,12 @@ def check_balls(design: Design, pdk: Pdk, plans: list[RowPlan], keepin: Polygon,
                 f"({family_rule(pdk, 'wall_crossing').name}, {pdk.rule('separation', 'BSWIRE', 'SEAL').name}); "
                 f"depopulate it or move the grid")
         d = affinity.translate(opening, x, y).distance(grooves)
-        if d < to_groove.value - 1e-9:
+        if d < to_groove.value - LENGTH_EPS_UM:
             raise ConfigError(f"{pkg.balls.where()}: ball {name}'s solder-mask opening is {d:g} µm from a first groove: "
                               f"{to_groove.name} needs ≥ {to_groove.value:g} µm")
         if to_seal and to_seal.value is not None:
             d = affinity.translate(ball, x, y).distance(seal_band)
-            if d < to_seal.value - 1e-9:
+            if d < to_seal.value - LENGTH_EPS_UM:
                 raise ConfigError(f"{pkg.balls.where()}: ball {name} comes {d:g} µm from the seal ring: "
                                   f"{to_seal.name} needs ≥ {to_seal.value:g} µm")
 
@@ -302,32 +315,56 @@ def check_balls(design: Design, pdk: Pdk, plans: list[RowPlan], keepin: Polygon,
 
 def build_die(design: Design, pdk: Pdk) -> DieResult:
     """The die cell of a backside-groove WLCSP with every drawn layer, routed; raises Config/RoutingError."""
-    # The router (and scipy) load here, not when a config imports the model.
-    from layoutgen.route.rdl import Terminal
-
     pkg = design.package
     assert isinstance(pkg, BacksideWlcsp)
-    check_die(design, pdk)
+    plans, keepin, balls, seal = plan_die(design, pdk)
     die = design.die
-    rows = pad_rows(design, pdk)
-    plans = plan_rows(design, pdk, rows)
+    layout = Layout(top=die.name)
+    top = Cell(die.name)
+    draw_frame(top, die, seal)
+    wl = lead_width(pkg, pdk)
+    pad_terms, groove2_lengths = draw_rows(layout, top, plans, keepin, wl, pdk)
+    bcell, ball_terms = ball_terminals(layout, pkg, balls, pdk)
+
+    # Backside wiring from the lead ends to the balls, by the RDL router on the back surface.
+    rules = route_rules(pdk, "BSWIRE", pkg.balls.pitch)
+    routing = route_onto(top, "BSWIRE", pad_terms, ball_terms, keepin, rules, pkg.balls.assign, pkg.balls,
+                         "backside wiring: ")
+    place_balls(top, bcell.name, balls, routing.ball_nets, "BUMP")
+
+    layout.add(top)
+    layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
+    return _result(design, pdk, layout, plans, routing, balls, groove2_lengths, wl)
+
+
+def plan_die(design: Design, pdk: Pdk) -> tuple[list[RowPlan], Polygon, list[tuple[str, float, float]], float]:
+    """Everything checked before drawing: the row plans, the back surface's routing area, the balls (on grid), the seal band."""
+    check_die(design, pdk)
+    check_alignment(design)
+    plans = plan_rows(design, pdk, pad_rows(design, pdk))
     seal = seal_width(design.die, pdk)
     check_grooves(design, pdk, plans, seal)
     keepin = back_surface(design, pdk, plans, seal)
-    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in pkg.balls.positions()]
+    balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in design.package.balls.positions()]
     check_balls(design, pdk, plans, keepin, seal, balls)
+    return plans, keepin, balls, seal
 
-    layout = Layout(top=die.name)
-    top = Cell(die.name)
+
+def draw_frame(top: Cell, die, seal: float) -> None:
+    """The die outline, the seal ring band, and the insulator: blanket over the whole back (no mask), drawn so the DRC sees it."""
     outline = box(-die.width / 2, -die.height / 2, die.width / 2, die.height / 2)
     top.add("DIE", outline)
     if seal > 0:
         top.add("SEAL", outline.difference(box(-die.width / 2 + seal, -die.height / 2 + seal,
                                                 die.width / 2 - seal, die.height / 2 - seal)))
-
-    # The insulator: blanket over the whole back (no mask), drawn so the DRC sees what it covers.
     top.add("ISO", outline)
-    wl = lead_width(pkg, pdk)
+
+
+def draw_rows(layout: Layout, top: Cell, plans: list[RowPlan], keepin: Polygon, wl: float, pdk: Pdk) -> tuple[list, list[float]]:
+    """Per row its first groove and its cut, per pad its lead (labelled with its net); the leads' ends as router terminals,
+    and the cut lengths. ConfigError for a lead that ends outside the routing area."""
+    from layoutgen.route.rdl import Terminal   # the router (and scipy) load here, not when a config imports the model
+
     pad_terms = []
     groove2_lengths: list[float] = []
     for pl in plans:
@@ -351,23 +388,20 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
                                   f"(another row's groove or the seal ring is in the way)")
             centre = shape.centroid
             pad_terms.append(Terminal(p.name, p.net, round(centre.x, 6), round(centre.y, 6), shape))
+    return pad_terms, groove2_lengths
+
+
+def ball_terminals(layout: Layout, pkg: BacksideWlcsp, balls: list[tuple[str, float, float]], pdk: Pdk) -> tuple[Cell, list]:
+    """The ball stack cell and a router terminal (its wiring capture pad) at every ball; nets from an explicit ball map."""
+    from layoutgen.route.rdl import Terminal
 
     bcell = layout.add(ball_stack_cell(pkg.ball, pdk))
     capture = bcell.shapes["BSWIRE"][0]
-    ball_terms = []
+    terms = []
     for name, x, y in balls:
         net = pkg.balls.nets.get(name) if pkg.balls.assign == "explicit" else None
-        ball_terms.append(Terminal(name, net, x, y, affinity.translate(capture, x, y)))
-
-    # Backside wiring from the lead ends to the balls, by the RDL router on the back surface.
-    rules = route_rules(pdk, "BSWIRE", pkg.balls.pitch)
-    routing = route_onto(top, "BSWIRE", pad_terms, ball_terms, keepin, rules, pkg.balls.assign, pkg.balls,
-                         "backside wiring: ")
-    place_balls(top, bcell.name, balls, routing.ball_nets, "BUMP")
-
-    layout.add(top)
-    layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
-    return _result(design, pdk, layout, plans, routing, balls, groove2_lengths, wl)
+        terms.append(Terminal(name, net, x, y, affinity.translate(capture, x, y)))
+    return bcell, terms
 
 
 def _result(design: Design, pdk: Pdk, layout: Layout, plans: list[RowPlan], routing, balls, cut_lengths, wl) -> DieResult:

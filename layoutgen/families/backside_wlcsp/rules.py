@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from layoutgen.errors import PdkError
 from layoutgen.pdk import Pdk, Rule
 from layoutgen.rulekinds import RULE_KINDS
+from layoutgen.units import LENGTH_EPS_UM, RATIO_EPS
 
 Violation = tuple[str, BaseGeometry]
 TOL_UM = 1e-3       # one database unit: coordinates read back from a GDS are exact to it
@@ -67,7 +68,7 @@ def wall_run(pdk: Pdk) -> float:
     angle = pdk.process_value("wall_angle_deg", "the backside_wlcsp groove profile")
     if not 0 < angle <= 90:
         raise PdkError(f"PDK {pdk.name!r} ({pdk.path}/pdk.toml): process.wall_angle_deg = {angle:g}: must be in (0, 90]°")
-    if depth < t - 1e-9:
+    if depth < t - LENGTH_EPS_UM:
         raise PdkError(f"PDK {pdk.name!r} ({pdk.path}/pdk.toml): process.groove_depth_um = {depth:g} < substrate_thickness_um "
                        f"= {t:g}: the first groove would leave {t - depth:g} µm of silicon over the pads")
     return 0.0 if angle == 90 else t / math.tan(math.radians(angle))
@@ -246,7 +247,7 @@ def wall_angles(groove1: list[BaseGeometry], bswire: list[BaseGeometry], rule: F
     """The process's groove wall `angle` (degrees from the wafer plane) is no steeper than the rule's
     value wherever wiring climbs a wall: one finding per first groove that wiring crosses."""
     limit = _rule_value(rule)
-    if angle <= limit + 1e-9 or not len(bswire):
+    if angle <= limit + RATIO_EPS or not len(bswire):
         return []
     metal = shapely.union_all(_arr(bswire))
     return [(f"{rule.name}: wiring climbs the {angle:g}° wall of the first groove at {_xy(o)}: a lead is patterned only "

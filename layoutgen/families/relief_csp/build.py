@@ -47,6 +47,7 @@ from ..result import DieResult
 from ..routed import place_balls, route_onto, route_rules
 from ..die import add_die_frame, check_die_size, seal_width
 from .model import BallStencil, Protrusions, RearContacts, ReliefCsp, Shape, Tiers
+from layoutgen.units import LENGTH_EPS_UM, RATIO_EPS
 
 # The die goes onto a wafer (layoutgen.wafer): wafer-size mould and stencil levels, die map, lanes, marks.
 WAFER_LEVEL = True
@@ -95,29 +96,29 @@ def check_design(design: Design, pdk: Pdk) -> None:
                     "its rim) would join every track and cut each one at its rim. Use tracks='plated' (claim 8: tracks "
                     "patterned through the RDL mask)")
     v, why = _rule_text(pdk, "pitch", "MOULD1")
-    if prot.grid.pitch < v - 1e-9:
+    if prot.grid.pitch < v - LENGTH_EPS_UM:
         raise _fail(prot.grid, "pitch", prot.grid.pitch, f"below {why}")
     foot = footprint(prot.footprint, prot.shape, pdk)
     v, why = _rule_text(pdk, "width", "MOULD1")
-    if prot.footprint < v - 1e-9:
+    if prot.footprint < v - LENGTH_EPS_UM:
         raise _fail(prot, "footprint", prot.footprint, f"below {why}")
     p = prot.grid.pitch
     gap = min(shapely.distance(foot, shapely.affinity.translate(foot, dx, dy)) for dx, dy in ((p, 0), (0, p), (p, p), (p, -p)))
     v, why = _rule_text(pdk, "space", "MOULD1")
-    if gap < v - 1e-9:
+    if gap < v - LENGTH_EPS_UM:
         raise _fail(prot, "footprint", prot.footprint, f"leaves {gap:.2f} µm between protrusions at pitch {p:g}: {why}")
     v, why = _rule_text(pdk, "width", "MOULD2")
-    if tiers.recess < v - 1e-9:
+    if tiers.recess < v - LENGTH_EPS_UM:
         raise _fail(tiers, "recess", tiers.recess, f"below {why}")
     recess = recessed_tier(tiers.recess, prot.shape, tiers.recess_offset, pdk)
     v, why = _rule_text(pdk, "enclosure", "MOULD1", "MOULD2")
     rim = rim_width(foot, recess)
-    if rim < v - 1e-9:
+    if rim < v - LENGTH_EPS_UM:
         raise _fail(tiers, "recess", tiers.recess, f"with offset {tiers.recess_offset} the protuberant rim is "
                     f"{rim:.2f} µm at its narrowest inside the {prot.footprint:g} µm footprint: {why}")
     opening = encap_opening(recess, pdk)
     v, why = _rule_text(pdk, "width", "ENCAP")
-    if opening.is_empty or width_across_flats(opening) < v - 1e-9:
+    if opening.is_empty or width_across_flats(opening) < v - LENGTH_EPS_UM:
         raise _fail(tiers, "recess", tiers.recess, f"leaves an encapsulation opening below {why}")
     _check_placement(design, pdk, foot)
     _check_paste(pkg, pdk, opening)
@@ -140,7 +141,7 @@ def _check_placement(design: Design, pdk: Pdk, foot: Polygon) -> None:
     for name, x, y in prot.grid.positions():
         f = shapely.affinity.translate(foot, pdk.snap(x), pdk.snap(y))
         gap = shapely.distance(f, inner.exterior) if inner.contains(f) else 0.0
-        if gap < v - 1e-9:
+        if gap < v - LENGTH_EPS_UM:
             raise _fail(prot.grid, "pitch", prot.grid.pitch, f"protrusion {name} at ({x:g}, {y:g}) comes "
                         f"{gap:.2f} µm from the seal ring: {why}")
         feet.append((name, f))
@@ -154,7 +155,7 @@ def _check_placement(design: Design, pdk: Pdk, foot: Polygon) -> None:
             raise _fail(pkg, "well_clearance", clearance, str(e)) from None
         w = shapely.affinity.translate(w, pdk.snap(pad.x), pdk.snap(pad.y))
         gap = shapely.distance(w, inner.exterior) if inner.contains(w) else 0.0
-        if gap < v_seal - 1e-9:
+        if gap < v_seal - LENGTH_EPS_UM:
             raise _fail(pad, "x, y", f"{pad.x:g}, {pad.y:g}", f"pad {pad.name}'s access well comes "
                         f"{gap:.2f} µm from the seal ring: {why_seal}")
         wells.append((pad, w))
@@ -181,16 +182,16 @@ def _check_paste(pkg: ReliefCsp, pdk: Pdk, opening: Polygon) -> None:
     ap = paste_aperture(opening, sten.shape, sten.overprint, pdk)
     web = min(shapely.distance(ap, shapely.affinity.translate(ap, dx, dy)) for dx, dy in ((p, 0), (0, p), (p, p)))
     v, why = _rule_text(pdk, "space", "PASTE")
-    if web < v - 1e-9:
+    if web < v - LENGTH_EPS_UM:
         raise _fail(sten, "overprint", sten.overprint, f"the paste apertures come {web:.2f} µm apart at pitch {p:g}: {why}")
     ar_rule = family_rule(pdk, "area_ratio", "PASTE")
     ar = area_ratio(ap, sten.thickness)
-    if ar < ar_rule.value - 1e-9:
+    if ar < ar_rule.value - RATIO_EPS:
         raise _fail(sten, "thickness", sten.thickness, f"the {width_across_flats(ap):.1f} µm {sten.shape} aperture has area "
                     f"ratio {ar:.3f} < {ar_rule.value:g} ({ar_rule.name}): use a thinner foil or more overprint")
     asp_rule = family_rule(pdk, "aspect_ratio", "PASTE")
     w = narrowest_width(ap)
-    if w / sten.thickness < asp_rule.value - 1e-9:
+    if w / sten.thickness < asp_rule.value - RATIO_EPS:
         raise _fail(sten, "thickness", sten.thickness, f"aperture width {w:.1f} µm gives aspect ratio "
                     f"{w / sten.thickness:.3f} < {asp_rule.value:g} ({asp_rule.name})")
 
@@ -226,71 +227,25 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     pkg = design.package
     assert isinstance(pkg, ReliefCsp)
     check_design(design, pdk)
-    die, prot, tiers, sten = design.die, pkg.protrusions, pkg.protrusions.tiers, pkg.stencil
+    die, prot = design.die, pkg.protrusions
     layout = Layout(top=die.name)
     top = Cell(die.name)
-
     add_die_frame(top, design.die, pdk)
-
-    # Access wells: one stack cell per pad size/shape, placed at each pad.
-    clearance = well_clearance(pkg, pdk)
-    pad_terms: list[Terminal] = []
-    wells: list[Polygon] = []
-    for p in die.pads:
-        cell = layout.add(well_cell(p.width, p.height, p.shape, clearance, pdk, p.name))
-        x, y = pdk.snap(p.x), pdk.snap(p.y)
-        top.place(cell.name, x, y)
-        top.label("PAD", p.net, x, y)
-        wells.append(shapely.affinity.translate(cell.shapes["WELL"][0], x, y))
-        pad_terms.append(Terminal(p.name, p.net, x, y, shapely.affinity.translate(cell.shapes["RDL"][0], x, y)))
-
-    # Protrusions: one cell (tiers, ball seat, paste and relief print apertures) at every ball.
-    passes = print_passes(pkg, pdk)
-    spec = ProtrusionSpec(prot.footprint, tiers.recess, prot.shape, tiers.recess_offset, sten.shape,
-                          sten.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
-    prints = relief_prints(spec, pdk)
+    wells, pad_terms = draw_wells(layout, top, design, pdk)
+    passes, prints, pcell = protrusion(layout, pkg, pdk)
     printed = pkg.route == "print"
-    if printed:
-        _check_prints(prints, passes, pkg, pdk)
-    pcell = layout.add(protrusion_cell(spec, pdk, printed))
-    foot = pcell.shapes["MOULD1"][0]
     seat = pcell.shapes["ENCAP"][0].centroid
     ox, oy = pdk.snap(seat.x), pdk.snap(seat.y)
     balls = [(n, pdk.snap(x), pdk.snap(y)) for n, x, y in prot.grid.positions()]
-    # The router sees each ball as its whole footprint: other nets' traces keep their space
-    # from it (no track climbs a foreign protrusion), and a ball's own trace ends at its
-    # bonding pad's centre, having climbed the wall and crossed the rim. A teardrop would sit
-    # at the foot of the wall, not at the bonding pad, so none is drawn.
-    ball_terms = [Terminal(n, prot.grid.nets.get(n) if prot.grid.assign == "explicit" else None,
-                           x + ox, y + oy, shapely.affinity.translate(foot, x, y)) for n, x, y in balls]
-    rules = route_rules(pdk, "RDL", prot.grid.pitch, teardrops=False)
-    routing = route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, prot.grid.assign, prot.grid)
-    ball_nets = routing.ball_nets
+    routing = route_tracks(design, pdk, top, pad_terms, pcell, balls, (ox, oy))
     if printed:
-        _place_printed_protrusions(top, pcell.name, prints, balls, ball_nets, (ox, oy), prot)
+        _place_printed_protrusions(top, pcell.name, prints, balls, routing.ball_nets, (ox, oy), prot)
     else:
-        place_balls(top, pcell.name, balls, ball_nets, "PASTE", (ox, oy))
-
-    base_bridges: list[Polygon] = []
-    if printed:
-        # Relief print pass 1: the relief layer with its wells (a die-sized aperture).
-        t1, pass1 = passes["STENCIL"]
-        base_apertures, base_bridges = _relief_print(design, pdk, wells, pass1)
-        found = check_stencils({"STENCIL": base_apertures}, {"STENCIL": t1},
-                               [r for r in family_rules(pdk) if r.layer == "STENCIL"])
-        for violations in found.values():
-            if violations:
-                raise _fail(tiers, "base", tiers.base, f"the relief layer cannot be printed: {violations[0][0]}")
-        top.add("STENCIL", *base_apertures)
-
+        place_balls(top, pcell.name, balls, routing.ball_nets, "PASTE", (ox, oy))
+    base_bridges = draw_base_print(design, pdk, top, wells, passes["STENCIL"]) if printed else []
     # Claim 20: rear slots down to the pads, rear metal in them.
     rear = _rear_contacts(design, pdk, top, layout) if pkg.rear is not None else 0
-
-    # Foil thicknesses travel with the GDS, for a check of the written file.
-    thickness = ({layer: t for layer, (t, _) in passes.items()} if printed else {}) | {"PASTE": sten.thickness}
-    x0, y0 = -die.width / 2, -die.height / 2
-    for k, (layer, t) in enumerate(thickness.items()):
-        top.label("TEXT", thickness_label(layer, t), x0, y0 - 20.0 * (k + 1))
+    thickness = label_foils(top, die, passes if printed else {}, pkg.stencil)
 
     layout.add(top)
     layout.cells = {k: layout.cells[k] for k in [*(k for k in layout.cells if k != top.name), top.name]}
@@ -299,6 +254,75 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     result = _result(design, pdk, layout, routing, balls, (ox, oy), thickness, bridge_counts)
     result.counts["rear_slots"] = rear
     return result
+
+
+def draw_wells(layout: Layout, top: Cell, design: Design, pdk: Pdk) -> tuple[list[Polygon], list[Terminal]]:
+    """Access wells: one stack cell per pad size/shape, placed at each pad (labelled with its net); the wells and the
+    pads' track landings as router terminals."""
+    clearance = well_clearance(design.package, pdk)
+    pad_terms: list[Terminal] = []
+    wells: list[Polygon] = []
+    for p in design.die.pads:
+        cell = layout.add(well_cell(p.width, p.height, p.shape, clearance, pdk, p.name))
+        x, y = pdk.snap(p.x), pdk.snap(p.y)
+        top.place(cell.name, x, y)
+        top.label("PAD", p.net, x, y)
+        wells.append(shapely.affinity.translate(cell.shapes["WELL"][0], x, y))
+        pad_terms.append(Terminal(p.name, p.net, x, y, shapely.affinity.translate(cell.shapes["RDL"][0], x, y)))
+    return wells, pad_terms
+
+
+def protrusion(layout: Layout, pkg: ReliefCsp, pdk: Pdk) -> tuple[dict[str, tuple[float, PrintPass]], dict[str, PrintResult], Cell]:
+    """The protrusion cell (tiers, ball seat, paste and relief print apertures), its print passes and prints (checked
+    when the relief is printed)."""
+    tiers, sten = pkg.protrusions.tiers, pkg.stencil
+    passes = print_passes(pkg, pdk)
+    spec = ProtrusionSpec(pkg.protrusions.footprint, tiers.recess, pkg.protrusions.shape, tiers.recess_offset, sten.shape,
+                          sten.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
+    prints = relief_prints(spec, pdk)
+    printed = pkg.route == "print"
+    if printed:
+        _check_prints(prints, passes, pkg, pdk)
+    return passes, prints, layout.add(protrusion_cell(spec, pdk, printed))
+
+
+def route_tracks(design: Design, pdk: Pdk, top: Cell, pad_terms: list[Terminal], pcell: Cell,
+                 balls: list[tuple[str, float, float]], seat: tuple[float, float]) -> Routing:
+    """Tracks from the wells to the bonding pads, by the RDL router.
+
+    The router sees each ball as its whole footprint: other nets' traces keep their space
+    from it (no track climbs a foreign protrusion), and a ball's own trace ends at its
+    bonding pad's centre, having climbed the wall and crossed the rim. A teardrop would sit
+    at the foot of the wall, not at the bonding pad, so none is drawn.
+    """
+    grid = design.package.protrusions.grid
+    foot = pcell.shapes["MOULD1"][0]
+    ball_terms = [Terminal(n, grid.nets.get(n) if grid.assign == "explicit" else None,
+                           x + seat[0], y + seat[1], shapely.affinity.translate(foot, x, y)) for n, x, y in balls]
+    rules = route_rules(pdk, "RDL", grid.pitch, teardrops=False)
+    return route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, grid.assign, grid)
+
+
+def draw_base_print(design: Design, pdk: Pdk, top: Cell, wells: list[Polygon], base: tuple[float, PrintPass]) -> list[Polygon]:
+    """Relief print pass 1: the relief layer with its wells (a die-sized aperture), checked as a stencil; its bridges."""
+    t1, pass1 = base
+    apertures, bridges = _relief_print(design, pdk, wells, pass1)
+    found = check_stencils({"STENCIL": apertures}, {"STENCIL": t1}, [r for r in family_rules(pdk) if r.layer == "STENCIL"])
+    for violations in found.values():
+        if violations:
+            tiers = design.package.protrusions.tiers
+            raise _fail(tiers, "base", tiers.base, f"the relief layer cannot be printed: {violations[0][0]}")
+    top.add("STENCIL", *apertures)
+    return bridges
+
+
+def label_foils(top: Cell, die, passes: dict[str, tuple[float, PrintPass]], sten: BallStencil) -> dict[str, float]:
+    """Foil thicknesses as TEXT labels below the die, so that they travel with the GDS (for a check of the written file)."""
+    thickness = {layer: t for layer, (t, _) in passes.items()} | {"PASTE": sten.thickness}
+    x0, y0 = -die.width / 2, -die.height / 2
+    for k, (layer, t) in enumerate(thickness.items()):
+        top.label("TEXT", thickness_label(layer, t), x0, y0 - 20.0 * (k + 1))
+    return thickness
 
 
 def _place_printed_protrusions(top: Cell, cell: str, prints: dict[str, PrintResult], balls: list[tuple[str, float, float]],
@@ -338,7 +362,7 @@ def _rear_pads(design: Design, pdk: Pdk) -> list:
     for p in chosen:
         room = min(p.width, p.height) - 2 * en.value
         slot = rear.slot if rear.slot is not None else room
-        if slot > room + 1e-9 or slot < w_min.value - 1e-9:
+        if slot > room + LENGTH_EPS_UM or slot < w_min.value - LENGTH_EPS_UM:
             raise _fail(rear, "slot", slot, f"pad {p.name} ({min(p.width, p.height):g} µm) takes a slot of "
                         f"{w_min.value:g}–{room:g} µm ({w_min.name}, {en.name})")
     return chosen

@@ -20,6 +20,7 @@ from .posts import summary as posts_summary
 from ..die import add_die_frame, check_die_size, seal_width
 from ..result import DieResult
 from ..routed import place_balls, route_onto, route_rules
+from layoutgen.units import LENGTH_EPS_UM
 
 # The die goes onto a wafer with the kerf-connected plating network (layoutgen.wafer).
 WAFER_LEVEL = True
@@ -32,7 +33,7 @@ def check_die(design: Design, pdk: Pdk) -> None:
     pkg = design.package
     balls = pkg.balls
     pitch_rule = pdk.find_rule("pitch", "BUMP")
-    if pitch_rule and pitch_rule.value and balls.pitch < pitch_rule.value - 1e-9:
+    if pitch_rule and pitch_rule.value and balls.pitch < pitch_rule.value - LENGTH_EPS_UM:
         raise ConfigError(f"{balls.where()}: BallGrid.pitch = {balls.pitch:g}: below {pitch_rule.name} "
                           f"({pitch_rule.value:g} µm, PDK {pdk.name})")
     seal = seal_width(design.die, pdk)
@@ -52,10 +53,10 @@ def check_die(design: Design, pdk: Pdk) -> None:
                               f"apart, closer than the ball pitch {balls.pitch:g} µm")
     for name, x, y in pos:
         to_edge = min(die.width / 2 - abs(x), die.height / 2 - abs(y))
-        if ubm_rule and ubm_rule.value and to_edge < ubm_rule.value - 1e-9:
+        if ubm_rule and ubm_rule.value and to_edge < ubm_rule.value - LENGTH_EPS_UM:
             raise ConfigError(f"{balls.where()}: ball {name} at ({x:g}, {y:g}) is {to_edge:g} µm from the die edge: "
                               f"{ubm_rule.name} needs ≥ {ubm_rule.value:g} µm (UBM centre to seal ring outer edge)")
-        if bump_sep and bump_sep.value is not None and to_edge - bump / 2 - seal < bump_sep.value - 1e-9:
+        if bump_sep and bump_sep.value is not None and to_edge - bump / 2 - seal < bump_sep.value - LENGTH_EPS_UM:
             raise ConfigError(f"{balls.where()}: ball {name}'s bump comes within {to_edge - bump / 2 - seal:g} µm of the "
                               f"seal ring: {bump_sep.name} needs ≥ {bump_sep.value:g} µm")
     npads, nballs = len(die.pads), len(balls.positions())

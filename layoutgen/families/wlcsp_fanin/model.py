@@ -23,6 +23,10 @@ class Posts(Model):
     cte_mismatch_ppm: float = Field(default=14.0, gt=0, description="CTE difference of the load case, ppm/K (board − Si ≈ 14; polyimide − Si ≈ 40)")
     delta_t: float = Field(default=100.0, gt=0, description="temperature swing of the load case, K")
     on_yield: Literal["fail", "warn"] = Field(default="fail", description="a post that would yield stops the build ('fail') or is reported ('warn')")
+    flow: Literal["vias", "resist"] = Field(
+        default="vias", description="'vias': the thick polymer first, the posts plated up its vias (claims 8, 19: POST on the "
+                                    "PV2 mask); 'resist': freestanding posts plated through a thick resist on a blanket seed, "
+                                    "then the polymer spread round them (claim 30: POST is its own mask, and the UBM caps follow it)")
 
 
 class FanInWlcsp(Package):
@@ -32,5 +36,10 @@ class FanInWlcsp(Package):
     ball_nets_with_auto: ClassVar[bool] = True   # auto keeps the balls nets= fixes (partial assignment)
     balls: BallGrid
     bump: Literal["round", "octagon"] = Field(default="round", description="UBM/bump outline")
-    posts: "Posts | None" = Field(default=None, description="metal posts through a thick polymer, plated in vias of their own diameter (POST layer, on the PV2 mask): per-ball force, stress and margin to yield in the summary")
+    posts: "Posts | None" = Field(default=None, description="metal posts through a thick polymer, plated in vias of their own diameter (POST layer, on the PV2 mask) or in a resist before the polymer (Posts.flow): per-ball force, stress and margin to yield in the summary")
+
+    @property
+    def route(self) -> str:
+        """The process route whose masks the design exposes (PDK masks.toml `route`): 'resist' for claim 30's posts, else 'vias'."""
+        return "resist" if self.posts is not None and self.posts.flow == "resist" else "vias"
 

@@ -6,8 +6,8 @@ mounting (load "board"), or the polymer body around it against the wafer (claim 
 "polymer"). At distance r from the die centre d = Δα·ΔT·r; the post pushes back with
 F = 3·Y·I·d / L³ (cantilever, I = π·D⁴/64, claim 6) and its root carries the bending stress
 σ = F·L·(D/2) / I = 3·Y·d·D / (2·L²). Posts are plated in vias of their own diameter (the
-POST layer, on the thick-polymer mask) on the RDL capture pads; the PDK bounds them. All
-lengths in µm.
+POST layer, on the thick-polymer mask) on the RDL capture pads, or (claim 30, Posts.flow="resist")
+through a thick resist before the polymer (POST its own mask); the PDK bounds them. All lengths in µm.
 """
 
 from __future__ import annotations
@@ -25,8 +25,14 @@ from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
 
 from .model import Posts
+from layoutgen.units import LENGTH_EPS_UM, RATIO_EPS
 
 POST_WIDTH_RANGE_UM = (10.0, 200.0)   # claim 34
+FLOW_MASKS = {
+    "vias": "PV2 (layer POST: the post vias in the thick polymer, claim 8 f); UBM caps over PV2",
+    "resist": "POST (the post holes in a thick resist on a blanket seed, claim 30 c); the polymer is spread round "
+              "the freestanding posts without a mask (claim 30 g); UBM caps over POST",
+}
 LOAD_CASES = {
     "board": "board vs die after mounting (d = Δα·ΔT·r at the post top)",
     "polymer": "polymer body vs wafer (claim 1: d = Δα·ΔT·r at the post top)",
@@ -74,17 +80,18 @@ def check_posts(posts: Posts, shape: str, pdk: Pdk) -> None:
     w = pdk.find_rule("width", "POST")
     if w is None:
         raise ConfigError(f"{where}: FanInWlcsp.posts: PDK {pdk.name} ({pdk.path}) has no POST width rule: it has no post flow")
-    if d < w.value - 1e-9:
+    if d < w.value - LENGTH_EPS_UM:
         raise ConfigError(f"{where}: Posts.diameter = {d:g}: below {w.name} ({w.value:g} µm, PDK {pdk.name})")
     aspect = pdk.process.get("post_aspect_max")
-    if aspect is not None and posts.height / d > aspect + 1e-9:
+    if aspect is not None and posts.height / d > aspect + RATIO_EPS:
+        hole = "hole in the thick resist" if posts.flow == "resist" else "via in the polymer"
         raise ConfigError(f"{where}: Posts.height / diameter = {posts.height:g} / {d:g} = {posts.height / d:.2f}: "
-                          f"the post via in the polymer allows ≤ {aspect:g} (PDK {pdk.name}, process.post_aspect_max)")
+                          f"the post {hole} allows ≤ {aspect:g} (PDK {pdk.name}, process.post_aspect_max)")
     rooms = (("RDL", capture_pad_diameter(pdk, shape)), ("UBM", width_across_flats(ubm(pdk, shape))),
              ("BUMP", pdk.value("size", "BUMP")))
     for other, room in rooms:
         en = pdk.find_rule("enclosure", other, "POST")
-        if en is not None and d > room - 2 * en.value + 1e-9:
+        if en is not None and d > room - 2 * en.value + LENGTH_EPS_UM:
             raise ConfigError(f"{where}: Posts.diameter = {d:g}: the {room:.3f} µm {other} shape encloses it by "
                               f"{(room - d) / 2:.3f} µm < {en.name} ({en.value:g} µm, PDK {pdk.name})")
 
@@ -99,12 +106,14 @@ def check_contact_ring(posts: Posts, wafer, pdk: Pdk) -> dict | None:
     if clear is None:
         raise ConfigError(f"{posts.where()}: FanInWlcsp.posts on a wafer: PDK {pdk.name} ({pdk.path}) has no "
                           f"process.post_polymer_edge_clear_um: nothing says how the contact ring is reached through the polymer")
-    if ring > clear + 1e-9:
+    if ring > clear + LENGTH_EPS_UM:
         raise ConfigError(f"{wafer.plating.where()}: Plating.ring_width = {ring:g}: the thick polymer's edge-bead removal "
                           f"clears only {clear:g} µm at the wafer edge (PDK {pdk.name}, process.post_polymer_edge_clear_um): "
                           f"the ring's inner {ring - clear:g} µm would be buried and the posts could not be plated")
-    return {"contact_ring_um": ring, "polymer_edge_clear_um": clear,
-            "how": "the contact ring lies bare inside the thick polymer's edge-bead removal: the posts plate after the seed etch"}
+    how = ("the contact ring lies bare inside the thick resist's edge-bead removal: the posts plate on the blanket seed "
+           "(claim 30 b-d), which is etched after the resist strip" if posts.flow == "resist" else
+           "the contact ring lies bare inside the thick polymer's edge-bead removal: the posts plate after the seed etch")
+    return {"contact_ring_um": ring, "polymer_edge_clear_um": clear, "how": how}
 
 
 def check_yield(rows: list[dict], posts: Posts) -> list[str]:
@@ -142,5 +151,5 @@ def summary(posts: Posts, rows: list[dict], yielding: list[str], ring: dict | No
             "max_stress_mpa": worst["stress_mpa"] if worst else 0.0,
             "min_margin_to_yield": worst["margin_to_yield"] if worst else None,
             "worst_ball": worst["ball"] if worst else None, "yielding_balls": yielding,
-            "mask": "PV2 (layer POST: the post vias in the thick polymer, claim 8 f)",
+            "flow": posts.flow, "mask": FLOW_MASKS[posts.flow],
             **({"plating": ring} if ring else {})}

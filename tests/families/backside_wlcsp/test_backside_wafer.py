@@ -39,8 +39,12 @@ def variant(tmp: Path, name: str, change: str) -> Path:
     return template_variant(TEMPLATE, tmp / f"{name}.py", change)
 
 
-SMALL = ("design = design.model_copy(update={'name': 'backside_100', 'wafer': design.wafer.model_copy("
-         "update={'diameter': 100, 'reticle': None})})")
+# On 100 mm the GROOVE1 windows go through the wafer over two front keys in the edge region (not mirror images
+# of each other, so a mask file that is not mirrored cannot line up with them).
+SMALL = ("from layoutgen import Alignment, AlignmentKey\n"
+         "design = design.model_copy(update={'name': 'backside_100', 'wafer': design.wafer.model_copy("
+         "update={'diameter': 100, 'reticle': None, 'alignment': Alignment(backside='through_wafer', keys=["
+         "AlignmentKey(x=-2000, y=46000, frame='wafer'), AlignmentKey(x=6000, y=-45900, frame='wafer')])})})")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +57,9 @@ def wafer(tmp_path_factory) -> Path:
 def small(tmp_path_factory) -> Path:
     """The template's die on a 100 mm wafer (no shots), for flat checks of the written files."""
     cfg = variant(tmp_path_factory.mktemp("cfg"), "small", SMALL)
-    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
+    with pytest.MonkeyPatch.context() as mp:   # measured on its files: no preview PNGs (the template's wafer has them)
+        mp.setattr("layoutgen.pipeline.render_previews", lambda *a, **k: [])
+        return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
 @lru_cache(maxsize=None)
@@ -233,6 +239,47 @@ def test_the_marks_of_the_mirrored_masks_register_to_each_other_and_to_the_pads(
                 assert raw.bbox().center().x == -f.center().x
                 pairs += 1
     assert pairs == 2 * (len(MASKS) - 1)  # every mask but the first (aligned to the front keys) has its box
+
+
+@pytest.mark.parametrize("built", ["wafer", "small"])
+def test_groove1_registers_to_the_front_keys_mirrored_framed_in_ir_or_opened_through_the_wafer(built, request):
+    """GROOVE1, the first backside mask, at every front key: in infrared a box framing the key (the key itself left
+    dark); through the wafer a window over it, as wide as the key, its gap and the sloped wall's run. The mask file
+    holds it at the key's mirror image (x → −x), nothing at the key's own place."""
+    out: Path = request.getfixturevalue(built)
+    s = json.loads((out / "summary.json").read_text())
+    keys = s["wafer"]["marks"]["keys"]
+    mode = {"wafer": "ir", "small": "through_wafer"}[built]
+    assert len(keys) == 2 and {k["mask"] for k in keys} == {"GROOVE1"} and {k["seen"] for k in keys} == {mode}
+    gap = max(10.0, PDK.value("space", "GROOVE1"))
+    g1 = layout(out / "masks" / "GROOVE1.gds")
+    for k in keys:
+        x, y, half = k["x"], k["y"], k["half_um"]
+        box = kdb.Box(um(-x - half - 50), um(y - half - 50), um(-x + half + 50), um(y + half + 50))
+        drawn = region(g1, "GROOVE1", near=box) & kdb.Region(box)
+        assert not drawn.is_empty() and drawn.bbox().center() == kdb.Point(um(-x), um(y))    # mirrored: at (−x, y)
+        assert drawn.bbox().width() == um(2 * half)
+        mirror_image = kdb.Box(um(x - 5), um(y - 5), um(x + 5), um(y + 5))
+        assert (region(g1, "GROOVE1", near=mirror_image) & kdb.Region(mirror_image)).is_empty()
+        centre = kdb.Region(kdb.Box(um(-x - 1), um(y - 1), um(-x + 1), um(y + 1)))
+        if mode == "ir":   # a frame: the key (and its gap) stays dark, the box outside it is etched
+            assert (drawn & centre).is_empty() and half > k["key_size_um"] / 2 + gap
+            hole = kdb.Region(drawn.bbox()) - drawn
+            assert hole.bbox().width() == um(k["key_size_um"] + 2 * gap)
+        else:              # a window over the key, widened for the sloped wall like the grooves
+            assert (centre - drawn).is_empty()
+            assert half == pytest.approx(k["key_size_um"] / 2 + gap + R.wall_run(PDK), abs=PDK.grid_um)
+    rows = json.loads((out / "masks" / "mask_order.json").read_text())
+    seen = {"ir": "seen through the wafer in infrared", "through_wafer": "through-wafer keys"}[mode]
+    assert seen in rows[0]["alignment_mark"] and rows[0]["mask"] == "GROOVE1"
+
+
+def test_a_backside_wafer_without_front_keys_is_refused(tmp_path):
+    cfg = variant(tmp_path, "nokeys", "from layoutgen import Alignment\n"
+                  "design = design.model_copy(update={'wafer': design.wafer.model_copy(update={'alignment': Alignment()})})")
+    with pytest.raises(ConfigError, match=r"Wafer.alignment.keys is empty: the backside masks \(GROOVE1 first\)"):
+        build(cfg, out=tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 # --- what goes wrong is found ---------------------------------------------------------------------

@@ -48,6 +48,9 @@ design = Design(name="lopsided", pdk="backside400", die=Die(name="LOPSIDED", wid
 """
 
 
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
 # --- reading the written files ------------------------------------------------------------------
 
 @lru_cache(maxsize=None)
@@ -120,11 +123,16 @@ def balls_with_nets(built: Path) -> list[tuple[str | None, float, float]]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def die_only(tmp_path_factory) -> Path:
+    """The template's config without its wafer."""
+    return template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "die_only.py",
+                            "design = design.model_copy(update={'wafer': None})")
+
+
+@pytest.fixture(scope="module")
+def built(die_only, tmp_path_factory) -> Path:
     """The template's die without its wafer: these tests are about the die (test_backside_wafer.py the wafer)."""
-    cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "die_only.py",
-                           "design = design.model_copy(update={'wafer': None})")
-    return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False).out_dir
+    return build(die_only, out=tmp_path_factory.mktemp("out"), drc=False).out_dir
 
 
 @pytest.fixture(scope="module")
@@ -195,9 +203,9 @@ def test_die_is_hierarchical(built: Path):
     assert GDS["GROOVE1"][0] not in own and GDS["GROOVE2"][0] not in own and GDS["SMASK"][0] not in own
 
 
-def test_rebuild_is_byte_identical(tmp_path):
-    a = build(TEMPLATE, out=tmp_path / "a", drc=False).out_dir
-    b = build(TEMPLATE, out=tmp_path / "b", drc=False).out_dir
+def test_rebuild_is_byte_identical(built: Path, die_only: Path, tmp_path):
+    a = built
+    b = build(die_only, out=tmp_path / "b", drc=False).out_dir
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert {f"masks/{m}.gds" for m in MASKS} | {"backside_wlcsp.gds", "summary.json"} <= {str(f) for f in files}
     assert all(filecmp.cmp(a / f, b / f, shallow=False) for f in files)

@@ -20,6 +20,8 @@ from layoutgen.pipeline import build
 
 from conftest import TEMPLATES
 
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
 TEMPLATE = (TEMPLATES / "relief_csp.py").read_text()
 PDK = load_pdk("relief400")
 

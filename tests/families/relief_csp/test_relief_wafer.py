@@ -17,6 +17,8 @@ from layoutgen.wafer.outline import WaferShape
 
 from conftest import TEMPLATES, template_variant
 
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
 PDK = load_pdk("relief400")
 MIRROR = kdb.Trans(kdb.Trans.M90)  # x -> -x: a mirrored mask file back into wafer (front-view) coordinates
 

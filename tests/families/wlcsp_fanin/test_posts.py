@@ -17,6 +17,8 @@ from layoutgen.pdk import load_pdk
 
 from conftest import TEMPLATES
 
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
 TEMPLATE = (TEMPLATES / "wlcsp_fanin.py").read_text()
 POSTS = "posts=Posts(diameter=25, height=250, projection=25, modulus_gpa=117, yield_mpa=250,\n                    load=\"board\", cte_mismatch_ppm=14.0, delta_t=60),"
 
@@ -127,3 +129,54 @@ def test_the_contact_ring_lies_bare_inside_the_thick_polymers_edge_clear_or_the_
     wide = load_config(write_config(TEMPLATE.replace("ring_width=2000", "ring_width=3500"), "wide.py"))
     with pytest.raises(ConfigError, match=r"wide.py:\d+: Plating.ring_width = 3500: .*clears only 3000 µm .*inner 500 µm would be buried"):
         build_die(wide, load_pdk("sky400"))
+
+
+SMALL = """
+from layoutgen import BallGrid, Design, Die, FanInWlcsp, Posts, peripheral_pads
+pads = peripheral_pads(2000, 2000, per_side=4, pitch=300, nets={"VDD": [1, 9], "VSS": [5, 13]})
+design = Design(name="posts_resist", pdk="sky400", die=Die(name="RESIST_DIE", width=2000, height=2000, pads=pads),
+                package=FanInWlcsp(balls=BallGrid(rows=4, cols=4, pitch=400),
+                                   posts=Posts(diameter=30, height=200, flow="resist")))
+"""
+
+
+def test_claim_30_posts_plated_in_resist_are_their_own_mask_between_the_rdl_and_the_caps(write_config, tmp_path):
+    """Posts.flow='resist': PV1, RDL, POST, UBM, BUMP in that order; POST registers to RDL, the UBM caps to POST; no
+    second-polymer mask (the polymer is spread round the freestanding posts); DRC-clean; the POST file holds the posts."""
+    import csv
+
+    import klayout.db as kdb
+
+    from layoutgen.pipeline import build
+
+    result = build(write_config(SMALL), out=tmp_path / "out", quiet=True)
+    assert result.exit_code == 0 and result.drc.ok
+    with open(result.out_dir / "masks" / "mask_order.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["mask"], r["aligns_to"]) for r in rows] == [("PV1", "KEYS"), ("RDL", "PV1"), ("POST", "RDL"),
+                                                          ("UBM", "POST"), ("BUMP", "UBM")]
+    assert not (result.out_dir / "masks" / "PV2.gds").exists()
+    assert result.summary["posts"]["flow"] == "resist" and result.summary["posts"]["mask"].startswith("POST")
+    ly = kdb.Layout()
+    ly.read(str(result.out_dir / "masks" / "POST.gds"))
+    pdk = load_pdk("sky400")
+    die = kdb.Region(kdb.Box(-10 ** 6, -10 ** 6, 10 ** 6, 10 ** 6))   # the mask label lies outside the die
+    posts = list((kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer("POST").gds))) & die).each())
+    assert len(posts) == 16 and all(abs(p.bbox().width() * ly.dbu - 30) <= 0.05 for p in posts)
+    # One post at each ball of the 4 × 4 grid (on its capture pad).
+    centres = {(round(p.bbox().center().x * ly.dbu, 3), round(p.bbox().center().y * ly.dbu, 3)) for p in posts}
+    assert centres == {(x, y) for x in (-600.0, -200.0, 200.0, 600.0) for y in (-600.0, -200.0, 200.0, 600.0)}
+
+
+def test_the_alignment_marks_follow_the_route_of_the_posts():
+    """On the resist route the marks have a POST target framed by the UBM box and no PV2 slot; on the vias route
+    the reverse (one aligns_to per mask per route, from the PDK's aligns_to_route)."""
+    from layoutgen.wafer.assemble import masks_in_use
+    from layoutgen.wafer.marks import targets
+
+    pdk = load_pdk("sky400")
+    drawn = ["PV1", "RDL", "PLATE", "POST", "UBM", "BUMP"]
+    resist = {t: a for t, _, a in targets(masks_in_use(pdk, drawn, "resist"))}
+    vias = {t: a for t, _, a in targets(masks_in_use(pdk, drawn, "vias"))}
+    assert resist == {"PV1": ("RDL",), "RDL": ("POST",), "POST": ("UBM",), "UBM": ("BUMP",)}
+    assert vias == {"PV1": ("RDL",), "RDL": ("PV2",), "PV2": ("UBM",), "UBM": ("BUMP",)}

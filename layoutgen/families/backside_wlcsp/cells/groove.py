@@ -6,13 +6,12 @@ at v = 0. A family places them in die coordinates, rotated by 90° for a vertica
 
 from __future__ import annotations
 
-import math
-
 from shapely.geometry import Polygon, box
 
 from layoutgen.errors import PdkError
 from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
+from layoutgen.units import snap_down, snap_up
 from layoutgen.layout import name_number
 
 
@@ -32,11 +31,11 @@ def groove1_extent(pad_spans: list[tuple[float, float]], pad_half_across: float,
     ends = max(clear, reach + en_cut)
     lo = min(a for a, _ in pad_spans) - ends - run
     hi = max(b for _, b in pad_spans) + ends + run
-    start, end = _floor(lo, pdk.grid_um), _ceil(hi, pdk.grid_um)
-    half = _ceil(max(pad_half_across + clear, cut_half + en_cut) + run, pdk.grid_um)
-    half = max(half, _ceil(w_min / 2, pdk.grid_um))
+    start, end = snap_down(lo, pdk.grid_um), snap_up(hi, pdk.grid_um)
+    half = snap_up(max(pad_half_across + clear, cut_half + en_cut) + run, pdk.grid_um)
+    half = max(half, snap_up(w_min / 2, pdk.grid_um))
     if end - start < w_min:
-        grow = _ceil((w_min - (end - start)) / 2, pdk.grid_um)
+        grow = snap_up((w_min - (end - start)) / 2, pdk.grid_um)
         start, end = start - grow, end + grow
     return start, round(end - start, 9), half
 
@@ -63,14 +62,14 @@ def groove1_cell(length: float, half_width: float) -> Cell:
 def groove2_extent(pad_spans: list[tuple[float, float]], pdk: Pdk) -> tuple[float, float]:
     """(u start, length) of the second groove along a row: through every pad, `cut_reach` past the end pads."""
     reach = cut_reach(pdk)
-    start = _floor(min(a for a, _ in pad_spans) - reach, pdk.grid_um)
-    end = _ceil(max(b for _, b in pad_spans) + reach, pdk.grid_um)
+    start = snap_down(min(a for a, _ in pad_spans) - reach, pdk.grid_um)
+    end = snap_up(max(b for _, b in pad_spans) + reach, pdk.grid_um)
     return start, round(end - start, 9)
 
 
 def groove2_cut(length: float, pdk: Pdk) -> Polygon:
     """The cut in the row frame: from u = 0 to `length`, centred on the row line, GROOVE2's width wide."""
-    half = _ceil(pdk.value("width", "GROOVE2") / 2, pdk.grid_um)
+    half = snap_up(pdk.value("width", "GROOVE2") / 2, pdk.grid_um)
     return box(0.0, -half, length, half)
 
 
@@ -79,10 +78,3 @@ def groove2_cell(length: float, pdk: Pdk) -> Cell:
     cut = groove2_cut(length, pdk)
     return Cell(f"BS_GROOVE2_{name_number(length)}x{name_number(cut.bounds[3] * 2)}").add("GROOVE2", cut)
 
-
-def _ceil(x: float, grid: float) -> float:
-    return round(math.ceil(x / grid - 1e-9) * grid, 9)
-
-
-def _floor(x: float, grid: float) -> float:
-    return round(math.floor(x / grid + 1e-9) * grid, 9)

@@ -18,6 +18,7 @@ from shapely.geometry import LineString, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from layoutgen.pdk import Pdk
+from layoutgen.units import STEP_EPS
 from .tiers import outline
 from layoutgen.cells.shapes import width_across_flats
 
@@ -91,7 +92,7 @@ def bridges(aperture: BaseGeometry, width: float, per_island: int, grid: float) 
     outline; the directions are the shortest ways out (`per_island` of them, a symmetric
     pair when two). Bridges may cross other islands, which they then hold as well.
     """
-    half = math.ceil(width / 2 / grid - 1e-9) * grid
+    half = math.ceil(width / 2 / grid - STEP_EPS) * grid
     out: list[Polygon] = []
     for part in polygons(aperture):
         for ring in part.interiors:

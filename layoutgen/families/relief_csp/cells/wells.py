@@ -14,18 +14,19 @@ from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
 from layoutgen.cells.shapes import grow, pad_outline, width_across_flats
 from layoutgen.layout import name_number
+from layoutgen.units import LENGTH_EPS_UM
 
 
 def well_opening(pad: Polygon, clearance: float, pdk: Pdk, pad_name: str = "") -> Polygon:
     """The access well: the pad grown by `clearance` (at least WELL.EN.PAD), at least WELL.W.1 wide."""
     rule = pdk.rule("enclosure", "WELL", "PAD")
     assert rule.value is not None
-    if clearance < rule.value - 1e-9:
+    if clearance < rule.value - LENGTH_EPS_UM:
         raise ConfigError(f"pad {pad_name}: well clearance {clearance:g} µm is below {rule.name} ({rule.value:g} µm)")
     well = grow(pad, clearance, pdk.grid_um)
     w_min = pdk.value("width", "WELL")
     x0, y0, x1, y1 = well.bounds
-    if min(width_across_flats(well), x1 - x0, y1 - y0) < w_min - 1e-9:
+    if min(width_across_flats(well), x1 - x0, y1 - y0) < w_min - LENGTH_EPS_UM:
         raise ConfigError(f"pad {pad_name}: its access well ({x1 - x0:g} × {y1 - y0:g} µm) is below WELL.W.1 "
                           f"({w_min:g} µm): use a larger well clearance")
     return well
