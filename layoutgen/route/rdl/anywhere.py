@@ -22,6 +22,7 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     pairs = assign_balls(pads, balls, mode)
     jobs = [Job(i, b, pads[i].net, *rules.for_net(pads[i].net)) for i, b in pairs]
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
+    _check_landings(maze)
     left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
     if left:
         raise RoutingError(over_capacity(maze, left))
@@ -39,6 +40,22 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     ball_nets = {r.ball: r.net for r in routes}
     no_connect = tuple(b.name for b in balls if b.name not in ball_nets)
     return Routing(tuple(routes), ball_nets, tuple(balls), no_connect, router="lattice")
+
+
+def _check_landings(maze: Maze) -> None:
+    """Refuse at once (no rip-up can help) a pad with no lattice node where its trace may end, or
+    a ball whose centre node is closed by another net's metal."""
+    lat = maze.lat
+    for k, job in enumerate(maze.jobs):
+        (xl, xh), (yl, yh) = maze.pad_strips(k)
+        i0, i1 = math.ceil((xl - lat.x0) / lat.p - 1e-9), math.floor((xh - lat.x0) / lat.p + 1e-9)
+        j0, j1 = math.ceil((yl - lat.y0) / lat.p - 1e-9), math.floor((yh - lat.y0) / lat.p + 1e-9)
+        pad = maze.pads[job.pad]
+        if i1 < i0 or j1 < j0:
+            raise RoutingError(
+                f"net {job.net}: pad {pad.name} at ({pad.x:.1f}, {pad.y:.1f}) is too small for the lattice router: "
+                f"no track of its {lat.p:g} µm lattice (one {job.width:g} µm trace plus {job.space:g} µm space) "
+                f"crosses its landing where a {job.width:g} µm trace fits on it; widen the landing or the pad pitch")
 
 
 def _teardrops(routes: list[Route], balls: Sequence[Terminal], rules: RouteRules) -> list[Route]:
