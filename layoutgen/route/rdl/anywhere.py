@@ -52,10 +52,11 @@ def _check_landings(maze: Maze) -> None:
         j0, j1 = math.ceil((yl - lat.y0) / lat.p - 1e-9), math.floor((yh - lat.y0) / lat.p + 1e-9)
         pad = maze.pads[job.pad]
         if i1 < i0 or j1 < j0:
+            ball = maze.balls[job.ball]
             raise RoutingError(
-                f"net {job.net}: pad {pad.name} at ({pad.x:.1f}, {pad.y:.1f}) is too small for the lattice router: "
-                f"no track of its {lat.p:g} µm lattice (one {job.width:g} µm trace plus {job.space:g} µm space) "
-                f"crosses its landing where a {job.width:g} µm trace fits on it; widen the landing or the pad pitch")
+                f"net {job.net}: pad {pad.name} at ({pad.x:.1f}, {pad.y:.1f}) cannot reach ball {ball.name}: no "
+                f"track of the {lat.p:g} µm lattice crosses its landing where the {job.width:g} µm trace fits "
+                f"on it; widen the landing or narrow the trace")
 
 
 def _teardrops(routes: list[Route], balls: Sequence[Terminal], rules: RouteRules) -> list[Route]:
