@@ -46,14 +46,14 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
     geoms = np.array([_merged(metal.get(n), landings.get(n, [])) for n in nets], dtype=object)
     todo = np.arange(len(nets))
     reach = max([rules.space] + [c[2] for c in rules.classes])
-    for _ in range(FILL_ROUNDS + 1):
+    for rnd in range(FILL_ROUNDS + 1):
         near = _with_neighbours(geoms, todo, reach)
         fills = _findings(routing.routes, metal, nets, geoms, near, [*pads, *balls], rules)
         if not fills:
             break
         for k, marks in fills.items():
             metal[nets[k]] = shapely.set_precision(
-                shapely.union_all([metal[nets[k]], *[octilinear_hull(m, rules.grid) for m in marks]]), rules.grid)
+                shapely.union_all([metal[nets[k]], *[_fill(m, rnd, rules) for m in marks]]), rules.grid)
             geoms[k] = _merged(metal[nets[k]], landings.get(nets[k], []))
         todo = np.array(sorted(fills))
     else:
@@ -62,6 +62,14 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
                            f"{rules.space:g} µm after {FILL_ROUNDS} fills")
     _check_class_space(nets, geoms, rules)
     return replace(routing, metal=metal)
+
+
+def _fill(mark: shapely.Geometry, rnd: int, rules: RouteRules) -> shapely.Geometry:
+    """The metal that fills a notch: the smallest octilinear on-grid polygon holding its marker;
+    from the second round on (a fill edge meeting a round landing at a slant leaves a smaller V
+    further along) the marker grown by the space first, so the fill reaches past that V."""
+    grown = mark if rnd == 0 else shapely.buffer(mark, rules.space * rnd, quad_segs=2)
+    return octilinear_hull(grown, rules.grid)
 
 
 def _merged(metal: shapely.Geometry | None, landings: list) -> shapely.Geometry:
