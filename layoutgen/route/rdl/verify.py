@@ -3,8 +3,10 @@
 Per net, the traces, teardrops, pads and balls are merged, as the DRC merges the RDL layer;
 the merged shapes then go through `layoutgen.drc`'s own space (between shapes and inside
 notches), width and angle checks with the PDK's rule values (not a second implementation), so
-the router does not hand over what the DRC fails. Net classes asking for more than the rule space are measured too, and the metal must
-touch no other net's and stay inside the keep-in.
+the router does not hand over what the DRC fails. Notches inside one net's own metal are
+filled and only the nets that changed (with their neighbours) are checked again. Net classes
+asking for more than the rule space are measured too, and the metal must touch no other net's
+and stay inside the keep-in.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
     walls; the nets that changed, and their neighbours, are then checked again, so only
     checked metal is ever returned.
     """
+    from layoutgen.drc.merge import union_groups
+
     balls = routing.balls
     metal = routes_metal(routing.routes, {b.name: b for b in balls}, rules)
     landings: dict[str, list] = {}
@@ -42,8 +46,9 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
     for b in balls:
         landings.setdefault(routing.ball_nets.get(b.name, f"(no-connect ball {b.name})"), []).append(b.shape)
     nets = sorted(set(metal) | set(landings))
-    _check_keepin(routing.routes, metal, pads, balls, keepin)
-    geoms = np.array([_merged(metal.get(n), landings.get(n, [])) for n in nets], dtype=object)
+    pieces = [(k, g) for k, n in enumerate(nets) for g in ([metal[n]] if n in metal else []) + landings.get(n, [])]
+    geoms = union_groups(np.array([g for _, g in pieces], dtype=object), np.array([k for k, _ in pieces]),
+                         np.arange(len(nets)))
     todo = np.arange(len(nets))
     reach = max([rules.space] + [c[2] for c in rules.classes])
     for rnd in range(FILL_ROUNDS + 1):
@@ -60,6 +65,7 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
         k = int(todo[0])
         raise RoutingError(f"net {nets[k]}: a notch between its own traces and landings stays narrower than "
                            f"{rules.space:g} µm after {FILL_ROUNDS} fills")
+    _check_keepin(routing.routes, metal, pads, balls, keepin)  # fills included
     _check_class_space(nets, geoms, rules)
     return replace(routing, metal=metal)
 
