@@ -89,6 +89,9 @@ def notches(geom: shapely.Geometry, space: float) -> list[tuple[float, float, fl
         normal = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]  # outward for CCW shells
         mid = (a + b) / 2.0
         i, j = np.triu_indices(len(a), k=1)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        near = ((lo[j] - hi[i]) < space).all(1) & ((lo[i] - hi[j]) < space).all(1)  # boxes closer than s
+        i, j = i[near], j[near]
         touching = np.isclose(a[i], b[j]).all(1) | np.isclose(b[i], a[j]).all(1) | np.isclose(a[i], a[j]).all(1)
         facing = ((normal[i] * normal[j]).sum(1) < -1e-9) & ~touching
         facing &= ((mid[j] - mid[i]) * normal[i]).sum(1) > 0

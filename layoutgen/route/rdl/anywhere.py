@@ -20,8 +20,10 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
                    rules: RouteRules, mode: str) -> Routing:
     """Route every pad to a ball on the track lattice; RoutingError naming the over-full cut when it cannot."""
     pairs = assign_balls(pads, balls, mode)
+    _check_separating_nets(pads, balls, pairs, keepin, rules)
     jobs = [Job(i, b, pads[i].net, *rules.for_net(pads[i].net)) for i, b in pairs]
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
+    _check_landings(maze)
     left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
     if left:
         raise RoutingError(over_capacity(maze, left))
@@ -39,6 +41,60 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     ball_nets = {r.ball: r.net for r in routes}
     no_connect = tuple(b.name for b in balls if b.name not in ball_nets)
     return Routing(tuple(routes), ball_nets, tuple(balls), no_connect, router="lattice")
+
+
+def _check_separating_nets(pads: Sequence[Terminal], balls: Sequence[Terminal], pairs: list[tuple[int, int]],
+                           keepin: shapely.Polygon, rules: RouteRules) -> None:
+    """Refuse two nets that must cross on one layer: each joins two or more pads at one ball, so
+    its metal runs from the die edge through the ball and back to the edge, cutting the die in
+    two; when their pads alternate along the edge and no trace fits between any of those pads
+    and the keep-in edge (nothing can pass outside them), each net has pads on both sides of the
+    other's cut (the Jordan curve theorem)."""
+    joined: dict[tuple[str, int], list[int]] = {}
+    for i, b in pairs:
+        joined.setdefault((pads[i].net, b), []).append(i)
+    cuts = [(key, ids) for key, ids in joined.items() if len(ids) >= 2]
+    if len(cuts) < 2:
+        return
+    cx, cy = keepin.centroid.x, keepin.centroid.y
+    angle = {i: math.atan2(pads[i].y - cy, pads[i].x - cx) for _, ids in cuts for i in ids}
+    edge = keepin.exterior
+    for n, (key_a, a) in enumerate(cuts):
+        for key_b, b in cuts[n + 1:]:
+            if key_a[0] == key_b[0]:
+                continue
+            order = sorted(a + b, key=lambda i: angle[i])
+            mine = [i in a for i in order]
+            if sum(x != y for x, y in zip(mine, mine[1:] + mine[:1])) < 4:
+                continue  # not alternating: one net's pads lie on one side of the other's cut
+            room = rules.width + rules.space
+            if any(shapely.distance(pads[i].shape, edge) >= room for i in order):
+                continue  # a trace may pass outside one of the pads: no proof
+            ring = ", ".join(f"{pads[i].net} {pads[i].name}" for i in order)
+            raise RoutingError(
+                f"nets {key_a[0]} and {key_b[0]} cannot both be routed on one layer: {key_a[0]} joins pads "
+                f"{', '.join(pads[i].name for i in a)} at ball {balls[key_a[1]].name} and {key_b[0]} joins pads "
+                f"{', '.join(pads[i].name for i in b)} at ball {balls[key_b[1]].name}; their pads alternate along "
+                f"the die edge ({ring}) with less than {room:g} µm (one trace and its space) outside each, so "
+                f"each net's metal cuts the die in two with the other's pads on both sides (over by 1 crossing); "
+                f"give one net a ball per pad group or move a pad")
+
+
+def _check_landings(maze: Maze) -> None:
+    """Refuse at once (no rip-up can help) a pad with no lattice node where its trace may end, or
+    a ball whose centre node is closed by another net's metal."""
+    lat = maze.lat
+    for k, job in enumerate(maze.jobs):
+        (xl, xh), (yl, yh) = maze.pad_strips(k)
+        i0, i1 = math.ceil((xl - lat.x0) / lat.p - 1e-9), math.floor((xh - lat.x0) / lat.p + 1e-9)
+        j0, j1 = math.ceil((yl - lat.y0) / lat.p - 1e-9), math.floor((yh - lat.y0) / lat.p + 1e-9)
+        pad = maze.pads[job.pad]
+        if i1 < i0 or j1 < j0:
+            ball = maze.balls[job.ball]
+            raise RoutingError(
+                f"net {job.net}: pad {pad.name} at ({pad.x:.1f}, {pad.y:.1f}) cannot reach ball {ball.name}: no "
+                f"track of the {lat.p:g} µm lattice crosses its landing where the {job.width:g} µm trace fits "
+                f"on it; widen the landing or narrow the trace")
 
 
 def _teardrops(routes: list[Route], balls: Sequence[Terminal], rules: RouteRules) -> list[Route]:

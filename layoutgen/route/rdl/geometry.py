@@ -12,7 +12,6 @@ diagonals by it.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 import numpy as np
@@ -165,36 +164,12 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
 
 
 def routing_metal(routing: Routing, rules: RouteRules, pads: Sequence[Terminal] = ()) -> dict[str, shapely.Geometry]:
-    """Per net, its traces and teardrops merged, on the grid, with the V notches they make with
-    their own landings filled (the landings themselves are drawn by their cells)."""
-    metal = routes_metal(routing.routes, {b.name: b for b in routing.balls}, rules, {p.name: p for p in pads})
-    landings: dict[str, list[shapely.Geometry]] = defaultdict(list)
-    for p in pads:
-        landings[p.net].append(p.shape)
-    for b in routing.balls:
-        if b.name in routing.ball_nets:
-            landings[routing.ball_nets[b.name]].append(b.shape)
-    return {net: fill_v_notches(g, landings[net], rules.space, rules.grid) for net, g in metal.items()}
-
-
-def fill_v_notches(metal: shapely.Geometry, landings: Sequence[shapely.Geometry], space: float,
-                   grid: float) -> shapely.Geometry:
-    """`metal` with the V-shaped notches of one net filled: where two of its walls (a trace and
-    its own pad, or two of its traces) meet at less than 90° they stay closer than `space` for a
-    stretch from the tip, which the DRC's space check (as KLayout's Euclidean one) reports. Each
-    notch gets the convex hull of its two close wall parts, which lies between the net's own
-    walls (no other net can be there without already breaking the space); repeated while grid
-    snapping leaves one."""
-    from layoutgen.drc.geometry import acute_notches
-
-    for _ in range(4):
-        whole = shapely.union_all([metal, *landings])
-        found = acute_notches(np.array([whole], dtype=object), space)
-        if not found:
-            break
-        fills = [octilinear_hull(mark, grid) for _, mark in found]
-        metal = shapely.set_precision(shapely.union_all([metal, *fills]), grid)
-    return metal
+    """Per net, the RDL metal to draw: the metal the router checked (traces, teardrops and the
+    fills of the notches they make with the net's own landings), or, for a routing made by hand,
+    its traces and teardrops merged."""
+    if routing.metal is not None:
+        return dict(routing.metal)
+    return routes_metal(routing.routes, {b.name: b for b in routing.balls}, rules)
 
 
 def octilinear_hull(g: shapely.Geometry, grid: float) -> shapely.Polygon:
@@ -215,17 +190,26 @@ def routes_metal(
     routes: Iterable[Route], balls: Mapping[str, Terminal], rules: RouteRules,
     pads: Mapping[str, Terminal] | None = None,
 ) -> dict[str, shapely.Geometry]:
-    """Per net, the union of its trace polygons (each at its own width) and teardrops, on the grid."""
+    """Per net, the union of its trace polygons (each at its own width) and teardrops, on the grid
+    (the pen's convex pieces of every trace unioned per net in one vectorised pass)."""
+    from layoutgen.drc.merge import union_groups
+
     routes = list(routes)
-    parts: dict[str, list[shapely.Geometry]] = defaultdict(list)
-    widths = sorted({r.width or rules.width for r in routes})
-    for w in widths:
+    if not routes:
+        return {}
+    nets = sorted({r.net for r in routes})
+    index = {n: k for k, n in enumerate(nets)}
+    pieces, label = [], []
+    for w in sorted({r.width or rules.width for r in routes}):
         mine = [r for r in routes if (r.width or rules.width) == w]
+        hulls, owner = trace_hulls([r.path for r in mine], w, rules.grid)
+        pieces.append(hulls)
+        label.append(np.array([index[mine[k].net] for k in owner.tolist()], dtype=np.int64))
         wrules = replace(rules, width=w)
-        for r, poly in zip(mine, trace_polygons([r.path for r in mine], w, rules.grid)):
-            parts[r.net].append(poly)
-            if r.ball in balls:
-                drop = teardrop(balls[r.ball], r.path, wrules) if r.teardrop else shapely.Polygon()
-                if not drop.is_empty:
-                    parts[r.net].append(drop)
-    return {net: shapely.set_precision(shapely.union_all(geoms), rules.grid) for net, geoms in parts.items()}
+        drops = [(index[r.net], teardrop(balls[r.ball], r.path, wrules)) for r in mine if r.teardrop and r.ball in balls]
+        drops = [(k, d) for k, d in drops if not d.is_empty]
+        if drops:
+            pieces.append(np.array([d for _, d in drops], dtype=object))
+            label.append(np.array([k for k, _ in drops], dtype=np.int64))
+    merged = union_groups(np.concatenate(pieces), np.concatenate(label), np.arange(len(nets)))
+    return dict(zip(nets, shapely.set_precision(merged, rules.grid)))

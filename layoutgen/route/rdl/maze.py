@@ -368,6 +368,8 @@ class Maze:
                 path = self.route_one(k, pres, grow * (1 + rnd // 6))
                 if path is None:
                     path = self.route_one(k, pres, max(self.lat.nx, self.lat.ny))
+                    if path is None:  # closed off by fixed metal alone: no rip-up can open a way
+                        return [k]
                 self.place(k, path)
             bad = [k for k in order if self.paths[k] is None or self.shared(k)]
             if not bad:

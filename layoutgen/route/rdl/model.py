@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import shapely
@@ -56,10 +57,11 @@ class Route:
 @dataclass(frozen=True)
 class Routing:
     """A complete single-layer routing: one route per pad, the net each used ball carries, and
-    the balls left without a net (no-connects)."""
+    the balls left without a net (no-connects), and per net the metal the router checked."""
 
     routes: tuple[Route, ...]
     ball_nets: dict[str, str]
     balls: tuple[Terminal, ...] = field(default=(), repr=False, compare=False)
     no_connect: tuple[str, ...] = ()
     router: str = "ring"
+    metal: Mapping[str, shapely.Geometry] | None = field(default=None, repr=False, compare=False)

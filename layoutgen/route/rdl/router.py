@@ -53,8 +53,7 @@ from .geometry import (
 from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
 from .model import Route, RouteRules, Routing, Terminal
 from .anywhere import route_anywhere
-from .geometry import routing_metal
-from .verify import check_routing
+from .verify import checked
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
 
@@ -89,8 +88,7 @@ def route(
         if ring_error is not None and "carry only" in str(ring_error):
             raise ring_error from None  # the ring count is the clearer reason when the array is over capacity
         raise
-    check_routing(routing.routes, routing_metal(routing, rules, pads), pads, balls, routing.ball_nets, keepin, rules)
-    return routing
+    return checked(routing, pads, keepin, rules)
 
 
 def _ring_suits(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules, mode: str) -> bool:
@@ -130,9 +128,7 @@ def _ring_route(
     errors = []
     for cand, plans in _ranked_plans(ctx, candidates)[:MAX_DRAWN]:
         try:
-            routing = _draw(cand, plans)
-            check_routing(routing.routes, routing_metal(routing, rules, pads), pads, balls, routing.ball_nets, keepin, rules)
-            return routing
+            return checked(_draw(cand, plans), pads, keepin, rules)
         except RoutingError as error:
             errors.append(error)
     raise errors[0]

@@ -3,79 +3,161 @@
 Per net, the traces, teardrops, pads and balls are merged, as the DRC merges the RDL layer;
 the merged shapes then go through `layoutgen.drc`'s own space (between shapes and inside
 notches), width and angle checks with the PDK's rule values (not a second implementation), so
-the router does not hand over what the DRC fails. Net classes asking for more than the rule space are measured too, and the metal must
-touch no other net's and stay inside the keep-in.
+the router does not hand over what the DRC fails. Notches inside one net's own metal are
+filled and only the nets that changed (with their neighbours) are checked again. Net classes
+asking for more than the rule space are measured too, and the metal must touch no other net's
+and stay inside the keep-in.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
-from .model import Route, RouteRules, Terminal
+from .geometry import octilinear_hull, routes_metal
+from .model import Route, RouteRules, Routing, Terminal
+
+FILL_ROUNDS = 4  # rounds of filling a net's own notches (grid snapping can leave a smaller one)
 
 
-def check_routing(
-    routes: Sequence[Route],
-    metal: Mapping[str, shapely.Geometry],
-    pads: Sequence[Terminal],
-    balls: Sequence[Terminal],
-    ball_nets: Mapping[str, str],
-    keepin: shapely.Polygon,
-    rules: RouteRules,
-) -> None:
-    """Raise RoutingError naming the nets and the place where the final RDL would fail the DRC."""
+def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> Routing:
+    """The routing with its final metal, which passed the DRC's own checks, or RoutingError naming
+    the nets and the place where the RDL would fail the DRC.
+
+    Per net, the traces and teardrops are merged with its pads and balls, as the DRC merges the
+    RDL layer, and go through `layoutgen.drc`'s space (between shapes, notches, V notches),
+    width and angle checks at the rule values. A notch a net makes with its own walls (a trace
+    meeting its own pad or ball at a slant, two of its traces meeting) is filled with the
+    smallest octilinear on-grid polygon holding its marker, which lies between that net's own
+    walls; the nets that changed, and their neighbours, are then checked again, so only
+    checked metal is ever returned.
+    """
+    from layoutgen.drc.merge import union_groups
+
+    balls = routing.balls
+    metal = routes_metal(routing.routes, {b.name: b for b in balls}, rules)
+    landings: dict[str, list] = {}
+    for p in pads:
+        landings.setdefault(p.net, []).append(p.shape)
+    for b in balls:
+        landings.setdefault(routing.ball_nets.get(b.name, f"(no-connect ball {b.name})"), []).append(b.shape)
+    nets = sorted(set(metal) | set(landings))
+    pieces = [(k, g) for k, n in enumerate(nets) for g in ([metal[n]] if n in metal else []) + landings.get(n, [])]
+    geoms = union_groups(np.array([g for _, g in pieces], dtype=object), np.array([k for k, _ in pieces]),
+                         np.arange(len(nets)))
+    todo = np.arange(len(nets))
+    reach = max([rules.space] + [c[2] for c in rules.classes])
+    for rnd in range(FILL_ROUNDS + 1):
+        near = _with_neighbours(geoms, todo, reach)
+        fills = _findings(routing.routes, metal, nets, geoms, near, [*pads, *balls], rules)
+        if not fills:
+            break
+        for k, marks in fills.items():
+            metal[nets[k]] = shapely.set_precision(
+                shapely.union_all([metal[nets[k]], *[_fill(m, rnd, rules) for m in marks]]), rules.grid)
+            geoms[k] = _merged(metal[nets[k]], landings.get(nets[k], []))
+        todo = np.array(sorted(fills))
+    else:
+        k = int(todo[0])
+        raise RoutingError(f"net {nets[k]}: a notch between its own traces and landings stays narrower than "
+                           f"{rules.space:g} µm after {FILL_ROUNDS} fills")
+    _check_keepin(routing.routes, metal, pads, balls, keepin)  # fills included
+    _check_class_space(nets, geoms, rules)
+    return replace(routing, metal=metal)
+
+
+def _fill(mark: shapely.Geometry, rnd: int, rules: RouteRules) -> shapely.Geometry:
+    """The metal that fills a notch: the smallest octilinear on-grid polygon holding its marker;
+    from the second round on (a fill edge meeting a round landing at a slant leaves a smaller V
+    further along) the marker grown by the space first, so the fill reaches past that V."""
+    grown = mark if rnd == 0 else shapely.buffer(mark, rules.space * rnd, quad_segs=2)
+    return octilinear_hull(grown, rules.grid)
+
+
+def _merged(metal: shapely.Geometry | None, landings: list) -> shapely.Geometry:
+    """One net's metal merged with its landings, as the DRC merges the layer."""
+    return shapely.union_all([g for g in [metal, *landings] if g is not None])
+
+
+def _with_neighbours(geoms: np.ndarray, todo: np.ndarray, reach: float) -> np.ndarray:
+    """The shapes `todo` and every shape closer to one of them than `reach`."""
+    if len(todo) == len(geoms):
+        return todo
+    _, j = shapely.STRtree(geoms).query(geoms[todo], predicate="dwithin", distance=reach)
+    return np.union1d(todo, j)
+
+
+def _check_keepin(routes: Sequence[Route], metal: Mapping[str, shapely.Geometry], pads: Sequence[Terminal],
+                  balls: Sequence[Terminal], keepin: shapely.Polygon) -> None:
+    """Every net's traces and teardrops stay inside the keep-in (where not on a pad or ball)."""
+    names = list(metal)
+    arr = np.array([metal[n] for n in names], dtype=object)
+    shapely.prepare(keepin)
+    out = np.flatnonzero(~shapely.covered_by(arr, keepin))
+    if not len(out):
+        return
+    landings = shapely.union_all([t.shape for t in [*pads, *balls]])
+    for k in out.tolist():
+        outside = shapely.difference(shapely.difference(arr[k], keepin), landings)
+        if outside.area > 1e-6:
+            spot = outside.representative_point()
+            raise RoutingError(f"{_near(routes, metal, spot)}leaves the keep-in near ({spot.x:.1f}, {spot.y:.1f})")
+
+
+def _findings(routes: Sequence[Route], metal: Mapping[str, shapely.Geometry], nets: list[str], geoms: np.ndarray,
+              which: np.ndarray, terminals: Sequence[Terminal], rules: RouteRules) -> dict[int, list[shapely.Geometry]]:
+    """Check the shapes `which` (with each other); return the notches inside one net's own metal
+    to fill (net index → markers), or raise RoutingError for anything else the DRC would find."""
     from layoutgen.drc.angle import check_angle
     from layoutgen.drc.merge import Shapes
     from layoutgen.drc.space import check_space
     from layoutgen.drc.width import check_width
 
-    traces = shapely.union_all(list(metal.values())) if metal else shapely.Polygon()
-    landings = shapely.union_all([t.shape for t in [*pads, *balls]])
-    outside = shapely.difference(shapely.difference(traces, keepin), landings)
-    if outside.area > 1e-6:
-        spot = outside.representative_point()
-        raise RoutingError(f"{_near(routes, metal, spot)}leaves the keep-in near ({spot.x:.1f}, {spot.y:.1f})")
-    parts: dict[str, list] = defaultdict(list)
-    for net, g in metal.items():
-        parts[net].append(g)
-    # merged again with the pads and balls, as the DRC merges the drawn metal with the pad and ball cells
-    for p in pads:
-        parts[p.net].append(p.shape)
-    for b in balls:
-        parts[ball_nets.get(b.name, f"(no-connect ball {b.name})")].append(b.shape)
-    nets = sorted(parts)
-    geoms = np.array([shapely.union_all(parts[n]) for n in nets], dtype=object)
-    tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms, predicate="intersects")
+    sub = geoms[which]
+    tree = shapely.STRtree(sub)
+    i, j = tree.query(sub, predicate="intersects")
     keep = i < j
     if keep.any():
-        a, b = int(i[keep][0]), int(j[keep][0])
+        a, b = int(which[i[keep][0]]), int(which[j[keep][0]])
         spot = shapely.intersection(geoms[a], geoms[b]).representative_point()
         raise RoutingError(f"nets {nets[a]} and {nets[b]} would touch near ({spot.x:.1f}, {spot.y:.1f}) (a short)")
-    shapes = Shapes.of(geoms)
+    shapes = Shapes.of(sub)
+    found = check_space(shapes, rules.space)
+    fills: dict[int, list] = {}
+    rest = []
+    for f in found:
+        owners = tree.query(f.region, predicate="intersects") if f.region is not None else []
+        if f.region is not None and len(owners) == 1 and nets[int(which[owners[0]])] in metal:
+            fills.setdefault(int(which[owners[0]]), []).append(f.region)  # a notch in one net's own metal
+        else:
+            rest.append(f)
+    # The nets with a notch to fill are checked again once filled (a V notch is also a slit the
+    # angle check sees); the others get the width and angle checks now.
+    shapes = Shapes.of(geoms[[k for k in which.tolist() if k not in fills]])
     # Width is measured one grid step below the rule: every trace is the pen swept, at least the
     # rule wide by construction, and an opening at exactly the rule width leaves a 1e-4 µm residue
     # that float noise in the merge can break; a real narrowing is at least a grid step.
-    found = check_space(shapes, rules.space) + check_width(shapes, rules.width - rules.grid)
+    rest += check_width(shapes, rules.width - rules.grid)
     if rules.angle_tolerance is not None:
         # measured on the merged metal; edges that lie wholly on a pad or ball outline are the
         # landing cells' own (another family's terminals may be drawn at other angles) and skipped
-        outlines = shapely.union_all([shapely.boundary(t.shape) for t in [*pads, *balls]])
-        for f in check_angle(shapes, 45.0, rules.angle_tolerance):
-            mids = [shapely.Point((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0) for e in (f.edges or ())]
-            if not mids or any(shapely.distance(m, outlines) > 1e-3 for m in mids):
-                found.append(f)
-    if found:
-        f = found[0]
+        bad = check_angle(shapes, 45.0, rules.angle_tolerance)
+        if bad:
+            outlines = shapely.union_all(shapely.boundary(np.array([t.shape for t in terminals], dtype=object)))
+            for f in bad:
+                mids = [shapely.Point((e[0] + e[2]) / 2.0, (e[1] + e[3]) / 2.0) for e in (f.edges or ())]
+                if not mids or any(shapely.distance(m, outlines) > 1e-3 for m in mids):
+                    rest.append(f)
+    if rest:
+        f = rest[0]
         spot = f.region.representative_point() if f.region is not None else shapely.Point(f.edges[0][:2])
         raise RoutingError(f"{_near(routes, metal, spot)}the final RDL fails the DRC near ({spot.x:.1f}, "
-                           f"{spot.y:.1f}): {f.message} ({len(found)} finding(s) in all)")
-    _check_class_space(nets, geoms, rules)
+                           f"{spot.y:.1f}): {f.message} ({len(rest)} finding(s) in all)")
+    return fills
 
 
 def _check_class_space(nets: list[str], geoms: np.ndarray, rules: RouteRules) -> None:
