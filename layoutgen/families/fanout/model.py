@@ -117,6 +117,8 @@ class CarrierPanel(Model):
     edge_exclusion: float = Field(default=2000.0, ge=0, description="band at the panel edge kept free of marks "
                                   "(clamps, handling), µm")
     alignment: Alignment = Field(default_factory=Alignment, description="mark sites (panel x, y, µm) and vernier step")
+    test_units: list[str] | None = Field(default=None, description="unit sites (R<row>C<col>) given to the process test "
+                                         "structures; None: the middle units of the bottom and top rows; []: none")
 
     @field_validator("size")
     @classmethod
@@ -140,6 +142,8 @@ class ReconstitutedWafer(Model):
     orientation: Literal["notch", "flat"] = Field(default="notch", description="notch or flat at the bottom")
     edge_exclusion: float = Field(default=3000.0, ge=0, description="edge exclusion (no unit, no mark), µm")
     alignment: Alignment = Field(default_factory=Alignment, description="mark sites (wafer x, y, µm) and vernier step")
+    test_units: list[str] | None = Field(default=None, description="unit sites (R<row>C<col>) given to the process test "
+                                         "structures; None: the middle units of the bottom and top rows; []: none")
 
     @model_validator(mode="after")
     def _no_keys(self) -> "ReconstitutedWafer":

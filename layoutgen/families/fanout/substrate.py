@@ -49,10 +49,12 @@ from layoutgen.wafer.diemap import DieMap, die_map, search_offset, without
 from layoutgen.wafer.marks import (MARK_MARGIN_UM, _pack, _slot_shapes, _up, alignment_cell, gap, mark_sites, targets)
 from layoutgen.wafer.order import alignment_marks
 from layoutgen.wafer.outline import WaferShape
+from layoutgen.wafer.teststructures import Stack, structures_csv, test_site
 
 from ..result import DieResult
 from .cells.via import via_landing
 from .model import CarrierPanel, Fanout, FanoutDie, ReconstitutedWafer
+from .rules import process_data
 
 SHIFT_COLUMNS = ("unit", "dx", "dy", "rotation")
 
@@ -404,6 +406,41 @@ def _flat(top: Cell, cells: dict[str, Cell], layer: str):
     return lay.flat(layer, top.name)
 
 
+# ---------------------------------------------------------------- test structures
+
+def test_stack(pdk: Pdk, wires: list[str]) -> Stack:
+    """The fan-out wiring stack for test structures: WIRE1..n, the vias between them (VIA1 lands on the die's pads, which
+    a test site has not), sheet resistances from fanout.toml, and each via's resistance from the same data: plated copper
+    filling the thru-hole (seed 004, claims 85-86), R = ρ × t / (π d² / 4) with ρ = Rs × thickness of the level above and
+    t the dielectric's thickness (contact resistance neglected)."""
+    pd = process_data(pdk)
+    vias, via_ohm = [], {}
+    for lo, hi in zip(wires, wires[1:]):
+        via = f"VIA{wires.index(hi) + 1}"
+        rho_um = pd.wire(hi).sheet_resistance_ohm_sq * pd.wire(hi).thickness_um      # Ω·µm
+        d = pdk.value("size", via)
+        via_ohm[via] = rho_um * pd.between(lo, hi).thickness_um / (math.pi * d * d / 4)
+        vias.append((via, lo, hi))
+    return Stack(levels=list(wires), vias=vias, top=wires[-1],
+                 sheet_ohm_sq={w: pd.wire(w).sheet_resistance_ohm_sq for w in wires}, via_ohm=via_ohm, source=pd.source)
+
+
+def test_units(panel: CarrierPanel | ReconstitutedWafer, dm: DieMap, names: list[str]) -> list[str]:
+    """The units given to test structures: the user's, else the middle units of the bottom and top rows."""
+    if panel.test_units is not None:
+        bad = [n for n in panel.test_units if n not in names]
+        if bad:
+            raise ConfigError(f"{panel.where()}: {type(panel).__name__}.test_units = {panel.test_units}: no unit {bad[0]} "
+                              f"(units are R<row>C<col> from R1C1 at the bottom-left, without the mark sites; see units.csv)")
+        return list(dict.fromkeys(panel.test_units))
+    ij = dm.indices()
+    out = []
+    for j in (int(ij[:, 1].min()), int(ij[:, 1].max())):
+        row = [k for k in range(len(names)) if int(ij[k, 1]) == j]
+        out.append(names[row[len(row) // 2]])
+    return list(dict.fromkeys(out))
+
+
 # ---------------------------------------------------------------- the substrate
 
 def _row_refs(cell: str, dm: DieMap, centre: tuple[float, float], skip: set[tuple[int, int]]) -> list[Ref]:
@@ -474,8 +511,21 @@ def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dic
     elif pkg.die_shift is not None:
         raise ConfigError(f"{pkg.where()}: Fanout.die_shift = '': name the die-shift CSV, or leave the field out")
 
+    tests = test_units(panel, dm, names)
+    overlap = sorted(set(tests) & set(shifted))
+    if overlap:
+        raise ConfigError(f"{pkg.where()}: Fanout.die_shift shifts unit {overlap[0]}, which is a test-structure site "
+                          f"(test_units): it holds no dies")
+    structures = []
+    tcell = None
+    if tests:
+        tcell, structures = test_site(pdk, test_stack(pdk, wires), (W, H), f"TESTSITE_{pdk.name.upper()}")
+        tcell.add("DIE", rect(W, H, grid))
+        tcell.add("KERF", rect(W + pkg.lane, H + pkg.lane, grid).difference(rect(W, H, grid)))
+        layout.cells[tcell.name] = tcell
+
     top = Cell(layout.top)
-    skip = {ij[k] for k, n in enumerate(names) if n in shifted}
+    skip = {ij[k] for k, n in enumerate(names) if n in shifted or n in tests}
     top.refs += _row_refs(unit_top.name, dm, (0.0, 0.0), skip)
     adapted: dict[str, Adapted] = {}
     if shifted:
@@ -487,6 +537,12 @@ def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dic
                 adapted[n] = a
                 layout.cells[a.cell.name] = a.cell
                 top.place(a.cell.name, round(float(xy[k, 0]), 6), round(float(xy[k, 1]), 6))
+    placed_structures = []
+    for k, n in enumerate(names):
+        if n in tests:
+            x, y = round(float(xy[k, 0]), 6), round(float(xy[k, 1]), 6)
+            top.place(tcell.name, x, y)
+            placed_structures += [{"site": n, **st.moved(x, y).to_json()} for st in structures]
     top.add("WAFER", outline.difference(usable) if isinstance(panel, ReconstitutedWafer) else outline)
     for x, y in sites:
         top.place(gmark.name, x, y)
@@ -496,6 +552,8 @@ def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dic
     shift_of = {(s.unit, s.die): s for ss in shifted.values() for s in ss}
     lines = ["unit,die,x_um,y_um,dx_um,dy_um,rotation_deg,adapted"]
     for k, n in enumerate(names):
+        if n in tests:
+            continue
         for d in pkg.dies:
             s = shift_of.get((n, d.instance))
             x, y = float(xy[k, 0]) + pdk.snap(d.x), float(xy[k, 1]) + pdk.snap(d.y)
@@ -504,8 +562,8 @@ def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dic
     nominal = [m.name for m in pdk.masks if m.name not in ("VIA1", "WIRE1")]
     figures = {
         "substrate": "panel" if isinstance(panel, CarrierPanel) else "reconstituted_wafer",
-        "units": dm.count, "rows": len({j for j, _, _ in dm.runs}),
-        "columns": len({i for v in ij for i in [v[0]]}), "pitch_um": list(pitch), "dies": dm.count * len(pkg.dies),
+        "units": dm.count - len(tests), "test_sites": tests, "rows": len({j for j, _, _ in dm.runs}),
+        "columns": len({i for v in ij for i in [v[0]]}), "pitch_um": list(pitch), "dies": (dm.count - len(tests)) * len(pkg.dies),
         **({"panel_um": list(panel.size), "frame_um": panel.frame} if isinstance(panel, CarrierPanel)
            else {"diameter_mm": panel.diameter, "edge_exclusion_um": panel.edge_exclusion}),
         "units_dropped_for_marks": dropped,
@@ -524,5 +582,11 @@ def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dic
                               "WIRE1": "capture pads moved with the die, bridged to the nominal traces"},
             "nominal_masks": nominal},
         "units_file": "units.csv",
+        "test_structures": {"file": "teststructures.csv", "structures": placed_structures},
     }
-    return layout, figures, outline, {"units.csv": "\n".join(lines) + "\n"}
+    csv_rows = structures_csv([])
+    for st in placed_structures:
+        for pad in st["pads"]:
+            csv_rows += (f"{st['site']}.{st['name']},{st['kind']},{pad['pad']},{pad['net']},{pad['x_um']:g},{pad['y_um']:g},"
+                         f"{st.get('expected_resistance_ohm', '')}\n")
+    return layout, figures, outline, {"units.csv": "\n".join(lines) + "\n", "teststructures.csv": csv_rows}

@@ -90,7 +90,7 @@ def test_the_panel_builds_drc_clean_with_marks_and_adapted_units(built, summary)
     assert built.exit_code == 0 and built.drc.ok and summary["drc"]["rules_checked"] > 20
     p = summary["panel"]
     # 4 × 3 units fit; the global mark sites (each a few mm) sit in the frame or take the units they cover.
-    assert p["substrate"] == "panel" and p["units"] + p["units_dropped_for_marks"] == 18
+    assert p["substrate"] == "panel" and p["units"] + len(p["test_sites"]) + p["units_dropped_for_marks"] == 18
     assert len(p["marks"]["sites"]) == 2 and len(p["marks"]["unit_sites"]) == 2
     assert p["die_shift"]["units_adapted"] == 2 and p["die_shift"]["dies_shifted"] == 4
     assert set(p["die_shift"]["adapted_masks"]) == {"VIA1", "WIRE1"}
@@ -272,3 +272,132 @@ def test_a_unit_mark_that_would_cover_the_units_drawing_is_refused(unit):
     d = design.model_copy(update={"package": design.package.model_copy(update={"die_shift": None})})
     with pytest.raises(ConfigError, match="unit mark at the lower-left corner .* would cover the unit's drawing"):
         panel_layout(d, pdk, crowded)
+
+
+# ---------------------------------------------------------------- test structures
+
+@pytest.fixture(scope="module")
+def netlist(built):
+    """The combined GDS read once and its nets extracted with KLayout over the PDK's conductor stack."""
+    pdk = load_pdk("fanout500")
+    ly = kdb.Layout()
+    ly.read(str(built.gds))
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, ly.top_cell(), []))
+    layers = {}
+    for name in ["PAD", "WIRE1", "WIRE2", "BUMP", "VIA1", "VIA2", "PASSIV"]:
+        layers[name] = l2n.make_layer(ly.layer(*pdk.layer(name).gds), name)
+    for name in ["PAD", "WIRE1", "WIRE2", "BUMP"]:
+        l2n.connect(layers[name])
+    for via, lo, hi in [("VIA1", "PAD", "WIRE1"), ("VIA2", "WIRE1", "WIRE2"), ("PASSIV", "WIRE2", "BUMP")]:
+        l2n.connect(layers[via])
+        l2n.connect(layers[lo], layers[via])
+        l2n.connect(layers[via], layers[hi])
+    l2n.extract_netlist()
+    return ly, l2n, layers
+
+
+def _net(netlist, x: float, y: float):
+    ly, l2n, layers = netlist
+    net = l2n.probe_net(layers["WIRE2"], kdb.DPoint(x, y))
+    assert net is not None, (x, y)
+    return net
+
+
+def _net_box(netlist, net) -> kdb.DBox:
+    ly, l2n, layers = netlist
+    r = kdb.Region()
+    for name in ("WIRE1", "WIRE2", "VIA2"):
+        r += l2n.shapes_of_net(net, layers[name], True)
+    return r.bbox().to_dtype(ly.dbu)
+
+
+def test_every_test_structure_is_listed_with_its_probe_pads(built, summary):
+    ts = summary["panel"]["test_structures"]["structures"]
+    sites = summary["panel"]["test_sites"]
+    assert len(sites) == 2 and not set(sites) & set(SHIFTED)
+    kinds = {s["kind"] for s in ts}
+    assert kinds == {"daisy_chain", "kelvin", "line_width", "space_comb", "plating_monitor"}
+    with open(built.out_dir / "teststructures.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == sum(len(s["pads"]) for s in ts)
+    assert {r["net"] for r in rows} == {p["net"] for s in ts for p in s["pads"]}
+
+
+def test_each_daisy_chain_and_kelvin_is_connected_end_to_end_and_isolated_from_product_nets(summary, netlist):
+    w, h = summary["panel"]["pitch_um"]
+    ts = summary["panel"]["test_structures"]["structures"]
+    with_sites = {}
+    for s in ts:
+        with_sites.setdefault(s["site"], []).append(s)
+    for site, structures in with_sites.items():
+        pads = {(s["name"], p["pad"]): (p["x_um"], p["y_um"]) for s in structures for p in s["pads"]}
+        sx = sum(x for x, _ in pads.values()) / len(pads)
+        for s in structures:
+            if s["kind"] not in ("daisy_chain", "kelvin", "line_width"):
+                continue
+            nets = {_net(netlist, p["x_um"], p["y_um"]).cluster_id for p in s["pads"]}
+            assert len(nets) == 1, (site, s["name"])      # one piece of metal from pad to pad, through every via
+            box_ = _net_box(netlist, _net(netlist, s["pads"][0]["x_um"], s["pads"][0]["y_um"]))
+            # the net stays inside its test site: no product metal joins it
+            assert box_.width() < w and box_.height() < h
+            others = {q for (n, _), q in pads.items() if n != s["name"]}
+            for x, y in others:
+                assert not box_.contains(kdb.DPoint(x, y)) or _net(netlist, x, y).cluster_id not in nets
+        combs = [s for s in structures if s["kind"] == "space_comb"]
+        for c in combs:   # a comb's two halves are apart: open unless a space is bridged
+            a, b = (_net(netlist, p["x_um"], p["y_um"]).cluster_id for p in c["pads"])
+            assert a != b
+
+
+def test_the_combs_widths_and_spaces_are_the_rules_they_monitor(summary, netlist):
+    ly, l2n, layers = netlist
+    pdk = load_pdk("fanout500")
+    dbu = ly.dbu
+    for s in summary["panel"]["test_structures"]["structures"]:
+        if s["kind"] != "space_comb":
+            continue
+        (level,) = s["layers"]
+        w, sp = pdk.value("width", level), pdk.value("space", level)
+        assert (s["width_um"], s["space_um"]) == (w, sp)
+        x0 = min(p["x_um"] for p in s["pads"]) + 50     # from the edge of pad A to that of pad B
+        x1 = max(p["x_um"] for p in s["pads"]) - 50
+        y0 = min(p["y_um"] for p in s["pads"]) + w / 2 + 1     # above the bottom spine
+        y1 = max(p["y_um"] for p in s["pads"]) - w / 2 - 1     # below the top spine
+        region = kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer(level).gds))) & kdb.Region(
+            kdb.Box(round(x0 / dbu), round(y0 / dbu), round(x1 / dbu), round(y1 / dbu)))
+        fingers = [p.bbox() for p in region.merged().each() if p.bbox().height() > 10 * p.bbox().width()]
+        assert len(fingers) >= 2 * 10 - 2
+        assert {round(f.width() * dbu, 6) for f in fingers} == {w}
+        xs = sorted((f.left * dbu, f.right * dbu) for f in fingers)
+        assert {round(b[0] - a[1], 6) for a, b in zip(xs, xs[1:])} == {sp}
+        assert region.space_check(round(sp / dbu)).is_empty() and not region.space_check(round(sp / dbu) + 1).is_empty()
+
+
+def test_the_expected_resistances_are_the_hand_calculation(summary, netlist):
+    ly, l2n, layers = netlist
+    pdk = load_pdk("fanout500")
+    # fanout.toml: WIRE1 5 µm Cu at 3.44 mΩ/□, WIRE2 8 µm at 2.15 mΩ/□, DIEL2 5 µm thick; VIA2 30 µm across
+    rho = 0.00215 * 8.0                                       # Ω·µm, plated Cu
+    r_via = rho * 5.0 / (math.pi * 15.0 ** 2)                  # ρ t / A
+    ts = {s["name"]: s for s in summary["panel"]["test_structures"]["structures"] if s["site"] == summary["panel"]["test_sites"][0]}
+    assert ts["KELVIN_VIA2"]["expected_resistance_ohm"] == pytest.approx(r_via, rel=1e-9)
+    chain = ts["CHAIN_VIA2"]
+    (xa, y), (xb, _) = [(p["x_um"], p["y_um"]) for p in chain["pads"]]
+    dbu = ly.dbu
+    win = kdb.Region(kdb.Box(round(xa / dbu), round((y - 40) / dbu), round(xb / dbu), round((y + 40) / dbu)))
+    vias = sorted(p.bbox().center().x * dbu for p in (kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer("VIA2").gds))) & win).each())
+    links1 = [p.bbox() for p in (kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer("WIRE1").gds))) & win).merged().each()]
+    n, pitch = len(vias), round(vias[1] - vias[0], 6)
+    a1 = links1[0].height() * dbu
+    links2 = [p.bbox() for p in (kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer("WIRE2").gds))) & win).merged().each()
+              if p.bbox().left * dbu > xa + 60 and p.bbox().right * dbu < xb - 60]     # not the leads to the pads
+    a2 = links2[0].height() * dbu
+    assert n == chain["vias"] and len(links1) == n // 2 and len(links2) == n // 2 - 1
+    assert {round(b.width() * dbu - a1, 6) for b in links1} == {pitch} and {round(b.width() * dbu - a2, 6) for b in links2} == {pitch}
+    leads = (vias[0] - xa) + (xb - vias[-1])
+    hand = n * r_via + (n // 2) * pitch / a1 * 0.00344 + ((n // 2 - 1) * pitch + leads) / a2 * 0.00215
+    assert chain["expected_resistance_ohm"] == pytest.approx(hand, rel=1e-6)
+    line = ts["LINE_WIRE1"]
+    (la, ly_), (lb, _) = [(p["x_um"], p["y_um"]) for p in line["pads"]]
+    assert line["expected_resistance_ohm"] == pytest.approx(0.00344 * (lb - la - 100) / 15.0, rel=1e-9)
+
