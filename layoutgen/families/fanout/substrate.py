@@ -519,7 +519,11 @@ def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dic
     structures = []
     tcell = None
     if tests:
-        tcell, structures = test_site(pdk, test_stack(pdk, wires), (W, H), f"TESTSITE_{pdk.name.upper()}")
+        try:
+            tcell, structures = test_site(pdk, test_stack(pdk, wires), (W, H), f"TESTSITE_{pdk.name.upper()}")
+        except ConfigError as e:
+            raise ConfigError(f"{panel.where()}: {type(panel).__name__}.test_units = {panel.test_units}: {e} (a unit is the "
+                              f"site; give test_units=[] to build without test structures)") from None
         tcell.add("DIE", rect(W, H, grid))
         tcell.add("KERF", rect(W + pkg.lane, H + pkg.lane, grid).difference(rect(W, H, grid)))
         layout.cells[tcell.name] = tcell

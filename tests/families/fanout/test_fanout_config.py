@@ -206,7 +206,7 @@ def test_the_drc_finds_two_wire_shapes_too_close(pdk, tmp_path):
 def test_carrier_panel_arrays_the_unit_with_singulation_lanes_between(write_config, pdk):
     from layoutgen.families.fanout.substrate import panel_layout
 
-    path = cfg(write_config, extra="panel=CarrierPanel(size=(30000, 15000), frame=2000), unit_marks='none',",
+    path = cfg(write_config, extra="panel=CarrierPanel(size=(30000, 15000), frame=2000, test_units=[]), unit_marks='none',",
                **{"from layoutgen.families.fanout import ": "from layoutgen.families.fanout import CarrierPanel, "})
     design = load_config(path)
     unit = build_die(design, pdk)
@@ -218,6 +218,10 @@ def test_carrier_panel_arrays_the_unit_with_singulation_lanes_between(write_conf
     refs = [r for r in layout.cells[layout.top].refs if r.cell == unit.layout.top]
     assert sum(r.columns * r.rows for r in refs) == info["units"] and all(r.spacing[0] in (0.0, 3100.0) for r in refs)
     assert field.bounds == (-15000, -7500, 15000, 7500)
+    # a 3 mm unit cannot hold the test structures: the error names the field
+    small = design.package.model_copy(update={"panel": design.package.panel.model_copy(update={"test_units": None})})
+    with pytest.raises(ConfigError, match=r"CarrierPanel.test_units = None: the 3000 × 3000 µm test site cannot hold"):
+        panel_layout(design.model_copy(update={"package": small}), pdk, unit)
     units = layout.flat("DIE")
     kerf = shapely.union_all(layout.flat("KERF"))
     assert len(units) == info["units"]
