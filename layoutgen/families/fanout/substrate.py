@@ -341,10 +341,17 @@ class Adapter:
         self.pieces = list(shapely.get_parts(wire1))
         self.tree = shapely.STRtree(self.pieces)
         self.space = pdk.value("space", "WIRE1")
+        self._own: dict[str, np.ndarray] = {}
 
     def _pads(self, d: FanoutDie) -> list[tuple[float, float]]:
         pdk = self.pdk
         return [tuple(pdk.snap(v) for v in d.place(pdk.snap(p.x), pdk.snap(p.y))) for p in d.die.pads]
+
+    def _owners(self, d: FanoutDie, pads: np.ndarray) -> np.ndarray:
+        """The nominal WIRE1 piece under each of the die's pads (cached per die instance)."""
+        if d.instance not in self._own:
+            self._own[d.instance] = np.array([self._piece(px, py) for px, py in pads.tolist()], int)
+        return self._own[d.instance]
 
     def _piece(self, x: float, y: float) -> int:
         hit = self.tree.query(shapely.Point(x, y), predicate="intersects")
@@ -355,19 +362,22 @@ class Adapter:
         pdk, grid = self.pdk, self.grid
         cell = Cell(name, refs=[Ref(self.base.name)])
         by_die = {s.die: s for s in shifts}
-        bridges: list[tuple[int, Polygon, Shift, str]] = []
-        vias = []
+        bridges, owners, whose, vias = [], [], [], []
+        h = (self.landing.bounds[2] - self.landing.bounds[0]) / 2
         for d in self.pkg.dies:
             s = by_die.get(d.instance)
             x, y = pdk.snap(d.x), pdk.snap(d.y)
-            pads = self._pads(d)
+            pads = np.asarray(self._pads(d), float).reshape(-1, 2)
             if s is None:
                 cell.place(d.die.name, x, y, rotation=float(d.rotation))
-                for p, (px, py) in zip(d.die.pads, pads):
+                for p, (px, py) in zip(d.die.pads, pads.tolist()):
                     cell.label("PAD", p.net, px, py)
                 continue
             check_in_cavity(d, s, pdk)
             mx, my, rot = _moved(d, s, pdk)
+            t = math.radians(rot)
+            m = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+            move = lambda c, m=m, mx=mx, my=my: c @ m.T + (mx, my)  # noqa: E731
             src = self.src[d.die.name]
             # The die as placed, flattened one level and snapped: its outline (CHIP) stays the nominal site; its pads
             # turn and move; the cells on its pads (VIA1 and its WIRE1 capture) move with the pads' centres.
@@ -375,29 +385,38 @@ class Adapter:
                 if lay == "CHIP":
                     cell.add(lay, *[_transform(g, x, y, float(d.rotation)) for g in geoms])
                 else:
-                    cell.add(lay, *[shapely.set_precision(_transform(g, mx, my, rot), grid) for g in geoms])
-            for r in src.refs:
-                qx, qy = _transform(shapely.Point(r.x, r.y), mx, my, rot).coords[0]
-                cell.place(r.cell, round(qx / grid) * grid, round(qy / grid) * grid, rotation=(r.rotation + d.rotation) % 360)
-            for p, (px, py) in zip(d.die.pads, pads):
-                qx, qy = _transform(shapely.Point(pdk.snap(p.x), pdk.snap(p.y)), mx, my, rot).coords[0]
-                qx, qy = round(qx / grid) * grid, round(qy / grid) * grid
+                    cell.add(lay, *shapely.transform(np.asarray(geoms, dtype=object),
+                                                     lambda c, move=move: np.round(move(c) / grid) * grid))
+            if src.refs:
+                at = np.round(move(np.array([(r.x, r.y) for r in src.refs], float)) / grid) * grid
+                for r, (qx, qy) in zip(src.refs, at.tolist()):
+                    cell.place(r.cell, qx, qy, rotation=(r.rotation + d.rotation) % 360)
+            local = np.array([(pdk.snap(p.x), pdk.snap(p.y)) for p in d.die.pads], float).reshape(-1, 2)
+            q = np.round(move(local) / grid) * grid
+            for p, (qx, qy) in zip(d.die.pads, q.tolist()):
                 cell.label("PAD", p.net, qx, qy)
                 vias.append((d.instance, p.name, qx, qy))
-                nominal = affinity.translate(self.landing, px, py)
-                moved = affinity.translate(self.landing, qx, qy)
-                bridge = shapely.set_precision(shapely.convex_hull(shapely.union(nominal, moved)), grid)
-                bridges.append((self._piece(px, py), bridge, s, p.name))
-        for k, (own, geom, s, pad) in enumerate(bridges):
-            foreign = [self.pieces[int(i)] for i in self.tree.query(geom.buffer(self.space), predicate="intersects") if int(i) != own]
-            foreign += [g for n, (o, g, _, _) in enumerate(bridges) if n != k and o != own and g.distance(geom) < self.space]
-            for f in foreign:
-                gap_ = geom.distance(f)
-                if gap_ < self.space - 1e-9:
-                    raise ConfigError(f"{s.where}: unit {s.unit} die {s.die}: dx = {s.dx:g} µm, dy = {s.dy:g} µm, rotation = "
-                                      f"{s.rotation:g}°: pad {pad}'s moved WIRE1 capture comes {gap_:.3g} µm from another "
-                                      f"net's WIRE1 (WIRE1 space {self.space:g} µm): beyond what an adapted VIA1/WIRE1 can take")
-        cell.add("WIRE1", *[g for _, g, _, _ in bridges])
+            nominal = shapely.box(pads[:, 0] - h, pads[:, 1] - h, pads[:, 0] + h, pads[:, 1] + h)
+            moved = shapely.box(q[:, 0] - h, q[:, 1] - h, q[:, 0] + h, q[:, 1] + h)
+            bridges.append(shapely.set_precision(shapely.convex_hull(shapely.union(nominal, moved)), grid))
+            owners.append(self._owners(d, pads))
+            whose += [(s, p.name) for p in d.die.pads]
+        if not bridges:
+            return Adapted(cell, shifts, vias)
+        geoms, own = np.concatenate(bridges), np.concatenate(owners)
+        # every moved capture keeps the WIRE1 space from every other net: the unit's nominal metal and the other bridges
+        i, j = self.tree.query(geoms, predicate="dwithin", distance=self.space - 1e-6)
+        bad = [(a, self.pieces[b]) for a, b in zip(i.tolist(), j.tolist()) if b != own[a]]
+        i, j = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=self.space - 1e-6)
+        bad += [(a, geoms[b]) for a, b in zip(i.tolist(), j.tolist()) if a != b and own[a] != own[b]]
+        if bad:
+            a, other = min(bad, key=lambda ab: ab[0])
+            s, pad = whose[a]
+            raise ConfigError(f"{s.where}: unit {s.unit} die {s.die}: dx = {s.dx:g} µm, dy = {s.dy:g} µm, rotation = "
+                              f"{s.rotation:g}°: pad {pad}'s moved WIRE1 capture comes {geoms[a].distance(other):.3g} µm "
+                              f"from another net's WIRE1 (WIRE1 space {self.space:g} µm): beyond what an adapted "
+                              f"VIA1/WIRE1 can take")
+        cell.add("WIRE1", *geoms)
         return Adapted(cell, shifts, vias)
 
 
