@@ -8,6 +8,9 @@ in its own process on the written GDS, so the peak RSS is the DRC's own (baselin
 after imports). `--flat` also runs the flat check (minutes and gigabytes on 300 mm: DRC.md),
 `--diameter 100` a smaller wafer.
 
+`--template fanout_2die` checks the fan-out unit on a 600 × 600 mm carrier panel instead (as
+bench_wafer.py builds it: unit marks, test sites, adapted units).
+
     python benchmarks/bench_drc_wafer.py [--template NAME] [--diameter 300] [--repeat 3] [--flat] [--keep DIR]
 """
 
@@ -37,6 +40,22 @@ def build_wafer_gds(template: str, diameter: int, out: Path) -> tuple[Path, str,
 
     src = ROOT / "templates" / f"{template}.py"
     cfg = out / "wafer_config.py"
+    if template.startswith("fanout"):
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_wafer import PANEL_UM
+
+        rows = ["unit,dx,dy,rotation"] + [f"R{r}C{c},3,-2,0.01" for r in range(2, 70, 10) for c in range(2, 70, 10)]
+        (out / "shift.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        cfg.write_text(f"exec(compile(open({str(src)!r}).read(), {str(src)!r}, 'exec'))\n"
+                       "from layoutgen.families.fanout import CarrierPanel\n"
+                       "pkg = design.package\n"
+                       "balls = pkg.balls.model_copy(update={'depopulate': [*pkg.balls.depopulate, 'R1', 'A15']})\n"
+                       f"design = design.model_copy(update={{'package': pkg.model_copy(update={{'balls': balls, "
+                       f"'panel': CarrierPanel(size=({PANEL_UM}, {PANEL_UM})), 'die_shift': 'shift.csv'}})}})\n",
+                       encoding="utf-8")
+        t = time.perf_counter()
+        result = build(cfg, out=out / "out", drc=False, quiet=True)
+        return next(result.out_dir.glob("*.gds")), result.summary["pdk"]["name"], time.perf_counter() - t
     cfg.write_text(f"exec(compile(open({str(src)!r}).read(), {str(src)!r}, 'exec'))\n"
                    "from layoutgen.design import Plating, Wafer\n"
                    "plating = design.wafer.plating if design.wafer else Plating()\n"
@@ -90,7 +109,8 @@ def main() -> None:
         out = Path(a.keep) if a.keep else Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         path, pdk, built = build_wafer_gds(a.template, a.diameter, out)
-        print(f"{a.diameter} mm wafer of the {a.template} die (PDK {pdk}): built and written in {built:.2f} s, "
+        what = "600 × 600 mm panel" if a.template.startswith("fanout") else f"{a.diameter} mm wafer"
+        print(f"{what} of the {a.template} die (PDK {pdk}): built and written in {built:.2f} s, "
               f"GDS {path.stat().st_size / 1e3:.0f} kB")
         h = _child(path, pdk, "hier", a.repeat)
         st = next(iter(h["stats"].values()))

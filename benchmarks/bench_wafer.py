@@ -1,8 +1,11 @@
-"""Benchmark: a template die on a 300 mm wafer, full mask set built and written, plating and isolation checked.
+"""Benchmark: a template die on a 300 mm wafer (a fan-out unit on a 600 × 600 mm carrier panel), full mask set
+built and written, plating and isolation checked.
 
 Prints time per step, peak Python memory (tracemalloc, in a second run) and process peak RSS,
 and file sizes. The die is a template's (`templates/wlcsp_fanin.py` by default; any family
-that builds a wafer, e.g. `--template backside_wlcsp`), routed by its family.
+that builds a wafer, e.g. `--template backside_wlcsp` or `relief_csp_wafer`), routed by its
+family; `--template fanout_2die` places the fan-out unit on a 600 × 600 mm panel (its lower-left
+and upper-right corner balls depopulated for the unit marks, a die shift on every tenth unit).
 
     python benchmarks/bench_wafer.py [--template NAME] [--fill 0.2] [--keep DIR]
 """
@@ -31,9 +34,31 @@ from layoutgen.wafer import build_wafer, check_isolation, check_plating, mask_or
 from layoutgen.wafer.checks import geometry_from_layout  # noqa: E402
 
 
-def template_die(name: str, fill: float | None):
+PANEL_UM = 600000.0
+
+
+def fanout_panel(design, out: Path):
+    """The fan-out design on a 600 × 600 mm panel, corner balls freed for the unit marks, a die-shift file."""
+    from layoutgen.families.fanout import CarrierPanel
+
+    pkg = design.package
+    balls = pkg.balls.model_copy(update={"depopulate": [*pkg.balls.depopulate, "R1", "A15"]})
+    shift = out / "shift.csv"
+    rows = ["unit,dx,dy,rotation"] + [f"R{r}C{c},3,-2,0.01" for r in range(2, 70, 10) for c in range(2, 70, 10)]
+    shift.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return design.model_copy(update={"package": pkg.model_copy(update={
+        "balls": balls, "panel": CarrierPanel(size=(PANEL_UM, PANEL_UM)), "die_shift": str(shift)})})
+
+
+def template_die(name: str, fill: float | None, out: Path | None = None):
     """(design, pdk, die, source) for a template's die on a 300 mm wafer, its plating widths kept."""
     design = load_config(ROOT / "templates" / f"{name}.py")
+    if design.package.family == "fanout":
+        design = fanout_panel(design, out)
+        pdk = load_pdk(design.pdk)
+        t = time.perf_counter()
+        die = builder(design.package.family)(design, pdk)
+        return design, pdk, die, f"{name} unit (fanout, PDK {pdk.name}), routed in {time.perf_counter() - t:.2f} s"
     plating = design.wafer.plating if design.wafer else Plating()
     design.wafer = Wafer(diameter=300, reticle=(26000.0, 33000.0), plating=plating.model_copy(update={"thieving_density": fill}))
     pdk = load_pdk(design.pdk)
@@ -47,6 +72,22 @@ def build_and_write(design, pdk, die, out: Path) -> dict:
     from wafer_support import write_masks
 
     times = {}
+    if design.package.family == "fanout":
+        from layoutgen.families.fanout.substrate import panel_layout
+
+        t = time.perf_counter()
+        layout, figures, field, files = panel_layout(design, pdk, die)
+        times["panel_layout"] = time.perf_counter() - t
+        t = time.perf_counter()
+        write_layout(layout, pdk, out / f"{design.name}.gds")
+        for name, text in files.items():
+            (out / name).write_text(text, encoding="utf-8")
+        times["write combined GDS"] = time.perf_counter() - t
+        t = time.perf_counter()
+        masks = write_masks(layout, field, design, pdk, out)
+        write_mask_order(mask_order_rows(pdk, masks, design.package.panel), out / "masks")
+        times["derive + write masks"] = time.perf_counter() - t
+        return {"result": None, "figures": figures, "times": times, "masks": masks}
     t = time.perf_counter()
     result = build_wafer(design, pdk, die, run_checks=False)
     times["build_wafer"] = time.perf_counter() - t
@@ -76,17 +117,37 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def panel_figures(design, pdk, die, out: Path) -> None:
+    """The fan-out panel's build and write times, best of three, and its figures."""
+    best: dict[str, float] = {}
+    for _ in range(3):
+        run = build_and_write(design, pdk, die, out)
+        for k, v in run["times"].items():
+            best[k] = min(best.get(k, v), v)
+    f = run["figures"]
+    print(f"panel: {f['panel_um'][0] / 1000:g} × {f['panel_um'][1] / 1000:g} mm, {f['units']:,} units ({f['dies']:,} dies), "
+          f"{len(f['test_sites'])} test sites, {f['die_shift']['units_adapted']} units adapted to their die shift")
+    for k, v in best.items():
+        print(f"  {k:<24} {v:7.3f} s (best of 3)")
+    print(f"  {'build total':<24} {sum(best.values()):7.3f} s   process peak RSS {peak_rss_mb():.0f} MB")
+    sizes = {p.relative_to(out).as_posix(): p.stat().st_size for p in sorted(out.rglob("*.gds"))}
+    for name, size in sizes.items():
+        print(f"  {name:<24} {size / 1024:9.1f} KiB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--template", default="wlcsp_fanin", help="the template whose die is placed (default wlcsp_fanin)")
     ap.add_argument("--fill", type=float, default=None, help="thieving density (default: no fill)")
     ap.add_argument("--keep", type=Path, default=None, help="write into this folder and keep it")
     args = ap.parse_args()
-    design, pdk, die, source = template_die(args.template, args.fill)
-    print(f"die: {source}")
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
+        design, pdk, die, source = template_die(args.template, args.fill, out)
+        print(f"die: {source}")
+        if design.package.family == "fanout":
+            return panel_figures(design, pdk, die, out)
         rss0 = peak_rss_mb()
         run = build_and_write(design, pdk, die, out)
         rss1 = peak_rss_mb()

@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     # family 4
     "BacksideWlcsp": "layoutgen.families.backside_wlcsp.model",
     # family 5
-    **dict.fromkeys(["BusRing", "CarrierPanel", "Fanout", "FanoutDie", "MeanderResistor", "MimCapacitor",
+    **dict.fromkeys(["BusRing", "CarrierPanel", "Fanout", "FanoutDie", "MeanderResistor", "MimCapacitor", "ReconstitutedWafer",
                      "SpiralInductor"], "layoutgen.families.fanout.model"),
 }
 

@@ -214,14 +214,16 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     """Write the combined GDS, the mask files, the .lyp and summary.json into `stage`."""
     wafer = place_on_wafer(design, pdk, die)
     layout = wafer.layout if wafer else die.layout
-    panel = None
+    panel = field = None
     if getattr(design.package, "panel", None) is not None and (make_panel := panel_builder(design.package.family)):
-        layout, panel = make_panel(design, pdk, die)
+        layout, panel, field, beside = make_panel(design, pdk, die)
+        for name, text in beside.items():
+            (stage / name).write_text(text, encoding="utf-8")
     write_layout(layout, pdk, stage / f"{design.name}.gds")
     if oasis:
         write_layout(layout, pdk, stage / f"{design.name}.oas", oasis=True)
     used = set(layout.layers())
-    field = wafer.field if wafer else die_outline(layout)
+    field = field or (wafer.field if wafer else die_outline(layout))
     digest = config_hash(design, pdk)
     masks = []
     scale = scaler(design) if (scaler := mask_scaler(design.package.family)) else 1.0
@@ -245,7 +247,7 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     if masks:  # die-level builds too: the mask shop needs the order, tones and alignment of every plate
         from .wafer import mask_order_rows, write_mask_order
 
-        write_mask_order(mask_order_rows(pdk, masks, design.wafer), stage / "masks")
+        write_mask_order(mask_order_rows(pdk, masks, design.wafer or getattr(design.package, "panel", None)), stage / "masks")
     reticles = None
     if wafer and design.wafer.stepper is not None:
         from .masks.reticle import write_reticles

@@ -133,7 +133,9 @@ def zoom_areas(summary: dict, mask: str | None = None) -> dict[str, kdb.DBox]:
         slots = marks.get("slots") or {}
         own = slots.get(mask) or next((s for s in slots.values() if mask in s.get("aligned", ())), None)
         if own is not None:
-            x, y, h = mx + own["x"], my + own["y"], 1.3 * own["half_um"]
+            # its own cross (the target's, framed by the others' boxes) fills the picture; its box, the slot
+            half = own.get("cross_half_um") if own is slots.get(mask) else None
+            x, y, h = mx + own["x"], my + own["y"], 1.3 * (half or own["half_um"])
             areas["mark"] = kdb.DBox(x - h, y - h, x + h, y + h)
     return areas
 

@@ -18,7 +18,7 @@ from ..pdk import Pdk
 from .checks import CheckResult, check_isolation, check_plating, geometry_from_layout, network_layers, plated_layers
 from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_offset, without
 from .fill import Fill, thieving
-from .marks import (KEYS, MARK_MARGIN_UM, Slot, Vernier, alignment_cell, bar_width, dot_size, first_masks, key_frame,
+from .marks import (KEYS, MARK_MARGIN_UM, Slot, Vernier, alignment_cell, bar_width, cross, dot_size, first_masks, key_frame,
                     key_window, mark_sites)
 from .outline import WaferShape, inset
 from .plating import (Tail, close_ring_notches, fill_acute_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
@@ -427,7 +427,8 @@ def summarize(wafer: Wafer, pdk: Pdk, dm: DieMap, shots: ShotMap | None, parts: 
         "marks": {"cell": parts.marks.name if parts.mark_sites else None,
                   "sites": [[round(v, 6) for v in s] for s in parts.mark_sites],
                   "size_um": [2 * parts.mark_half[0], 2 * parts.mark_half[1]],
-                  "slots": {s.target: {"layer": s.layer, "aligned": list(s.aligners), "x": s.x, "y": s.y, "half_um": s.half}
+                  "slots": {s.target: {"layer": s.layer, "aligned": list(s.aligners), "x": s.x, "y": s.y, "half_um": s.half,
+                                       "cross_half_um": cross(pdk, s.layer)[1]}
                             for s in parts.slots},
                   "verniers": [{"target": v.target, "ref_layer": v.ref_layer, "aligned": v.aligner, "layer": v.layer,
                                 "x_row": list(v.x_row), "y_row": list(v.y_row), "pitch_um": v.pitch, "step_um": v.step,

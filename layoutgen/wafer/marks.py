@@ -37,6 +37,7 @@ MARK_GAP_UM = 10.0      # gap between a cross and the box around it, at least
 SLOT_SPACE_UM = 100.0   # space between neighbouring targets
 MARK_MARGIN_UM = 50.0   # MARK area beyond the outermost mark feature
 VERNIER_LINES = 7       # lines per vernier row (centre line and three each side; two where a layer draws dots)
+VERNIER_FINE_UM = 40.0  # a layer whose mark elements are wider reads its overlay on five vernier lines, not seven
 
 
 @dataclass(frozen=True)
@@ -232,36 +233,61 @@ def vernier_pitch(pdk: Pdk, ref: str, layer: str) -> float:
     return _up(max(_width(pdk, n) + gap(pdk, n) for n in (ref, layer)), pdk.grid_um)
 
 
-def vernier_block(pdk: Pdk, ref: str, layer: str, step: float,
-                  riser: float = MARK_BAR_UM) -> tuple[dict[str, list[Polygon]], float, tuple, tuple, float, float]:
+def vernier_lines(pdk: Pdk, ref: str, layer: str) -> int:
+    """Lines each side of a vernier row's centre line: three for fine layers, two where a layer draws dots or bars
+    wider than VERNIER_FINE_UM (those layers' overlay budget is tens of µm: five lines read it, seven only cost room)."""
+    if dot_size(pdk, ref) or dot_size(pdk, layer) or max(_width(pdk, ref), _width(pdk, layer)) > VERNIER_FINE_UM:
+        return 2
+    return VERNIER_LINES // 2
+
+
+def _bar_length(pdk: Pdk, layer: str) -> float:
+    """Length of a vernier bar across its row: twice its width where that is fine, else its width (a square reads as
+    well as a line: the vernier reads positions along the row), at least 2 MARK_BAR_UM."""
+    w = bar_width(pdk, layer)
+    return _up(max(2 * MARK_BAR_UM, w if w > VERNIER_FINE_UM else 2 * w), pdk.grid_um)
+
+
+def vernier_block(pdk: Pdk, ref: str, layer: str, step: float, riser: float = MARK_BAR_UM,
+                  spined: frozenset[str] | None = None) -> tuple[dict[str, list[Polygon]], float, tuple, tuple, float, float]:
     """A vernier pair in a square about the origin: the x row (vertical lines) along the bottom, the y row
     (horizontal lines) along the left.
 
-    The reference layer's lines sit at k·p, the aligned layer's at k·(p + step), k = -3..3 (-2..2
-    where a layer draws dots), in two rows facing each other across a gap, so the centre lines
-    coincide when the masks register and the pair that lines up reads the offset in steps. Bars
-    get a spine joining their outer ends (a plated layer needs every line on the network), long
-    enough that a `riser` wide strap from its end clears the last line.
+    The reference layer's lines sit at k·p, the aligned layer's at k·(p + step), k = -n..n
+    (`vernier_lines`), in two rows facing each other across a gap, so the centre lines coincide
+    when the masks register and the pair that lines up reads the offset in steps. Bars get a
+    spine joining their outer ends (a plated layer needs every line on the network: the layers
+    in `spined`, every bar layer when None), long enough that a `riser` wide strap from its end
+    clears the last line; each row is as thick as its own elements (bar length and spine, or dot).
     Returns shapes per layer, half size, the two row centres, the pitch and the gap between the rows.
     """
     grid = pdk.grid_um
     p = vernier_pitch(pdk, ref, layer)
-    n = (VERNIER_LINES // 2) if not (dot_size(pdk, ref) or dot_size(pdk, layer)) else 2
+    n = vernier_lines(pdk, ref, layer)
     wmax = max(_width(pdk, ref), _width(pdk, layer))
-    length = _up(2 * wmax, grid)
-    g = max(gap(pdk, ref), gap(pdk, layer))
-    reach = _up(n * (p + step) + wmax / 2 + g + riser, grid)  # half length of a row, spine included
-    t = g / 2 + length + wmax                      # half thickness of a row, spine included
-    h = _up(reach + 2 * t + g, grid)               # the square's half size
+    g = _up(MARK_GAP_UM, grid)                      # the rows face each other on two masks: a gap to read across
+    same = max(gap(pdk, ref), gap(pdk, layer))      # a layer's x row to its own y row: its space
+    reach = _up(n * (p + step) + wmax / 2 + same + riser, grid)  # half length of a row, spine included
+
+    def spine(lay: str) -> bool:
+        return dot_size(pdk, lay) is None and (spined is None or lay in spined)
+
+    def depth(lay: str) -> float:   # how far a row's elements (and spine) reach from the gap
+        d = dot_size(pdk, lay)
+        return d if d is not None else _bar_length(pdk, lay) + (bar_width(pdk, lay) if spine(lay) else 0.0)
+
+    t = g / 2 + max(depth(ref), depth(layer))       # half thickness of the two facing rows
+    h = _up(reach + 2 * t + max(g, same), grid)    # the square's half size
     c = _up(h - reach, grid)                       # row centre along its length: clear of the other row
     rx, ry = (c, -h + t), (-h + t, c)
     out: dict[str, list[Polygon]] = {}
     for which, lay, pitch in ((1, ref, p), (-1, layer, p + step)):
+        length = _bar_length(pdk, lay)
         ks = [round(k * pitch / grid) * grid for k in range(-n, n + 1)]
         off = which * (g / 2 + (dot_size(pdk, lay) or length) / 2)  # element centres: bars and dots start at the gap
         xrow = [_element(pdk, lay, rx[0] + k, rx[1] + off, length, True) for k in ks]
         yrow = [_element(pdk, lay, ry[0] - off, ry[1] + k, length, False) for k in ks]
-        if dot_size(pdk, lay) is None:  # bars: a spine at the outer ends makes each row one piece
+        if spine(lay):  # plated bars: a spine at the outer ends makes each row one piece
             w = bar_width(pdk, lay)
             yo = rx[1] + which * (g / 2 + length)
             xrow.append(box(rx[0] - reach, min(yo, yo + which * w), rx[0] + reach, max(yo, yo + which * w)))
@@ -318,7 +344,7 @@ def alignment_cell(pdk: Pdk, plated: list[str] | None = None, riser: float = 20.
         blocks.append(_slot_shapes(pdk, layer, aligners))
     for t, layer, aligners in tg:
         for a in aligners:
-            shapes, h, xr, yr, p, g = vernier_block(pdk, layer, masks[a].layers[0], step, riser)
+            shapes, h, xr, yr, p, g = vernier_block(pdk, layer, masks[a].layers[0], step, riser, frozenset(plated or []))
             blocks.append((shapes, h))
             pairs.append((t, layer, a, masks[a].layers[0], xr, yr, p, g))
     halves = [h for _, h in blocks]

@@ -4,6 +4,7 @@
 and the carrier panel, `rules` the process data and rule kinds.
 """
 
-from .model import BusRing, CarrierPanel, Fanout, FanoutDie, MeanderResistor, MimCapacitor, SpiralInductor
+from .model import BusRing, CarrierPanel, Fanout, FanoutDie, MeanderResistor, MimCapacitor, ReconstitutedWafer, SpiralInductor
 
-__all__ = ["BusRing", "CarrierPanel", "Fanout", "FanoutDie", "MeanderResistor", "MimCapacitor", "SpiralInductor"]
+__all__ = ["BusRing", "CarrierPanel", "Fanout", "FanoutDie", "MeanderResistor", "MimCapacitor", "ReconstitutedWafer",
+           "SpiralInductor"]

@@ -43,6 +43,7 @@ from layoutgen.units import snap
 from .rules import process_data
 from ..die import add_die_frame, check_die_size
 from ..result import DieResult
+from .substrate import panel_layout  # noqa: F401  (the family's substrate builder)
 from .model import BusRing, CarrierPanel, Fanout, FanoutDie, MeanderResistor, MimCapacitor, NAME_PATTERN, Passive, SpiralInductor
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -596,32 +597,3 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     }
     return DieResult(layout=u.layout, nets=sorted(nets_report), pads=pads, balls=balls, ball_nets=dict(sorted(ball_nets.items())),
                      assignment=assignment, route_lengths=route_lengths, counts=counts, extra=extra)
-
-
-def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dict]:
-    """The carrier panel: the unit cell placed as one array at the unit pitch (unit + lane), the panel outline.
-
-    Each unit carries half a singulation lane on KERF around it, so neighbouring units close
-    the lanes between them. Returns the layout (top = the panel cell) and its figures.
-    """
-    pkg = design.package
-    assert isinstance(pkg, Fanout)
-    if pkg.panel is None:
-        raise ConfigError(f"{pkg.where()}: Fanout.panel is not set: there is no carrier panel to build")
-    panel = pkg.panel
-    W, H = pkg.size
-    px, py = pdk.snap_up(W + pkg.lane), pdk.snap_up(H + pkg.lane)
-    room = (panel.size[0] - 2 * panel.frame, panel.size[1] - 2 * panel.frame)
-    nx, ny = int((room[0] + 1e-9) // px), int((room[1] + 1e-9) // py)
-    if nx < 1 or ny < 1:
-        raise _bad(panel, "size", panel.size, f"no {W:g} × {H:g} µm unit (+ {pkg.lane:g} µm lane) fits inside the "
-                   f"{panel.frame:g} µm frame")
-    layout = Layout(top=f"PANEL_{design.name}".replace("-", "_"))
-    layout.cells = dict(unit.layout.cells)
-    top = Cell(layout.top)
-    x0, y0 = pdk.snap(-(nx - 1) * px / 2), pdk.snap(-(ny - 1) * py / 2)
-    top.place(unit.layout.top, x0, y0, columns=nx, rows=ny, spacing=(px, py))
-    top.add("WAFER", rect(panel.size[0], panel.size[1], pdk.grid_um))
-    layout.cells[top.name] = top
-    return layout, {"units": nx * ny, "columns": nx, "rows": ny, "pitch_um": [px, py],
-                    "dies": nx * ny * len(pkg.dies), "panel_um": list(panel.size), "frame_um": panel.frame}

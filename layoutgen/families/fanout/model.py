@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from layoutgen.design import BallGrid, Die, Length, Model, Package
+from layoutgen.design import Alignment, BallGrid, Die, Length, Model, Package
 
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -111,8 +111,14 @@ class MeanderResistor(Passive):
 class CarrierPanel(Model):
     """A rectangular carrier panel: units in rows and columns, singulation lanes between them, a free frame."""
 
+    kind: Literal["panel"] = "panel"
     size: tuple[float, float] = Field(description="panel width × height, µm")
     frame: float = Field(default=5000.0, ge=0, description="band at the panel edge kept free of units, µm")
+    edge_exclusion: float = Field(default=2000.0, ge=0, description="band at the panel edge kept free of marks "
+                                  "(clamps, handling), µm")
+    alignment: Alignment = Field(default_factory=Alignment, description="mark sites (panel x, y, µm) and vernier step")
+    test_units: list[str] | None = Field(default=None, description="unit sites (R<row>C<col>) given to the process test "
+                                         "structures; None: the middle units of the bottom and top rows; []: none")
 
     @field_validator("size")
     @classmethod
@@ -120,6 +126,30 @@ class CarrierPanel(Model):
         if min(v) <= 0:
             raise ValueError("panel size must be positive")
         return v
+
+    @model_validator(mode="after")
+    def _no_keys(self) -> "CarrierPanel":
+        if self.alignment.keys:
+            raise ValueError("a bare carrier has no incoming keys: its first mask (CAVITY) is the zero layer")
+        return self
+
+
+class ReconstitutedWafer(Model):
+    """A reconstituted (moulded) round wafer of units: units in rows inside the edge exclusion, marks outside them."""
+
+    kind: Literal["wafer"] = "wafer"
+    diameter: Literal[200, 300, 330] = Field(description="wafer diameter, mm")
+    orientation: Literal["notch", "flat"] = Field(default="notch", description="notch or flat at the bottom")
+    edge_exclusion: float = Field(default=3000.0, ge=0, description="edge exclusion (no unit, no mark), µm")
+    alignment: Alignment = Field(default_factory=Alignment, description="mark sites (wafer x, y, µm) and vernier step")
+    test_units: list[str] | None = Field(default=None, description="unit sites (R<row>C<col>) given to the process test "
+                                         "structures; None: the middle units of the bottom and top rows; []: none")
+
+    @model_validator(mode="after")
+    def _no_keys(self) -> "ReconstitutedWafer":
+        if self.alignment.keys:
+            raise ValueError("a reconstituted wafer has no incoming keys: its first mask (CAVITY) is the zero layer")
+        return self
 
 
 class Fanout(Package):
@@ -138,7 +168,15 @@ class Fanout(Package):
     capacitors: list[MimCapacitor] = Field(default_factory=list, description="MIM capacitors")
     resistors: list[MeanderResistor] = Field(default_factory=list, description="meander resistors")
     lane: Length = Field(default=100.0, description="singulation lane width between units, µm")
-    panel: CarrierPanel | None = Field(default=None, description="carrier panel the units are made on (see panel_layout)")
+    panel: CarrierPanel | ReconstitutedWafer | None = Field(
+        default=None, discriminator="kind", description="the substrate the units are made on: a rectangular carrier panel or a "
+        "reconstituted round wafer (see substrate.panel_layout)")
+    unit_marks: Literal["corners", "none"] = Field(
+        default="corners", description="the unit marks on a panel or wafer: at the lower-left and upper-right corners of "
+        "every unit (keep those corners free), or none (the units register to the global marks only)")
+    die_shift: str | None = Field(default=None, description="CSV of the measured die shift after placement (columns unit, "
+                                  "dx, dy, rotation; optional die), relative to the config: the first via mask is adapted "
+                                  "per unit (needs `panel`)")
     route_pitch: float | None = Field(default=None, gt=0, description="routing grid pitch, µm (default: the smallest "
                                       "≥ every level's width + space that puts the ball centres on the grid)")
     via_cost: float = Field(default=200.0, gt=0, description="routing cost of a level change, in µm of trace")

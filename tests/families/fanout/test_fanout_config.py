@@ -204,22 +204,29 @@ def test_the_drc_finds_two_wire_shapes_too_close(pdk, tmp_path):
 
 
 def test_carrier_panel_arrays_the_unit_with_singulation_lanes_between(write_config, pdk):
-    from layoutgen.families.fanout.build import panel_layout
+    from layoutgen.families.fanout.substrate import panel_layout
 
-    path = cfg(write_config, extra="panel=CarrierPanel(size=(20000, 15000), frame=2000),",
+    path = cfg(write_config, extra="panel=CarrierPanel(size=(30000, 15000), frame=2000, test_units=[]), unit_marks='none',",
                **{"from layoutgen.families.fanout import ": "from layoutgen.families.fanout import CarrierPanel, "})
     design = load_config(path)
     unit = build_die(design, pdk)
-    layout, info = panel_layout(design, pdk, unit)
-    # Unit 3000 + lane 100 = 3100 µm pitch; 16000 × 11000 µm inside the frame: 5 × 3 units.
-    assert (info["columns"], info["rows"], info["units"], info["pitch_um"]) == (5, 3, 15, [3100.0, 3100.0])
-    (ref,) = layout.cells[layout.top].refs
-    assert (ref.cell, ref.columns, ref.rows, ref.spacing) == (unit.layout.top, 5, 3, (3100.0, 3100.0))
+    layout, info, field, _ = panel_layout(design, pdk, unit)
+    # Unit 3000 + lane 100 = 3100 µm pitch; 26000 × 11000 µm inside the frame: 8 × 3 sites, less those the global
+    # marks take (they do not fit the 2 mm frame: drop-in sites); each row's run of units is one array.
+    assert (info["units"] + info["units_dropped_for_marks"], info["pitch_um"]) == (24, [3100.0, 3100.0])
+    assert 0 < info["units_dropped_for_marks"] < 24 and info["marks"]["unit_sites"] == []
+    refs = [r for r in layout.cells[layout.top].refs if r.cell == unit.layout.top]
+    assert sum(r.columns * r.rows for r in refs) == info["units"] and all(r.spacing[0] in (0.0, 3100.0) for r in refs)
+    assert field.bounds == (-15000, -7500, 15000, 7500)
+    # a 3 mm unit cannot hold the test structures: the error names the field
+    small = design.package.model_copy(update={"panel": design.package.panel.model_copy(update={"test_units": None})})
+    with pytest.raises(ConfigError, match=r"CarrierPanel.test_units = None: the 3000 × 3000 µm test site cannot hold"):
+        panel_layout(design.model_copy(update={"package": small}), pdk, unit)
     units = layout.flat("DIE")
     kerf = shapely.union_all(layout.flat("KERF"))
-    assert len(units) == 15
+    assert len(units) == info["units"]
     # Between two neighbouring units the two half lanes make one lane of the full width.
     a, b = sorted(units, key=lambda g: (g.bounds[1], g.bounds[0]))[:2]
     gap = box(a.bounds[2], a.bounds[1], b.bounds[0], a.bounds[3])
     assert b.bounds[0] - a.bounds[2] == pytest.approx(100) and gap.difference(kerf).area < 1e-6
-    assert all(g.within(box(-8000, -5500, 8000, 5500)) for g in units)      # inside the 2 mm frame
+    assert all(g.within(box(-13000, -5500, 13000, 5500)) for g in units)      # inside the 2 mm frame

@@ -1,0 +1,275 @@
+"""Process test structures (a PCM site): daisy chains, Kelvin vias, line-width and space combs, plating monitors.
+
+`test_site(pdk, stack, size, name)` draws, in one cell of `size` centred at the origin, for a
+family's conductor stack (`Stack`: the levels its own masks draw, the vias between them, the
+probe-pad level, and the sheet and via resistances of its process):
+
+- a daisy chain per via: links alternating on the lower and upper level through `links` vias,
+  probe pads on the top level at both ends; expected R = vias × R_via + Σ links Rs × (centre
+  distance / link width) (end effects of the landings neglected, as a chain is designed to);
+- a Kelvin via per via: one via with a force and a sense arm on each level (R = R_via);
+- per level, a line-width bridge (a straight line at the level's minimum width between two
+  pads: R = Rs × length / width, the electrical line width) and a space comb (two
+  interdigitated combs at the minimum width and space: open when the space is clear);
+- per level, a plating-thickness monitor: a solid square for the profilometer or XRF.
+
+Every structure is listed (`Structure`) with its probe pads' coordinates (from the cell
+centre; the caller adds the site's place) and nets `TS_<structure>_<pad>` labelled on the
+top level, so a netlist extraction finds every chain end to end and apart from product nets.
+A level below the top reaches its pads through the via stack. All lengths in µm, R in Ω.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry import Polygon, box
+
+from ..cells.shapes import circle, rect
+from ..errors import ConfigError
+from ..layout import Cell
+from ..pdk import Pdk
+
+PROBE_PAD_UM = 100.0     # probe pad side: a cantilever or vertical probe card lands on 60-80 µm pads
+PROBE_PITCH_UM = 200.0   # pads of one structure, centre to centre
+CHAIN_VIAS = 40          # vias per daisy chain
+MONITOR_UM = 500.0       # plating-thickness monitor side
+COMB_FINGERS = 10        # fingers per comb
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A family's conductor stack for test structures: levels bottom to top (its own masks), vias between them
+    (via, lower, upper), the probe-pad level, sheet resistance per level (Ω/□), resistance per via (Ω), sources."""
+
+    levels: list[str]
+    vias: list[tuple[str, str, str]]
+    top: str
+    sheet_ohm_sq: dict[str, float]
+    via_ohm: dict[str, float]
+    source: str = ""
+
+
+@dataclass
+class Structure:
+    """One test structure: name, kind, layers, probe pads (name, x, y), what it measures and the expected value."""
+
+    name: str
+    kind: str
+    layers: list[str]
+    pads: list[tuple[str, float, float]]
+    expected: dict = field(default_factory=dict)
+
+    def moved(self, dx: float, dy: float) -> "Structure":
+        """The structure with its pads moved by (dx, dy)."""
+        return Structure(self.name, self.kind, self.layers, [(n, round(x + dx, 6), round(y + dy, 6)) for n, x, y in self.pads],
+                         self.expected)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "layers": self.layers,
+                "pads": [{"pad": n, "net": f"TS_{self.name}_{n}", "x_um": x, "y_um": y} for n, x, y in self.pads],
+                **self.expected}
+
+
+def _rule(pdk: Pdk, kind: str, layer: str, other: str | None = None) -> float:
+    r = pdk.find_rule(kind, layer, other)
+    return r.value if r is not None and r.value is not None else 0.0
+
+
+def width(pdk: Pdk, layer: str) -> float:
+    """The level's minimum line width (its width rule), on the grid."""
+    w = _rule(pdk, "width", layer)
+    if not w:
+        raise ConfigError(f"PDK {pdk.name}: layer {layer} has no width rule: its test structures need one")
+    return pdk.snap_up(w)
+
+
+def space(pdk: Pdk, layer: str) -> float:
+    """The level's minimum space (its space rule, else its width)."""
+    return pdk.snap_up(_rule(pdk, "space", layer) or width(pdk, layer))
+
+
+def cut(pdk: Pdk, via: str) -> Polygon:
+    """The via opening at the origin: round of its size rule, else a square of its width rule."""
+    d = _rule(pdk, "size", via)
+    if d:
+        return circle(d, pdk.circle_vertices, pdk.grid_um, "inscribed")
+    return rect(width(pdk, via), width(pdk, via), pdk.grid_um)
+
+
+def landing(pdk: Pdk, via: str, layer: str) -> float:
+    """Side of the square landing on `layer` around `via`: the opening plus the enclosure rule each side, at least the
+    level's width."""
+    x0, _, x1, _ = cut(pdk, via).bounds
+    return max(2 * pdk.snap_up((x1 - x0) / 2 + _rule(pdk, "enclosure", layer, via)), width(pdk, layer))
+
+
+class _Site:
+    """Collects shapes, labels and structures while the rows are laid out top to bottom."""
+
+    def __init__(self, pdk: Pdk, stack: Stack, size: tuple[float, float], name: str):
+        self.pdk, self.stack, self.size = pdk, stack, size
+        self.cell = Cell(name)
+        self.structures: list[Structure] = []
+        self.margin = 2 * PROBE_PAD_UM
+        self.y = size[1] / 2 - self.margin     # top of the next row
+        self.left = -size[0] / 2 + self.margin
+
+    def row(self, height: float) -> float:
+        """The centre y of a new row `height` tall; ConfigError when the site is full."""
+        y = self.y - height / 2
+        self.y -= height + self.margin / 2
+        if self.y < -self.size[1] / 2 + self.margin / 2:
+            raise ConfigError(f"the {self.size[0]:g} × {self.size[1]:g} µm test site cannot hold every test structure "
+                              f"of PDK {self.pdk.name}: reserve a larger site")
+        return y
+
+    def pad(self, level: str, x: float, y: float, net: str) -> None:
+        """A probe pad at (x, y) on the top level, reached from `level` through the via stack below it."""
+        pdk, st, g = self.pdk, self.stack, self.pdk.grid_um
+        chain = st.levels[st.levels.index(level):st.levels.index(st.top) + 1]
+        for lv in chain:
+            self.cell.add(lv, rect(PROBE_PAD_UM, PROBE_PAD_UM, g, x, y))
+        for lo, hi in zip(chain, chain[1:]):
+            via = next(v for v, a, b in st.vias if (a, b) == (lo, hi))
+            self.cell.add(via, shapely.affinity.translate(cut(pdk, via), x, y))
+        self.cell.label(st.top, net, x, y)
+
+    def add(self, s: Structure) -> None:
+        self.structures.append(s)
+
+
+def _daisy_chain(site: _Site, via: str, lower: str, upper: str) -> None:
+    pdk, st, g = site.pdk, site.stack, site.pdk.grid_um
+    a_lo, a_hi = landing(pdk, via, lower), landing(pdk, via, upper)
+    pitch = pdk.snap_up(max(a_lo + space(pdk, lower), a_hi + space(pdk, upper), 2 * max(a_lo, a_hi)))
+    name = f"CHAIN_{via}"
+    x_pad = site.left + PROBE_PAD_UM / 2
+    x0 = x_pad + PROBE_PAD_UM / 2 + pitch
+    room = site.size[0] / 2 - site.margin - PROBE_PAD_UM - pitch - x0     # for the vias after the first
+    n = min(CHAIN_VIAS, 2 * int((room // pitch + 1) // 2))                  # an even number: both ends on the upper level
+    if n < 4:
+        raise ConfigError(f"a daisy chain of {via} at {pitch:g} µm pitch does not fit the {site.size[0]:g} µm test site")
+    y = site.row(PROBE_PAD_UM)
+    xs = [x0 + k * pitch for k in range(n)]
+    x_end = xs[-1] + pitch + PROBE_PAD_UM / 2
+    for x in xs:
+        site.cell.add(via, shapely.affinity.translate(cut(pdk, via), x, y))
+    lo_links = [(xs[k], xs[k + 1]) for k in range(0, n - 1, 2)]
+    hi_links = [(xs[k], xs[k + 1]) for k in range(1, n - 1, 2)]
+    for xa, xb in lo_links:
+        site.cell.add(lower, box(xa - a_lo / 2, y - a_lo / 2, xb + a_lo / 2, y + a_lo / 2))
+    for xa, xb in hi_links:
+        site.cell.add(upper, box(xa - a_hi / 2, y - a_hi / 2, xb + a_hi / 2, y + a_hi / 2))
+    # leads on the upper level from each pad to the first and last via
+    site.cell.add(upper, box(x_pad, y - a_hi / 2, xs[0] + a_hi / 2, y + a_hi / 2),
+                  box(xs[-1] - a_hi / 2, y - a_hi / 2, x_end, y + a_hi / 2))
+    site.pad(upper, x_pad, y, f"TS_{name}_A")
+    site.pad(upper, x_end, y, f"TS_{name}_B")
+    rs_lo, rs_hi, rv = st.sheet_ohm_sq[lower], st.sheet_ohm_sq[upper], st.via_ohm[via]
+    sq_lo = len(lo_links) * pitch / a_lo
+    sq_hi = len(hi_links) * pitch / a_hi + ((xs[0] - x_pad) + (x_end - xs[-1])) / a_hi
+    r = n * rv + sq_lo * rs_lo + sq_hi * rs_hi
+    site.add(Structure(name, "daisy_chain", [lower, via, upper], [("A", x_pad, y), ("B", x_end, y)], {
+        "vias": n, "via_pitch_um": pitch, "links": {lower: len(lo_links), upper: len(hi_links)},
+        "squares": {lower: round(sq_lo, 6), upper: round(sq_hi, 6)},
+        "link_width_um": {lower: a_lo, upper: a_hi},
+        "sheet_resistance_ohm_sq": {lower: rs_lo, upper: rs_hi}, "via_resistance_ohm": rv,
+        "expected_resistance_ohm": round(r, 9),
+        "formula": "R = vias × R_via + Σ levels squares × Rs (squares = link centre distance / link width; "
+                   "leads from the pads' centres counted on the upper level)"}))
+
+
+def _kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
+    pdk, st = site.pdk, site.stack
+    a_lo, a_hi = landing(pdk, via, lower), landing(pdk, via, upper)
+    name = f"KELVIN_{via}"
+    arm = 2 * PROBE_PITCH_UM
+    y = site.row(2 * arm + PROBE_PAD_UM)
+    x = site.left + arm + PROBE_PAD_UM / 2
+    site.cell.add(via, shapely.affinity.translate(cut(pdk, via), x, y))
+    w_lo, w_hi = max(a_lo, width(pdk, lower)), max(a_hi, width(pdk, upper))
+    site.cell.add(lower, box(x - arm, y - w_lo / 2, x + w_lo / 2, y + w_lo / 2),   # force, to the left
+                  box(x - w_lo / 2, y - arm, x + w_lo / 2, y + w_lo / 2))         # sense, down
+    site.cell.add(upper, box(x - w_hi / 2, y - w_hi / 2, x + arm, y + w_hi / 2),   # force, to the right
+                  box(x - w_hi / 2, y - w_hi / 2, x + w_hi / 2, y + arm))         # sense, up
+    pads = [("F_LO", x - arm, y, lower), ("S_LO", x, y - arm, lower), ("F_HI", x + arm, y, upper), ("S_HI", x, y + arm, upper)]
+    for p, px, py, lv in pads:
+        site.pad(lv, px, py, f"TS_{name}_{p}")
+    site.add(Structure(name, "kelvin", [lower, via, upper], [(p, px, py) for p, px, py, _ in pads], {
+        "expected_resistance_ohm": st.via_ohm[via], "formula": "R = V(S_HI − S_LO) / I(F_HI → F_LO) = R_via"}))
+
+
+def _line_and_comb(site: _Site, level: str) -> None:
+    pdk, st = site.pdk, site.stack
+    w, s = width(pdk, level), space(pdk, level)
+    # line-width bridge: a straight line at the minimum width between two pads
+    name = f"LINE_{level}"
+    y = site.row(PROBE_PAD_UM)
+    xa = site.left + PROBE_PAD_UM / 2
+    xb = xa + 10 * PROBE_PITCH_UM
+    length = xb - xa - PROBE_PAD_UM
+    site.cell.add(level, box(xa, y - w / 2, xb, y + w / 2))
+    site.pad(level, xa, y, f"TS_{name}_A")
+    site.pad(level, xb, y, f"TS_{name}_B")
+    rs = st.sheet_ohm_sq[level]
+    site.add(Structure(name, "line_width", [level], [("A", xa, y), ("B", xb, y)], {
+        "width_um": w, "length_um": length, "sheet_resistance_ohm_sq": rs,
+        "expected_resistance_ohm": round(rs * length / w, 9),
+        "formula": "R = Rs × length / width between the pads' edges (electrical line width: w = Rs × length / R)"}))
+    # space comb: two interdigitated combs at the minimum width and space
+    name = f"COMB_{level}"
+    finger = 4 * PROBE_PITCH_UM
+    h = finger + 2 * w + s
+    y = site.row(h + PROBE_PAD_UM)
+    x0 = site.left + PROBE_PAD_UM
+    n = COMB_FINGERS
+    top, bot = y + h / 2, y - h / 2
+    pitch = 2 * (w + s)
+    x1 = x0 + n * pitch
+    site.cell.add(level, box(x0, top - w, x1, top), box(x0 + w + s, bot, x1 + w + s, bot + w))
+    for k in range(n):
+        xa = x0 + k * pitch
+        site.cell.add(level, box(xa, bot + w + s, xa + w, top))                          # from the top spine
+        site.cell.add(level, box(xa + w + s, bot, xa + 2 * w + s, top - w - s))          # from the bottom spine
+    pa, pb = (x0 - PROBE_PAD_UM / 2, top - w / 2), (x1 + w + s + PROBE_PAD_UM / 2, bot + w / 2)
+    site.cell.add(level, box(pa[0], top - w, x0, top), box(x1 + w + s, bot, pb[0], bot + w))
+    site.pad(level, *pa, f"TS_{name}_A")
+    site.pad(level, *pb, f"TS_{name}_B")
+    site.add(Structure(name, "space_comb", [level], [("A", *pa), ("B", *pb)], {
+        "width_um": w, "space_um": s, "fingers": 2 * n, "facing_length_um": round((2 * n - 1) * (finger - s), 6),
+        "expected": "open (no path between A and B): a short means a bridged space"}))
+
+
+def _monitor(site: _Site, level: str, x: float, y: float) -> None:
+    name = f"PLATE_{level}"
+    site.cell.add(level, rect(MONITOR_UM, MONITOR_UM, site.pdk.grid_um, x, y))
+    site.cell.label(site.stack.top if level == site.stack.top else level, f"TS_{name}", x, y)
+    site.add(Structure(name, "plating_monitor", [level], [("C", x, y)], {
+        "size_um": MONITOR_UM, "expected": "plated thickness of the level (profilometer step or XRF at the centre)"}))
+
+
+def test_site(pdk: Pdk, stack: Stack, size: tuple[float, float], name: str) -> tuple[Cell, list[Structure]]:
+    """The test-structure cell (centred at the origin, `size`) and its structures; ConfigError when they do not fit."""
+    site = _Site(pdk, stack, size, name)
+    for via, lower, upper in stack.vias:
+        _daisy_chain(site, via, lower, upper)
+    for via, lower, upper in stack.vias:
+        _kelvin(site, via, lower, upper)
+    for level in stack.levels:
+        _line_and_comb(site, level)
+    y = site.row(MONITOR_UM)
+    for k, level in enumerate(stack.levels):
+        _monitor(site, level, site.left + MONITOR_UM / 2 + k * (MONITOR_UM + site.margin), y)
+    return site.cell, site.structures
+
+
+def structures_csv(structures: list[Structure]) -> str:
+    """One row per probe pad: structure, kind, pad, net, x, y, expected resistance (Ω, where it has one)."""
+    lines = ["structure,kind,pad,net,x_um,y_um,expected_resistance_ohm"]
+    for s in structures:
+        r = s.expected.get("expected_resistance_ohm", "")
+        for p, x, y in s.pads:
+            lines.append(f"{s.name},{s.kind},{p},TS_{s.name}_{p},{x:g},{y:g},{r}")
+    return "\n".join(lines) + "\n"
