@@ -20,7 +20,7 @@ from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_o
 from .fill import Fill, thieving
 from .marks import (KEYS, MARK_MARGIN_UM, Slot, Vernier, alignment_cell, bar_width, dot_size, first_masks, key_frame,
                     mark_sites)
-from .outline import WaferShape, inset
+from .outline import SAGITTA_UM, WaferShape, inset
 from .plating import (Tail, close_ring_notches, fill_acute_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
                       plating_tails)
 from .order import alignment_marks
@@ -291,14 +291,13 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "Di
     fill = None
     if p.thieving_density:
         blocked = [(x0 - clear, y0 - clear, x1 + clear, y1 + clear) for x0, y0, x1, y1 in dm.row_sites()]
-        region = bus_reach.difference(busy)
+        # Stripes keep the plating space from the ring (a straight end in its curve would leave a V notch).
+        region = inset(outline, p.ring_width + clear, grid).difference(busy)
         if keepout is not None:
             blocked += [tuple(b) for b in shapely.bounds(shapely.get_parts(keepout))]
             region = region.difference(keepout)
-        reach = WaferShape(shape.radius, shape.orientation, p.ring_width / 2.0)
-        fill = thieving(reach, blocked, ring, bus, p.thieving_density, grid, region.area)
-        # Stripes end in the ring's curved inner edge at an angle: fill the V notches they make.
-        ring = fill_acute_notches(ring, [s for s in fill.stripes if s.intersects(ring)], plate_space(pdk), grid)
+        reach = WaferShape(shape.radius, shape.orientation, p.ring_width + clear + SAGITTA_UM + grid)
+        fill = thieving(reach, blocked, ring, bus, p.thieving_density, grid, region.area, clear)
     if straps:
         # A strap from a mark site ends in the ring's curved inner edge too: fill its V notches as the bus lines'.
         ring = fill_acute_notches(ring, [s for s in straps if s.intersects(ring)], plate_space(pdk), grid)
