@@ -166,7 +166,11 @@ def choose_sites(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, half: tu
     reach = 2 * clear + wafer.plating.bus_width / 2  # the bus line around a drop-in hole stays clear of the marks
     kept, dropped = without(dm, [(x - hw - reach, y - hh - reach, x + hw + reach, y + hh + reach) for x, y in sites])
     if kept.count == 0:
-        raise ConfigError(f"{wafer.where()}: the alignment marks take every die site of the wafer")
+        (w, h), (px, py) = dm.die, dm.pitch
+        why = (f"the {dm.count} whole die site(s) of {px:g} × {py:g} µm (the {w:g} × {h:g} µm die plus the "
+               f"{wafer.scribe:g} µm scribe) leave no room for the alignment marks, which would take every die")
+        culprit = f"Wafer.scribe = {wafer.scribe:g}" if wafer.scribe > min(w, h) else f"the {w:g} × {h:g} µm die"
+        raise ConfigError(f"{wafer.where()}: {culprit}: {why}")
     return sites, kept, dropped
 
 
