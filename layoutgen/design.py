@@ -72,6 +72,17 @@ class Model(BaseModel):
     def model_post_init(self, __context: object) -> None:
         self._src = _config_line()
 
+    def model_copy(self, *, update: dict | None = None, deep: bool = False):
+        """A copy with `update` applied, validated as construction is: a bad value raises the same
+        error (pydantic's own model_copy trusts `update` and skips every check)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        base = super().model_copy(deep=deep)
+        new = type(self).model_validate({**{k: getattr(base, k) for k in type(self).model_fields}, **update})
+        if new._src is None:
+            new._src = self._src
+        return new
+
     def where(self) -> str:
         """'file:line' of the config that created this object, or '<unknown>'."""
         return f"{self._src[0]}:{self._src[1]}" if self._src else "<unknown>"
