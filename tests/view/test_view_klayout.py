@@ -7,6 +7,7 @@ These run the desktop program (Debian package `klayout`), not the Python module;
 from __future__ import annotations
 
 import os
+from collections import Counter
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,3 +81,66 @@ def test_the_command_view_gives_opens_the_layout_with_colours_and_markers(design
     cmd = klayout_command(find_design_files(design_dir), KLAYOUT)
     # The same arguments, with hidden views (-z), no configuration (-nc), no user macros (-rx).
     check(run_probe([cmd[0], "-z", "-nc", "-rx", *cmd[1:], "-r", str(probe)], tmp_path))
+
+
+# Run inside KLayout started with the files on its command line (-z): each layer's hierarchy
+# levels as the view applies them, the view's own levels, and a picture of the whole top cell.
+LEVELS = '''
+import pya
+view = pya.Application.instance().main_window().current_view()
+print("VIEW", view.min_hier_levels, view.max_hier_levels)
+for node in view.each_layer():
+    lower = node.lower_hier_level if node.has_lower_hier_level(True) else view.min_hier_levels
+    upper = node.upper_hier_level if node.has_upper_hier_level(True) else view.max_hier_levels
+    print("LEVELS", node.name.replace(" ", "_"), lower, upper, "#%06x" % (node.fill_color & 0xFFFFFF))
+view.zoom_fit()
+view.save_image(png, 300, 300)
+'''
+
+
+@pytest.fixture
+def wafer_dir(tmp_path: Path) -> Path:
+    """out/demo/ with a WAFER top cell placing the die 3 × 3 (RDL only inside the die), and its .lyt."""
+    from test_view_fixtures import make_design_dir
+
+    from layoutgen.lyt import write_lyt
+    from layoutgen.pdk import load_pdk
+
+    out = make_design_dir(tmp_path / "d", with_wafer=True, drc=False)
+    write_lyt(load_pdk("sky400"), out / "demo.lyt", "demo.lyp")
+    return out
+
+
+def _levels(cmd: list[str], tmp_path: Path) -> tuple[dict, dict, Counter]:
+    """KLayout's report for `cmd` + the LEVELS probe: the view's levels, each layer's, the picture's colours."""
+    import klayout.lay as klay
+
+    probe, png = tmp_path / "levels.py", tmp_path / "view.png"
+    probe.write_text(LEVELS, encoding="utf-8")
+    report = run_probe([cmd[0], "-z", "-nc", "-rx", *cmd[1:], "-rd", f"png={png}", "-r", str(probe)], tmp_path)
+    pb = klay.PixelBuffer.read_png(str(png))
+    colours = Counter("#%06x" % (pb.pixel(i, j) & 0xFFFFFF) for i in range(pb.width()) for j in range(pb.height()))
+    return report["VIEW"][0], {r[0]: (int(r[1]), int(r[2]), r[3]) for r in report["LEVELS"]}, colours
+
+
+def test_the_layout_opens_with_every_hierarchy_level_shown(wafer_dir: Path, tmp_path: Path) -> None:
+    """A fresh KLayout profile opens a layout at "box only" (levels 0..0): a wafer shows none of its
+    dies. Every layer of our .lyp asks for all levels, so the dies' RDL is drawn (issue #16)."""
+    files = find_design_files(wafer_dir)
+    view, layers, colours = _levels(klayout_command(files, KLAYOUT), tmp_path)
+    assert all(lower == 0 and upper >= 2 ** 31 - 1 for lower, upper, _ in layers.values()), layers
+    assert colours[layers["RDL_20/0"][2]] > 100                     # RDL lives in the die cell, one level down
+    # The same .lyp without the level selector: KLayout's own levels (view) leave the dies undrawn.
+    files.lyp.write_text(files.lyp.read_text().replace(" #*</source>", "</source>"))
+    (files.lyt.parent / "demo.lyt").unlink()
+    view, layers, colours = _levels(klayout_command(find_design_files(wafer_dir), KLAYOUT), tmp_path)
+    assert all(upper == int(view[1]) for _, upper, _ in layers.values()) and colours[layers["RDL_20/0"][2]] == 0
+
+
+def test_the_technology_alone_gives_names_colours_and_levels(wafer_dir: Path, tmp_path: Path) -> None:
+    """`klayout -nn demo.lyt demo.gds` (no -l): the .lyt's layer properties are loaded by KLayout itself."""
+    files = find_design_files(wafer_dir)
+    _, layers, colours = _levels([KLAYOUT, "-nn", str(files.lyt), str(files.gds)], tmp_path)
+    assert layers["RDL_20/0"][2] == "#d01010" and layers["BUMP_50/0"][2] == "#00c0c0" and layers["PV1_10/0"][2] == "#00a000"
+    assert all(upper >= 2 ** 31 - 1 for _, upper, _ in layers.values())
+    assert colours["#d01010"] > 100
