@@ -42,3 +42,12 @@ STRICT = {"pdk.toml": 'name = "strict"\nextends = "sky400"\ndescription = "sky40
           "rules.toml": '[[rule]]\nname = "TEST.BUMP.A"\nkind = "area"\nlayer = "BUMP"\nvalue = 1e9\n'
                         'description = "test: every bump is too small"\n'}
 WAIVER = '[[waiver]]\nrule = "TEST.*"\nregion = [-1000, -1000, 1000, 1000]\nreason = "test rule"\n'
+
+
+@pytest.fixture(scope="session")
+def fanin_build(tmp_path_factory) -> Path:
+    """The fan-in template built whole (200 mm wafer, masks, DRC, previews) once per test process;
+    tests only read it (tests/view: pictures and report; tests/core: a rebuild gives the same bytes)."""
+    from layoutgen.pipeline import build
+
+    return build(TEMPLATES / "wlcsp_fanin.py", out=tmp_path_factory.mktemp("fanin"), quiet=True).out_dir

@@ -84,17 +84,20 @@ def test_the_command_view_gives_opens_the_layout_with_colours_and_markers(design
 
 
 # Run inside KLayout started with the files on its command line (-z): each layer's hierarchy
-# levels as the view applies them, the view's own levels, and a picture of the whole top cell.
+# levels as the view applies them, its colour, and a picture of the whole top cell; then the
+# same with the layer properties `bare` (our .lyp without its level selectors).
 LEVELS = '''
 import pya
 view = pya.Application.instance().main_window().current_view()
-print("VIEW", view.min_hier_levels, view.max_hier_levels)
-for node in view.each_layer():
-    lower = node.lower_hier_level if node.has_lower_hier_level(True) else view.min_hier_levels
-    upper = node.upper_hier_level if node.has_upper_hier_level(True) else view.max_hier_levels
-    print("LEVELS", node.name.replace(" ", "_"), lower, upper, "#%06x" % (node.fill_color & 0xFFFFFF))
-view.zoom_fit()
-view.save_image(png, 300, 300)
+for tag, png in (("OURS", png_ours), ("BARE", png_bare)):
+    if tag == "BARE":
+        view.load_layer_props(bare)
+    for node in view.each_layer():
+        lower = node.lower_hier_level if node.has_lower_hier_level(True) else view.min_hier_levels
+        upper = node.upper_hier_level if node.has_upper_hier_level(True) else view.max_hier_levels
+        print(tag, node.name.replace(" ", "_"), lower, upper, "#%06x" % (node.fill_color & 0xFFFFFF))
+    view.zoom_fit()
+    view.save_image(png, 300, 300)
 '''
 
 
@@ -111,36 +114,27 @@ def wafer_dir(tmp_path: Path) -> Path:
     return out
 
 
-def _levels(cmd: list[str], tmp_path: Path) -> tuple[dict, dict, Counter]:
-    """KLayout's report for `cmd` + the LEVELS probe: the view's levels, each layer's, the picture's colours."""
+def _colours(png: Path) -> Counter:
     import klayout.lay as klay
 
-    probe, png = tmp_path / "levels.py", tmp_path / "view.png"
-    probe.write_text(LEVELS, encoding="utf-8")
-    report = run_probe([cmd[0], "-z", "-nc", "-rx", *cmd[1:], "-rd", f"png={png}", "-r", str(probe)], tmp_path)
     pb = klay.PixelBuffer.read_png(str(png))
-    colours = Counter("#%06x" % (pb.pixel(i, j) & 0xFFFFFF) for i in range(pb.width()) for j in range(pb.height()))
-    return report["VIEW"][0], {r[0]: (int(r[1]), int(r[2]), r[3]) for r in report["LEVELS"]}, colours
+    return Counter("#%06x" % (pb.pixel(i, j) & 0xFFFFFF) for i in range(pb.width()) for j in range(pb.height()))
 
 
-def test_the_layout_opens_with_every_hierarchy_level_shown(wafer_dir: Path, tmp_path: Path) -> None:
-    """A fresh KLayout profile opens a layout at "box only" (levels 0..0): a wafer shows none of its
-    dies. Every layer of our .lyp asks for all levels, so the dies' RDL is drawn (issue #16)."""
+def test_the_technology_alone_opens_every_level_with_names_and_colours(wafer_dir: Path, tmp_path: Path) -> None:
+    """`klayout -nn demo.lyt demo.gds` (no -l): KLayout loads our layer names and colours from the
+    technology, and every layer shows all hierarchy levels, so the dies a wafer places are drawn.
+    KLayout's own levels (a fresh profile opens at 0..1) leave them undrawn: the control (#16)."""
     files = find_design_files(wafer_dir)
-    view, layers, colours = _levels(klayout_command(files, KLAYOUT), tmp_path)
-    assert all(lower == 0 and upper >= 2 ** 31 - 1 for lower, upper, _ in layers.values()), layers
-    assert colours[layers["RDL_20/0"][2]] > 100                     # RDL lives in the die cell, one level down
-    # The same .lyp without the level selector: KLayout's own levels (view) leave the dies undrawn.
-    files.lyp.write_text(files.lyp.read_text().replace(" #*</source>", "</source>"))
-    (files.lyt.parent / "demo.lyt").unlink()
-    view, layers, colours = _levels(klayout_command(find_design_files(wafer_dir), KLAYOUT), tmp_path)
-    assert all(upper == int(view[1]) for _, upper, _ in layers.values()) and colours[layers["RDL_20/0"][2]] == 0
-
-
-def test_the_technology_alone_gives_names_colours_and_levels(wafer_dir: Path, tmp_path: Path) -> None:
-    """`klayout -nn demo.lyt demo.gds` (no -l): the .lyt's layer properties are loaded by KLayout itself."""
-    files = find_design_files(wafer_dir)
-    _, layers, colours = _levels([KLAYOUT, "-nn", str(files.lyt), str(files.gds)], tmp_path)
+    probe, ours, bare = tmp_path / "levels.py", tmp_path / "ours.png", tmp_path / "bare.png"
+    probe.write_text(LEVELS, encoding="utf-8")
+    stripped = tmp_path / "bare.lyp"
+    stripped.write_text(files.lyp.read_text().replace(" #*</source>", "</source>"))
+    report = run_probe([KLAYOUT, "-z", "-nc", "-rx", "-nn", str(files.lyt), str(files.gds), "-rd", f"png_ours={ours}",
+                        "-rd", f"png_bare={bare}", "-rd", f"bare={stripped}", "-r", str(probe)], tmp_path)
+    layers = {r[0]: (int(r[1]), int(r[2]), r[3]) for r in report["OURS"]}
     assert layers["RDL_20/0"][2] == "#d01010" and layers["BUMP_50/0"][2] == "#00c0c0" and layers["PV1_10/0"][2] == "#00a000"
-    assert all(upper >= 2 ** 31 - 1 for _, upper, _ in layers.values())
-    assert colours["#d01010"] > 100
+    assert all(lower == 0 and upper >= 2 ** 31 - 1 for lower, upper, _ in layers.values()), layers
+    assert _colours(ours)["#d01010"] > 100                          # RDL lives in the die cell, a level down
+    plain = {r[0]: int(r[2]) for r in report["BARE"]}
+    assert max(plain.values()) < 2 and _colours(bare)["#d01010"] == 0
