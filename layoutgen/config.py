@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .design import CONFIG_FILE, Design, field_line as _field_line
+from .design import CONFIG_FILE, Design, FieldValueError, Model, field_line as _field_line
 from .errors import ConfigError, LayoutgenError
 
 
@@ -41,23 +41,56 @@ def _config_frame_line(tb, path: str) -> int | None:
     return line
 
 
-def format_validation_error(e: ValidationError, path: Path, line: int | None) -> str:
-    """'file:line: field = value: reason' for the first error of a pydantic ValidationError."""
-    err = e.errors()[0]
-    loc = err["loc"]
-    dotted = ""
+def _field_path(model: type | None, loc: tuple) -> tuple[str, str | None]:
+    """(`field.sub[0]['key']`, the field name written in the config) of an error location: list
+    indices and dict keys in brackets (a ball map's keys are balls, not fields)."""
+    dotted, written, keyed = "", None, False
     for part in loc:
-        dotted += f"[{part}]" if isinstance(part, int) else (f".{part}" if dotted else str(part))
-    last_name = next((p for p in reversed(loc) if isinstance(p, str)), None)
-    where_line = _field_line(path, line, last_name) if line else None
-    model = e.title
-    value = err.get("input")
+        if isinstance(part, int) or keyed:
+            dotted += f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
+            keyed = False
+            continue
+        dotted += f".{part}" if dotted else str(part)
+        written = part
+        info = getattr(model, "model_fields", {}).get(part)
+        ann = getattr(info, "annotation", None)
+        keyed = getattr(ann, "__origin__", None) is dict or ann is dict
+        sub = next((a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and hasattr(a, "model_fields")), None)
+        model = sub if sub is not None else model
+    return dotted, written
+
+
+def _model_class(name: str) -> type | None:
+    """The design model class called `name` (a ValidationError gives its title only)."""
+    todo = [Model]
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ == name:
+            return cls
+        todo += cls.__subclasses__()
+    return None
+
+
+def format_validation_error(e: ValidationError, path: Path, line: int | None) -> str:
+    """'file:line: Model.field = value: reason' for the first error of a pydantic ValidationError.
+
+    A model check that names its field (`FieldValueError`) is reported at that field; the line is
+    the one where the field is written (at or after the call's line)."""
+    err = e.errors()[0]
+    loc, value, msg = tuple(err["loc"]), err.get("input"), err["msg"]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldValueError):
+        loc, value, msg = loc + tuple(cause.field), cause.value, cause.reason
+    elif err["type"] == "value_error" and msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    dotted, written = _field_path(_model_class(e.title), loc)
+    where_line = _field_line(path, line, written) if line else None
     value_txt = repr(value)
     if len(value_txt) > 80:
         value_txt = value_txt[:77] + "..."
     more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    field_txt = f"{model}.{dotted}" if dotted else model
-    return f"{path}:{where_line or '?'}: {field_txt} = {value_txt}: {err['msg']}{more}"
+    field_txt = f"{e.title}.{dotted}" if dotted else e.title
+    return f"{path}:{where_line or '?'}: {field_txt} = {value_txt}: {msg}{more}"
 
 
 def load_config(path: str | Path) -> Design:

@@ -51,6 +51,16 @@ def _config_line() -> tuple[str, int] | None:
     return None
 
 
+class FieldValueError(ValueError):
+    """A model check's failure that names its field: reported as `Model.field = value: reason` at
+    the config line where the field is written (not the model's whole value)."""
+
+    def __init__(self, field: str | tuple, value: object, reason: str) -> None:
+        super().__init__(reason)
+        self.field = (field,) if isinstance(field, str) else tuple(field)
+        self.value, self.reason = value, reason
+
+
 class Model(BaseModel):
     """Base of the design models: strict fields, and the config line that made the object."""
 
@@ -61,6 +71,17 @@ class Model(BaseModel):
 
     def model_post_init(self, __context: object) -> None:
         self._src = _config_line()
+
+    def model_copy(self, *, update: dict | None = None, deep: bool = False):
+        """A copy with `update` applied, validated as construction is: a bad value raises the same
+        error (pydantic's own model_copy trusts `update` and skips every check)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        base = super().model_copy(deep=deep)
+        new = type(self).model_validate({**{k: getattr(base, k) for k in type(self).model_fields}, **update})
+        if new._src is None:
+            new._src = self._src
+        return new
 
     def where(self) -> str:
         """'file:line' of the config that created this object, or '<unknown>'."""
@@ -156,35 +177,52 @@ class BallGrid(Model):
     @field_validator("nets")
     @classmethod
     def _net_keys_parse(cls, v: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
         for name, net in v.items():
-            _parse_ball(name)
+            try:
+                _parse_ball(name)
+            except ValueError as e:
+                raise FieldValueError(name, net, str(e)) from None
             if not net:
-                raise ValueError(f"ball {name} has an empty net name (leave a no-connect ball out of nets)")
-        return v
+                raise FieldValueError(name, net, f"ball {name} has an empty net name (leave a no-connect ball out of nets)")
+            ball = name.strip().upper()   # 'a1' is ball A1, as in depopulate
+            if ball in out:
+                raise FieldValueError(name, net, f"ball {ball} is named twice in nets")
+            out[ball] = net
+        return out
+
+    @field_validator("at")
+    @classmethod
+    def _at_names_parse(cls, v: list[tuple[str, float, float]] | None) -> list[tuple[str, float, float]] | None:
+        return None if v is None else [(n.strip().upper() if isinstance(n, str) else n, x, y) for n, x, y in v]
 
     @model_validator(mode="after")
     def _grid_or_list(self) -> "BallGrid":
         if self.at is None and (self.rows is None or self.cols is None):
-            raise ValueError("give rows and cols, or the ball positions at=[('A1', x, y), ...]")
+            raise FieldValueError("rows" if self.rows is None else "cols", None,
+                                  "give rows and cols, or the ball positions at=[('A1', x, y), ...]")
         if self.at is not None and (self.rows is not None or self.cols is not None):
-            raise ValueError("give either rows and cols or at=[...], not both")
+            raise FieldValueError("at", self.at, "give either rows and cols or at=[...], not both")
         if self.at is not None:
             names = [n for n, _, _ in self.at]
             for n in names:
-                _parse_ball(n)
+                try:
+                    _parse_ball(n)
+                except ValueError as e:
+                    raise FieldValueError("at", n, str(e)) from None
             dup = sorted({n for n in names if names.count(n) > 1})
             if dup:
-                raise ValueError(f"ball {dup[0]} is listed twice in at")
+                raise FieldValueError("at", dup[0], f"ball {dup[0]} is listed twice in at")
         if self.assign == "explicit" and not self.nets:
-            raise ValueError("assign='explicit' needs nets={'A1': 'VDD', ...}")
+            raise FieldValueError("assign", self.assign, "assign='explicit' needs nets={'A1': 'VDD', ...}")
         known = {n for n, _, _ in self.positions()}
         gone = self._gone()
-        for name in self.nets:
+        for name, net in self.nets.items():
             if _parse_ball(name) in gone:
-                raise ValueError(f"ball {name} in nets is depopulated (depopulate={self.depopulate!r})")
+                raise FieldValueError(("nets", name), net, f"ball {name} is depopulated (depopulate={self.depopulate!r})")
             if name not in known:
                 where = f"the {self.rows} × {self.cols} grid" if self.at is None else "the balls listed in at"
-                raise ValueError(f"ball {name} in nets is outside {where}")
+                raise FieldValueError(("nets", name), net, f"ball {name} is outside {where}")
         return self
 
     def _gone(self) -> set[tuple[int, int]]:
@@ -252,19 +290,24 @@ class Die(Model):
     @model_validator(mode="after")
     def _pads_unique_and_inside(self) -> "Die":
         seen: set[str] = set()
-        for p in self.pads:
+        for i, p in enumerate(self.pads):
             if p.name in seen:
-                raise ValueError(f"pad name {p.name!r} used twice")
+                raise FieldValueError(("pads", i, "name"), p.name, f"pad name {p.name!r} used twice")
             seen.add(p.name)
             if abs(p.x) + p.width / 2 > self.width / 2 or abs(p.y) + p.height / 2 > self.height / 2:
-                raise ValueError(f"pad {p.name} at ({p.x}, {p.y}) lies outside the {self.width} × {self.height} die")
+                raise FieldValueError(("pads", i), p.name, f"pad {p.name} at ({p.x}, {p.y}) lies outside the "
+                                      f"{self.width} × {self.height} die")
         if self.seal_width is not None:
-            check_pads_clear_of_seal(self, self.seal_width)
+            try:
+                check_pads_clear_of_seal(self, self.seal_width)
+            except ValueError as e:
+                raise FieldValueError("seal_width", self.seal_width, str(e)) from None
         shorted = overlapping_pads(self.pads)
         if shorted:
             a, b = shorted
-            raise ValueError(f"pads {a.name} (net {a.net}) at ({a.x:g}, {a.y:g}) and {b.name} (net {b.net}) at "
-                             f"({b.x:g}, {b.y:g}) overlap: their nets would be shorted")
+            raise FieldValueError(("pads", self.pads.index(b)), b.name,
+                                  f"pads {a.name} (net {a.net}) at ({a.x:g}, {a.y:g}) and {b.name} (net {b.net}) at "
+                                  f"({b.x:g}, {b.y:g}) overlap: their nets would be shorted")
         return self
 
 
@@ -348,9 +391,10 @@ class Alignment(Model):
     @model_validator(mode="after")
     def _keys_fix_rotation(self) -> "Alignment":
         if self.keys and not any(k.frame == "die" for k in self.keys) and len(self.keys) < 2:
-            raise ValueError("one wafer-frame key fixes no rotation: give two, or a key in the die (frame='die')")
+            raise FieldValueError("keys", [(k.x, k.y) for k in self.keys],
+                                  "one wafer-frame key fixes no rotation: give two, or a key in the die (frame='die')")
         if self.sites is not None and len(self.sites) < 2:
-            raise ValueError(f"sites = {self.sites}: an aligner needs two mark sites, apart")
+            raise FieldValueError("sites", self.sites, "an aligner needs two mark sites, apart")
         return self
 
 
@@ -383,15 +427,20 @@ class Wafer(Model):
     @model_validator(mode="after")
     def _kerf_and_field(self) -> "Wafer":
         if self.kerf >= self.scribe:
-            raise ValueError(f"kerf {self.kerf:g} µm must be narrower than the scribe lane {self.scribe:g} µm")
+            raise FieldValueError("scribe", self.scribe, f"the scribe lane must be wider than the saw kerf that runs "
+                                  f"in it (kerf = {self.kerf:g} µm)")
         if self.plating.bus_width >= self.kerf:
-            raise ValueError(f"plating.bus_width {self.plating.bus_width:g} µm must fit inside the saw kerf {self.kerf:g} µm so dicing removes it")
+            raise FieldValueError(("plating", "bus_width"), self.plating.bus_width, f"the plating bus must fit inside "
+                                  f"the saw kerf (kerf = {self.kerf:g} µm) so dicing removes it")
         if self.reticle and (self.reticle[0] > 26000 or self.reticle[1] > 33000 or min(self.reticle) <= 0):
-            raise ValueError(f"reticle {self.reticle} must be positive and at most 26000 × 33000 µm")
+            raise FieldValueError("reticle", self.reticle, "must be positive and at most 26000 × 33000 µm")
         if self.stepper is not None:
             if not self.reticle:
-                raise ValueError("stepper needs reticle=(x, y): the field a shot exposes")
-            self.stepper.check_field(self.reticle)
+                raise FieldValueError("stepper", self.stepper, "stepper needs reticle=(x, y): the field a shot exposes")
+            try:
+                self.stepper.check_field(self.reticle)
+            except ValueError as e:
+                raise FieldValueError(("stepper", "reduction"), self.stepper.reduction, str(e)) from None
         return self
 
 
@@ -431,5 +480,12 @@ class Design(Model):
                     raise ConfigError(f"{where}: BallGrid.nets[{ball!r}] = {net!r}: no pad of die {self.die.name} "
                                       f"has net {net!r} (nets: {', '.join(sorted(nets)[:12])}"
                                       f"{', ...' if len(nets) > 12 else ''})")
+            mapped = set(balls.nets.values())
+            loose = [p for p in self.die.pads if p.net not in mapped]
+            if balls.assign == "explicit" and loose:
+                p = loose[0]
+                more = f" (and {len({q.net for q in loose}) - 1} more nets)" if len({q.net for q in loose}) > 1 else ""
+                raise ConfigError(f"{where}: BallGrid.nets: net {p.net!r} (pad {p.name} at ({p.x:g}, {p.y:g})) has no "
+                                  f"ball in the explicit ball map{more}; give it a ball, or use assign='auto'")
         return self
 

@@ -1,7 +1,8 @@
 """KLayout layer properties (.lyp) from the PDK: layer names, colours and stipples.
 
 A build's .lyp lists the layers its layout uses first, shown; the PDK's other layers follow,
-hidden, so that a layer drawn by hand later still gets its name and colour."""
+hidden, so that a layer drawn by hand later still gets its name and colour. Every layer shows
+all hierarchy levels, so a wafer opens with its dies drawn (through -l, the .lyt or klive)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def lyp_xml(pdk: Pdk, only: list[str] | None = None, used: set[str] | None = Non
             "fill-brightness": "0", "dither-pattern": f"I{layer.stipple}", "valid": "true",
             "visible": "false" if used is not None and name not in used else "true", "transparent": "false", "width": "1", "marked": "false",
             "xfill": "false", "animation": "0", "name": f"{name} {layer.gds[0]}/{layer.gds[1]}",
-            "source": f"{layer.gds[0]}/{layer.gds[1]}@1",
+            # "#*": every hierarchy level, whatever depth the view starts at (KLayout opens a
+            # layout at "box only" by default, which shows a wafer as its top cell's own shapes).
+            "source": f"{layer.gds[0]}/{layer.gds[1]}@1 #*",
         }
         for key, val in values.items():
             ET.SubElement(props, key).text = val

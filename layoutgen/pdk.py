@@ -345,8 +345,18 @@ def _load_cached(pdk_dir: str, extra: tuple[str, ...], stamp: tuple[int, ...]) -
         pdk = Pdk.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PdkError(f"PDK at {pdk_dir}: {where} = {first.get('input')!r}: {first['msg']}") from None
+        loc = list(first["loc"])
+        if not loc:   # a check of the whole PDK: its message names what it found
+            raise PdkError(f"PDK at {pdk_dir}: {first['msg'].removeprefix('Value error, ')}") from None
+        file = {"layers": "layers.toml", "masks": "masks.toml", "rules": "rules.toml"}.get(str(loc[0]), "pdk.toml")
+        if loc[0] in ("rules", "masks") and len(loc) > 1 and isinstance(loc[1], int):
+            item = raw[str(loc[0])][loc[1]]   # name the rule or mask, as the file does
+            loc[:2] = [f"{'rule' if loc[0] == 'rules' else 'mask'} {item.get('name', loc[1])}" if isinstance(item, dict) else loc[0]]
+        elif loc[0] in ("layers", "masks", "rules"):
+            loc = loc[1:] if loc[0] == "layers" else loc
+            loc = ["layers", *loc] if file == "layers.toml" else loc
+        where = ".".join(str(p) for p in loc)
+        raise PdkError(f"{Path(pdk_dir) / file}: {where} = {first.get('input')!r}: {first['msg']}") from None
     check_pdk(pdk)
     return pdk
 

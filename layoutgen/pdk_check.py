@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import PdkError
+from .rulekinds import RULE_KINDS
 
 # `aligns_to` of a first mask: the keys the incoming wafer has (or, with none, its own zero-layer marks).
 KEYS = "KEYS"
@@ -137,6 +138,18 @@ def check_pdk(pdk: "Pdk") -> None:
                 raise _fail(rules_f, f"rule {r.name}.min/max", [r.min, r.max], "must be fractions with 0 ≤ min ≤ max ≤ 1")
             if r.step > r.window:
                 raise _fail(rules_f, f"rule {r.name}.step", r.step, f"larger than the window {r.window:g} µm leaves gaps unchecked")
+
+    # A rule whose value is a distance (its kind's reach or spread) must be a whole number of grid
+    # steps: on a coarser grid a shape drawn to the rule snaps off it, and the error would blame the
+    # design value that was snapped (a pad "too small" that is not).
+    for r in pdk.rules:
+        kind = RULE_KINDS.get(r.kind)
+        if r.value is None or kind is None or "value" not in (kind.reach, kind.spread):
+            continue
+        steps = r.value / pdk.grid_um
+        if abs(steps - round(steps)) > 1e-6:
+            raise _fail(top, "grid_um", pdk.grid_um, f"rule {r.name} ({r.value:g} µm, {rules_f.name}) is not a whole "
+                                                     f"number of grid steps: shapes drawn to it would snap off it")
 
     stack = pdk.connectivity
     named = [("conductors", n) for n in stack.conductors] + [("label_layers", n) for n in stack.label_layers]

@@ -31,7 +31,7 @@ from .layout import Layout
 from .lyp import write_lyp
 from .lyt import write_lyt
 from .masks import derive_mask, manifest, mask_layer, mask_layer_map, write_manifest
-from .pdk import Pdk, _shipped_root, load_pdk
+from .pdk import Pdk, _shipped_root, find_pdk_dir, load_pdk
 from .pinout import ball_order, write_board_files
 from .view.progress import steps
 from .view.render import render_previews
@@ -81,13 +81,17 @@ def resolve_pdk(design: Design, pdk_path: list[str | Path] | None = None) -> Pdk
     """The design's PDK (a name, or a folder relative to the config, or on `pdk_path`); errors point at `pdk=`."""
     extra = [design.config_path.parent] if design.config_path else []
     extra += list(pdk_path or [])
+    where = design.where()
+    if design._src:
+        where = f"{design._src[0]}:{_field_line(Path(design._src[0]), design._src[1], 'pdk')}"
+    try:
+        find_pdk_dir(design.pdk, extra)
+    except PdkError as e:   # no such PDK: the config names it
+        raise ConfigError(f"{where}: Design.pdk = {design.pdk!r}: {e}") from None
     try:
         return load_pdk(design.pdk, extra=extra)
-    except PdkError as e:
-        where = design.where()
-        if design._src:
-            where = f"{design._src[0]}:{_field_line(Path(design._src[0]), design._src[1], 'pdk')}"
-        raise ConfigError(f"{where}: Design.pdk = {design.pdk!r}: {e}") from None
+    except PdkError as e:   # a PDK with a bad value: its file is the culprit, the config line says which PDK
+        raise PdkError(f"{e} (the PDK of Design.pdk = {design.pdk!r}, {where})") from None
 
 
 def located(e: ConfigError | RoutingError, design: Design) -> ConfigError | RoutingError:

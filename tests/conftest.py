@@ -51,3 +51,12 @@ def no_previews():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("layoutgen.pipeline.render_previews", lambda *a, **k: [])
         yield
+
+
+@pytest.fixture(scope="session")
+def fanin_build(tmp_path_factory) -> Path:
+    """The fan-in template built whole (200 mm wafer, masks, DRC, previews) once per test process;
+    tests only read it (tests/view: pictures and report; tests/core: a rebuild gives the same bytes)."""
+    from layoutgen.pipeline import build
+
+    return build(TEMPLATES / "wlcsp_fanin.py", out=tmp_path_factory.mktemp("fanin"), quiet=True).out_dir

@@ -20,7 +20,7 @@ from .diemap import DieMap, die_map, gross_die_estimate, partial_sites, search_o
 from .fill import Fill, thieving
 from .marks import (KEYS, MARK_MARGIN_UM, Slot, Vernier, alignment_cell, bar_width, cross, dot_size, first_masks, key_frame,
                     key_window, mark_sites)
-from .outline import WaferShape, inset
+from .outline import SAGITTA_UM, WaferShape, inset
 from .plating import (Tail, close_ring_notches, fill_acute_notches, conductor_islands, contact_ring, lane_lines, plated_die_cell,
                       plating_tails)
 from .order import alignment_marks
@@ -166,7 +166,11 @@ def choose_sites(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, half: tu
     reach = 2 * clear + wafer.plating.bus_width / 2  # the bus line around a drop-in hole stays clear of the marks
     kept, dropped = without(dm, [(x - hw - reach, y - hh - reach, x + hw + reach, y + hh + reach) for x, y in sites])
     if kept.count == 0:
-        raise ConfigError(f"{wafer.where()}: the alignment marks take every die site of the wafer")
+        (w, h), (px, py) = dm.die, dm.pitch
+        why = (f"the {dm.count} whole die site(s) of {px:g} × {py:g} µm (the {w:g} × {h:g} µm die plus the "
+               f"{wafer.scribe:g} µm scribe) leave no room for the alignment marks, which would take every die")
+        culprit = f"Wafer.scribe = {wafer.scribe:g}" if wafer.scribe > min(w, h) else f"the {w:g} × {h:g} µm die"
+        raise ConfigError(f"{wafer.where()}: {culprit}: {why}")
     return sites, kept, dropped
 
 
@@ -307,14 +311,13 @@ def draw_network(wafer: Wafer, pdk: Pdk, shape: WaferShape, dm: DieMap, die: "Di
     fill = None
     if p.thieving_density:
         blocked = [(x0 - clear, y0 - clear, x1 + clear, y1 + clear) for x0, y0, x1, y1 in dm.row_sites()]
-        region = bus_reach.difference(busy)
+        # Stripes keep the plating space from the ring (a straight end in its curve would leave a V notch).
+        region = inset(outline, p.ring_width + clear, grid).difference(busy)
         if keepout is not None:
             blocked += [tuple(b) for b in shapely.bounds(shapely.get_parts(keepout))]
             region = region.difference(keepout)
-        reach = WaferShape(shape.radius, shape.orientation, p.ring_width / 2.0)
-        fill = thieving(reach, blocked, ring, bus, p.thieving_density, grid, region.area)
-        # Stripes end in the ring's curved inner edge at an angle: fill the V notches they make.
-        ring = fill_acute_notches(ring, [s for s in fill.stripes if s.intersects(ring)], plate_space(pdk), grid)
+        reach = WaferShape(shape.radius, shape.orientation, p.ring_width + clear + SAGITTA_UM + grid)
+        fill = thieving(reach, blocked, ring, bus, p.thieving_density, grid, region.area, clear)
     if straps:
         # A strap from a mark site ends in the ring's curved inner edge too: fill its V notches as the bus lines'.
         ring = fill_acute_notches(ring, [s for s in straps if s.intersects(ring)], plate_space(pdk), grid)

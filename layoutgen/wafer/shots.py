@@ -57,8 +57,12 @@ def shot_map(dm: DieMap, reticle: tuple[float, float], where: str = "<unknown>")
     """The shot map with the fewest shots covering every whole die."""
     nx, ny = math.floor(reticle[0] / dm.pitch[0] + 1e-9), math.floor(reticle[1] / dm.pitch[1] + 1e-9)
     if nx < 1 or ny < 1:
-        raise ConfigError(f"{where}: Wafer.reticle = {reticle}: the field holds no die site of "
-                          f"{dm.pitch[0]:g} × {dm.pitch[1]:g} µm (die plus scribe)")
+        (w, h), (px, py) = dm.die, dm.pitch
+        site = f"die site of {px:g} × {py:g} µm (the {w:g} × {h:g} µm die plus the {px - w:g} µm scribe)"
+        if w <= reticle[0] and h <= reticle[1] and px - w > min(w, h):   # the die fits; an outsize scribe does not
+            raise ConfigError(f"{where}: Wafer.scribe = {px - w:g}: a {site} is larger than the "
+                              f"{reticle[0]:g} × {reticle[1]:g} µm reticle field (Wafer.reticle)")
+        raise ConfigError(f"{where}: Wafer.reticle = {reticle}: the field holds no {site}")
     ij = dm.indices()
     best: tuple[int, tuple[int, int], np.ndarray] | None = None
     for a in range(nx):

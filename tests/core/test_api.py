@@ -79,3 +79,25 @@ def test_load_gives_the_design_and_build_takes_a_path_too(tmp_path: Path) -> Non
     assert result.gds.is_file() and result.drc is None
     with pytest.raises(TypeError, match="outdir"):
         build(cfg, outdir=tmp_path)
+
+
+def test_model_copy_validates_the_change_as_construction_does(write_config) -> None:
+    """pydantic's model_copy(update=...) trusts the update; ours checks it like the constructor (#16)."""
+    from pydantic import ValidationError
+
+    from layoutgen import Wafer
+    from layoutgen.errors import ConfigError
+
+    wafer = Wafer(diameter=100)
+    for bad in ({"scribe": 40}, {"scribe": -1}, {"scribe": float("nan")}, {"nope": 1}):
+        with pytest.raises(ValidationError) as copied:
+            wafer.model_copy(update=bad)
+        with pytest.raises(ValidationError) as made:
+            Wafer(diameter=100, **bad)
+        assert copied.value.errors()[0]["msg"] == made.value.errors()[0]["msg"]
+    wide = wafer.model_copy(update={"scribe": 200, "kerf": 120})    # fields checked together, not one by one
+    assert (wide.scribe, wide.kerf, wide.diameter) == (200, 120, 100)
+    # In a config: the same ConfigError, file:line and field, as a bad value written in the constructor.
+    cfg = write_config("from layoutgen import Wafer\nw = Wafer(diameter=100)\nw2 = w.model_copy(update={'scribe': 40})\n")
+    with pytest.raises(ConfigError, match=rf"{cfg}:3: Wafer.scribe = 40.0: the scribe lane must be wider than the saw kerf"):
+        load(cfg)

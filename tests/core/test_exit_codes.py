@@ -150,6 +150,16 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: SIGINT back to its default, as an interactive shell starts a command.
+
+    A test run started in the background of a non-interactive shell (`pytest &`, nohup, some CI
+    runners) ignores SIGINT, the child inherits that, and Python then installs no Ctrl-C handler:
+    the build rightly ignores SIGINT as its parent asked, and the test would wait out its timeout.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_removes_the_stage_and_keeps_the_previous_result(small, tmp_path, sig):
     out = tmp_path / "out"
@@ -161,12 +171,17 @@ def test_a_signal_removes_the_stage_and_keeps_the_previous_result(small, tmp_pat
     runner = tmp_path / "slow.py"
     runner.write_text(SLOW)
     proc = subprocess.Popen([sys.executable, str(runner), "build", str(small), "-o", str(out), "-q", "--no-drc"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "STAGED"
-    assert not stale.exists()                                 # the next build removed it
-    assert len(list(out.glob(".small.*.tmp"))) == 1           # its own stage
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
+    try:
+        assert proc.stdout.readline().strip() == "STAGED"
+        assert not stale.exists()                                 # the next build removed it
+        assert len(list(out.glob(".small.*.tmp"))) == 1           # its own stage
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:   # never leave the sleeping build behind a failed assert
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 128 + sig, err
     _no_traceback(err)
     assert "interrupted" in err

@@ -7,6 +7,7 @@ These run the desktop program (Debian package `klayout`), not the Python module;
 from __future__ import annotations
 
 import os
+from collections import Counter
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,3 +81,60 @@ def test_the_command_view_gives_opens_the_layout_with_colours_and_markers(design
     cmd = klayout_command(find_design_files(design_dir), KLAYOUT)
     # The same arguments, with hidden views (-z), no configuration (-nc), no user macros (-rx).
     check(run_probe([cmd[0], "-z", "-nc", "-rx", *cmd[1:], "-r", str(probe)], tmp_path))
+
+
+# Run inside KLayout started with the files on its command line (-z): each layer's hierarchy
+# levels as the view applies them, its colour, and a picture of the whole top cell; then the
+# same with the layer properties `bare` (our .lyp without its level selectors).
+LEVELS = '''
+import pya
+view = pya.Application.instance().main_window().current_view()
+for tag, png in (("OURS", png_ours), ("BARE", png_bare)):
+    if tag == "BARE":
+        view.load_layer_props(bare)
+    for node in view.each_layer():
+        lower = node.lower_hier_level if node.has_lower_hier_level(True) else view.min_hier_levels
+        upper = node.upper_hier_level if node.has_upper_hier_level(True) else view.max_hier_levels
+        print(tag, node.name.replace(" ", "_"), lower, upper, "#%06x" % (node.fill_color & 0xFFFFFF))
+    view.zoom_fit()
+    view.save_image(png, 300, 300)
+'''
+
+
+@pytest.fixture
+def wafer_dir(tmp_path: Path) -> Path:
+    """out/demo/ with a WAFER top cell placing the die 3 × 3 (RDL only inside the die), and its .lyt."""
+    from test_view_fixtures import make_design_dir
+
+    from layoutgen.lyt import write_lyt
+    from layoutgen.pdk import load_pdk
+
+    out = make_design_dir(tmp_path / "d", with_wafer=True, drc=False)
+    write_lyt(load_pdk("sky400"), out / "demo.lyt", "demo.lyp")
+    return out
+
+
+def _colours(png: Path) -> Counter:
+    import klayout.lay as klay
+
+    pb = klay.PixelBuffer.read_png(str(png))
+    return Counter("#%06x" % (pb.pixel(i, j) & 0xFFFFFF) for i in range(pb.width()) for j in range(pb.height()))
+
+
+def test_the_technology_alone_opens_every_level_with_names_and_colours(wafer_dir: Path, tmp_path: Path) -> None:
+    """`klayout -nn demo.lyt demo.gds` (no -l): KLayout loads our layer names and colours from the
+    technology, and every layer shows all hierarchy levels, so the dies a wafer places are drawn.
+    KLayout's own levels (a fresh profile opens at 0..1) leave them undrawn: the control (#16)."""
+    files = find_design_files(wafer_dir)
+    probe, ours, bare = tmp_path / "levels.py", tmp_path / "ours.png", tmp_path / "bare.png"
+    probe.write_text(LEVELS, encoding="utf-8")
+    stripped = tmp_path / "bare.lyp"
+    stripped.write_text(files.lyp.read_text().replace(" #*</source>", "</source>"))
+    report = run_probe([KLAYOUT, "-z", "-nc", "-rx", "-nn", str(files.lyt), str(files.gds), "-rd", f"png_ours={ours}",
+                        "-rd", f"png_bare={bare}", "-rd", f"bare={stripped}", "-r", str(probe)], tmp_path)
+    layers = {r[0]: (int(r[1]), int(r[2]), r[3]) for r in report["OURS"]}
+    assert layers["RDL_20/0"][2] == "#d01010" and layers["BUMP_50/0"][2] == "#00c0c0" and layers["PV1_10/0"][2] == "#00a000"
+    assert all(lower == 0 and upper >= 2 ** 31 - 1 for lower, upper, _ in layers.values()), layers
+    assert _colours(ours)["#d01010"] > 100                          # RDL lives in the die cell, a level down
+    plain = {r[0]: int(r[2]) for r in report["BARE"]}
+    assert max(plain.values()) < 2 and _colours(bare)["#d01010"] == 0
