@@ -89,13 +89,31 @@ def run_classes(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     for size in np.unique(sizes):
         runs = np.flatnonzero(sizes == size)
         table = rows[(offsets[runs][:, None] + np.arange(size)).ravel()].reshape(len(runs), -1)
-        _, local = np.unique(table, axis=0, return_inverse=True)
+        local = _equal_rows(table)
         label[runs] = local.ravel() + base
         base += int(local.max()) + 1 if len(local) else 0
     _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
     rank = np.empty(len(first), np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(len(first))
     return rank[inverse.ravel()]
+
+
+_HASH = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def _equal_rows(table: np.ndarray) -> np.ndarray:
+    """A label per row of an integer table: equal rows, equal label. Rows are hashed to one
+    64-bit number (a random linear hash), the hashes labelled, and every row compared with the
+    first of its label; a collision (never seen) falls back to sorting whole rows."""
+    if table.shape[1] > len(_HASH):
+        return np.unique(table, axis=0, return_inverse=True)[1].ravel()
+    with np.errstate(over="ignore"):
+        h = (table.astype(np.uint64) * _HASH[:table.shape[1]]).sum(axis=1, dtype=np.uint64)
+    _, first, label = np.unique(h, return_index=True, return_inverse=True)
+    label = label.ravel()
+    if not (table == table[first[label]]).all():
+        return np.unique(table, axis=0, return_inverse=True)[1].ravel()
+    return label
 
 
 def polygon_classes(polys: Polys) -> tuple[np.ndarray, np.ndarray]:
