@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import gdstk
-import numpy as np
 import pytest
 
 from layoutgen.drc import run_drc

@@ -33,7 +33,7 @@ from ..cell import CellLayers, check_cell, poly_bounds, run_rule, take_polys
 from ..density import clusters, density_findings, windows
 from ..merge import move_finding, touching_groups
 from ..geometry import polygons
-from ..read import Flat, Labels, Layout, Placement, Polys, layer_key, place_labels, place_polys
+from ..read import Flat, Layout, Placement, layer_key, place_labels, place_polys
 from ..violation import Finding, Violation
 from .markers import ref_points
 from .rules import CONTEXT_LOCAL, CONTEXT_WHOLE, POLYGON_KINDS, rule_local, rule_reach
