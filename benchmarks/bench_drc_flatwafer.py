@@ -12,7 +12,7 @@ vendor's flattened mask data looks like), then in separate processes:
   `Region.space_check` (the deck's other rule kinds have no one-call KLayout equivalent).
 
 Printed: wall times, ratios, peak memory (RSS) of the process, and for the tiled runs the
-largest peak of a worker process; violation counts.
+largest peak of a worker process; violation counts. Shared code: drc_bench_common.py.
 
 Run: python benchmarks/bench_drc_flatwafer.py [--diameter 200] [--skip untiled]
 """
@@ -20,19 +20,15 @@ Run: python benchmarks/bench_drc_flatwafer.py [--diameter 200] [--skip untiled]
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from drc_bench_common import HEADER, child_main, compare  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def flat_wafer(tmp: Path, diameter: float) -> Path:
@@ -55,87 +51,20 @@ def flat_wafer(tmp: Path, diameter: float) -> Path:
     return out
 
 
-def run_ours(path: str, workers: int) -> dict:
-    from layoutgen.drc.engine import run_drc
-    from layoutgen.pdk import load_pdk
-
-    pdk = load_pdk("sky400")
-    t0 = time.perf_counter()
-    if workers == 0:
-        res, worker_mb, tiles = run_drc(path, pdk, hierarchical=False), 0.0, 0
-    else:
-        from layoutgen.drc.tiles import run_drc_tiled
-
-        res, info = run_drc_tiled(path, pdk, workers=workers, report_memory=True)
-        worker_mb, tiles = info["worker_peak_mb"], info["tiles"]
-    return {"check_s": time.perf_counter() - t0, "violations": sum(res.counts().values()),
-            "client_mb": _rss_mb(), "worker_mb": worker_mb, "tiles": tiles}
-
-
-def run_klayout(path: str) -> dict:
-    import klayout.db as kdb
-
-    from layoutgen.pdk import load_pdk
-
-    pdk = load_pdk("sky400")
-    t0 = time.perf_counter()
-    ly = kdb.Layout()
-    ly.read(path)
-    top = ly.top_cell()
-    n = 0
-    for r in pdk.rules:
-        if r.kind not in ("width", "space"):
-            continue
-        li = ly.layer(*pdk.layer(r.layer).gds)
-        region = kdb.Region(top.begin_shapes_rec(li))
-        d = round(r.value / ly.dbu)
-        ep = region.width_check(d, False, kdb.Metrics.Euclidian) if r.kind == "width" else \
-            region.space_check(d, False, kdb.Metrics.Euclidian)
-        n += ep.count()
-    return {"check_s": time.perf_counter() - t0, "violations": n, "client_mb": _rss_mb(), "worker_mb": 0.0, "tiles": 0}
-
-
-def _child(engine: str, path: Path, workers: int = 0) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", engine, "--gds", str(path), "--workers", str(workers)],
-                         capture_output=True, text=True)
-    if out.returncode:
-        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
+    if child_main(sys.argv):
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--diameter", type=float, default=200.0)
-    ap.add_argument("--skip", default="", help="comma list of runs to skip: untiled, tiled1, tiled2, klayout")
-    ap.add_argument("--child", choices=["ours", "klayout"])
-    ap.add_argument("--gds")
-    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--skip", default="", help="comma list of runs to skip: klayout, untiled, tiled1, tiled2")
     a = ap.parse_args()
-    if a.child:
-        print(json.dumps(run_ours(a.gds, a.workers) if a.child == "ours" else run_klayout(a.gds)))
-        return
     skip = set(filter(None, a.skip.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         path = flat_wafer(Path(tmp), a.diameter)
         print(f"{a.diameter:g} mm wafer flattened in {time.perf_counter() - t0:.0f} s: {path.stat().st_size / 1e6:.0f} MB GDS")
-        runs = {"klayout": ("KLayout flat W+S", lambda: _child("klayout", path)),
-                "untiled": ("ours untiled", lambda: _child("ours", path, 0)),
-                "tiled1": ("ours tiled 1 wk", lambda: _child("ours", path, 1)),
-                "tiled2": ("ours tiled 2 wk", lambda: _child("ours", path, 2))}
-        kl = None
-        print(f"{'engine':>17} {'time s':>8} {'× KLayout':>9} {'client MB':>9} {'worker MB':>9} {'tiles':>5}  violations")
-        for key, (name, fn) in runs.items():
-            if key in skip:
-                continue
-            r = fn()
-            if "error" in r:
-                print(f"{name:>17} failed: {r['error']}", flush=True)
-                continue
-            kl = r if key == "klayout" else kl
-            ratio = f"{r['check_s'] / kl['check_s']:9.2f}" if kl else f"{'–':>9}"
-            print(f"{name:>17} {r['check_s']:8.1f} {ratio} {r['client_mb']:9.0f} {r['worker_mb']:9.0f} {r['tiles']:5d}  "
-                  f"{r['violations']}", flush=True)
+        print(f"{HEADER}  violations (KLayout: width + space edge pairs; ours: whole deck)")
+        compare(__file__, path, f"{a.diameter:g} mm", None, skip, lambda c: str(sum(c.values())))
 
 
 if __name__ == "__main__":

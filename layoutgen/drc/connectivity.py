@@ -71,8 +71,18 @@ def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Index pairs (i in a, j in b) whose interiors overlap (touching edges do not count)."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    i, j = shapely.STRtree(b).query(a, predicate="intersects")
-    keep = ~shapely.touches(a[i], b[j])
+    # The query side is prepared: the one holding the largest shape (a plating network, a ring)
+    # is tested once against the tree of the other, not each small shape against it.
+    if shapely.get_num_coordinates(b).max() > shapely.get_num_coordinates(a).max():
+        j, i = shapely.STRtree(a).query(b, predicate="intersects")
+        big, small = b, a
+    else:
+        i, j = shapely.STRtree(b).query(a, predicate="intersects")
+        big, small = a, b
+    order = np.lexsort((j, i))
+    i, j = i[order], j[order]
+    shapely.prepare(big)                                   # touches(prepared, other): the big side first
+    keep = ~(shapely.touches(b[j], a[i]) if big is b else shapely.touches(a[i], b[j]))
     return i[keep], j[keep]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import EPS_UM, SLIVER_UM2, closest_segments
+from .geometry import EPS_UM, SLIVER_UM2, closest_segments_many
 from .merge import Shapes
 from .morph import MARGIN_UM, shrink
 from .space import close_pairs, pair_findings
@@ -34,9 +34,9 @@ def check_enclosure(layer: Shapes, other: Shapes, value: float) -> list[Finding]
     out = [Finding("not inside the enclosing layer", region=o[k]) for k in np.setdiff1d(np.arange(len(o)), inside_o)]
     rings = shapely.boundary(g[inside_l])
     margin = shapely.distance(o[inside_o], rings)
-    for k in np.flatnonzero(margin < value - EPS_UM):  # violations only
-        edges = closest_segments(o[inside_o[k]], g[inside_l[k]])
-        out.append(Finding(f"enclosed by {margin[k]:.4f} µm < {value:g} µm", edges=edges))
+    bad = np.flatnonzero(margin < value - EPS_UM)
+    edges = closest_segments_many(o[inside_o[bad]], g[inside_l[bad]])
+    out += [Finding(f"enclosed by {margin[k]:.4f} µm < {value:g} µm", edges=e) for k, e in zip(bad, edges)]
     return out
 
 
@@ -55,10 +55,8 @@ def check_overlap(layer: Shapes, other: Shapes, value: float) -> list[Finding]:
     common = shapely.intersection(a[i], b[j])
     parts, pair = shapely.get_parts(common, return_index=True)
     solid = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > SLIVER_UM2)
-    out = []
-    for k in np.setdiff1d(np.arange(len(i)), pair[solid]):
-        edges = closest_segments(a[i[k]], b[j[k]])
-        out.append(Finding("touches without overlapping", edges=edges))
+    touch = np.setdiff1d(np.arange(len(i)), pair[solid])
+    out = [Finding("touches without overlapping", edges=e) for e in closest_segments_many(a[i[touch]], b[j[touch]])]
     pieces = parts[solid]
     core = shrink(pieces, value / 2 - MARGIN_UM, join="round")
     for piece in pieces[shapely.is_empty(core) | (shapely.area(core) == 0)]:

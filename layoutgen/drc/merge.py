@@ -10,7 +10,6 @@ run on one representative per class and are copied to the others by translation.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,6 +54,8 @@ class Shapes:
         found = check(self.geoms[self.reps])
         if not found:
             return []
+        if len(self.reps) == len(self.geoms):       # every shape its own class: nothing to copy
+            return [f for _, f in found]
         order = np.argsort(self.cls, kind="stable")
         starts = np.searchsorted(self.cls[order], np.arange(len(self.reps) + 1))
         out: list[Finding] = []
@@ -74,27 +75,54 @@ def move_finding(f: Finding, d: np.ndarray) -> Finding:
     return Finding(f.message, region, edges)
 
 
-def _digest(buf: bytes) -> bytes:
-    return hashlib.blake2b(buf, digest_size=16).digest()
+def run_classes(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A class number per run of rows (run r is rows[offsets[r]:offsets[r+1]], integer rows):
+    equal runs, equal class; classes numbered in order of first appearance. Vectorised: runs
+    of one length are compared as rows of one matrix."""
+    n = len(offsets) - 1
+    if n == 0:
+        return np.zeros(0, np.int64)
+    rows = np.ascontiguousarray(rows).reshape(len(rows), -1)
+    sizes = np.diff(offsets)
+    label = np.zeros(n, np.int64)
+    base = 0
+    for size in np.unique(sizes):
+        runs = np.flatnonzero(sizes == size)
+        table = rows[(offsets[runs][:, None] + np.arange(size)).ravel()].reshape(len(runs), -1)
+        local = _equal_rows(table)
+        label[runs] = local.ravel() + base
+        base += int(local.max()) + 1 if len(local) else 0
+    _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
 
 
-def _classes(keys: list[bytes]) -> np.ndarray:
-    """A class number per key: equal keys, equal class."""
-    seen: dict[bytes, int] = {}
-    return np.fromiter((seen.setdefault(k, len(seen)) for k in keys), np.int64, len(keys))
+_HASH = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def _equal_rows(table: np.ndarray) -> np.ndarray:
+    """A label per row of an integer table: equal rows, equal label. Rows are hashed to one
+    64-bit number (a random linear hash), the hashes labelled, and every row compared with the
+    first of its label; a collision (never seen) falls back to sorting whole rows."""
+    if table.shape[1] > len(_HASH):
+        return np.unique(table, axis=0, return_inverse=True)[1].ravel()
+    with np.errstate(over="ignore"):
+        h = (table.astype(np.uint64) * _HASH[:table.shape[1]]).sum(axis=1, dtype=np.uint64)
+    _, first, label = np.unique(h, return_index=True, return_inverse=True)
+    label = label.ravel()
+    if not (table == table[first[label]]).all():
+        return np.unique(table, axis=0, return_inverse=True)[1].ravel()
+    return label
 
 
 def polygon_classes(polys: Polys) -> tuple[np.ndarray, np.ndarray]:
     """Translation class of each polygon (equal vertices up to a move) and its lower-left
     corner in database units."""
-    n = len(polys)
     starts = polys.offsets[:-1]
     origin = np.stack([np.minimum.reduceat(polys.xy[:, 0], starts), np.minimum.reduceat(polys.xy[:, 1], starts)], 1)
     rel = polys.xy - np.repeat(origin, np.diff(polys.offsets), axis=0)
-    buf = np.ascontiguousarray(rel).view(np.uint8).reshape(len(rel), 16)
-    o = polys.offsets
-    keys = [_digest(buf[o[i]:o[i + 1]].tobytes()) for i in range(n)]
-    return _classes(keys), origin
+    return run_classes(rel, polys.offsets), origin
 
 
 def touching_groups(geoms: np.ndarray) -> np.ndarray:
@@ -143,10 +171,8 @@ def merge(polys: Polys, dbu_um: float) -> Shapes:
     np.minimum.at(g_origin, label, raw_origin)
     rel = raw_origin - g_origin[label]
     order = np.lexsort((rel[:, 1], rel[:, 0], raw_cls, label))
-    rows = np.ascontiguousarray(np.column_stack([raw_cls, rel])[order])
-    bounds = np.searchsorted(label[order], np.arange(n_groups + 1))
-    keys = [_digest(rows[bounds[g]:bounds[g + 1]].tobytes()) for g in range(n_groups)]
-    g_cls = _classes(keys)
+    rows = np.column_stack([raw_cls, rel])[order]
+    g_cls = run_classes(rows, np.searchsorted(label[order], np.arange(n_groups + 1)))
     n_cls = int(g_cls.max()) + 1
     rep_group = np.unique(g_cls, return_index=True)[1]       # first group of each class
     merged = union_groups(raw, label, rep_group)

@@ -60,23 +60,27 @@ def closing(geoms: np.ndarray, space: float) -> np.ndarray:
 
 
 def narrow_parts(geoms: np.ndarray, width: float) -> list[tuple[int, shapely.Geometry]]:
-    """(index, piece) for each part of a geometry that is narrower than `width`; rectangles
-    along the axes at least `width` wide lose nothing to the opening and are skipped."""
-    todo = np.flatnonzero(~wide_rectangles(geoms, width))
+    """(index, piece) for each part of a geometry that is narrower than `width`. Rectangles
+    along the axes are measured, not opened: at least `width` wide they lose nothing, narrower
+    (by more than the margin) they are wholly the piece (their opening is empty)."""
+    side = rectangle_sides(geoms)
+    thin = (side < width - 4 * MARGIN_UM) & (shapely.area(geoms) > SLIVER_UM2)
+    todo = np.flatnonzero(~(side >= width + 1e-3) & ~thin)
     opened = opening(geoms[todo], width)
     lost = shapely.area(geoms[todo]) - shapely.area(opened)
     keep = lost > SLIVER_UM2
     idx = todo[keep]
-    return _pieces(idx, shapely.difference(geoms[idx], opened[keep]), geoms)
+    found = _pieces(idx, shapely.difference(geoms[idx], opened[keep]), geoms) + [(int(i), geoms[i]) for i in np.flatnonzero(thin)]
+    return sorted(found, key=lambda f: f[0])
 
 
-def wide_rectangles(geoms: np.ndarray, width: float) -> np.ndarray:
-    """Which geometries are rectangles along the axes with both sides at least `width` (and
-    a nanometre): their opening by `width` is themselves."""
+def rectangle_sides(geoms: np.ndarray) -> np.ndarray:
+    """The shorter side of each geometry that is a rectangle along the axes, NaN for the others."""
     b = shapely.bounds(geoms)
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     box = (shapely.get_num_coordinates(geoms) == 5) & (shapely.get_num_interior_rings(geoms) == 0)
-    return box & (np.abs(shapely.area(geoms) - w * h) < 1e-6) & (np.minimum(w, h) >= width + 1e-3)
+    box &= np.abs(shapely.area(geoms) - w * h) < 1e-6
+    return np.where(box, np.minimum(w, h), np.nan)
 
 
 def narrow_gaps(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geometry]]:

@@ -88,6 +88,8 @@ class Placement:
     magnification: float
     x_reflection: bool
     offsets: np.ndarray                # (R, 2) repetition offsets in database units, (0, 0) if none
+    # a regular array (GDS AREF): columns, rows and the two lattice vectors (database units)
+    lattice: tuple[int, int, tuple[float, float], tuple[float, float]] | None = None
 
     def apply(self, xy: np.ndarray) -> np.ndarray:
         """Every repetition of `xy` (int64, database units) placed: (R * N, 2) int64."""
@@ -217,6 +219,20 @@ def _repetition_offsets(rep: gdstk.Repetition | None, dbu_um: float) -> np.ndarr
     return np.rint(np.asarray(offs, np.float64) / dbu_um)
 
 
+def _lattice(rep: gdstk.Repetition | None, dbu_um: float) -> tuple[int, int, tuple[float, float], tuple[float, float]] | None:
+    """Columns, rows and lattice vectors (database units) of a regular array repetition, else None."""
+    if rep is None or rep.size <= 1 or rep.columns is None or rep.rows is None:
+        return None
+    if rep.spacing is not None:
+        v1, v2 = (rep.spacing[0], 0.0), (0.0, rep.spacing[1])
+    elif rep.v1 is not None and rep.v2 is not None:
+        v1, v2 = rep.v1, rep.v2
+    else:
+        return None
+    return (int(rep.columns), int(rep.rows), (round(v1[0] / dbu_um), round(v1[1] / dbu_um)),
+            (round(v2[0] / dbu_um), round(v2[1] / dbu_um)))
+
+
 def cell_shapes(cell: gdstk.Cell, dbu_um: float) -> tuple[Polys, Labels]:
     """The polygons (paths converted) and labels one cell draws itself, in database units."""
     shapes = list(cell.polygons)
@@ -276,6 +292,7 @@ def placements(cell: gdstk.Cell, dbu_um: float, path: Path | str = "") -> list[P
             magnification=float(ref.magnification),
             x_reflection=bool(ref.x_reflection),
             offsets=_repetition_offsets(ref.repetition, dbu_um),
+            lattice=_lattice(ref.repetition, dbu_um),
         ))
     return out
 

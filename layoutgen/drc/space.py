@@ -40,10 +40,17 @@ def check_space(shapes: Shapes, space: float) -> list[Finding]:
         out = [(k, Finding(f"notch narrower than {space:g} µm over {piece.area:.4g} µm²", region=piece))
                for k, piece in gaps]
         # V-shaped notches, which closing by square-cornered offsets cannot see; one already
-        # found as a gap is not counted twice.
-        seen = shapely.union_all([p for _, p in gaps]) if gaps else None
-        for k, mark in acute_notches(geoms, space):
-            if seen is None or not shapely.intersects(mark, seen):
+        # found as a gap (meeting any gap piece) is not counted twice.
+        notches = acute_notches(geoms, space)
+        if not notches:
+            return out
+        marks = np.array([m for _, m in notches], object)
+        seen = np.zeros(len(marks), bool)
+        if gaps:
+            hit, _ = shapely.STRtree(np.array([p for _, p in gaps], object)).query(marks, predicate="intersects")
+            seen[hit] = True
+        for (k, mark), dup in zip(notches, seen):
+            if not dup:
                 out.append((k, Finding(f"acute notch: walls closer than {space:g} µm at less than 90°", region=mark)))
         return out
 

@@ -13,6 +13,7 @@ from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule
 from ..checks import wafer_findings
 from ..read import Flat, Layout, concat_polys, layer_key
 from ..violation import Finding, Violation
+from .array import check_array
 from .markers import ref_points
 from .pairs import Pairs
 from .rest import Rest
@@ -195,7 +196,11 @@ class HierChecker(Sites, Pairs, Types, Rest):
 def check_hierarchical(layout: Layout, top: str, pdk: Pdk, deck: list[Rule]) -> tuple[list[Violation], list[int], dict]:
     """Violations of `deck` in top cell `top` checked hierarchically, how many times each occurs
     in the flattened layout, and how the check went (types, times). Placements whose cells overlap
-    each other (not an array: shapes of two placements on top of each other) are checked flat."""
+    each other (not an array: shapes of two placements on top of each other) are checked flat; a
+    top that places one cell by a large regular array is checked on a small copy of it (`hier.array`)."""
+    arrayed = check_array(layout, top, pdk, deck)
+    if arrayed is not None:
+        return arrayed
     chk = HierChecker(layout, top, pdk, deck)
     chk.read()
     if chk.overlapping_placements():
