@@ -73,7 +73,7 @@ def build_and_write(design, pdk, die, out: Path) -> dict:
 
     times = {}
     if design.package.family == "fanout":
-        from layoutgen.families.fanout.substrate import panel_layout
+        from layoutgen.wafer.panel import panel_layout
 
         t = time.perf_counter()
         layout, figures, field, files = panel_layout(design, pdk, die)

@@ -24,7 +24,7 @@ from .config import _field_line, load_config
 from .drc import DrcResult, run_drc, write_reports
 from .design import Design
 from .errors import ConfigError, OutputError, PdkError, RoutingError
-from .families import MODULES, builder, builds_wafer, extra_writer, mask_scaler, panel_builder, wafer_level
+from .families import MODULES, builder, builds_wafer, extra_writer, mask_scaler, wafer_level
 from .families.result import DieResult
 from .gdsio import write_layout
 from .layout import Layout
@@ -219,8 +219,10 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     wafer = place_on_wafer(design, pdk, die)
     layout = wafer.layout if wafer else die.layout
     panel = field = None
-    if getattr(design.package, "panel", None) is not None and (make_panel := panel_builder(design.package.family)):
-        layout, panel, field, beside = make_panel(design, pdk, die)
+    from .wafer import PANELS     # the units' carrier panel or reconstituted wafer, for a family that has one
+
+    if getattr(design.package, "panel", None) is not None and design.package.family in PANELS:
+        layout, panel, field, beside = PANELS[design.package.family]()(design, pdk, die)
         for name, text in beside.items():
             (stage / name).write_text(text, encoding="utf-8")
     write_layout(layout, pdk, stage / f"{design.name}.gds")

@@ -102,5 +102,21 @@ def _pieces(idx: np.ndarray, diffs: np.ndarray, geoms: np.ndarray) -> list[tuple
     parts, which = shapely.get_parts(diffs, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > SLIVER_UM2)
     parts, which = parts[keep], which[keep]
+    parts = without_fingers(parts)
     facing = facing_walls(parts, geoms[idx], which)
     return [(int(idx[w]), part) for part, w in zip(parts[facing], which[facing])]
+
+
+def without_fingers(parts: np.ndarray) -> np.ndarray:
+    """Each piece without the zero-width fingers a difference can leave along walls that the shape
+    and its opening share (a valid polygon whose thin fingers run far from the real piece and would
+    move its bounds and its reference vertex): opened by MARGIN_UM where that changes the bounds."""
+    if not len(parts):
+        return parts
+    opened = shapely.buffer(shapely.buffer(parts, -MARGIN_UM, join_style="mitre", mitre_limit=_MITRE),
+                            MARGIN_UM, join_style="mitre", mitre_limit=_MITRE)
+    b0, b1 = shapely.bounds(parts), shapely.bounds(opened)
+    moved = ~shapely.is_empty(opened) & (np.abs(b1 - b0) > 1e-3).any(axis=1)
+    out = parts.copy()
+    out[moved] = opened[moved]
+    return out

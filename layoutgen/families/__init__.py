@@ -2,11 +2,11 @@
 
 A family module defines its parameter model (a `layoutgen.design.Package`) and
 `build_die(design, pdk) -> DieResult`, and may define `write_extra_outputs(die, folder)` for
-files beside the masks (stencil Gerbers), `panel_layout` for a carrier panel, and
+files beside the masks (stencil Gerbers), and
 `WAFER_LEVEL = True` when its die goes onto a wafer with the kerf-connected plating network, or
 the name of another substrate level of `layoutgen.wafer.SUBSTRATES` ("sheet": one sheet over the
 wafer), and `mask_scale(design) -> float` when its masks are drawn scaled (thermal growth
-compensated); this table maps the `family` name to the module.
+compensated); a carrier panel of units is built in `layoutgen.wafer.PANELS`; this table maps the `family` name to the module.
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ def builder(family: str) -> Callable:
     except (KeyError, ModuleNotFoundError):
         raise ConfigError(f"package family {family!r} is not available (known: {', '.join(MODULES)})") from None
     return module.build_die
-
-
-def panel_builder(family: str) -> Callable | None:
-    """The family's `panel_layout(design, pdk, die) -> (layout, figures)`, if it builds panels."""
-    return getattr(importlib.import_module(MODULES[family]), "panel_layout", None)
 
 
 def extra_writer(family: str) -> Callable | None:

@@ -19,11 +19,21 @@ def _sheet():
     return build_sheet_wafer
 
 
+def _panel():
+    from .panel import panel_layout
+
+    return panel_layout
+
+
+# A family's carrier panel or reconstituted wafer of units, by family: a loader of its
+# `(design, pdk, die) -> (layout, figures, field, files)` (fan-out: panel.py).
+PANELS = {"fanout": _panel}
+
 # Substrate levels other than the plated wafer, by the name a family's WAFER_LEVEL gives: each a
 # loader of its `(design, pdk, die) -> WaferResult` (one sheet over the whole wafer: sheet.py).
 SUBSTRATES = {"sheet": _sheet}
 
 __all__ = [
-    "SUBSTRATES", "CheckResult", "DieMap", "Finding", "WaferResult", "build_wafer", "check_isolation", "check_plating",
+    "PANELS", "SUBSTRATES", "CheckResult", "DieMap", "Finding", "WaferResult", "build_wafer", "check_isolation", "check_plating",
     "gross_die_estimate", "isolation_findings", "mask_order_rows", "plating_findings", "write_mask_order",
 ]

@@ -43,7 +43,6 @@ from layoutgen.units import snap
 from .rules import process_data
 from ..die import add_die_frame, check_die_size
 from ..result import DieResult
-from .substrate import panel_layout  # noqa: F401  (the family's substrate builder)
 from .model import BusRing, CarrierPanel, Fanout, FanoutDie, MeanderResistor, MimCapacitor, NAME_PATTERN, Passive, SpiralInductor
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ class Fanout(Package):
     lane: Length = Field(default=100.0, description="singulation lane width between units, µm")
     panel: CarrierPanel | ReconstitutedWafer | None = Field(
         default=None, discriminator="kind", description="the substrate the units are made on: a rectangular carrier panel or a "
-        "reconstituted round wafer (see substrate.panel_layout)")
+        "reconstituted round wafer (see layoutgen.wafer.panel)")
     unit_marks: Literal["corners", "none"] = Field(
         default="corners", description="the unit marks on a panel or wafer: at the lower-left and upper-right corners of "
         "every unit (keep those corners free), or none (the units register to the global marks only)")

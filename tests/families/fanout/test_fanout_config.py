@@ -204,7 +204,7 @@ def test_the_drc_finds_two_wire_shapes_too_close(pdk, tmp_path):
 
 
 def test_carrier_panel_arrays_the_unit_with_singulation_lanes_between(write_config, pdk):
-    from layoutgen.families.fanout.substrate import panel_layout
+    from layoutgen.wafer.panel import panel_layout
 
     path = cfg(write_config, extra="panel=CarrierPanel(size=(30000, 15000), frame=2000, test_units=[]), unit_marks='none',",
                **{"from layoutgen.families.fanout import ": "from layoutgen.families.fanout import CarrierPanel, "})

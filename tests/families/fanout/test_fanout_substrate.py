@@ -18,7 +18,7 @@ from layoutgen.config import load_config
 from layoutgen.errors import ConfigError
 from layoutgen.families import builder
 from layoutgen.families.fanout import CarrierPanel, ReconstitutedWafer
-from layoutgen.families.fanout.substrate import panel_layout
+from layoutgen.wafer.panel import panel_layout
 from layoutgen.pdk import load_pdk
 from layoutgen.pipeline import build
 

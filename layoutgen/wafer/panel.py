@@ -45,16 +45,16 @@ from layoutgen.design import Design
 from layoutgen.errors import ConfigError
 from layoutgen.layout import Cell, Label, Layout, Ref
 from layoutgen.pdk import Pdk
-from layoutgen.wafer.diemap import DieMap, die_map, search_offset, without
-from layoutgen.wafer.marks import (MARK_MARGIN_UM, _pack, _slot_shapes, _up, alignment_cell, gap, mark_sites, targets)
-from layoutgen.wafer.order import alignment_marks
-from layoutgen.wafer.outline import WaferShape
-from layoutgen.wafer.teststructures import Stack, structures_csv, test_site
+from .diemap import DieMap, die_map, search_offset, without
+from .marks import (MARK_MARGIN_UM, _pack, _slot_shapes, _up, alignment_cell, gap, mark_sites, targets)
+from .order import alignment_marks
+from .outline import WaferShape
+from .teststructures import Stack, structures_csv, test_site
 
-from ..result import DieResult
-from .cells.via import via_landing
-from .model import CarrierPanel, Fanout, FanoutDie, ReconstitutedWafer
-from .rules import process_data
+from ..families.result import DieResult
+from ..families.fanout.cells.via import via_landing
+from ..families.fanout.model import CarrierPanel, Fanout, FanoutDie, ReconstitutedWafer
+from ..families.fanout.rules import process_data
 
 SHIFT_COLUMNS = ("unit", "dx", "dy", "rotation")
 
