@@ -39,7 +39,7 @@ def test_every_documented_density_is_clean_plated_and_reached(pdk, tmp_path, den
     fill = result.summary["fill"]
     assert fill["stripes"] > 50
     assert result.checks["plating"].ok and result.checks["isolation"].ok    # every stripe plates, no die shorted
-    assert 0.85 * density <= fill["density_in_region"] <= density
+    assert 0.85 * density <= fill["density_in_region"] <= 1.05 * density   # stripe ends made up by a second laying
     gds = write_layout(result.layout, pdk, tmp_path / "wafer.gds")
     ly = kdb.Layout()
     ly.read(str(gds))
