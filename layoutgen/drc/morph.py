@@ -70,7 +70,9 @@ def narrow_parts(geoms: np.ndarray, width: float) -> list[tuple[int, shapely.Geo
     lost = shapely.area(geoms[todo]) - shapely.area(opened)
     keep = lost > SLIVER_UM2
     idx = todo[keep]
-    found = _pieces(idx, shapely.difference(geoms[idx], opened[keep]), geoms) + [(int(i), geoms[i]) for i in np.flatnonzero(thin)]
+    pieces = _pieces(idx, shapely.difference(geoms[idx], opened[keep]), geoms)
+    cleaned = without_fingers(np.array([p for _, p in pieces], dtype=object))
+    found = [(i, q) for (i, _), q in zip(pieces, cleaned)] + [(int(i), geoms[i]) for i in np.flatnonzero(thin)]
     return sorted(found, key=lambda f: f[0])
 
 
@@ -102,7 +104,6 @@ def _pieces(idx: np.ndarray, diffs: np.ndarray, geoms: np.ndarray) -> list[tuple
     parts, which = shapely.get_parts(diffs, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > SLIVER_UM2)
     parts, which = parts[keep], which[keep]
-    parts = without_fingers(parts)
     facing = facing_walls(parts, geoms[idx], which)
     return [(int(idx[w]), part) for part, w in zip(parts[facing], which[facing])]
 
