@@ -144,3 +144,6 @@ def test_bump_openings_pass_their_own_size_rule(shape):
     opening = bump_opening(pdk, shape)
     assert len(opening.exterior.coords) - 1 == (8 if shape == "octagon" else pdk.circle_vertices)
     assert abs(2 * shapely.minimum_bounding_radius(opening) - rule.value) <= rule.tolerance
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

@@ -124,3 +124,6 @@ def test_a_ball_named_in_lower_case_is_that_ball(write_config):
                                                                                           if k != "A1"}},
                                      scribe=100, reticle=None))
     assert load_config(cfg).package.balls.nets["A1"] == "P1"     # as depopulate=["e5:h8"] is E5:H8
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

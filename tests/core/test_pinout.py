@@ -98,3 +98,6 @@ def test_ball_map_shows_every_ball_with_its_net_and_a1_marked(built) -> None:
 
 def test_balls_sort_by_row_then_column_number() -> None:
     assert sorted(["A10", "B1", "A2", "AA1", "A1", "Y3"], key=ball_order) == ["A1", "A2", "A10", "B1", "Y3", "AA1"]
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

@@ -295,3 +295,6 @@ def test_placements_that_overlap_each_other_are_checked_flat(pdk, tmp_path):
     result = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=True)
     assert result.stats["TOP"] == {"mode": "flat", "reason": "placements overlap each other"}
     assert result.counts() == run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=False).counts()
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

@@ -389,3 +389,6 @@ def test_cli_builds_the_template(tmp_path: Path, capsys):
     assert main(["build", str(TEMPLATE), "-o", str(tmp_path), "--no-drc"]) == 0
     assert "2 dies" in capsys.readouterr().out
     assert (tmp_path / "fanout_2die" / "masks" / "WIRE2.gds").is_file()
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

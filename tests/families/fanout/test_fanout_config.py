@@ -230,3 +230,6 @@ def test_carrier_panel_arrays_the_unit_with_singulation_lanes_between(write_conf
     gap = box(a.bounds[2], a.bounds[1], b.bounds[0], a.bounds[3])
     assert b.bounds[0] - a.bounds[2] == pytest.approx(100) and gap.difference(kerf).area < 1e-6
     assert all(g.within(box(-13000, -5500, 13000, 5500)) for g in units)      # inside the 2 mm frame
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

@@ -401,3 +401,6 @@ def test_the_expected_resistances_are_the_hand_calculation(summary, netlist):
     (la, ly_), (lb, _) = [(p["x_um"], p["y_um"]) for p in line["pads"]]
     assert line["expected_resistance_ohm"] == pytest.approx(0.00344 * (lb - la - 100) / 15.0, rel=1e-9)
 
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

@@ -137,3 +137,6 @@ def test_every_variant_the_config_accepts_connects_every_terminal(variant, tmp_p
 def test_a_grid_given_without_grid_placement_is_refused():
     with pytest.raises(ValueError, match="grid= is used only with placement='grid'"):
         design(grid={"rows": 4, "cols": 4, "pitch": 500})
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

@@ -110,3 +110,6 @@ def test_the_masks_of_both_sides_register_to_holes_through_the_sheet(built: Path
             c = h.centroid
             assert r.interacting(kdb.Region(kdb.Box(round(c.x * 1000) - 1, round(c.y * 1000) - 1,
                                                     round(c.x * 1000) + 1, round(c.y * 1000) + 1))).count() == 1, m["name"]
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

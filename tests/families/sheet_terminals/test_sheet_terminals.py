@@ -252,3 +252,6 @@ def test_the_projects_drc_engine_finds_the_template_clean(built: Path):
     result = drc.run_drc(built / "compliant_terminals.gds", PDK)
     assert result.ok, {k: v for k, v in result.counts().items() if v}
     assert {"SPOT.S.1", "LEAD.S.1", "LEAD.OV.PAD", "PLANE.SPOT.S", "NET.OPEN", "NET.SHORT"} <= set(result.counts())
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

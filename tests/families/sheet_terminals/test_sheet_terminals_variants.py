@@ -238,3 +238,6 @@ def test_summary_reports_every_terminals_predicted_sizes(tmp_path, write_config)
     assert len(s["terminals"]) == 12
     assert {(t["spot_um"], t["tip_um"], t["neck_um"], t["base_um"]) for t in s["terminals"]} == {(160.0, 100.0, 85.0, 160.0)}
     assert s["counts"]["isolation_rings"] == 0 and "PLANE" not in s["shapes"]      # no plane variant, no rings
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs

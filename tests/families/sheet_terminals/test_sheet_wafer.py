@@ -211,3 +211,6 @@ def test_a_grid_with_spare_terminals_goes_onto_the_sheet_wafer():
     w = place_on_wafer(d, PDK, die)
     assert len(die.balls) == 16 and len(die.ball_nets) == 12 and w.summary["dies"] > 500
     assert w.summary["sheet"]["mask_scale"] == pytest.approx((1 + 2.6e-6 * 150) / (1 + 17e-6 * 150))
+
+
+pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
