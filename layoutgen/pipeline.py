@@ -218,6 +218,8 @@ def write_outputs(design: Design, pdk: Pdk, die: DieResult, stage: Path, oasis: 
     """Write the combined GDS, the mask files, the .lyp and summary.json into `stage`."""
     wafer = place_on_wafer(design, pdk, die)
     layout = wafer.layout if wafer else die.layout
+    for name, text in (wafer.files.items() if wafer else ()):   # the wafer's test-structure list
+        (stage / name).write_text(text, encoding="utf-8")
     panel = field = None
     from .wafer import PANELS     # the units' carrier panel or reconstituted wafer, for a family that has one
 

@@ -46,6 +46,7 @@ class WaferResult:
     sites: list[tuple[float, float]] = field(default_factory=list)
     tails: list[Tail] = field(default_factory=list)
     verniers: list[Vernier] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)   # files to write beside the masks (teststructures.csv)
 
     def mark_regions(self) -> list[Box]:
         """The MARK areas (x0, y0, x1, y1) of the mark sites on the wafer: alignment marks are not product
@@ -481,8 +482,21 @@ def build_wafer(design: Design, pdk: Pdk, die: "DieResult", run_checks: bool = T
     dm = parts.die_map
     shots = shot_map(dm, wafer.reticle, wafer.where()) if wafer.reticle else None
     scell = shot_cell(shots) if shots else None
+    tests = None
+    if wafer.test_sites:   # die sites given to test structures: their tails reach the bus around the site like a die's
+        from .teststructures import pdk_stack, reserve, wafer_test_sites
+
+        where = f"{wafer.where()}: Wafer.test_sites"
+        dm, places = reserve(dm, wafer.test_sites, where)
+        tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), plated_layers(pdk)), places, dm.die,
+                                 (wafer.scribe / 2.0, wafer.plating.tail_width, plate_space(pdk)),
+                                 f"TESTSITE_{pdk.name.upper()}", where)
     top = wafer_cell(f"{design.name}_WAFER{wafer.diameter}", dm, ((x0 + x1) / 2, (y0 + y1) / 2), plated, parts, shots, scell)
     cells = {**die.layout.cells, plated.name: plated}
+    if tests is not None:
+        cells[tests.cell.name] = tests.cell
+        for _, x, y in tests.places:
+            top.place(tests.cell.name, round(x, 6), round(y, 6))
     for extra in ([parts.marks] if parts.mark_sites else []) + parts.key_cells + ([scell] if scell else []):
         cells[extra.name] = extra
     layout = Layout(top=top.name, cells={**cells, top.name: top})
@@ -493,5 +507,11 @@ def build_wafer(design: Design, pdk: Pdk, die: "DieResult", run_checks: bool = T
                   "isolation": check_isolation(geometry_from_layout(layout, pdk), pdk)}
     summary = summarize(wafer, pdk, dm, shots, parts, outline, islands, tails, stuck, checks)
     summary["cells"] = {"top": top.name, "die": die.layout.top, "plated_die": plated.name}
+    files = {}
+    if tests is not None:
+        from .teststructures import structures_rows
+
+        summary["test_structures"] = tests.summary()
+        files["teststructures.csv"] = structures_rows(tests.structures)
     return WaferResult(layout=layout, field=parts.outline, summary=summary, checks=checks, die_map=dm, shots=shots,
-                       slots=parts.slots, sites=parts.mark_sites, tails=tails, verniers=parts.verniers)
+                       slots=parts.slots, sites=parts.mark_sites, tails=tails, verniers=parts.verniers, files=files)

@@ -92,6 +92,18 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         for x, y in sites:
             top.place(fid.name, x, y)
             top.label("TEXT", "SHEET_FIDUCIAL", x, y)
+    tests = None
+    if wafer.test_sites:   # die sites given to test structures through the sheet's own stack (no plating: no tails)
+        from .teststructures import pdk_stack, reserve, wafer_test_sites
+
+        where = f"{wafer.where()}: Wafer.test_sites"
+        full = dm
+        dm, places = reserve(dm, wafer.test_sites, where)
+        tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), []), places, dm.die, None,
+                                 f"TESTSITE_{pdk.name.upper()}", where)
+        cells[tests.cell.name] = tests.cell
+        for _, x, y in places:
+            top.place(tests.cell.name, round(x, 6), round(y, 6))
     firsts = [(x - (x0 + x1) / 2, y - (y0 + y1) / 2) for x, y in (dm.run_origin(r) for r in dm.runs)]
     top.refs[:0] = _row_arrays(die.layout.top, firsts, [r[2] - r[1] + 1 for r in dm.runs], dm.pitch[0])
 
@@ -109,7 +121,7 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
     top.add("PORT", *ports)
     wafer_outline = shape.outline(grid)
     top.add("WAFER", wafer_outline.difference(shape.usable(grid)))
-    xs, ys = dm.lanes(shape.radius)
+    xs, ys = (full if tests is not None else dm).lanes(shape.radius)
     top.add("KERF", *lane_lines(xs, ys, wafer.kerf, wafer_outline, None, grid))
     cells[top.name] = top
     layout = Layout(top=top.name, cells=cells)
@@ -141,4 +153,10 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         "mask_features": {m.name: round(v * scale, 6) for m in pdk.masks if (v := _rule_minimum(pdk, m)) is not None},
         "cells": {"top": top.name, "die": die.layout.top},
     }
-    return WaferResult(layout=layout, field=outline, summary=summary, die_map=dm, sites=sites)
+    files = {}
+    if tests is not None:
+        from .teststructures import structures_rows
+
+        summary["test_structures"] = tests.summary()
+        files["teststructures.csv"] = structures_rows(tests.structures)
+    return WaferResult(layout=layout, field=outline, summary=summary, die_map=dm, sites=sites, files=files)

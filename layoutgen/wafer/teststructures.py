@@ -14,8 +14,8 @@ probe-pad level, and the sheet and via resistances of its process):
 - per level, a plating-thickness monitor: a solid square for the profilometer or XRF.
 
 Every structure is listed (`Structure`) with its probe pads' coordinates (from the cell
-centre; the caller adds the site's place) and nets `TS_<structure>_<pad>` labelled on the
-top level, so a netlist extraction finds every chain end to end and apart from product nets.
+centre; the caller adds the site's place) and its net labelled on the top level: `TS_<structure>`
+at every pad of a structure that is one piece, `TS_<comb>_A` / `_B` on a comb's two halves, so a netlist extraction finds every chain end to end and apart from product nets.
 A level below the top reaches its pads through the via stack. All lengths in µm, R in Ω.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
@@ -36,6 +37,9 @@ PROBE_PITCH_UM = 200.0   # pads of one structure, centre to centre
 CHAIN_VIAS = 40          # vias per daisy chain
 MONITOR_UM = 500.0       # plating-thickness monitor side
 COMB_FINGERS = 10        # fingers per comb
+LINE_PITCHES = 5         # a line-width bridge spans this many probe pitches (1 mm: 100 squares at 10 µm)
+MONITOR_PITCH_UM = 1000.0  # monitors spread over a site for a level with a density rule: one per mm in x and y
+STRAP_UM = 20.0            # the strap joining a column of monitors
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Stack:
     sheet_ohm_sq: dict[str, float]
     via_ohm: dict[str, float]
     source: str = ""
+    plated: list[str] | None = None   # the levels that are plated (a thickness monitor each); None: every level
 
 
 @dataclass
@@ -66,9 +71,13 @@ class Structure:
         return Structure(self.name, self.kind, self.layers, [(n, round(x + dx, 6), round(y + dy, 6)) for n, x, y in self.pads],
                          self.expected)
 
+    def net(self, pad: str) -> str:
+        """The net of a probe pad: one per structure (its pads are one piece of metal), a comb's halves one each."""
+        return f"TS_{self.name}_{pad}" if self.kind == "space_comb" else f"TS_{self.name}"
+
     def to_json(self) -> dict:
         return {"name": self.name, "kind": self.kind, "layers": self.layers,
-                "pads": [{"pad": n, "net": f"TS_{self.name}_{n}", "x_um": x, "y_um": y} for n, x, y in self.pads],
+                "pads": [{"pad": n, "net": self.net(n), "x_um": x, "y_um": y} for n, x, y in self.pads],
                 **self.expected}
 
 
@@ -165,8 +174,8 @@ def _daisy_chain(site: _Site, via: str, lower: str, upper: str) -> None:
     # leads on the upper level from each pad to the first and last via
     site.cell.add(upper, box(x_pad, y - a_hi / 2, xs[0] + a_hi / 2, y + a_hi / 2),
                   box(xs[-1] - a_hi / 2, y - a_hi / 2, x_end, y + a_hi / 2))
-    site.pad(upper, x_pad, y, f"TS_{name}_A")
-    site.pad(upper, x_end, y, f"TS_{name}_B")
+    site.pad(upper, x_pad, y, f"TS_{name}")
+    site.pad(upper, x_end, y, f"TS_{name}")
     rs_lo, rs_hi, rv = st.sheet_ohm_sq[lower], st.sheet_ohm_sq[upper], st.via_ohm[via]
     sq_lo = len(lo_links) * pitch / a_lo
     sq_hi = len(hi_links) * pitch / a_hi + ((xs[0] - x_pad) + (x_end - xs[-1])) / a_hi
@@ -196,7 +205,7 @@ def _kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
                   box(x - w_hi / 2, y - w_hi / 2, x + w_hi / 2, y + arm))         # sense, up
     pads = [("F_LO", x - arm, y, lower), ("S_LO", x, y - arm, lower), ("F_HI", x + arm, y, upper), ("S_HI", x, y + arm, upper)]
     for p, px, py, lv in pads:
-        site.pad(lv, px, py, f"TS_{name}_{p}")
+        site.pad(lv, px, py, f"TS_{name}")
     site.add(Structure(name, "kelvin", [lower, via, upper], [(p, px, py) for p, px, py, _ in pads], {
         "expected_resistance_ohm": st.via_ohm[via], "formula": "R = V(S_HI − S_LO) / I(F_HI → F_LO) = R_via"}))
 
@@ -208,11 +217,11 @@ def _line_and_comb(site: _Site, level: str) -> None:
     name = f"LINE_{level}"
     y = site.row(PROBE_PAD_UM)
     xa = site.left + PROBE_PAD_UM / 2
-    xb = xa + 10 * PROBE_PITCH_UM
+    xb = xa + LINE_PITCHES * PROBE_PITCH_UM
     length = xb - xa - PROBE_PAD_UM
     site.cell.add(level, box(xa, y - w / 2, xb, y + w / 2))
-    site.pad(level, xa, y, f"TS_{name}_A")
-    site.pad(level, xb, y, f"TS_{name}_B")
+    site.pad(level, xa, y, f"TS_{name}")
+    site.pad(level, xb, y, f"TS_{name}")
     rs = st.sheet_ohm_sq[level]
     site.add(Structure(name, "line_width", [level], [("A", xa, y), ("B", xb, y)], {
         "width_um": w, "length_um": length, "sheet_resistance_ohm_sq": rs,
@@ -233,8 +242,9 @@ def _line_and_comb(site: _Site, level: str) -> None:
         xa = x0 + k * pitch
         site.cell.add(level, box(xa, bot + w + s, xa + w, top))                          # from the top spine
         site.cell.add(level, box(xa + w + s, bot, xa + 2 * w + s, top - w - s))          # from the bottom spine
-    pa, pb = (x0 - PROBE_PAD_UM / 2, top - w / 2), (x1 + w + s + PROBE_PAD_UM / 2, bot + w / 2)
-    site.cell.add(level, box(pa[0], top - w, x0, top), box(x1 + w + s, bot, pb[0], bot + w))
+    # both pads on the left (a plated comb ties each half to the kerf by a tail from its pad, straight out of the site)
+    pa, pb = (x0 - s - PROBE_PAD_UM / 2, top - w / 2), (x0 - s - PROBE_PAD_UM / 2, bot + w / 2)
+    site.cell.add(level, box(pa[0], top - w, x0, top), box(pb[0], bot, x0 + w + s, bot + w))
     site.pad(level, *pa, f"TS_{name}_A")
     site.pad(level, *pb, f"TS_{name}_B")
     site.add(Structure(name, "space_comb", [level], [("A", *pa), ("B", *pb)], {
@@ -257,12 +267,69 @@ def test_site(pdk: Pdk, stack: Stack, size: tuple[float, float], name: str) -> t
         _daisy_chain(site, via, lower, upper)
     for via, lower, upper in stack.vias:
         _kelvin(site, via, lower, upper)
-    for level in stack.levels:
-        _line_and_comb(site, level)
-    y = site.row(MONITOR_UM)
-    for k, level in enumerate(stack.levels):
-        _monitor(site, level, site.left + MONITOR_UM / 2 + k * (MONITOR_UM + site.margin), y)
+    for level in stack.levels:   # a level drawn as lines (a space rule), not as spots or pads only
+        if _rule(pdk, "space", level):
+            _line_and_comb(site, level)
+    plated = [lv for lv in stack.levels if stack.plated is None or lv in stack.plated]
+    spread = [lv for lv in plated if pdk.find_rule("density", lv) is not None]
+    if plated and not spread:
+        y = site.row(MONITOR_UM)
+        for k, level in enumerate(plated):
+            _monitor(site, level, site.left + MONITOR_UM / 2 + k * (MONITOR_UM + site.margin), y)
+    for level in spread:
+        _monitor_columns(site, level)
+    for level in stack.levels:   # one polygon per piece of metal (a spot drawn as pad + lead would read as two spots)
+        site.cell.shapes[level] = [shapely.set_precision(p, pdk.grid_um) for p in
+                                   shapely.get_parts(shapely.union_all(site.cell.shapes.get(level, [])))]
     return site.cell, site.structures
+
+
+def _monitor_columns(site: _Site, level: str) -> None:
+    """Plating monitors over the rest of the site, for a level with a density rule: a monitor every `MONITOR_PITCH_UM`,
+    each column of them one piece (joined by a strap down its middle) with its probe point at the foot, so the level's
+    density stays within its rule in every window and the plated thickness is mapped across the site."""
+    pdk, g = site.pdk, site.pdk.grid_um
+    w, s = width(pdk, level), space(pdk, level)
+    used = shapely.union_all([gm for lv in site.stack.levels for gm in site.cell.shapes.get(lv, [])])
+    keep = used.buffer(max(s, site.margin / 2), join_style="mitre") if not used.is_empty else used
+    half_w, half_h = site.size[0] / 2 - site.margin, site.size[1] / 2 - site.margin
+    n = int((2 * half_w + MONITOR_PITCH_UM - MONITOR_UM) // MONITOR_PITCH_UM)
+    m = int((2 * half_h + MONITOR_PITCH_UM - MONITOR_UM) // MONITOR_PITCH_UM)
+    # from the right and bottom edges, away from the structures' rows (which start at the top left)
+    x0 = half_w - MONITOR_UM / 2 - (n - 1) * MONITOR_PITCH_UM
+    y0 = -half_h + MONITOR_UM / 2
+    strap = max(w, STRAP_UM)
+    col = 0
+
+    def free(x: float, j: int) -> bool:
+        return keep.is_empty or not keep.intersects(rect(MONITOR_UM, MONITOR_UM, g, x, y0 + j * MONITOR_PITCH_UM))
+
+    for i in range(n):
+        x = pdk.snap(x0 + i * MONITOR_PITCH_UM)
+        up = 0
+        while up < m and free(x, up):          # from the bottom up, until a square would meet a structure
+            up += 1
+        down = m
+        while down > up and free(x, down - 1):  # and from the top down, above the structures
+            down -= 1
+        for js, foot in ((range(up), 0), (range(down, m), -1)):
+            ys = [pdk.snap(y0 + j * MONITOR_PITCH_UM) for j in js]
+            if ys:
+                col += 1
+                _monitor_column(site, level, f"PLATE_{level}_{col}", x, ys, ys[foot], strap)
+
+
+def _monitor_column(site: _Site, level: str, name: str, x: float, ys: list[float], foot: float, strap: float) -> None:
+    """One column of plating monitors joined by a strap, its probe point (and plating tail) at `foot`."""
+    g = site.pdk.grid_um
+    site.cell.add(level, *[rect(MONITOR_UM, MONITOR_UM, g, x, y) for y in ys])
+    if len(ys) > 1:
+        site.cell.add(level, box(x - strap / 2, ys[0], x + strap / 2, ys[-1]))
+    site.cell.label(level, f"TS_{name}", x, foot)
+    site.add(Structure(name, "plating_monitor", [level], [(f"C{k + 1}", x, y) for k, y in enumerate(ys)], {
+        "size_um": MONITOR_UM, "pitch_um": MONITOR_PITCH_UM,
+        "expected": "plated thickness of the level at each monitor (profilometer step or XRF at its centre): the "
+                    "thickness map across the site"}))
 
 
 def structures_csv(structures: list[Structure]) -> str:
@@ -271,5 +338,117 @@ def structures_csv(structures: list[Structure]) -> str:
     for s in structures:
         r = s.expected.get("expected_resistance_ohm", "")
         for p, x, y in s.pads:
-            lines.append(f"{s.name},{s.kind},{p},TS_{s.name}_{p},{x:g},{y:g},{r}")
+            lines.append(f"{s.name},{s.kind},{p},{s.net(p)},{x:g},{y:g},{r}")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- a family's stack and the wafer's test sites
+
+def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str]) -> Stack:
+    """The test-structure stack of a PDK's own levels: the connectivity conductors the design draws that have a sheet
+    resistance in the PDK's resistance.toml (bottom to top), the drawn vias between two of them that have a contact
+    resistance there; `plated` the levels the plating network feeds. PdkError when the file is missing or incomplete."""
+    from ..errors import PdkError
+
+    data, path = pdk.process_data("resistance", "the sheet and contact resistances of the test structures")
+    sheet = {e["layer"]: float(e["sheet_resistance_ohm_sq"]) for e in data.get("level", [])}
+    contact = {e["layer"]: float(e["resistance_ohm"]) for e in data.get("via", [])}
+    levels = [c for c in pdk.connectivity.conductors if c in drawn and c in sheet]
+    if not levels:
+        raise PdkError(f"{path}: no [[level]] with a sheet resistance for any conductor this design draws "
+                       f"({', '.join(c for c in pdk.connectivity.conductors if c in drawn) or 'none'})")
+    vias = [(v.via, v.lower, v.upper) for v in pdk.connectivity.vias
+            if v.via in drawn and v.lower in levels and v.upper in levels and v.via in contact]
+    return Stack(levels=levels, vias=vias, top=levels[-1], sheet_ohm_sq={lv: sheet[lv] for lv in levels},
+                 via_ohm={v: contact[v] for v, _, _ in vias}, source=path,
+                 plated=[lv for lv in levels if lv in plated])
+
+
+def site_names(ij: np.ndarray) -> list[str]:
+    """R<row>C<col> of every site (i, j), rows and columns counted from 1 at the bottom-left."""
+    if len(ij) == 0:
+        return []
+    i0, j0 = int(ij[:, 0].min()), int(ij[:, 1].min())
+    return [f"R{j - j0 + 1}C{i - i0 + 1}" for i, j in ij.tolist()]
+
+
+def reserve(dm, wanted: list[str], where: str):
+    """The die map less the sites `wanted` (R<row>C<col>, named on the whole map) and those sites' (name, x, y);
+    ConfigError naming `where` for a site not on the map, or when nothing would be left."""
+    from .diemap import without
+
+    names = site_names(dm.indices())
+    xy = dm.centres()
+    bad = [n for n in wanted if n not in names]
+    if bad:
+        raise ConfigError(f"{where} = {wanted}: no die site {bad[0]} on the die map (sites are R<row>C<col> from R1C1 at "
+                          f"the bottom-left, rows {1}..{len({j for j, _, _ in dm.runs})}; see the wafer map in summary.json)")
+    picked = [(n, float(xy[names.index(n), 0]), float(xy[names.index(n), 1])) for n in dict.fromkeys(wanted)]
+    kept, _ = without(dm, [(x - 1.0, y - 1.0, x + 1.0, y + 1.0) for _, x, y in picked])
+    if kept.count == 0:
+        raise ConfigError(f"{where} = {wanted}: the test sites take every die site of the wafer")
+    return kept, picked
+
+
+def structures_rows(placed: list[dict]) -> str:
+    """teststructures.csv for structures placed at sites: one row per probe pad, `site.structure` in the first column."""
+    out = structures_csv([])
+    for st in placed:
+        for pad in st["pads"]:
+            out += (f"{st['site']}.{st['name']},{st['kind']},{pad['pad']},{pad['net']},{pad['x_um']:g},{pad['y_um']:g},"
+                    f"{st.get('expected_resistance_ohm', '')}\n")
+    return out
+
+
+@dataclass
+class TestSites:
+    """The wafer's test sites: the site cell (with its plating tails on a plated wafer), where it goes, what it holds."""
+
+    cell: Cell
+    places: list[tuple[str, float, float]]
+    structures: list[dict]
+    stack: Stack
+
+    def summary(self) -> dict:
+        """The test-structure part of the wafer summary."""
+        return {"file": "teststructures.csv", "cell": self.cell.name, "sites": [n for n, _, _ in self.places],
+                "levels": self.stack.levels, "vias": [v for v, _, _ in self.stack.vias], "resistance_source": self.stack.source,
+                "probing": PROBING if self.stack.plated else "no plating network: every structure is its own metal",
+                "structures": self.structures}
+
+
+# How structures on a plated wafer are probed (wafer summary, README).
+PROBING = ("each plated piece of a structure is tied to the kerf bus by one tail from one of its probe pads (a single "
+           "node: no second path, so a line, chain or Kelvin measured between its own pads is unaffected) and is probed "
+           "after the level is plated and its seed etched; a comb's halves are both tied, so it reads shorted until the "
+           "saw cuts the tails and is probed after dicing (open = clean)")
+
+
+def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, float]], size: tuple[float, float],
+                     tails: tuple[float, float, float] | None, name: str, where: str) -> TestSites:
+    """The test-site cell, die-sized (`size`, DIE outline), with every structure of `stack`; on a plated wafer
+    (`tails` = reach beyond the site edge, width, space) one plating tail per plated piece, from a probe pad where
+    it has one. ConfigError naming `where` when the structures or their tails do not fit."""
+    from .plating import conductor_islands, plating_tails
+    from ..layout import Layout
+
+    try:
+        cell, structures = test_site(pdk, stack, size, name)
+    except ConfigError as e:
+        raise ConfigError(f"{where} = {[n for n, _, _ in places]}: {e} (the die site is the test site)") from None
+    outline = (-size[0] / 2, -size[1] / 2, size[0] / 2, size[1] / 2)
+    cell.add("DIE", rect(size[0], size[1], pdk.grid_um))
+    if tails is not None and stack.plated:
+        from .checks import network_layers
+
+        reach, w, gap = tails
+        layout = Layout(top=cell.name, cells={cell.name: cell})
+        islands = conductor_islands(layout, cell.name, network_layers(pdk))
+        made, stuck = plating_tails(islands, list(cell.labels), outline, reach, w, gap, pdk.grid_um, pad_layer=stack.top)
+        if stuck:
+            net, x, y = stuck[0]
+            raise ConfigError(f"{where}: the test structure piece {net or 'without a probe pad'} at ({x:g}, {y:g}) has no "
+                              f"straight way out of the site for its plating tail")
+        cell.add("PLATE", *[t.shape for t in made])
+    placed = [{"site": n, **st.moved(round(x, 6), round(y, 6)).to_json()} for n, x, y in places for st in structures]
+    return TestSites(cell, places, placed, stack)
