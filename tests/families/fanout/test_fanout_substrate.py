@@ -359,8 +359,8 @@ def test_the_combs_widths_and_spaces_are_the_rules_they_monitor(summary, netlist
         (level,) = s["layers"]
         w, sp = pdk.value("width", level), pdk.value("space", level)
         assert (s["width_um"], s["space_um"]) == (w, sp)
-        x0 = min(p["x_um"] for p in s["pads"]) + 50     # from the edge of pad A to that of pad B
-        x1 = max(p["x_um"] for p in s["pads"]) - 50
+        x0 = min(p["x_um"] for p in s["pads"]) + 50     # from the pads' edge (both on the left) past the last finger
+        x1 = x0 + (s["fingers"] + 2) * (w + sp)
         y0 = min(p["y_um"] for p in s["pads"]) + w / 2 + 1     # above the bottom spine
         y1 = max(p["y_um"] for p in s["pads"]) - w / 2 - 1     # below the top spine
         region = kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer(level).gds))) & kdb.Region(

@@ -1,0 +1,223 @@
+"""Process test structures on a wafer's reserved die sites, read back with KLayout.
+
+A 100 mm fan-in wafer of the hand-drawn 5 mm die (wafer_support) with one test site: every
+structure listed with its pads, each plated piece tied to the kerf bus by exactly one tail,
+each structure connected end to end and, after dicing (saw kerf removed), isolated from the
+product nets and from the other structures; the expected resistances are the PDK's sheet and
+contact resistances times what the mask draws. The sheet (no plating network) and the
+backside and relief stacks are checked on the site cell itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import klayout.db as kdb
+import pytest
+import tomllib
+
+from layoutgen.errors import ConfigError
+from layoutgen.gdsio import write_layout
+from layoutgen.layout import Layout
+from layoutgen.pdk import load_pdk
+from layoutgen.wafer import build_wafer
+from layoutgen.wafer.teststructures import pdk_stack, wafer_test_sites
+from layoutgen.wafer.teststructures import test_site as make_site
+from wafer_support import make_design, make_die_result
+
+SITE = "R4C4"
+
+
+@pytest.fixture(scope="module")
+def site_wafer(tmp_path_factory):
+    pdk = load_pdk("sky400")
+    design = make_design(size=5000.0, test_sites=[SITE])
+    w = build_wafer(design, pdk, make_die_result(design, pdk))
+    gds = tmp_path_factory.mktemp("ts") / "w.gds"
+    write_layout(w.layout, pdk, gds)
+    ly = kdb.Layout()
+    ly.read(str(gds))
+    return pdk, w, ly
+
+
+def _region(ly: kdb.Layout, pdk, name: str) -> kdb.Region:
+    return kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer(name).gds)))
+
+
+def _pt(ly, x: float, y: float) -> kdb.Region:
+    d = round(1 / ly.dbu)
+    return kdb.Region(kdb.Box(round(x / ly.dbu) - d, round(y / ly.dbu) - d, round(x / ly.dbu) + d, round(y / ly.dbu) + d))
+
+
+def _pieces(metal: kdb.Region, ly, x: float, y: float) -> kdb.Region:
+    """The merged piece(s) of `metal` under the point (x, y)."""
+    return metal.interacting(_pt(ly, x, y))
+
+
+def test_the_test_site_replaces_one_die_and_every_structure_is_listed(site_wafer):
+    pdk, w, ly = site_wafer
+    ts = w.summary["test_structures"]
+    assert ts["sites"] == [SITE] and ts["levels"] == ["RDL"]
+    full = make_design(size=5000.0)
+    assert w.summary["dies"] == build_wafer(full, pdk, make_die_result(full, pdk), run_checks=False).summary["dies"] - 1
+    assert {s["kind"] for s in ts["structures"]} == {"line_width", "space_comb", "plating_monitor"}
+    rows = list(csv.DictReader(io.StringIO(w.files["teststructures.csv"])))
+    assert len(rows) == sum(len(s["pads"]) for s in ts["structures"])
+    assert {(r["net"], float(r["x_um"]), float(r["y_um"])) for r in rows} == {
+        (p["net"], p["x_um"], p["y_um"]) for s in ts["structures"] for p in s["pads"]}
+    # the site is one die site of the map: its pads lie inside it, none on a die
+    (cell,) = [c for c in ly.each_cell() if c.name == ts["cell"]]
+    (inst,) = [i for i in ly.top_cell().each_inst() if i.cell_index == cell.cell_index()]
+    site = inst.dbbox()
+    assert all(site.contains(kdb.DPoint(p["x_um"], p["y_um"])) for s in ts["structures"] for p in s["pads"])
+    assert w.checks["plating"].ok and w.checks["isolation"].ok
+
+
+def test_each_plated_piece_is_tied_to_the_bus_by_exactly_one_tail(site_wafer):
+    pdk, w, ly = site_wafer
+    ts = w.summary["test_structures"]
+    (cell,) = [c for c in ly.each_cell() if c.name == ts["cell"]]
+    rdl = kdb.Region(cell.begin_shapes_rec(ly.layer(*pdk.layer("RDL").gds))).merged()
+    tails = kdb.Region(cell.begin_shapes_rec(ly.layer(*pdk.layer("PLATE").gds)))
+    die = kdb.Region(cell.begin_shapes_rec(ly.layer(*pdk.layer("DIE").gds)))
+    assert rdl.count() > 5
+    for piece in rdl.each():
+        mine = tails.interacting(kdb.Region(piece))
+        assert mine.count() == 1                       # one node to the bus: no second path between its pads
+        assert not (mine - die).is_empty()             # out of the site, into the lane
+    # and on the wafer each tail meets the bus the wafer cell draws in the lanes
+    top = ly.top_cell()
+    bus = kdb.Region(top.shapes(ly.layer(*pdk.layer("PLATE").gds)))
+    (inst,) = [i for i in top.each_inst() if i.cell_index == cell.cell_index()]
+    placed = tails.transformed(inst.cplx_trans)
+    assert placed.count() == rdl.count() and placed.interacting(bus).count() == placed.count()
+
+
+def test_after_dicing_each_structure_is_whole_and_isolated_from_product_nets(site_wafer):
+    pdk, w, ly = site_wafer
+    ts = w.summary["test_structures"]["structures"]
+    kerf = _region(ly, pdk, "KERF")
+    diced = ((_region(ly, pdk, "RDL") + _region(ly, pdk, "PLATE")).merged() - kerf).merged()
+    product = kdb.Region()
+    for name in ("PAD", "BUMP"):
+        for it in ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer(name).gds)).each():
+            if it.shape().is_text():
+                t = it.shape().dtext.transformed(it.dtrans())
+                product += _pt(ly, t.x, t.y)
+    assert product.count() > 1000
+    every = [(s["name"], p["pad"], p["x_um"], p["y_um"]) for s in ts for p in s["pads"]]
+    for s in ts:
+        pads = [(p["x_um"], p["y_um"]) for p in s["pads"]]
+        pieces = [_pieces(diced, ly, x, y) for x, y in pads]
+        assert all(pc.count() == 1 for pc in pieces), s["name"]
+        if s["kind"] == "space_comb":                 # open: the two halves apart
+            assert pieces[0].interacting(pieces[1]).is_empty()
+        else:                                         # connected end to end
+            assert all((pc ^ pieces[0]).is_empty() for pc in pieces), s["name"]
+        assert pieces[0].interacting(product).is_empty()          # no product net on it
+        others = [(x, y) for n, _, x, y in every if n != s["name"]]
+        assert not any(not pieces[0].interacting(_pt(ly, x, y)).is_empty() for x, y in others)
+
+
+def test_the_line_bridge_resistance_is_the_pdks_sheet_resistance_times_its_squares(site_wafer):
+    pdk, w, ly = site_wafer
+    (line,) = [s for s in w.summary["test_structures"]["structures"] if s["kind"] == "line_width"]
+    data = tomllib.loads(open(pdk.data_files["resistance"], "rb").read().decode())
+    rs = {e["layer"]: e["sheet_resistance_ohm_sq"] for e in data["level"]}["RDL"]
+    a, b = line["pads"]
+    # the drawn line between the pads' edges, measured on the mask
+    x0, x1, y = a["x_um"] + 50, b["x_um"] - 50, a["y_um"]
+    d = ly.dbu
+    cut = _region(ly, pdk, "RDL") & kdb.Region(kdb.Box(round(x0 / d), round((y - 30) / d), round(x1 / d), round((y + 30) / d)))
+    (bar,) = list(cut.merged().each())
+    length, width = bar.bbox().width() * d, bar.bbox().height() * d
+    assert width == pdk.value("width", "RDL") and length == pytest.approx(line["length_um"])
+    assert line["expected_resistance_ohm"] == pytest.approx(rs * length / width, rel=1e-9)
+    assert line["sheet_resistance_ohm_sq"] == rs == pytest.approx(1.7241e-8 / 5e-6, rel=0.01)
+
+
+def test_the_rdl_density_holds_in_every_window_of_the_site(site_wafer):
+    pdk, w, ly = site_wafer
+    rule = pdk.find_rule("density", "RDL")
+    ts = w.summary["test_structures"]
+    (cell,) = [c for c in ly.each_cell() if c.name == ts["cell"]]
+    rdl = kdb.Region(cell.begin_shapes_rec(ly.layer(*pdk.layer("RDL").gds))).merged()
+    d, half, win, step = ly.dbu, 2500.0, rule.window, rule.step
+    starts = [-half + k * step for k in range(int((2 * half - win) // step) + 1)] + [half - win]
+    for x in starts:
+        for y in starts:
+            box = kdb.Box(round(x / d), round(y / d), round((x + win) / d), round((y + win) / d))
+            dens = (rdl & kdb.Region(box)).area() / box.area()
+            assert rule.min <= dens <= rule.max, (x, y, dens)
+
+
+def test_a_test_site_off_the_die_map_is_refused_naming_the_field_and_value():
+    pdk = load_pdk("sky400")
+    design = make_design(size=5000.0, test_sites=["R99C1"])
+    with pytest.raises(ConfigError, match=r"Wafer\.test_sites = \['R99C1'\]: no die site R99C1"):
+        build_wafer(design, pdk, make_die_result(design, pdk), run_checks=False)
+
+
+# ---------------------------------------------------------------- the other families' stacks, on the site cell
+
+def _netlist(cell_layout: Layout, pdk, stack):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gds = f"{tmp}/site.gds"
+        write_layout(cell_layout, pdk, gds)
+        ly = kdb.Layout()
+        ly.read(gds)
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, ly.top_cell(), []))
+    layers = {n: l2n.make_layer(ly.layer(*pdk.layer(n).gds), n) for n in stack.levels + [v for v, _, _ in stack.vias]}
+    for n in stack.levels:
+        l2n.connect(layers[n])
+    for v, lo, hi in stack.vias:
+        l2n.connect(layers[v])
+        l2n.connect(layers[lo], layers[v])
+        l2n.connect(layers[v], layers[hi])
+    l2n.extract_netlist()
+    return ly, l2n, layers
+
+
+@pytest.mark.parametrize("pdk_name, drawn, levels, vias", [
+    ("sheet100", {"LEAD", "LINER", "SPOT", "BOND"}, ["LEAD", "SPOT"], ["LINER"]),
+    ("backside400", {"BSWIRE", "GROOVE1", "GROOVE2", "SMASK", "PLATE"}, ["BSWIRE"], []),
+    ("relief400", {"RDL", "WELL", "ENCAP", "PLATE"}, ["RDL"], []),
+])
+def test_each_familys_stack_comes_from_its_pdk_and_its_chains_are_whole(pdk_name, drawn, levels, vias):
+    pdk = load_pdk(pdk_name)
+    from layoutgen.wafer.checks import plated_layers
+
+    stack = pdk_stack(pdk, drawn, plated_layers(pdk) if "PLATE" in drawn else [])
+    assert stack.levels == levels and [v for v, _, _ in stack.vias] == vias
+    assert stack.source.endswith(f"{pdk_name}/resistance.toml")
+    cell, structures = make_site(pdk, stack, (5000.0, 5000.0), "SITE")
+    ly, l2n, layers = _netlist(Layout(top="SITE", cells={"SITE": cell}), pdk, stack)
+    kinds = {s.kind for s in structures}
+    assert {"line_width", "space_comb"} <= kinds
+    assert ("daisy_chain" in kinds) == bool(vias) and ("kelvin" in kinds) == bool(vias)
+    assert ("plating_monitor" in kinds) == bool(stack.plated)
+    for s in structures:
+        nets = {l2n.probe_net(layers[stack.top], kdb.DPoint(x, y)).cluster_id for _, x, y in s.pads}
+        assert len(nets) == (2 if s.kind == "space_comb" else 1), s.name
+        if s.kind == "daisy_chain":
+            lo, via, hi = s.layers
+            # the vias the mask draws in the chain's row are the chain's count, and R is the hand calculation
+            y = s.pads[0][2]
+            d = ly.dbu
+            row = kdb.Region(kdb.Box(round(-2500 / d), round((y - 60) / d), round(2500 / d), round((y + 60) / d)))
+            cuts = kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer(via).gds))) & row
+            n = s.expected["vias"]
+            assert cuts.count() == n                 # the pads sit on the upper level: no via under them
+            r = n * stack.via_ohm[via] + sum(s.expected["squares"][lv] * stack.sheet_ohm_sq[lv] for lv in (lo, hi))
+            assert s.expected["expected_resistance_ohm"] == pytest.approx(r, abs=1e-9)   # rounded to the nΩ
+            assert stack.via_ohm[via] == 0.005 and stack.sheet_ohm_sq["LEAD"] == 0.00244
+
+
+def test_a_plated_test_site_too_small_for_its_structures_is_refused():
+    pdk = load_pdk("sky400")
+    stack = pdk_stack(pdk, {"RDL", "PLATE"}, ["RDL"])
+    with pytest.raises(ConfigError, match=r"Wafer\.test_sites = \['R1C1'\].*reserve a larger site"):
+        wafer_test_sites(pdk, stack, [("R1C1", 0.0, 0.0)], (1200.0, 1200.0), (50.0, 20.0, 10.0), "S", "Wafer.test_sites")
