@@ -142,7 +142,10 @@ def config_hash(design: Design, pdk: Pdk) -> str:
             mask.pop("mark", None)
         if not mask["aligns_to_route"]:
             del mask["aligns_to_route"]
-    data = {"design": design.model_dump(mode="json", serialize_as_any=True), "pdk": own}
+    dumped = design.model_dump(mode="json", serialize_as_any=True)
+    if dumped.get("wafer") and not dumped["wafer"].get("test_sites"):   # a wafer without test sites keeps its build id
+        dumped["wafer"].pop("test_sites", None)
+    data = {"design": dumped, "pdk": own}
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
