@@ -49,7 +49,7 @@ from .diemap import DieMap, die_map, search_offset, without
 from .marks import (MARK_MARGIN_UM, _pack, _slot_shapes, _up, alignment_cell, gap, mark_sites, targets)
 from .order import alignment_marks
 from .outline import WaferShape
-from .teststructures import Stack, structures_csv, test_site
+from .teststructures import Stack, structures_rows, test_site
 
 from ..families.result import DieResult
 from ..families.fanout.cells.via import via_landing
@@ -607,9 +607,5 @@ def panel_layout(design: Design, pdk: Pdk, unit: DieResult) -> tuple[Layout, dic
         "units_file": "units.csv",
         "test_structures": {"file": "teststructures.csv", "structures": placed_structures},
     }
-    csv_rows = structures_csv([])
-    for st in placed_structures:
-        for pad in st["pads"]:
-            csv_rows += (f"{st['site']}.{st['name']},{st['kind']},{pad['pad']},{pad['net']},{pad['x_um']:g},{pad['y_um']:g},"
-                         f"{st.get('expected_resistance_ohm', '')}\n")
+    csv_rows = structures_rows(placed_structures)
     return layout, figures, outline, {"units.csv": "\n".join(lines) + "\n", "teststructures.csv": csv_rows}

@@ -54,6 +54,9 @@ class Stack:
     via_ohm: dict[str, float]
     source: str = ""
     plated: list[str] | None = None   # the levels that are plated (a thickness monitor each); None: every level
+    # contacts from a level up to a pad level that must lie inside it (via, level, pad level: PV2 from RDL to UBM):
+    # no chain can alternate on them, so each gets a Kelvin whose probe pads are that stack
+    contacts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -210,6 +213,35 @@ def _kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
         "expected_resistance_ohm": st.via_ohm[via], "formula": "R = V(S_HI − S_LO) / I(F_HI → F_LO) = R_via"}))
 
 
+def _contact_kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
+    """A Kelvin of one contact from `lower` up to the pad level `upper`: three pads, each the contact stack (a land on
+    `lower`, the via, the pad on `upper` inside the land); force and sense both on the pad under test (two needles),
+    `lower` arms to a force pad on the left and a sense pad below. R = V(S_HI − S_LO) / I(F_HI → F_LO) = R_contact."""
+    pdk, st, g = site.pdk, site.stack, site.pdk.grid_um
+    x0, _, x1, _ = cut(pdk, via).bounds
+    u = max(width(pdk, upper), 2 * pdk.snap_up((x1 - x0) / 2 + _rule(pdk, "enclosure", upper, via)))
+    land = max(u + 2 * pdk.snap_up(_rule(pdk, "enclosure", lower, upper)), landing(pdk, via, lower))
+    arm = 2 * PROBE_PITCH_UM + land
+    name = f"KELVIN_{via}"
+    y = site.row(arm + land)
+    x = site.left + arm + land / 2
+    yc = y + arm / 2
+    pads = [("F_HI", x - u / 4, yc), ("S_HI", x + u / 4, yc), ("F_LO", x - arm, yc), ("S_LO", x, yc - arm)]
+    for px, py in ((x, yc), (x - arm, yc), (x, yc - arm)):
+        site.cell.add(lower, rect(land, land, g, px, py))
+        site.cell.add(upper, rect(u, u, g, px, py))
+        site.cell.add(via, shapely.affinity.translate(cut(pdk, via), px, py))
+    w = width(pdk, lower)
+    site.cell.add(lower, box(x - arm, yc - w / 2, x, yc + w / 2), box(x - w / 2, yc - arm, x + w / 2, yc))
+    for p, px, py in pads:
+        site.cell.label(upper, f"TS_{name}", px, py)
+    rc = st.via_ohm[via]
+    site.add(Structure(name, "kelvin", [lower, via, upper], pads, {
+        "expected_resistance_ohm": rc, "pad_um": u, "land_um": land,
+        "formula": f"R = V(S_HI − S_LO) / I(F_HI → F_LO) = R_contact of one {via} from {lower} to {upper} "
+                   f"(F_HI and S_HI: two needles on the pad under test)"}))
+
+
 def _line_and_comb(site: _Site, level: str) -> None:
     pdk, st = site.pdk, site.stack
     w, s = width(pdk, level), space(pdk, level)
@@ -267,6 +299,8 @@ def test_site(pdk: Pdk, stack: Stack, size: tuple[float, float], name: str) -> t
         _daisy_chain(site, via, lower, upper)
     for via, lower, upper in stack.vias:
         _kelvin(site, via, lower, upper)
+    for via, lower, upper in stack.contacts:
+        _contact_kelvin(site, via, lower, upper)
     for level in stack.levels:   # a level drawn as lines (a space rule), not as spots or pads only
         if _rule(pdk, "space", level):
             _line_and_comb(site, level)
@@ -338,7 +372,7 @@ def structures_csv(structures: list[Structure]) -> str:
     for s in structures:
         r = s.expected.get("expected_resistance_ohm", "")
         for p, x, y in s.pads:
-            lines.append(f"{s.name},{s.kind},{p},{s.net(p)},{x:g},{y:g},{r}")
+            lines.append(f"{s.name},{s.kind},{p},{s.net(p)},{x:.10g},{y:.10g},{r}")
     return "\n".join(lines) + "\n"
 
 
@@ -359,9 +393,12 @@ def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str]) -> Stack:
                        f"({', '.join(c for c in pdk.connectivity.conductors if c in drawn) or 'none'})")
     vias = [(v.via, v.lower, v.upper) for v in pdk.connectivity.vias
             if v.via in drawn and v.lower in levels and v.upper in levels and v.via in contact]
+    pads = [(v.via, v.lower, v.upper) for v in pdk.connectivity.vias
+            if v.via in drawn and v.lower in levels and v.upper in drawn and v.upper not in levels and v.via in contact
+            and pdk.find_rule("enclosure", v.lower, v.upper) is not None]
     return Stack(levels=levels, vias=vias, top=levels[-1], sheet_ohm_sq={lv: sheet[lv] for lv in levels},
-                 via_ohm={v: contact[v] for v, _, _ in vias}, source=path,
-                 plated=[lv for lv in levels if lv in plated])
+                 via_ohm={v: contact[v] for v, _, _ in vias + pads}, source=path,
+                 plated=[lv for lv in levels if lv in plated], contacts=pads)
 
 
 def site_names(ij: np.ndarray) -> list[str]:
@@ -395,7 +432,7 @@ def structures_rows(placed: list[dict]) -> str:
     out = structures_csv([])
     for st in placed:
         for pad in st["pads"]:
-            out += (f"{st['site']}.{st['name']},{st['kind']},{pad['pad']},{pad['net']},{pad['x_um']:g},{pad['y_um']:g},"
+            out += (f"{st['site']}.{st['name']},{st['kind']},{pad['pad']},{pad['net']},{pad['x_um']:.10g},{pad['y_um']:.10g},"
                     f"{st.get('expected_resistance_ohm', '')}\n")
     return out
 
@@ -438,6 +475,11 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
         raise ConfigError(f"{where} = {[n for n, _, _ in places]}: {e} (the die site is the test site)") from None
     outline = (-size[0] / 2, -size[1] / 2, size[0] / 2, size[1] / 2)
     cell.add("DIE", rect(size[0], size[1], pdk.grid_um))
+    # a blanket layer (no mask) that must enclose a level, as the die draws it: over the whole site (backside ISO)
+    masked = {lay for m in pdk.masks for lay in m.layers}
+    for lay in sorted({r.layer for r in pdk.rules if r.kind == "enclosure" and r.other in stack.levels
+                       and r.layer not in stack.levels and r.layer not in masked}):
+        cell.add(lay, rect(size[0], size[1], pdk.grid_um))
     if tails is not None and stack.plated:
         from .checks import network_layers
 

@@ -61,7 +61,7 @@ def test_the_test_site_replaces_one_die_and_every_structure_is_listed(site_wafer
     assert ts["sites"] == [SITE] and ts["levels"] == ["RDL"]
     full = make_design(size=5000.0)
     assert w.summary["dies"] == build_wafer(full, pdk, make_die_result(full, pdk), run_checks=False).summary["dies"] - 1
-    assert {s["kind"] for s in ts["structures"]} == {"line_width", "space_comb", "plating_monitor"}
+    assert {s["kind"] for s in ts["structures"]} == {"kelvin", "line_width", "space_comb", "plating_monitor"}
     rows = list(csv.DictReader(io.StringIO(w.files["teststructures.csv"])))
     assert len(rows) == sum(len(s["pads"]) for s in ts["structures"])
     assert {(r["net"], float(r["x_um"]), float(r["y_um"])) for r in rows} == {
@@ -135,6 +135,31 @@ def test_the_line_bridge_resistance_is_the_pdks_sheet_resistance_times_its_squar
     assert width == pdk.value("width", "RDL") and length == pytest.approx(line["length_um"])
     assert line["expected_resistance_ohm"] == pytest.approx(rs * length / width, rel=1e-9)
     assert line["sheet_resistance_ohm_sq"] == rs == pytest.approx(1.7241e-8 / 5e-6, rel=0.01)
+
+
+def test_the_ubm_contact_kelvin_is_the_contact_stack_three_times_with_the_pdks_contact_resistance(site_wafer):
+    pdk, w, ly = site_wafer
+    (k,) = [s for s in w.summary["test_structures"]["structures"] if s["kind"] == "kelvin"]
+    assert k["name"] == "KELVIN_PV2" and k["layers"] == ["RDL", "PV2", "UBM"]
+    data = tomllib.loads(open(pdk.data_files["resistance"], "rb").read().decode())
+    assert k["expected_resistance_ohm"] == {e["layer"]: e["resistance_ohm"] for e in data["via"]}["PV2"]
+    ts = w.summary["test_structures"]
+    (cell,) = [c for c in ly.each_cell() if c.name == ts["cell"]]
+    (inst,) = [i for i in ly.top_cell().each_inst() if i.cell_index == cell.cell_index()]
+
+    def placed(name):
+        return kdb.Region(cell.begin_shapes_rec(ly.layer(*pdk.layer(name).gds))).transformed(inst.cplx_trans)
+
+    rdl, pv2, ubm = placed("RDL").merged(), placed("PV2"), placed("UBM")
+    assert ubm.count() == pv2.count() == 3                         # the pad under test, the force and the sense pad
+    assert (ubm - rdl).is_empty() and (pv2 - ubm).is_empty()       # each UBM on its RDL land, each opening inside its UBM
+    assert ubm.sized(-round(pdk.value("enclosure", "UBM", "PV2") / ly.dbu)).covering(pv2).count() == 3   # UBM.EN.PV2
+    pads = {p["pad"]: (p["x_um"], p["y_um"]) for p in k["pads"]}
+    under_test = ubm.interacting(_pt(ly, *pads["F_HI"]))
+    assert under_test.count() == 1 and not under_test.interacting(_pt(ly, *pads["S_HI"])).is_empty()
+    for far in ("F_LO", "S_LO"):
+        assert ubm.interacting(_pt(ly, *pads[far])).interacting(under_test).is_empty()
+        assert not rdl.interacting(_pt(ly, *pads[far])).interacting(under_test).is_empty()   # joined by the RDL arms
 
 
 def test_the_rdl_density_holds_in_every_window_of_the_site(site_wafer):
