@@ -292,7 +292,8 @@ def site_box(group: DieGroup, grid: float) -> Polygon:
     for axis, size in ((0, x1 - x0), (1, y1 - y0)):
         u = np.unique(np.round(group.origins[:, axis] / grid).astype(np.int64))
         steps = np.diff(u)
-        margin.append((steps.min() * grid - size) / 2.0 if len(steps) else None)
+        # placements a lane apart give the lane; sparse ones (test sites rows apart) are read as alone
+        margin.append((steps.min() * grid - size) / 2.0 if len(steps) and steps.min() * grid < 2 * size else None)
     if None in margin:
         mb = shapely.union_all(group.metal).bounds if group.metal else group.outline
         over = max(x0 - mb[0], y0 - mb[1], mb[2] - x1, mb[3] - y1, 0.0) + grid
@@ -336,12 +337,16 @@ def check_plating(source, pdk: Pdk, top: str | None = None) -> CheckResult:
     for c in sorted(set(comp.tolist()) - joined):
         region = shapely.union_all(wafer[comp == c]).envelope
         found.append(Finding(f"wafer plating metal at ({region.centroid.x:.1f}, {region.centroid.y:.1f}) is not joined to the contact ring", region))
-    pieces = dies = 0
+    pieces = dies = sites = site_pieces = 0
     nets: set[str] = set()
     for gi, grp in enumerate(g.dies):
         n = len(grp.origins)
-        dies += n
-        pieces += len(grp.metal) * n
+        if grp.labels:
+            dies += n
+            pieces += len(grp.metal) * n
+        else:   # a die site without product nets: a test site (its structures' pieces plate the same way)
+            sites += n
+            site_pieces += len(grp.metal) * n
         nets |= {t for t, _, _ in grp.labels}
         die_box = box(*grp.outline)
         metal_name = "/".join(plated_layers(pdk))
@@ -366,14 +371,18 @@ def check_plating(source, pdk: Pdk, top: str | None = None) -> CheckResult:
                 region = _at(stubs[k].envelope, grp.origins[where[0]])
                 found.append(Finding(f"{grp.cell}: net {_net_of(grp, grp.metal[k])}: plating tail meets no bus at {len(where)} of {n} "
                                      f"placements (first at {region.centroid.x:.1f}, {region.centroid.y:.1f})", region))
-    figures = {"dies": dies, "nets_per_die": len(nets), "tails": pieces, "wafer_metal_pieces": int(len(set(comp.tolist()))),
+    figures = {"dies": dies, **({"test_sites": sites, "test_site_pieces": site_pieces} if sites else {}),
+               "nets_per_die": len(nets), "tails": pieces, "wafer_metal_pieces": int(len(set(comp.tolist()))),
                "pieces_before_dicing": 1 if not found else None}
     per_die = pieces // dies if dies else 0
     if found:
         msg = f"plating network broken: {len(found)} finding(s)"
     else:
         what = f"{pieces:,} nets plate" if per_die == len(nets) else f"{pieces:,} {'/'.join(plated_layers(pdk))} pieces ({len(nets)} nets per die) plate"
-        msg = f"{what} ({per_die} per die × {dies:,} dies): one network joined to the contact ring"
+        msg = f"{what} ({per_die} per die × {dies:,} dies)"
+        if sites:
+            msg += f" and {site_pieces:,} test-structure pieces ({sites} test site{'s' if sites > 1 else ''})"
+        msg += ": one network joined to the contact ring"
     return CheckResult("plating", found, figures, msg)
 
 
@@ -386,12 +395,15 @@ def check_isolation(source, pdk: Pdk, top: str | None = None) -> CheckResult:
     if not g.kerf:
         found.append(Finding("no saw kerf (KERF layer) in the wafer cell: dicing cannot be checked", g.outline.envelope))
         return CheckResult("isolation", found, {}, "no saw kerf")
-    total = dies = unlabelled = 0
+    total = dies = unlabelled = sites = 0
     per_die: set[int] = set()
     nets: set[str] = set()
     for gi, grp in enumerate(g.dies):
         n = len(grp.origins)
-        dies += n
+        if grp.labels:
+            dies += n
+        else:   # a test site: its pieces carry no product net; each must still end at the kerf
+            sites += n
         nets |= {t for t, _, _ in grp.labels}
         site = site_box(grp, g.grid)
         metal = shapely.union_all(grp.metal) if grp.metal else Polygon()
@@ -434,14 +446,17 @@ def check_isolation(source, pdk: Pdk, top: str | None = None) -> CheckResult:
                                          f"({region.centroid.x:.1f}, {region.centroid.y:.1f}) ({len(where)} placements like it)", region))
             total += len(on) * len(where)
             unlabelled += (len(pieces) - len(on)) * len(where)
-            per_die.add(len(on))
-    figures = {"dies": dies, "pieces_after_dicing": total, "nets_per_die": len(nets),
+            if grp.labels:
+                per_die.add(len(on))
+    figures = {"dies": dies, **({"test_sites": sites} if sites else {}), "pieces_after_dicing": total, "nets_per_die": len(nets),
                "pieces_per_die": per_die.pop() if len(per_die) == 1 else sorted(per_die), "unlabelled_pieces": unlabelled}
     if found:
         msg = f"not isolated after dicing: {len(found)} finding(s)"
     else:
         pd = figures["pieces_per_die"]
         msg = f"all {total:,} pieces isolated after dicing ({pd} per die × {dies:,} dies, {len(nets)} nets per die)"
+        if sites:
+            msg += f"; {sites} test site{'s' if sites > 1 else ''} cut free of the bus"
     return CheckResult("isolation", found, figures, msg)
 
 
