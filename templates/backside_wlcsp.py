@@ -44,6 +44,5 @@ design = Design(
     wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, reticle=(20500, 24600),
                 plating=Plating(tail_width=20, bus_width=30, ring_width=2000),
                 alignment=Alignment(keys=[AlignmentKey(x=-68300, y=-68300, frame="wafer"),
-                                    AlignmentKey(x=68300, y=68300, frame="wafer")], backside="ir"),
-                test_sites=["R24C24", "R2C24"]),   # BSWIRE test structures at the centre and near the edge
+                                    AlignmentKey(x=68300, y=68300, frame="wafer")], backside="ir")),
 )

@@ -60,7 +60,6 @@ design = Design(
             temperature_step=180,     # bond temperature minus mask exposure temperature, K
         ),
     ),
-    # 200 mm wafer, 5.1 mm pitch (100 µm scribe, 50 µm saw kerf), whole dies inside the 3 mm edge exclusion;
-    # two die sites (centre, near the bottom edge) carry the lead/liner/terminal test structures.
-    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, test_sites=["R19C19", "R2C19"]),
+    # 200 mm wafer, 5.1 mm pitch (100 µm scribe, 50 µm saw kerf), whole dies inside the 3 mm edge exclusion.
+    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),
 )

@@ -50,7 +50,6 @@ design = Design(
     # whole dies inside the 3 mm edge exclusion, a 2 mm contact ring. Where the incoming wafer has
     # keys, name them: alignment=Alignment(keys=[AlignmentKey(x=..., y=..., size=40, frame="die")])
     # (each level's box around a key must stay clear of that level's own drawing in the die).
-    # Two die sites, at the centre and near the bottom edge, carry the RDL track test structures.
     wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,
-                plating=Plating(tail_width=20, bus_width=30, ring_width=2000), test_sites=["R24C24", "R2C24"]),
+                plating=Plating(tail_width=20, bus_width=30, ring_width=2000)),
 )

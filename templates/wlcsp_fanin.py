@@ -36,8 +36,7 @@ design = Design(
     ),
     # The wafer: dies on a 5.1 mm pitch (100 µm scribe, 50 µm saw kerf holding the 30 µm plating
     # bus), whole dies only inside the 3 mm edge exclusion, a 2 mm contact ring at the edge,
-    # and a 20 × 25 mm reticle field for the shot map. Two die sites, at the centre and near the
-    # bottom edge, carry the RDL test structures (teststructures.csv lists their probe pads).
+    # and a 20 × 25 mm reticle field for the shot map.
     wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, reticle=(20400, 25500),
-                plating=Plating(tail_width=20, bus_width=30, ring_width=2000), test_sites=["R19C19", "R2C19"]),
+                plating=Plating(tail_width=20, bus_width=30, ring_width=2000)),
 )

@@ -97,15 +97,12 @@ def wafer_box(ly: kdb.Layout) -> kdb.Region:
 def test_the_template_wafer_plates_isolates_and_is_drc_clean(wafer: Path):
     s = json.loads((wafer / "summary.json").read_text())
     w = s["wafer"]
-    # 1664 whole die sites; the template gives two of them to the BSWIRE test structures
-    assert (w["diameter_mm"], w["dies"], s["counts"]["dies"]) == (200, 1662, 1662)
-    assert w["test_structures"]["sites"] == ["R24C24", "R2C24"]
+    assert (w["diameter_mm"], w["dies"], s["counts"]["dies"]) == (200, 1664, 1664)
     assert w["shots"]["per_shot"] == [5, 6] and w["shots"]["dies_per_shot"] == 30
     assert w["plating"]["tails_per_die"] == w["plating"]["pieces_per_die"] == PADS_PER_DIE
     assert w["plating"]["without_tail"] == [] and w["plating"]["ok"] and w["isolation"]["ok"]
-    assert w["result"] == ("79,776 BSWIRE pieces (34 nets per die) plate (48 per die × 1,662 dies) and 14 test-structure "
-                           "pieces (2 test sites): one network joined to the contact ring; all 79,776 pieces isolated after "
-                           "dicing (48 per die × 1,662 dies, 34 nets per die); 2 test sites cut free of the bus")
+    assert w["result"] == ("79,872 BSWIRE pieces (34 nets per die) plate (48 per die × 1,664 dies): one network joined "
+                           "to the contact ring; all 79,872 pieces isolated after dicing (48 per die × 1,664 dies, 34 nets per die)")
     masks = {m["name"]: m for m in s["masks"]}
     assert list(masks) == MASKS and all(m["mirror"] for m in masks.values())
     assert masks["BSWIRE"]["layers"] == ["BSWIRE", "PLATE"]
@@ -338,7 +335,7 @@ def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     from test_view_report import parse
 
     table = dict((r[0], r[1]) for r in parse(wafer / "report.html").tables["Wafer"][1:])
-    assert table["dies"] == "1662" and table["tails per die"] == "48"
+    assert table["dies"] == "1664" and table["tails per die"] == "48"
     assert table["shots"] == "68 of 30 dies (5, 6), field 20500, 24600 µm"
     assert table["before dicing"].startswith("79,872 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
     assert table["after dicing"].startswith("all 79,872 pieces isolated after dicing")
