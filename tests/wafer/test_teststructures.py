@@ -241,6 +241,29 @@ def test_each_familys_stack_comes_from_its_pdk_and_its_chains_are_whole(pdk_name
             assert stack.via_ohm[via] == 0.005 and stack.sheet_ohm_sq["LEAD"] == 0.00244
 
 
+@pytest.mark.parametrize("pdk_name, drawn", [
+    ("sky400", {"RDL", "PV1", "PV2", "UBM", "BUMP", "PLATE"}),
+    ("backside400", {"BSWIRE", "GROOVE1", "GROOVE2", "SMASK", "PLATE", "ISO"}),
+    ("relief400", {"RDL", "WELL", "ENCAP", "PLATE"}),
+    ("sheet100", {"LEAD", "LINER", "SPOT", "BOND"}),
+])
+def test_each_familys_test_site_is_drc_clean_against_its_deck(pdk_name, drawn, tmp_path):
+    from layoutgen.drc import run_drc
+    from layoutgen.wafer.assemble import plate_space
+    from layoutgen.wafer.checks import plated_layers
+
+    pdk = load_pdk(pdk_name)
+    plated = plated_layers(pdk) if "PLATE" in drawn else []
+    stack = pdk_stack(pdk, drawn, plated)
+    tails = (50.0, 20.0, plate_space(pdk)) if plated else None
+    site = wafer_test_sites(pdk, stack, [("R1C1", 0.0, 0.0)], (5000.0, 5000.0), tails, "SITE", "Wafer.test_sites")
+    write_layout(Layout(top="SITE", cells={"SITE": site.cell}), pdk, tmp_path / "site.gds")
+    result = run_drc(tmp_path / "site.gds", pdk)
+    assert result.ok, {k: v for k, v in result.counts().items() if v}
+    assert ("ISO" in site.cell.shapes) == (pdk_name == "backside400")     # the blanket insulator BSWIRE sits on
+    assert ("PLATE" in site.cell.shapes) == bool(plated)
+
+
 def test_a_plated_test_site_too_small_for_its_structures_is_refused():
     pdk = load_pdk("sky400")
     stack = pdk_stack(pdk, {"RDL", "PLATE"}, ["RDL"])
