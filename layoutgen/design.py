@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from .units import LENGTH_EPS_UM
 
 # The config file being executed; models created while it runs remember their line in it.
 CONFIG_FILE: contextvars.ContextVar[str | None] = contextvars.ContextVar("CONFIG_FILE", default=None)
@@ -345,7 +346,7 @@ def check_pads_clear_of_seal(die: "Die", seal: float) -> None:
     if seal <= 0:
         return
     for p in die.pads:
-        if abs(p.x) + p.width / 2 > die.width / 2 - seal + 1e-9 or abs(p.y) + p.height / 2 > die.height / 2 - seal + 1e-9:
+        if abs(p.x) + p.width / 2 > die.width / 2 - seal + LENGTH_EPS_UM or abs(p.y) + p.height / 2 > die.height / 2 - seal + LENGTH_EPS_UM:
             raise ValueError(f"pad {p.name} at ({p.x:g}, {p.y:g}), {p.width:g} × {p.height:g} µm, reaches into the "
                              f"{seal:g} µm seal ring band at the die edge")
 
