@@ -8,17 +8,26 @@ probe-pad level, and the sheet and via resistances of its process):
   probe pads on the top level at both ends; expected R = vias × R_via + Σ links Rs × (centre
   distance / link width) (end effects of the landings neglected, as a chain is designed to);
 - a Kelvin via per via: one via with a force and a sense arm on each level (R = R_via);
-- per level, a line-width bridge (a straight line at the level's minimum width between two
-  pads: R = Rs × length / width, the electrical line width) and a space comb (two
-  interdigitated combs at the minimum width and space: open when the space is clear);
-- per level, a plating-thickness monitor: a solid square for the profilometer or XRF.
+- a Kelvin per contact up to a pad level that must lie inside its land (fan-in: PV2 or POST
+  from RDL to UBM, which no chain can alternate on): the contact stack three times, force and
+  sense both on the pad under test (R = R_contact);
+- per level drawn as lines (it has a space rule), a line-width bridge (a straight line at the
+  level's minimum width between two pads: R = Rs × length / width, the electrical line width)
+  and a space comb (two interdigitated combs at the minimum width and space: open when clear);
+- per plated level, a plating-thickness monitor (a solid square for the profilometer or XRF),
+  or, where the level has a density rule, columns of them over the rest of the site.
 
 Every structure is listed (`Structure`) with its probe pads' coordinates (from the cell
 centre; the caller adds the site's place) and its net labelled on the top level: `TS_<structure>`
-at every pad of a structure that is one piece, `TS_<comb>_A` / `_B` on a comb's two halves, so a netlist extraction finds every chain end to end and apart from product nets.
-A level below the top reaches its pads through the via stack. All lengths in µm, R in Ω.
-"""
+at every pad of a structure that is one piece, `TS_<comb>_A` / `_B` on a comb's two halves, so
+a netlist extraction finds every chain end to end and apart from product nets. A level below
+the top reaches its pads through the via stack.
 
+On a wafer (`Wafer.test_sites`: die sites R<row>C<col>), `pdk_stack` takes a family's levels and
+resistances from its PDK's resistance.toml and `wafer_test_sites` makes the die-sized site cell;
+on a plated wafer each plated piece gets one plating tail into the lane from one of its pads
+(how that is probed: `PROBING`). All lengths in µm, R in Ω.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
