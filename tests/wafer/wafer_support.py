@@ -82,9 +82,10 @@ def write_masks(layout: Layout, field: shapely.Polygon, design: Design, pdk: Pdk
     """Every mask of the PDK whose layers the layout draws, written as build.write_outputs does."""
     used = set(layout.layers())
     out = []
+    pdk = pdk.for_route(getattr(design.package, "route", None))   # the masks of the design's process route
     for mask in pdk.masks:
-        if not used & set(mask.layers):
-            continue
+        if not (used & set(mask.layers)) - {"MARK"}:
+            continue  # nothing of this mask's own (marks alone make no mask)
         m = derive_mask(layout, mask, pdk, design.name, design.revision, field)
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, folder / rel, layer_map=mask_layer_map(mask, pdk))
