@@ -176,15 +176,19 @@ def all_families(repeat: int) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_drc_wafer import _child
 
-    print(f"{'family template':<28} {'build s':>8} {'(CPU)':>7} {'masks':>5} {'RSS MB':>7}   {'DRC s':>7} {'RSS MB':>7}  violations")
+    print(f"{'family template':<28} {'build s':>8} {'(CPU)':>7} {'masks':>5} {'RSS MB':>7}   {'DRC s':>7} {'RSS MB':>7}  "
+          f"{'violations':<10} hierarchy")
     for name in FAMILIES:
         with tempfile.TemporaryDirectory() as tmp:
             done = subprocess.run([sys.executable, __file__, "--template", name, "--keep", tmp, "--json"],
                                   capture_output=True, text=True, check=True)
             b = json.loads(done.stdout.strip().splitlines()[-1])
             h = _child(Path(b["gds"]), b["pdk"], "hier", repeat)
+            st = next(iter(h["stats"].values()), {}) if h["stats"] else {}
+            how = (f"site types {st['types']}, band types {st.get('band_types')}" if "types" in st
+                   else st.get("mode", "") or "")
             print(f"{name:<28} {b['build_s']:8.3f} {b['cpu_s']:7.3f} {b['masks']:5d} {b['rss_mb']:7.0f}   "
-                  f"{h['s']:7.3f} {h['peak_mb']:7.0f}  {h['reported']}", flush=True)
+                  f"{h['s']:7.3f} {h['peak_mb']:7.0f}  {h['reported']:<10} {how}", flush=True)
     print("targets: build with every mask written 2 s, hierarchical DRC 2 s (issue #19)")
 
 
