@@ -478,3 +478,18 @@ def test_the_template_die_plates_and_isolates_on_a_wafer(pdk):
     assert result.checks["isolation"].ok, result.checks["isolation"].findings[:3]
     per_die = result.checks["isolation"].figures["pieces_per_die"]
     assert per_die == len(die.assignment)  # one piece per routed pad
+
+
+def test_a_wafer_on_a_family_without_one_is_refused_naming_its_substrate():
+    from layoutgen.config import load_config
+    from layoutgen.design import Wafer
+    from layoutgen.pipeline import place_on_wafer
+
+    from conftest import TEMPLATES
+
+    design = load_config(TEMPLATES / "fanout_2die.py").model_copy(update={"wafer": Wafer(diameter=200)})
+    with pytest.raises(ConfigError) as err:
+        place_on_wafer(design, load_pdk(design.pdk), None)
+    msg = str(err.value)
+    assert "family 'fanout' takes no Design.wafer" in msg and "Fanout.panel" in msg and "plating" not in msg
+    assert "the families wlcsp_fanin, relief_csp, sheet_terminals, backside_wlcsp;" in msg
