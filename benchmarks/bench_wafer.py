@@ -7,13 +7,22 @@ that builds a wafer, e.g. `--template backside_wlcsp` or `relief_csp_wafer`), ro
 family; `--template fanout_2die` places the fan-out unit on a 600 × 600 mm panel (its lower-left
 and upper-right corner balls depopulated for the unit marks, a die shift on every tenth unit).
 
+`--all` runs every family in turn (the sheet family through bench_sheet_wafer.py's steps), each in its own
+process, and prints one table: wafer build with every mask written (wall and CPU, the die's routing not
+counted), masks written, the build process's peak RSS, then the hierarchical DRC of the written GDS in a
+further process (bench_drc_wafer.py's child: best of --repeat, its peak RSS, violations); targets 2 s each.
+
     python benchmarks/bench_wafer.py [--template NAME] [--fill 0.2] [--keep DIR]
+    python benchmarks/bench_wafer.py --all [--repeat 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +44,8 @@ from layoutgen.wafer.checks import geometry_from_layout  # noqa: E402
 
 
 PANEL_UM = 600000.0
+KEY_300_UM = 103000.0    # |x| = |y| of the backside template's wafer-frame keys moved onto a 300 mm wafer
+FAMILIES = ("wlcsp_fanin", "relief_csp_wafer", "backside_wlcsp", "fanout_2die", "compliant_terminals_wafer")
 
 
 def fanout_panel(design, out: Path):
@@ -60,7 +71,14 @@ def template_die(name: str, fill: float | None, out: Path | None = None):
         die = builder(design.package.family)(design, pdk)
         return design, pdk, die, f"{name} unit (fanout, PDK {pdk.name}), routed in {time.perf_counter() - t:.2f} s"
     plating = design.wafer.plating if design.wafer else Plating()
-    design.wafer = Wafer(diameter=300, reticle=(26000.0, 33000.0), plating=plating.model_copy(update={"thieving_density": fill}))
+    update = {"diameter": 300, "reticle": (26000.0, 33000.0), "plating": plating.model_copy(update={"thieving_density": fill})}
+    if design.wafer is not None and design.wafer.alignment.keys:
+        # The template's keys in the scribe sit in its smaller wafer's edge region: on 300 mm, at the corners' lane
+        # crossings of the same region (the 300 mm die map of a 4 mm die leaves them clear there).
+        keys = [k.model_copy(update={"x": math.copysign(KEY_300_UM, k.x), "y": math.copysign(KEY_300_UM, k.y)})
+                if k.frame == "wafer" else k for k in design.wafer.alignment.keys]
+        update["alignment"] = design.wafer.alignment.model_copy(update={"keys": keys})
+    design.wafer = design.wafer.model_copy(update=update) if design.wafer else Wafer(**update)
     pdk = load_pdk(design.pdk)
     t = time.perf_counter()
     die = builder(design.package.family)(design, pdk)
@@ -135,12 +153,60 @@ def panel_figures(design, pdk, die, out: Path) -> None:
         print(f"  {name:<24} {size / 1024:9.1f} KiB")
 
 
+def one_family(name: str, out: Path) -> dict:
+    """The family's substrate built once with every mask written, in this process: figures for `--all`."""
+    if name == "compliant_terminals_wafer":
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_sheet_wafer import build_steps
+
+        c0 = time.process_time()
+        times, _, gds = build_steps(300, out)
+        die = next(v for k, v in times.items() if k.startswith("die"))
+        return {"build_s": sum(times.values()) - die, "cpu_s": time.process_time() - c0 - die,
+                "masks": len(list((out / "masks").glob("*.gds"))), "rss_mb": peak_rss_mb(), "gds": str(gds), "pdk": "sheet100"}
+    design, pdk, die, _ = template_die(name, None, out)
+    c0, t0 = time.process_time(), time.perf_counter()
+    run = build_and_write(design, pdk, die, out)
+    return {"build_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "masks": len(run["masks"]),
+            "rss_mb": peak_rss_mb(), "gds": str(out / f"{design.name}.gds"), "pdk": pdk.name}
+
+
+def all_families(repeat: int) -> None:
+    """Every family's 300 mm wafer (fan-out: 600 × 600 mm panel): build + masks and hierarchical DRC, one line each."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_drc_wafer import _child
+
+    print(f"{'family template':<28} {'build s':>8} {'(CPU)':>7} {'masks':>5} {'RSS MB':>7}   {'DRC s':>7} {'RSS MB':>7}  "
+          f"{'violations':<10} hierarchy")
+    for name in FAMILIES:
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run([sys.executable, __file__, "--template", name, "--keep", tmp, "--json"],
+                                  capture_output=True, text=True, check=True)
+            b = json.loads(done.stdout.strip().splitlines()[-1])
+            h = _child(Path(b["gds"]), b["pdk"], "hier", repeat)
+            st = next(iter(h["stats"].values()), {}) if h["stats"] else {}
+            how = (f"site types {st['types']}, band types {st.get('band_types')}" if "types" in st
+                   else st.get("mode", "") or "")
+            print(f"{name:<28} {b['build_s']:8.3f} {b['cpu_s']:7.3f} {b['masks']:5d} {b['rss_mb']:7.0f}   "
+                  f"{h['s']:7.3f} {h['peak_mb']:7.0f}  {h['reported']:<10} {how}", flush=True)
+    print("targets: build with every mask written 2 s, hierarchical DRC 2 s (issue #19)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--template", default="wlcsp_fanin", help="the template whose die is placed (default wlcsp_fanin)")
     ap.add_argument("--fill", type=float, default=None, help="thieving density (default: no fill)")
     ap.add_argument("--keep", type=Path, default=None, help="write into this folder and keep it")
+    ap.add_argument("--all", action="store_true", help="every family: build, masks, DRC, peak memory (one table)")
+    ap.add_argument("--repeat", type=int, default=1, help="with --all: DRC runs per family, the best reported")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)   # --all's child: one family's figures
     args = ap.parse_args()
+    if args.all:
+        return all_families(args.repeat)
+    if args.json:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(one_family(args.template, args.keep)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)

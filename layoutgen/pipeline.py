@@ -195,8 +195,10 @@ def place_on_wafer(design: Design, pdk: Pdk, die: DieResult):
         return None
     if not builds_wafer(design.package.family):
         known = ", ".join(f for f in MODULES if builds_wafer(f))
-        raise ConfigError(f"{design.wafer.where()}: Design.wafer: the wafer level (plating network, dicing) is "
-                          f"built for the families {known}; family {design.package.family!r} builds its die or unit only")
+        panel = " (its substrate is Fanout.panel: a CarrierPanel or a ReconstitutedWafer)" \
+            if design.package.family == "fanout" else ""
+        raise ConfigError(f"{design.wafer.where()}: Design.wafer: a wafer (die map, scribe lanes, marks, masks) is "
+                          f"built for the families {known}; family {design.package.family!r} takes no Design.wafer{panel}")
     if (level := wafer_level(design.package.family)) != "plated":
         from .wafer import SUBSTRATES     # its own substrate level (no plating network: no floating pads to refuse)
 

@@ -7,8 +7,10 @@ labels on PAD and BUMP, ball names on TEXT.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import klayout.db as kdb
 import shapely
 from shapely.geometry import box
 
@@ -21,6 +23,30 @@ from layoutgen.masks import derive_mask, mask_layer, mask_layer_map
 from layoutgen.pdk import Pdk
 
 TRACE_UM = 20.0
+
+
+@functools.lru_cache(maxsize=16)
+def _read(path: str, stamp: tuple[int, int]) -> kdb.Layout:
+    ly = kdb.Layout()
+    ly.read(path)
+    return ly
+
+
+def gds_region(path: Path, layers: list[tuple[int, int]], window: tuple[float, float, float, float] | None = None) -> kdb.Region:
+    """The merged region of `layers` under the top cell of a GDS file, read by KLayout (each file read once while
+    it is unchanged); with `window` (x0, y0, x1, y1, µm) only the shapes touching it, whole (clip with `& window`)."""
+    st = Path(path).stat()
+    ly = _read(str(path), (st.st_mtime_ns, st.st_size))
+    top = ly.top_cell()
+    box = None if window is None else kdb.Box(*[round(v / ly.dbu) for v in window])
+    reg = kdb.Region()
+    for lay in layers:
+        li = ly.find_layer(*lay)
+        if li is None:
+            continue
+        reg += kdb.Region(top.begin_shapes_rec(li) if box is None else top.begin_shapes_rec_touching(li, box))
+    reg.merge()
+    return reg
 
 
 def pad_ball_pairs(size: float, per_side: int, inset: float = 70.0, ball_in: float = 600.0) -> list[tuple[float, float, float, float]]:
@@ -82,9 +108,10 @@ def write_masks(layout: Layout, field: shapely.Polygon, design: Design, pdk: Pdk
     """Every mask of the PDK whose layers the layout draws, written as build.write_outputs does."""
     used = set(layout.layers())
     out = []
+    pdk = pdk.for_route(getattr(design.package, "route", None))   # the masks of the design's process route
     for mask in pdk.masks:
-        if not used & set(mask.layers):
-            continue
+        if not (used & set(mask.layers)) - {"MARK"}:
+            continue  # nothing of this mask's own (marks alone make no mask)
         m = derive_mask(layout, mask, pdk, design.name, design.revision, field)
         rel = Path("masks") / f"{mask.name}.gds"
         write_layout(m, pdk, folder / rel, layer_map=mask_layer_map(mask, pdk))
