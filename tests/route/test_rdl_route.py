@@ -8,9 +8,11 @@ import math
 
 import numpy as np
 import pytest
+import klayout.db as kdb
 import shapely
 
 from layoutgen.errors import RoutingError
+from layoutgen.pads import peripheral_pads
 from layoutgen.route.rdl import Route, RouteRules, Routing, Terminal, route, teardrop, trace_polygon
 from layoutgen.route.rdl.example import Die, example_die
 from layoutgen.route.rdl.geometry import routing_metal
@@ -340,3 +342,55 @@ def test_teardrop_is_no_wider_than_the_rule_fraction_and_leaves_no_stub():
     assert teardrop(ball, path, narrow).is_empty  # no room for a teardrop wider than the trace
     diagonal = [(ball.x + 300.0, ball.y + 300.0), (ball.x, ball.y)]
     assert teardrop(ball, diagonal, die.rules).is_empty  # a diagonal trace's edges are off the grid
+
+
+# ---------------------------------------------------------------- balls that are only keep-outs
+
+
+def drawn_rdl_findings(routing: Routing, pads, rules: RouteRules) -> list[str]:
+    """What KLayout (an independent reader) finds on the RDL the build would draw: the routed metal
+    and the pad landings (balls that are keep-outs draw no RDL): width, space, non-octilinear edges."""
+    dbu = 0.001
+    region = kdb.Region()
+    for g in [*routing_metal(routing, rules, pads).values(), *(p.shape for p in pads)]:
+        for poly in getattr(g, "geoms", [g]):
+            pts = [kdb.Point(round(x / dbu), round(y / dbu)) for x, y in list(poly.exterior.coords)[:-1]]
+            region.insert(kdb.Polygon(pts))
+    region.merge()
+    out = [f"width {e}" for e in region.width_check(round(rules.width / dbu) - 1, False, kdb.Metrics.Projection).each()]
+    out += [f"space {e}" for e in region.space_check(round(rules.space / dbu) - 1, False, kdb.Metrics.Projection).each()]
+    out += [f"angle {e}" for e in region.edges().with_angle(kdb.Edges.OrthoDiagonalEdges, True).each()]
+    return out
+
+
+def test_balls_that_are_keep_outs_get_no_fill_and_traces_clear_them():
+    # relief400's every-option case (issue 15): 3 mm die, 6 pads a side at 300 µm, 5 × 5 balls at
+    # 400 µm less C3, each ball an octagonal 260 µm protrusion footprint that is no RDL metal. Its
+    # 45° edges lie half a grid step off the traces' diagonals, so a trace entering at 45° met one
+    # at a point off the grid; the router read the float noise there as a notch, "filled" it against
+    # the footprint, and the fill drew a 0.01 µm step (RDL.W.1, RDL.ANGLE 45.04°) on the real RDL.
+    from layoutgen.families.relief_csp.cells.tiers import footprint
+    from layoutgen.pdk import load_pdk
+
+    pdk = load_pdk("relief400")
+    foot = footprint(260, "octagon", pdk)
+    pads = [Terminal(p.name, p.net, p.x, p.y, shapely.box(p.x - 50, p.y - 50, p.x + 50, p.y + 50))
+            for p in peripheral_pads(3000, 3000, 6, 300, inset=90, size=70, nets={"VDD": [1, 11], "VSS": [6, 16]})]
+    balls = [Terminal(f"{'ABCDE'[r]}{c + 1}", None, (c - 2) * 400.0, (2 - r) * 400.0,
+                      shapely.affinity.translate(foot, (c - 2) * 400.0, (2 - r) * 400.0), metal=False)
+             for r in range(5) for c in range(5) if (r, c) != (2, 2)]
+    rules = RouteRules(width=10.0, space=10.0, grid=0.005, teardrop_max_fraction=0.0, pitch=400.0)
+    routing = route(pads, balls, shapely.box(-1465, -1465, 1465, 1465), rules)
+    assert len(routing.routes) == 24
+    assert any(abs(abs(b[0] - a[0]) - abs(b[1] - a[1])) < 1e-9 and b == (ball.x, ball.y)
+               for r in routing.routes for ball in balls if ball.name == r.ball
+               for a, b in zip(r.path, r.path[1:])), "some trace enters its ball at 45°"
+    assert drawn_rdl_findings(routing, pads, rules) == []
+    metal = routing_metal(routing, rules, pads)
+    for r in routing.routes:   # no metal beyond the trace itself inside its own ball's footprint
+        ball = next(b for b in balls if b.name == r.ball)
+        extra = metal[r.net].intersection(ball.shape).difference(trace_polygon(list(r.path), rules.width, rules.grid))
+        assert extra.area < 1e-6, f"{r.net}: {extra.area:.4f} µm² of fill against its keep-out ball"
+    for b in balls:   # and every other net's metal clears each ball by the space
+        gaps = [shapely.distance(g, b.shape) for net, g in metal.items() if routing.ball_nets.get(b.name) != net]
+        assert min(gaps) >= rules.space - 1e-6, b.name
