@@ -11,7 +11,7 @@ import shapely
 
 from layoutgen.errors import RoutingError
 from .geometry import teardrop, trace_polygons
-from .maze import Job, Maze, over_capacity
+from .maze import SEQUENTIAL, Job, Maze, over_capacity
 from .model import Route, RouteRules, Routing, Terminal
 from .plan import assign_balls
 
@@ -25,6 +25,7 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
     _check_landings(maze)
     left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
+    left = maze.sequential(left, min(SEQUENTIAL, 2 * len(left) + 2))
     if left:
         raise RoutingError(over_capacity(maze, left))
     for k in sorted(range(len(jobs)), key=lambda k: -len(maze.paths[k])):

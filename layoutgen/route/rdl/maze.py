@@ -40,6 +40,9 @@ STEP_BITS = (H, V, D1, D2)
 ALL = H | V | D1 | D2
 MARGIN = 0.5  # µm kept beyond the rule where a node's clearance is measured at points only
 ROUNDS = 40  # negotiated-congestion rounds before the routing is declared over capacity
+STALL = 24  # rounds without fewer conflicting jobs before negotiation stops
+SEQUENTIAL = 12  # at most this many one-at-a-time passes after negotiation leaves conflicts
+WALL = 1e6  # congestion price that makes another trace's nodes a wall
 
 
 @dataclass(frozen=True)
@@ -361,7 +364,7 @@ class Maze:
     def negotiate(self, grow: int) -> list[int]:
         """Route every job, ripping up and rerouting shared nodes; the jobs still in conflict (or unroutable)."""
         order = sorted(range(len(self.jobs)), key=lambda k: self._span(k))
-        todo, pres = order, 0.5
+        todo, pres, best, since = order, 0.5, len(order) + 1, 0
         for rnd in range(ROUNDS):
             for k in todo:
                 self.place(k, None)
@@ -374,10 +377,43 @@ class Maze:
             bad = [k for k in order if self.paths[k] is None or self.shared(k)]
             if not bad:
                 return []
+            best, since = (len(bad), 0) if len(bad) < best else (best, since + 1)
+            if since >= STALL:
+                break  # no fewer conflicts for STALL rounds: the conflicts are crossings, not crowding
             self.hist += 0.6 * (self.occ > 1)
             pres *= 1.8
             todo = bad
         return [k for k in order if self.paths[k] is None or self.shared(k)]
+
+    def sequential(self, left: list[int], attempts: int) -> list[int]:
+        """After negotiation left `left` in conflict (traces that would have to cross, which
+        negotiated costs alone can keep swapping): route the jobs one at a time over the whole
+        lattice, every placed trace a wall, the conflicting ones first; a job that finds no way
+        moves to the front and all are routed again. Returns [] when every job is placed
+        without sharing, else `left` with the negotiated paths put back (for the report)."""
+        if not left or any(self.paths[k] is None for k in left):
+            return left
+        kept = list(self.paths)
+        order = sorted(range(len(self.jobs)), key=lambda k: self._span(k))
+        first, whole = list(left), max(self.lat.nx, self.lat.ny)
+        for _ in range(attempts):
+            for k in range(len(self.jobs)):
+                self.place(k, None)
+            fail = None
+            for k in first + [k for k in order if k not in first]:
+                path = self.route_one(k, WALL, whole)
+                self.place(k, path)
+                if path is None or self.shared(k):
+                    fail = k
+                    break
+            if fail is None:
+                return []
+            first = [fail] + [k for k in first if k != fail]
+        for k in range(len(self.jobs)):
+            self.place(k, None)
+        for k, path in enumerate(kept):
+            self.place(k, path)
+        return left
 
     def _span(self, k: int) -> float:
         job = self.jobs[k]
@@ -524,4 +560,4 @@ def over_capacity(maze: Maze, left: list[int]) -> str:
     return (f"nets {shown} cannot all be routed on one layer: near ({x:.1f}, {y:.1f}) they need {cut}, "
             f"which carries {tracks} track(s) at {job0.width:g}/{job0.space:g} µm width/space but "
             f"{max(len(users), tracks + 1)} traces must cross it (over by {max(1, len(users) - tracks)}); "
-            f"{len(left)} of {len(maze.jobs)} traces still share metal after {ROUNDS} rip-up rounds")
+            f"{len(left)} of {len(maze.jobs)} traces still share metal after negotiated rip-up and one-at-a-time routing")
