@@ -102,7 +102,10 @@ def _teardrops(routes: list[Route], balls: Sequence[Terminal], rules: RouteRules
     """Keep each route's teardrop only where it clears every other net's trace and ball by its space."""
     by_name = {b.name: b for b in balls}
     drops = [teardrop(by_name[r.ball], r.path, replace(rules, width=r.width or rules.width)) for r in routes]
-    polys = np.array([trace_polygons([r.path], r.width or rules.width, rules.grid)[0] for r in routes], dtype=object)
+    polys = np.empty(len(routes), dtype=object)
+    for w in {r.width or rules.width for r in routes}:   # one vectorised pass per trace width
+        ks = [k for k, r in enumerate(routes) if (r.width or rules.width) == w]
+        polys[ks] = trace_polygons([routes[k].path for k in ks], w, rules.grid)
     others = np.concatenate([polys, np.array([b.shape for b in balls], dtype=object)])
     net_of = [r.net for r in routes] + [None] * len(balls)
     ball_of = [None] * len(routes) + [b.name for b in balls]
