@@ -557,7 +557,14 @@ def over_capacity(maze: Maze, left: list[int]) -> str:
     nets = sorted({maze.jobs[k].net for k in users} | {maze.jobs[k].net for k in left})
     shown = ", ".join(nets[:8]) + (f" and {len(nets) - 8} more" if len(nets) > 8 else "")
     job0 = maze.jobs[left[0]]
-    return (f"nets {shown} cannot all be routed on one layer: near ({x:.1f}, {y:.1f}) they need {cut}, "
-            f"which carries {tracks} track(s) at {job0.width:g}/{job0.space:g} µm width/space but "
-            f"{max(len(users), tracks + 1)} traces must cross it (over by {max(1, len(users) - tracks)}); "
-            f"{len(left)} of {len(maze.jobs)} traces still share metal after negotiated rip-up and one-at-a-time routing")
+    where = (f"nets {shown} cannot all be routed on one layer: near ({x:.1f}, {y:.1f}) they need {cut}, "
+             f"which carries {tracks} track(s) at {job0.width:g}/{job0.space:g} µm width/space")
+    tail = (f"; {len(left)} of {len(maze.jobs)} traces still share metal after negotiated rip-up and "
+            f"one-at-a-time routing")
+    if len(users) > tracks:
+        return (f"{where} but the router's best attempt puts {len(users)} traces through it "
+                f"(over by {len(users) - tracks}){tail}")
+    # not a capacity proof: the cut has room for its traces, the router found no order that avoids a crossing
+    return (f"{where}, enough for the {len(users)} trace(s) crossing it, but the router found no way to "
+            f"route them there without two crossing (not a capacity limit: move a pad or swap balls to "
+            f"bring the pinout closer to ring order){tail}")
