@@ -566,5 +566,5 @@ def over_capacity(maze: Maze, left: list[int]) -> str:
                 f"(over by {len(users) - tracks}){tail}")
     # not a capacity proof: the cut has room for its traces, the router found no order that avoids a crossing
     return (f"{where}, enough for the {len(users)} trace(s) crossing it, but the router found no way to "
-            f"route them there without two crossing (not a capacity limit: move a pad or swap balls to "
+            f"route them there without two crossing (no capacity limit is proven there: move a pad or swap balls to "
             f"bring the pinout closer to ring order){tail}")
