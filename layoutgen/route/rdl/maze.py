@@ -203,9 +203,18 @@ class Maze:
         own_pad, own_ball = job.pad, len(self.pads) + job.ball
         near = dist < self.clear[k]
         other = near & (owner != own_pad) & (owner != own_ball)
-        mask = np.where(other.any(0) | (self.obs.room[hs] < math.hypot(pen.a, pen.t) + MARGIN), 0, ALL).astype(np.uint8)
         hi = np.arange(2 * win.i0, 2 * win.i1 - 1)[:, None]
         hj = np.arange(2 * win.j0, 2 * win.j1 - 1)[None, :]
+        x = lat.x0 + hi * lat.p / 2.0
+        y = lat.y0 + hj * lat.p / 2.0
+        (xl, xh), (yl, yh) = self.pad_strips(k)
+        vstrip = (x >= xl - 1e-9) & (x <= xh + 1e-9)
+        hstrip = (y >= yl - 1e-9) & (y <= yh + 1e-9)
+        in_pad = (near & (owner == own_pad)).any(0)
+        # the keep-in edge closes a point unless the pen there lies wholly on the trace's own pad
+        # (a pad may reach past the keep-in; metal on it is the pad's, wherever the trace lands)
+        edge = (self.obs.room[hs] < math.hypot(pen.a, pen.t) + MARGIN) & ~(in_pad & vstrip & hstrip)
+        mask = np.where(other.any(0) | edge, 0, ALL).astype(np.uint8)
         # own ball: only the 4 axis rays through the ball's node (a 45° trace meeting a capture
         # pad's facet square on leaves sub-µm steps that a notch check flags)
         ball = self.balls[job.ball]
@@ -215,13 +224,7 @@ class Maze:
         in_ball = (near & (owner == own_ball)).any(0)
         mask = np.where(in_ball, mask & ray, mask)
         # own pad: straight across the edge it crosses, inside the strip the pen fully covers
-        x = lat.x0 + hi * lat.p / 2.0
-        y = lat.y0 + hj * lat.p / 2.0
-        (xl, xh), (yl, yh) = self.pad_strips(k)
-        vstrip = (x >= xl - 1e-9) & (x <= xh + 1e-9)
-        hstrip = (y >= yl - 1e-9) & (y <= yh + 1e-9)
         pad_bits = (np.where(vstrip, V, 0) | np.where(hstrip, H, 0)).astype(np.uint8)
-        in_pad = (near & (owner == own_pad)).any(0)
         return np.where(in_pad, mask & pad_bits, mask)
 
     def pad_strips(self, k: int) -> tuple[tuple[float, float], tuple[float, float]]:
