@@ -403,3 +403,23 @@ def test_balls_that_are_keep_outs_get_no_fill_and_traces_clear_them():
     for b in balls:   # and every other net's metal clears each ball by the space
         gaps = [shapely.distance(g, b.shape) for net, g in metal.items() if routing.ball_nets.get(b.name) != net]
         assert min(gaps) >= rules.space - 1e-6, b.name
+
+
+def test_a_pad_reaching_past_the_keep_in_is_landed_on():
+    # pads 40 µm in from a 1.2 mm die's edge: the 18 µm landings reach 4 µm past the keep-in (seal
+    # 25 + 10 µm), so the only lattice points on them lie nearer the keep-in edge than the pen's
+    # reach; the pen there is wholly on the pad, whose metal it is. A net class (wider VDD) sends
+    # the job to the lattice router, which refused such pads before ("every way is closed").
+    rules = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0,
+                       classes=(("N1", 8.0, 5.0),))
+    die = example_die(1200.0, 4, 4, 200.0, pads_per_side=4, pad_pitch_um=100.0, capture_um=110.0,
+                      landing_um=18.0, pad_inset_um=40.0, rules=rules)
+    assert all(not shapely.covered_by(p.shape, die.keepin) for p in die.pads)
+    routing = route(die.pads, die.balls, die.keepin, rules)
+    assert routing.router == "lattice" and len(routing.routes) == 16
+    pads = {p.name: p for p in die.pads}
+    for r in routing.routes:   # each trace ends on its own landing, and its metal off the pads stays inside
+        assert shapely.covers(pads[r.pad].shape, shapely.Point(r.path[0]))
+    off_pads = shapely.difference(shapely.union_all(list(routing_metal(routing, rules).values())),
+                                  shapely.union_all([p.shape for p in die.pads]))
+    assert shapely.covered_by(off_pads, die.keepin)
