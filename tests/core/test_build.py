@@ -226,18 +226,20 @@ def test_bad_config_exits_2_and_writes_nothing(tmp_path, write_config, capsys):
 
 UNROUTABLE = """
 from layoutgen import BallGrid, Design, Die, FanInWlcsp, Pad
-pads = [Pad(name="A", net="NA", x=-1500, y=-2430), Pad(name="C", net="NC", x=0, y=-2430),
-        Pad(name="B", net="NB", x=1500, y=-2430)]
+pads = [Pad(name="A", net="NA", x=-1500, y=-2430), Pad(name="B", net="NB", x=-500, y=-2430),
+        Pad(name="C", net="NA", x=500, y=-2430), Pad(name="D", net="NB", x=1500, y=-2430)]
 design = Design(
     name="u", pdk="sky400", die=Die(width=5000, height=5000, pads=pads),
-    package=FanInWlcsp(balls=BallGrid(rows=1, cols=3, pitch=400, assign="explicit",
-                                      nets={"A1": "NB", "A2": "NC", "A3": "NA"})),
+    package=FanInWlcsp(balls=BallGrid(rows=1, cols=2, pitch=400, assign="explicit",
+                                      nets={"A1": "NA", "A2": "NB"})),
 )
 """
 
 
 def test_unroutable_config_exits_2_names_the_net(tmp_path, write_config, capsys):
-    """Pads A, C, B along one edge, balls NB, NC, NA in a row: C's trace walls off A from B's ball."""
+    """Pads NA, NB, NA, NB along the die edge, each net's two pads on one ball: whichever net is drawn
+    first cuts the die in two with the other's pads on both sides. (Pads A, C, B to balls NB, NC, NA,
+    the case this test used before, routes: B's trace passes between C's and A's balls.)"""
     out = tmp_path / "out"
     code = main(["build", str(write_config(UNROUTABLE)), "-o", str(out)])
     err = capsys.readouterr().err

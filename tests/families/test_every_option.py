@@ -161,7 +161,7 @@ def check_backside_octagon(w: Written) -> None:
 # --- family 2: relief CSP -------------------------------------------------------------------------
 
 def relief(name: str, route: str, shape: str, stencil: str, rear=None, tracks: str = "plated") -> Design:
-    pads = _pads(3000, 5, 300, inset=90, pad=70, nets={"VDD": [1, 11], "VSS": [6, 16]})
+    pads = _pads(3000, 6, 300, inset=90, pad=70, nets={"VDD": [1, 11], "VSS": [6, 16]})
     return Design(name=name, pdk="relief400", die=Die(name="EO_RELIEF", width=3000, height=3000, pads=pads),
                   package=ReliefCsp(route=route, tracks=tracks, rear=rear,
                                     protrusions=Protrusions(grid=BallGrid(rows=5, cols=5, pitch=400, depopulate=["C3"]),
@@ -184,7 +184,7 @@ def check_relief_print_octagon(w: Written) -> None:
     # route="print": the three stencils only; rear=all pads with localised metal: a slot and a metal per pad.
     assert PRINT <= w.masks() and not (MOULD & w.masks())
     assert w.vertices("PASTE") == {4}
-    assert len(w.polygons("RSLOT")) == 20 and len(w.polygons("RMETAL")) == 20
+    assert len(w.polygons("RSLOT")) == 24 and len(w.polygons("RMETAL")) == 24
     assert {"RSLOT", "RMETAL"} <= w.masks()
 
 

@@ -12,8 +12,8 @@ from floorplans import FLOORPLANS, build_checked, design, row
 from layoutgen.design import BallGrid, NetClass
 
 # Floorplans the router does not route yet (each refused with exit 2 and a reason, never exit 1):
-# the lattice router's rip-up does not converge on them (its "over by 1" is not a capacity proof).
-NOT_YET = {"one_net_two_balls", "pinout_datasheet"}
+# the lattice router finds no planar set of traces on it (neither negotiation nor one-at-a-time routing), though one exists.
+NOT_YET = {"pinout_datasheet"}
 # Floorplans no single-layer routing exists for, refused with the reason (a proof, not a failed search).
 INFEASIBLE = {
     # VDD's pads 3 and 13 meet at A1, VSS's pads 8 and 18 at F6: the pads alternate along the edge

@@ -290,15 +290,15 @@ def route_tracks(design: Design, pdk: Pdk, top: Cell, pad_terms: list[Terminal],
                  balls: list[tuple[str, float, float]], seat: tuple[float, float]) -> Routing:
     """Tracks from the wells to the bonding pads, by the RDL router.
 
-    The router sees each ball as its whole footprint: other nets' traces keep their space
-    from it (no track climbs a foreign protrusion), and a ball's own trace ends at its
+    The router sees each ball as its whole footprint, a keep-out with no RDL of its own: other
+    nets' traces keep their space from it (no track climbs a foreign protrusion), and a ball's own trace ends at its
     bonding pad's centre, having climbed the wall and crossed the rim. A teardrop would sit
     at the foot of the wall, not at the bonding pad, so none is drawn.
     """
     grid = design.package.protrusions.grid
     foot = pcell.shapes["MOULD1"][0]
     ball_terms = [Terminal(n, grid.nets.get(n) if grid.assign == "explicit" else None,
-                           x + seat[0], y + seat[1], shapely.affinity.translate(foot, x, y)) for n, x, y in balls]
+                           x + seat[0], y + seat[1], shapely.affinity.translate(foot, x, y), metal=False) for n, x, y in balls]
     rules = route_rules(pdk, "RDL", grid.pitch, teardrops=False)
     return route_onto(top, "RDL", pad_terms, ball_terms, _keepin(design, pdk), rules, grid.assign, grid)
 

@@ -11,7 +11,7 @@ import shapely
 
 from layoutgen.errors import RoutingError
 from .geometry import teardrop, trace_polygons
-from .maze import Job, Maze, over_capacity
+from .maze import SEQUENTIAL, Job, Maze, over_capacity
 from .model import Route, RouteRules, Routing, Terminal
 from .plan import assign_balls
 
@@ -25,6 +25,7 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
     _check_landings(maze)
     left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
+    left = maze.sequential(left, min(SEQUENTIAL, 2 * len(left) + 2))
     if left:
         raise RoutingError(over_capacity(maze, left))
     for k in sorted(range(len(jobs)), key=lambda k: -len(maze.paths[k])):
@@ -101,7 +102,10 @@ def _teardrops(routes: list[Route], balls: Sequence[Terminal], rules: RouteRules
     """Keep each route's teardrop only where it clears every other net's trace and ball by its space."""
     by_name = {b.name: b for b in balls}
     drops = [teardrop(by_name[r.ball], r.path, replace(rules, width=r.width or rules.width)) for r in routes]
-    polys = np.array([trace_polygons([r.path], r.width or rules.width, rules.grid)[0] for r in routes], dtype=object)
+    polys = np.empty(len(routes), dtype=object)
+    for w in {r.width or rules.width for r in routes}:   # one vectorised pass per trace width
+        ks = [k for k, r in enumerate(routes) if (r.width or rules.width) == w]
+        polys[ks] = trace_polygons([routes[k].path for k in ks], w, rules.grid)
     others = np.concatenate([polys, np.array([b.shape for b in balls], dtype=object)])
     net_of = [r.net for r in routes] + [None] * len(balls)
     ball_of = [None] * len(routes) + [b.name for b in balls]

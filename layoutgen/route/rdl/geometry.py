@@ -60,11 +60,13 @@ def trace_polygons(
     paths: Sequence[Sequence[tuple[float, float]]], width: float, grid: float
 ) -> list[shapely.Polygon]:
     """`trace_polygon` for many centrelines at once (one vectorised hull pass)."""
+    from layoutgen.drc.merge import union_groups
+
+    if not len(paths):
+        return []
     hulls, owner = trace_hulls(paths, width, grid)
-    ends = np.searchsorted(owner, np.arange(len(paths)), side="right")
-    starts = np.concatenate([[0], ends[:-1]])
-    merged = [shapely.union_all(hulls[a:b]) for a, b in zip(starts, ends)]
-    return list(shapely.set_precision(np.array(merged, dtype=object), grid))
+    merged = union_groups(hulls, owner, np.arange(len(paths)))
+    return list(shapely.set_precision(merged, grid))
 
 
 def trace_hulls(

@@ -11,13 +11,15 @@ import shapely
 
 @dataclass(frozen=True)
 class Terminal:
-    """A chip pad or a ball: its name, net, centre and metal footprint on the RDL layer."""
+    """A chip pad or a ball: its name, net, centre and footprint on the RDL layer (`metal`: drawn
+    on the layer, as a capture pad is; else only a keep-out other nets clear, as a protrusion is)."""
 
     name: str
     net: str | None
     x: float
     y: float
     shape: shapely.Polygon
+    metal: bool = True
 
 
 @dataclass(frozen=True)

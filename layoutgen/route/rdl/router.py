@@ -125,12 +125,18 @@ def _ring_route(
                    max(ball_r, max(teardrop_reach(b, rules) for b in balls)),
                    _side_facts(grid, pads, pad_side, rules, pen),
                    max(teardrop_run(b, rules) for b in balls))
-    errors = []
-    for cand, plans in _ranked_plans(ctx, candidates)[:MAX_DRAWN]:
-        try:
-            return checked(_draw(cand, plans), pads, keepin, rules)
-        except RoutingError as error:
-            errors.append(error)
+    errors, tried = [], set()
+    for slack in (1.0, 4.0):   # the cheapest plan first (strict bound); the runners-up only if it fails to draw
+        for n, cand, plans in _ranked_plans(ctx, candidates, slack)[:MAX_DRAWN]:
+            if n in tried:
+                continue
+            tried.add(n)
+            try:
+                return checked(_draw(cand, plans), pads, keepin, rules)
+            except RoutingError as error:
+                errors.append(error)
+            if len(tried) >= MAX_DRAWN:
+                break
     raise errors[0]
 
 
@@ -171,8 +177,11 @@ def _side_facts(grid: BallGrid, pads: Sequence[Terminal], pad_side: np.ndarray, 
     return tuple(facts)
 
 
-def _ranked_plans(ctx: _Context, candidates: list[np.ndarray]) -> list[tuple[_Context, list[SidePlan]]]:
-    """Ring plans of every candidate sector cut that can be planned, cheapest first."""
+def _ranked_plans(ctx: _Context, candidates: list[np.ndarray],
+                  slack: float) -> list[tuple[int, _Context, list[SidePlan]]]:
+    """Ring plans of the candidate sector cuts that can be planned, cheapest first, with their
+    candidate number; a candidate is dropped once its sides cost more than `slack` times the
+    cheapest complete plan so far (1: only plans that may be the cheapest are finished)."""
     scored, first_error, best = [], None, math.inf
     for n, ball_side in enumerate(candidates):
         cand = replace(ctx, ball_side=ball_side)
@@ -181,7 +190,7 @@ def _ranked_plans(ctx: _Context, candidates: list[np.ndarray]) -> list[tuple[_Co
             for side in range(4):
                 plans.append(plan_side(_side_job(cand, side, np.flatnonzero(ball_side == side))))
                 cost += plans[-1].cost
-                if cost > 4.0 * best:
+                if cost > slack * best:
                     break
         except RoutingError as error:
             first_error = first_error or error
@@ -191,7 +200,7 @@ def _ranked_plans(ctx: _Context, candidates: list[np.ndarray]) -> list[tuple[_Co
             scored.append((cost, n, cand, plans))
     if not scored:
         raise first_error
-    return [(cand, plans) for _, _, cand, plans in sorted(scored, key=lambda t: t[:2])]
+    return [(n, cand, plans) for _, n, cand, plans in sorted(scored, key=lambda t: t[:2])]
 
 
 def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:

@@ -41,10 +41,13 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
     balls = routing.balls
     metal = routes_metal(routing.routes, {b.name: b for b in balls}, rules)
     landings: dict[str, list] = {}
-    for p in pads:
-        landings.setdefault(p.net, []).append(p.shape)
-    for b in balls:
-        landings.setdefault(routing.ball_nets.get(b.name, f"(no-connect ball {b.name})"), []).append(b.shape)
+    keepouts: list[tuple[str, Terminal]] = []   # terminals not drawn on the layer: other nets only clear them
+    for net, t in [(p.net, p) for p in pads] + [(routing.ball_nets.get(b.name, f"(no-connect ball {b.name})"), b)
+                                                  for b in balls]:
+        if t.metal:
+            landings.setdefault(net, []).append(t.shape)
+        else:
+            keepouts.append((net, t))
     nets = sorted(set(metal) | set(landings))
     pieces = [(k, g) for k, n in enumerate(nets) for g in ([metal[n]] if n in metal else []) + landings.get(n, [])]
     geoms = union_groups(np.array([g for _, g in pieces], dtype=object), np.array([k for k, _ in pieces]),
@@ -66,6 +69,7 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
         raise RoutingError(f"net {nets[k]}: a notch between its own traces and landings stays narrower than "
                            f"{rules.space:g} µm after {FILL_ROUNDS} fills")
     _check_keepin(routing.routes, metal, pads, balls, keepin)  # fills included
+    _check_keepouts(nets, geoms, keepouts, rules)
     _check_class_space(nets, geoms, rules)
     return replace(routing, metal=metal)
 
@@ -106,6 +110,23 @@ def _check_keepin(routes: Sequence[Route], metal: Mapping[str, shapely.Geometry]
         if outside.area > 1e-6:
             spot = outside.representative_point()
             raise RoutingError(f"{_near(routes, metal, spot)}leaves the keep-in near ({spot.x:.1f}, {spot.y:.1f})")
+
+
+def _check_keepouts(nets: list[str], geoms: np.ndarray, keepouts: list[tuple[str, Terminal]],
+                    rules: RouteRules) -> None:
+    """Every other net's metal keeps its space from a terminal that is only a keep-out (its own
+    net's trace runs over it: a track climbing its protrusion); such a terminal is never merged
+    into its net's metal, since the layer has no metal there for a notch to be filled against."""
+    if not keepouts or not len(geoms):
+        return
+    shapes = np.array([t.shape for _, t in keepouts], dtype=object)
+    k, n = shapely.STRtree(geoms).query(shapes, predicate="dwithin", distance=rules.space - 1e-6)
+    for a, b in zip(k.tolist(), n.tolist()):
+        net, t = keepouts[a]
+        if nets[b] != net:
+            gap = float(shapely.distance(t.shape, geoms[b]))
+            raise RoutingError(f"net {nets[b]} comes {gap:.3f} µm from {t.name} (net {net}), which it must clear "
+                               f"by {rules.space:g} µm")
 
 
 def _findings(routes: Sequence[Route], metal: Mapping[str, shapely.Geometry], nets: list[str], geoms: np.ndarray,
