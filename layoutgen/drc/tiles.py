@@ -18,7 +18,11 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   in its core) cover in every window; the client sums the windows of the whole layout,
   whose grid comes from the whole layout's extent, exactly as the untiled check.
 - Rules that need the whole layout at once (connectivity, the wafer's plating and
-  isolation checks, family rule kinds) run untiled in one worker task that reads the file.
+  isolation checks, family rule kinds) run untiled in one worker task that reads the file
+  itself (never skipped: their violations join the tiles' in deck order); that worker's
+  memory is the flat file's, not a tile's. As `run_drc(..., hierarchical=False)`, on a wafer
+  they see the plating network join every net before dicing (NET.SHORT), where `run_drc`'s
+  hierarchical check of a wafer looks per die.
 
 Geometry equals the untiled result up to float rounding far below the database unit
 (translated copies may be merged from another representative shape).
