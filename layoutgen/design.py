@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from .units import LENGTH_EPS_UM
 
 # The config file being executed; models created while it runs remember their line in it.
 CONFIG_FILE: contextvars.ContextVar[str | None] = contextvars.ContextVar("CONFIG_FILE", default=None)
@@ -345,7 +346,7 @@ def check_pads_clear_of_seal(die: "Die", seal: float) -> None:
     if seal <= 0:
         return
     for p in die.pads:
-        if abs(p.x) + p.width / 2 > die.width / 2 - seal + 1e-9 or abs(p.y) + p.height / 2 > die.height / 2 - seal + 1e-9:
+        if abs(p.x) + p.width / 2 > die.width / 2 - seal + LENGTH_EPS_UM or abs(p.y) + p.height / 2 > die.height / 2 - seal + LENGTH_EPS_UM:
             raise ValueError(f"pad {p.name} at ({p.x:g}, {p.y:g}), {p.width:g} × {p.height:g} µm, reaches into the "
                              f"{seal:g} µm seal ring band at the die edge")
 
@@ -402,12 +403,17 @@ class Stepper(Model):
     """A stepper job as well as the 1X masks: a reticle per mask at the stepper's reduction, and the job file."""
 
     reduction: Literal[1, 4, 5] = Field(default=5, description="stepper reduction: the reticle is the wafer pattern × this")
+    max_field: tuple[Length, Length] = Field(default=(26000.0, 33000.0), description="largest field (x, y) the tool "
+                                             "exposes at the wafer, µm (26 × 33 mm: today's 4× and 5× steppers and scanners)")
+    reticle_pattern: Length = Field(default=132000.0, description="side of the reticle's pattern area, µm "
+                                    "(132 mm: a 6-inch reticle)")
 
     def check_field(self, reticle: tuple[float, float]) -> None:
-        """ValueError when the field times the reduction does not fit a 6-inch reticle's 132 × 132 mm pattern area."""
-        if max(reticle) * self.reduction > 132000:
+        """ValueError when the field times the reduction is larger than the reticle's pattern area."""
+        if max(reticle) * self.reduction > self.reticle_pattern:
             raise ValueError(f"the {reticle[0]:g} × {reticle[1]:g} µm field at {self.reduction}× is "
-                             f"{max(reticle) * self.reduction / 1000:g} mm: larger than a 6-inch reticle's 132 mm pattern area")
+                             f"{max(reticle) * self.reduction / 1000:g} mm: larger than the reticle's "
+                             f"{self.reticle_pattern / 1000:g} mm pattern area (Stepper.reticle_pattern)")
 
 
 class Wafer(Model):
@@ -419,7 +425,7 @@ class Wafer(Model):
     scribe: Length = Field(default=100.0, description="scribe lane width between dies, µm")
     kerf: Length = Field(default=50.0, description="saw kerf width (removed by dicing), µm")
     offset: tuple[float, float] | Literal["auto"] = Field(default="auto", description="die grid offset from the wafer centre (µm), or 'auto' to maximise the die count")
-    reticle: tuple[float, float] | None = Field(default=None, description="reticle field (x, y) in µm, at most 26000 × 33000")
+    reticle: tuple[float, float] | None = Field(default=None, description="reticle field (x, y) in µm, at most the stepper's max_field")
     plating: Plating = Field(default_factory=Plating, description="plating network")
     alignment: Alignment = Field(default_factory=Alignment, description="alignment keys and mark sites")
     stepper: Stepper | None = Field(default=None, description="reticles and a stepper job as well as the 1X masks (needs reticle)")
@@ -432,8 +438,10 @@ class Wafer(Model):
         if self.plating.bus_width >= self.kerf:
             raise FieldValueError(("plating", "bus_width"), self.plating.bus_width, f"the plating bus must fit inside "
                                   f"the saw kerf (kerf = {self.kerf:g} µm) so dicing removes it")
-        if self.reticle and (self.reticle[0] > 26000 or self.reticle[1] > 33000 or min(self.reticle) <= 0):
-            raise FieldValueError("reticle", self.reticle, "must be positive and at most 26000 × 33000 µm")
+        limit = (self.stepper or Stepper()).max_field
+        if self.reticle and (self.reticle[0] > limit[0] or self.reticle[1] > limit[1] or min(self.reticle) <= 0):
+            raise FieldValueError("reticle", self.reticle, f"must be positive and at most {limit[0]:g} × {limit[1]:g} µm "
+                                  "(the largest field of the stepper, Stepper.max_field)")
         if self.stepper is not None:
             if not self.reticle:
                 raise FieldValueError("stepper", self.stepper, "stepper needs reticle=(x, y): the field a shot exposes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import textwrap
 from pathlib import Path
 
@@ -9,6 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Byte-compile the package once before the test processes start: with PYTHONDONTWRITEBYTECODE set (as on
+    the CI machines) every `layoutgen` subprocess of the tests would otherwise compile all of it again."""
+    if not hasattr(config, "workerinput"):
+        compileall.compile_dir(ROOT / "layoutgen", quiet=2)
 
 
 @pytest.fixture
@@ -53,10 +61,30 @@ def no_previews():
         yield
 
 
+def shared_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path]:
+    """(folder, lock file) for something made once per test run: shared by both test processes under xdist
+    (the run's own base folder, new each run), the session's own folder otherwise."""
+    if hasattr(request.config, "workerinput"):
+        root = tmp_path_factory.getbasetemp().parent / "shared"
+        root.mkdir(exist_ok=True)
+        return root / name, root / f"{name}.lock"
+    folder = tmp_path_factory.mktemp(name)
+    return folder, folder.with_suffix(".lock")
+
+
 @pytest.fixture(scope="session")
-def fanin_build(tmp_path_factory) -> Path:
-    """The fan-in template built whole (200 mm wafer, masks, DRC, previews) once per test process;
-    tests only read it (tests/view: pictures and report; tests/core: a rebuild gives the same bytes)."""
+def fanin_build(request, tmp_path_factory) -> Path:
+    """The fan-in template built whole (200 mm wafer, masks, DRC, previews) once per test run, whichever test
+    process asks first (a file lock makes the other wait); tests only read it (tests/view: pictures and report;
+    tests/core: a rebuild gives the same bytes)."""
+    import fcntl
+
     from layoutgen.pipeline import build
 
-    return build(TEMPLATES / "wlcsp_fanin.py", out=tmp_path_factory.mktemp("fanin"), quiet=True).out_dir
+    folder, lock = shared_dir(request, tmp_path_factory, "fanin")
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = folder / "wlcsp_fanin" / "summary.json"
+        if not done.is_file():
+            build(TEMPLATES / "wlcsp_fanin.py", out=folder, quiet=True)
+    return folder / "wlcsp_fanin"

@@ -7,6 +7,7 @@ from shapely.geometry import Polygon
 from ..errors import ConfigError
 from ..pdk import Pdk
 from .shapes import grow, width_across_flats
+from layoutgen.units import LENGTH_EPS_UM
 
 
 def pv1_opening(pad: Polygon, pdk: Pdk, pad_name: str = "") -> Polygon:
@@ -16,7 +17,7 @@ def pv1_opening(pad: Polygon, pdk: Pdk, pad_name: str = "") -> Polygon:
     opening = grow(pad, -enc, pdk.grid_um)
     x0, y0, x1, y1 = pad.bounds
     if opening.is_empty or min(width_across_flats(opening), opening.bounds[2] - opening.bounds[0],
-                               opening.bounds[3] - opening.bounds[1]) < w_min - 1e-9:
+                               opening.bounds[3] - opening.bounds[1]) < w_min - LENGTH_EPS_UM:
         raise ConfigError(
             f"pad {pad_name} ({x1 - x0:g} × {y1 - y0:g} µm) is too small: a PV1 opening inside it by "
             f"{enc} µm would be below the {w_min} µm minimum (pads ≥ {w_min + 2 * enc:g} µm)"

@@ -6,6 +6,7 @@ from ..design import BallGrid, Model
 from ..errors import ConfigError, RoutingError
 from ..layout import Cell
 from ..pdk import Pdk
+from layoutgen.units import LENGTH_EPS_UM
 
 
 def route_rules(pdk: Pdk, layer: str, pitch: float, teardrops: bool = True, balls: BallGrid | None = None):
@@ -17,7 +18,7 @@ def route_rules(pdk: Pdk, layer: str, pitch: float, teardrops: bool = True, ball
     classes = []
     for pattern, c in (balls.net_classes.items() if balls is not None else []):
         for what, value, rule in (("width", c.width, width), ("space", c.space, space)):
-            if value < rule - 1e-9:
+            if value < rule - LENGTH_EPS_UM:
                 raise ConfigError(f"{c.where()}: BallGrid.net_classes[{pattern!r}].{what} = {value:g}: below the "
                                   f"PDK's {layer} {what} rule {rule:g} µm (PDK {pdk.name})")
         classes.append((pattern, c.width, c.space))

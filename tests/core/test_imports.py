@@ -28,6 +28,7 @@ imports of the module that holds them.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 import layoutgen
@@ -67,16 +68,26 @@ def _type_only(node: ast.If) -> bool:
     return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
 
 
+def statements(nodes: list[ast.AST]):
+    """Every statement in `nodes` and in the bodies nested in them (functions, classes, if/try/with/for, match
+    cases), except the body of an `if TYPE_CHECKING:`. An import is a statement, so expressions need no walk."""
+    for node in nodes:
+        if isinstance(node, ast.If) and _type_only(node):
+            yield from statements(node.orelse)
+            continue
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            sub = getattr(node, field, None)
+            if isinstance(sub, list):
+                yield from statements(sub)
+
+
 def imports_of(path: Path, name: str, modules: set[str]) -> set[str]:
     """The package's modules `path` imports (a `from pkg import sub` names the submodule)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and _type_only(node)
-            for b in node.body for n in ast.walk(b)}
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
+    for node in statements(tree.body):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.split(".")[0] == "layoutgen"}
         elif isinstance(node, ast.ImportFrom):
@@ -93,9 +104,11 @@ def imports_of(path: Path, name: str, modules: set[str]) -> set[str]:
     return out - {name}
 
 
-def import_graph() -> dict[str, set[str]]:
+@lru_cache(maxsize=1)
+def import_graph() -> dict[str, frozenset[str]]:
+    """Every module of the package and the package modules it imports (read once, shared by the tests)."""
     paths = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-    return {m: imports_of(p, m, set(paths)) & set(paths) for m, p in paths.items()}
+    return {m: frozenset(imports_of(p, m, set(paths)) & set(paths)) for m, p in paths.items()}
 
 
 def layer_of(module: str) -> int:

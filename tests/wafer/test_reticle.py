@@ -88,6 +88,19 @@ def test_the_job_file_puts_every_shot_where_the_shot_map_does(wafer, tmp_path):
 def test_a_stepper_needs_a_field_that_fits_the_reticle():
     with pytest.raises(ValidationError, match="stepper needs reticle"):
         Wafer(diameter=100, stepper=Stepper())
-    with pytest.raises(ValidationError, match=r"at 5× is 165 mm: larger than a 6-inch reticle"):
+    with pytest.raises(ValidationError, match=r"at 5× is 165 mm: larger than the reticle.s 132 mm pattern area"):
         Wafer(diameter=100, reticle=(26000.0, 33000.0), stepper=Stepper(reduction=5))
     assert Wafer(diameter=100, reticle=(26000.0, 33000.0), stepper=Stepper(reduction=4)).stepper.reduction == 4
+
+
+def test_the_field_limits_are_the_users_tool_not_constants():
+    """A 1X stepper with a 44 × 44 mm field: its limits are Stepper data, the defaults are a 26 × 33 mm scanner's."""
+    with pytest.raises(ValidationError, match=r"must be positive and at most 26000 × 33000 µm"):
+        Wafer(diameter=100, reticle=(40000.0, 40000.0))
+    wide = Stepper(reduction=1, max_field=(44000.0, 44000.0))
+    assert Wafer(diameter=100, reticle=(40000.0, 40000.0), stepper=wide).reticle == (40000.0, 40000.0)
+    with pytest.raises(ValidationError, match=r"at most 44000 × 44000 µm \(the largest field of the stepper, Stepper.max_field\)"):
+        Wafer(diameter=100, reticle=(45000.0, 40000.0), stepper=wide)
+    with pytest.raises(ValidationError, match=r"at 4× is 160 mm: larger than the reticle's 152 mm pattern area"):
+        Wafer(diameter=100, reticle=(40000.0, 30000.0), stepper=Stepper(reduction=4, max_field=(44000.0, 44000.0),
+                                                                          reticle_pattern=152000.0))

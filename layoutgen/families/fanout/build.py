@@ -39,7 +39,7 @@ from layoutgen.errors import ConfigError, RoutingError
 from layoutgen.layout import Cell, Layout, join_label
 from layoutgen.pdk import Pdk
 from layoutgen.route.multilevel import LevelSpec, Obstacle, Routing, Terminal, ViaSpec, notch_fill, route
-from layoutgen.units import snap
+from layoutgen.units import LENGTH_EPS_UM, snap
 from .rules import process_data
 from ..die import add_die_frame, check_die_size
 from ..result import DieResult
@@ -105,7 +105,7 @@ def die_cell(die: Die, pdk: Pdk, via_cell: str) -> Cell:
     enc = pdk.value("enclosure", "PAD", "VIA1")
     for p in die.pads:
         pad = pad_outline(p.width, p.height, p.shape, pdk)
-        if not pad.buffer(-enc + 1e-9, join_style="mitre").contains(cut):
+        if not pad.buffer(-enc + LENGTH_EPS_UM, join_style="mitre").contains(cut):
             raise _bad(p, "width", p.width, f"pad {p.name} of die {die.name} ({p.width:g} × {p.height:g} µm, {p.shape}) "
                        f"cannot enclose the {width_across_flats(cut):g} µm VIA1 by {enc:g} µm (PAD.EN.VIA1)")
         x, y = pdk.snap(p.x), pdk.snap(p.y)
@@ -144,20 +144,20 @@ def check_unit(design: Design, pdk: Pdk) -> None:
                        f"must stay {margin:g} µm inside the {W:g} × {H:g} µm unit ({frame.name if frame else 'frame'})")
         for other, oc in cavs:
             gap = cav.distance(oc)
-            if gap < web - 1e-9:
+            if gap < web - LENGTH_EPS_UM:
                 raise _bad(d, "x", (d.x, d.y), f"die {d.instance}'s cavity is {gap:g} µm from die {other.instance}'s: "
                            f"the carrier web needs ≥ {web:g} µm (CAV.S.1; cavities are the dies + {clear:g} µm)")
         cavs.append((d, cav))
     balls = pkg.balls
     pitch_rule = pdk.find_rule("pitch", "BUMP")
-    if pitch_rule and pitch_rule.value and balls.pitch < pitch_rule.value - 1e-9:
+    if pitch_rule and pitch_rule.value and balls.pitch < pitch_rule.value - LENGTH_EPS_UM:
         raise _bad(balls, "pitch", balls.pitch, f"below {pitch_rule.name} ({pitch_rule.value:g} µm, PDK {pdk.name})")
     bump_r = pdk.value("size", "BUMP") / 2
     top = f"WIRE{pkg.levels}"
     pad_r = width_across_flats(bond_pad(pdk, top)) / 2
     need = max(bump_r + _edge_clearance(pdk, "BUMP"), pad_r + _edge_clearance(pdk, top))
     for name, x, y in balls.positions():
-        if abs(x) > W / 2 - need + 1e-9 or abs(y) > H / 2 - need + 1e-9:
+        if abs(x) > W / 2 - need + LENGTH_EPS_UM or abs(y) > H / 2 - need + LENGTH_EPS_UM:
             raise _bad(balls, "rows", (balls.rows, balls.cols), f"ball {name} at ({x:g}, {y:g}) comes within "
                        f"{min(W / 2 - abs(x), H / 2 - abs(y)):g} µm of the unit edge: needs ≥ {need:g} µm "
                        f"(bonding pad / bump to the singulation lane)")
@@ -195,7 +195,7 @@ class _Unit:
         spaces = [pdk.value("space", w) for w in self.wires]
         least = max(w + s for w, s in zip(widths, spaces))
         self.pitch = pdk.snap(self.pkg.route_pitch or route_pitch(self.pkg, pdk, least))
-        if self.pitch < least - 1e-9:
+        if self.pitch < least - LENGTH_EPS_UM:
             raise _bad(self.pkg, "route_pitch", self.pkg.route_pitch,
                        f"below the largest width + space of the wiring levels ({least:g} µm)")
         off = [(n, x, y) for n, x, y in self.pkg.balls.positions()
@@ -268,13 +268,13 @@ class _Unit:
             top_l, low_l = self.wires[lv], self.wires[lv - 1]
             w, s, din = _snap2(pdk, ind.width), _snap2(pdk, ind.spacing), _snap2(pdk, ind.inner_diameter)
             for layer in (top_l, low_l):
-                if w < pdk.value("width", layer) - 1e-9:
+                if w < pdk.value("width", layer) - LENGTH_EPS_UM:
                     raise _bad(ind, "width", ind.width, f"below {layer}'s minimum width {pdk.value('width', layer):g} µm")
-            if s < pdk.value("space", top_l) - 1e-9:
+            if s < pdk.value("space", top_l) - LENGTH_EPS_UM:
                 raise _bad(ind, "spacing", ind.spacing, f"below {top_l}'s minimum space {pdk.value('space', top_l):g} µm")
             via = f"VIA{lv + 1}"
             need = landing_side(pdk, via, top_l) + 2 * pdk.value("space", top_l)
-            if din < need - 1e-9:
+            if din < need - LENGTH_EPS_UM:
                 raise _bad(ind, "inner_diameter", ind.inner_diameter,
                            f"the centre via's {top_l} landing needs an inner diameter ≥ {need:g} µm")
             sp = square_spiral(ind.turns, w, s, din, self.lead, self.lead, top_l, low_l)
@@ -316,7 +316,7 @@ class _Unit:
                 raise _bad(cap, "level", cap.level, f"a MIM capacitor needs a level with one below it (the unit has {self.pkg.levels})")
             top_l, low_l = self.wires[lv], self.wires[lv - 1]
             w, h = _snap2(pdk, cap.width), _snap2(pdk, cap.height)
-            if min(w, h) < pdk.value("width", top_l) - 1e-9:
+            if min(w, h) < pdk.value("width", top_l) - LENGTH_EPS_UM:
                 raise _bad(cap, "width", (cap.width, cap.height), f"below {top_l}'s minimum width")
             ov = proc.capacitor.bottom_overhang_um
             diel = proc.between(low_l, top_l)
@@ -349,9 +349,9 @@ class _Unit:
             layer = self.wires[lv]
             w = _snap2(pdk, res.width or pdk.value("width", layer))
             s = _snap2(pdk, res.spacing or pdk.value("space", layer))
-            if w < pdk.value("width", layer) - 1e-9:
+            if w < pdk.value("width", layer) - LENGTH_EPS_UM:
                 raise _bad(res, "width", res.width, f"below {layer}'s minimum width {pdk.value('width', layer):g} µm")
-            if s < pdk.value("space", layer) - 1e-9:
+            if s < pdk.value("space", layer) - LENGTH_EPS_UM:
                 raise _bad(res, "spacing", res.spacing, f"below {layer}'s minimum space {pdk.value('space', layer):g} µm")
             length = _snap2(pdk, res.leg_length)
             m = meander(res.legs, length, w, s, self.lead, self.lead, layer)
@@ -440,7 +440,7 @@ class _Unit:
                 if net is not None and explicit.get(name) == net and p.intersects(geom):
                     continue
                 d = p.distance(geom)
-                if d < s - 1e-9:
+                if d < s - LENGTH_EPS_UM:
                     raise _bad(self.pkg.balls, "depopulate", self.pkg.balls.depopulate,
                                f"ball {name}'s {top_l} pad at ({x:g}, {y:g}) is {d:g} µm from {where}: "
                                f"needs ≥ {s:g} µm (depopulate the ball or move the {where.split()[0]})")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import klayout.db as kdb
 import klayout.rdb as rdb
-import numpy as np
 import pytest
 import shapely
 
@@ -25,7 +24,6 @@ from layoutgen.families.backside_wlcsp import rules as R
 from layoutgen.pdk import load_pdk
 
 from conftest import TEMPLATES, template_variant
-from test_backside_wlcsp import texts as pad_labels
 
 TEMPLATE = TEMPLATES / "backside_wlcsp.py"
 PDK = load_pdk("backside400")
@@ -43,8 +41,8 @@ def variant(tmp: Path, name: str, change: str) -> Path:
 # of each other, so a mask file that is not mirrored cannot line up with them).
 SMALL = ("from layoutgen import Alignment, AlignmentKey\n"
          "design = design.model_copy(update={'name': 'backside_100', 'wafer': design.wafer.model_copy("
-         "update={'diameter': 100, 'reticle': None, 'alignment': Alignment(backside='through_wafer', keys=["
-         "AlignmentKey(x=-2000, y=46000, frame='wafer'), AlignmentKey(x=6000, y=-45900, frame='wafer')])})})")
+         "update={'diameter': 100, 'edge_exclusion': 18000, 'offset': (2050, 2050), 'reticle': None, 'alignment': Alignment(backside='through_wafer', keys=["
+         "AlignmentKey(x=-2000, y=30500, frame='wafer'), AlignmentKey(x=6000, y=-30000, frame='wafer')])})})")
 
 
 @pytest.fixture(scope="module")
@@ -196,15 +194,11 @@ def test_after_dicing_every_die_holds_one_piece_per_pad_each_one_net(small: Path
     sites = region(combined, "DIE").sized(um(s["wafer"]["scribe_um"] / 2))
     on_dies = diced.inside(sites)
     assert on_dies.count() == PADS_PER_DIE * dies
-    pieces = np.asarray(to_shapely(on_dies), dtype=object)
-    texts = pad_labels(small / f"{small.name}.gds", "PAD")
-    pts = shapely.points([(x, y) for _, x, y in texts])
-    ti, pi = shapely.STRtree(pieces).query(pts, predicate="within")
-    nets: dict[int, set[str]] = {}
-    for t, p in zip(ti.tolist(), pi.tolist()):
-        nets.setdefault(p, set()).add(texts[t][0])
-    assert len(nets) == len(pieces) and all(len(n) == 1 for n in nets.values())       # every piece one pad's net
-    assert len(texts) == PADS_PER_DIE * dies
+    labels = kdb.Texts(combined.top_cell().begin_shapes_rec(combined.layer(*PDK.layer("PAD").gds)))
+    assert labels.count() == PADS_PER_DIE * dies
+    # as many pieces as pad labels, each piece holding exactly one and every label in a piece: one pad's net each
+    assert on_dies.interacting(labels, 1, 1).count() == on_dies.count()
+    assert labels.interacting(on_dies).count() == labels.count()
 
 
 def test_the_marks_of_the_mirrored_masks_register_to_each_other_and_to_the_pads(wafer: Path):

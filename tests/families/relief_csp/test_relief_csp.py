@@ -155,9 +155,12 @@ def test_tiers_read_back_with_klayout(gds):
 
 @pytest.fixture(scope="module")
 def moulded(tmp_path_factory) -> Path:
-    """The template with its relief moulded (route='mould') instead of printed."""
-    cfg = template_variant(TEMPLATE, tmp_path_factory.mktemp("cfg") / "moulded.py",
-                           "design = design.model_copy(update={'package': design.package.model_copy(update={'route': 'mould'})})")
+    """The template with its relief moulded (route='mould') instead of printed, the ball seat 10 µm right of centre."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert 'route="print"' in text and "recess_offset=(0, 0)," in text
+    cfg = tmp_path_factory.mktemp("cfg") / "moulded.py"
+    cfg.write_text(text.replace('route="print"', 'route="mould"').replace("recess_offset=(0, 0),", "recess_offset=(10, 0),"),
+                   encoding="utf-8")
     return build(cfg, out=tmp_path_factory.mktemp("out"), drc=False, quiet=True).out_dir
 
 
@@ -517,11 +520,9 @@ def _mask_polygons(path: Path, layer: tuple[int, int]) -> list[Polygon]:
     return [p for p in to_shapely(region, ly.dbu) if p.area > 1000.0 and p.centroid.y > bottom]
 
 
-def test_mould_masks_are_mirrored_and_stencils_are_not(write_config, tmp_path: Path, built: Path):
+def test_mould_masks_are_mirrored_and_stencils_are_not(moulded: Path, built: Path):
     # With the ball seat 10 µm right of centre, a mirrored mask shows it 10 µm left.
-    text = _variant(write_config, "recess_offset=(0, 0),", "recess_offset=(10, 0),").read_text()
-    out = build(write_config(text.replace('route="print"', 'route="mould"'), "moulded.py"), out=tmp_path,
-                drc=False, quiet=True).out_dir
+    out = moulded
     masks = {m["name"]: m for m in json.loads((out / "summary.json").read_text())["masks"]}
     assert [n for n, m in masks.items() if m["mirror"]] == ["WELL", "MOULD1", "MOULD2"]
     feet = _mask_polygons(out / "masks" / "MOULD1.gds", (61, 0))

@@ -9,13 +9,14 @@ from layoutgen.layout import Cell
 from layoutgen.pdk import Pdk
 from layoutgen.cells.bump import bump_opening
 from layoutgen.cells.shapes import grow, width_across_flats
+from layoutgen.units import LENGTH_EPS_UM
 
 
 def passiv_opening(pdk: Pdk) -> Polygon:
     """The passivation opening: the bump opening shrunk by BUMP-encloses-PASSIV, at least PASSIV's width."""
     opening = grow(bump_opening(pdk, "round"), -pdk.value("enclosure", "BUMP", "PASSIV"), pdk.grid_um)
     w_min = pdk.value("width", "PASSIV")
-    if width_across_flats(opening) < w_min - 1e-9:
+    if width_across_flats(opening) < w_min - LENGTH_EPS_UM:
         raise PdkError(f"PDK {pdk.name}: the passivation opening inside the bump ({width_across_flats(opening):g} µm) "
                        f"is below PASSIV's minimum width {w_min:g} µm")
     return opening
