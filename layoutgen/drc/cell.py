@@ -68,6 +68,7 @@ class CellLayers:
         self._merged: dict[str, Shapes] = {}
         self._merged_all: dict[str, Shapes] = {}
         self._raw: dict[str, Polys] = {}
+        self._drawn: dict[str, np.ndarray] = {}
 
     def raw_all(self, name: str) -> Polys:
         """The drawn polygons of a layer, unmerged, MARK areas included (integer database units)."""
@@ -104,9 +105,16 @@ class CellLayers:
             self._raw[name] = polys
         return self._raw[name]
 
+    def drawn(self, name: str) -> np.ndarray:
+        """The drawn polygons of a layer as shapely polygons (µm), unmerged, MARK areas left out
+        when exempt (made once)."""
+        if name not in self._drawn:
+            self._drawn[name] = polygons(self.raw(name), self.flat.dbu_um)
+        return self._drawn[name]
+
     def shapes(self, name: str) -> list[shapely.Geometry]:
         """The drawn polygons of a layer as shapely polygons (µm), unmerged."""
-        return list(polygons(self.raw(name), self.flat.dbu_um))
+        return list(self.drawn(name))
 
     def texts(self, name: str) -> list[tuple[str, float, float]]:
         """Every text on a layer's GDS number, any texttype: (text, x µm, y µm)."""
@@ -120,7 +128,7 @@ class CellLayers:
     def merged(self, name: str) -> Shapes:
         """The layer merged into disjoint shapes (µm), MARK areas left out when exempt."""
         if name not in self._merged:
-            self._merged[name] = merge(self.raw(name), self.flat.dbu_um)
+            self._merged[name] = merge(self.raw(name), self.flat.dbu_um, self.drawn(name))
         return self._merged[name]
 
     def merged_all(self, name: str) -> Shapes:

@@ -22,7 +22,7 @@ from .violation import Finding
 from .width import check_width
 
 def width(r: Rule, c: CellLayers) -> list[Finding]:
-    return check_width(c.merged(r.layer), r.value)
+    return check_width(c.merged(r.layer), r.value, drawn=c.drawn(r.layer))
 
 
 def space(r: Rule, c: CellLayers) -> list[Finding]:

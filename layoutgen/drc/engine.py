@@ -3,7 +3,10 @@
 Flat: the top cell flattened and the whole deck run on it. Hierarchical (`drc/hier`): each
 cell the top places checked once, then only what the placements add. `run_drc` picks
 hierarchical when the top places its cells by arrays or many references (flattening would
-multiply the geometry; a wafer), flat otherwise; `hierarchical=True/False` forces it.
+multiply the geometry) or draws a wafer outline, flat otherwise; `hierarchical=True/False`
+forces it. A wafer always goes hierarchical so that its verdict does not depend on the die
+size: per die its nets are checked as after dicing, while a flat check of the whole wafer
+sees the plating network join every net (one NET.SHORT, by design before dicing).
 
 Two things hold in both modes:
 - Marks: where the PDK's deck has no rule on the MARK layer (MARK is a marker, not a
@@ -26,7 +29,7 @@ from ..pdk import Pdk, Rule
 from ..rulekinds import RULE_KINDS, runs_per_top
 from .cell import WAFER_LAYER, CellLayers, check_cell, run_rule
 from .hier import HierDrcResult, check_hierarchical, prefers_hierarchy
-from .read import Layout
+from .read import Layout, layer_key
 from .violation import DrcResult, Violation
 from .waivers import Waiver, apply_waivers, load_waivers
 
@@ -112,8 +115,9 @@ def run_drc(
     occurrences: list[int] = []
     stats: dict[str, dict] = {}
     attempted = False
+    wafer_key = layer_key(*pdk.layer(WAFER_LAYER).gds) if WAFER_LAYER in pdk.layers else None
     for name in cells:
-        hier = prefers_hierarchy(layout, name) if hierarchical is None else hierarchical
+        hier = prefers_hierarchy(layout, name, wafer_key) if hierarchical is None else hierarchical
         if hier and layout.placements(name):
             vs, occ, st = check_hierarchical(layout, name, pdk, deck)
             stats[name] = st

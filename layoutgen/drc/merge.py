@@ -158,11 +158,12 @@ def union_groups(geoms: np.ndarray, label: np.ndarray, wanted: np.ndarray) -> np
     return out
 
 
-def merge(polys: Polys, dbu_um: float) -> Shapes:
-    """The layer's polygons merged into disjoint shapes, with translation classes."""
+def merge(polys: Polys, dbu_um: float, raw: np.ndarray | None = None) -> Shapes:
+    """The layer's polygons merged into disjoint shapes, with translation classes (`raw`: the
+    polygons as shapely geometry, when already made)."""
     if len(polys) == 0:
         return Shapes.empty()
-    raw = polygons(polys, dbu_um)
+    raw = polygons(polys, dbu_um) if raw is None else raw
     raw_cls, raw_origin = polygon_classes(polys)
     label = touching_groups(raw)
     n_groups = int(label.max()) + 1

@@ -59,13 +59,17 @@ def closing(geoms: np.ndarray, space: float) -> np.ndarray:
     return shrink(grow(geoms, r), r)
 
 
-def narrow_parts(geoms: np.ndarray, width: float) -> list[tuple[int, shapely.Geometry]]:
+def narrow_parts(geoms: np.ndarray, width: float, wide: np.ndarray | None = None) -> list[tuple[int, shapely.Geometry]]:
     """(index, piece) for each part of a geometry that is narrower than `width`. Rectangles
     along the axes are measured, not opened: at least `width` wide they lose nothing, narrower
-    (by more than the margin) they are wholly the piece (their opening is empty)."""
+    (by more than the margin) they are wholly the piece (their opening is empty). `wide` (bool
+    per geometry, optional): geometries known to lose nothing (`wide_unions`), not opened."""
     side = rectangle_sides(geoms)
     thin = (side < width - 4 * MARGIN_UM) & (shapely.area(geoms) > SLIVER_UM2)
-    todo = np.flatnonzero(~(side >= width + 1e-3) & ~thin)
+    todo = ~(side >= width + 1e-3) & ~thin
+    if wide is not None:
+        todo &= ~wide
+    todo = np.flatnonzero(todo)
     opened = opening(geoms[todo], width)
     lost = shapely.area(geoms[todo]) - shapely.area(opened)
     keep = lost > SLIVER_UM2
@@ -74,6 +78,18 @@ def narrow_parts(geoms: np.ndarray, width: float) -> list[tuple[int, shapely.Geo
     cleaned = without_fingers(np.array([p for _, p in pieces], dtype=object))
     found = [(i, q) for (i, _), q in zip(pieces, cleaned)] + [(int(i), geoms[i]) for i in np.flatnonzero(thin)]
     return sorted(found, key=lambda f: f[0])
+
+
+def wide_unions(merged: np.ndarray, drawn: np.ndarray, width: float) -> np.ndarray:
+    """Whether each merged geometry is made only of drawn rectangles along the axes at least
+    `width` wide: such a union loses nothing to an opening by `width` (each rectangle is its own
+    opening, and the opening of a union holds the openings of its parts), so it need not be
+    opened. A merged geometry that meets any other drawn polygon is not known wide."""
+    wide = np.ones(len(merged), bool)
+    other = drawn[~(rectangle_sides(drawn) >= width + 1e-3)]
+    if len(merged) and len(other):
+        wide[shapely.STRtree(merged).query(other, predicate="intersects")[1]] = False
+    return wide
 
 
 def rectangle_sides(geoms: np.ndarray) -> np.ndarray:

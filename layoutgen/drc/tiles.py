@@ -18,7 +18,11 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   in its core) cover in every window; the client sums the windows of the whole layout,
   whose grid comes from the whole layout's extent, exactly as the untiled check.
 - Rules that need the whole layout at once (connectivity, the wafer's plating and
-  isolation checks, family rule kinds) run untiled in one worker task that reads the file.
+  isolation checks, family rule kinds) run untiled in one worker task that reads the file
+  itself (never skipped: their violations join the tiles' in deck order); that worker's
+  memory is the flat file's, not a tile's. As `run_drc(..., hierarchical=False)`, on a wafer
+  they see the plating network join every net before dicing (NET.SHORT), where `run_drc`'s
+  hierarchical check of a wafer looks per die.
 
 Geometry equals the untiled result up to float rounding far below the database unit
 (translated copies may be merged from another representative shape).
@@ -406,9 +410,28 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
         elif r in density:
             out.extend(Violation(r.name, name, f.message, f.region, f.edges) for f in by_rule[r.name])
         else:
-            fs = sorted(by_rule[r.name], key=lambda f: (Violation(r.name, name, f.message, f.region, f.edges).bounds(), f.message))
-            out.extend(Violation(r.name, name, f.message, f.region, f.edges) for f in fs)
+            fs = by_rule[r.name]
+            out.extend(Violation(r.name, name, fs[k].message, fs[k].region, fs[k].edges) for k in marker_order(fs))
     return out, tiles, peak
+
+
+def marker_order(found: list[Finding]) -> np.ndarray:
+    """The order of findings by their marker's extent (x0, y0, x1, y1, as `Violation.bounds`),
+    then message: tiles return their findings in any order, the result lists them in this one.
+    Vectorised: the extents of regions in one call, those of edge markers per edge count."""
+    n = len(found)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    b = shapely.bounds(np.array([f.region for f in found], object))        # NaN for no region or an empty one
+    count = np.array([len(f.edges) if f.edges else 0 for f in found])
+    for c in np.unique(count[count > 0]):
+        k = np.flatnonzero(count == c)
+        e = np.array([found[i].edges for i in k], float).reshape(len(k), int(c), 4)
+        xs, ys = e[:, :, 0::2].reshape(len(k), -1), e[:, :, 1::2].reshape(len(k), -1)
+        b[k] = np.column_stack([np.fmin(b[k, 0], xs.min(1)), np.fmin(b[k, 1], ys.min(1)),
+                                np.fmax(b[k, 2], xs.max(1)), np.fmax(b[k, 3], ys.max(1))])
+    b = np.nan_to_num(b, nan=0.0)
+    return np.lexsort((np.array([f.message for f in found]), b[:, 3], b[:, 2], b[:, 1], b[:, 0]))
 
 
 def _density(extents, rule: Rule, idx: np.ndarray, area: np.ndarray) -> list[Finding]:

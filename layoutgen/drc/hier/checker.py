@@ -29,12 +29,16 @@ HIER_MIN_POLYGONS = 20_000
 HIER_MIN_RATIO = 4.0
 
 
-def prefers_hierarchy(layout: Layout, top: str) -> bool:
+def prefers_hierarchy(layout: Layout, top: str, wafer_key: int | None = None) -> bool:
     """Whether `top` is better checked hierarchically: it places cells by arrays or many
-    references, so that flattening multiplies the geometry (a wafer, a block of dies)."""
+    references, so that flattening multiplies the geometry (a block of dies), or, given the
+    WAFER layer's key, the layout draws a wafer outline (a wafer of any die size: its nets are
+    checked per die, as they are after dicing, never joined by the plating network)."""
     pls = layout.placements(top)
     if not pls:
         return False
+    if wafer_key is not None and any(bool((layout.own(c)[0].key == wafer_key).any()) for c in layout.cells):
+        return True
     sizes = {c: len(layout.flatten(c).polys) for c in {p.child for p in pls}}
     placed = sum(len(p.offsets) * sizes[p.child] for p in pls)
     unique = sum(sizes.values()) + len(layout.own(top)[0])
