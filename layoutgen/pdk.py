@@ -39,7 +39,7 @@ class Layer(_Model):
     gds: tuple[int, int]
     color: str = "#808080"
     stipple: int = 1
-    purpose: Literal["drawn", "reference"] = "drawn"
+    purpose: Literal["drawn", "reference", "marker"] = "drawn"   # marker: no mask; outlines the mark areas DRC exempts
     description: str = ""
 
 

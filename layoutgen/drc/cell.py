@@ -21,14 +21,23 @@ MARK_LAYER = "MARK"
 WAFER_LAYER = "WAFER"
 
 
-def marks_exempt(pdk: Pdk) -> bool:
-    """Whether shapes inside MARK shapes are exempt: the PDK has a MARK layer and no rule names it."""
+def mark_layer(pdk: Pdk) -> str | None:
+    """The layer whose shapes outline the mark areas exempt from the rules: the PDK's `marker` layer (a PDK whose
+    MARK is drawn on its masks), else MARK when the PDK has it and no rule names it, else None."""
+    markers = [n for n, layer in pdk.layers.items() if layer.purpose == "marker"]
+    if markers:
+        return markers[0]
     if MARK_LAYER not in pdk.layers:
-        return False
+        return None
     for r in pdk.rules:
         if MARK_LAYER in (r.layer, r.other) or MARK_LAYER in (r.layers or []):
-            return False
-    return True
+            return None
+    return MARK_LAYER
+
+
+def marks_exempt(pdk: Pdk) -> bool:
+    """Whether shapes inside mark areas (`mark_layer`) are exempt."""
+    return mark_layer(pdk) is not None
 
 
 def poly_bounds(polys: Polys) -> np.ndarray:
@@ -65,6 +74,7 @@ class CellLayers:
         self.layout = layout
         self.top = top if top is not None else flat.cell
         self.exempt = marks_exempt(pdk) if marks is None else marks
+        self.mark_name = mark_layer(pdk) or MARK_LAYER
         self._merged: dict[str, Shapes] = {}
         self._merged_all: dict[str, Shapes] = {}
         self._raw: dict[str, Polys] = {}
@@ -80,7 +90,7 @@ class CellLayers:
         """The union of the MARK shapes and a tree of them, when marks are exempt and there are any."""
         if not self.exempt:
             return None
-        marks = polygons(self.raw_all(MARK_LAYER), self.flat.dbu_um)
+        marks = polygons(self.raw_all(self.mark_name), self.flat.dbu_um)
         if len(marks) == 0:
             return None
         area = shapely.union_all(marks)
@@ -92,7 +102,7 @@ class CellLayers:
         areas left out when marks are exempt."""
         if name not in self._raw:
             polys = self.raw_all(name)
-            if self.mark_area is not None and name != MARK_LAYER and len(polys):
+            if self.mark_area is not None and name != self.mark_name and len(polys):
                 area, tree = self.mark_area
                 b = poly_bounds(polys) * self.flat.dbu_um
                 hit, _ = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet
