@@ -21,23 +21,9 @@ MARK_LAYER = "MARK"
 WAFER_LAYER = "WAFER"
 
 
-def mark_layer(pdk: Pdk) -> str | None:
-    """The layer whose shapes outline the mark areas exempt from the rules: the PDK's `marker` layer (a PDK whose
-    MARK is drawn on its masks), else MARK when the PDK has it and no rule names it, else None."""
-    markers = [n for n, layer in pdk.layers.items() if layer.purpose == "marker"]
-    if markers:
-        return markers[0]
-    if MARK_LAYER not in pdk.layers:
-        return None
-    for r in pdk.rules:
-        if MARK_LAYER in (r.layer, r.other) or MARK_LAYER in (r.layers or []):
-            return None
-    return MARK_LAYER
-
-
 def marks_exempt(pdk: Pdk) -> bool:
-    """Whether shapes inside mark areas (`mark_layer`) are exempt."""
-    return mark_layer(pdk) is not None
+    """Whether shapes inside mark areas (`Pdk.mark_area_layer`) are exempt."""
+    return pdk.mark_area_layer() is not None
 
 
 def poly_bounds(polys: Polys) -> np.ndarray:
@@ -74,7 +60,7 @@ class CellLayers:
         self.layout = layout
         self.top = top if top is not None else flat.cell
         self.exempt = marks_exempt(pdk) if marks is None else marks
-        self.mark_name = mark_layer(pdk) or MARK_LAYER
+        self.mark_name = pdk.mark_area_layer() or MARK_LAYER
         self._merged: dict[str, Shapes] = {}
         self._merged_all: dict[str, Shapes] = {}
         self._raw: dict[str, Polys] = {}

@@ -47,7 +47,7 @@ from ..errors import DrcError
 from ..pdk import Pdk, Rule
 from .density import clusters, density_findings, window_starts, windows
 from ..rulekinds import RULE_KINDS, kinds_of
-from .cell import MARK_LAYER, CellLayers, check_cell, mark_layer, marks_exempt, poly_bounds, run_rule, take_polys
+from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys
 from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
 from .read import Flat, Labels, Layout, Polys, layer_key
@@ -369,7 +369,7 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
         exempt = marks_exempt(pdk)
         names = set().union(*(rule_layers(r) for r in local + density))
         if exempt:
-            names.add(mark_layer(pdk) or MARK_LAYER)
+            names.add(pdk.mark_area_layer() or MARK_LAYER)
         keys = [layer_key(*pdk.layer(n).gds) for n in names if n in pdk.layers]
         keep = np.isin(flat.polys.key, keys)
         halo_um = max([rule_distance(r) for r in local] + [0.0]) + HALO_MARGIN_UM
@@ -457,7 +457,7 @@ def _tile_jobs(flat: Flat, grid: TileGrid, comp: np.ndarray, keep: np.ndarray, h
     np.maximum.at(cb[:, 2], c, bounds[ids, 2])
     np.maximum.at(cb[:, 3], c, bounds[ids, 3])
     used = np.unique(c)
-    mark_key = layer_key(*pdk.layer(mark_layer(pdk) or MARK_LAYER).gds) if exempt else None
+    mark_key = layer_key(*pdk.layer(pdk.mark_area_layer() or MARK_LAYER).gds) if exempt else None
     is_mark = np.zeros(n_comp, bool)
     if mark_key is not None:
         is_mark[comp[ids[flat.polys.key[ids] == mark_key]]] = True

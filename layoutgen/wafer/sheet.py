@@ -7,7 +7,10 @@ vias and traces, spots, rings) placed by row arrays on the die map of `layoutgen
 same map, offset search and edge exclusion as a plated wafer, without the plating network: the
 sheet is one piece of metal and needs none), the frame outline once around the whole sheet,
 the fiducials (through-sheet holes, THRU, under a MARK cross on every mask) at the wafer's mark
-sites beside the dies, the saw kerf (the assembly is severed along the scribe lines, claim 8)
+sites beside the dies, below each of them the overlay block (`marks.alignment_cell`: the cross of
+every mask others align to and, around it, the box of each of those, with a vernier pair per pair,
+all on the masks' own layers, outlined on the PDK's marker layer since MARK prints on every mask),
+the saw kerf (the assembly is severed along the scribe lines, claim 8)
 and the wafer outline. Every sheet mask is drawn at `WaferSheet.scale` about the wafer centre
 (the family's `mask_scale`), so the sheet grown at the bond temperature lands its leads on the contacts.
 All lengths in µm, the wafer centred at (0, 0).
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING
 import shapely
 
 from ..design import Design
-from ..drc.cell import mark_layer
+from ..errors import PdkError
 from ..families.sheet_terminals.cells.fiducial import fiducial_cross
 from ..families.sheet_terminals.model import SheetTerminals
 from ..families.sheet_terminals.substrate import check_sheet_wafer, refuse
@@ -29,7 +32,7 @@ from ..pdk import Pdk
 from ..units import LENGTH_EPS_UM
 from .assemble import WaferResult, _row_arrays, choose_sites, die_outline, masks_in_use, place_dies
 from .diemap import gross_die_estimate
-from .marks import alignment_cell
+from .marks import alignment_cell, targets
 from .marks import cross as mark_cross
 from .order import _rule_minimum, alignment_marks
 from .outline import WaferShape, disc
@@ -85,9 +88,11 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
     # The overlay block: per target mask its cross with the box of every mask aligned to it around it, and a vernier
     # pair per aligned mask, each on the mask's own layer (mirrored masks are mirrored with their data, so the boxes
     # still frame the crosses they read); outlined on the PDK's marker layer, not on MARK, which every mask carries.
-    area = mark_layer(pdk)
-    marks, slots, verniers, (bw, bh) = (alignment_cell(pdk, None, step=wafer.alignment.vernier_step, area=area)
-                                        if area is not None and area != "MARK" else (None, [], [], (0.0, 0.0)))
+    area = pdk.mark_area_layer()
+    if area in (None, "MARK") and targets(pdk):
+        raise PdkError(f"PDK {pdk.name!r}: the sheet's overlay marks need a layer of purpose 'marker' to outline their "
+                       f"block (MARK is drawn on every sheet mask, so a MARK box would print on all of them)")
+    marks, slots, verniers, (bw, bh) = alignment_cell(pdk, None, step=wafer.alignment.vernier_step, area=area or "MARK")
     fs = pkg.fiducials.size / 2 if pkg.fiducials is not None else 0.0
     if pkg.fiducials is not None and fs < line:
         raise refuse(pkg.fiducials.where(), "Fiducials.size", pkg.fiducials.size,
@@ -109,7 +114,7 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         for x, y in fid_sites:
             top.place(fid.name, x, y)
             top.label("TEXT", "SHEET_FIDUCIAL", x, y)
-    if marks is not None and slots:
+    if slots:
         cells[marks.name] = marks
         for x, y in block_sites:
             top.place(marks.name, x, y)

@@ -9,7 +9,7 @@ import shapely
 
 from ...pdk import Pdk, Rule
 from ...rulekinds import runs_per_top
-from ..cell import MARK_LAYER, CellLayers, check_cell, mark_layer, marks_exempt, run_rule
+from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule
 from ..checks import wafer_findings
 from ..read import Flat, Layout, concat_polys, layer_key
 from ..violation import Finding, Violation
@@ -68,7 +68,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
         self.context = [r for r in self.context if all(n in pdk.layers for n in rule_layers(r))]
         self.mark_li = None
         if self.exempt:
-            names.append(mark_layer(pdk) or MARK_LAYER)
+            names.append(pdk.mark_area_layer() or MARK_LAYER)
             self.mark_li = len(names) - 1
         self.names = names
         self.keys = np.array([layer_key(*pdk.layer(n).gds) for n in names], np.int64)
