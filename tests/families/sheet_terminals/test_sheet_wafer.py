@@ -299,3 +299,24 @@ def test_a_grid_with_spare_terminals_goes_onto_the_sheet_wafer():
 
 
 pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
+
+def test_the_overlay_block_is_outlined_on_the_marker_layer_and_a_pdk_without_one_is_refused():
+    # MARK prints on every sheet mask, so the exempt mark area is the PDK's marker layer; the plated flows keep MARK
+    from layoutgen.design import Design, Die, Wafer
+    from layoutgen.errors import PdkError
+    from layoutgen.families import builder
+    from layoutgen.families.sheet_terminals import SheetTerminals, WaferSheet
+    from layoutgen.pads import peripheral_pads
+    from layoutgen.pipeline import place_on_wafer
+
+    assert PDK.mark_area_layer() == "MARKAREA" and load_pdk("sky400").mark_area_layer() == "MARK"
+    bare = PDK.model_copy(update={"layers": {n: v for n, v in PDK.layers.items() if n != "MARKAREA"}})
+    assert bare.mark_area_layer() is None                                   # MARK is ruled here: no exempt area at all
+    pads = peripheral_pads(2000, 2000, per_side=2, pitch=400, inset=100, size=60)
+    d = Design(name="sheet_bare", pdk="sheet100", die=Die(name="SHEET_BARE", width=2000, height=2000, pads=pads),
+               package=SheetTerminals(offsets=[300], lift=150, sheet=WaferSheet(temperature_step=150)),
+               wafer=Wafer(diameter=100))
+    die = builder("sheet_terminals")(d, bare)
+    with pytest.raises(PdkError, match=r"PDK 'sheet100': the sheet's overlay marks need a layer of purpose 'marker'"):
+        place_on_wafer(d, bare, die)
