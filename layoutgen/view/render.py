@@ -203,10 +203,12 @@ def render_previews(out_dir: Path, design_name: str, size: tuple[int, int] = SIZ
         written.append(_draw(view, preview / "die.png", die, None, size))
     summary = read_summary(out_dir)
     mirrored = {m.get("name"): bool(m.get("mirror")) for m in summary.get("masks") or [] if isinstance(m, dict)}
+    scaled = {m.get("name"): float(m.get("scale") or 1.0) for m in summary.get("masks") or [] if isinstance(m, dict)}
     for mask in sorted((out_dir / "masks").glob("*.gds")):
         mask_view = _load_view(mask, lyp_or_none)
         written.append(_draw(mask_view, preview / f"mask_{mask.stem}.png", None, None, size))
         for what, area in zoom_areas(summary, mask.stem).items():
+            area = area * scaled.get(mask.stem, 1.0)   # a sheet mask is drawn scaled about the wafer centre
             if mirrored.get(mask.stem):      # a mirrored mask holds the site mirrored across x = 0
                 area = kdb.DBox(-area.right, area.bottom, -area.left, area.top)
             written.append(_draw(mask_view, preview / f"zoom_{mask.stem}_{what}.png", None, None, ZOOM_SIZE, area))
