@@ -130,6 +130,13 @@ def test_every_later_mask_frames_the_target_of_the_mask_it_aligns_to(wafer: Path
     for bx, by in marks["sites"]:
         fid = min(w["fiducials"]["sites"], key=lambda f: np.hypot(f[0] - bx, f[1] - by))
         assert fid[1] - by >= 200 + marks["size_um"][1] / 2                    # clear of the fiducial (below it)
+        hw, hh = marks["size_um"][0] / 2, marks["size_um"][1] / 2
+        corners = np.array([(bx + sx * hw, by + sy * hh) for sx in (-1, 1) for sy in (-1, 1)])
+        assert np.hypot(*corners.T).max() <= w["diameter_mm"] * 500 - w["edge_exclusion_um"]   # inside the exclusion
+        (ox, oy), (px, py), (dw, dh) = w["offset_um"], w["pitch_um"], w["die_um"]
+        for j, i0, i1 in w["map"]:                                              # and clear of every die of the map
+            x = ox + np.arange(i0, i1 + 1) * px
+            assert (np.abs(oy + j * py - by) >= hh + dh / 2) or (np.abs(x - bx) >= hw + dw / 2).all()
         for target, slot in marks["slots"].items():
             x, y, h = bx + slot["x"], by + slot["y"], slot["half_um"] + 20    # the slot and 20 of its 100 µm space
             ref, _ = _in_wafer(wafer, masks[target], scale, x - h, y - h, x + h, y + h)
