@@ -63,5 +63,6 @@ design = Design(
         ),
     ),
     # 200 mm wafer, 5.1 mm pitch (100 µm scribe, 50 µm saw kerf), whole dies inside the 3 mm edge exclusion.
-    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),
+    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,
+                test_sites=["centre", "top", "bottom"]),   # process test structures in three chip sites
 )

@@ -21,7 +21,7 @@ TEMPLATE = TEMPLATES / "compliant_terminals_wafer.py"
 PDK = load_pdk("sheet100")
 GRID = PDK.grid_um
 DBU = 1000  # database units per µm in every shipped PDK
-SMALL = "design = design.model_copy(update={'wafer': design.wafer.model_copy(update={'diameter': 100})})"
+SMALL = ("design = design.model_copy(update={'wafer': design.wafer.model_copy(update={'diameter': 100, 'test_sites': []})})")   # chips only: test sites are test_teststructures'
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +257,7 @@ def test_the_scale_is_the_wafers_growth_over_the_sheets():
     assert WaferSheet(temperature_step=0).scale == 1.0
 
 
-WAFER = "wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),"
+WAFER = 'wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,\n                test_sites=["centre", "top", "bottom"]),'
 PORTS = "ports=InjectionPorts(count=2, diameter=1500),"
 BAD = {
     "no sheet": ([("sheet=WaferSheet(", "sheet=None and WaferSheet(")],
@@ -266,7 +266,7 @@ BAD = {
                  r"SheetTerminals.ports = 'InjectionPorts\(...\)': the injection ports of fig. 15 .* need a wafer-scale sheet"),
     "no wafer, no ports": ([(WAFER, ""), (PORTS, "")],
                            r"SheetTerminals.sheet = 'WaferSheet\(...\)': a wafer-scale sheet covers a wafer"),
-    "reticle": ([("kerf=50),", "kerf=50, reticle=(20000, 20000)),")], r"Wafer.reticle = \(20000.0, 20000.0\): .*1X masks"),
+    "reticle": ([("kerf=50,", "kerf=50, reticle=(20000, 20000),")], r"Wafer.reticle = \(20000.0, 20000.0\): .*1X masks"),
     "frame over the wafer": ([("Frame(inset=1000)", "Frame(inset=6000)")],
                              r"Frame.inset = 6000.0: puts the frame inside the wafer edge"),
     "ports too big": ([("diameter=1500)", "diameter=2500)")],
