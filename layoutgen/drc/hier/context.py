@@ -115,32 +115,7 @@ class Context:
                 active[r.name] = (r, lis, z, zg)
         if not active:
             return {}
-        take: dict[tuple[int, int], np.ndarray] = {}
-        for rname, (r, lis, _, z) in active.items():
-            if not len(z):
-                continue
-            whole = r.kind in CONTEXT_WHOLE
-            loc = chk.local[rname]
-            rho = (loc if whole else 2 * loc) + EPS_UM
-            ztree = shapely.STRtree(z)
-            for s in range(len(self.sources)):
-                v, ds = self._var(s)
-                fb = (np.r_[v.bounds[:2] + ds, v.bounds[2:] + ds]) * chk.dbu
-                near = ztree.query(shapely.box(fb[0] - rho, fb[1] - rho, fb[2] + rho, fb[3] + rho))
-                if not len(near):
-                    continue
-                zl = z[near]
-                if ds.any():
-                    zl = translate(zl, np.tile(-ds * chk.dbu, (len(zl), 1)))
-                for li in lis:
-                    ls = v.on(li)
-                    if not len(ls) or li == chk.mark_li:     # MARK areas: all of them, below
-                        continue
-                    _, got = ls.tree.query(zl, predicate="dwithin", distance=rho)
-                    sel = take.setdefault((s, li), np.zeros(len(ls), bool))
-                    sel[got] = True
-                    if got.size:            # whole merged shapes of the placed cell
-                        sel |= np.isin(ls.groups, ls.groups[sel])
+        take = self._gather(active)
         parts = [shift_polys(take_polys(self._var(s)[0].on(li).polys, m), self._var(s)[1])
                  for (s, li), m in take.items() if m.any()]
         lis_all = {li for _, lis, _, _ in active.values() for li in lis} - {chk.mark_li}
@@ -158,6 +133,66 @@ class Context:
         chk.stats["context_checks"] = chk.stats.get("context_checks", 0) + 1
         chk.stats["context_shapes"] = chk.stats.get("context_shapes", 0) + sum(len(p) for p in parts)
         return out
+
+    def _gather(self, active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]]) -> dict[tuple[int, int], np.ndarray]:
+        """Per (source, layer): which of the source's shapes lie within each active rule's reach of its
+        zone (whole merged shapes). The zones of all rules are queried together: one bounds test per
+        source and one STRtree query per source and layer, each zone piece with its own distance.
+        Keys come in the order a rule-by-rule walk (rule, source, layer) first meets them."""
+        chk = self.chk
+        groups: dict[tuple[int, float], list] = {}   # zone array and distance -> (zone, layers, first rule)
+        for k, (rname, (r, lis, _, z)) in enumerate(active.items()):
+            if not len(z):
+                continue
+            loc = chk.local[rname]
+            rho = (loc if r.kind in CONTEXT_WHOLE else 2 * loc) + EPS_UM
+            g = groups.setdefault((id(z), rho), [z, rho, [li for li in lis if li != chk.mark_li], k])
+            g[3] = min(g[3], k)
+        if not groups:
+            return {}
+        gs = list(groups.values())
+        zone = np.concatenate([g[0] for g in gs])
+        gid = np.concatenate([np.full(len(g[0]), q) for q, g in enumerate(gs)])
+        rho = np.array([g[1] for g in gs])[gid]
+        first = np.array([g[3] for g in gs])
+        zb = shapely.bounds(zone)
+        # rows of every zone piece whose group's rule reaches layer li (the layers of a group keep their rule's order)
+        rows_on: dict[int, np.ndarray] = {}
+        for q, g in enumerate(gs):
+            for li in g[2]:
+                rows_on.setdefault(li, np.zeros(len(zone), bool))[gid == q] = True
+        take: dict[tuple[int, int], np.ndarray] = {}
+        order: dict[tuple[int, int], tuple[int, int, int]] = {}
+        for s in range(len(self.sources)):
+            v, ds = self._var(s)
+            fb = (np.r_[v.bounds[:2] + ds, v.bounds[2:] + ds]) * chk.dbu
+            near = ((zb[:, 0] <= fb[2] + rho) & (zb[:, 2] >= fb[0] - rho)
+                    & (zb[:, 1] <= fb[3] + rho) & (zb[:, 3] >= fb[1] - rho))
+            if not near.any():
+                continue
+            hit = np.zeros(len(gs), bool)
+            hit[gid[near]] = True
+            zl = zone[near]
+            if ds.any():
+                zl = translate(zl, np.tile(-ds * chk.dbu, (len(zl), 1)))
+            for li, on in rows_on.items():
+                ls = v.on(li)
+                if not len(ls):
+                    continue
+                qs = [q for q in np.flatnonzero(hit).tolist() if li in gs[q][2]]
+                if not qs:
+                    continue
+                q0 = min(qs, key=lambda q: gs[q][3])
+                order[(s, li)] = (gs[q0][3], s, gs[q0][2].index(li))
+                m = on[near]
+                sel = np.zeros(len(ls), bool)
+                if m.any():
+                    _, got = ls.tree.query(zl[m], predicate="dwithin", distance=rho[near][m])
+                    sel[got] = True
+                if sel.any():             # whole merged shapes of the placed cell
+                    sel |= np.isin(ls.groups, ls.groups[sel])
+                take[(s, li)] = sel
+        return {key: take[key] for key in sorted(take, key=order.__getitem__)}
 
     def _zone(self, lis: list[int], d: float, whole: bool, halo: float) -> tuple[np.ndarray, np.ndarray, dict] | None:
         """Where shapes of different sources on layers `lis` come within `d` of each other near the
