@@ -125,6 +125,10 @@ def zoom_areas(summary: dict, mask: str | None = None) -> dict[str, kdb.DBox]:
         return {}
     (px, py), (ox, oy) = w["pitch_um"], w.get("offset_um") or (0.0, 0.0)
     cx, cy = ox - round(ox / px) * px, oy - round(oy / py) * py
+    dies = [(ox + i * px, oy + j * py) for j, i0, i1 in w.get("map") or () for i in range(i0, i1 + 1)]
+    if dies and not any(abs(x - cx) < 1e-3 and abs(y - cy) < 1e-3 for x, y in dies):
+        # the site at the centre holds test structures (Wafer.test_sites): the product die nearest the centre
+        cx, cy = min(dies, key=lambda c: (round(c[0] ** 2 + c[1] ** 2, 3), c[1], c[0]))
     areas = {"die": kdb.DBox(cx - px / 2, cy - py / 2, cx + px / 2, cy + py / 2)}
     marks = w.get("marks") or {}
     if marks.get("sites") and marks.get("size_um"):
