@@ -158,9 +158,12 @@ class Context:
         zb = shapely.bounds(zone)
         # rows of every zone piece whose group's rule reaches layer li (the layers of a group keep their rule's order)
         rows_on: dict[int, np.ndarray] = {}
+        g_on: dict[int, np.ndarray] = {}             # the groups whose rule reaches layer li
         for q, g in enumerate(gs):
             for li in g[2]:
                 rows_on.setdefault(li, np.zeros(len(zone), bool))[gid == q] = True
+                g_on.setdefault(li, np.zeros(len(gs), bool))[q] = True
+        rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")   # groups by their first rule
         take: dict[tuple[int, int], np.ndarray] = {}
         order: dict[tuple[int, int], tuple[int, int, int]] = {}
         for s in range(len(self.sources)):
@@ -179,10 +182,10 @@ class Context:
                 ls = v.on(li)
                 if not len(ls):
                     continue
-                qs = [q for q in np.flatnonzero(hit).tolist() if li in gs[q][2]]
-                if not qs:
+                cand = hit & g_on[li]
+                if not cand.any():
                     continue
-                q0 = min(qs, key=lambda q: gs[q][3])
+                q0 = int(np.argmin(np.where(cand, rank, len(gs))))
                 order[(s, li)] = (gs[q0][3], s, gs[q0][2].index(li))
                 m = on[near]
                 sel = np.zeros(len(ls), bool)
@@ -190,7 +193,10 @@ class Context:
                     _, got = ls.tree.query(zl[m], predicate="dwithin", distance=rho[near][m])
                     sel[got] = True
                 if sel.any():             # whole merged shapes of the placed cell
-                    sel |= np.isin(ls.groups, ls.groups[sel])
+                    grp = ls.groups
+                    mark = np.zeros(int(grp.max()) + 1, bool)
+                    mark[grp[sel]] = True
+                    sel = mark[grp]
                 take[(s, li)] = sel
         return {key: take[key] for key in sorted(take, key=order.__getitem__)}
 
@@ -202,7 +208,7 @@ class Context:
         chk = self.chk
         zone = [self.top[li].geoms for li in lis if li in self.top]
         n_top = sum(len(z) for z in zone)
-        hot: dict[tuple[int, int], list[np.ndarray]] = {}
+        hot: dict[tuple[int, int], np.ndarray] = {}
         tb = self.table
         if len(tb["contact"]):
             on = np.zeros(len(chk.names), bool)
@@ -212,15 +218,19 @@ class Context:
                 rows = np.flatnonzero(m)
                 rows = rows[shapely.intersects(self.near(halo), tb["contact"][rows])]
                 zone.append(tb["contact"][rows])
-                if whole:
-                    for side, lay, idx in (("s", "la", "ia"), ("t", "lb", "ib")):
-                        for src, li, k in zip(tb[side][rows].tolist(), tb[lay][rows].tolist(), tb[idx][rows].tolist()):
-                            hot.setdefault((int(src), int(li)), []).append(np.array([k]))
+                if whole and len(rows):      # the shapes that meet, per (source, layer), in order of first meeting
+                    src = np.r_[tb["s"][rows], tb["t"][rows]]
+                    lay = np.r_[tb["la"][rows], tb["lb"][rows]]
+                    idx = np.r_[tb["ia"][rows], tb["ib"][rows]]
+                    pairs, first, inv = np.unique(np.c_[src, lay], axis=0, return_index=True, return_inverse=True)
+                    inv = inv.ravel()
+                    for q in np.argsort(first, kind="stable").tolist():
+                        hot[(int(pairs[q, 0]), int(pairs[q, 1]))] = np.unique(idx[inv == q])
         if whole:
             for (src, li), idx in hot.items():
                 if src >= 0:
                     v, ds = self._var(src)
-                    g = v.on(li).geoms[np.unique(np.concatenate(idx))]
+                    g = v.on(li).geoms[idx]
                     zone.append(translate(g, np.tile(ds * chk.dbu, (len(g), 1))) if ds.any() else g)
         z = np.concatenate(zone) if zone else np.empty(0, object)
         if not len(z):
