@@ -115,32 +115,7 @@ class Context:
                 active[r.name] = (r, lis, z, zg)
         if not active:
             return {}
-        take: dict[tuple[int, int], np.ndarray] = {}
-        for rname, (r, lis, _, z) in active.items():
-            if not len(z):
-                continue
-            whole = r.kind in CONTEXT_WHOLE
-            loc = chk.local[rname]
-            rho = (loc if whole else 2 * loc) + EPS_UM
-            ztree = shapely.STRtree(z)
-            for s in range(len(self.sources)):
-                v, ds = self._var(s)
-                fb = (np.r_[v.bounds[:2] + ds, v.bounds[2:] + ds]) * chk.dbu
-                near = ztree.query(shapely.box(fb[0] - rho, fb[1] - rho, fb[2] + rho, fb[3] + rho))
-                if not len(near):
-                    continue
-                zl = z[near]
-                if ds.any():
-                    zl = translate(zl, np.tile(-ds * chk.dbu, (len(zl), 1)))
-                for li in lis:
-                    ls = v.on(li)
-                    if not len(ls) or li == chk.mark_li:     # MARK areas: all of them, below
-                        continue
-                    _, got = ls.tree.query(zl, predicate="dwithin", distance=rho)
-                    sel = take.setdefault((s, li), np.zeros(len(ls), bool))
-                    sel[got] = True
-                    if got.size:            # whole merged shapes of the placed cell
-                        sel |= np.isin(ls.groups, ls.groups[sel])
+        take = self._gather(active)
         parts = [shift_polys(take_polys(self._var(s)[0].on(li).polys, m), self._var(s)[1])
                  for (s, li), m in take.items() if m.any()]
         lis_all = {li for _, lis, _, _ in active.values() for li in lis} - {chk.mark_li}
@@ -159,6 +134,72 @@ class Context:
         chk.stats["context_shapes"] = chk.stats.get("context_shapes", 0) + sum(len(p) for p in parts)
         return out
 
+    def _gather(self, active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]]) -> dict[tuple[int, int], np.ndarray]:
+        """Per (source, layer): which of the source's shapes lie within each active rule's reach of its
+        zone (whole merged shapes). The zones of all rules are queried together: one bounds test per
+        source and one STRtree query per source and layer, each zone piece with its own distance.
+        Keys come in the order a rule-by-rule walk (rule, source, layer) first meets them."""
+        chk = self.chk
+        groups: dict[tuple[int, float], list] = {}   # zone array and distance -> (zone, layers, first rule)
+        for k, (rname, (r, lis, _, z)) in enumerate(active.items()):
+            if not len(z):
+                continue
+            loc = chk.local[rname]
+            rho = (loc if r.kind in CONTEXT_WHOLE else 2 * loc) + EPS_UM
+            g = groups.setdefault((id(z), rho), [z, rho, [li for li in lis if li != chk.mark_li], k])
+            g[3] = min(g[3], k)
+        if not groups:
+            return {}
+        gs = list(groups.values())
+        zone = np.concatenate([g[0] for g in gs])
+        gid = np.concatenate([np.full(len(g[0]), q) for q, g in enumerate(gs)])
+        rho = np.array([g[1] for g in gs])[gid]
+        first = np.array([g[3] for g in gs])
+        zb = shapely.bounds(zone)
+        # rows of every zone piece whose group's rule reaches layer li (the layers of a group keep their rule's order)
+        rows_on: dict[int, np.ndarray] = {}
+        g_on: dict[int, np.ndarray] = {}             # the groups whose rule reaches layer li
+        for q, g in enumerate(gs):
+            for li in g[2]:
+                rows_on.setdefault(li, np.zeros(len(zone), bool))[gid == q] = True
+                g_on.setdefault(li, np.zeros(len(gs), bool))[q] = True
+        rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")   # groups by their first rule
+        take: dict[tuple[int, int], np.ndarray] = {}
+        order: dict[tuple[int, int], tuple[int, int, int]] = {}
+        for s in range(len(self.sources)):
+            v, ds = self._var(s)
+            fb = (np.r_[v.bounds[:2] + ds, v.bounds[2:] + ds]) * chk.dbu
+            near = ((zb[:, 0] <= fb[2] + rho) & (zb[:, 2] >= fb[0] - rho)
+                    & (zb[:, 1] <= fb[3] + rho) & (zb[:, 3] >= fb[1] - rho))
+            if not near.any():
+                continue
+            hit = np.zeros(len(gs), bool)
+            hit[gid[near]] = True
+            zl = zone[near]
+            if ds.any():
+                zl = translate(zl, np.tile(-ds * chk.dbu, (len(zl), 1)))
+            for li, on in rows_on.items():
+                ls = v.on(li)
+                if not len(ls):
+                    continue
+                cand = hit & g_on[li]
+                if not cand.any():
+                    continue
+                q0 = int(np.argmin(np.where(cand, rank, len(gs))))
+                order[(s, li)] = (gs[q0][3], s, gs[q0][2].index(li))
+                m = on[near]
+                sel = np.zeros(len(ls), bool)
+                if m.any():
+                    _, got = ls.tree.query(zl[m], predicate="dwithin", distance=rho[near][m])
+                    sel[got] = True
+                if sel.any():             # whole merged shapes of the placed cell
+                    grp = ls.groups
+                    mark = np.zeros(int(grp.max()) + 1, bool)
+                    mark[grp[sel]] = True
+                    sel = mark[grp]
+                take[(s, li)] = sel
+        return {key: take[key] for key in sorted(take, key=order.__getitem__)}
+
     def _zone(self, lis: list[int], d: float, whole: bool, halo: float) -> tuple[np.ndarray, np.ndarray, dict] | None:
         """Where shapes of different sources on layers `lis` come within `d` of each other near the
         region (and the top's shapes there); for rules on whole shapes, the shapes themselves.
@@ -167,7 +208,7 @@ class Context:
         chk = self.chk
         zone = [self.top[li].geoms for li in lis if li in self.top]
         n_top = sum(len(z) for z in zone)
-        hot: dict[tuple[int, int], list[np.ndarray]] = {}
+        hot: dict[tuple[int, int], np.ndarray] = {}
         tb = self.table
         if len(tb["contact"]):
             on = np.zeros(len(chk.names), bool)
@@ -177,15 +218,19 @@ class Context:
                 rows = np.flatnonzero(m)
                 rows = rows[shapely.intersects(self.near(halo), tb["contact"][rows])]
                 zone.append(tb["contact"][rows])
-                if whole:
-                    for side, lay, idx in (("s", "la", "ia"), ("t", "lb", "ib")):
-                        for src, li, k in zip(tb[side][rows].tolist(), tb[lay][rows].tolist(), tb[idx][rows].tolist()):
-                            hot.setdefault((int(src), int(li)), []).append(np.array([k]))
+                if whole and len(rows):      # the shapes that meet, per (source, layer), in order of first meeting
+                    src = np.r_[tb["s"][rows], tb["t"][rows]]
+                    lay = np.r_[tb["la"][rows], tb["lb"][rows]]
+                    idx = np.r_[tb["ia"][rows], tb["ib"][rows]]
+                    pairs, first, inv = np.unique(np.c_[src, lay], axis=0, return_index=True, return_inverse=True)
+                    inv = inv.ravel()
+                    for q in np.argsort(first, kind="stable").tolist():
+                        hot[(int(pairs[q, 0]), int(pairs[q, 1]))] = np.unique(idx[inv == q])
         if whole:
             for (src, li), idx in hot.items():
                 if src >= 0:
                     v, ds = self._var(src)
-                    g = v.on(li).geoms[np.unique(np.concatenate(idx))]
+                    g = v.on(li).geoms[idx]
                     zone.append(translate(g, np.tile(ds * chk.dbu, (len(g), 1))) if ds.any() else g)
         z = np.concatenate(zone) if zone else np.empty(0, object)
         if not len(z):
