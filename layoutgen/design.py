@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
-from .units import LENGTH_EPS_UM
+from .units import AREA_EPS_UM2, LENGTH_EPS_UM
 
 # The config file being executed; models created while it runs remember their line in it.
 CONFIG_FILE: contextvars.ContextVar[str | None] = contextvars.ContextVar("CONFIG_FILE", default=None)
@@ -336,7 +336,7 @@ def overlapping_pads(pads: list[Pad]) -> tuple[Pad, Pad] | None:
     shapes = np.array([pad_outline(p) for p in pads], dtype=object)
     i, j = shapely.STRtree(shapes).query(shapes, predicate="intersects")
     for a, b in sorted(zip(i.tolist(), j.tolist())):
-        if a < b and pads[a].net != pads[b].net and shapely.area(shapely.intersection(shapes[a], shapes[b])) > 1e-9:
+        if a < b and pads[a].net != pads[b].net and shapely.area(shapely.intersection(shapes[a], shapes[b])) > AREA_EPS_UM2:
             return pads[a], pads[b]
     return None
 

@@ -16,6 +16,8 @@ LENGTH_EPS_UM = 1e-9
 STEP_EPS = 1e-9
 # A dimensionless ratio (aspect, area ratio) or an angle in degrees within this of a limit meets it.
 RATIO_EPS = 1e-9
+# Two shapes whose overlap (µm²) is within this do not overlap: they only touch.
+AREA_EPS_UM2 = 1e-9
 # Two directions are parallel when their cross product is within this fraction of |u|·|v|.
 PARALLEL_EPS = 1e-9
 

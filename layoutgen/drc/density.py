@@ -12,13 +12,14 @@ import shapely
 
 from .merge import Shapes
 from .violation import Finding
+from layoutgen.units import LENGTH_EPS_UM
 
 
 def window_starts(lo: float, hi: float, window: float, step: float) -> np.ndarray:
     """Window start positions along one axis: every `step` from `lo`, stopping once a window
     reaches `hi` (so the far edge is always covered); one window when the extent is small."""
     starts = [lo]
-    while starts[-1] + window < hi - 1e-9:
+    while starts[-1] + window < hi - LENGTH_EPS_UM:
         starts.append(starts[-1] + step)
     return np.array(starts)
 

@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 
 from .read import Polys
+from layoutgen.units import LENGTH_EPS_UM, RATIO_EPS
 
 Segment = tuple[float, float, float, float]
 
@@ -206,7 +207,7 @@ def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float
     # One sorted key: the group, then the left edge (groups spaced further apart than any reach).
     span = float(hi[:, 0].max() - lo[:, 0].min()) + 2 * reach + 1.0
     key = g.astype(np.float64) * span + (x0 - lo[:, 0].min())
-    end = np.searchsorted(key, g.astype(np.float64) * span + (x1 - lo[:, 0].min()) + reach * (1 + 1e-9) + 1e-9, "right")
+    end = np.searchsorted(key, g.astype(np.float64) * span + (x1 - lo[:, 0].min()) + reach * (1 + RATIO_EPS) + LENGTH_EPS_UM, "right")
     count = np.maximum(end - np.arange(n) - 1, 0)
     a = np.repeat(np.arange(n), count)
     b = a + 1 + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
@@ -241,7 +242,7 @@ def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Ge
     normal = np.stack([d[:, 1], -d[:, 0]], 1) / length[:, None]   # outward: shapes lie left of their rings
     reach = space - EPS_UM
     i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach)
-    facing = np.einsum("ij,ij->i", normal[i], normal[j]) < -1e-9          # at less than 90° to each other
+    facing = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
 
     def ahead(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # some of wall b lies outside wall a
         return np.maximum(np.einsum("ij,ij->i", p0[b] - p0[a], normal[a]),

@@ -25,6 +25,7 @@ from .plating import (Tail, close_ring_notches, fill_acute_notches, conductor_is
                       plating_tails)
 from .order import alignment_marks
 from .shots import ShotMap, shot_map
+from layoutgen.units import LENGTH_EPS_UM
 
 if TYPE_CHECKING:  # the family module imports the router
     from ..families.result import DieResult
@@ -102,9 +103,9 @@ def check_plating_params(wafer: Wafer, pdk: Pdk) -> None:
     p, where = wafer.plating, wafer.plating.where()
     least = plate_width_min(pdk)
     for name, value in (("tail_width", p.tail_width), ("bus_width", p.bus_width)):
-        if value < least - 1e-9:
+        if value < least - LENGTH_EPS_UM:
             raise ConfigError(f"{where}: Plating.{name} = {value:g} µm is below the {least:g} µm minimum plating line width of PDK {pdk.name}")
-    if p.ring_width > wafer.edge_exclusion + 1e-9:
+    if p.ring_width > wafer.edge_exclusion + LENGTH_EPS_UM:
         raise ConfigError(f"{where}: Plating.ring_width = {p.ring_width:g} µm is wider than Wafer.edge_exclusion = "
                           f"{wafer.edge_exclusion:g} µm: the contact ring would cover dies")
 

@@ -31,6 +31,7 @@ from ..cells.shapes import circle
 from ..errors import PdkError
 from ..layout import Cell
 from ..pdk import KEYS, Pdk
+from layoutgen.units import LENGTH_EPS_UM, STEP_EPS
 
 MARK_BAR_UM = 20.0      # bar width where the layer's own minimum width is smaller
 MARK_GAP_UM = 10.0      # gap between a cross and the box around it, at least
@@ -54,7 +55,7 @@ class Slot:
 
 def _up(x: float, grid: float) -> float:
     """`x` rounded up to the grid."""
-    return math.ceil(x / grid - 1e-9) * grid
+    return math.ceil(x / grid - STEP_EPS) * grid
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,9 @@ def _pack(halves: list[float], space: float) -> list[tuple[float, float]]:
     widths = [sum(2 * h + space for h in big[:k]) - space for k in range(1, len(big) + 1)]
     best = None
     for limit in widths:
-        centres = _pack_rows(big, space, limit + 1e-9)
+        centres = _pack_rows(big, space, limit + LENGTH_EPS_UM)
         x0, y0, x1, y1 = _extent(big, centres)
-        if best is None or math.hypot(x1 - x0, y1 - y0) < best[0] - 1e-9:
+        if best is None or math.hypot(x1 - x0, y1 - y0) < best[0] - LENGTH_EPS_UM:
             best = (math.hypot(x1 - x0, y1 - y0), centres)
     assert best is not None
     out = [(0.0, 0.0)] * len(halves)

@@ -55,6 +55,7 @@ from ..families.result import DieResult
 from ..families.fanout.cells.via import via_landing
 from ..families.fanout.model import CarrierPanel, Fanout, FanoutDie, ReconstitutedWafer
 from ..families.fanout.rules import process_data
+from layoutgen.units import LENGTH_EPS_UM
 
 SHIFT_COLUMNS = ("unit", "dx", "dy", "rotation")
 
@@ -79,7 +80,7 @@ def unit_sites(panel: CarrierPanel | ReconstitutedWafer, pitch: tuple[float, flo
     if isinstance(panel, CarrierPanel):
         W, H = panel.size
         room = (W - 2 * panel.frame, H - 2 * panel.frame)
-        nx, ny = int((room[0] + 1e-9) // pitch[0]), int((room[1] + 1e-9) // pitch[1])
+        nx, ny = int((room[0] + LENGTH_EPS_UM) // pitch[0]), int((room[1] + LENGTH_EPS_UM) // pitch[1])
         if nx < 1 or ny < 1:
             raise ConfigError(f"{panel.where()}: CarrierPanel.size = {panel.size}: no {size[0]:g} × {size[1]:g} µm unit "
                               f"(at a {pitch[0]:g} × {pitch[1]:g} µm pitch) fits inside the {panel.frame:g} µm frame")
@@ -218,7 +219,7 @@ def place_unit_marks(unit: DieResult, pkg: Fanout, pdk: Pdk, mark: Cell,
         for lay, geom in own.items():
             placed = affinity.translate(geom, x, y)
             s = _space(pdk, lay)
-            near = [g for g in drawn.get(lay, []) if g.distance(placed) < s - 1e-9]
+            near = [g for g in drawn.get(lay, []) if g.distance(placed) < s - LENGTH_EPS_UM]
             if near:
                 raise ConfigError(f"{where}: its {lay} comes {near[0].distance(placed):.3g} µm from the unit's {lay} "
                                   f"(space {s:g} µm): depopulate the corner balls or keep routes and rings off the corner")

@@ -14,6 +14,7 @@ from shapely.geometry import Polygon, box
 
 from ..drc.geometry import acute_notches   # the DRC's own definition of the notch it checks
 from ..layout import Cell, Label, Layout
+from layoutgen.units import LENGTH_EPS_UM
 
 SIDES = ("left", "right", "bottom", "top")
 
@@ -90,10 +91,10 @@ def plating_tails(islands: list[Polygon], labels: list[Label], die: tuple[float,
         for net, x, y in starts:
             for side in _side_order(x, y, die):
                 shape = tail_shape(x, y, side, die, reach, width, grid)
-                near = tree.query(shape, predicate="dwithin", distance=space - 1e-9) if tree is not None else []
+                near = tree.query(shape, predicate="dwithin", distance=space - LENGTH_EPS_UM) if tree is not None else []
                 if any(int(i) != k for i in near):
                     continue
-                if tails and shapely.dwithin(shape, np.asarray([t.shape for t in tails], dtype=object), space - 1e-9).any():
+                if tails and shapely.dwithin(shape, np.asarray([t.shape for t in tails], dtype=object), space - LENGTH_EPS_UM).any():
                     continue
                 made = Tail(net, x, y, side, shape)
                 break

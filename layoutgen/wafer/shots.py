@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .diemap import DieMap
+from layoutgen.units import STEP_EPS
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def _shots_for(ij: np.ndarray, per_shot: tuple[int, int], phase: tuple[int, int]
 
 def shot_map(dm: DieMap, reticle: tuple[float, float], where: str = "<unknown>") -> ShotMap:
     """The shot map with the fewest shots covering every whole die."""
-    nx, ny = math.floor(reticle[0] / dm.pitch[0] + 1e-9), math.floor(reticle[1] / dm.pitch[1] + 1e-9)
+    nx, ny = math.floor(reticle[0] / dm.pitch[0] + STEP_EPS), math.floor(reticle[1] / dm.pitch[1] + STEP_EPS)
     if nx < 1 or ny < 1:
         (w, h), (px, py) = dm.die, dm.pitch
         site = f"die site of {px:g} × {py:g} µm (the {w:g} × {h:g} µm die plus the {px - w:g} µm scribe)"

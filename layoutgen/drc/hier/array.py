@@ -37,6 +37,7 @@ from ..read import Flat, Layout, Placement, layer_key, place_labels, place_polys
 from ..violation import Finding, Violation
 from .markers import ref_points
 from .rules import CONTEXT_LOCAL, CONTEXT_WHOLE, POLYGON_KINDS, rule_local, rule_reach
+from layoutgen.units import LENGTH_EPS_UM, STEP_EPS
 
 # Below this many placements the ordinary hierarchical check is as quick.
 ARRAY_MIN_PLACEMENTS = 64
@@ -102,7 +103,7 @@ class ArrayCheck:
         """(m, 2) placement (i, j) whose lattice cell holds each point (dbu) of an n0 × n1 array."""
         centre = (self.box[:2] + self.box[2:]) / 2
         uv = np.linalg.solve(self.vec.T, (xy - centre).T).T
-        return np.clip(np.floor(uv + 0.5 + 1e-9), 0, n - 1).astype(np.int64)   # a point on a border: the upper cell
+        return np.clip(np.floor(uv + 0.5 + STEP_EPS), 0, n - 1).astype(np.int64)   # a point on a border: the upper cell
 
     # -- the check --------------------------------------------------------------------------------
 
@@ -226,12 +227,12 @@ class ArrayCheck:
             for a, (s0, s1) in enumerate(((x0, x1), (y0, y1))):
                 p, n = pitch[a], int(self.n[a])
                 idx_lo, idx_hi = sorted(((s0 - cb[a + 2]) / p, (s1 - cb[a]) / p))
-                first, last = max(math.ceil(idx_lo - 1e-9), 0), min(math.floor(idx_hi + 1e-9), n - 1)
+                first, last = max(math.ceil(idx_lo - STEP_EPS), 0), min(math.floor(idx_hi + STEP_EPS), n - 1)
                 if last < first:
                     spans = None
                     break
                 idx = np.arange(first, last + 1)
-                inside = (idx * p + cb[a] >= s0 - 1e-9) & (idx * p + cb[a + 2] <= s1 + 1e-9)
+                inside = (idx * p + cb[a] >= s0 - LENGTH_EPS_UM) & (idx * p + cb[a + 2] <= s1 + LENGTH_EPS_UM)
                 spans.append((idx, inside))
             if spans is None:
                 continue

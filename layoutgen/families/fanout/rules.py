@@ -23,6 +23,7 @@ from .cells.inductor import wheeler_inductance_nh
 from .cells.resistor import CORNER_SQUARES
 from layoutgen.errors import PdkError
 from layoutgen.pdk import Pdk
+from layoutgen.units import PARALLEL_EPS
 
 
 
@@ -133,5 +134,5 @@ def count_right_angles(poly: Polygon) -> int:
     d0 = c - np.roll(c, 1, axis=0)
     cross = d0[:, 0] * d1[:, 1] - d0[:, 1] * d1[:, 0]
     orient = 1 if poly.exterior.is_ccw else -1
-    convex = int(np.sum(cross * orient > 1e-9))
+    convex = int(np.sum(cross * orient > PARALLEL_EPS))
     return convex - 4 if convex >= 4 else 0

@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
+from layoutgen.units import STEP_EPS
 
 FREE = -1
 BLOCKED = -2
@@ -58,8 +59,8 @@ class RouteGrid:
     def __init__(self, levels: list[LevelSpec], vias: list[ViaSpec], pitch: float, keepin: BaseGeometry):
         self.levels, self.vias, self.pitch = levels, vias, pitch
         x0, y0, x1, y1 = keepin.bounds
-        i0, i1 = math.ceil(x0 / pitch - 1e-9), math.floor(x1 / pitch + 1e-9)
-        j0, j1 = math.ceil(y0 / pitch - 1e-9), math.floor(y1 / pitch + 1e-9)
+        i0, i1 = math.ceil(x0 / pitch - STEP_EPS), math.floor(x1 / pitch + STEP_EPS)
+        j0, j1 = math.ceil(y0 / pitch - STEP_EPS), math.floor(y1 / pitch + STEP_EPS)
         self.xs = np.arange(i0, i1 + 1) * pitch
         self.ys = np.arange(j0, j1 + 1) * pitch
         self.nx, self.ny = len(self.xs), len(self.ys)

@@ -25,6 +25,7 @@ from shapely.strtree import STRtree
 
 from layoutgen.errors import RoutingError
 from .grid import BLOCKED, EPS_UM, FREE, LevelSpec, RouteGrid, ViaSpec
+from layoutgen.units import LENGTH_EPS_UM
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ class _Router:
             for t in remaining:
                 acc = np.asarray(self.access[t.name])
                 a = int(acc[np.argmin(dist[acc])])
-                if np.isfinite(dist[a]) and (best is None or dist[a] < best[0] - 1e-9):
+                if np.isfinite(dist[a]) and (best is None or dist[a] < best[0] - LENGTH_EPS_UM):
                     best = (float(dist[a]), t, a)
             if best is None:
                 raise _Fail(net, remaining[0], reached)
