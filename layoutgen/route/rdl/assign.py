@@ -332,7 +332,7 @@ def match_ring(
     n, m = len(slots), len(ring)
     target = np.array([s.target for s in slots])
     caps = [len(t) for t in segments]
-    seg_cost = [_segment_prefix(target, t) for t in segments]
+    seg_cost = _segment_prefixes(target, segments)
     if m == 0:
         if n > caps[0]:
             raise RoutingError(_row_full_error(job, slots, row))
@@ -373,12 +373,16 @@ def _ball_costs(u: np.ndarray, target: np.ndarray, room: np.ndarray) -> np.ndarr
     return np.square(jog) + 1e3 * np.square(excess)
 
 
-def _segment_prefix(target: np.ndarray, tracks: np.ndarray) -> np.ndarray:
-    """Prefix sums of each slot's squared distance to a segment's track range."""
-    if len(tracks) == 0:
-        return np.zeros(len(target) + 1)
-    per = np.square(np.clip(target, tracks.min(), tracks.max()) - target)
-    return np.concatenate([[0.0], np.cumsum(per)])
+def _segment_prefixes(target: np.ndarray, segments: list[np.ndarray]) -> np.ndarray:
+    """Per segment (rows), prefix sums of each slot's squared distance to its track range
+    (zero for a segment without tracks), all segments in one pass."""
+    out = np.zeros((len(segments), len(target) + 1))
+    full = [k for k, t in enumerate(segments) if len(t)]
+    if full:
+        lo = np.array([segments[k].min() for k in full])[:, None]
+        hi = np.array([segments[k].max() for k in full])[:, None]
+        out[full, 1:] = np.cumsum(np.square(np.clip(target[None, :], lo, hi) - target[None, :]), axis=1)
+    return out
 
 
 def choose_tracks(tracks: np.ndarray, targets: np.ndarray) -> np.ndarray:
