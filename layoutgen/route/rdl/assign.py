@@ -12,7 +12,6 @@ outer ring it keeps each jog within what the fan-out band to the pads allows.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -386,20 +385,21 @@ def _segment_prefixes(target: np.ndarray, segments: list[np.ndarray]) -> np.ndar
 
 
 def choose_tracks(tracks: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Distinct tracks, in order, each as near as the others allow to its trace's target u."""
-    pool = [float(t) for t in tracks]
-    n, k = len(targets), len(pool)
-    idx = []
-    for t in targets:
-        j = bisect_left(pool, float(t))
-        if j == k or (j > 0 and abs(pool[j - 1] - t) <= abs(pool[j] - t)):
-            j -= 1
-        idx.append(j)
-    for j in range(1, n):
-        idx[j] = max(idx[j], idx[j - 1] + 1)
-    for j in range(n - 1, -1, -1):
-        idx[j] = min(idx[j], k - n + j, idx[j + 1] - 1 if j + 1 < n else k - 1)
-    return np.array([pool[j] for j in idx])
+    """Distinct tracks, in order, each as near as the others allow to its trace's target u.
+
+    Each target takes its nearest track (the lower on a tie); then, in order, each is pushed up
+    past the one before it, and down below the one after it and the tracks left for the rest
+    (running maxima and minima of index − position)."""
+    pool = np.asarray(tracks, dtype=float)
+    t = np.asarray(targets, dtype=float)
+    n, k = len(t), len(pool)
+    j = np.searchsorted(pool, t, side="left")
+    below, at = pool[np.maximum(j - 1, 0)], pool[np.minimum(j, k - 1)]
+    idx = j - ((j == k) | ((j > 0) & (np.abs(below - t) <= np.abs(at - t))))
+    pos = np.arange(n)
+    up = np.maximum.accumulate(idx - pos)
+    down = np.minimum.accumulate(np.minimum(up, k - n)[::-1])[::-1]
+    return pool[down + pos]
 
 
 def _ring_error(job: SideJob, ring: list[int], slots: list[_Slot], row: int) -> str:
