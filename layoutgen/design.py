@@ -429,8 +429,10 @@ class Wafer(Model):
     plating: Plating = Field(default_factory=Plating, description="plating network")
     alignment: Alignment = Field(default_factory=Alignment, description="alignment keys and mark sites")
     stepper: Stepper | None = Field(default=None, description="reticles and a stepper job as well as the 1X masks (needs reticle)")
-    test_sites: list[str] = Field(default_factory=list, description="die sites (R<row>C<col>, from R1C1 at the bottom-left "
-                                  "of the die map) that carry process test structures instead of a die; [] none")
+    test_sites: list[str] = Field(default_factory=list, description="die sites that carry process test structures instead of a die: "
+                                  "R<row>C<col> (from R1C1 at the bottom-left of the die map) or a place: 'centre' (the site "
+                                  "nearest the wafer centre), 'top', 'bottom', 'left', 'right' (the last site of its column "
+                                  "or row); [] none")
 
     @model_validator(mode="after")
     def _kerf_and_field(self) -> "Wafer":

@@ -39,7 +39,7 @@ class Layer(_Model):
     gds: tuple[int, int]
     color: str = "#808080"
     stipple: int = 1
-    purpose: Literal["drawn", "reference"] = "drawn"
+    purpose: Literal["drawn", "reference", "marker"] = "drawn"   # marker: no mask; outlines the mark areas DRC exempts
     description: str = ""
 
 
@@ -190,6 +190,16 @@ class Pdk(_Model):
         masks = [m.model_copy(update={"aligns_to": m.aligns_to_route.get(route, m.aligns_to) if route else m.aligns_to})
                  for m in self.masks if m.route is None or m.route == route]
         return self.model_copy(update={"masks": masks})
+
+    def mark_area_layer(self) -> str | None:
+        """The layer whose shapes outline the mark areas the DRC exempts from the rules: the PDK's `marker` layer
+        (where MARK is drawn on the masks), else MARK when the PDK has it and no rule names it, else None."""
+        markers = [n for n, layer in self.layers.items() if layer.purpose == "marker"]
+        if markers:
+            return markers[0]
+        if "MARK" not in self.layers or any("MARK" in (r.layer, r.other) or "MARK" in (r.layers or []) for r in self.rules):
+            return None
+        return "MARK"
 
     def layer(self, name: str) -> Layer:
         """The layer called `name`, or a PdkError naming the PDK."""

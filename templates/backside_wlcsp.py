@@ -44,5 +44,6 @@ design = Design(
     wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, reticle=(20500, 24600),
                 plating=Plating(tail_width=20, bus_width=30, ring_width=2000),
                 alignment=Alignment(keys=[AlignmentKey(x=-68300, y=-68300, frame="wafer"),
-                                    AlignmentKey(x=68300, y=68300, frame="wafer")], backside="ir")),
+                                    AlignmentKey(x=68300, y=68300, frame="wafer")], backside="ir"),
+                test_sites=["centre", "top", "bottom"]),   # process test structures in three die sites
 )

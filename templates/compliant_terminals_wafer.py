@@ -10,7 +10,9 @@ the copper has grown 17 ppm/K and the silicon 2.6 ppm/K, so every sheet mask is 
 by (1 + 2.6e-6·180) / (1 + 17e-6·180) ≈ 0.99741 about the wafer centre (the mask label and the
 mask order table say so) and the leads land on the contacts when hot. The frame outline is
 drawn once around the sheet; the fiducial crosses are etched through the sheet first (THRU)
-beside the dies at the two ends of the x axis, and every later mask carries them (MARK). Two
+beside the dies at the two ends of the x axis, and every later mask carries them (MARK); below
+each, every later mask frames the cross of the mask it aligns to (box-in-box) and has x and y
+verniers against it, on its own layer (mask_order.csv names each mask's mark). Two
 injection ports (fig. 15) are etched through the sheet with them, between the wafer and the
 frame, for the liquid that lifts the sheet and cures into the compliant layer.
 
@@ -61,5 +63,6 @@ design = Design(
         ),
     ),
     # 200 mm wafer, 5.1 mm pitch (100 µm scribe, 50 µm saw kerf), whole dies inside the 3 mm edge exclusion.
-    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),
+    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,
+                test_sites=["centre", "top", "bottom"]),   # process test structures in three chip sites
 )

@@ -51,5 +51,6 @@ design = Design(
     # keys, name them: alignment=Alignment(keys=[AlignmentKey(x=..., y=..., size=40, frame="die")])
     # (each level's box around a key must stay clear of that level's own drawing in the die).
     wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,
-                plating=Plating(tail_width=20, bus_width=30, ring_width=2000)),
+                plating=Plating(tail_width=20, bus_width=30, ring_width=2000),
+                test_sites=["centre", "top", "bottom"]),   # process test structures in three die sites
 )

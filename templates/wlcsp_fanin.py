@@ -38,5 +38,6 @@ design = Design(
     # bus), whole dies only inside the 3 mm edge exclusion, a 2 mm contact ring at the edge,
     # and a 20 × 25 mm reticle field for the shot map.
     wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50, reticle=(20400, 25500),
-                plating=Plating(tail_width=20, bus_width=30, ring_width=2000)),
+                plating=Plating(tail_width=20, bus_width=30, ring_width=2000),
+                test_sites=["centre", "top", "bottom"]),   # process test structures in three die sites
 )

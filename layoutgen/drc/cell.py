@@ -22,13 +22,8 @@ WAFER_LAYER = "WAFER"
 
 
 def marks_exempt(pdk: Pdk) -> bool:
-    """Whether shapes inside MARK shapes are exempt: the PDK has a MARK layer and no rule names it."""
-    if MARK_LAYER not in pdk.layers:
-        return False
-    for r in pdk.rules:
-        if MARK_LAYER in (r.layer, r.other) or MARK_LAYER in (r.layers or []):
-            return False
-    return True
+    """Whether shapes inside mark areas (`Pdk.mark_area_layer`) are exempt."""
+    return pdk.mark_area_layer() is not None
 
 
 def poly_bounds(polys: Polys) -> np.ndarray:
@@ -65,6 +60,7 @@ class CellLayers:
         self.layout = layout
         self.top = top if top is not None else flat.cell
         self.exempt = marks_exempt(pdk) if marks is None else marks
+        self.mark_name = pdk.mark_area_layer() or MARK_LAYER
         self._merged: dict[str, Shapes] = {}
         self._merged_all: dict[str, Shapes] = {}
         self._raw: dict[str, Polys] = {}
@@ -80,7 +76,7 @@ class CellLayers:
         """The union of the MARK shapes and a tree of them, when marks are exempt and there are any."""
         if not self.exempt:
             return None
-        marks = polygons(self.raw_all(MARK_LAYER), self.flat.dbu_um)
+        marks = polygons(self.raw_all(self.mark_name), self.flat.dbu_um)
         if len(marks) == 0:
             return None
         area = shapely.union_all(marks)
@@ -92,7 +88,7 @@ class CellLayers:
         areas left out when marks are exempt."""
         if name not in self._raw:
             polys = self.raw_all(name)
-            if self.mark_area is not None and name != MARK_LAYER and len(polys):
+            if self.mark_area is not None and name != self.mark_name and len(polys):
                 area, tree = self.mark_area
                 b = poly_bounds(polys) * self.flat.dbu_um
                 hit, _ = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet

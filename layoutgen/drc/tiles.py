@@ -369,7 +369,7 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
         exempt = marks_exempt(pdk)
         names = set().union(*(rule_layers(r) for r in local + density))
         if exempt:
-            names.add(MARK_LAYER)
+            names.add(pdk.mark_area_layer() or MARK_LAYER)
         keys = [layer_key(*pdk.layer(n).gds) for n in names if n in pdk.layers]
         keep = np.isin(flat.polys.key, keys)
         halo_um = max([rule_distance(r) for r in local] + [0.0]) + HALO_MARGIN_UM
@@ -457,7 +457,7 @@ def _tile_jobs(flat: Flat, grid: TileGrid, comp: np.ndarray, keep: np.ndarray, h
     np.maximum.at(cb[:, 2], c, bounds[ids, 2])
     np.maximum.at(cb[:, 3], c, bounds[ids, 3])
     used = np.unique(c)
-    mark_key = layer_key(*pdk.layer(MARK_LAYER).gds) if exempt else None
+    mark_key = layer_key(*pdk.layer(pdk.mark_area_layer() or MARK_LAYER).gds) if exempt else None
     is_mark = np.zeros(n_comp, bool)
     if mark_key is not None:
         is_mark[comp[ids[flat.polys.key[ids] == mark_key]]] = True

@@ -125,6 +125,10 @@ def zoom_areas(summary: dict, mask: str | None = None) -> dict[str, kdb.DBox]:
         return {}
     (px, py), (ox, oy) = w["pitch_um"], w.get("offset_um") or (0.0, 0.0)
     cx, cy = ox - round(ox / px) * px, oy - round(oy / py) * py
+    dies = [(ox + i * px, oy + j * py) for j, i0, i1 in w.get("map") or () for i in range(i0, i1 + 1)]
+    if dies and not any(abs(x - cx) < 1e-3 and abs(y - cy) < 1e-3 for x, y in dies):
+        # the site at the centre holds test structures (Wafer.test_sites): the product die nearest the centre
+        cx, cy = min(dies, key=lambda c: (round(c[0] ** 2 + c[1] ** 2, 3), c[1], c[0]))
     areas = {"die": kdb.DBox(cx - px / 2, cy - py / 2, cx + px / 2, cy + py / 2)}
     marks = w.get("marks") or {}
     if marks.get("sites") and marks.get("size_um"):
@@ -203,10 +207,12 @@ def render_previews(out_dir: Path, design_name: str, size: tuple[int, int] = SIZ
         written.append(_draw(view, preview / "die.png", die, None, size))
     summary = read_summary(out_dir)
     mirrored = {m.get("name"): bool(m.get("mirror")) for m in summary.get("masks") or [] if isinstance(m, dict)}
+    scaled = {m.get("name"): float(m.get("scale") or 1.0) for m in summary.get("masks") or [] if isinstance(m, dict)}
     for mask in sorted((out_dir / "masks").glob("*.gds")):
         mask_view = _load_view(mask, lyp_or_none)
         written.append(_draw(mask_view, preview / f"mask_{mask.stem}.png", None, None, size))
         for what, area in zoom_areas(summary, mask.stem).items():
+            area = area * scaled.get(mask.stem, 1.0)   # a sheet mask is drawn scaled about the wafer centre
             if mirrored.get(mask.stem):      # a mirrored mask holds the site mirrored across x = 0
                 area = kdb.DBox(-area.right, area.bottom, -area.left, area.top)
             written.append(_draw(mask_view, preview / f"zoom_{mask.stem}_{what}.png", None, None, ZOOM_SIZE, area))

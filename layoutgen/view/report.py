@@ -172,6 +172,10 @@ def _wafer_section(summary: dict) -> str:
         "after dicing": (w.get("isolation") or {}).get("message", ""),
         "mark sites": "; ".join(f"({_fmt(x)}, {_fmt(y)})" for x, y in (w.get("marks") or {}).get("sites", [])),
     }
+    ts = w.get("test_structures")
+    if isinstance(ts, dict) and ts.get("sites"):
+        rows["test sites"] = (f"{', '.join(ts['sites'])}: {len(ts.get('structures') or [])} structures on "
+                              f"{', '.join(ts.get('levels') or [])} (probe pads in {ts.get('file')})")
     if w.get("fill"):
         rows["thieving fill"] = f"{w['fill'].get('stripes')} stripes, density {_fmt(w['fill'].get('density_in_region'))}"
     return "<h2 id=wafer>Wafer</h2>" + table_html({k: v for k, v in rows.items() if v not in (None, "")}, "figure")

@@ -328,10 +328,10 @@ def _risers(geoms: list[Polygon], to: float, width: float, grid: float) -> list[
     return out
 
 
-def alignment_cell(pdk: Pdk, plated: list[str] | None = None, riser: float = 20.0,
-                   step: float = 0.5) -> tuple[Cell, list[Slot], list[Vernier], tuple[float, float]]:
+def alignment_cell(pdk: Pdk, plated: list[str] | None = None, riser: float = 20.0, step: float = 0.5,
+                   area: str = "MARK") -> tuple[Cell, list[Slot], list[Vernier], tuple[float, float]]:
     """The mark cell (every slot and vernier in a row, PLATE risers and spine when `plated` layers carry marks,
-    the MARK area, target names on TEXT), its slots, verniers and half size (x, y)."""
+    the mark area on layer `area`, target names on TEXT), its slots, verniers and half size (x, y)."""
     grid = pdk.grid_um
     cell = Cell(f"ALIGNMARKS_{pdk.name.upper()}")
     tg = targets(pdk)
@@ -379,7 +379,7 @@ def alignment_cell(pdk: Pdk, plated: list[str] | None = None, riser: float = 20.
         cell.add("PLATE", *_risers(up, top + w / 2, w, grid), *_risers(down, bot - w / 2, w, grid), *spine)
         hh = _up(top + w + MARK_MARGIN_UM, grid)
         hw = _up(hw + MARK_MARGIN_UM, grid)
-    cell.add("MARK", box(-hw, -hh, hw, hh))
+    cell.add(area, box(-hw, -hh, hw, hh))
     return cell, slots, verniers, (hw, hh)
 
 

@@ -7,7 +7,10 @@ vias and traces, spots, rings) placed by row arrays on the die map of `layoutgen
 same map, offset search and edge exclusion as a plated wafer, without the plating network: the
 sheet is one piece of metal and needs none), the frame outline once around the whole sheet,
 the fiducials (through-sheet holes, THRU, under a MARK cross on every mask) at the wafer's mark
-sites beside the dies, the saw kerf (the assembly is severed along the scribe lines, claim 8)
+sites beside the dies, below each of them the overlay block (`marks.alignment_cell`: the cross of
+every mask others align to and, around it, the box of each of those, with a vernier pair per pair,
+all on the masks' own layers, outlined on the PDK's marker layer since MARK prints on every mask),
+the saw kerf (the assembly is severed along the scribe lines, claim 8)
 and the wafer outline. Every sheet mask is drawn at `WaferSheet.scale` about the wafer centre
 (the family's `mask_scale`), so the sheet grown at the bond temperature lands its leads on the contacts.
 All lengths in µm, the wafer centred at (0, 0).
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 import shapely
 
 from ..design import Design
+from ..errors import PdkError
 from ..families.sheet_terminals.cells.fiducial import fiducial_cross
 from ..families.sheet_terminals.model import SheetTerminals
 from ..families.sheet_terminals.substrate import check_sheet_wafer, refuse
@@ -28,7 +32,9 @@ from ..pdk import Pdk
 from ..units import LENGTH_EPS_UM
 from .assemble import WaferResult, _row_arrays, choose_sites, die_outline, masks_in_use, place_dies
 from .diemap import gross_die_estimate
-from .order import _rule_minimum
+from .marks import alignment_cell, targets
+from .marks import cross as mark_cross
+from .order import _rule_minimum, alignment_marks
 from .outline import WaferShape, disc
 from .plating import lane_lines
 
@@ -79,19 +85,39 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
 
     cells: dict[str, Cell] = dict(die.layout.cells)
     top = Cell(f"{design.name}_SHEET{wafer.diameter}")
+    # The overlay block: per target mask its cross with the box of every mask aligned to it around it, and a vernier
+    # pair per aligned mask, each on the mask's own layer (mirrored masks are mirrored with their data, so the boxes
+    # still frame the crosses they read); outlined on the PDK's marker layer, not on MARK, which every mask carries.
+    area = pdk.mark_area_layer()
+    if area in (None, "MARK") and targets(pdk):
+        raise PdkError(f"PDK {pdk.name!r}: the sheet's overlay marks need a layer of purpose 'marker' to outline their "
+                       f"block (MARK is drawn on every sheet mask, so a MARK box would print on all of them)")
+    marks, slots, verniers, (bw, bh) = alignment_cell(pdk, None, step=wafer.alignment.vernier_step, area=area or "MARK")
+    fs = pkg.fiducials.size / 2 if pkg.fiducials is not None else 0.0
+    if pkg.fiducials is not None and fs < line:
+        raise refuse(pkg.fiducials.where(), "Fiducials.size", pkg.fiducials.size,
+                      f"a cross needs arms longer than its {line:g} µm line")
+    # one site holds the fiducial (top) and the overlay block (below it, `clear` apart), centred on the site
+    both = fs > 0 and bool(slots)
+    half_h = fs + bh + (clear / 2 if both else 0.0)
+    fid_dy, block_dy = (pdk.snap(half_h - fs), pdk.snap(bh - half_h)) if both else (0.0, 0.0)
     sites: list[tuple[float, float]] = []
     dropped = 0
+    if fs > 0 or slots:
+        sites, dm, dropped = choose_sites(wafer, pdk, shape, dm, (max(fs, bw), half_h), clear)
+    fid_sites = [(x, pdk.snap(y + fid_dy)) for x, y in sites] if fs > 0 else []
+    block_sites = [(x, pdk.snap(y + block_dy)) for x, y in sites] if slots else []
     if pkg.fiducials is not None:
-        f = pkg.fiducials
-        if f.size < 2 * line:
-            raise refuse(f.where(), "Fiducials.size", f.size, f"a cross needs arms longer than its {line:g} µm line")
-        cross = fiducial_cross(f.size, line, grid)
-        fid = Cell(f"SHEET_FIDUCIAL_{name_number(f.size)}").add("MARK", cross).add("THRU", cross)
+        cross = fiducial_cross(pkg.fiducials.size, line, grid)
+        fid = Cell(f"SHEET_FIDUCIAL_{name_number(pkg.fiducials.size)}").add("MARK", cross).add("THRU", cross)
         cells[fid.name] = fid
-        sites, dm, dropped = choose_sites(wafer, pdk, shape, dm, (f.size / 2, f.size / 2), clear)
-        for x, y in sites:
+        for x, y in fid_sites:
             top.place(fid.name, x, y)
             top.label("TEXT", "SHEET_FIDUCIAL", x, y)
+    if slots:
+        cells[marks.name] = marks
+        for x, y in block_sites:
+            top.place(marks.name, x, y)
     tests = None
     if wafer.test_sites:   # die sites given to test structures through the sheet's own stack (no plating: no tails)
         from .teststructures import pdk_stack, reserve, wafer_test_sites
@@ -148,8 +174,16 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         "ports": [{"x": round(c.x, 3) + 0.0, "y": round(c.y, 3) + 0.0, "diameter_um": pkg.ports.diameter}
                   for c in (g.centroid for g in ports)] if ports else None,
         "fiducials": {"cell": f"SHEET_FIDUCIAL_{name_number(pkg.fiducials.size)}" if pkg.fiducials else None,
-                      "sites": [[round(v, 6) for v in s] for s in sites], "dies_dropped": dropped,
+                      "sites": [[round(v, 6) for v in s] for s in fid_sites], "dies_dropped": dropped,
                       "layers": ["THRU", "MARK"]},
+        "marks": {"cell": marks.name if block_sites else None, "area_layer": area if block_sites else None,
+                  "sites": [[round(v, 6) for v in s] for s in block_sites], "size_um": [2 * bw, 2 * bh],
+                  "slots": {t.target: {"layer": t.layer, "aligned": list(t.aligners), "x": t.x, "y": t.y, "half_um": t.half,
+                                       "cross_half_um": mark_cross(pdk, t.layer)[1]} for t in slots},
+                  "verniers": [{"target": v.target, "ref_layer": v.ref_layer, "aligned": v.aligner, "layer": v.layer,
+                                "x_row": list(v.x_row), "y_row": list(v.y_row), "pitch_um": v.pitch, "step_um": v.step,
+                                "gap_um": v.gap} for v in verniers],
+                  "alignment": alignment_marks(pdk, wafer)},
         "mask_features": {m.name: round(v * scale, 6) for m in pdk.masks if (v := _rule_minimum(pdk, m)) is not None},
         "cells": {"top": top.name, "die": die.layout.top},
     }

@@ -418,17 +418,36 @@ def site_names(ij: np.ndarray) -> list[str]:
     return [f"R{j - j0 + 1}C{i - i0 + 1}" for i, j in ij.tolist()]
 
 
+# Sites named by where they are rather than by row and column: they stay valid when the wafer or the die changes.
+PLACES = ("centre", "top", "bottom", "left", "right")
+
+
+def placed_site(names: list[str], xy: np.ndarray, place: str) -> str:
+    """R<row>C<col> of a named place: 'centre' the site nearest the wafer centre (ties: lower, then left);
+    'top' and 'bottom' the last site up and down that site's column, 'left' and 'right' along its row."""
+    c = int(np.lexsort((xy[:, 0], xy[:, 1], np.round(np.hypot(xy[:, 0], xy[:, 1]), 6)))[0])
+    if place == "centre":
+        return names[c]
+    col = np.flatnonzero(np.isclose(xy[:, 0], xy[c, 0]))
+    row = np.flatnonzero(np.isclose(xy[:, 1], xy[c, 1]))
+    pick = {"top": col[np.argmax(xy[col, 1])], "bottom": col[np.argmin(xy[col, 1])],
+            "right": row[np.argmax(xy[row, 0])], "left": row[np.argmin(xy[row, 0])]}[place]
+    return names[int(pick)]
+
+
 def reserve(dm, wanted: list[str], where: str):
-    """The die map less the sites `wanted` (R<row>C<col>, named on the whole map) and those sites' (name, x, y);
-    ConfigError naming `where` for a site not on the map, or when nothing would be left."""
+    """The die map less the sites `wanted` (R<row>C<col>, named on the whole map, or a place of PLACES) and those
+    sites' (name, x, y); ConfigError naming `where` for a site not on the map, or when nothing would be left."""
     from .diemap import without
 
     names = site_names(dm.indices())
     xy = dm.centres()
+    if names:
+        wanted = [placed_site(names, xy, w) if w in PLACES else w for w in wanted]
     bad = [n for n in wanted if n not in names]
     if bad:
         raise ConfigError(f"{where} = {wanted}: no die site {bad[0]} on the die map (sites are R<row>C<col> from R1C1 at "
-                          f"the bottom-left, rows {1}..{len({j for j, _, _ in dm.runs})}; see the wafer map in summary.json)")
+                          f"the bottom-left, rows {1}..{len({j for j, _, _ in dm.runs})}, or one of {', '.join(PLACES)}; see the wafer map in summary.json)")
     picked = [(n, float(xy[names.index(n), 0]), float(xy[names.index(n), 1])) for n in dict.fromkeys(wanted)]
     kept, _ = without(dm, [(x - 1.0, y - 1.0, x + 1.0, y + 1.0) for _, x, y in picked])
     if kept.count == 0:

@@ -184,6 +184,25 @@ def test_a_test_site_off_the_die_map_is_refused_naming_the_field_and_value():
         build_wafer(design, pdk, make_die_result(design, pdk), run_checks=False)
 
 
+def test_sites_named_by_place_are_the_centre_and_the_ends_of_its_column_and_row():
+    """A round map of 5 mm dies at 5.1 mm pitch: 'centre' is the site nearest the wafer centre, 'top'/'bottom' the
+    last sites of its column, 'left'/'right' of its row; each is taken out of the map like a named R<row>C<col>."""
+    from layoutgen.wafer.diemap import DieMap
+    from layoutgen.wafer.teststructures import reserve, site_names
+
+    runs = ((-2, -1, 0), (-1, -2, 1), (0, -2, 1), (1, -1, 0))           # rows j: columns i0..i1, bottom to top
+    dm = DieMap(die=(5000.0, 5000.0), pitch=(5100.0, 5100.0), offset=(2550.0, 2550.0), runs=runs)
+    names, xy = site_names(dm.indices()), dm.centres()
+    kept, picked = reserve(dm, ["centre", "top", "bottom", "left", "right"], "cfg.py:3: Wafer.test_sites")
+    where = {n: (x, y) for n, x, y in picked}
+    assert list(where.values()) == [(-2550.0, -2550.0), (-2550.0, 7650.0), (-2550.0, -7650.0),
+                                    (-7650.0, -2550.0), (7650.0, -2550.0)]
+    assert set(where) <= set(names) and kept.count == dm.count - 5
+    assert not {(round(x), round(y)) for x, y in kept.centres().tolist()} & {(round(x), round(y)) for x, y in where.values()}
+    with pytest.raises(ConfigError, match=r"no die site middle on the die map .*or one of centre, top, bottom, left, right"):
+        reserve(dm, ["middle"], "cfg.py:3: Wafer.test_sites")
+
+
 # ---------------------------------------------------------------- the other families' stacks, on the site cell
 
 def _netlist(cell_layout: Layout, pdk, stack):

@@ -68,7 +68,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
         self.context = [r for r in self.context if all(n in pdk.layers for n in rule_layers(r))]
         self.mark_li = None
         if self.exempt:
-            names.append(MARK_LAYER)
+            names.append(pdk.mark_area_layer() or MARK_LAYER)
             self.mark_li = len(names) - 1
         self.names = names
         self.keys = np.array([layer_key(*pdk.layer(n).gds) for n in names], np.int64)

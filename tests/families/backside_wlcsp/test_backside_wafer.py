@@ -41,7 +41,7 @@ def variant(tmp: Path, name: str, change: str) -> Path:
 # of each other, so a mask file that is not mirrored cannot line up with them).
 SMALL = ("from layoutgen import Alignment, AlignmentKey\n"
          "design = design.model_copy(update={'name': 'backside_100', 'wafer': design.wafer.model_copy("
-         "update={'diameter': 100, 'edge_exclusion': 18000, 'offset': (2050, 2050), 'reticle': None, 'alignment': Alignment(backside='through_wafer', keys=["
+         "update={'diameter': 100, 'edge_exclusion': 18000, 'offset': (2050, 2050), 'test_sites': [], 'reticle': None, 'alignment': Alignment(backside='through_wafer', keys=["
          "AlignmentKey(x=-2000, y=30500, frame='wafer'), AlignmentKey(x=6000, y=-30000, frame='wafer')])})})")
 
 
@@ -95,12 +95,14 @@ def wafer_box(ly: kdb.Layout) -> kdb.Region:
 def test_the_template_wafer_plates_isolates_and_is_drc_clean(wafer: Path):
     s = json.loads((wafer / "summary.json").read_text())
     w = s["wafer"]
-    assert (w["diameter_mm"], w["dies"], s["counts"]["dies"]) == (200, 1664, 1664)
+    assert (w["diameter_mm"], w["dies"], s["counts"]["dies"]) == (200, 1661, 1661)
     assert w["shots"]["per_shot"] == [5, 6] and w["shots"]["dies_per_shot"] == 30
     assert w["plating"]["tails_per_die"] == w["plating"]["pieces_per_die"] == PADS_PER_DIE
     assert w["plating"]["without_tail"] == [] and w["plating"]["ok"] and w["isolation"]["ok"]
-    assert w["result"] == ("79,872 BSWIRE pieces (34 nets per die) plate (48 per die × 1,664 dies): one network joined "
-                           "to the contact ring; all 79,872 pieces isolated after dicing (48 per die × 1,664 dies, 34 nets per die)")
+    assert w["result"] == ("79,728 BSWIRE pieces (34 nets per die) plate (48 per die × 1,661 dies) and 21 test-structure "
+                           "pieces (3 test sites): one network joined to the contact ring; all 79,728 pieces isolated after "
+                           "dicing (48 per die × 1,661 dies, 34 nets per die); 3 test sites cut free of the bus")
+    assert w["test_structures"]["sites"] == ["R24C24", "R47C24", "R1C24"]     # centre, top, bottom of the template
     masks = {m["name"]: m for m in s["masks"]}
     assert list(masks) == MASKS and all(m["mirror"] for m in masks.values())
     assert masks["BSWIRE"]["layers"] == ["BSWIRE", "PLATE"]
@@ -329,11 +331,13 @@ def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     from test_view_report import parse
 
     table = dict((r[0], r[1]) for r in parse(wafer / "report.html").tables["Wafer"][1:])
-    assert table["dies"] == "1664" and table["tails per die"] == "48"
+    assert table["dies"] == "1661" and table["tails per die"] == "48"
     assert table["shots"] == "68 of 30 dies (5, 6), field 20500, 24600 µm"
-    assert table["before dicing"].startswith("79,872 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
-    assert table["after dicing"].startswith("all 79,872 pieces isolated after dicing")
+    assert table["before dicing"].startswith("79,728 BSWIRE pieces") and table["before dicing"].endswith("joined to the contact ring")
+    assert table["after dicing"].startswith("all 79,728 pieces isolated after dicing")
     assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"
+    s = json.loads((wafer / "summary.json").read_text())["wafer"]["test_structures"]
+    assert table["test sites"] == f"R24C24, R47C24, R1C24: {len(s['structures'])} structures on BSWIRE (probe pads in teststructures.csv)"
 
 
 def test_the_contact_ring_has_no_acute_notch_where_the_bus_meets_it(wafer):

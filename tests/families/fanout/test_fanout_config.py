@@ -12,6 +12,7 @@ import shapely
 from shapely.geometry import box
 
 from layoutgen.config import load_config
+from conftest import TEMPLATES
 from layoutgen.errors import ConfigError, PdkError, RoutingError
 from layoutgen.families.fanout.build import build_die
 from layoutgen.drc import run_drc
@@ -233,3 +234,17 @@ def test_carrier_panel_arrays_the_unit_with_singulation_lanes_between(write_conf
 
 
 pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
+
+def test_the_panel_template_is_the_unit_template_on_a_carrier_panel():
+    """templates/fanout_panel.py takes fanout_2die.py's unit as it is (layoutgen.load) and adds only the panel and
+    the two corner balls left out for the unit marks: the unit is not written twice. (The panel build itself,
+    marks, adapted units and test structures: test_fanout_substrate.py.)"""
+    from layoutgen.families.fanout import CarrierPanel
+
+    unit, panel = load_config(TEMPLATES / "fanout_2die.py"), load_config(TEMPLATES / "fanout_panel.py")
+    assert isinstance(panel.package.panel, CarrierPanel) and panel.package.panel.size == (100000.0, 100000.0)
+    assert set(panel.package.balls.depopulate) - set(unit.package.balls.depopulate) == {"R1", "A15"}
+    strip = {"panel", "balls"}
+    assert panel.package.model_dump(exclude=strip) == unit.package.model_dump(exclude=strip)
+    assert panel.die == unit.die and panel.pdk == unit.pdk and panel.name == "fanout_panel"

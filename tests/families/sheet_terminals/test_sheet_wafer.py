@@ -21,7 +21,7 @@ TEMPLATE = TEMPLATES / "compliant_terminals_wafer.py"
 PDK = load_pdk("sheet100")
 GRID = PDK.grid_um
 DBU = 1000  # database units per µm in every shipped PDK
-SMALL = "design = design.model_copy(update={'wafer': design.wafer.model_copy(update={'diameter': 100})})"
+SMALL = ("design = design.model_copy(update={'wafer': design.wafer.model_copy(update={'diameter': 100, 'test_sites': []})})")   # chips only: test sites are test_teststructures'
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_the_fiducials_of_the_two_sides_coincide_on_every_mask(wafer: Path):
     scale = s["wafer"]["sheet"]["mask_scale"]
     masks = {m["name"]: m for m in s["masks"]}
     holes, boxes = _mask_polygons(wafer, masks["THRU"])                            # bottom side, mirrored
-    small = (boxes[:, 2] - boxes[:, 0]) < 1000                                     # not the injection ports
+    small = np.abs(boxes[:, 2] - boxes[:, 0] - 400 * scale) < 1                           # the 400 µm crosses: not the ports, not the overlay block
     holes, boxes = [h for h, k in zip(holes, small) if k], boxes[small]
     sites = np.array(s["wafer"]["fiducials"]["sites"]) * scale
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
@@ -102,9 +102,97 @@ def test_the_fiducials_of_the_two_sides_coincide_on_every_mask(wafer: Path):
     around = [(x - 1000, y - 1000, x + 1000, y + 1000) for x, y in sites]
     for name in ("LEAD", "SPOT", "PLANE"):                                        # both sides' masks carry the same cross
         polys, b = _mask_polygons(wafer, masks[name], around)
-        crosses = [p for p, w in zip(polys, b[:, 2] - b[:, 0]) if w < 1000]        # not the frame whose box meets them
+        crosses = [p for p, w in zip(polys, b[:, 2] - b[:, 0]) if abs(w - 400 * scale) < 1]   # not the frame, not the block
         assert (kdb.Region(crosses) ^ kdb.Region(holes)).is_empty(), name
         assert masks[name]["mirror"] == (name == "LEAD")
+
+
+def _in_wafer(out: Path, m: dict, scale: float, x0: float, y0: float, x1: float, y1: float) -> tuple[kdb.Region, np.ndarray]:
+    """A mask's shapes (its own layer, MARK included: a mask file holds them on one layer) in the wafer box (x0, y0, x1, y1) µm, read from the mask file and brought back
+    to wafer coordinates (mirror undone, thermal scale divided out): the merged region in µm and the element centres."""
+    polys, boxes = _mask_polygons(out, m, [(x0 * scale, y0 * scale, x1 * scale, y1 * scale)])
+    inside = kdb.Region(kdb.Box(*(round(v * scale * DBU) for v in (x0, y0, x1, y1))))
+    region = kdb.Region(polys).merged() & inside          # the box's own shapes, not the sheet's frame ring
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2 / scale
+    inside = (centres[:, 0] > x0) & (centres[:, 0] < x1) & (centres[:, 1] > y0) & (centres[:, 1] < y1)
+    return region, centres[inside]
+
+
+def test_every_later_mask_frames_the_target_of_the_mask_it_aligns_to(wafer: Path):
+    # Box-in-box read back from the mask files: at each overlay block, each aligned mask's box (on its own layer) is
+    # centred on its reference mask's cross (on that mask's layer) at the same wafer position, mirrored bottom-side
+    # masks (THRU, LINER, LEAD, BOND) and unmirrored top-side ones (SPOT, PLANE) alike, and clears it all round.
+    s = _summary(wafer)
+    w, masks = s["wafer"], {m["name"]: m for m in s["masks"]}
+    scale, marks = w["sheet"]["mask_scale"], w["marks"]
+    assert {t: v["aligned"] for t, v in marks["slots"].items()} == {"THRU": ["LINER", "LEAD", "BOND", "SPOT"], "SPOT": ["PLANE"]}
+    assert len(marks["sites"]) == 2 and marks["area_layer"] == "MARKAREA"
+    for bx, by in marks["sites"]:
+        fid = min(w["fiducials"]["sites"], key=lambda f: np.hypot(f[0] - bx, f[1] - by))
+        assert fid[1] - by >= 200 + marks["size_um"][1] / 2                    # clear of the fiducial (below it)
+        hw, hh = marks["size_um"][0] / 2, marks["size_um"][1] / 2
+        corners = np.array([(bx + sx * hw, by + sy * hh) for sx in (-1, 1) for sy in (-1, 1)])
+        assert np.hypot(*corners.T).max() <= w["diameter_mm"] * 500 - w["edge_exclusion_um"]   # inside the exclusion
+        (ox, oy), (px, py), (dw, dh) = w["offset_um"], w["pitch_um"], w["die_um"]
+        for j, i0, i1 in w["map"]:                                              # and clear of every die of the map
+            x = ox + np.arange(i0, i1 + 1) * px
+            assert (np.abs(oy + j * py - by) >= hh + dh / 2) or (np.abs(x - bx) >= hw + dw / 2).all()
+        for target, slot in marks["slots"].items():
+            x, y, h = bx + slot["x"], by + slot["y"], slot["half_um"] + 20    # the slot and 20 of its 100 µm space
+            ref, _ = _in_wafer(wafer, masks[target], scale, x - h, y - h, x + h, y + h)
+            crosses = [p for p in ref.each() if p.holes() == 0]
+            assert len(crosses) == 1, target
+            c = crosses[0].bbox().center()
+            # the reference cross is at the slot's wafer position, and its half extent is the summary's
+            assert (c.x / DBU / scale, c.y / DBU / scale) == pytest.approx((x, y), abs=GRID / scale + 1e-6), target
+            assert crosses[0].bbox().width() / DBU / scale == pytest.approx(2 * slot["cross_half_um"], abs=2 * GRID)
+            inner = slot["cross_half_um"]
+            for name in slot["aligned"]:
+                box, _ = _in_wafer(wafer, masks[name], scale, x - h, y - h, x + h, y + h)
+                frames = [p for p in box.each() if p.holes() == 1 and p.bbox().contains(c)]
+                assert len(frames) == 1, (target, name)
+                hole = kdb.Polygon(list(frames[0].each_point_hole(0))).bbox()
+                assert (hole.center().x / DBU, hole.center().y / DBU) == pytest.approx((c.x / DBU, c.y / DBU), abs=GRID)
+                opening = hole.width() / DBU / scale / 2
+                assert opening > inner + 5 and abs(hole.width() - hole.height()) <= 2 * GRID * DBU  # square, the cross clear
+                inner = frames[0].bbox().width() / DBU / scale / 2               # the next box goes round this one
+    # every mask after the first has its box, and the mask order table names the mark it aligns to
+    aligned = [a for slot in marks["slots"].values() for a in slot["aligned"]]
+    assert sorted(aligned) == sorted(m for m in masks if m != "THRU")
+    rows = json.loads((wafer / "masks" / "mask_order.json").read_text())
+    for r in rows[1:]:
+        assert r["alignment_mark"].startswith(f"box-in-box around {r['aligns_to']}'s cross"), r["mask"]
+        assert f"verniers on {r['aligns_to']}'s lines" in r["alignment_mark"]
+    assert rows[0]["mask"] == "THRU" and rows[0]["aligns_to"] == "" and "zero layer" in rows[0]["alignment_mark"]
+
+
+def test_the_verniers_of_every_mask_read_zero_against_its_reference(wafer: Path):
+    # Each vernier pair read back from the two mask files: the reference mask's lines at a pitch p, the aligned mask's at
+    # p + step, both in wafer coordinates; the pair that lines up is the centre pair, so the vernier reads 0.
+    s = _summary(wafer)
+    w, masks = s["wafer"], {m["name"]: m for m in s["masks"]}
+    scale, marks = w["sheet"]["mask_scale"], w["marks"]
+    assert len(marks["verniers"]) == 5
+    for bx, by in marks["sites"]:
+        for v in marks["verniers"]:
+            p, step = v["pitch_um"], v["step_um"]
+            for axis, (cx, cy) in ((0, v["x_row"]), (1, v["y_row"])):
+                cx, cy = bx + cx, by + cy
+                along, across = 4 * (p + step), v["gap_um"] / 2 + 60     # the row's lines on both masks, not the other row
+                win = (cx - along, cy - across, cx + along, cy + across) if axis == 0 else \
+                      (cx - across, cy - along, cx + across, cy + along)
+                rows = []
+                for name in (v["target"], v["aligned"]):
+                    _, centres = _in_wafer(wafer, masks[name], scale, *win)
+                    rows.append(np.sort(centres[:, axis]) - (cx, cy)[axis])
+                ref, al = rows
+                assert len(ref) == len(al) and len(ref) in (5, 7), v
+                k = np.arange(len(ref)) - len(ref) // 2
+                assert ref == pytest.approx(k * p, abs=GRID / scale + 1e-6)              # the reference's pitch
+                assert al == pytest.approx(k * (p + step), abs=GRID / scale + 1e-6)      # the aligned mask's pitch
+                miss = np.abs(al - ref)
+                assert int(np.argmin(miss)) == len(ref) // 2 and miss.min() < step / 2, v   # reads 0 steps
+                assert np.diff(miss[len(ref) // 2:]) == pytest.approx(step, abs=2 * GRID / scale)
 
 
 def test_every_chip_has_its_leads_and_spots_on_the_scaled_die_pitch(wafer: Path):
@@ -118,7 +206,11 @@ def test_every_chip_has_its_leads_and_spots_on_the_scaled_die_pitch(wafer: Path)
         _, boxes = _mask_polygons(wafer, masks[name])
         centre, size = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]
         near_fid = np.min(np.hypot(*(centre[:, None, :] - sites[None]).transpose(2, 0, 1)), axis=1) < 1000
-        product = (size.max(axis=1) < px / 2) & ~near_fid & (np.hypot(*centre.T) < 50_000)   # not frame, crosses, label
+        block = np.zeros(len(centre), bool)
+        for bx, by in w["marks"]["sites"]:                                        # the overlay block below each fiducial
+            half = np.array(w["marks"]["size_um"]) / 2 * scale
+            block |= (np.abs(centre - np.array([bx, by]) * scale) <= half).all(axis=1)
+        product = (size.max(axis=1) < px / 2) & ~near_fid & ~block & (np.hypot(*centre.T) < 50_000)  # not frame, marks, label
         # each product shape in the scaled site of one chip of the map, 56 in every chip's site
         i = np.round((centre[product, 0] / scale - ox) / px).astype(int)
         j = np.round((centre[product, 1] / scale - oy) / py).astype(int)
@@ -165,7 +257,7 @@ def test_the_scale_is_the_wafers_growth_over_the_sheets():
     assert WaferSheet(temperature_step=0).scale == 1.0
 
 
-WAFER = "wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50),"
+WAFER = 'wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,\n                test_sites=["centre", "top", "bottom"]),'
 PORTS = "ports=InjectionPorts(count=2, diameter=1500),"
 BAD = {
     "no sheet": ([("sheet=WaferSheet(", "sheet=None and WaferSheet(")],
@@ -174,7 +266,7 @@ BAD = {
                  r"SheetTerminals.ports = 'InjectionPorts\(...\)': the injection ports of fig. 15 .* need a wafer-scale sheet"),
     "no wafer, no ports": ([(WAFER, ""), (PORTS, "")],
                            r"SheetTerminals.sheet = 'WaferSheet\(...\)': a wafer-scale sheet covers a wafer"),
-    "reticle": ([("kerf=50),", "kerf=50, reticle=(20000, 20000)),")], r"Wafer.reticle = \(20000.0, 20000.0\): .*1X masks"),
+    "reticle": ([("kerf=50,", "kerf=50, reticle=(20000, 20000),")], r"Wafer.reticle = \(20000.0, 20000.0\): .*1X masks"),
     "frame over the wafer": ([("Frame(inset=1000)", "Frame(inset=6000)")],
                              r"Frame.inset = 6000.0: puts the frame inside the wafer edge"),
     "ports too big": ([("diameter=1500)", "diameter=2500)")],
@@ -214,3 +306,24 @@ def test_a_grid_with_spare_terminals_goes_onto_the_sheet_wafer():
 
 
 pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
+
+def test_the_overlay_block_is_outlined_on_the_marker_layer_and_a_pdk_without_one_is_refused():
+    # MARK prints on every sheet mask, so the exempt mark area is the PDK's marker layer; the plated flows keep MARK
+    from layoutgen.design import Design, Die, Wafer
+    from layoutgen.errors import PdkError
+    from layoutgen.families import builder
+    from layoutgen.families.sheet_terminals import SheetTerminals, WaferSheet
+    from layoutgen.pads import peripheral_pads
+    from layoutgen.pipeline import place_on_wafer
+
+    assert PDK.mark_area_layer() == "MARKAREA" and load_pdk("sky400").mark_area_layer() == "MARK"
+    bare = PDK.model_copy(update={"layers": {n: v for n, v in PDK.layers.items() if n != "MARKAREA"}})
+    assert bare.mark_area_layer() is None                                   # MARK is ruled here: no exempt area at all
+    pads = peripheral_pads(2000, 2000, per_side=2, pitch=400, inset=100, size=60)
+    d = Design(name="sheet_bare", pdk="sheet100", die=Die(name="SHEET_BARE", width=2000, height=2000, pads=pads),
+               package=SheetTerminals(offsets=[300], lift=150, sheet=WaferSheet(temperature_step=150)),
+               wafer=Wafer(diameter=100))
+    die = builder("sheet_terminals")(d, bare)
+    with pytest.raises(PdkError, match=r"PDK 'sheet100': the sheet's overlay marks need a layer of purpose 'marker'"):
+        place_on_wafer(d, bare, die)
