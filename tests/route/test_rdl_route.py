@@ -423,28 +423,3 @@ def test_a_pad_reaching_past_the_keep_in_is_landed_on():
     off_pads = shapely.difference(shapely.union_all(list(routing_metal(routing, rules).values())),
                                   shapely.union_all([p.shape for p in die.pads]))
     assert shapely.covered_by(off_pads, die.keepin)
-
-
-def test_final_check_fills_notches_at_a_landing_and_in_a_hairpin_far_from_any():
-    """The final check measures notches only where two of a net's pieces meet: a 45° arrival at
-    a ball and a hairpin whose legs run closer than the space (far from every landing) are both
-    found and filled, so the DRC's own space check finds nothing on the returned metal."""
-    from layoutgen.drc.merge import Shapes
-    from layoutgen.drc.space import check_space
-    from layoutgen.route.rdl.verify import checked
-
-    rules = RouteRules(width=10.0, space=10.0, grid=0.005, teardrop_max_fraction=0.0, pitch=400.0)
-    pad = Terminal("P1", "N", 0.0, 0.0, shapely.box(-20, -20, 20, 20))
-    ball = Terminal("B1", None, 600.0, 300.0, shapely.Point(600.0, 300.0).buffer(60.0, quad_segs=16))
-    # out along x, a hairpin back with legs 15 µm apart (a 5 µm slot), then up and in at 45°
-    path = ((0.0, 0.0), (400.0, 0.0), (400.0, 15.0), (200.0, 15.0), (200.0, 100.0), (400.0, 100.0), (600.0, 300.0))
-    r = Route("P1", "B1", "N", path, 0.0, teardrop=False)
-    raw = trace_polygon(path, rules.width, rules.grid)
-    keepin = shapely.box(-100, -100, 800, 500)
-    out = checked(Routing((r,), {"B1": "N"}, balls=(ball,)), [pad], keepin, rules)
-    metal = out.metal["N"]
-    slot = shapely.box(200.0 + 5.0, 5.0, 400.0 - 5.0, 10.0)
-    assert shapely.difference(slot, metal).area < 1e-6          # the hairpin slot is filled
-    assert metal.area > raw.area + slot.area                     # and the 45° arrival's V too
-    merged = shapely.union_all([metal, pad.shape, ball.shape])
-    assert check_space(Shapes.of(np.array([merged], dtype=object)), rules.space) == []

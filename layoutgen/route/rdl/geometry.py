@@ -196,49 +196,22 @@ def routes_metal(
     (the pen's convex pieces of every trace unioned per net in one vectorised pass)."""
     from layoutgen.drc.merge import union_groups
 
-    nets, pieces, label, _, _ = metal_pieces(routes, balls, rules)
-    if not nets:
-        return {}
-    merged = union_groups(pieces, label, np.arange(len(nets)))
-    return dict(zip(nets, shapely.set_precision(merged, rules.grid)))
-
-
-def metal_pieces(
-    routes: Iterable[Route], balls: Mapping[str, Terminal], rules: RouteRules,
-) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The convex pieces whose union per net is the routes' metal: the pen swept along every trace
-    segment (each at its route's width) and the teardrops. Returns the sorted nets and, per piece,
-    its net index, its route index (segments only, −1 for a teardrop) and whether the route turns
-    by more than 90° at the piece's far end (a V the walls of two consecutive pieces make)."""
     routes = list(routes)
+    if not routes:
+        return {}
     nets = sorted({r.net for r in routes})
     index = {n: k for k, n in enumerate(nets)}
-    pieces, label, owner, sharp = [], [], [], []
+    pieces, label = [], []
     for w in sorted({r.width or rules.width for r in routes}):
-        ids = [k for k, r in enumerate(routes) if (r.width or rules.width) == w]
-        mine = [routes[k] for k in ids]
-        hulls, which = trace_hulls([r.path for r in mine], w, rules.grid)
+        mine = [r for r in routes if (r.width or rules.width) == w]
+        hulls, owner = trace_hulls([r.path for r in mine], w, rules.grid)
         pieces.append(hulls)
-        label.append(np.array([index[mine[k].net] for k in which.tolist()], dtype=np.int64))
-        owner.append(np.asarray(ids, dtype=np.int64)[which])
-        sharp.append(np.concatenate([_sharp_turns(r.path) for r in mine]))
+        label.append(np.array([index[mine[k].net] for k in owner.tolist()], dtype=np.int64))
         wrules = replace(rules, width=w)
         drops = [(index[r.net], teardrop(balls[r.ball], r.path, wrules)) for r in mine if r.teardrop and r.ball in balls]
         drops = [(k, d) for k, d in drops if not d.is_empty]
         if drops:
             pieces.append(np.array([d for _, d in drops], dtype=object))
             label.append(np.array([k for k, _ in drops], dtype=np.int64))
-            owner.append(np.full(len(drops), -1, dtype=np.int64))
-            sharp.append(np.zeros(len(drops), dtype=bool))
-    if not routes:
-        return nets, np.zeros(0, object), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
-    return nets, np.concatenate(pieces), np.concatenate(label), np.concatenate(owner), np.concatenate(sharp)
-
-
-def _sharp_turns(path: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Per segment of a path (one for a single point): whether the path turns by more than 90° at its end."""
-    pts = np.asarray(path, dtype=float).reshape(-1, 2)
-    if len(pts) < 2:
-        return np.zeros(1, dtype=bool)
-    steps = np.diff(pts, axis=0)
-    return np.append(np.einsum("ij,ij->i", steps[:-1], steps[1:]) < -1e-9, False)
+    merged = union_groups(np.concatenate(pieces), np.concatenate(label), np.arange(len(nets)))
+    return dict(zip(nets, shapely.set_precision(merged, rules.grid)))

@@ -3,13 +3,8 @@
 Per net, the traces, teardrops, pads and balls are merged, as the DRC merges the RDL layer;
 the merged shapes then go through `layoutgen.drc`'s own space (between shapes and inside
 notches), width and angle checks with the PDK's rule values (not a second implementation), so
-the router does not hand over what the DRC fails. The notch part of the space check runs only
-in windows where two of a net's convex pieces (trace segments, teardrops, landings) come
-within the space, other than at a trace's own bend of 90° or less, since a union of convex
-pieces can have a notch nowhere else; windows that are translated copies (the same junction
-repeated over the die) are measured once, as the DRC measures repeated shapes. Notches inside
-one net's own metal are filled and only the nets that changed (with their neighbours) are
-checked again, filled nets over all their metal. Net classes
+the router does not hand over what the DRC fails. Notches inside one net's own metal are
+filled and only the nets that changed (with their neighbours) are checked again. Net classes
 asking for more than the rule space are measured too, and the metal must touch no other net's
 and stay inside the keep-in.
 """
@@ -23,7 +18,7 @@ import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
-from .geometry import metal_pieces, octilinear_hull
+from .geometry import octilinear_hull, routes_metal
 from .model import Route, RouteRules, Routing, Terminal
 
 FILL_ROUNDS = 4  # rounds of filling a net's own notches (grid snapping can leave a smaller one)
@@ -44,10 +39,7 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
     from layoutgen.drc.merge import union_groups
 
     balls = routing.balls
-    traces = metal_pieces(routing.routes, {b.name: b for b in balls}, rules)
-    routed = traces[0]
-    metal = ({} if not routed else dict(zip(routed, shapely.set_precision(
-        union_groups(traces[1], traces[2], np.arange(len(routed))), rules.grid))))
+    metal = routes_metal(routing.routes, {b.name: b for b in balls}, rules)
     landings: dict[str, list] = {}
     keepouts: list[tuple[str, Terminal]] = []   # terminals not drawn on the layer: other nets only clear them
     for net, t in [(p.net, p) for p in pads] + [(routing.ball_nets.get(b.name, f"(no-connect ball {b.name})"), b)
@@ -62,12 +54,9 @@ def checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
                          np.arange(len(nets)))
     todo = np.arange(len(nets))
     reach = max([rules.space] + [c[2] for c in rules.classes])
-    parts = _parts(traces, landings, nets)
     for rnd in range(FILL_ROUNDS + 1):
         near = _with_neighbours(geoms, todo, reach)
-        whole = set() if rnd == 0 else set(todo.tolist())  # filled nets: their fills are not in `parts`
-        fills = _findings(routing.routes, metal, nets, geoms, near, [*pads, *balls], rules,
-                          _windows(parts, geoms, near, whole, rules.space))
+        fills = _findings(routing.routes, metal, nets, geoms, near, [*pads, *balls], rules)
         if not fills:
             break
         for k, marks in fills.items():
@@ -140,155 +129,13 @@ def _check_keepouts(nets: list[str], geoms: np.ndarray, keepouts: list[tuple[str
                                f"by {rules.space:g} µm")
 
 
-def _parts(traces: tuple, landings: Mapping[str, list], nets: list[str]) -> tuple[np.ndarray, ...]:
-    """The convex pieces the nets' metal is the union of (`metal_pieces` of the routes, and the
-    landings), with per piece its net index, its route (−1: not a trace segment) and whether the
-    route turns by more than 90° at its far end."""
-    routed, pieces, label, owner, sharp = traces
-    index = {n: k for k, n in enumerate(nets)}
-    label = np.array([index[routed[k]] for k in label.tolist()], dtype=np.int64)
-    extra = [(index[n], g) for n, shapes in landings.items() for g in shapes]
-    return (np.concatenate([pieces, np.array([g for _, g in extra], dtype=object)]),
-            np.concatenate([label, np.array([k for k, _ in extra], dtype=np.int64)]),
-            np.concatenate([owner, np.full(len(extra), -1, dtype=np.int64)]),
-            np.concatenate([sharp, np.zeros(len(extra), dtype=bool)]))
-
-
-def _windows(parts: tuple, geoms: np.ndarray, which: np.ndarray, whole: set[int], space: float) -> list[tuple[int, tuple]]:
-    """(net index, box) of every place where a net's metal can have a notch: where two of its
-    pieces come within `space` of each other other than at a joint of one trace turning by 90° or
-    less (every other notch of a union of convex pieces lies between two such pieces), grown by
-    twice the space so the DRC's closing there sees all the metal it would see on the whole net;
-    boxes of a net closer than the space are merged. Nets in `whole` get one box around all their metal."""
-    pieces, net, route, sharp = parts
-    mine = np.isin(net, which)
-    pieces, net, route, sharp = pieces[mine], net[mine], route[mine], sharp[mine]
-    b = shapely.bounds(pieces)
-    i, j = shapely.STRtree(pieces).query(shapely.box(b[:, 0] - space, b[:, 1] - space, b[:, 2] + space, b[:, 3] + space))
-    keep = (i < j) & (net[i] == net[j]) & np.isin(net[i], list(whole), invert=True)
-    joint = (route[i] == route[j]) & (route[i] != -1) & (j == i + 1) & ~sharp[i]
-    i, j = i[keep & ~joint], j[keep & ~joint]
-    near = shapely.dwithin(pieces[i], pieces[j], space)   # measured only between pieces of one net
-    i, j = i[near], j[near]
-    grow = 2.0 * space + 1e-3
-    boxes = np.hstack([np.maximum(b[i, :2], b[j, :2]) - grow, np.minimum(b[i, 2:], b[j, 2:]) + grow])
-    label = net[i]
-    if whole:
-        ks = np.array(sorted(whole), dtype=np.int64)
-        wb = shapely.bounds(geoms[ks])
-        boxes = np.vstack([boxes, np.hstack([wb[:, :2] - grow, wb[:, 2:] + grow])])
-        label = np.concatenate([label, ks])
-    return _merge_boxes(boxes, label, space)
-
-
-def _merge_boxes(boxes: np.ndarray, label: np.ndarray, gap: float) -> list[tuple[int, tuple]]:
-    """(label, box): boxes of one label closer than `gap` replaced by their common bounding box, until none are."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    while len(boxes) > 1:
-        rects = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
-        i, j = shapely.STRtree(rects).query(rects, predicate="dwithin", distance=gap)
-        same = label[i] == label[j]
-        n, comp = connected_components(coo_matrix((np.ones(int(same.sum())), (i[same], j[same])),
-                                                  shape=(len(boxes), len(boxes))))
-        if n == len(boxes):
-            break
-        merged = np.empty((n, 4))
-        merged[:, :2], merged[:, 2:] = np.inf, -np.inf
-        np.minimum.at(merged[:, 0], comp, boxes[:, 0])
-        np.minimum.at(merged[:, 1], comp, boxes[:, 1])
-        np.maximum.at(merged[:, 2], comp, boxes[:, 2])
-        np.maximum.at(merged[:, 3], comp, boxes[:, 3])
-        first = np.full(n, -1)
-        first[comp[::-1]] = np.arange(len(comp))[::-1]
-        boxes, label = merged, label[first]
-    order = np.lexsort((boxes[:, 1], boxes[:, 0], label))
-    return [(int(label[k]), tuple(boxes[k].tolist())) for k in order]
-
-
-def _space_findings(geoms: np.ndarray, which: np.ndarray, windows: list[tuple[int, tuple]], space: float) -> list:
-    """What the DRC's space check finds on the shapes `which`: pairs of different nets' metal
-    closer than `space` (its close_pairs and pair_findings), and the notches inside one net's
-    metal, found by its own narrow_gaps and acute_notches run only on the net's metal inside the
-    windows where a notch can be (clipping to a box adds no notch: it only removes outside)."""
-    from layoutgen.drc.space import close_pairs, pair_findings
-
-    sub = geoms[which]
-    i, j = close_pairs(sub, sub, space)
-    keep = i < j
-    found = pair_findings(sub, sub, i[keep], j[keep], "space", space)
-    if not windows:
-        return found
-    return found + _windowed(geoms, windows).per_class(lambda g: _notches(g, space))
-
-
-def _windowed(geoms: np.ndarray, windows: list[tuple[int, tuple]]) -> "Shapes":
-    """Each net's metal clipped to each of its windows, as DRC shapes grouped in classes of
-    translated copies (equal vertices to 1e-4 µm relative to the window's corner): the same
-    junction of a trace with its pad or ball repeats all over a die and is measured once."""
-    from layoutgen.drc.merge import Shapes
-
-    clipped = np.array([shapely.clip_by_rect(geoms[k], *box) for k, box in windows], dtype=object)
-    corner = np.array([box[:2] for _, box in windows], dtype=float)
-    keep = ~shapely.is_empty(clipped)
-    clipped, corner = clipped[keep], corner[keep]
-    xy, at = shapely.get_coordinates(clipped, return_index=True)
-    moved = shapely.set_coordinates(shapely.from_wkb(shapely.to_wkb(clipped)), np.round((xy - corner[at]) * 1e4) / 1e4)
-    cls, reps, seen = np.zeros(len(clipped), np.int64), [], {}
-    for k, key in enumerate(shapely.to_wkb(moved).tolist()):
-        if key not in seen:
-            seen[key] = len(reps)
-            reps.append(k)
-        cls[k] = seen[key]
-    reps = np.array(reps, dtype=np.int64)
-    return Shapes(clipped, cls, corner - corner[reps[cls]], reps)
-
-
-def _notches(geoms: np.ndarray, space: float) -> list:
-    """(index, finding) per notch of each geometry narrower than `space`, as the DRC's space
-    check finds them: its narrow_gaps, and its acute_notches not already met by a gap."""
-    from layoutgen.drc.geometry import acute_notches
-    from layoutgen.drc.morph import narrow_gaps
-    from layoutgen.drc.violation import Finding
-
-    gaps = narrow_gaps(geoms, space)
-    out = [(k, Finding(f"notch narrower than {space:g} µm over {piece.area:.4g} µm²", region=piece))
-           for k, piece in gaps]
-    notches = acute_notches(geoms, space)
-    if notches:
-        marks = np.array([m for _, m in notches], object)
-        seen = np.zeros(len(marks), bool)
-        if gaps:
-            hit, _ = shapely.STRtree(np.array([p for _, p in gaps], object)).query(marks, predicate="intersects")
-            seen[hit] = True
-        out += [(k, Finding(f"acute notch: walls closer than {space:g} µm at less than 90°", region=m))
-                for (k, m), dup in zip(notches, seen) if not dup]
-    return out
-    clipped = np.array([shapely.clip_by_rect(geoms[k], *box) for k, box in windows], dtype=object)
-    clipped = clipped[~shapely.is_empty(clipped)]
-    gaps = narrow_gaps(clipped, space)
-    found += [Finding(f"notch narrower than {space:g} µm over {piece.area:.4g} µm²", region=piece)
-              for _, piece in gaps]
-    notches = acute_notches(clipped, space)
-    if notches:
-        marks = np.array([m for _, m in notches], object)
-        seen = np.zeros(len(marks), bool)
-        if gaps:
-            hit, _ = shapely.STRtree(np.array([p for _, p in gaps], object)).query(marks, predicate="intersects")
-            seen[hit] = True
-        found += [Finding(f"acute notch: walls closer than {space:g} µm at less than 90°", region=m)
-                  for m, dup in zip(marks, seen) if not dup]
-    return found
-
-
 def _findings(routes: Sequence[Route], metal: Mapping[str, shapely.Geometry], nets: list[str], geoms: np.ndarray,
-              which: np.ndarray, terminals: Sequence[Terminal], rules: RouteRules,
-              windows: list[tuple[int, tuple]]) -> dict[int, list[shapely.Geometry]]:
+              which: np.ndarray, terminals: Sequence[Terminal], rules: RouteRules) -> dict[int, list[shapely.Geometry]]:
     """Check the shapes `which` (with each other); return the notches inside one net's own metal
     to fill (net index → markers), or raise RoutingError for anything else the DRC would find."""
     from layoutgen.drc.angle import check_angle
     from layoutgen.drc.merge import Shapes
+    from layoutgen.drc.space import check_space
     from layoutgen.drc.width import check_width
 
     sub = geoms[which]
@@ -299,7 +146,8 @@ def _findings(routes: Sequence[Route], metal: Mapping[str, shapely.Geometry], ne
         a, b = int(which[i[keep][0]]), int(which[j[keep][0]])
         spot = shapely.intersection(geoms[a], geoms[b]).representative_point()
         raise RoutingError(f"nets {nets[a]} and {nets[b]} would touch near ({spot.x:.1f}, {spot.y:.1f}) (a short)")
-    found = _space_findings(geoms, which, windows, rules.space)
+    shapes = Shapes.of(sub)
+    found = check_space(shapes, rules.space)
     fills: dict[int, list] = {}
     rest = []
     for f in found:
