@@ -12,7 +12,6 @@ outer ring it keeps each jog within what the fan-out band to the pads allows.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -332,7 +331,7 @@ def match_ring(
     n, m = len(slots), len(ring)
     target = np.array([s.target for s in slots])
     caps = [len(t) for t in segments]
-    seg_cost = [_segment_prefix(target, t) for t in segments]
+    seg_cost = _segment_prefixes(target, segments)
     if m == 0:
         if n > caps[0]:
             raise RoutingError(_row_full_error(job, slots, row))
@@ -373,29 +372,34 @@ def _ball_costs(u: np.ndarray, target: np.ndarray, room: np.ndarray) -> np.ndarr
     return np.square(jog) + 1e3 * np.square(excess)
 
 
-def _segment_prefix(target: np.ndarray, tracks: np.ndarray) -> np.ndarray:
-    """Prefix sums of each slot's squared distance to a segment's track range."""
-    if len(tracks) == 0:
-        return np.zeros(len(target) + 1)
-    per = np.square(np.clip(target, tracks.min(), tracks.max()) - target)
-    return np.concatenate([[0.0], np.cumsum(per)])
+def _segment_prefixes(target: np.ndarray, segments: list[np.ndarray]) -> np.ndarray:
+    """Per segment (rows), prefix sums of each slot's squared distance to its track range
+    (zero for a segment without tracks), all segments in one pass."""
+    out = np.zeros((len(segments), len(target) + 1))
+    full = [k for k, t in enumerate(segments) if len(t)]
+    if full:
+        lo = np.array([segments[k].min() for k in full])[:, None]
+        hi = np.array([segments[k].max() for k in full])[:, None]
+        out[full, 1:] = np.cumsum(np.square(np.clip(target[None, :], lo, hi) - target[None, :]), axis=1)
+    return out
 
 
 def choose_tracks(tracks: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Distinct tracks, in order, each as near as the others allow to its trace's target u."""
-    pool = [float(t) for t in tracks]
-    n, k = len(targets), len(pool)
-    idx = []
-    for t in targets:
-        j = bisect_left(pool, float(t))
-        if j == k or (j > 0 and abs(pool[j - 1] - t) <= abs(pool[j] - t)):
-            j -= 1
-        idx.append(j)
-    for j in range(1, n):
-        idx[j] = max(idx[j], idx[j - 1] + 1)
-    for j in range(n - 1, -1, -1):
-        idx[j] = min(idx[j], k - n + j, idx[j + 1] - 1 if j + 1 < n else k - 1)
-    return np.array([pool[j] for j in idx])
+    """Distinct tracks, in order, each as near as the others allow to its trace's target u.
+
+    Each target takes its nearest track (the lower on a tie); then, in order, each is pushed up
+    past the one before it, and down below the one after it and the tracks left for the rest
+    (running maxima and minima of index − position)."""
+    pool = np.asarray(tracks, dtype=float)
+    t = np.asarray(targets, dtype=float)
+    n, k = len(t), len(pool)
+    j = np.searchsorted(pool, t, side="left")
+    below, at = pool[np.maximum(j - 1, 0)], pool[np.minimum(j, k - 1)]
+    idx = j - ((j == k) | ((j > 0) & (np.abs(below - t) <= np.abs(at - t))))
+    pos = np.arange(n)
+    up = np.maximum.accumulate(idx - pos)
+    down = np.minimum.accumulate(np.minimum(up, k - n)[::-1])[::-1]
+    return pool[down + pos]
 
 
 def _ring_error(job: SideJob, ring: list[int], slots: list[_Slot], row: int) -> str:

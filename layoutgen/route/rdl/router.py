@@ -125,9 +125,9 @@ def _ring_route(
                    max(ball_r, max(teardrop_reach(b, rules) for b in balls)),
                    _side_facts(grid, pads, pad_side, rules, pen),
                    max(teardrop_run(b, rules) for b in balls))
-    errors, tried = [], set()
+    errors, tried, memo = [], set(), {}
     for slack in (1.0, 4.0):   # the cheapest plan first (strict bound); the runners-up only if it fails to draw
-        for n, cand, plans in _ranked_plans(ctx, candidates, slack)[:MAX_DRAWN]:
+        for n, cand, plans in _ranked_plans(ctx, candidates, slack, memo)[:MAX_DRAWN]:
             if n in tried:
                 continue
             tried.add(n)
@@ -177,18 +177,19 @@ def _side_facts(grid: BallGrid, pads: Sequence[Terminal], pad_side: np.ndarray, 
     return tuple(facts)
 
 
-def _ranked_plans(ctx: _Context, candidates: list[np.ndarray],
-                  slack: float) -> list[tuple[int, _Context, list[SidePlan]]]:
+def _ranked_plans(ctx: _Context, candidates: list[np.ndarray], slack: float,
+                  memo: dict) -> list[tuple[int, _Context, list[SidePlan]]]:
     """Ring plans of the candidate sector cuts that can be planned, cheapest first, with their
     candidate number; a candidate is dropped once its sides cost more than `slack` times the
-    cheapest complete plan so far (1: only plans that may be the cheapest are finished)."""
+    cheapest complete plan so far (1: only plans that may be the cheapest are finished).
+    Side plans (or their errors) are kept in `memo`, as candidates share sides."""
     scored, first_error, best = [], None, math.inf
     for n, ball_side in enumerate(candidates):
         cand = replace(ctx, ball_side=ball_side)
         plans, cost = [], 0.0
         try:
             for side in range(4):
-                plans.append(plan_side(_side_job(cand, side, np.flatnonzero(ball_side == side))))
+                plans.append(_side_plan(cand, side, memo))
                 cost += plans[-1].cost
                 if cost > slack * best:
                     break
@@ -201,6 +202,24 @@ def _ranked_plans(ctx: _Context, candidates: list[np.ndarray],
     if not scored:
         raise first_error
     return [(n, cand, plans) for _, n, cand, plans in sorted(scored, key=lambda t: t[:2])]
+
+
+def _side_plan(ctx: _Context, side: int, memo: dict) -> SidePlan:
+    """`plan_side` for one side of a candidate, from `memo` when an earlier candidate had the same
+    one: a side's plan depends only on its sector and on which side owns each ball of the rings
+    that sector reaches (the gaps it may use)."""
+    sector = np.flatnonzero(ctx.ball_side == side)
+    depth = ctx.sides[side][0].depth
+    rings = depth <= (depth[sector].max() if len(sector) else -1)
+    key = (side, sector.tobytes(), ctx.ball_side[rings].tobytes())
+    if key not in memo:
+        try:
+            memo[key] = plan_side(_side_job(ctx, side, sector))
+        except RoutingError as error:
+            memo[key] = error
+    if isinstance(memo[key], RoutingError):
+        raise memo[key]
+    return memo[key]
 
 
 def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
