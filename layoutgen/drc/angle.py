@@ -19,10 +19,12 @@ from .violation import Finding
 
 
 def _ring_vertices(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices of every ring (closing point dropped), ring id and owner of each ring."""
-    rings, owner = shapely.get_rings(shapely.orient_polygons(geoms), return_index=True)
+    """Vertices of every ring (closing point dropped), ring id and owner of each ring (a multipolygon's parts are its own)."""
+    parts, part_owner = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(shapely.orient_polygons(parts), return_index=True)
+    owner = part_owner[ring_part]
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    last = np.r_[ring[1:] != ring[:-1], True]
+    last = np.r_[ring[1:] != ring[:-1], True] if len(ring) else np.zeros(0, bool)
     return xy[~last], ring[~last], owner
 
 
@@ -62,6 +64,8 @@ def angle_findings(geoms: np.ndarray, step_deg: float, tol: float) -> list[tuple
     if len(geoms) == 0:
         return []
     xy, ring, owner = _ring_vertices(geoms)
+    if len(xy) == 0:              # empty shapes only: no edge to measure
+        return []
     xy, ring = _drop_short(xy, ring, tol)
     nxt = _next_in_ring(ring)
     prv = np.empty_like(nxt)

@@ -124,3 +124,21 @@ def test_zero_area_polygons_in_rotated_mirrored_arrays_check_hierarchically(tmp_
     flat = run_drc(tmp_path / "z.gds", load_pdk("sky400"), hierarchical=False)
     hier = run_drc(tmp_path / "z.gds", load_pdk("sky400"), hierarchical=True)
     assert hier.flat_counts() == flat.counts()
+
+
+def test_the_angle_check_measures_each_part_of_a_multipolygon_and_skips_empty_shapes():
+    """A router hands its merged metal to the angle check; a net whose pieces do not touch is a multipolygon. Each part
+    is measured and its findings are the shape's own (it raised IndexError before); an empty shape has no edge."""
+    import numpy as np
+    import shapely
+
+    from layoutgen.drc.angle import angle_findings
+
+    sliver = shapely.Polygon([(20, 0), (30, 0), (20, 3)])            # a 16.7° corner and a 163.3° edge
+    alone = angle_findings(np.array([sliver], dtype=object), 45.0, 0.01)
+    mp = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), sliver])
+    found = angle_findings(np.array([shapely.box(-5, -5, -1, -1), mp, shapely.Polygon()], dtype=object), 45.0, 0.01)
+    assert [i for i, _ in found] == [1, 1, 1]
+    assert [f.message for _, f in found] == [f.message for _, f in alone]
+    assert [f.edges for _, f in found] == [f.edges for _, f in alone]
+    assert angle_findings(np.array([shapely.Polygon()], dtype=object), 45.0, 0.01) == []
