@@ -125,7 +125,7 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         where = f"{wafer.where()}: Wafer.test_sites"
         full = dm
         dm, places = reserve(dm, wafer.test_sites, where)
-        tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), []), places, dm.die, None,
+        tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), [], {"SPOT": pkg.sheet_thickness}), places, dm.die, None,
                                  f"TESTSITE_{pdk.name.upper()}", where)
         cells[tests.cell.name] = tests.cell
         for _, x, y in places:
