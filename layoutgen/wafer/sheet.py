@@ -126,7 +126,7 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         full = dm
         dm, places = reserve(dm, wafer.test_sites, where)
         tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), [], {"SPOT": pkg.sheet_thickness}), places, dm.die, None,
-                                 f"TESTSITE_{pdk.name.upper()}", where)
+                                 f"TESTSITE_{pdk.name.upper()}", where, lane=(wafer.scribe, 0.0))
         cells[tests.cell.name] = tests.cell
         for _, x, y in places:
             top.place(tests.cell.name, round(x, 6), round(y, 6))

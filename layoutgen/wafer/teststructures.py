@@ -49,6 +49,7 @@ COMB_FINGERS = 10        # fingers per comb
 LINE_PITCHES = 5         # a line-width bridge spans this many probe pitches (1 mm: 100 squares at 10 µm)
 MONITOR_PITCH_UM = 1000.0  # monitors spread over a site for a level with a density rule: one per mm in x and y
 STRAP_UM = 20.0            # the strap joining a column of monitors
+RELIEF_PROTRUSIONS = 4     # protrusions a relief line crosses (the rest of its row is left to the density monitors)
 
 
 @dataclass(frozen=True)
@@ -510,14 +511,15 @@ def _relief_line(site: _Site, level: str, relief: Relief) -> None:
     x0, y0, x1, y1 = relief.footprint.bounds
     span = x1 - x0
     xa = site.left + PROBE_PAD_UM / 2
-    first = xa + PROBE_PAD_UM / 2 + relief.pitch - span / 2    # a pitch's room between a probe pad and a footprint
-    room = site.size[0] / 2 - site.margin - PROBE_PAD_UM - (relief.pitch - span / 2) - first
-    n = int((room - span) // relief.pitch) + 1
+    gap = relief.pitch - span                                 # the relief floor between two protrusions, and at the pads
+    first = xa + PROBE_PAD_UM / 2 + gap                       # the first footprint's left edge
+    room = site.size[0] / 2 - site.margin - PROBE_PAD_UM - gap - first
+    n = min(RELIEF_PROTRUSIONS, int((room - span) // relief.pitch) + 1)
     if n < 1:
         raise ConfigError(f"a line over {span:g} µm protrusions does not fit the {site.size[0]:g} µm test site")
     y = site.row(max(y1 - y0, PROBE_PAD_UM))
     centres = [pdk.snap(first + span / 2 + k * relief.pitch - (x0 + x1) / 2) for k in range(n)]
-    xb = pdk.snap(centres[-1] + (x0 + x1) / 2 + span / 2 + relief.pitch - span / 2 + PROBE_PAD_UM / 2)
+    xb = pdk.snap(centres[-1] + (x0 + x1) / 2 + span / 2 + gap + PROBE_PAD_UM / 2)
     cy = pdk.snap(y - (y0 + y1) / 2)
     for cx in centres:
         site.cell.add("MOULD1", shapely.affinity.translate(relief.footprint, cx, cy))
@@ -689,6 +691,36 @@ def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str], thickness: dict[str,
                  relief=relief)
 
 
+def package_relief(package, pdk: Pdk) -> Relief | None:
+    """The relief CSP's protrusion (the product's footprint and recessed tier, tier heights, grid pitch); None for
+    another family."""
+    from ..families.relief_csp.model import ReliefCsp
+
+    if not isinstance(package, ReliefCsp):
+        return None
+    from ..families.relief_csp.cells.tiers import footprint, recessed_tier
+
+    p, t = package.protrusions, package.protrusions.tiers
+    return Relief(footprint(p.footprint, p.shape, pdk), recessed_tier(t.recess, p.shape, t.recess_offset, pdk),
+                  t.protuberant_height, t.recessed_height, p.grid.pitch)
+
+
+def kerf_check(pdk: Pdk, stack: Stack, lane_um: float, bus_um: float) -> dict:
+    """Whether test structures could sit in the scribe lanes instead of die sites: a probe pad needs its side plus the
+    top level's space to the dies on both sides, and on a plated wafer the bus beside it with that space again. The
+    summary's `kerf` entry; the structures stay in the reserved sites either way."""
+    s = space(pdk, stack.top)
+    need = PROBE_PAD_UM + 2 * s + (bus_um + s if bus_um else 0.0)
+    if lane_um < need:
+        why = (f"the {lane_um:g} µm lanes are narrower than a {PROBE_PAD_UM:g} µm probe pad with {s:g} µm "
+               f"({stack.top} space) to the dies on each side" + (f" beside the {bus_um:g} µm plating bus" if bus_um else "")
+               + f" ({need:g} µm): the test structures are in the reserved die sites")
+    else:
+        why = (f"the {lane_um:g} µm lanes could hold {PROBE_PAD_UM:g} µm probe pads ({need:g} µm needed), but test "
+               f"structures are drawn in the reserved die sites only (Wafer.test_sites)")
+    return {"lane_um": lane_um, "needs_um": need, "fits": lane_um >= need, "placed": "sites", "reason": why}
+
+
 def site_names(ij: np.ndarray) -> list[str]:
     """R<row>C<col> of every site (i, j), rows and columns counted from 1 at the bottom-left."""
     if len(ij) == 0:
@@ -752,10 +784,12 @@ class TestSites:
     places: list[tuple[str, float, float]]
     structures: list[dict]
     stack: Stack
+    kerf: dict | None = None
 
     def summary(self) -> dict:
         """The test-structure part of the wafer summary."""
         return {"file": "teststructures.csv", "cell": self.cell.name, "sites": [n for n, _, _ in self.places],
+                **({"kerf": self.kerf} if self.kerf is not None else {}),
                 "levels": self.stack.levels, "vias": [v for v, _, _ in self.stack.vias], "resistance_source": self.stack.source,
                 "probing": PROBING if self.stack.plated else "no plating network: every structure is its own metal",
                 "structures": self.structures}
@@ -769,10 +803,12 @@ PROBING = ("each plated piece of a structure is tied to the kerf bus by one tail
 
 
 def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, float]], size: tuple[float, float],
-                     tails: tuple[float, float, float] | None, name: str, where: str) -> TestSites:
+                     tails: tuple[float, float, float] | None, name: str, where: str,
+                     lane: tuple[float, float] | None = None) -> TestSites:
     """The test-site cell, die-sized (`size`, DIE outline), with every structure of `stack`; on a plated wafer
     (`tails` = reach beyond the site edge, width, space) one plating tail per plated piece, from a probe pad where
-    it has one. ConfigError naming `where` when the structures or their tails do not fit."""
+    it has one; `lane` (scribe lane width, plating bus width or 0) for the kerf check. ConfigError naming `where`
+    when the structures or their tails do not fit."""
     from .plating import conductor_islands, plating_tails
     from ..layout import Layout
 
@@ -800,4 +836,4 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
                               f"straight way out of the site for its plating tail")
         cell.add("PLATE", *[t.shape for t in made])
     placed = [{"site": n, **st.moved(round(x, 6), round(y, 6)).to_json()} for n, x, y in places for st in structures]
-    return TestSites(cell, places, placed, stack)
+    return TestSites(cell, places, placed, stack, kerf_check(pdk, stack, *lane) if lane is not None else None)
