@@ -434,7 +434,7 @@ def _groove_chain(site: _Site, via: str, lower: str, upper: str) -> None:
     site.pad(upper, pa, py, net)
     site.pad(upper, pb, py, net)
     # the current's path on the wiring: each lead from its cut up (or down) to its bank's link, the links, the end runs
-    up = (y_hi - gv.w / 2) - hi                             # a lead's centre line from its cut to its link's
+    up = (y_hi - gv.w / 2) - (hi + gv.land_half)            # a lead's centre line from its landing to its link's
     leads = 2 * n
     drawn = (leads * up + (n - 1) * gv.pitch + 2 * gv.pitch) / gv.w   # leads, links, and each end's run to its probe pad
     walls = leads                                           # every lead climbs one wall
@@ -453,7 +453,8 @@ def _groove_chain(site: _Site, via: str, lower: str, upper: str) -> None:
         "sheet_resistance_ohm_sq": {lower: rs_lo, upper: rs_hi}, "contact_resistance_ohm": round(rc, 9),
         "expected_resistance_ohm": round(r, 9),
         "formula": f"R = contacts × R_face + pads × Rs_{lower} × (cut-to-cut distance / pad length) + Rs_{upper} × "
-                   f"(centre-line squares on the back and the groove bottom + per wall (wall length − drawn run) / width); "
+                   f"(centre-line squares from each landing's edge over the groove bottom, up the wall and along the "
+                   f"back + per wall (wall length − drawn run) / width; the landings' spreading neglected); "
                    f"R_face = ρc / (face height × pad length); the wall is the substrate over sin(wall angle)"}))
 
 

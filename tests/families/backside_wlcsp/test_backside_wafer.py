@@ -99,10 +99,12 @@ def test_the_template_wafer_plates_isolates_and_is_drc_clean(wafer: Path):
     assert w["shots"]["per_shot"] == [5, 6] and w["shots"]["dies_per_shot"] == 30
     assert w["plating"]["tails_per_die"] == w["plating"]["pieces_per_die"] == PADS_PER_DIE
     assert w["plating"]["without_tail"] == [] and w["plating"]["ok"] and w["isolation"]["ok"]
-    assert w["result"] == ("79,728 BSWIRE pieces (34 nets per die) plate (48 per die × 1,661 dies) and 21 test-structure "
+    assert w["result"] == ("79,728 BSWIRE pieces (34 nets per die) plate (48 per die × 1,661 dies) and 90 test-structure "
                            "pieces (3 test sites): one network joined to the contact ring; all 79,728 pieces isolated after "
                            "dicing (48 per die × 1,661 dies, 34 nets per die); 3 test sites cut free of the bus")
     assert w["test_structures"]["sites"] == ["R24C24", "R47C24", "R1C24"]     # centre, top, bottom of the template
+    # 30 pieces a site: the groove chain's 19 links and 2 end leads, the Kelvin's 2 leads, line, comb halves, 4 monitors
+    assert sum(1 for st in w["test_structures"]["structures"] if st["site"] == "R24C24") == 8
     masks = {m["name"]: m for m in s["masks"]}
     assert list(masks) == MASKS and all(m["mirror"] for m in masks.values())
     assert masks["BSWIRE"]["layers"] == ["BSWIRE", "PLATE"]
