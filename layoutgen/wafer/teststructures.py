@@ -8,6 +8,12 @@ probe-pad level, and the sheet and via resistances of its process):
   probe pads on the top level at both ends; expected R = vias × R_via + Σ links Rs × (centre
   distance / link width) (end effects of the landings neglected, as a chain is designed to);
 - a Kelvin via per via: one via with a force and a sense arm on each level (R = R_via);
+- for a sidewall contact (the backside's GROOVE2: the lead meets the pad only at the face the cut
+  makes through it) the chain runs through the product's stack instead: pads in a first groove,
+  each cut twice, the current crossing each pad between its two cut faces and climbing the groove
+  wall to a link on the back, links alternating between the banks; its Kelvin is one such link;
+- on the relief CSP, a line straight across a row of the product's protrusions, every tier step
+  climbed and descended counted in its length;
 - a Kelvin per contact up to a pad level that must lie inside its land (fan-in: PV2 or POST
   from RDL to UBM, which no chain can alternate on): the contact stack three times, force and
   sense both on the pad under test (R = R_contact);
@@ -26,7 +32,8 @@ the top reaches its pads through the via stack.
 On a wafer (`Wafer.test_sites`: die sites R<row>C<col>), `pdk_stack` takes a family's levels and
 resistances from its PDK's resistance.toml and `wafer_test_sites` makes the die-sized site cell;
 on a plated wafer each plated piece gets one plating tail into the lane from one of its pads
-(how that is probed: `PROBING`). All lengths in µm, R in Ω.
+(how that is probed: `PROBING`); `kerf_check` says whether the scribe lanes could hold them instead.
+All lengths in µm, R in Ω.
 """
 from __future__ import annotations
 
@@ -800,7 +807,8 @@ class TestSites:
 PROBING = ("each plated piece of a structure is tied to the kerf bus by one tail from one of its probe pads (a single "
            "node: no second path, so a line, chain or Kelvin measured between its own pads is unaffected) and is probed "
            "after the level is plated and its seed etched; a comb's halves are both tied, so it reads shorted until the "
-           "saw cuts the tails and is probed after dicing (open = clean)")
+           "saw cuts the tails and is probed after dicing (open = clean); a chain whose links join through a level no tail "
+           "feeds (the backside chain, through the pads) has a tail on every link and is probed after dicing too")
 
 
 def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, float]], size: tuple[float, float],

@@ -366,3 +366,45 @@ def test_mask_thumbnails_zoom_to_a_die_site_and_the_mark_site_even_when_mirrored
             assert inked > 20, (png.name, inked)          # something of the site is drawn, not empty field
     page = (wafer / "report.html").read_text()
     assert all(f'alt="mask {m["name"]}, the mark site"' in page for m in masks)
+
+
+def test_after_dicing_the_groove_chain_runs_through_its_pads_and_touches_no_product_net(wafer: Path):
+    """The centre site's chain read from the mask files (mirrored back) and the pads: from probe pad A, grow its net
+    through each cut face (a cut through a pad lined by a lead) to the pad and on to the pad's other face: it reaches
+    B through all 20 pads, and no product pad, ball or other structure, once the saw kerf is gone."""
+    s = json.loads((wafer / "summary.json").read_text())
+    structures = [st for st in s["wafer"]["test_structures"]["structures"] if st["site"] == "R24C24"]
+    (chain,) = [st for st in structures if st["name"] == "CHAIN_GROOVE2"]
+    (a, b) = [(p["x_um"], p["y_um"]) for p in chain["pads"]]
+    cx, cy = (a[0] + b[0]) / 2, a[1] - 1600
+    near = kdb.Box(um(cx - 6500), um(cy - 6500), um(cx + 6500), um(cy + 6500))    # the site and its neighbours
+    mirrored = near.transformed(MIRROR)
+    combined = layout(wafer / f"{wafer.name}.gds")
+
+    def mask(name: str) -> kdb.Region:
+        return region(layout(wafer / "masks" / f"{name}.gds"), name, near=mirrored).transformed(MIRROR).merged()
+
+    metal = (mask("BSWIRE") - region(combined, "KERF", near=near)).merged()
+    pads = region(combined, "PAD", near=near).merged()
+    faces = (mask("GROOVE2") & pads & metal).merged()
+
+    def at(x: float, y: float) -> kdb.Region:
+        return kdb.Region(kdb.Box(um(x) - 1, um(y) - 1, um(x) + 1, um(y) + 1))
+
+    net, through = metal.interacting(at(*a)), kdb.Region()
+    for _ in range(100):
+        through = pads.interacting(faces.interacting(net))
+        grown = (net + metal.interacting(faces.interacting(through))).merged()
+        if grown.count() == net.count():
+            break
+        net = grown
+    assert not net.interacting(at(*b)).is_empty()
+    assert through.count() == chain["cut_pads"] == 20 and net.count() == 21        # 19 links and the two end leads
+    texts = kdb.Region()
+    for name in ("PAD", "BUMP"):    # the product nets' labels: pad centres and ball centres
+        for t in kdb.Texts(combined.top_cell().begin_shapes_rec_touching(combined.layer(*PDK.layer(name).gds), near)).each():
+            texts += at(t.bbox().center().x / 1000, t.bbox().center().y / 1000)
+    assert texts.count() > 100
+    assert net.interacting(texts).is_empty() and through.interacting(texts).is_empty()
+    others = [at(p["x_um"], p["y_um"]) for st in structures if st["name"] != chain["name"] for p in st["pads"]]
+    assert all(net.interacting(o).is_empty() for o in others)
