@@ -700,11 +700,12 @@ def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str], thickness: dict[str,
 
 
 def package_relief(package, pdk: Pdk) -> Relief | None:
-    """The relief CSP's protrusion (the product's footprint and recessed tier, tier heights, grid pitch); None for
-    another family."""
+    """The relief CSP's protrusion (the product's footprint and recessed tier, tier heights, grid pitch) when the relief
+    is moulded; None for another family, and for a printed relief, whose protrusions are the print stencils' apertures
+    (a site would need its own relief print: not drawn, so no line over protrusions that would not be there)."""
     from ..families.relief_csp.model import ReliefCsp
 
-    if not isinstance(package, ReliefCsp):
+    if not isinstance(package, ReliefCsp) or package.route != "mould":
         return None
     from ..families.relief_csp.cells.tiers import footprint, recessed_tier
 

@@ -214,3 +214,11 @@ def test_the_kerf_check_says_why_the_structures_stay_in_the_sites(backside):
     assert "100 µm lanes are narrower than a 100 µm probe pad with 15 µm (BSWIRE space)" in k["reason"]
     wide = kerf_check(pdk, stack, 200.0, 30.0)
     assert wide["fits"] and "drawn in the reserved die sites only" in wide["reason"]
+
+
+def test_only_a_moulded_relief_gets_the_line_over_protrusions(relief):
+    """A printed relief's protrusions are its stencils' apertures, which a site does not print: no line claims them."""
+    pdk, *_, design = relief
+    assert package_relief(design.package, pdk).protuberant_um == design.package.protrusions.tiers.protuberant_height
+    assert package_relief(design.package.model_copy(update={"route": "print"}), pdk) is None
+    assert package_relief(None, pdk) is None

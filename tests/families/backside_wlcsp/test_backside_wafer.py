@@ -339,7 +339,7 @@ def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     assert table["after dicing"].startswith("all 79,728 pieces isolated after dicing")
     assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"
     s = json.loads((wafer / "summary.json").read_text())["wafer"]["test_structures"]
-    assert table["test sites"] == f"R24C24, R47C24, R1C24: {len(s['structures'])} structures on BSWIRE (probe pads in teststructures.csv)"
+    assert table["test sites"] == f"R24C24, R47C24, R1C24: {len(s['structures'])} structures on PAD, BSWIRE (probe pads in teststructures.csv)"   # the chain runs through the pads
 
 
 def test_the_contact_ring_has_no_acute_notch_where_the_bus_meets_it(wafer):
