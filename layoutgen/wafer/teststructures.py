@@ -61,8 +61,9 @@ RELIEF_PROTRUSIONS = 4     # protrusions a relief line crosses (the rest of its 
 
 @dataclass(frozen=True)
 class Stack:
-    """A family's conductor stack for test structures: levels bottom to top (its own masks), vias between them
-    (via, lower, upper), the probe-pad level, sheet resistance per level (Ω/□), resistance per via (Ω), sources."""
+    """A family's conductor stack for test structures: levels bottom to top (its own masks, and a reference level the
+    chain runs through: the backside's PAD), vias between them (via, lower, upper), the probe-pad level, sheet
+    resistance per level (Ω/□), resistance per via (Ω), sources."""
 
     levels: list[str]
     vias: list[tuple[str, str, str]]
