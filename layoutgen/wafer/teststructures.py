@@ -795,15 +795,21 @@ class TestSites:
     structures: list[dict]
     stack: Stack
     kerf: dict | None = None
+    reference: list[str] = field(default_factory=list)   # levels the structures run through that no mask makes
 
     def summary(self) -> dict:
         """The test-structure part of the wafer summary."""
         return {"file": "teststructures.csv", "cell": self.cell.name, "sites": [n for n, _, _ in self.places],
                 **({"kerf": self.kerf} if self.kerf is not None else {}),
+                **({"incoming_wafer": {lv: INCOMING for lv in self.reference}} if self.reference else {}),
                 "levels": self.stack.levels, "vias": [v for v, _, _ in self.stack.vias], "resistance_source": self.stack.source,
                 "probing": PROBING if self.stack.plated else "no plating network: every structure is its own metal",
                 "structures": self.structures}
 
+
+# What a level the structures run through but no mask makes (the backside's PAD) asks of the incoming wafer.
+INCOMING = ("drawn in each test site but on no mask: the incoming wafer must carry this metal there (the chip maker's "
+            "daisy-chain die in the reserved sites), as the site's GDS draws it")
 
 # How structures on a plated wafer are probed (wafer summary, README).
 PROBING = ("each plated piece of a structure is tied to the kerf bus by one tail from one of its probe pads (a single "
@@ -847,4 +853,5 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
                               f"straight way out of the site for its plating tail")
         cell.add("PLATE", *[t.shape for t in made])
     placed = [{"site": n, **st.moved(round(x, 6), round(y, 6)).to_json()} for n, x, y in places for st in structures]
-    return TestSites(cell, places, placed, stack, kerf_check(pdk, stack, *lane) if lane is not None else None)
+    return TestSites(cell, places, placed, stack, kerf_check(pdk, stack, *lane) if lane is not None else None,
+                     [lv for lv in stack.levels if lv not in masked])

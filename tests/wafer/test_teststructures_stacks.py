@@ -222,3 +222,11 @@ def test_only_a_moulded_relief_gets_the_line_over_protrusions(relief):
     assert package_relief(design.package, pdk).protuberant_um == design.package.protrusions.tiers.protuberant_height
     assert package_relief(design.package.model_copy(update={"route": "print"}), pdk) is None
     assert package_relief(None, pdk) is None
+
+
+def test_the_summary_says_the_chains_pads_are_the_incoming_wafers(backside, relief):
+    """PAD is on no backside mask: the sites' pads are metal the incoming wafer must carry there, and the summary says
+    so; the relief site's levels are all its own masks'."""
+    assert list(backside[2].summary()["incoming_wafer"]) == ["PAD"]
+    assert "incoming wafer must carry this metal" in backside[2].summary()["incoming_wafer"]["PAD"]
+    assert "incoming_wafer" not in relief[2].summary()

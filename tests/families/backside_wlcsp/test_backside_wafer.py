@@ -323,7 +323,7 @@ def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
     fanout = TEMPLATES / "fanout_2die.py"      # (the sheet family builds its own: one sheet over the wafer)
     cfg = template_variant(fanout, tmp_path / "fanout_wafer.py",
                            "from layoutgen import Wafer\ndesign = design.model_copy(update={'wafer': Wafer(diameter=100)})")
-    with pytest.raises(ConfigError, match=r"fanout_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
+    with pytest.raises(ConfigError, match=r"fanout_wafer\.py:4: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
                                           r"sheet_terminals, backside_wlcsp; family 'fanout'"):
         build(cfg, out=tmp_path / "out", quiet=True)
     assert not (tmp_path / "out" / "fanout_2die").exists()
