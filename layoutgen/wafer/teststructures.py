@@ -38,6 +38,7 @@ All lengths in µm, R in Ω.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -70,7 +71,7 @@ class Stack:
     top: str
     sheet_ohm_sq: dict[str, float]
     via_ohm: dict[str, float]
-    source: str = ""
+    source: str = ""                 # the PDK's file, named from the PDK (the same on every machine)
     plated: list[str] | None = None   # the levels that are plated (a thickness monitor each); None: every level
     # contacts from a level up to a pad level that must lie inside it (via, level, pad level: PV2 from RDL to UBM):
     # no chain can alternate on them, so each gets a Kelvin whose probe pads are that stack
@@ -693,7 +694,7 @@ def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str], thickness: dict[str,
             and pdk.find_rule("enclosure", v.lower, v.upper) is not None]
     used = {v for v, _, _ in vias + pads}
     return Stack(levels=levels, vias=vias, top=levels[-1], sheet_ohm_sq={lv: sheet[lv] for lv in levels},
-                 via_ohm={v: contact[v] for v in used if v in contact}, source=path,
+                 via_ohm={v: contact[v] for v in used if v in contact}, source=f"{pdk.name}/{Path(path).name}",
                  plated=[lv for lv in levels if lv in plated], contacts=pads,
                  via_ohm_um2={v: area[v] for v in used if v in area},
                  sidewall=[v.via for v in pdk.connectivity.vias if v.contact == "sidewall" and v.via in used],
