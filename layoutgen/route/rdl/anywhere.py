@@ -121,19 +121,20 @@ def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
         nets = {j.net for j in out}
         if not nets:
             continue
-        i = np.arange(round(i0), round(i1) + 1)
-        j = np.arange(round(j0), round(j1) + 1)
-        ii = np.concatenate([i, i, np.full(len(j) - 2, i[0]), np.full(len(j) - 2, i[-1])])
-        jj = np.concatenate([np.full(len(i), j[0]), np.full(len(i), j[-1]), j[1:-1], j[1:-1]])
+        ci, cj = np.arange(round(i0), round(i1) + 1), np.arange(round(j0), round(j1) + 1)  # the four sides
+        ii = np.concatenate([ci, ci, np.full(len(cj) - 2, ci[0]), np.full(len(cj) - 2, ci[-1])])
+        jj = np.concatenate([np.full(len(ci), cj[0]), np.full(len(ci), cj[-1]), cj[1:-1], cj[1:-1]])
         px, py = lat.xy(ii, jj)
         pts = shapely.points(px, py)
-        closed = np.zeros(len(pts), bool)
+        closed, on_pad = np.zeros(len(pts), bool), np.zeros(len(pts), bool)
         p_idx, s_idx = tree.query(pts, predicate="dwithin", distance=clear - 1e-9)
         for a, b in zip(p_idx.tolist(), s_idx.tolist()):
             if net_of[b] not in nets:
                 closed[a] = True  # another net's metal (or a no-connect ball) is too close for any of them
+            elif b < len(pads):
+                on_pad[a] = True  # the keep-in edge does not close a node on a net's own pad
         edge = math.hypot(pen.a, pen.t) + MARGIN  # the keep-in edge closes a node nearer than the pen
-        closed |= ~shapely.contains_xy(keepin, px, py) | (shapely.distance(keepin.exterior, pts) < edge)
+        closed |= ~on_pad & (~shapely.contains_xy(keepin, px, py) | (shapely.distance(keepin.exterior, pts) < edge))
         free = int(np.count_nonzero(~closed))
         if len(nets) > free:
             raise LatticeFull(
