@@ -78,18 +78,19 @@ def trace_hulls(
     vertices, so they lie on the grid exactly and can be measured without merging.
     """
     outline = pen_for(width, grid).outline
-    blocks, counts = [], []
-    for path in paths:
-        pts = np.asarray(path, dtype=float).reshape(-1, 2)
-        if len(pts) == 1:
-            pts = np.vstack([pts, pts])
-        blocks.append(np.concatenate([pts[:-1, None] + outline, pts[1:, None] + outline], axis=1))
-        counts.append(len(pts) - 1)
-    if not blocks:
+    if not len(paths):
         return np.array([], dtype=object), np.zeros(0, dtype=int)
-    stacked = np.concatenate(blocks).reshape(-1, 2)
-    pieces = np.repeat(np.arange(sum(counts)), 2 * len(outline))
-    hulls = shapely.convex_hull(shapely.multipoints(stacked, indices=pieces))
+    pts = [np.asarray(path, dtype=float).reshape(-1, 2) for path in paths]
+    pts = [np.vstack([p, p]) if len(p) == 1 else p for p in pts]
+    counts = np.array([len(p) - 1 for p in pts])
+    flat = np.concatenate(pts)
+    first = np.ones(len(flat), bool)
+    first[np.cumsum(counts + 1) - 1] = False          # a path's last vertex starts no segment
+    begin = np.flatnonzero(first)
+    # Each piece is the hull of the pen at both ends of a segment; the 16 points go in as one
+    # line string (made from the coordinate array in one call, no point objects).
+    ends = np.concatenate([flat[begin, None] + outline, flat[begin + 1, None] + outline], axis=1)
+    hulls = shapely.convex_hull(shapely.linestrings(ends))
     return hulls, np.repeat(np.arange(len(paths)), counts)
 
 
@@ -104,10 +105,16 @@ def circumradius(shape: shapely.Polygon, x: float, y: float) -> float:
     return float(np.max(np.hypot(coords[:, 0] - x, coords[:, 1] - y)))
 
 
-def teardrop_width(ball: Terminal, rules: RouteRules) -> float:
+def inscribed_radii(balls: Sequence[Terminal]) -> np.ndarray:
+    """`inscribed_radius` of many balls in one vectorised pass."""
+    centres = shapely.points([(b.x, b.y) for b in balls]) if balls else np.empty(0, object)
+    return shapely.distance(centres, shapely.get_exterior_ring([b.shape for b in balls]))
+
+
+def teardrop_width(ball: Terminal, rules: RouteRules, r_in: float | None = None) -> float:
     """Teardrop width where it meets the capture pad: ≤ the PDK's fraction of the pad diameter and
-    ≤ its number of trace widths."""
-    limit = rules.teardrop_max_fraction * 2.0 * inscribed_radius(ball)
+    ≤ its number of trace widths (`r_in`: the ball's inscribed radius, when known)."""
+    limit = rules.teardrop_max_fraction * 2.0 * (inscribed_radius(ball) if r_in is None else r_in)
     return snap_down(min(limit, rules.teardrop_max_widths * rules.width), 2.0 * rules.grid)
 
 
@@ -121,8 +128,10 @@ def teardrop_run(ball: Terminal, rules: RouteRules) -> float:
     return inscribed_radius(ball) + rules.width + rules.width / 2.0 + rules.space
 
 
-def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRules) -> shapely.Polygon:
-    """Fillet from the trace's last segment to the capture pad, with 45° flanks (empty when none fits).
+def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRules,
+             r_in: float | None = None) -> shapely.Polygon:
+    """Fillet from the trace's last segment to the capture pad, with 45° flanks (empty when none fits;
+    `r_in`: the ball's inscribed radius, when known).
 
     The flanks leave the trace edges half a trace width outside the pad and widen at 45° until
     their corners lie just inside the pad, the width there at most teardrop_max_fraction of
@@ -139,7 +148,8 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
     if np.hypot(*(end - centre)) > 1e-6:  # a trace ending off the centre gets none
         return shapely.Polygon()
     seg = float(np.hypot(*(prev - end)))
-    r_in, w, grid = inscribed_radius(ball), rules.width, rules.grid
+    r_in = inscribed_radius(ball) if r_in is None else r_in
+    w, grid = rules.width, rules.grid
     if seg <= r_in:
         return shapely.Polygon()
     axis = (prev - end) / seg
@@ -155,7 +165,7 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
     disc = b * b - 2.0 * (x_tip * x_tip + w * w / 4.0 - r * r)
     if disc <= 0:
         return shapely.Polygon()
-    t = min((-b + math.sqrt(disc)) / 2.0, teardrop_width(ball, rules) / 2.0 - w / 2.0)
+    t = min((-b + math.sqrt(disc)) / 2.0, teardrop_width(ball, rules, r_in) / 2.0 - w / 2.0)
     t = snap_down(t, grid)
     if t <= 2.0 * grid:
         return shapely.Polygon()
@@ -201,6 +211,8 @@ def routes_metal(
         return {}
     nets = sorted({r.net for r in routes})
     index = {n: k for k, n in enumerate(nets)}
+    dropped = sorted({r.ball for r in routes if r.teardrop and r.ball in balls})
+    radius = dict(zip(dropped, inscribed_radii([balls[b] for b in dropped]).tolist()))
     pieces, label = [], []
     for w in sorted({r.width or rules.width for r in routes}):
         mine = [r for r in routes if (r.width or rules.width) == w]
@@ -208,7 +220,8 @@ def routes_metal(
         pieces.append(hulls)
         label.append(np.array([index[mine[k].net] for k in owner.tolist()], dtype=np.int64))
         wrules = replace(rules, width=w)
-        drops = [(index[r.net], teardrop(balls[r.ball], r.path, wrules)) for r in mine if r.teardrop and r.ball in balls]
+        drops = [(index[r.net], teardrop(balls[r.ball], r.path, wrules, radius[r.ball]))
+                 for r in mine if r.teardrop and r.ball in balls]
         drops = [(k, d) for k, d in drops if not d.is_empty]
         if drops:
             pieces.append(np.array([d for _, d in drops], dtype=object))
