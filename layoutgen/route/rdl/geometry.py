@@ -131,7 +131,15 @@ def teardrop_run(ball: Terminal, rules: RouteRules) -> float:
 def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRules,
              r_in: float | None = None) -> shapely.Polygon:
     """Fillet from the trace's last segment to the capture pad, with 45° flanks (empty when none fits;
-    `r_in`: the ball's inscribed radius, when known).
+    `r_in`: the ball's inscribed radius, when known); its corners are `teardrop_corners`."""
+    corners = teardrop_corners(ball, path, rules, r_in)
+    return shapely.Polygon() if corners is None else shapely.Polygon(corners)
+
+
+def teardrop_corners(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRules,
+                     r_in: float | None = None) -> list[tuple[float, float]] | None:
+    """The four corners of a trace's teardrop (None when none fits; `r_in`: the ball's inscribed
+    radius, when known).
 
     The flanks leave the trace edges half a trace width outside the pad and widen at 45° until
     their corners lie just inside the pad, the width there at most teardrop_max_fraction of
@@ -146,33 +154,33 @@ def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRu
         pts = pts[::-1]
     end, prev = pts[-1], pts[-2] if len(pts) > 1 else pts[-1]
     if np.hypot(*(end - centre)) > 1e-6:  # a trace ending off the centre gets none
-        return shapely.Polygon()
+        return None
     seg = float(np.hypot(*(prev - end)))
     r_in = inscribed_radius(ball) if r_in is None else r_in
     w, grid = rules.width, rules.grid
     if seg <= r_in:
-        return shapely.Polygon()
+        return None
     axis = (prev - end) / seg
     if min(abs(axis[0]), abs(axis[1])) > 1e-9:
-        return shapely.Polygon()
+        return None
     normal = np.array([-axis[1], axis[0]])
     x_tip = snap_down(min(r_in + w / 2.0, seg - w / 2.0 - rules.space), grid)
     if x_tip <= r_in + grid:
-        return shapely.Polygon()
+        return None
     # Widen by t on each side: the corner (x_tip - t, w/2 + t) must stay inside the pad.
     r = r_in - 2.0 * grid
     b = w / 2.0 - x_tip
     disc = b * b - 2.0 * (x_tip * x_tip + w * w / 4.0 - r * r)
     if disc <= 0:
-        return shapely.Polygon()
+        return None
     t = min((-b + math.sqrt(disc)) / 2.0, teardrop_width(ball, rules, r_in) / 2.0 - w / 2.0)
     t = snap_down(t, grid)
     if t <= 2.0 * grid:
-        return shapely.Polygon()
+        return None
     tip, base = end + x_tip * axis, end + (x_tip - t) * axis
     corners = [tip - w / 2.0 * normal, base - (w / 2.0 + t) * normal,
                base + (w / 2.0 + t) * normal, tip + w / 2.0 * normal]
-    return shapely.Polygon([(snap(x, grid), snap(y, grid)) for x, y in corners])
+    return [(snap(x, grid), snap(y, grid)) for x, y in corners]
 
 
 def routing_metal(routing: Routing, rules: RouteRules, pads: Sequence[Terminal] = ()) -> dict[str, shapely.Geometry]:
@@ -220,11 +228,11 @@ def routes_metal(
         pieces.append(hulls)
         label.append(np.array([index[mine[k].net] for k in owner.tolist()], dtype=np.int64))
         wrules = replace(rules, width=w)
-        drops = [(index[r.net], teardrop(balls[r.ball], r.path, wrules, radius[r.ball]))
+        drops = [(index[r.net], teardrop_corners(balls[r.ball], r.path, wrules, radius[r.ball]))
                  for r in mine if r.teardrop and r.ball in balls]
-        drops = [(k, d) for k, d in drops if not d.is_empty]
+        drops = [(k, d) for k, d in drops if d is not None]
         if drops:
-            pieces.append(np.array([d for _, d in drops], dtype=object))
+            pieces.append(shapely.polygons(np.array([d for _, d in drops])))
             label.append(np.array([k for k, _ in drops], dtype=np.int64))
     merged = union_groups(np.concatenate(pieces), np.concatenate(label), np.arange(len(nets)))
     return dict(zip(nets, shapely.set_precision(merged, rules.grid)))
