@@ -346,6 +346,20 @@ def test_trace_polygon_is_on_grid_octilinear_and_never_narrower_than_w(path):
     assert_full_width(np.array([poly], dtype=object), [path], W, GRID)
 
 
+def test_trace_hulls_are_the_pen_swept_along_each_segment_of_each_path():
+    from layoutgen.route.rdl.geometry import pen_for, trace_hulls
+
+    pen = pen_for(W, GRID)
+    octagon = 4 * pen.a ** 2 - 2 * (pen.a - pen.t) ** 2
+    hulls, owner = trace_hulls([[(0, 0), (100, 0), (100, 50)], [(5, 5)], [(0, 0), (0, 30)]], W, GRID)
+    assert owner.tolist() == [0, 0, 1, 2]  # one piece per segment; a lone point is one piece
+    # a segment of length L along an axis sweeps the octagon plus a 2a × L band
+    assert np.allclose(shapely.area(hulls), [octagon + 2 * pen.a * 100, octagon + 2 * pen.a * 50, octagon,
+                                              octagon + 2 * pen.a * 30])
+    assert shapely.equals(hulls[2], shapely.Polygon(pen.outline + (5, 5)))
+    assert on_grid(shapely.get_coordinates(hulls), GRID)
+
+
 def test_teardrop_is_no_wider_than_the_rule_fraction_and_leaves_no_stub():
     die = template_die()
     ball = next(b for b in die.balls if b.name == "B2")
