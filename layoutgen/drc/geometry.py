@@ -218,17 +218,9 @@ def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float
     return np.minimum(a, b), np.maximum(a, b)
 
 
-def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geometry]]:
-    """(index, marker) for each V-shaped notch of a geometry: two walls of one shape that face
-    each other across the outside at less than 90° (KLayout's Euclidean space check with its
-    default 90° limit) and come closer than `space`. The marker covers the parts of both walls
-    within `space` of each other; wall pairs whose markers touch are one notch (a tip cut off
-    by a short edge is one notch, not three).
-
-    Vectorised: candidate wall pairs from one query of the walls' extents grown by `space`,
-    facing and distance tested with numpy, markers unioned per shape in one call."""
-    if len(geoms) == 0:
-        return []
+def walls(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every wall (boundary edge of non-zero length) of many polygons: its ends p0, p1 ((n, 2)
+    each, shapes to the left of p0 → p1), the polygon it belongs to, and its outward unit normal."""
     rings, owner = shapely.get_rings(shapely.orient_polygons(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
     same = ring[1:] == ring[:-1]                              # consecutive points of one ring: an edge
@@ -237,10 +229,18 @@ def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Ge
     length = np.hypot(*d.T)
     keep = length > 0
     p0, p1, own, d, length = p0[keep], p1[keep], own[keep], d[keep], length[keep]
-    if len(p0) < 2:
-        return []
     normal = np.stack([d[:, 1], -d[:, 0]], 1) / length[:, None]   # outward: shapes lie left of their rings
-    reach = space - EPS_UM
+    return p0, p1, own, normal
+
+
+def facing_pairs(p0: np.ndarray, p1: np.ndarray, own: np.ndarray, normal: np.ndarray,
+                 reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i, j) of walls (`walls`) of one shape that face each other across the outside
+    (outward normals more than 90° apart, some of each wall outside the other) and come within
+    `reach`, with their distance. Vectorised: candidates from one sweep of the walls' extents
+    grown by `reach` (`extent_pairs`), facing and distance tested with numpy."""
+    if len(p0) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach)
     facing = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
 
@@ -250,8 +250,32 @@ def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Ge
 
     pick = facing & ahead(i, j) & ahead(j, i)
     i, j = i[pick], j[pick]
-    pick = segment_distance(p0[i], p1[i], p0[j], p1[j]) <= reach
-    i, j = i[pick], j[pick]
+    dist = segment_distance(p0[i], p1[i], p0[j], p1[j])
+    pick = dist <= reach
+    return i[pick], j[pick], dist[pick]
+
+
+def acute_notches(geoms: np.ndarray, space: float,
+                  pairs: tuple[np.ndarray, ...] | None = None) -> list[tuple[int, shapely.Geometry]]:
+    """(index, marker) for each V-shaped notch of a geometry: two walls of one shape that face
+    each other across the outside at less than 90° (KLayout's Euclidean space check with its
+    default 90° limit) and come closer than `space`. The marker covers the parts of both walls
+    within `space` of each other; wall pairs whose markers touch are one notch (a tip cut off
+    by a short edge is one notch, not three). `pairs`: the shapes' `walls` and their
+    `facing_pairs` (i, j, distance) within some reach of at least `space`, when already found.
+
+    Vectorised: candidate wall pairs from one query of the walls' extents grown by `space`,
+    facing and distance tested with numpy, markers unioned per shape in one call."""
+    if len(geoms) == 0:
+        return []
+    reach = space - EPS_UM
+    if pairs is None:
+        p0, p1, own, normal = walls(geoms)
+        i, j, dist = facing_pairs(p0, p1, own, normal, reach)
+    else:
+        p0, p1, own, normal, i, j, dist = pairs
+        pick = dist <= reach
+        i, j = i[pick], j[pick]
     if len(i) == 0:
         return []
     order = np.lexsort((j, i))

@@ -101,16 +101,37 @@ def rectangle_sides(geoms: np.ndarray) -> np.ndarray:
     return np.where(box, np.minimum(w, h), np.nan)
 
 
-def narrow_gaps(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geometry]]:
+def narrow_gaps(geoms: np.ndarray, space: float, candidates: np.ndarray | None = None) -> list[tuple[int, shapely.Geometry]]:
     """(index, piece) for each gap inside a geometry (notch or hole) narrower than `space`;
-    convex geometries have no gaps and are skipped."""
+    convex geometries have no gaps and are skipped, and so are those not in `candidates`
+    (bool per geometry, optional: `gap_candidates`)."""
     area = shapely.area(geoms)
-    concave = np.flatnonzero(shapely.area(shapely.convex_hull(geoms)) - area > SLIVER_UM2)
+    concave = shapely.area(shapely.convex_hull(geoms)) - area > SLIVER_UM2
+    if candidates is not None:
+        concave &= candidates
+    concave = np.flatnonzero(concave)
     closed = closing(geoms[concave], space)
     gained = shapely.area(closed) - area[concave]
     keep = gained > SLIVER_UM2
     idx = concave[keep]
     return _pieces(idx, shapely.difference(closed[keep], geoms[idx]), geoms)
+
+
+# How far apart (in spaces) two facing walls may be and still bound a gap the closing fills:
+# the offsets of two walls meet within the space; a square corner's reaches √2 of its half.
+GAP_REACH = 2.0
+
+
+def gap_candidates(n: int, own: np.ndarray, i: np.ndarray, dist: np.ndarray, space: float) -> np.ndarray:
+    """Whether each of `n` geometries can hold a gap narrower than `space`: it has two walls
+    facing each other across the outside (`geometry.facing_pairs`: `own` the shape of each
+    wall, pairs from wall `i`, their distances) closer than GAP_REACH spaces. A gap the
+    closing fills and `facing_walls` keeps lies between two of the shape's walls whose
+    normals are more than 120° apart and whose offsets by space / 2 met; a shape without such
+    a pair loses nothing to the filter, and the closing (a polygon overlay) is spared."""
+    out = np.zeros(n, bool)
+    out[own[i[dist <= GAP_REACH * space]]] = True
+    return out
 
 
 def _pieces(idx: np.ndarray, diffs: np.ndarray, geoms: np.ndarray) -> list[tuple[int, shapely.Geometry]]:

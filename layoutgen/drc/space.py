@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import EPS_UM, acute_notches, closest_segments_many
+from .geometry import EPS_UM, acute_notches, closest_segments_many, facing_pairs, walls
 from .merge import Shapes
-from .morph import narrow_gaps
+from .morph import GAP_REACH, gap_candidates, narrow_gaps
 from .violation import Finding
 
 
@@ -36,12 +36,16 @@ def check_space(shapes: Shapes, space: float) -> list[Finding]:
     found = pair_findings(g, g, i[keep], j[keep], "space", space)
 
     def per_shape(geoms: np.ndarray) -> list[tuple[int, Finding]]:
-        gaps = narrow_gaps(geoms, space)
+        # Walls facing each other across the outside, found once: they bound every gap (only
+        # shapes that have a close pair are closed) and every V-shaped notch.
+        p0, p1, own, normal = walls(geoms)
+        i, j, dist = facing_pairs(p0, p1, own, normal, GAP_REACH * space)
+        gaps = narrow_gaps(geoms, space, gap_candidates(len(geoms), own, i, dist, space))
         out = [(k, Finding(f"notch narrower than {space:g} µm over {piece.area:.4g} µm²", region=piece))
                for k, piece in gaps]
         # V-shaped notches, which closing by square-cornered offsets cannot see; one already
         # found as a gap (meeting any gap piece) is not counted twice.
-        notches = acute_notches(geoms, space)
+        notches = acute_notches(geoms, space, (p0, p1, own, normal, i, j, dist))
         if not notches:
             return out
         marks = np.array([m for _, m in notches], object)
