@@ -113,6 +113,24 @@ def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, S
     return [(tuple(x), tuple(y)) for x, y in zip(ea.tolist(), eb.tolist())]  # type: ignore[misc]
 
 
+def _own_walls_near(segs: np.ndarray, offsets: np.ndarray, shape_of: np.ndarray, box: np.ndarray,
+                    tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate (piece, wall) pairs for `facing_walls`: each piece k with the walls of its own
+    shape (shape_of[k], runs of a segment table) whose extents come within `tol` of the piece's
+    extent `box[k]`, sorted by piece then wall. When the pieces' shapes hold few walls each, their
+    runs are compared directly; when a piece's shape is large (a whole net of a flat wafer), the
+    walls' extents go into an STRtree first. Either way the same pairs."""
+    counts = offsets[shape_of + 1] - offsets[shape_of]
+    if int(counts.sum()) <= 4 * len(segs) + 1_000_000:
+        idx, entry = _runs(offsets, shape_of)
+        return entry, idx
+    tree = shapely.STRtree(shapely.box(*np.minimum(segs[:, :2], segs[:, 2:]).T, *np.maximum(segs[:, :2], segs[:, 2:]).T))
+    entry, idx = tree.query(shapely.box(box[:, 0] - tol, box[:, 1] - tol, box[:, 2] + tol, box[:, 3] + tol))
+    own = (idx >= offsets[shape_of[entry]]) & (idx < offsets[shape_of[entry] + 1])
+    order = np.lexsort((idx[own], entry[own]))
+    return entry[own][order], idx[own][order]
+
+
 def facing_walls(pieces: np.ndarray, shapes: np.ndarray, shape_of: np.ndarray, min_angle_deg: float = 120.0) -> np.ndarray:
     """Whether each piece touches two walls of its shape (shapes[shape_of[k]]) whose normals
     differ by more than `min_angle_deg`: a gap or a neck between opposite walls, not the
@@ -125,11 +143,7 @@ def facing_walls(pieces: np.ndarray, shapes: np.ndarray, shape_of: np.ndarray, m
     tol = 1e-5
     segs, normal, offsets = segment_table(shapes)
     box = shapely.bounds(pieces)
-    tree = shapely.STRtree(shapely.box(*np.minimum(segs[:, :2], segs[:, 2:]).T, *np.maximum(segs[:, :2], segs[:, 2:]).T))
-    entry, idx = tree.query(shapely.box(box[:, 0] - tol, box[:, 1] - tol, box[:, 2] + tol, box[:, 3] + tol))
-    own = (idx >= offsets[shape_of[entry]]) & (idx < offsets[shape_of[entry] + 1])
-    order = np.lexsort((idx[own], entry[own]))
-    entry, idx = entry[own][order], idx[own][order]
+    entry, idx = _own_walls_near(segs, offsets, shape_of, box, tol)
     b = box[entry]
     s = segs[idx]
     near = (
