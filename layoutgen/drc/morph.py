@@ -88,7 +88,8 @@ def wide_unions(merged: np.ndarray, drawn: np.ndarray, width: float) -> np.ndarr
     wide = np.ones(len(merged), bool)
     other = drawn[~(rectangle_sides(drawn) >= width + 1e-3)]
     if len(merged) and len(other):
-        wide[shapely.STRtree(merged).query(other, predicate="intersects")[1]] = False
+        o, m = shapely.STRtree(merged).query(other)                # extents meet: then one vectorised test
+        wide[m[shapely.intersects(other[o], merged[m])]] = False
     return wide
 
 
