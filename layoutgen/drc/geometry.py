@@ -136,12 +136,66 @@ def facing_walls(pieces: np.ndarray, shapes: np.ndarray, shape_of: np.ndarray, m
     differ by more than `min_angle_deg`: a gap or a neck between opposite walls, not the
     wedge of one corner. Vectorised: each shape's walls listed once, the walls near each
     piece found with one STRtree query, then their normals compared per piece."""
+    out = np.zeros(len(pieces), bool)
+    if len(pieces) == 0:
+        return out
+    tol = 1e-5
+    segs, normal, offsets = segment_table(shapes)
+    # Most pieces (a narrow trace, a slot) run along two opposite axis-parallel walls: those are
+    # settled from the coordinates; the rest measure their contact with each wall.
+    if min_angle_deg < 180.0:
+        out = _along_opposite_walls(pieces, shape_of, segs, normal, offsets, 10 * tol)
+    rest = np.flatnonzero(~out)
+    out[rest] = _facing_by_contact(pieces[rest], shape_of[rest], segs, normal, offsets, tol, min_angle_deg)
+    return out
+
+
+def _along_opposite_walls(pieces: np.ndarray, shape_of: np.ndarray, segs: np.ndarray, normal: np.ndarray,
+                          offsets: np.ndarray, min_len: float) -> np.ndarray:
+    """Whether each piece has edges lying on two opposite axis-parallel walls of its shape (same
+    line within 1e-6 µm, sharing more than `min_len` each): such walls touch the piece over at
+    least that length and their normals are 180° apart, so `facing_walls` holds. False says
+    only that this quick test does not settle it."""
+    n = len(pieces)
+    out = np.zeros(n, bool)
+    p0, p1, piece, _ = walls(pieces)
+    wall_shape = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    q0, q1 = segs[:, :2], segs[:, 2:]
+    flags = np.zeros((n, 4), bool)                            # per piece: walls facing -x, +x, -y, +y
+    for axis in (0, 1):                                       # 0: vertical lines (x fixed), 1: horizontal
+        along = 1 - axis
+        e = np.flatnonzero(np.abs(p1[:, axis] - p0[:, axis]) <= 1e-9)
+        w = np.flatnonzero(np.abs(q1[:, axis] - q0[:, axis]) <= 1e-9)
+        if len(e) == 0 or len(w) == 0:
+            continue
+        # One key per (shape, line): rows of both tables labelled together.
+        keys = np.concatenate([np.stack([shape_of[piece[e]], np.rint(p0[e, axis] * 1e6)], 1),
+                               np.stack([wall_shape[w], np.rint(q0[w, axis] * 1e6)], 1)]).astype(np.int64)
+        label = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+        le, lw = label[:len(e)], label[len(e):]
+        order = np.argsort(lw, kind="stable")
+        lo = np.searchsorted(lw[order], le, "left")
+        hi = np.searchsorted(lw[order], le, "right")
+        count = hi - lo
+        ei = np.repeat(np.arange(len(e)), count)
+        wi = order[np.repeat(lo, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))]
+        ea, eb = p0[e[ei], along], p1[e[ei], along]
+        wa, wb = q0[w[wi], along], q1[w[wi], along]
+        shared = np.minimum(np.maximum(ea, eb), np.maximum(wa, wb)) - np.maximum(np.minimum(ea, eb), np.minimum(wa, wb))
+        hit = shared > min_len
+        side = normal[w[wi[hit]], axis] > 0
+        np.logical_or.at(flags, (piece[e[ei[hit]]], 2 * axis + side.astype(np.int64)), True)
+    return (flags[:, 0] & flags[:, 1]) | (flags[:, 2] & flags[:, 3])
+
+
+def _facing_by_contact(pieces: np.ndarray, shape_of: np.ndarray, segs: np.ndarray, normal: np.ndarray,
+                       offsets: np.ndarray, tol: float, min_angle_deg: float) -> np.ndarray:
+    """`facing_walls` measured: the length each nearby wall of its shape shares with the piece
+    grown by `tol`, walls sharing more than 10·tol kept, their normals compared."""
     n = len(pieces)
     out = np.zeros(n, bool)
     if n == 0:
         return out
-    tol = 1e-5
-    segs, normal, offsets = segment_table(shapes)
     box = shapely.bounds(pieces)
     entry, idx = _own_walls_near(segs, offsets, shape_of, box, tol)
     b = box[entry]
