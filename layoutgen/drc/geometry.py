@@ -310,13 +310,17 @@ def facing_pairs(p0: np.ndarray, p1: np.ndarray, own: np.ndarray, normal: np.nda
     if len(p0) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach)
-    facing = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
 
     def ahead(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # some of wall b lies outside wall a
         return np.maximum(np.einsum("ij,ij->i", p0[b] - p0[a], normal[a]),
                           np.einsum("ij,ij->i", p1[b] - p0[a], normal[a])) > EPS_UM
 
-    pick = facing & ahead(i, j) & ahead(j, i)
+    # Each test on the pairs the cheaper ones before it kept.
+    pick = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
+    i, j = i[pick], j[pick]
+    pick = ahead(i, j)
+    i, j = i[pick], j[pick]
+    pick = ahead(j, i)
     i, j = i[pick], j[pick]
     dist = segment_distance(p0[i], p1[i], p0[j], p1[j])
     pick = dist <= reach
