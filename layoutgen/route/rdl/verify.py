@@ -139,6 +139,10 @@ def _findings(routes: Sequence[Route], metal: Mapping[str, shapely.Geometry], ne
     from layoutgen.drc.width import check_width
 
     sub = geoms[which]
+    # Prepared once here, the shapes answer the short and space searches' pairwise tests
+    # (intersects, dwithin: many candidates per shape, since long traces' extents overlap)
+    # from their own edge index, with the same answers.
+    shapely.prepare(sub)
     tree = shapely.STRtree(sub)
     i, j = tree.query(sub, predicate="intersects")
     keep = i < j
