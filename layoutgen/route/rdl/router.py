@@ -54,6 +54,7 @@ from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, 
 from .model import Route, RouteRules, Routing, Terminal
 from .anywhere import route_anywhere
 from .verify import checked
+from .spread import spread_checked
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
 
@@ -88,7 +89,7 @@ def route(
         if ring_error is not None and "carry only" in str(ring_error):
             raise ring_error from None  # the ring count is the clearer reason when the array is over capacity
         raise
-    return checked(routing, pads, keepin, rules)
+    return spread_checked(routing, pads, keepin, rules)
 
 
 def _ring_suits(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules, mode: str) -> bool:
@@ -132,7 +133,7 @@ def _ring_route(
                 continue
             tried.add(n)
             try:
-                return checked(_draw(cand, plans), pads, keepin, rules)
+                return spread_checked(_draw(cand, plans), pads, keepin, rules)
             except RoutingError as error:
                 errors.append(error)
             if len(tried) >= MAX_DRAWN:
