@@ -39,6 +39,7 @@ from .verify import checked
 ROUNDS = 4  # rounds of every run moving to the middle of its room
 REACH = 4.0  # room is looked for up to this many trace pitches (w + s) on each side
 STEPS = 32  # ... in this many steps, found by bisection
+LONGER = 0.0  # a trace may get at most this share of its length longer by spreading
 PHASES = 3  # runs of one trace this many apart move in the same phase (they share no bend)
 EPS = 1e-6  # µm: distances this close to a rule meet it
 
@@ -67,7 +68,7 @@ def spread(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, 
             continue
         length = sum(math.dist(a, b) for a, b in zip(pts, pts[1:]))
         routes.append(replace(r, path=pts, length_um=round(length, 6)))
-    return replace(routing, routes=tuple(routes))
+    return replace(routing, routes=tuple(routes), metal=None)
 
 
 def spread_checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> Routing:
@@ -163,6 +164,7 @@ class _Job:
     clear: np.ndarray  # per route: how far an end run's bend keeps from its own pad or ball
     ball_min: np.ndarray  # per route: shortest its last run may get (µm)
     unit: float  # the sliding step
+    budget: np.ndarray  # per route: how much longer it may still get (µm)
 
     @classmethod
     def of(cls, routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> "_Job":
@@ -223,6 +225,7 @@ class _Job:
             clear=np.array(clear),
             ball_min=np.array(ball_min),
             unit=unit,
+            budget=np.array([LONGER * r.length_um for r in routes], dtype=float),
         )
 
     # ------------------------------------------------------------------ one phase of a round
@@ -244,8 +247,20 @@ class _Job:
                 lo = np.where(live & ok, mid, lo)
                 hi = np.where(live & ~ok, mid, hi)
             room[sign] = lo
+        # to the middle of the room, as far as the trace's own rules let it (so its nearer side
+        # only gains room); a move the rules refuse is halved until they allow it
         want = (room[1] - room[-1]) // 2
-        want = np.where(np.where(want > 0, mv.grow, -mv.grow) > 1e-9, 0, want)  # never longer
+        for _ in range(int(math.log2(STEPS)) + 1):
+            bad = (want != 0) & ~self._allowed(mv, want)
+            if not bad.any():
+                break
+            want = np.where(bad, np.trunc(want / 2.0).astype(np.int64), want)
+        want = np.where((want != 0) & ~self._allowed(mv, want), 0, want)
+        gain = want * mv.grow  # how much longer each trace gets
+        longer = np.zeros(len(self.paths))
+        np.add.at(longer, mv.route, np.maximum(gain, 0.0))
+        over = longer > self.budget + 1e-9
+        want = np.where((gain > 1e-9) & over[mv.route], 0, want)
         go = np.flatnonzero(want != 0)
         if self.keep_box is None and len(go):
             inside = shapely.covered_by(self._polygons(self._swept(mv, go, want[go])), self.keepin)
@@ -253,6 +268,7 @@ class _Job:
         if not len(go):
             return 0
         go = self._settle(mv, want, go)
+        np.subtract.at(self.budget, mv.route[go], np.maximum(gain[go], 0.0))
         a, b = self._corners(mv, go, want[go])
         for n, m in enumerate(go.tolist()):
             path = self.paths[int(mv.route[m])]
@@ -349,16 +365,16 @@ class _Job:
         h = np.where(piece[:, None], ph[jp], fx.h[jfc])
         return _Pairs(i, h, rnd, fx.centre[jfc], fx.radius[jfc], need)
 
-    def _clear(self, mv: "_Movers", k: np.ndarray, pairs: "_Pairs") -> np.ndarray:
-        """Whether each run may move k steps (k signed): lengths, end bends, keep-in and room."""
+    def _allowed(self, mv: "_Movers", k: np.ndarray) -> np.ndarray:
+        """Whether each run may move k steps (k signed) by the rules of its trace: every run keeps
+        its direction, the end runs shrink only while their bends keep clear of their own pad or
+        ball (and the teardrop keeps its run)."""
         kk = k.astype(float)
-        everyone = np.arange(len(mv.route))
         l0 = mv.l0 + kk * mv.c1
         l2 = mv.l2 - kk * mv.c2
         ok = (mv.l1 + kk * mv.c_run > 1e-6) & (l0 > 1e-6) & (l2 > 1e-6)
-        a2, b2 = self._corners(mv, everyone, k)
+        a2, b2 = self._corners(mv, np.arange(len(mv.route)), k)
         fx = self.fixed
-        # an end run gets shorter only while its bend keeps clear of its own pad or ball
         for end, short, corner, own in ((mv.first, l0 < mv.l0 - 1e-9, a2, self.own_pad),
                                         (mv.last, l2 < mv.l2 - 1e-9, b2, self.own_ball)):
             sel = np.flatnonzero(end & short & ok)
@@ -372,7 +388,13 @@ class _Job:
             if end is mv.last:
                 good &= l2[sel] * np.hypot(*mv.d2[sel].T) >= self.ball_min[r] - 1e-9
             ok[sel] &= good
-        h = self._swept(mv, everyone, k)
+        return ok
+
+    def _clear(self, mv: "_Movers", k: np.ndarray, pairs: "_Pairs") -> np.ndarray:
+        """Whether the metal each run sweeps moving k steps (k signed) keeps its space from every
+        obstacle and stays inside the keep-in."""
+        h = self._swept(mv, np.arange(len(mv.route)), k)
+        ok = np.ones(len(mv.route), dtype=bool)
         if self.keep_box is not None:
             xl, yl, xh, yh = self.keep_box
             ok &= (h[:, 0] <= xh + 1e-9) & (-h[:, 4] >= xl - 1e-9) & (h[:, 2] <= yh + 1e-9) & (-h[:, 6] >= yl - 1e-9)
