@@ -70,3 +70,27 @@ def test_a_trace_wider_than_every_gap_is_refused_naming_its_net():
     with pytest.raises(RoutingError, match=r"net B2: pad B2 .* cannot reach ball C3|nets .*B2.* over by \d+"):
         build_die(d, load_pdk("sky400"))
 
+
+
+@pytest.mark.parametrize("name, balls", [("one_pad_two_balls_of_a_net", {"A1", "A2"}),
+                                         ("one_pad_three_balls", {"A1", "A2", "B1"})])
+def test_every_ball_of_a_net_with_more_balls_than_pads_is_joined_to_its_pad(name, balls, tmp_path):
+    import klayout.db as kdb
+
+    d = FLOORPLANS[name][1]()
+    die, drc = build_checked(d, tmp_path)
+    assert drc.ok, drc.counts()
+    assert {b for b, n in die.ball_nets.items() if n == "A"} == balls and not die.extra.get("no_connect_balls")
+    # read back by KLayout: one RDL polygon holds pad P1 and the centre of every ball of net A
+    layout = kdb.Layout()
+    layout.read(str(tmp_path / f"{d.name}.gds"))
+    pdk = load_pdk(d.pdk)
+    rdl = kdb.Region(layout.top_cell().begin_shapes_rec(layout.layer(*pdk.layers["RDL"].gds))).merged()
+    pad = next(p for p in d.die.pads if p.net == "A")
+    where = {n: (x, y) for n, x, y in d.package.balls.positions()}
+    dbu = layout.dbu
+    hold = [poly for poly in rdl.each() if poly.inside(kdb.Point(round(pad.x / dbu), round(pad.y / dbu)))]
+    assert len(hold) == 1
+    for ball in balls:
+        x, y = where[ball]
+        assert hold[0].inside(kdb.Point(round(x / dbu), round(y / dbu))), f"ball {ball} is not joined to pad {pad.name}"

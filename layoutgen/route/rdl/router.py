@@ -93,12 +93,16 @@ def route(
 
 
 def _ring_suits(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules, mode: str) -> bool:
-    """Whether the ring router can take the job: one width, one pad per ball, no balls fixed in auto mode."""
+    """Whether the ring router can take the job: one width, one pad per ball, no balls fixed in auto mode,
+    no net with more balls than pads."""
     if any(rules.for_net(p.net) != (rules.width, rules.space) for p in pads):
         return False
     if mode == "auto":
         return all(b.net is None for b in balls)
-    return all(b.net is not None for b in balls)
+    pads_of = Counter(p.net for p in pads)
+    balls_of = Counter(b.net for b in balls)
+    # a net with more balls than pads needs a pad feeding several balls: the lattice router's
+    return all(b.net is not None for b in balls) and all(balls_of[n] <= pads_of[n] for n in balls_of)
 
 
 def _ring_route(
