@@ -62,13 +62,15 @@ def test_net_classes_draw_wider_traces(tmp_path):
     assert rdl.area > 0
 
 
-def test_a_trace_wider_than_every_gap_is_refused_naming_its_net():
+def test_a_trace_wider_than_every_gap_is_refused_naming_its_net(tmp_path):
     pads = row("B", 3, 400, y=-1135)
     classes = {"B2": NetClass(width=150, space=10)}
     d = design("over", "sky400", 2400, 2400, pads, BallGrid(rows=5, cols=5, pitch=400, assign="explicit",
                                                             nets={"E1": "B1", "C3": "B2", "E5": "B3"}, net_classes=classes))
-    with pytest.raises(RoutingError, match=r"net B2: pad B2 .* cannot reach ball C3|nets .*B2.* over by \d+"):
-        build_die(d, load_pdk("sky400"))
+    with pytest.raises(RoutingError, match=r"nets B2 cannot all be routed on one layer: 1 trace\(s\) must cross "
+                                           r"ring 0 .* carry only 0 traces of 150 µm .* over by 1 track\(s\)"):
+        build_checked(d, tmp_path)
+    assert not any(tmp_path.iterdir()), "nothing is written when a route fails"
 
 
 
@@ -94,3 +96,41 @@ def test_every_ball_of_a_net_with_more_balls_than_pads_is_joined_to_its_pad(name
     for ball in balls:
         x, y = where[ball]
         assert hold[0].inside(kdb.Point(round(x / dbu), round(y / dbu))), f"ball {ball} is not joined to pad {pad.name}"
+
+
+def _ring_over_by(inner_nets: int):
+    """A 7 × 7 array at 400 µm: the 24 balls of the outer ring carry nets O*, `inner_nets` of the 25
+    inner balls nets W* drawn 75 µm wide, so that every gap of the outer ring (164.7 µm) carries one."""
+    from layoutgen.route.rdl.example import example_die
+    from layoutgen.route.rdl.grid import infer_grid
+    import dataclasses
+
+    die = example_die(3600.0, 7, 7, 400.0, pads_per_side=13, pad_pitch_um=200.0)
+    ring = infer_grid(die.balls, 400.0).ring
+    outer = [b for b, r in zip(die.balls, ring) if r == 0]
+    inner = [b for b, r in zip(die.balls, ring) if r > 0][:inner_nets]
+    nets = {b.name: f"O{k}" for k, b in enumerate(outer)} | {b.name: f"W{k}" for k, b in enumerate(inner)}
+    balls = [dataclasses.replace(b, net=nets.get(b.name)) for b in die.balls]
+    pads = [dataclasses.replace(p, net=n) for p, n in zip(die.pads, sorted(nets.values()))]
+    rules = dataclasses.replace(die.rules, classes=(("W*", 75.0, 10.0),))
+    return pads, balls, die.keepin, rules
+
+
+def test_a_ring_one_track_short_is_refused_naming_the_nets_the_ring_and_by_how_much():
+    from layoutgen.route.rdl import route
+    from layoutgen.route.rdl.capacity import cut_over_capacity
+
+    pads, balls, keepin, rules = _ring_over_by(25)
+    with pytest.raises(RoutingError) as error:
+        route(pads, balls, keepin, rules, mode="explicit")
+    message = str(error.value)
+    assert "25 trace(s) must cross ring 0 (outer ring)" in message
+    assert "its 24 gaps carry only 24 traces of 75 µm at 10 µm spacing" in message
+    assert "over by 1 track(s)" in message and "nets W0, W1, W10" in message
+    assert "between balls A1 and A2, carries 1" in message
+    # with one inner net fewer the ring carries them all: no proof
+    pads, balls, keepin, rules = _ring_over_by(24)
+    index = {b.name: k for k, b in enumerate(balls)}
+    by_net = {b.net: index[b.name] for b in balls if b.net}
+    assert cut_over_capacity(pads, balls, [(i, by_net[p.net]) for i, p in enumerate(pads)], rules) is None
+

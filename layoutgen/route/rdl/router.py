@@ -32,7 +32,7 @@ from .assign import (
     plan_side,
     side_pad_order,
 )
-from .capacity import check_ring_capacity, gap_capacity
+from .capacity import check_ring_capacity, cut_over_capacity, gap_capacity
 from .escape import lane_offsets
 from .band import Band, BandBlocked, band_path, jog_starts
 from .channel import ChannelFull, Clearance, Floor, channel_curves
@@ -53,6 +53,7 @@ from .geometry import (
 from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
 from .model import Route, RouteRules, Routing, Terminal
 from .anywhere import route_anywhere
+from .plan import assign_balls
 from .verify import checked
 from .spread import spread_checked
 
@@ -75,6 +76,8 @@ def route(
     if not pads:
         return Routing((), {b.name: b.net for b in balls if b.net}, balls,
                        tuple(b.name for b in balls if not b.net))
+    if mode == "explicit":
+        _check_cuts(pads, balls, rules)
     ring_error = None
     if _ring_suits(pads, balls, rules, mode):
         try:
@@ -92,6 +95,18 @@ def route(
     return spread_checked(routing, pads, keepin, rules)
 
 
+def _check_cuts(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules) -> None:
+    """Refuse a ball map before routing when a ring of the array must pass more of its traces than
+    its gaps carry (a capacity proof naming the nets, the ring and by how many tracks)."""
+    try:
+        pairs = assign_balls(pads, balls, "explicit")
+    except RoutingError:
+        return  # a map the routers refuse with their own reason
+    proof = cut_over_capacity(pads, balls, pairs, rules)
+    if proof:
+        raise RoutingError(proof)
+
+
 def _ring_suits(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules, mode: str) -> bool:
     """Whether the ring router can take the job: one width, one pad per ball, no balls fixed in auto mode,
     no net with more balls than pads."""
@@ -101,8 +116,9 @@ def _ring_suits(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: 
         return all(b.net is None for b in balls)
     pads_of = Counter(p.net for p in pads)
     balls_of = Counter(b.net for b in balls)
-    # a net with more balls than pads needs a pad feeding several balls: the lattice router's
-    return all(b.net is not None for b in balls) and all(balls_of[n] <= pads_of[n] for n in balls_of)
+    # a net with more balls than pads needs a pad feeding several balls: the lattice router's (a ball
+    # whose net has no pad stays unconnected)
+    return all(b.net is not None for b in balls) and all(balls_of[n] <= pads_of[n] for n in balls_of if pads_of[n])
 
 
 def _ring_route(
