@@ -22,8 +22,21 @@ INFEASIBLE = {
 }
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A floorplan's die, its DRC and its folder, built once per module (the tests below share them)."""
+    done = {}
+
+    def get(name: str):
+        if name not in done:
+            folder = tmp_path_factory.mktemp(name)
+            done[name] = (*build_checked(FLOORPLANS[name][1](), folder), folder)
+        return done[name]
+    return get
+
+
 @pytest.mark.parametrize("name", sorted(FLOORPLANS))
-def test_floorplan_routes_drc_clean_or_is_refused_with_a_reason(name, tmp_path):
+def test_floorplan_routes_drc_clean_or_is_refused_with_a_reason(name, tmp_path, built):
     cls, make = FLOORPLANS[name]
     d = make()
     if name in NOT_YET or name in INFEASIBLE:
@@ -31,7 +44,7 @@ def test_floorplan_routes_drc_clean_or_is_refused_with_a_reason(name, tmp_path):
             build_checked(d, tmp_path)
         assert not any(tmp_path.iterdir()), "nothing is written when a route fails"
         return
-    die, drc = build_checked(d, tmp_path)
+    die, drc, _ = built(name)
     assert drc.ok, f"{cls} {name}: {drc.counts()}"
     pads = {p.name for p in d.die.pads}
     assert set(die.assignment) == pads, "every pad has a trace"
@@ -44,16 +57,15 @@ def test_floorplan_routes_drc_clean_or_is_refused_with_a_reason(name, tmp_path):
             assert die.ball_nets.get(ball, net) == net, f"ball {ball} keeps its net {net}"
 
 
-def test_a_no_connect_ball_is_reported(tmp_path):
-    d = FLOORPLANS["no_connect"][1]()
-    die, drc = build_checked(d, tmp_path)
+def test_a_no_connect_ball_is_reported(built):
+    die, drc, _ = built("no_connect")
     assert drc.ok and die.extra["no_connect_balls"] == ["A2"]
     assert "A2" not in die.ball_nets
 
 
-def test_net_classes_draw_wider_traces(tmp_path):
+def test_net_classes_draw_wider_traces(built):
     d = FLOORPLANS["net_classes"][1]()
-    die = build_die(d, load_pdk(d.pdk))
+    die = built("net_classes")[0]
     import shapely
     rdl = shapely.union_all(die.layout.cells[die.layout.top].shapes["RDL"])
     vdd_pad = next(p for p in d.die.pads if p.net == "VDD1")
@@ -76,16 +88,16 @@ def test_a_trace_wider_than_every_gap_is_refused_naming_its_net(tmp_path):
 
 @pytest.mark.parametrize("name, balls", [("one_pad_two_balls_of_a_net", {"A1", "A2"}),
                                          ("one_pad_three_balls", {"A1", "A2", "B1"})])
-def test_every_ball_of_a_net_with_more_balls_than_pads_is_joined_to_its_pad(name, balls, tmp_path):
+def test_every_ball_of_a_net_with_more_balls_than_pads_is_joined_to_its_pad(name, balls, built):
     import klayout.db as kdb
 
     d = FLOORPLANS[name][1]()
-    die, drc = build_checked(d, tmp_path)
+    die, drc, folder = built(name)
     assert drc.ok, drc.counts()
     assert {b for b, n in die.ball_nets.items() if n == "A"} == balls and not die.extra.get("no_connect_balls")
     # read back by KLayout: one RDL polygon holds pad P1 and the centre of every ball of net A
     layout = kdb.Layout()
-    layout.read(str(tmp_path / f"{d.name}.gds"))
+    layout.read(str(folder / f"{d.name}.gds"))
     pdk = load_pdk(d.pdk)
     rdl = kdb.Region(layout.top_cell().begin_shapes_rec(layout.layer(*pdk.layers["RDL"].gds))).merged()
     pad = next(p for p in d.die.pads if p.net == "A")

@@ -120,13 +120,6 @@ def _octilinear(shape: shapely.Geometry) -> bool:
     return bool(octi.all()) and abs(shape.convex_hull.area - shape.area) <= 1e-9 * max(shape.area, 1.0)
 
 
-def _directions(path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per segment: its direction with components in {−1, 0, 1}, and its length in those units."""
-    d = np.diff(path, axis=0)
-    big = np.maximum(np.abs(d[:, 0]), np.abs(d[:, 1]))
-    return np.rint(d / np.maximum(big, 1e-300)[:, None]), big
-
-
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
 
@@ -232,10 +225,11 @@ class _Job:
 
     def step(self, phase: int) -> int:
         """Move the runs of this phase to the middle of their room; the number that moved."""
-        mv = self._movers(phase)
+        sg = self._segments()
+        mv = self._movers(phase, sg)
         if mv is None:
             return 0
-        pairs = self._pairs(mv)
+        pairs = self._pairs(mv, sg)
         room = {}
         for sign in (1, -1):
             lo = np.zeros(len(mv.route), dtype=np.int64)
@@ -276,26 +270,32 @@ class _Job:
             path[i], path[i + 1] = a[n], b[n]
         return len(go)
 
-    def _movers(self, phase: int) -> "_Movers | None":
+    def _segments(self) -> "_Segments":
+        """Every segment of every trace at once: ends, route, index, direction and length."""
+        count = np.array([len(p) - 1 for p in self.paths])
+        pts = np.concatenate(self.paths)
+        start = np.concatenate([[0], np.cumsum(count + 1)[:-1]])
+        first = np.repeat(start, count) + np.concatenate([np.arange(n) for n in count])
+        a, b = pts[first], pts[first + 1]
+        d = b - a
+        big = np.maximum(np.abs(d[:, 0]), np.abs(d[:, 1]))
+        unit = np.rint(d / np.maximum(big, 1e-300)[:, None])
+        route = np.repeat(np.arange(len(self.paths)), count)
+        seg = np.concatenate([np.arange(n) for n in count])
+        return _Segments(a, b, route, seg, unit, big, count[route])
+
+    def _movers(self, phase: int, sg: "_Segments") -> "_Movers | None":
         """The runs that may move in this phase, with how their bends slide per step."""
-        rows = []
-        for r, path in enumerate(self.paths):
-            if len(path) < 4:
-                continue
-            d, length = _directions(path)
-            for i in range(1 + phase, len(path) - 2, PHASES):
-                if _cross(d[i - 1], d[i]) == 0 or _cross(d[i + 1], d[i]) == 0:
-                    continue  # a straight point left in the path: not a bend
-                rows.append((r, i, *d[i - 1], *d[i], *d[i + 1], length[i - 1], length[i], length[i + 1],
-                             *path[i], *path[i + 1], i == 1, i + 2 == len(path) - 1))
-        if not rows:
+        k = np.flatnonzero((sg.seg >= 1) & (sg.seg <= sg.count - 2) & ((sg.seg - 1) % PHASES == phase))
+        d0, d1, d2 = sg.dirs[k - 1], sg.dirs[k], sg.dirs[k + 1]
+        bend = (_cross(d0, d1) != 0) & (_cross(d2, d1) != 0)  # not a straight point left in the path
+        k, d0, d1, d2 = k[bend], d0[bend], d1[bend], d2[bend]
+        if not len(k):
             return None
-        t = np.array(rows, dtype=float)
-        route, seg = t[:, 0].astype(int), t[:, 1].astype(int)
-        d0, d1, d2 = t[:, 2:4], t[:, 4:6], t[:, 6:8]
-        l0, l1, l2 = t[:, 8], t[:, 9], t[:, 10]
-        a, b = t[:, 11:13], t[:, 13:15]
-        first, last = t[:, 15] > 0.5, t[:, 16] > 0.5
+        route, seg = sg.route[k], sg.seg[k]
+        l0, l1, l2 = sg.length[k - 1], sg.length[k], sg.length[k + 1]
+        a, b = sg.a[k], sg.b[k]
+        first, last = seg == 1, seg == sg.count[k] - 2
         # a step moves the run's line by `shift` across it (a diagonal's by one unit along each
         # axis, so that its bends with other diagonals stay on the grid)
         shift = np.stack([-d1[:, 1], d1[:, 0]], axis=1) * self.unit
@@ -320,21 +320,11 @@ class _Job:
         pts = np.stack([mv.a[which], mv.b[which], a2, b2], axis=1)
         return support(pts) + self.pen_h[mv.route[which]]
 
-    def _pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Every segment of every trace: supports, route, segment index and direction."""
-        h, route, seg, dirs = [], [], [], []
-        for r, path in enumerate(self.paths):
-            pts = np.stack([path[:-1], path[1:]], axis=1)
-            h.append(support(pts) + self.pen_h[r])
-            route.append(np.full(len(path) - 1, r))
-            seg.append(np.arange(len(path) - 1))
-            dirs.append(_directions(path)[0])
-        return np.concatenate(h), np.concatenate(route), np.concatenate(seg), np.concatenate(dirs)
-
-    def _pairs(self, mv: "_Movers") -> "_Pairs":
+    def _pairs(self, mv: "_Movers", sg: "_Segments") -> "_Pairs":
         """Every (run, obstacle) pair near enough to matter over the whole reach, without the
         run's own neighbours (and its own pad, ball and teardrop where an end run meets them)."""
-        ph, proute, pseg, pdir = self._pieces()
+        ph = support(np.stack([sg.a, sg.b], axis=1)) + self.pen_h[sg.route]
+        proute, pseg, pdir = sg.route, sg.seg, sg.dirs
         fx = self.fixed
         boxes = np.concatenate([np.stack([-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]], axis=1), fx.box])
         n_pieces = len(ph)
@@ -363,6 +353,8 @@ class _Job:
         jfc = np.maximum(jf, 0)
         rnd = ~piece & fx.round[jfc]
         h = np.where(piece[:, None], ph[jp], fx.h[jfc])
+        if rnd.any():  # a circle's circumscribed octagon, whose gap bounds the circle's from below
+            h[rnd] = fx.centre[jfc[rnd]] @ DIRS.T + fx.radius[jfc[rnd]][:, None] * NORM
         return _Pairs(i, h, rnd, fx.centre[jfc], fx.radius[jfc], need)
 
     def _allowed(self, mv: "_Movers", k: np.ndarray) -> np.ndarray:
@@ -400,9 +392,9 @@ class _Job:
             ok &= (h[:, 0] <= xh + 1e-9) & (-h[:, 4] >= xl - 1e-9) & (h[:, 2] <= yh + 1e-9) & (-h[:, 6] >= yl - 1e-9)
         if len(pairs.mover):
             mine = h[pairs.mover]
-            dist = octagon_gap(mine, np.nan_to_num(pairs.h))
-            if pairs.round.any():
-                rr = np.flatnonzero(pairs.round)
+            dist = octagon_gap(mine, pairs.h)  # a circle's h is its circumscribed octagon: a lower bound
+            rr = np.flatnonzero(pairs.round & (dist < pairs.need - EPS))
+            if len(rr):  # near a round pad: measured exactly
                 dist[rr] = point_distance(mine[rr], pairs.centre[rr]) - pairs.radius[rr]
             hit = dist < pairs.need - EPS
             ok[np.unique(pairs.mover[hit])] = False
@@ -437,6 +429,20 @@ class _Job:
     def _polygons(h: np.ndarray) -> np.ndarray:
         """Octagons as shapely polygons."""
         return shapely.polygons(vertices(h))
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """Every segment of every trace: its ends, route, index in the route, direction (components in
+    {−1, 0, 1}), length in direction units, and its route's number of segments."""
+
+    a: np.ndarray
+    b: np.ndarray
+    route: np.ndarray
+    seg: np.ndarray
+    dirs: np.ndarray
+    length: np.ndarray
+    count: np.ndarray
 
 
 @dataclass(frozen=True)
