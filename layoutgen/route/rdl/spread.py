@@ -36,7 +36,7 @@ from .geometry import pen_for, teardrop, teardrop_run
 from .model import RouteRules, Routing, Terminal
 from .verify import checked
 
-ROUNDS = 3  # rounds of every run moving to the middle of its room
+ROUNDS = 2  # rounds of every run moving to the middle of its room
 REACH = 4.0  # room is looked for up to this many trace pitches (w + s) on each side
 STEPS = 32  # ... in this many steps, found by bisection
 LONGER = 0.0  # a trace may get at most this share of its length longer by spreading
