@@ -117,6 +117,7 @@ class Sites:
             v.margin = m
         own, labels = self.layout.own(self.top)
         self.delta_polys = concat_polys(deltas)
+        self.stats["deltas"] = len(deltas)
         self.top_polys = concat_polys([take_polys(own, np.isin(own.key, self.keys)), self.delta_polys])
         pos = {int(k): i for i, k in enumerate(self.keys)}
         self.top_layer = np.array([pos[int(k)] for k in self.top_polys.key], np.int64)
