@@ -44,13 +44,16 @@ class Sites:
         its dies where they were measured and their WIRE1 bridges. Per such cell: its base, and the
         delta's polygons on the rule layers (cell frame). The base is then checked once as a placed
         cell and each delta as the top's shapes around its placement (in context, like the bus of a
-        wafer), not each adapted unit whole."""
+        wafer), not each adapted unit whole. Only a small delta (at most half the base's vertices)
+        inside the base's extent: the top's shapes are seen clipped to each window (`hier` limits)."""
+        def as_is(s: Placement) -> bool:
+            return (s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection and not np.any(s.origin)
+                    and len(s.offsets) == 1 and not s.offsets.any())
+
         ident: dict[str, list[str]] = {}
         for pl in self.layout.placements(self.top):
             if pl.child not in ident:
-                ident[pl.child] = [s.child for s in self.layout.placements(pl.child)
-                                   if s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection
-                                   and not np.any(s.origin) and len(s.offsets) == 1 and not s.offsets.any()]
+                ident[pl.child] = [s.child for s in self.layout.placements(pl.child) if as_is(s)]
         shared: dict[str, int] = {}
         for subs in ident.values():
             for b in set(subs):
@@ -68,11 +71,16 @@ class Sites:
             base = max(sorted(cands), key=area)                 # the base covers the unit; a die at the origin does not
             own, _ = self.layout.own(cell)
             parts = [own] + [place_polys(self.layout.flatten(s.child).polys, s) for s in self.layout.placements(cell)]
-            skip = next(k for k, s in enumerate(self.layout.placements(cell), 1) if s.child == base
-                        and s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection and not np.any(s.origin)
-                        and len(s.offsets) == 1 and not s.offsets.any())
+            skip = next(k for k, s in enumerate(self.layout.placements(cell), 1) if s.child == base and as_is(s))
             delta = concat_polys(parts[:skip] + parts[skip + 1:])
-            out[cell] = (base, take_polys(delta, np.isin(delta.key, self.keys)))
+            delta = take_polys(delta, np.isin(delta.key, self.keys))
+            fb = self.layout.flatten(base)
+            inside = take_polys(fb.polys, np.isin(fb.polys.key, self.keys))
+            # a small delta inside the base's extent (two die variants sharing a frame cell are not a base and deltas)
+            if len(delta) and (2 * len(delta.xy) > len(inside.xy) or fb.bounds_dbu is None
+                               or (delta.xy.min(axis=0) < fb.bounds_dbu[:2]).any() or (delta.xy.max(axis=0) > fb.bounds_dbu[2:]).any()):
+                continue
+            out[cell] = (base, delta)
         return out
 
     def _read(self) -> None:
