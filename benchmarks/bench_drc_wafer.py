@@ -121,6 +121,7 @@ def main() -> None:
         print(f"  placements {st.get('placements')}, cells {st.get('cells')}, site types {st.get('types')}, "
               f"band types {st.get('band_types')} ({st.get('band_types_in_context')} with shapes that meet), "
               f"rest tiles {st.get('rest_tiles')}")
+        print(f"  steps (CPU s): " + ", ".join(f"{k} {v}" for k, v in st.get("cpu_s", {}).items()))
         print(f"  steps (s): read {st.get('read_s')}, " + ", ".join(f"{k} {v}" for k, v in st.get("times_s", {}).items())
               + "  (own_and_wafer: the top's own shapes, PLATE.NET and PLATE.ISO)")
         print(f"  violations reported {h['reported']}; counted per placement (a flat check's count): {h['counts']}")

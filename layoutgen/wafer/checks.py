@@ -265,7 +265,8 @@ def site_types(geoms: list, site: Polygon, origins: np.ndarray, grid: float,
     x0, y0, x1, y1 = site.bounds
     if hits is None:
         boxes = shapely.box(origins[:, 0] + x0, origins[:, 1] + y0, origins[:, 0] + x1, origins[:, 1] + y1)
-        si, gi = shapely.STRtree(arr).query(boxes, predicate="intersects")
+        # the few large shapes (bus, ring) prepared once each and tested against the many small sites
+        gi, si = shapely.STRtree(boxes).query(arr, predicate="intersects")
     else:
         si, gi = hits
     clip = shapely.clip_by_rect(_translate(arr[gi], -origins[si]), x0, y0, x1, y1)
