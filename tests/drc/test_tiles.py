@@ -22,7 +22,8 @@ from layoutgen.pdk import load_pdk
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
         with Client(cluster) as c:
             yield c
 
