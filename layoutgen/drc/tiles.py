@@ -608,28 +608,43 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
     """One top cell, tiled: its violations in deck order, the tile count and the worker peak (MB)."""
     local = [r for r in deck if r.kind in LOCAL_KINDS]
     density = [r for r in deck if r.kind == "density"]
-    whole = [r for r in deck if r not in local and r not in density]
+    sidewall = any(v.contact == "sidewall" for v in pdk.connectivity.vias)
+    connect = [r for r in deck if tiles_connectivity(r) and not sidewall]
+    whole = [r for r in deck if r not in local and r not in density and r not in connect]
     path = str(layout.path)
     whole_future = client.submit(check_whole, path, pdk, name, whole, pure=False) if whole else None
     by_rule: dict[str, list[Finding]] = {r.name: [] for r in deck}
     peak = 0.0
     tiles = 0
     bounds, n_polys = region_bounds(path, name)
+    dbu = layout.dbu_um
+    halo_um = max([rule_distance(r) for r in local] + [0.0]) + HALO_MARGIN_UM
+    halo = math.ceil(halo_um / dbu)
+    grid = plan_grid(bounds, n_polys, halo, n_workers, tile_um, dbu) if bounds is not None else None
+    if connect and grid is not None:
+        tiles = len(grid)
+        text_keys = [k for k in region_keys(path) if "TEXT" in pdk.layers and k >> 16 == pdk.layer("TEXT").gds[0]]
+        parts = client.gather([client.submit(connect_tile, path, name, t, grid, pdk, dbu, text_keys, pure=False)
+                               for t in range(len(grid))])
+        peak = max(p["peak_mb"] for p in parts)
+        pieces, terms, joins = join_connectivity(parts, pdk)
+        del parts
+        if len(terms.net):
+            terms = join_nets(terms, joins)
+            for r in connect:
+                by_rule[r.name] = (find_opens(pieces, terms, pdk.connectivity.required_label_layers) if r.check == "opens"
+                                   else find_shorts(pieces, terms))
     if (local or density) and bounds is not None:
-        dbu = layout.dbu_um
         exempt = marks_exempt(pdk)
         mark_key = layer_key(*pdk.layer(pdk.mark_area_layer() or MARK_LAYER).gds) if exempt else None
         names = set().union(*(rule_layers(r) for r in local + density))
         keys = sorted({layer_key(*pdk.layer(n).gds) for n in names if n in pdk.layers} | ({mark_key} if exempt else set()))
         # density windows go over the clusters of every shape the cell draws, any layer (as untiled)
         bound_keys = sorted(region_keys(path)) if density else []
-        halo_um = max([rule_distance(r) for r in local] + [0.0]) + HALO_MARGIN_UM
-        halo = math.ceil(halo_um / dbu)
-        grid = plan_grid(bounds, n_polys, halo, n_workers, tile_um, dbu)
         tiles = len(grid)
         scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
                                for t in range(len(grid))])
-        peak = max(s["peak_mb"] for s in scans)
+        peak = max([peak] + [s["peak_mb"] for s in scans])
         cb, ck = join_groups(scans)
         boxes, used = read_boxes(grid, keys, cb, ck, halo, mark_key)
         used |= np.array([s["count"] > 0 for s in scans])

@@ -130,3 +130,50 @@ def test_cli_rejects_a_bad_tile_size(tmp_path, capsys):
     assert cli_main(["drc", str(path), "--pdk", "sky400", "--tiles", "big"]) == 2
     assert "--tiles 'big'" in capsys.readouterr().err
     assert cli_main(["drc", str(path), "--pdk", "sky400", "--scheduler", "tcp://localhost:1"]) == 2
+
+
+def _ball(g: Gds, net: str, x: float, y: float) -> None:
+    g.circle("RDL", x, y, 100).circle("PV2", x, y, 60).circle("UBM", x, y, 80).circle("BUMP", x, y, 90)
+    g.label("BUMP", net, x, y)
+
+
+def _pad(g: Gds, net: str, x: float, y: float) -> None:
+    g.rect("PAD", x - 40, y - 40, x + 40, y + 40).rect("PV1", x - 25, y - 25, x + 25, y + 25)
+    g.rect("RDL", x - 40, y - 40, x + 40, y + 40).label("PAD", net, x, y)
+
+
+def test_nets_across_tile_borders_tile_exactly(client, tmp_path):
+    """Opens and shorts in 250 µm tiles (borders at multiples of 250 from the die corner) equal
+    the untiled check: net A's trace crosses seven tiles to its ball (clean); B's and C's traces
+    meet only at x = 1000, a tile border (one short, found from two tiles); D's pad reaches its
+    RDL through a PV1 via cut by that border (pad overlap on one side, RDL on the other: no open);
+    E's pad label sits on the border x = 750, its metal mostly in the neighbour; F's pad and trace
+    reach no ball across x = 1750 (one open)."""
+    sky = load_pdk("sky400")
+    g = Gds()
+    g.rect("DIE", 0, 0, 2000, 1000)
+    _pad(g, "A", 60, 900)
+    g.rect("RDL", 60, 890, 1900, 910).rect("RDL", 1890, 750, 1910, 910)
+    _ball(g, "A", 1900, 750)
+    _pad(g, "B", 60, 500)
+    g.rect("RDL", 60, 490, 1000, 510).rect("RDL", 490, 250, 510, 500)
+    _ball(g, "B", 500, 250)
+    _pad(g, "C", 1940, 500)
+    g.rect("RDL", 1000, 490, 1940, 510).rect("RDL", 1490, 250, 1510, 500)
+    _ball(g, "C", 1500, 250)
+    g.rect("PAD", 900, 60, 1000, 140).label("PAD", "D", 950, 100)
+    g.rect("PV1", 990, 90, 1010, 110).rect("RDL", 1000, 90, 1250, 110)
+    _ball(g, "D", 1250, 100)
+    g.rect("PAD", 745, 610, 825, 690).rect("PV1", 760, 625, 810, 675).rect("RDL", 745, 610, 825, 690)
+    g.label("PAD", "E", 750, 650)
+    g.rect("RDL", 825, 640, 1200, 660)
+    _ball(g, "E", 1200, 650)
+    _pad(g, "F", 1700, 100)
+    g.rect("RDL", 1740, 90, 1800, 110)
+    path = g.write(tmp_path / "nets.gds")
+    flat, tiled = assert_same(path, sky, client, 250.0, rules=["NET.OPEN", "NET.SHORT"])
+    assert tiled.counts() == {"NET.SHORT": 1, "NET.OPEN": 1}
+    short = next(v for v in tiled.violations if v.rule == "NET.SHORT")
+    assert short.message.startswith("nets B, C on one piece of metal")
+    assert short.bounds() == pytest.approx((20.0, 200.0, 1980.0, 540.0))   # B's and C's metal, pads to balls
+    assert "net F" in next(v for v in tiled.violations if v.rule == "NET.OPEN").message
