@@ -14,7 +14,6 @@ the OS path separator, each a PDK folder or a folder of PDK folders). All length
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import PdkError
+from .files import read_toml
 from .pdk_check import KEYS, check_file, check_pdk  # noqa: F401  (KEYS: a first mask's aligns_to)
 from .rulekinds import RULE_KINDS
 from .units import snap, snap_up
@@ -298,17 +298,9 @@ _PDK_FILES = ("pdk.toml", "layers.toml", "masks.toml", "rules.toml")
 
 
 def _read_toml(path: Path) -> dict:
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-        check_file(path, data)
-        return data
-    except tomllib.TOMLDecodeError as e:
-        raise PdkError(f"{path}: not valid TOML: {e}") from None
-    except UnicodeDecodeError as e:
-        raise PdkError(f"{path}: not UTF-8 text (byte at offset {e.start}); save it as UTF-8") from None
-    except OSError as e:
-        raise PdkError(f"{path}: cannot be read: {e.strerror}") from None
+    data = read_toml(path, PdkError, "")
+    check_file(path, data)
+    return data
 
 
 def _raw(pdk_dir: Path, extra: list[str | Path] | None, depth: int = 0) -> dict:

@@ -16,53 +16,32 @@ verniers against it, on its own layer (mask_order.csv names each mask's mark). T
 injection ports (fig. 15) are etched through the sheet with them, between the wafer and the
 frame, for the liquid that lifts the sheet and cures into the compliant layer.
 
-Copy this file, edit the die, the contacts, the sheet and the wafer, and run
+Edit the chip, its contacts and leads in compliant_terminals.py (this file takes it as it is)
+and the sheet and the wafer here, and run
     layoutgen build templates/compliant_terminals_wafer.py
 All lengths in µm; the wafer is centred at (0, 0), seen from the sheet's top.
 """
 
-from layoutgen import Design, Die, Wafer, peripheral_pads
-from layoutgen.families.sheet_terminals import (
-    Fiducials, Frame, InjectionPorts, PotentialPlane, SheetTerminals, WaferSheet,
-)
+from pathlib import Path
 
-DIE = 5000.0
+from layoutgen import Wafer, load
+from layoutgen.families.sheet_terminals import Fiducials, Frame, InjectionPorts, WaferSheet
 
-# 14 contacts per side at 200 µm, 100 µm in from the die edge; every 7th is VDD, every 7th
-# (offset by 3) is VSS, the others carry their own signal.
-pads = peripheral_pads(
-    DIE, DIE, per_side=14, pitch=200, inset=100, size=60,
-    nets={"VDD": list(range(1, 57, 7)), "VSS": list(range(4, 57, 7))},
-)
-
-design = Design(
-    name="compliant_terminals_wafer",
-    pdk="sheet100",
-    revision="A",
-    die=Die(name="SHEET_TERMINALS_5X5", width=DIE, height=DIE, pads=pads),
-    package=SheetTerminals(
-        placement="per_lead",
-        offsets=[400, 800],
-        spot_shape="circle",
-        terminal_top=120,
-        sheet_thickness=150,
-        etch_factor=3.0,
-        lift=250,
-        lead_slack=0.1,
-        liner_diameter=60,
-        tip_diameter=40,
-        plane=PotentialPlane(thickness=30, tied=["VSS"]),   # one ground plane over the whole wafer
-        frame=Frame(inset=1000),                             # frame outline 1 mm inside the sheet's edge
-        fiducials=Fiducials(size=400),                       # crosses at the wafer's mark sites
-        ports=InjectionPorts(count=2, diameter=1500),        # fig. 15: the compliant liquid goes in through these
-        sheet=WaferSheet(
+chip = load(Path(__file__).with_name("compliant_terminals.py"))
+design = chip.model_copy(update={
+    "name": "compliant_terminals_wafer",
+    "package": chip.package.model_copy(update={
+        "frame": Frame(inset=1000),                           # frame outline 1 mm inside the sheet's edge
+        "fiducials": Fiducials(size=400),                     # crosses at the wafer's mark sites
+        "ports": InjectionPorts(count=2, diameter=1500),      # fig. 15: the compliant liquid goes in through these
+        "sheet": WaferSheet(
             margin=5000,              # sheet edge 5 mm beyond the wafer edge: a 210 mm sheet
             expansion=17.0,           # copper, ppm/K (or the holding frame's, when it keeps the sheet taut)
             wafer_expansion=2.6,      # silicon, ppm/K
             temperature_step=180,     # bond temperature minus mask exposure temperature, K
         ),
-    ),
+    }),
     # 200 mm wafer, 5.1 mm pitch (100 µm scribe, 50 µm saw kerf), whole dies inside the 3 mm edge exclusion.
-    wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,
-                test_sites=["centre", "top", "bottom"]),   # process test structures in three chip sites
-)
+    "wafer": Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,
+                   test_sites=["centre", "top", "bottom"]),   # process test structures in three chip sites
+})

@@ -32,8 +32,10 @@ def write_config(tmp_path: Path):
 
 
 def template_variant(template: Path, path: Path, change: str = "") -> Path:
-    """Write a config at `path` that runs `template` and then `change` (lines that alter its `design`)."""
-    path.write_text(f"exec(compile(open({str(template)!r}).read(), {str(template)!r}, 'exec'))\n{change}\n", encoding="utf-8")
+    """Write a config at `path` that runs `template` (as if from its own folder: `__file__` is the template's, so it
+    finds the configs it loads beside it) and then `change` (lines that alter its `design`)."""
+    path.write_text(f"__file__ = {str(template)!r}\nexec(compile(open({str(template)!r}).read(), {str(template)!r}, 'exec'))\n"
+                    f"{change}\n", encoding="utf-8")
     return path
 
 

@@ -16,11 +16,11 @@ A waivers file is TOML with one `[[waiver]]` table per waiver:
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DrcError
+from ..files import read_toml
 from .violation import Violation
 
 
@@ -50,17 +50,7 @@ class Waiver:
 def load_waivers(path: str | Path) -> list[Waiver]:
     """The waivers of a TOML file; a DrcError names the file and the entry at fault."""
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise DrcError(f"waivers file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as e:
-        raise DrcError(f"waivers file {path}: not valid TOML: {e}") from None
-    except UnicodeDecodeError as e:
-        raise DrcError(f"waivers file {path}: not UTF-8 text (byte at offset {e.start}); save it as UTF-8") from None
-    except OSError as e:
-        raise DrcError(f"waivers file {path}: cannot be read: {e.strerror}") from None
+    data = read_toml(path, DrcError, "waivers file")
     entries = data.get("waiver", [])
     unknown = set(data) - {"waiver"}
     if unknown or not isinstance(entries, list):

@@ -18,6 +18,7 @@ from layoutgen.pipeline import build
 from conftest import TEMPLATES, template_variant
 
 TEMPLATE = TEMPLATES / "compliant_terminals_wafer.py"
+DIE_TEMPLATE = TEMPLATES / "compliant_terminals.py"
 PDK = load_pdk("sheet100")
 GRID = PDK.grid_um
 DBU = 1000  # database units per µm in every shipped PDK
@@ -257,10 +258,10 @@ def test_the_scale_is_the_wafers_growth_over_the_sheets():
     assert WaferSheet(temperature_step=0).scale == 1.0
 
 
-WAFER = 'wafer=Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,\n                test_sites=["centre", "top", "bottom"]),'
-PORTS = "ports=InjectionPorts(count=2, diameter=1500),"
+WAFER = '"wafer": Wafer(diameter=200, edge_exclusion=3000, scribe=100, kerf=50,\n                   test_sites=["centre", "top", "bottom"]),'
+PORTS = '"ports": InjectionPorts(count=2, diameter=1500),'
 BAD = {
-    "no sheet": ([("sheet=WaferSheet(", "sheet=None and WaferSheet(")],
+    "no sheet": ([('"sheet": WaferSheet(', '"sheet": None and WaferSheet(')],
                  r"Design.wafer = 'Wafer\(diameter=200\)': .*give SheetTerminals.sheet=WaferSheet"),
     "no wafer": ([(WAFER, "")],
                  r"SheetTerminals.ports = 'InjectionPorts\(...\)': the injection ports of fig. 15 .* need a wafer-scale sheet"),
@@ -281,6 +282,7 @@ def test_a_sheet_wafer_it_cannot_make_is_refused_naming_the_field(bad, write_con
     for old, new in edits:
         assert old in text
         text = text.replace(old, new)
+    write_config(DIE_TEMPLATE.read_text(), DIE_TEMPLATE.name)   # the chip the wafer template loads, beside it
     with pytest.raises(ConfigError, match=r"cfg.py:\d+: " + message):
         build(write_config(text), drc=False)
 
