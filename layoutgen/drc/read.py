@@ -442,6 +442,13 @@ def region_bounds(path: str, cell: str) -> tuple[tuple[int, int, int, int] | Non
     return (None if b.empty() else (b.left, b.bottom, b.right, b.top)), n
 
 
+def region_is_flat(path: str, cell: str) -> bool:
+    """Whether cell `cell` of the file places no other cell (a flat file)."""
+    ly = _region_layout(path)
+    top = ly.cell(cell)
+    return top is not None and top.child_instances() == 0
+
+
 def read_region(path: str, cell: str, boxes: dict[int, tuple[int, int, int, int]], dbu_um: float) -> Flat:
     """The polygons and labels of `cell` (flattened) on each layer key of `boxes` whose extent
     touches that key's box (database units): whole shapes, never clipped. KLayout picks them

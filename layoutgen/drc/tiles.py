@@ -1,13 +1,17 @@
-"""Tiled flat DRC on Dask: the flattened layout cut into tiles, each checked by a worker,
-the markers merged so that each violation is reported once, as the untiled check reports it.
+"""Tiled flat DRC on Dask: the flattened layout cut into tiles, each checked by a worker that
+reads its own region of the file, the markers merged so that each violation is reported once,
+as the untiled check reports it.
 
 How it stays exact (all lengths in µm, the tile grid in database units):
 
-- Shapes are never clipped. First each tile finds which drawn polygons touch inside it
-  (one STRtree query per layer); the client joins these pairs into connected components
-  (the shapes that merging will make), so every tile works on whole merged shapes.
-- A tile's view is every component whose extent comes within the halo (the largest
-  distance of the local rules, plus a margin) of the tile's core, and the MARK shapes
+- Shapes are never clipped. Workers read whole polygons from the file with KLayout (its shape
+  index picks those whose extent touches a box: `read.read_region`); the client never
+  flattens the layout. A first pass reads each tile's core and groups the polygons that touch
+  per layer; the client joins the groups of all tiles (a polygon two tiles read has one
+  identity: its layer and vertices) into the layout's merged shapes and their extents.
+- A tile's view is every merged shape whose extent comes within the halo (the largest
+  distance of the local rules, plus a margin) of the tile's core: per layer the worker reads
+  the core grown by the halo, grown again to hold those shapes whole, and the MARK shapes
   around them. The deck's local rules run on the view with the ordinary engine.
 - Each finding has an anchor: the midpoint between its two marker edges (a pair of shapes
   closer than a rule), the centre of the shape for centre rules, else the lower-left corner
@@ -15,17 +19,22 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   anchor, so the tile whose core holds the anchor sees the finding exactly as the untiled
   check does, and only that tile keeps it: a violation across a border is reported once.
 - Density: each tile adds the area its own merged shapes (those whose lower-left corner is
-  in its core) cover in every window; the client sums the windows of the whole layout,
-  whose grid comes from the whole layout's extent, exactly as the untiled check.
-- Rules that need the whole layout at once (connectivity, the wafer's plating and
-  isolation checks, family rule kinds) run untiled in one worker task that reads the file
-  itself (never skipped: their violations join the tiles' in deck order); that worker's
-  memory is the flat file's, not a tile's. As `run_drc(..., hierarchical=False)`, on a wafer
-  they see the plating network join every net before dicing (NET.SHORT), where `run_drc`'s
-  hierarchical check of a wafer looks per die.
+  in its core) cover in every window; the client sums the windows of the whole layout, whose
+  clusters come from the extents of every polygon (each counted by the tile that owns its
+  corner), exactly as the untiled check.
+- Opens and shorts: each tile builds the conductor pieces of the polygons touching its core
+  and places the labels whose point lies in it; every contact between two shapes lies in some
+  core, whose tile reads both. The client joins pieces that hold one polygon and the pieces a
+  via shape (joined the same way) overlaps below and above, then runs the same checks.
+- The wafer's plating and isolation checks (they read the hierarchy), a stack with sidewall
+  vias, and family rule kinds run untiled in one worker task that reads the file itself
+  (never skipped: their violations join the tiles' in deck order); that worker's memory is the
+  flat file's, not a tile's.
 
-Geometry equals the untiled result up to float rounding far below the database unit
-(translated copies may be merged from another representative shape).
+Both readers give polygons in one canonical order (`read.canonical`, `read.ordered`), so ties
+between equally near edges break alike; a layout that KLayout reads differently from gdstk
+(collinear or repeated vertices KLayout drops, placements at odd angles rounded otherwise) may
+still give markers whose vertices differ (not covered by the tests).
 """
 
 from __future__ import annotations
@@ -54,7 +63,7 @@ from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
 from .connectivity import Terminals, find_opens, find_shorts, join_nets, overlapping_pairs, place_terminals, sort_terminals
 from .merge import touching_groups
-from .read import Layout, layer_key, read_region, region_bounds, region_keys
+from .read import Layout, layer_key, read_region, region_bounds, region_is_flat, region_keys
 from .violation import DrcResult, Finding, Violation
 from .waivers import Waiver, apply_waivers, load_waivers
 
@@ -489,6 +498,93 @@ def tiles_connectivity(rule: Rule) -> bool:
     return rule.kind == "connectivity" and rule.check in ("opens", "shorts") and not runs_per_top(rule)
 
 
+def plate_tile(path: str, cell: str, t: int, grid: TileGrid, pdk: Pdk, dbu_um: float, band: shapely.Geometry,
+               whole: tuple[int, int, int, int]) -> dict:
+    """The plating check's part of one tile of a flat wafer (worker task): the pieces of
+    plating-network metal (`wafer.checks.network_layers`; shapes inside MARK areas left out,
+    every MARK shape of the file read) that the polygons touching its core make, each piece's
+    extent (µm) and whether it reaches the wafer edge `band`, and for the polygons other tiles
+    read too the piece that holds each."""
+    from ..wafer.checks import MARK_LAYER as WAFER_MARK, _components, _without_marks, network_layers
+
+    core = grid.core(t)
+    keys = {layer_key(*pdk.layer(n).gds): core for n in network_layers(pdk) if n in pdk.layers}
+    mark_key = layer_key(*pdk.layer(WAFER_MARK).gds) if WAFER_MARK in pdk.layers else None
+    if mark_key is not None:
+        keys[mark_key] = whole
+    flat = read_region(path, cell, keys, dbu_um)
+    polys = flat.polys
+    marks = polygons(polys.select(mark_key), dbu_um) if mark_key is not None else np.empty(0, object)
+    metal = np.asarray(_without_marks(list(polygons(take_polys(polys, polys.key != (mark_key if mark_key is not None else -1)),
+                                                    dbu_um)), list(marks)), object)
+    comp = _components(metal)
+    n = int(comp.max()) + 1 if len(comp) else 0
+    b = shapely.bounds(metal) if len(metal) else np.zeros((0, 4))
+    ext = np.zeros((n, 4))
+    ext[:, :2], ext[:, 2:] = np.inf, -np.inf
+    for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+        f.at(ext[:, c], comp, b[:, c])
+    shapely.prepare(band)
+    edge = np.zeros(n, bool)
+    if len(metal):
+        edge[comp[shapely.intersects(band, metal)]] = True
+    shared = np.flatnonzero(~inside(np.rint(b / dbu_um).astype(np.int64), core)) if len(metal) else np.zeros(0, np.int64)
+    digests = [hashlib.blake2b(shapely.to_wkb(metal[i]), digest_size=16).digest() for i in shared.tolist()]
+    return {"count": n, "bounds": ext, "edge": edge, "link_piece": comp[shared], "link_digest": digests, "peak_mb": _peak_mb()}
+
+
+def wafer_findings_tiled(client, path: str, name: str, grid: TileGrid, pdk: Pdk, dbu: float,
+                         bounds: tuple[int, int, int, int], rules: list[Rule]) -> tuple[dict[str, list[Finding]], float]:
+    """The plating and isolation checks of a flat wafer (its top places nothing), as
+    `wafer.checks` makes them on the flattened top: isolation reads only the outline and the saw
+    kerf; plating joins the tiles' metal pieces (`plate_tile`) and reports each joined piece that
+    does not reach the wafer edge (the wording is `wafer.checks.check_plating`'s)."""
+    from ..wafer.checks import KERF_LAYER, WAFER_LAYER, WaferGeometry, _outline_of, isolation_findings
+
+    whole = {layer_key(*pdk.layer(n).gds): bounds for n in (WAFER_LAYER, KERF_LAYER) if n in pdk.layers}
+    flat = read_region(path, name, whole, dbu)
+    outline = _outline_of(list(polygons(flat.polys.select(layer_key(*pdk.layer(WAFER_LAYER).gds)), dbu))) \
+        if WAFER_LAYER in pdk.layers else None
+    out: dict[str, list[Finding]] = {r.name: [] for r in rules}
+    if outline is None:                       # not a wafer: nothing to check (as wafer_findings)
+        return out, 0.0
+    peak = 0.0
+    for r in rules:
+        if r.check == "isolation":
+            kerf = list(polygons(flat.polys.select(layer_key(*pdk.layer(KERF_LAYER).gds)), dbu)) if KERF_LAYER in pdk.layers else []
+            g = WaferGeometry(name, [], [], kerf, outline, pdk.grid_um)
+            out[r.name] = [Finding(f.message, f.region, f.edges) for f in isolation_findings(g, pdk, name)]
+            continue
+        band = outline.exterior.buffer(2 * pdk.grid_um, quad_segs=1)
+        parts = client.gather([client.submit(plate_tile, path, name, t, grid, pdk, dbu, band, bounds, pure=False)
+                               for t in range(len(grid))])
+        peak = max(peak, max(p["peak_mb"] for p in parts))
+        base = np.cumsum([0] + [p["count"] for p in parts[:-1]]).astype(np.int64)
+        n = int(sum(p["count"] for p in parts))
+        s, d = _digest_edges(np.concatenate([p["link_piece"] + b for p, b in zip(parts, base)]),
+                             [x for p in parts for x in p["link_digest"]])
+        comp = _union(n, [s], [d])
+        count = int(comp.max()) + 1 if n else 0
+        ext = np.zeros((count, 4))
+        ext[:, :2], ext[:, 2:] = np.inf, -np.inf
+        edge = np.zeros(count, bool)
+        if n:
+            b = np.concatenate([p["bounds"] for p in parts])
+            for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+                f.at(ext[:, c], comp, b[:, c])
+            edge[comp[np.concatenate([p["edge"] for p in parts])]] = True
+        found = []
+        if not edge.any():
+            found.append(Finding("no contact ring: no plating metal reaches the wafer edge", outline.envelope))
+        for c in np.flatnonzero(~edge).tolist():
+            x0, y0, x1, y1 = ext[c].tolist()
+            region = shapely.Polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])     # the envelope of the piece
+            found.append(Finding(f"wafer plating metal at ({region.centroid.x:.1f}, {region.centroid.y:.1f}) is not "
+                                 f"joined to the contact ring", region))
+        out[r.name] = found
+    return out, peak
+
+
 def window_cover(geoms: np.ndarray, extent: tuple[float, float, float, float], window: float,
                  step: float) -> tuple[np.ndarray, np.ndarray]:
     """(window index, covered area) for each window of the layout's grid (`density.windows`
@@ -610,8 +706,10 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
     density = [r for r in deck if r.kind == "density"]
     sidewall = any(v.contact == "sidewall" for v in pdk.connectivity.vias)
     connect = [r for r in deck if tiles_connectivity(r) and not sidewall]
-    whole = [r for r in deck if r not in local and r not in density and r not in connect]
     path = str(layout.path)
+    # on a flat file the wafer checks see no dies: the outline, the kerf and the plating metal's pieces
+    wafer = [r for r in deck if runs_per_top(r) and r.check in ("plating", "isolation")] if region_is_flat(path, name) else []
+    whole = [r for r in deck if r not in local and r not in density and r not in connect and r not in wafer]
     whole_future = client.submit(check_whole, path, pdk, name, whole, pure=False) if whole else None
     by_rule: dict[str, list[Finding]] = {r.name: [] for r in deck}
     peak = 0.0
@@ -634,6 +732,11 @@ def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_
             for r in connect:
                 by_rule[r.name] = (find_opens(pieces, terms, pdk.connectivity.required_label_layers) if r.check == "opens"
                                    else find_shorts(pieces, terms))
+    if wafer and grid is not None:
+        tiles = len(grid)
+        found, p = wafer_findings_tiled(client, path, name, grid, pdk, dbu, bounds, wafer)
+        by_rule.update(found)
+        peak = max(peak, p)
     if (local or density) and bounds is not None:
         exempt = marks_exempt(pdk)
         mark_key = layer_key(*pdk.layer(pdk.mark_area_layer() or MARK_LAYER).gds) if exempt else None

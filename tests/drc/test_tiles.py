@@ -16,6 +16,7 @@ from dask.distributed import Client, LocalCluster
 from drc_corpus import CASES, Gds, wlcsp_die, write_test_pdk
 from layoutgen.cli import main as cli_main
 from layoutgen.drc.engine import run_drc
+from layoutgen.drc import tiles
 from layoutgen.drc.tiles import run_drc_tiled
 from layoutgen.pdk import load_pdk
 
@@ -32,6 +33,16 @@ def client():
 def pdk(tmp_path_factory):
     folder = write_test_pdk(tmp_path_factory.mktemp("pdk"))
     return load_pdk(str(folder))
+
+
+@pytest.fixture
+def no_whole_check(monkeypatch):
+    """Fail if a rule falls back to the untiled worker that reads the whole file (the
+    in-process cluster runs the tasks in this process)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a rule ran untiled on the whole file")
+
+    monkeypatch.setattr(tiles, "check_whole", refuse)
 
 
 def marker_key(v) -> tuple:
@@ -142,7 +153,7 @@ def _pad(g: Gds, net: str, x: float, y: float) -> None:
     g.rect("RDL", x - 40, y - 40, x + 40, y + 40).label("PAD", net, x, y)
 
 
-def test_nets_across_tile_borders_tile_exactly(client, tmp_path):
+def test_nets_across_tile_borders_tile_exactly(client, tmp_path, no_whole_check):
     """Opens and shorts in 250 µm tiles (borders at multiples of 250 from the die corner) equal
     the untiled check: net A's trace crosses seven tiles to its ball (clean); B's and C's traces
     meet only at x = 1000, a tile border (one short, found from two tiles); D's pad reaches its
@@ -177,3 +188,27 @@ def test_nets_across_tile_borders_tile_exactly(client, tmp_path):
     assert short.message.startswith("nets B, C on one piece of metal")
     assert short.bounds() == pytest.approx((20.0, 200.0, 1980.0, 540.0))   # B's and C's metal, pads to balls
     assert "net F" in next(v for v in tiled.violations if v.rule == "NET.OPEN").message
+
+
+def test_plating_of_a_flat_wafer_tiles_exactly(client, tmp_path, no_whole_check):
+    """A flat 3 mm 'wafer' in 500 µm tiles: the edge contact ring (one keyhole polygon through
+    every edge tile), a bus across it, RDL tailed to the bus, an RDL piece and a PLATE bar across
+    four tiles that reach no ring (two PLATE.NET findings), an unjoined piece inside a MARK box
+    (exempt), a saw kerf (PLATE.ISO has no die to look at). Tiled (no worker reads the whole
+    metal) equals the untiled check of the flattened top."""
+    sky = load_pdk("sky400")
+    g = Gds()
+    g.circle("WAFER", 1500, 1500, 3000)
+    ring = gdstk.boolean(gdstk.ellipse((1500, 1500), 1500, tolerance=0.01), gdstk.ellipse((1500, 1500), 1450, tolerance=0.01),
+                         "not", layer=g.gds("PLATE")[0], datatype=g.gds("PLATE")[1])
+    g.cell.add(*ring)
+    g.rect("PLATE", 40, 1490, 2960, 1510).rect("KERF", 0, 1480, 3000, 1520)
+    g.rect("RDL", 500, 1510, 520, 1700).rect("RDL", 1990, 1300, 2010, 1495)      # tails onto the bus
+    g.rect("RDL", 1000, 2000, 1100, 2020)                                         # unjoined
+    g.rect("PLATE", 600, 800, 2400, 820)                                          # unjoined, across 4 tiles
+    g.rect("MARK", 2200, 2200, 2300, 2300).rect("RDL", 2220, 2220, 2280, 2280)    # exempt
+    path = g.write(tmp_path / "flat_wafer.gds")
+    flat, tiled = assert_same(path, sky, client, 500.0, rules=["PLATE.NET", "PLATE.ISO"])
+    assert tiled.counts() == {"PLATE.NET": 2, "PLATE.ISO": 0}
+    boxes = sorted(tuple(round(x, 3) for x in v.bounds()) for v in tiled.violations)
+    assert boxes == [(600.0, 800.0, 2400.0, 820.0), (1000.0, 2000.0, 1100.0, 2020.0)]
