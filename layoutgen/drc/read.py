@@ -123,7 +123,29 @@ class Flat:
         return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
 
 
-class Layout:
+class _TopCells:
+    """Picking the cells to check, for a file read by either reader (`path`, `cells`, `top_names`)."""
+
+    path: Path
+    cells: dict
+
+    def top_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def pick_tops(self, top: str | None) -> list[str]:
+        """The cells to check: `top` if given, else every top cell (usually one)."""
+        if top is not None:
+            if top not in self.cells:
+                known = ", ".join(sorted(self.cells)) or "none"
+                raise DrcError(f"{self.path}: no cell {top!r} (cells: {known})")
+            return [top]
+        tops = self.top_names()
+        if not tops:
+            raise DrcError(f"{self.path}: no top cell (the file has no cells, or every cell is placed in a cycle)")
+        return tops
+
+
+class Layout(_TopCells):
     """A GDS file read: its library, database unit and the cells by name."""
 
     def __init__(self, path: str | Path) -> None:
@@ -170,18 +192,6 @@ class Layout:
     def top_names(self) -> list[str]:
         """Names of the top cells (placed by no other cell)."""
         return [c.name for c in self.library.top_level() if isinstance(c, gdstk.Cell)]
-
-    def pick_tops(self, top: str | None) -> list[str]:
-        """The cells to check: `top` if given, else every top cell (usually one)."""
-        if top is not None:
-            if top not in self.cells:
-                known = ", ".join(sorted(self.cells)) or "none"
-                raise DrcError(f"{self.path}: no cell {top!r} (cells: {known})")
-            return [top]
-        tops = self.top_names()
-        if not tops:
-            raise DrcError(f"{self.path}: no top cell (the file has no cells, or every cell is placed in a cycle)")
-        return tops
 
     def own(self, name: str) -> tuple[Polys, Labels]:
         """What cell `name` draws itself (no placements), memoised."""
@@ -482,3 +492,57 @@ def region_keys(path: str) -> list[int]:
     """The layer keys (layer, datatype) the file has shapes on, as KLayout reads it."""
     ly = _region_layout(path)
     return [layer_key(info.layer, info.datatype) for li, info in zip(ly.layer_indexes(), ly.layer_infos())]
+
+
+class FileIndex(_TopCells):
+    """A layout file as the tiled DRC's client sees it, from KLayout's reading (`read_region`'s,
+    shared in the process): cells, top cells, polygon counts per layer and each cell's labels;
+    polygons are never converted (each worker reads its own region). `own(name)` gives the cell's
+    labels and no polygons: what `engine.not_applicable` and `engine.unknown_layers` ask."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            kind = "OASIS" if self.path.suffix.lower() in (".oas", ".oasis") else "GDS"
+            raise DrcError(f"cannot read {kind} {self.path}: no such file")
+        self._ly = _region_layout(str(self.path))
+        self.dbu_um = self._ly.dbu
+        self.cells = {c.name: c.cell_index() for c in self._ly.each_cell()}
+        self._counts: dict[tuple[int, int], int] | None = None
+
+    def top_names(self) -> list[str]:
+        """Names of the top cells (placed by no other cell)."""
+        return [self._ly.cell(ci).name for ci in self._ly.each_top_cell()]
+
+    def layer_counts(self) -> dict[tuple[int, int], int]:
+        """(layer, datatype) -> shapes other than texts the cells draw themselves (each cell once)."""
+        import klayout.db as kdb
+
+        if self._counts is None:
+            out: dict[tuple[int, int], int] = {}
+            for li, info in zip(self._ly.layer_indexes(), self._ly.layer_infos()):
+                n = 0
+                for c in self._ly.each_cell():
+                    shapes = c.shapes(li)
+                    if shapes.size():
+                        n += shapes.size() - sum(1 for _ in shapes.each(kdb.Shapes.STexts))
+                if n:
+                    out[(info.layer, info.datatype)] = n
+            self._counts = out
+        return self._counts
+
+    def own(self, name: str) -> tuple[Polys, Labels]:
+        """The labels cell `name` draws itself, and no polygons (see the class)."""
+        import klayout.db as kdb
+
+        cell = self._ly.cell(name)
+        texts, xys, keys = [], [], []
+        for li, info in zip(self._ly.layer_indexes(), self._ly.layer_infos()):
+            for sh in cell.shapes(li).each(kdb.Shapes.STexts):
+                t = sh.text
+                texts.append(t.string)
+                xys.append((t.x, t.y))
+                keys.append(layer_key(info.layer, info.datatype))
+        labels = Labels(np.array(texts, object), np.array(xys, np.int64).reshape(-1, 2), np.array(keys, np.int64)) \
+            if texts else Labels.empty()
+        return Polys.empty(), labels

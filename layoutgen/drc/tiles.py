@@ -63,7 +63,7 @@ from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
 from .connectivity import Terminals, find_opens, find_shorts, join_nets, overlapping_pairs, place_terminals, sort_terminals
 from .merge import touching_groups
-from .read import Layout, layer_key, read_region, region_bounds, region_is_flat, region_keys
+from .read import FileIndex, Layout, layer_key, read_region, region_bounds, region_is_flat, region_keys
 from .violation import DrcResult, Finding, Violation
 from .waivers import Waiver, apply_waivers, load_waivers
 
@@ -670,7 +670,7 @@ def run_drc_tiled(
     t0 = time.perf_counter()
     deck = select_rules(pdk, rules)
     waiver_list = load_waivers(waivers) if isinstance(waivers, (str, Path)) else list(waivers or [])
-    layout = Layout(gds_path)
+    layout = FileIndex(gds_path)          # cells and layers only: the client never reads the polygons
     cells = layout.pick_tops(top)
     skipped = not_applicable(deck, pdk, layout)      # as the untiled check: reported, never counted clean
     full_deck, deck = deck, [r for r in deck if r.name not in skipped]
@@ -699,7 +699,7 @@ def run_drc_tiled(
     return (result, info) if report_memory else result
 
 
-def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_workers: int,
+def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule], n_workers: int,
                tile_um: float | None) -> tuple[list[Violation], int, float]:
     """One top cell, tiled: its violations in deck order, the tile count and the worker peak (MB)."""
     local = [r for r in deck if r.kind in LOCAL_KINDS]

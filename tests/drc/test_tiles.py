@@ -58,6 +58,7 @@ def assert_same(path: Path, pdk, client, tile_um: float, rules=None) -> tuple:
     assert info["tiles"] > 1
     assert sorted(map(marker_key, tiled.violations)) == sorted(map(marker_key, flat.violations))
     assert tiled.counts() == flat.counts()
+    assert (tiled.not_applicable, tiled.unknown_layers, tiled.cells) == (flat.not_applicable, flat.unknown_layers, flat.cells)
     return flat, tiled
 
 
