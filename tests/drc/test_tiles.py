@@ -213,3 +213,23 @@ def test_plating_of_a_flat_wafer_tiles_exactly(client, tmp_path, no_whole_check)
     assert tiled.counts() == {"PLATE.NET": 2, "PLATE.ISO": 0}
     boxes = sorted(tuple(round(x, 3) for x in v.bounds()) for v in tiled.violations)
     assert boxes == [(600.0, 800.0, 2400.0, 820.0), (1000.0, 2000.0, 1100.0, 2020.0)]
+
+
+def test_density_clusters_equal_the_pairwise_definition():
+    """`density.clusters` (grid cells, then the few neighbouring cells still apart) gives the
+    clusters of the definition (every pair of boxes grown by half the gap), also with boxes
+    exactly `gap` apart, coordinates in nm steps, and boxes many cells wide."""
+    from layoutgen.drc.density import _clusters_by_pairs, clusters
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(rng.integers(1, 200))
+        scale = int(rng.choice([100, 1000, 10000]))
+        xy, wh = rng.integers(0, scale, size=(n, 2)).astype(float), rng.integers(0, 300, size=(n, 2)).astype(float)
+        if trial % 3 == 0:
+            xy, wh = np.round(xy / 50) * 50, np.round(wh / 50) * 50        # ties at exactly the gap
+        elif trial % 3 == 1:
+            xy, wh = xy * 0.007, wh * 0.007
+        b = np.column_stack([xy, xy + wh])
+        gap = float(rng.choice([0.35, 50, 100, 400, 2000]))
+        assert clusters(b, gap) == _clusters_by_pairs(b, gap), trial
