@@ -123,11 +123,20 @@ def corpus() -> None:
 
 def timed(label: str, die, repeat: int, target: float) -> bool:
     """Route one die (first call, median of `repeat`), print time, nets, ratio, space and peak memory."""
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     try:
         routing = route(die.pads, die.balls, die.keepin, die.rules)
     except LayoutgenError as e:
-        print(f"{label}: refused after {time.perf_counter() - start:.3f} s (target < {target:g} s): {e}")
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        tracemalloc.start()
+        try:
+            route(die.pads, die.balls, die.keepin, die.rules)
+        except LayoutgenError:
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"{label}: 0/{len(die.pads)} nets, refused after {wall:.3f} s wall / {cpu:.3f} s CPU "
+              f"(target < {target:g} s), peak {peak / 2**20:.1f} MiB traced: {e}")
         return False
     first = time.perf_counter() - start
     times, cpu = [], []

@@ -193,8 +193,12 @@ class Pdk(_Model):
 
     def mark_area_layer(self) -> str | None:
         """The layer whose shapes outline the mark areas the DRC exempts from the rules: the PDK's `marker` layer
-        (where MARK is drawn on the masks), else MARK when the PDK has it and no rule names it, else None."""
+        (where MARK is drawn on the masks), else MARK when the PDK has it and no rule names it, else None; PdkError when
+        several layers have purpose "marker"."""
         markers = [n for n, layer in self.layers.items() if layer.purpose == "marker"]
+        if len(markers) > 1:   # the DRC exempts one layer's areas: taking the first would check the rest as product
+            raise PdkError(f"PDK {self.name!r} ({self.path}/layers.toml): layers {', '.join(markers)} all have purpose "
+                           f"\"marker\": the mark areas the DRC exempts are one layer's, give that purpose to one of them")
         if markers:
             return markers[0]
         if "MARK" not in self.layers or any("MARK" in (r.layer, r.other) or "MARK" in (r.layers or []) for r in self.rules):

@@ -154,7 +154,8 @@ RULE_KINDS: dict[str, RuleKind] = {
     "cut_contact": RuleKind(
         ("layer", "other", "value"), f"{_BACKSIDE}:drc_cut_contact", "flat", family="backside_wlcsp",
         doc="each pad's stretch of an `other` cut is lined by one piece of `layer` metal (`layers` if given), "
-            "`value` past the cut's sides; no piece lines two pads' stretches."),
+            "`value` past the cut's sides; no piece lines two pads' stretches unless they are one net (labels on PAD, "
+            "else on the piece: a daisy chain's link)."),
     "wall_angle": RuleKind(
         ("layer", "other", "value"), f"{_BACKSIDE}:drc_wall_angle", "flat", family="backside_wlcsp",
         doc="the PDK's process wall angle of the `layer` groove at most `value` degrees wherever `other` metal climbs it."),

@@ -485,13 +485,13 @@ def build_wafer(design: Design, pdk: Pdk, die: "DieResult", run_checks: bool = T
     scell = shot_cell(shots) if shots else None
     tests = None
     if wafer.test_sites:   # die sites given to test structures: their tails reach the bus around the site like a die's
-        from .teststructures import pdk_stack, reserve, wafer_test_sites
+        from .teststructures import package_relief, pdk_stack, reserve, wafer_test_sites
 
         where = f"{wafer.where()}: Wafer.test_sites"
         dm, places = reserve(dm, wafer.test_sites, where)
-        tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), plated_layers(pdk)), places, dm.die,
-                                 (wafer.scribe / 2.0, wafer.plating.tail_width, plate_space(pdk)),
-                                 f"TESTSITE_{pdk.name.upper()}", where)
+        stack = pdk_stack(pdk, set(die.layout.layers()), plated_layers(pdk), relief=package_relief(design.package, pdk))
+        tests = wafer_test_sites(pdk, stack, places, dm.die, (wafer.scribe / 2.0, wafer.plating.tail_width, plate_space(pdk)),
+                                 f"TESTSITE_{pdk.name.upper()}", where, lane=(wafer.scribe, wafer.plating.bus_width))
     top = wafer_cell(f"{design.name}_WAFER{wafer.diameter}", dm, ((x0 + x1) / 2, (y0 + y1) / 2), plated, parts, shots, scell)
     cells = {**die.layout.cells, plated.name: plated}
     if tests is not None:

@@ -125,8 +125,8 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         where = f"{wafer.where()}: Wafer.test_sites"
         full = dm
         dm, places = reserve(dm, wafer.test_sites, where)
-        tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), []), places, dm.die, None,
-                                 f"TESTSITE_{pdk.name.upper()}", where)
+        tests = wafer_test_sites(pdk, pdk_stack(pdk, set(die.layout.layers()), [], {"SPOT": pkg.sheet_thickness}), places, dm.die, None,
+                                 f"TESTSITE_{pdk.name.upper()}", where, lane=(wafer.scribe, 0.0))
         cells[tests.cell.name] = tests.cell
         for _, x, y in places:
             top.place(tests.cell.name, round(x, 6), round(y, 6))

@@ -8,6 +8,12 @@ probe-pad level, and the sheet and via resistances of its process):
   probe pads on the top level at both ends; expected R = vias × R_via + Σ links Rs × (centre
   distance / link width) (end effects of the landings neglected, as a chain is designed to);
 - a Kelvin via per via: one via with a force and a sense arm on each level (R = R_via);
+- for a sidewall contact (the backside's GROOVE2: the lead meets the pad only at the face the cut
+  makes through it) the chain runs through the product's stack instead: pads in a first groove,
+  each cut twice, the current crossing each pad between its two cut faces and climbing the groove
+  wall to a link on the back, links alternating between the banks; its Kelvin is one such link;
+- on the relief CSP, a line straight across a row of the product's protrusions, every tier step
+  climbed and descended counted in its length;
 - a Kelvin per contact up to a pad level that must lie inside its land (fan-in: PV2 or POST
   from RDL to UBM, which no chain can alternate on): the contact stack three times, force and
   sense both on the pad under test (R = R_contact);
@@ -26,11 +32,13 @@ the top reaches its pads through the via stack.
 On a wafer (`Wafer.test_sites`: die sites R<row>C<col>), `pdk_stack` takes a family's levels and
 resistances from its PDK's resistance.toml and `wafer_test_sites` makes the die-sized site cell;
 on a plated wafer each plated piece gets one plating tail into the lane from one of its pads
-(how that is probed: `PROBING`). All lengths in µm, R in Ω.
+(how that is probed: `PROBING`); `kerf_check` says whether the scribe lanes could hold them instead.
+All lengths in µm, R in Ω.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -49,23 +57,50 @@ COMB_FINGERS = 10        # fingers per comb
 LINE_PITCHES = 5         # a line-width bridge spans this many probe pitches (1 mm: 100 squares at 10 µm)
 MONITOR_PITCH_UM = 1000.0  # monitors spread over a site for a level with a density rule: one per mm in x and y
 STRAP_UM = 20.0            # the strap joining a column of monitors
+RELIEF_PROTRUSIONS = 4     # protrusions a relief line crosses (the rest of its row is left to the density monitors)
 
 
 @dataclass(frozen=True)
 class Stack:
-    """A family's conductor stack for test structures: levels bottom to top (its own masks), vias between them
-    (via, lower, upper), the probe-pad level, sheet resistance per level (Ω/□), resistance per via (Ω), sources."""
+    """A family's conductor stack for test structures: levels bottom to top (its own masks, and a reference level the
+    chain runs through: the backside's PAD), vias between them (via, lower, upper), the probe-pad level, sheet
+    resistance per level (Ω/□), resistance per via (Ω), sources."""
 
     levels: list[str]
     vias: list[tuple[str, str, str]]
     top: str
     sheet_ohm_sq: dict[str, float]
     via_ohm: dict[str, float]
-    source: str = ""
+    source: str = ""                 # the PDK's file, named from the PDK (the same on every machine)
     plated: list[str] | None = None   # the levels that are plated (a thickness monitor each); None: every level
     # contacts from a level up to a pad level that must lie inside it (via, level, pad level: PV2 from RDL to UBM):
     # no chain can alternate on them, so each gets a Kelvin whose probe pads are that stack
     contacts: list[tuple[str, str, str]] = field(default_factory=list)
+    # vias whose resistance is per contact area: (specific contact resistivity Ω·µm², face height µm); a sidewall
+    # contact (the backside's GROOVE2) is a face `face_um` high along the length the cut runs through the pad
+    via_ohm_um2: dict[str, tuple[float, float]] = field(default_factory=dict)
+    sidewall: list[str] = field(default_factory=list)   # vias that contact their lower level at a cut's face
+    relief: "Relief | None" = None                      # the relief CSP's protrusion, for the line over its tiers
+
+    def contact_ohm(self, via: str, length: float | None = None) -> float:
+        """The resistance of one contact of `via`: the PDK's value, or ρc / (face × `length`) for an area-specific one."""
+        if via in self.via_ohm:
+            return self.via_ohm[via]
+        rho, face = self.via_ohm_um2[via]
+        assert length is not None, f"{via}: an area-specific contact needs its length"
+        return rho / (face * length)
+
+
+@dataclass(frozen=True)
+class Relief:
+    """The relief CSP's protrusion as the product draws it (footprint and recessed tier at the origin) and its tier
+    heights above the relief surface, µm; `pitch` its centre-to-centre pitch (the ball grid's)."""
+
+    footprint: Polygon
+    recess: Polygon
+    protuberant_um: float
+    recessed_um: float
+    pitch: float
 
 
 @dataclass
@@ -293,6 +328,235 @@ def _line_and_comb(site: _Site, level: str) -> None:
         "expected": "open (no path between A and B): a short means a bridged space"}))
 
 
+# ---------------------------------------------------------------- backside: the chain through the groove's cut
+
+SIDEWALL_PAD_UM = 60.0   # a groove chain's pad along the row: the length of each sidewall contact (a product pad's)
+
+
+@dataclass(frozen=True)
+class _Groove:
+    """The backside groove profile a sidewall chain is drawn with (µm): the pads' length along the row and half-height
+    across it, the two cuts' offset from the row line and half width, the lead landing's half width and reach past the
+    pads, the pad pitch, the wall's run across the wafer plane and its real length, the band by the groove edge that
+    wiring only crosses, and the wiring's width and space."""
+
+    pad: float
+    pad_half: float
+    cut_at: float
+    cut_half: float
+    land_half: float
+    reach: float
+    pitch: float
+    run: float
+    wall: float
+    band: float
+    w: float
+    s: float
+
+    @classmethod
+    def of(cls, pdk: Pdk, upper: str) -> "_Groove":
+        import math
+
+        from ..families.backside_wlcsp.cells.groove import cut_reach
+        from ..families.backside_wlcsp.cells.lead import landing_half
+        from ..families.backside_wlcsp.rules import wall_run
+
+        w, s = width(pdk, upper), space(pdk, upper)
+        lh = landing_half(pdk)
+        cut_at = pdk.snap_up(lh + s / 2)                 # the two leads' landings a space apart
+        reach = cut_reach(pdk)
+        run = wall_run(pdk)
+        t = pdk.process_value("substrate_thickness_um", "the backside test structures' wall length")
+        angle = math.radians(pdk.process_value("wall_angle_deg", "the backside test structures' wall length"))
+        band = next((r.value for r in pdk.rules if r.kind == "wall_crossing" and r.value is not None), 0.0)
+        pitch = pdk.snap_up(SIDEWALL_PAD_UM + 2 * reach + 2 * (s + w))   # room for a plating tail between two pads' cuts
+        return cls(SIDEWALL_PAD_UM, cut_at + lh, cut_at, pdk.snap_up(_rule(pdk, "width", "GROOVE2") / 2), lh, reach, pitch,
+                   run, t / math.sin(angle), band, w, s)
+
+    def grooves(self, pdk: Pdk, xs: list[float], y: float) -> tuple[Polygon, list[Polygon], list[Polygon], float]:
+        """The first-groove opening over pads at `xs` on the row line `y`, the pads, the two cuts through each pad (one
+        piece per pad and cut), and the opening's half width."""
+        from ..families.backside_wlcsp.cells.groove import groove1_extent
+
+        h = self.pad / 2
+        start, length, half = groove1_extent([(x - h, x + h) for x in xs], self.pad_half, self.cut_at + self.cut_half,
+                                             self.run, pdk)
+        pads = [box(x - h, y - self.pad_half, x + h, y + self.pad_half) for x in xs]
+        cuts = [box(x - h - self.reach, y + side * self.cut_at - self.cut_half, x + h + self.reach,
+                    y + side * self.cut_at + self.cut_half) for x in xs for side in (-1, 1)]
+        return box(start, y - half, start + length, y + half), pads, cuts, half
+
+    def landing(self, x: float, y: float) -> Polygon:
+        """A lead's landing lining one cut where it runs through the pad centred at x (its stretch), `land_half` across."""
+        return box(x - self.pad / 2, y - self.land_half, x + self.pad / 2, y + self.land_half)
+
+    def strip_squares(self) -> float:
+        """Squares of a pad's strip between its two cuts, the current crossing it from one cut face to the other."""
+        return (2 * self.cut_at - 2 * self.cut_half) / self.pad
+
+    def wall_squares(self) -> float:
+        """Squares a lead gains climbing one wall: the wall's real length less its drawn run, over the lead's width."""
+        return (self.wall - self.run) / self.w
+
+
+def _groove_chain(site: _Site, via: str, lower: str, upper: str) -> None:
+    """A daisy chain through the backside stack: pads in one first groove, each cut twice by the second groove; the
+    current enters a pad at one cut's face (the lead lining that cut, a sidewall contact), crosses the pad's strip
+    between the cuts, leaves at the other cut's face, and its lead climbs the groove wall to a link on the back surface
+    that comes down the wall to the next pad: links alternate between the groove's two banks, probe pads on the upper
+    bank. R = contacts × R_face + pads × Rs_pad × strip squares + Rs_wire × (drawn squares + wall squares)."""
+    pdk, st = site.pdk, site.stack
+    gv = _Groove.of(pdk, upper)
+    name = f"CHAIN_{via}"
+    net = f"TS_{name}"
+    room = site.size[0] - 2 * site.margin - 2 * (PROBE_PAD_UM + gv.pitch)
+    n = min(CHAIN_VIAS // 2, 2 * int((room // gv.pitch + 1) // 2))       # pads: an even number, both ends on the upper bank
+    if n < 2:
+        raise ConfigError(f"a daisy chain of {via} at {gv.pitch:g} µm pad pitch does not fit the {site.size[0]:g} µm test site")
+    xs = [pdk.snap(-(n - 1) * gv.pitch / 2 + k * gv.pitch) for k in range(n)]   # centred: every link's tail leaves upwards
+    opening0, _, _, half = gv.grooves(pdk, xs, 0.0)
+    bar = half + gv.band                                      # the links run on the back, clear of the wall's band
+    height = 2 * (bar + gv.w) + 2 * PROBE_PAD_UM
+    yc = site.row(height) - PROBE_PAD_UM / 2                  # the row line: the probe pads above the upper bank
+    opening, pads, cuts, _ = gv.grooves(pdk, xs, yc)
+    site.cell.add("GROOVE1", opening)
+    site.cell.add("GROOVE2", *cuts)
+    site.cell.add(lower, *pads)
+    lo, hi = yc - gv.cut_at, yc + gv.cut_at
+    y_lo, y_hi = yc - bar - gv.w, yc + bar + gv.w              # the far edge of each bank's links
+    # pad k enters at the upper cut (even k) or the lower (odd k) and leaves at the other; link k → k+1 on the bank of
+    # the cut it leaves by: the lower bank after an even pad, the upper after an odd one
+    for k in range(n):
+        for y in (lo, hi):
+            site.cell.add(upper, gv.landing(xs[k], y))
+            site.cell.add(upper, box(xs[k] - gv.w / 2, y_lo, xs[k] + gv.w / 2, y) if y == lo else
+                          box(xs[k] - gv.w / 2, y, xs[k] + gv.w / 2, y_hi))
+    for k in range(n - 1):
+        ya, yb = (y_lo, y_lo + gv.w) if k % 2 == 0 else (y_hi - gv.w, y_hi)
+        site.cell.add(upper, box(xs[k] - gv.w / 2, ya, xs[k + 1] + gv.w / 2, yb))
+        # its net, at the foot of the link: a plating tail leaves upwards from there, across the link's full width
+        site.cell.label(upper, net, pdk.snap((xs[k] + xs[k + 1]) / 2), pdk.snap(ya))
+    # the probe pads on the upper bank, a pitch beyond the end pads, joined to their leads on the back
+    py = y_hi - gv.w + PROBE_PAD_UM / 2
+    pa, pb = xs[0] - gv.pitch - PROBE_PAD_UM / 2, xs[-1] + gv.pitch + PROBE_PAD_UM / 2
+    site.cell.add(upper, box(pa, y_hi - gv.w, xs[0] + gv.w / 2, y_hi), box(xs[-1] - gv.w / 2, y_hi - gv.w, pb, y_hi))
+    site.pad(upper, pa, py, net)
+    site.pad(upper, pb, py, net)
+    # the current's path on the wiring: each lead from its cut up (or down) to its bank's link, the links, the end runs
+    up = (y_hi - gv.w / 2) - (hi + gv.land_half)            # a lead's centre line from its landing to its link's
+    leads = 2 * n
+    drawn = (leads * up + (n - 1) * gv.pitch + 2 * gv.pitch) / gv.w   # leads, links, and each end's run to its probe pad
+    walls = leads                                           # every lead climbs one wall
+    sq_wire = drawn + walls * gv.wall_squares()
+    rc = st.contact_ohm(via, gv.pad)
+    rs_lo, rs_hi = st.sheet_ohm_sq[lower], st.sheet_ohm_sq[upper]
+    contacts = 2 * n
+    r = contacts * rc + n * gv.strip_squares() * rs_lo + sq_wire * rs_hi
+    site.add(Structure(name, "daisy_chain", [lower, via, upper, "GROOVE1"], [("A", pa, py), ("B", pb, py)], {
+        "contacts": contacts, "cut_pads": n, "pad_pitch_um": gv.pitch, "contact_length_um": gv.pad,
+        "links": {lower: n, upper: n - 1},
+        "squares": {lower: round(n * gv.strip_squares(), 6), upper: round(sq_wire, 6)},
+        "wall": {"crossings": walls, "drawn_run_um": round(gv.run, 6), "length_um": round(gv.wall, 6),
+                 "squares": round(walls * gv.wall_squares(), 6)},
+        "link_width_um": {lower: gv.pad, upper: gv.w},
+        "sheet_resistance_ohm_sq": {lower: rs_lo, upper: rs_hi}, "contact_resistance_ohm": round(rc, 9),
+        "expected_resistance_ohm": round(r, 9),
+        "formula": f"R = contacts × R_face + pads × Rs_{lower} × (cut-to-cut distance / pad length) + Rs_{upper} × "
+                   f"(centre-line squares from each landing's edge over the groove bottom, up the wall and along the "
+                   f"back + per wall (wall length − drawn run) / width; the landings' spreading neglected); "
+                   f"R_face = ρc / (face height × pad length); the wall is the substrate over sin(wall angle)"}))
+
+
+def _groove_kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
+    """A Kelvin of one link of the groove chain: one pad cut twice, each cut's lead with a force and a sense arm up
+    its bank to its own probe pads. R = V(S_HI − S_LO) / I(F_HI → F_LO) = 2 R_face + Rs_pad × strip squares."""
+    pdk, st = site.pdk, site.stack
+    gv = _Groove.of(pdk, upper)
+    name = f"KELVIN_{via}"
+    net = f"TS_{name}"
+    x = pdk.snap(site.left + 2 * PROBE_PITCH_UM)
+    _, _, _, half = gv.grooves(pdk, [x], 0.0)
+    bar = half + gv.band
+    yc = site.row(2 * (bar + PROBE_PAD_UM))
+    opening, pads, cuts, _ = gv.grooves(pdk, [x], yc)
+    site.cell.add("GROOVE1", opening)
+    site.cell.add("GROOVE2", *cuts)
+    site.cell.add(lower, *pads)
+    arm = gv.s / 2 + gv.w / 2                     # each arm's centre off the pad's, a space between the two
+    pads_at = []
+    for side, f, sn in ((1, "F_HI", "S_HI"), (-1, "F_LO", "S_LO")):
+        yl = yc + side * gv.cut_at
+        edge = yc + side * bar                    # where the pads start, clear of the wall's band
+        far = edge + side * gv.w
+        site.cell.add(upper, gv.landing(x, yl))
+        py = edge + side * PROBE_PAD_UM / 2
+        for sign, p in ((-1, f), (1, sn)):
+            ax = x + sign * arm
+            px = x + sign * PROBE_PITCH_UM / 2
+            site.cell.add(upper, box(ax - gv.w / 2, min(yl, far), ax + gv.w / 2, max(yl, far)),
+                          box(min(ax, px), min(edge, far), max(ax, px), max(edge, far)))
+            site.pad(upper, px, py, net)
+            pads_at.append((p, px, py))
+    rc = st.contact_ohm(via, gv.pad)
+    rs = st.sheet_ohm_sq[lower]
+    r = 2 * rc + gv.strip_squares() * rs
+    site.add(Structure(name, "kelvin", [lower, via, upper, "GROOVE1"], pads_at, {
+        "contacts": 2, "contact_length_um": gv.pad, "contact_resistance_ohm": round(rc, 9),
+        "strip_squares": round(gv.strip_squares(), 6), "sheet_resistance_ohm_sq": {lower: rs},
+        "expected_resistance_ohm": round(r, 9),
+        "formula": f"R = V(S_HI − S_LO) / I(F_HI → F_LO) = 2 × R_face + Rs_{lower} × (cut-to-cut distance / pad length): one "
+                   f"link of the chain, the probe and lead resistances excluded"}))
+
+
+# ---------------------------------------------------------------- relief CSP: a line up and down the protrusions
+
+def _relief_line(site: _Site, level: str, relief: Relief) -> None:
+    """A line at the level's minimum width straight across a row of the product's protrusions (footprint and recessed
+    tier), climbing onto each protuberant rim, down to the recessed tier, up again and down to the relief surface, as a
+    product track climbs to its bonding pad. The mould's walls are vertical: each crossing of a tier edge adds that
+    step's height to the path. R = Rs × (drawn length + Σ steps) / width, the plated track as thick on a wall as flat."""
+    pdk, st, g = site.pdk, site.stack, site.pdk.grid_um
+    w = width(pdk, level)
+    name = f"RELIEF_{level}"
+    x0, y0, x1, y1 = relief.footprint.bounds
+    span = x1 - x0
+    xa = site.left + PROBE_PAD_UM / 2
+    gap = relief.pitch - span                                 # the relief floor between two protrusions, and at the pads
+    first = xa + PROBE_PAD_UM / 2 + gap                       # the first footprint's left edge
+    room = site.size[0] / 2 - site.margin - PROBE_PAD_UM - gap - first
+    n = min(RELIEF_PROTRUSIONS, int((room - span) // relief.pitch) + 1)
+    if n < 1:
+        raise ConfigError(f"a line over {span:g} µm protrusions does not fit the {site.size[0]:g} µm test site")
+    y = site.row(max(y1 - y0, PROBE_PAD_UM))
+    centres = [pdk.snap(first + span / 2 + k * relief.pitch - (x0 + x1) / 2) for k in range(n)]
+    xb = pdk.snap(centres[-1] + (x0 + x1) / 2 + span / 2 + gap + PROBE_PAD_UM / 2)
+    cy = pdk.snap(y - (y0 + y1) / 2)
+    for cx in centres:
+        site.cell.add("MOULD1", shapely.affinity.translate(relief.footprint, cx, cy))
+        site.cell.add("MOULD2", shapely.affinity.translate(relief.recess, cx, cy))
+    site.cell.add(level, box(xa, y - w / 2, xb, y + w / 2))
+    site.pad(level, xa, y, f"TS_{name}")
+    site.pad(level, xb, y, f"TS_{name}")
+    line = shapely.LineString([(xa + PROBE_PAD_UM / 2, y), (xb - PROBE_PAD_UM / 2, y)])
+    feet = sum(len(shapely.get_parts(line.intersection(shapely.affinity.translate(relief.footprint, cx, cy).exterior)))
+               for cx in centres)
+    tiers = sum(len(shapely.get_parts(line.intersection(shapely.affinity.translate(relief.recess, cx, cy).exterior)))
+                for cx in centres)
+    steps = feet * relief.protuberant_um + tiers * (relief.protuberant_um - relief.recessed_um)
+    length = line.length
+    rs = st.sheet_ohm_sq[level]
+    site.add(Structure(name, "relief_line", [level, "MOULD1", "MOULD2"], [("A", xa, y), ("B", xb, y)], {
+        "width_um": w, "drawn_length_um": round(length, 6), "protrusions": n,
+        "steps": {"footprint_edges": feet, "protuberant_um": relief.protuberant_um,
+                  "recess_edges": tiers, "recess_step_um": round(relief.protuberant_um - relief.recessed_um, 6),
+                  "total_um": round(steps, 6)},
+        "path_length_um": round(length + steps, 6), "sheet_resistance_ohm_sq": rs,
+        "expected_resistance_ohm": round(rs * (length + steps) / w, 9),
+        "formula": "R = Rs × (drawn length between the pads' edges + Σ tier steps climbed and descended) / width: onto "
+                   "each protuberant rim and off it (its height), into and out of each recessed tier (protuberant − "
+                   "recessed height); vertical mould walls, the track as thick on a wall as on the flat (assumed)"}))
+
+
 def _monitor(site: _Site, level: str, x: float, y: float) -> None:
     name = f"PLATE_{level}"
     site.cell.add(level, rect(MONITOR_UM, MONITOR_UM, site.pdk.grid_um, x, y))
@@ -305,13 +569,16 @@ def test_site(pdk: Pdk, stack: Stack, size: tuple[float, float], name: str) -> t
     """The test-structure cell (centred at the origin, `size`) and its structures; ConfigError when they do not fit."""
     site = _Site(pdk, stack, size, name)
     for via, lower, upper in stack.vias:
-        _daisy_chain(site, via, lower, upper)
+        (_groove_chain if via in stack.sidewall else _daisy_chain)(site, via, lower, upper)
     for via, lower, upper in stack.vias:
-        _kelvin(site, via, lower, upper)
+        (_groove_kelvin if via in stack.sidewall else _kelvin)(site, via, lower, upper)
     for via, lower, upper in stack.contacts:
         _contact_kelvin(site, via, lower, upper)
-    for level in stack.levels:   # a level drawn as lines (a space rule), not as spots or pads only
-        if _rule(pdk, "space", level):
+    if stack.relief is not None:
+        _relief_line(site, stack.top, stack.relief)
+    masked = {lay for m in pdk.masks for lay in m.layers}
+    for level in stack.levels:   # a level the process patterns (on a mask) drawn as lines (a space rule)
+        if _rule(pdk, "space", level) and level in masked:
             _line_and_comb(site, level)
     plated = [lv for lv in stack.levels if stack.plated is None or lv in stack.plated]
     spread = [lv for lv in plated if pdk.find_rule("density", lv) is not None]
@@ -333,7 +600,7 @@ def _monitor_columns(site: _Site, level: str) -> None:
     density stays within its rule in every window and the plated thickness is mapped across the site."""
     pdk, g = site.pdk, site.pdk.grid_um
     w, s = width(pdk, level), space(pdk, level)
-    used = shapely.union_all([gm for lv in site.stack.levels for gm in site.cell.shapes.get(lv, [])])
+    used = shapely.union_all([gm for shapes in site.cell.shapes.values() for gm in shapes])   # grooves, tiers too
     keep = used.buffer(max(s, site.margin / 2), join_style="mitre") if not used.is_empty else used
     half_w, half_h = site.size[0] / 2 - site.margin, site.size[1] / 2 - site.margin
     n = int((2 * half_w + MONITOR_PITCH_UM - MONITOR_UM) // MONITOR_PITCH_UM)
@@ -387,27 +654,82 @@ def structures_csv(structures: list[Structure]) -> str:
 
 # ---------------------------------------------------------------- a family's stack and the wafer's test sites
 
-def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str]) -> Stack:
+def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str], thickness: dict[str, float] | None = None,
+              relief: Relief | None = None) -> Stack:
     """The test-structure stack of a PDK's own levels: the connectivity conductors the design draws that have a sheet
     resistance in the PDK's resistance.toml (bottom to top), the drawn vias between two of them that have a contact
-    resistance there; `plated` the levels the plating network feeds. PdkError when the file is missing or incomplete."""
+    resistance there (`resistance_ohm`, or `specific_contact_resistivity_ohm_cm2` over a face `face_um` high);
+    `plated` the levels the plating network feeds; `thickness` the design's thickness of a level whose sheet resistance
+    the file gives for its `thickness_um` (Rs scales by thickness_um / T); `relief` the relief CSP's protrusion.
+    PdkError when the file is missing or incomplete."""
     from ..errors import PdkError
 
     data, path = pdk.process_data("resistance", "the sheet and contact resistances of the test structures")
     sheet = {e["layer"]: float(e["sheet_resistance_ohm_sq"]) for e in data.get("level", [])}
-    contact = {e["layer"]: float(e["resistance_ohm"]) for e in data.get("via", [])}
+    for lv, t in (thickness or {}).items():
+        e = next((e for e in data.get("level", []) if e["layer"] == lv), None)
+        if e is None:
+            continue
+        if "thickness_um" not in e:
+            raise PdkError(f"{path}: [[level]] {lv} has no thickness_um: its sheet resistance cannot be scaled to the "
+                           f"design's {t:g} µm")
+        sheet[lv] = sheet[lv] * float(e["thickness_um"]) / t
+    contact = {e["layer"]: float(e["resistance_ohm"]) for e in data.get("via", []) if "resistance_ohm" in e}
+    # Ω·cm² to Ω·µm²: 1 cm² = 1e8 µm²
+    area = {e["layer"]: (float(e["specific_contact_resistivity_ohm_cm2"]) * 1e8, float(e["face_um"]))
+            for e in data.get("via", []) if "resistance_ohm" not in e}
+    for e in data.get("via", []):
+        if "resistance_ohm" not in e and ("specific_contact_resistivity_ohm_cm2" not in e or "face_um" not in e):
+            raise PdkError(f"{path}: [[via]] {e.get('layer')} needs resistance_ohm, or specific_contact_resistivity_ohm_cm2 "
+                           f"and face_um")
     levels = [c for c in pdk.connectivity.conductors if c in drawn and c in sheet]
     if not levels:
         raise PdkError(f"{path}: no [[level]] with a sheet resistance for any conductor this design draws "
                        f"({', '.join(c for c in pdk.connectivity.conductors if c in drawn) or 'none'})")
+    known = set(contact) | set(area)
     vias = [(v.via, v.lower, v.upper) for v in pdk.connectivity.vias
-            if v.via in drawn and v.lower in levels and v.upper in levels and v.via in contact]
+            if v.via in drawn and v.lower in levels and v.upper in levels and v.via in known]
     pads = [(v.via, v.lower, v.upper) for v in pdk.connectivity.vias
             if v.via in drawn and v.lower in levels and v.upper in drawn and v.upper not in levels and v.via in contact
             and pdk.find_rule("enclosure", v.lower, v.upper) is not None]
+    used = {v for v, _, _ in vias + pads}
     return Stack(levels=levels, vias=vias, top=levels[-1], sheet_ohm_sq={lv: sheet[lv] for lv in levels},
-                 via_ohm={v: contact[v] for v, _, _ in vias + pads}, source=path,
-                 plated=[lv for lv in levels if lv in plated], contacts=pads)
+                 via_ohm={v: contact[v] for v in used if v in contact}, source=f"{pdk.name}/{Path(path).name}",
+                 plated=[lv for lv in levels if lv in plated], contacts=pads,
+                 via_ohm_um2={v: area[v] for v in used if v in area},
+                 sidewall=[v.via for v in pdk.connectivity.vias if v.contact == "sidewall" and v.via in used],
+                 relief=relief)
+
+
+def package_relief(package, pdk: Pdk) -> Relief | None:
+    """The relief CSP's protrusion (the product's footprint and recessed tier, tier heights, grid pitch) when the relief
+    is moulded; None for another family, and for a printed relief, whose protrusions are the print stencils' apertures
+    (a site would need its own relief print: not drawn, so no line over protrusions that would not be there)."""
+    from ..families.relief_csp.model import ReliefCsp
+
+    if not isinstance(package, ReliefCsp) or package.route != "mould":
+        return None
+    from ..families.relief_csp.cells.tiers import footprint, recessed_tier
+
+    p, t = package.protrusions, package.protrusions.tiers
+    return Relief(footprint(p.footprint, p.shape, pdk), recessed_tier(t.recess, p.shape, t.recess_offset, pdk),
+                  t.protuberant_height, t.recessed_height, p.grid.pitch)
+
+
+def kerf_check(pdk: Pdk, stack: Stack, lane_um: float, bus_um: float) -> dict:
+    """Whether test structures could sit in the scribe lanes instead of die sites: a probe pad needs its side plus the
+    top level's space to the dies on both sides, and on a plated wafer the bus beside it with that space again. The
+    summary's `kerf` entry; the structures stay in the reserved sites either way."""
+    s = space(pdk, stack.top)
+    need = PROBE_PAD_UM + 2 * s + (bus_um + s if bus_um else 0.0)
+    if lane_um < need:
+        why = (f"the {lane_um:g} µm lanes are narrower than a {PROBE_PAD_UM:g} µm probe pad with {s:g} µm "
+               f"({stack.top} space) to the dies on each side" + (f" beside the {bus_um:g} µm plating bus" if bus_um else "")
+               + f" ({need:g} µm): the test structures are in the reserved die sites")
+    else:
+        why = (f"the {lane_um:g} µm lanes could hold {PROBE_PAD_UM:g} µm probe pads ({need:g} µm needed), but test "
+               f"structures are drawn in the reserved die sites only (Wafer.test_sites)")
+    return {"lane_um": lane_um, "needs_um": need, "fits": lane_um >= need, "placed": "sites", "reason": why}
 
 
 def site_names(ij: np.ndarray) -> list[str]:
@@ -473,27 +795,38 @@ class TestSites:
     places: list[tuple[str, float, float]]
     structures: list[dict]
     stack: Stack
+    kerf: dict | None = None
+    reference: list[str] = field(default_factory=list)   # levels the structures run through that no mask makes
 
     def summary(self) -> dict:
         """The test-structure part of the wafer summary."""
         return {"file": "teststructures.csv", "cell": self.cell.name, "sites": [n for n, _, _ in self.places],
+                **({"kerf": self.kerf} if self.kerf is not None else {}),
+                **({"incoming_wafer": {lv: INCOMING for lv in self.reference}} if self.reference else {}),
                 "levels": self.stack.levels, "vias": [v for v, _, _ in self.stack.vias], "resistance_source": self.stack.source,
                 "probing": PROBING if self.stack.plated else "no plating network: every structure is its own metal",
                 "structures": self.structures}
 
 
+# What a level the structures run through but no mask makes (the backside's PAD) asks of the incoming wafer.
+INCOMING = ("drawn in each test site but on no mask: the incoming wafer must carry this metal there (the chip maker's "
+            "daisy-chain die in the reserved sites), as the site's GDS draws it")
+
 # How structures on a plated wafer are probed (wafer summary, README).
 PROBING = ("each plated piece of a structure is tied to the kerf bus by one tail from one of its probe pads (a single "
            "node: no second path, so a line, chain or Kelvin measured between its own pads is unaffected) and is probed "
            "after the level is plated and its seed etched; a comb's halves are both tied, so it reads shorted until the "
-           "saw cuts the tails and is probed after dicing (open = clean)")
+           "saw cuts the tails and is probed after dicing (open = clean); a chain whose links join through a level no tail "
+           "feeds (the backside chain, through the pads) has a tail on every link and is probed after dicing too")
 
 
 def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, float]], size: tuple[float, float],
-                     tails: tuple[float, float, float] | None, name: str, where: str) -> TestSites:
+                     tails: tuple[float, float, float] | None, name: str, where: str,
+                     lane: tuple[float, float] | None = None) -> TestSites:
     """The test-site cell, die-sized (`size`, DIE outline), with every structure of `stack`; on a plated wafer
     (`tails` = reach beyond the site edge, width, space) one plating tail per plated piece, from a probe pad where
-    it has one. ConfigError naming `where` when the structures or their tails do not fit."""
+    it has one; `lane` (scribe lane width, plating bus width or 0) for the kerf check. ConfigError naming `where`
+    when the structures or their tails do not fit."""
     from .plating import conductor_islands, plating_tails
     from ..layout import Layout
 
@@ -521,4 +854,5 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
                               f"straight way out of the site for its plating tail")
         cell.add("PLATE", *[t.shape for t in made])
     placed = [{"site": n, **st.moved(round(x, 6), round(y, 6)).to_json()} for n, x, y in places for st in structures]
-    return TestSites(cell, places, placed, stack)
+    return TestSites(cell, places, placed, stack, kerf_check(pdk, stack, *lane) if lane is not None else None,
+                     [lv for lv in stack.levels if lv not in masked])

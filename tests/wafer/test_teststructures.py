@@ -72,6 +72,8 @@ def test_the_test_site_replaces_one_die_and_every_structure_is_listed(site_wafer
     site = inst.dbbox()
     assert all(site.contains(kdb.DPoint(p["x_um"], p["y_um"])) for s in ts["structures"] for p in s["pads"])
     assert w.checks["plating"].ok and w.checks["isolation"].ok
+    # the 100 µm lanes cannot hold a probe pad with its clearances beside the bus: the summary says so
+    assert ts["kerf"]["fits"] is False and ts["kerf"]["placed"] == "sites" and "narrower than" in ts["kerf"]["reason"]
 
 
 def test_each_plated_piece_is_tied_to_the_bus_by_exactly_one_tail(site_wafer):
@@ -227,7 +229,7 @@ def _netlist(cell_layout: Layout, pdk, stack):
 
 @pytest.mark.parametrize("pdk_name, drawn, levels, vias", [
     ("sheet100", {"LEAD", "LINER", "SPOT", "BOND"}, ["LEAD", "SPOT"], ["LINER"]),
-    ("backside400", {"BSWIRE", "GROOVE1", "GROOVE2", "SMASK", "PLATE"}, ["BSWIRE"], []),
+    ("backside400", {"PAD", "BSWIRE", "GROOVE1", "GROOVE2", "SMASK", "PLATE"}, ["PAD", "BSWIRE"], ["GROOVE2"]),
     ("relief400", {"RDL", "WELL", "ENCAP", "PLATE"}, ["RDL"], []),
 ])
 def test_each_familys_stack_comes_from_its_pdk_and_its_chains_are_whole(pdk_name, drawn, levels, vias):
@@ -246,7 +248,12 @@ def test_each_familys_stack_comes_from_its_pdk_and_its_chains_are_whole(pdk_name
     for s in structures:
         nets = {l2n.probe_net(layers[stack.top], kdb.DPoint(x, y)).cluster_id for _, x, y in s.pads}
         assert len(nets) == (2 if s.kind == "space_comb" else 1), s.name
-        if s.kind == "daisy_chain":
+        if s.kind == "daisy_chain" and s.layers[1] in stack.sidewall:   # the backside chain (test_teststructures_stacks)
+            y, d = s.pads[0][2], ly.dbu
+            row = kdb.Region(kdb.Box(round(-2500 / d), round((y - 300) / d), round(2500 / d), round(y / d)))
+            cuts = kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*pdk.layer("GROOVE2").gds))) & row
+            assert cuts.count() == s.expected["contacts"] == 2 * s.expected["cut_pads"]     # two cuts through each pad
+        elif s.kind == "daisy_chain":
             lo, via, hi = s.layers
             # the vias the mask draws in the chain's row are the chain's count, and R is the hand calculation
             y = s.pads[0][2]
@@ -260,10 +267,9 @@ def test_each_familys_stack_comes_from_its_pdk_and_its_chains_are_whole(pdk_name
             assert stack.via_ohm[via] == 0.005 and stack.sheet_ohm_sq["LEAD"] == 0.00244
 
 
-@pytest.mark.parametrize("pdk_name, drawn", [
+@pytest.mark.parametrize("pdk_name, drawn", [   # relief400: with its protrusion line in test_teststructures_stacks
     ("sky400", {"RDL", "PV1", "PV2", "UBM", "BUMP", "PLATE"}),
-    ("backside400", {"BSWIRE", "GROOVE1", "GROOVE2", "SMASK", "PLATE", "ISO"}),
-    ("relief400", {"RDL", "WELL", "ENCAP", "PLATE"}),
+    ("backside400", {"PAD", "BSWIRE", "GROOVE1", "GROOVE2", "SMASK", "PLATE", "ISO"}),
     ("sheet100", {"LEAD", "LINER", "SPOT", "BOND"}),
 ])
 def test_each_familys_test_site_is_drc_clean_against_its_deck(pdk_name, drawn, tmp_path):
@@ -281,6 +287,9 @@ def test_each_familys_test_site_is_drc_clean_against_its_deck(pdk_name, drawn, t
     assert result.ok, {k: v for k, v in result.counts().items() if v}
     assert ("ISO" in site.cell.shapes) == (pdk_name == "backside400")     # the blanket insulator BSWIRE sits on
     assert ("PLATE" in site.cell.shapes) == bool(plated)
+    if pdk_name == "backside400":   # the groove chain's grooves, cuts and leads are checked by the family's own rules
+        assert {"BSWIRE.CUT", "GROOVE1.ROW", "GROOVE2.ROW", "BSWIRE.GROOVE1.X", "PLATE.OV.BSWIRE"} <= set(result.counts())
+        assert {"GROOVE1", "GROOVE2", "PAD"} <= set(site.cell.shapes)
 
 
 def test_a_plated_test_site_too_small_for_its_structures_is_refused():
@@ -288,3 +297,28 @@ def test_a_plated_test_site_too_small_for_its_structures_is_refused():
     stack = pdk_stack(pdk, {"RDL", "PLATE"}, ["RDL"])
     with pytest.raises(ConfigError, match=r"Wafer\.test_sites = \['R1C1'\].*reserve a larger site"):
         wafer_test_sites(pdk, stack, [("R1C1", 0.0, 0.0)], (1200.0, 1200.0), (50.0, 20.0, 10.0), "S", "Wafer.test_sites")
+
+
+# ---------------------------------------------------------------- the sheet's SPOT resistance, the PDK's marker layer
+
+def test_the_spot_sheet_resistance_is_the_designs_sheet_thickness():
+    """resistance.toml gives SPOT's Rs for the default 150 µm sheet (thickness_um); a 300 µm sheet halves it, and a
+    thickness for a level the file gives none for is refused naming the file."""
+    from layoutgen.errors import PdkError
+
+    pdk = load_pdk("sheet100")
+    drawn = {"LEAD", "LINER", "SPOT", "BOND"}
+    assert pdk_stack(pdk, drawn, []).sheet_ohm_sq["SPOT"] == 0.000115
+    assert pdk_stack(pdk, drawn, [], {"SPOT": 300.0}).sheet_ohm_sq["SPOT"] == pytest.approx(0.000115 / 2, rel=1e-12)
+    assert pdk_stack(pdk, drawn, [], {"SPOT": 300.0}).sheet_ohm_sq["LEAD"] == 0.00244
+    with pytest.raises(PdkError, match=r"sheet100/resistance\.toml: \[\[level\]\] LEAD has no thickness_um"):
+        pdk_stack(pdk, drawn, [], {"LEAD": 20.0})
+
+
+def test_a_pdk_with_two_marker_layers_is_refused_rather_than_one_taken():
+    from layoutgen.errors import PdkError
+
+    pdk = load_pdk("sheet100")
+    two = pdk.model_copy(update={"layers": {**pdk.layers, "MARK2": pdk.layers["MARKAREA"].model_copy()}})
+    with pytest.raises(PdkError, match=r"layers MARKAREA, MARK2 all have purpose \"marker\""):
+        two.mark_area_layer()

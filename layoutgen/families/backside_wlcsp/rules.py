@@ -193,10 +193,14 @@ def groove2_through_pads(groove2: list[BaseGeometry], pads: list[BaseGeometry], 
 # --- BSWIRE.CUT -----------------------------------------------------------------------------
 
 def cut_contacts(bswire: list[BaseGeometry], groove2: list[BaseGeometry], pads: list[BaseGeometry],
-                 rule: FamilyRule) -> list[Violation]:
+                 rule: FamilyRule, nets: list[str | None] | None = None,
+                 labels: list[tuple[str, float, float]] = ()) -> list[Violation]:
     """Each pad's stretch of a cut (the cut where it runs through the pad) is lined by exactly one
     piece of wiring that covers it and the rule's value beyond the cut's sides; a piece's metal in a
-    cut lies on one pad's stretch only (two pads' leads sharing a stretch of the cut short them)."""
+    cut lies on one pad's stretch only (two pads' leads sharing a stretch of the cut short them), or on
+    the stretches of pads of one net: a pad's net is its label (`nets`, one per pad), else the one net
+    the labels on the wiring lining it name (`labels`: text, x, y; a daisy chain's link joins two pads
+    by design); pads of different or unknown nets on one piece are a short."""
     out: list[Violation] = []
     e = _rule_value(rule)
     pieces = list(shapely.get_parts(shapely.union_all(_arr(bswire)))) if len(bswire) else []
@@ -231,13 +235,33 @@ def cut_contacts(bswire: list[BaseGeometry], groove2: list[BaseGeometry], pads: 
         if inside.is_empty or inside.area <= TOL_UM ** 2:
             continue
         own = [(i, st) for i, st in stretches if inside.intersection(st).area > TOL_UM ** 2]
-        if len({i for i, _ in own}) > 1:
+        if len({i for i, _ in own}) > 1 and not _one_net({i for i, _ in own}, piece, nets, labels):
             out.append((f"{rule.name}: one piece of wiring lines the stretches of {len({i for i, _ in own})} pads of a cut "
                         f"(pads at {', '.join(_xy(pads[i]) for i, _ in own)}): it shorts them", inside))
             continue
         beyond = inside.difference(shapely.union_all([st for _, st in own])) if own else inside
         if beyond.area > TOL_UM ** 2:
             out.append((f"{rule.name}: wiring at {_xy(beyond)} runs along the cut off its pad's stretch", beyond))
+    return out
+
+
+def _one_net(members: set[int], piece: BaseGeometry, nets: list[str | None] | None,
+             labels: list[tuple[str, float, float]]) -> bool:
+    """Whether the pads `members`, lined by one `piece`, are one net: each pad's label, else the piece's one net label."""
+    on_piece = {t for t, x, y in labels if piece.covers(Point(x, y))}
+    mine = next(iter(on_piece)) if len(on_piece) == 1 else None
+    found = {(nets[i] if nets and nets[i] else mine) for i in members}
+    return None not in found and len(found) == 1
+
+
+def pad_labels(pads: list[BaseGeometry], texts: list[tuple[str, float, float]]) -> list[str | None]:
+    """The net label inside each pad (the first found), or None."""
+    out: list[str | None] = [None] * len(pads)
+    if pads and texts:
+        ti, pi = shapely.STRtree(_arr(pads)).query(shapely.points([(x, y) for _, x, y in texts]), predicate="within")
+        for t, p in sorted(zip(ti.tolist(), pi.tolist())):
+            if out[p] is None:
+                out[p] = texts[t][0]
     return out
 
 
@@ -365,7 +389,7 @@ def check_all(layers: dict[str, list[BaseGeometry]], pad_nets: list[tuple[str, B
     return {
         rows.name: groove1_over_rows(g1, pads, rows, pdk.rule("enclosure", "GROOVE1", "PAD"), run),
         through.name: groove2_through_pads(g2, pads, g1, through, pdk.rule("enclosure", "GROOVE1", "GROOVE2"), run),
-        contact.name: cut_contacts(bs, g2, pads, contact),
+        contact.name: cut_contacts(bs, g2, pads, contact, [n for n, _ in pad_nets]),
         wall.name: groove_wall_crossings(bs, g1, wall, pdk.rule("width", "BSWIRE")),
         "BSWIRE.NETS": bswire_nets(bs, pad_nets, balls, g1),
         pdk.rule("enclosure", "BSWIRE", "SMASK").name: smask_within_ball_pads(sm, bs, pdk.rule("enclosure", "BSWIRE", "SMASK")),
@@ -398,9 +422,13 @@ def drc_cut_through_pads(rule: Rule, cell) -> list:
 
 
 def drc_cut_contact(rule: Rule, cell) -> list:
-    """DRC: each pad's stretch of the cut lined by one lead, no lead on two pads' stretches."""
-    metal = [g for name in (rule.layers or [rule.layer]) for g in cell.shapes(name)]
-    return _findings(cut_contacts(metal, cell.shapes(rule.other), cell.shapes("PAD"), rule))
+    """DRC: each pad's stretch of the cut lined by one lead, no lead on two pads' stretches unless they are one net
+    (labels on PAD, else on the lead)."""
+    layers = rule.layers or [rule.layer]
+    metal = [g for name in layers for g in cell.shapes(name)]
+    pads = cell.shapes("PAD")
+    return _findings(cut_contacts(metal, cell.shapes(rule.other), pads, rule, pad_labels(pads, cell.texts("PAD")),
+                                  [t for name in layers for t in cell.texts(name)]))
 
 
 def drc_wall_angle(rule: Rule, cell) -> list:

@@ -10,8 +10,8 @@ import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
-from .geometry import teardrop, trace_polygons
-from .maze import SEQUENTIAL, Job, Maze, over_capacity
+from .geometry import pen_for, teardrop, trace_polygons
+from .maze import MARGIN, SEQUENTIAL, Job, Maze, lattice_pitch, make_lattice, over_capacity
 from .model import Route, RouteRules, Routing, Terminal
 from .plan import assign_balls
 
@@ -22,6 +22,7 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     pairs = assign_balls(pads, balls, mode)
     _check_separating_nets(pads, balls, pairs, keepin, rules)
     jobs = [Job(i, b, pads[i].net, *rules.for_net(pads[i].net)) for i, b in pairs]
+    _check_ring_cuts(pads, balls, keepin, jobs, rules)
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
     _check_landings(maze)
     left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
@@ -79,6 +80,68 @@ def _check_separating_nets(pads: Sequence[Terminal], balls: Sequence[Terminal], 
                 f"the die edge ({ring}) with less than {room:g} µm (one trace and its space) outside each, so "
                 f"each net's metal cuts the die in two with the other's pads on both sides (over by 1 crossing); "
                 f"give one net a ball per pad group or move a pad")
+
+
+class LatticeFull(RoutingError):
+    """A ring of balls has fewer free lattice nodes than nets that must cross it."""
+
+
+def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
+                     jobs: list[Job], rules: RouteRules) -> None:
+    """Refuse at once, before any path search, when some ring of balls lets out more nets than
+    the lattice has free nodes on it (negotiation could only churn until it gives up).
+
+    Ring k is the rectangle through the k-th ball coordinates from each edge of the array. When
+    it lies on lattice lines, every lattice path from a node strictly inside it to one strictly
+    outside has a node on it (a step moves at most one line in x and in y), and two nets never
+    share a node; so the nets whose ball is inside and whose pad landing is wholly outside need
+    as many distinct nodes on it, among those no other metal or the keep-in edge closes to them.
+    """
+    if len(balls) < 9 or not jobs:
+        return
+    pen = pen_for(min(j.width for j in jobs), rules.grid)
+    space = min(j.space for j in jobs)
+    clear = space + math.hypot(pen.a, pen.t) + MARGIN  # the lattice router's own node clearance
+    xy = np.array([(b.x, b.y) for b in balls])
+    lat = make_lattice(xy, keepin, lattice_pitch(2.0 * pen.diagonal + space, rules.pitch, rules.grid))
+    xs, ys = np.unique(np.round(xy[:, 0], 6)), np.unique(np.round(xy[:, 1], 6))
+    shapes = np.array([t.shape for t in [*pads, *balls]], dtype=object)
+    tree = shapely.STRtree(shapes)
+    ball_net = {j.ball: j.net for j in jobs}
+    net_of = [p.net for p in pads] + [ball_net.get(b, balls[b].net) for b in range(len(balls))]
+    pad_box = shapely.bounds(shapes[:len(pads)])
+    for k in range(min(len(xs), len(ys)) // 2):
+        x0, x1, y0, y1 = xs[k], xs[-1 - k], ys[k], ys[-1 - k]
+        i0, i1, j0, j1 = ((v - o) / lat.p for v, o in ((x0, lat.x0), (x1, lat.x0), (y0, lat.y0), (y1, lat.y0)))
+        if max(abs(v - round(v)) for v in (i0, i1, j0, j1)) > 1e-6 or i1 - i0 < 2 or j1 - j0 < 2:
+            continue
+        inside = [j for j in jobs if x0 < balls[j.ball].x < x1 and y0 < balls[j.ball].y < y1]
+        out = [j for j in inside if (pad_box[j.pad, 2] < x0 or pad_box[j.pad, 0] > x1 or
+                                     pad_box[j.pad, 3] < y0 or pad_box[j.pad, 1] > y1)]
+        nets = {j.net for j in out}
+        if not nets:
+            continue
+        ci, cj = np.arange(round(i0), round(i1) + 1), np.arange(round(j0), round(j1) + 1)  # the four sides
+        ii = np.concatenate([ci, ci, np.full(len(cj) - 2, ci[0]), np.full(len(cj) - 2, ci[-1])])
+        jj = np.concatenate([np.full(len(ci), cj[0]), np.full(len(ci), cj[-1]), cj[1:-1], cj[1:-1]])
+        px, py = lat.xy(ii, jj)
+        pts = shapely.points(px, py)
+        closed, on_pad = np.zeros(len(pts), bool), np.zeros(len(pts), bool)
+        p_idx, s_idx = tree.query(pts, predicate="dwithin", distance=clear - 1e-9)
+        for a, b in zip(p_idx.tolist(), s_idx.tolist()):
+            if net_of[b] not in nets:
+                closed[a] = True  # another net's metal (or a no-connect ball) is too close for any of them
+            elif b < len(pads):
+                on_pad[a] = True  # the keep-in edge does not close a node on a net's own pad
+        edge = math.hypot(pen.a, pen.t) + MARGIN  # the keep-in edge closes a node nearer than the pen
+        closed |= ~on_pad & (~shapely.contains_xy(keepin, px, py) | (shapely.distance(keepin.exterior, pts) < edge))
+        free = int(np.count_nonzero(~closed))
+        if len(nets) > free:
+            raise LatticeFull(
+                f"the ball ring through ({x0:.1f}, {y0:.1f}) and ({x1:.1f}, {y1:.1f}) must let {len(nets)} nets out "
+                f"to their pads (e.g. net {out[0].net}), but only {free} nodes of the lattice router's "
+                f"{lat.p:g} µm track lattice on it keep {space:g} µm from the balls and pads of other nets "
+                f"(over by {len(nets) - free}), so no path search on it can succeed")
 
 
 def _check_landings(maze: Maze) -> None:

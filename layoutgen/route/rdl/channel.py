@@ -13,6 +13,7 @@ tracks they arrive on and leave on are ordered and at least a pitch apart.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,7 @@ def _forward(
         order.reverse()
     ahead: tuple[Curve, float] | None = None  # curve of the trace ahead (mirrored u) and its leave
     for i in reversed(order):
-        a, l = sign * arrive[i], sign * leave[i]
+        a, l = sign * float(arrive[i]), sign * float(leave[i])  # Python floats: numpy scalars are slow here
         if l <= a:
             ahead = None
             continue
@@ -116,9 +117,10 @@ def _contour(curve: Curve, leave: float, clear: Clearance) -> Curve:
                     xs.add(round(cross, 9))
     start = ramps[0][0]
     out: Curve = []
+    us = _us(shifted)
     for x in sorted(u for u in xs if start - 1e-9 <= u <= end + 1e-9):
-        lo = max(_at(shifted, x, upper=False), _ramp_at(ramps, x, upper=False))
-        hi = max(_at(shifted, x, upper=True), _ramp_at(ramps, x, upper=True))
+        lo = max(_at(shifted, x, False, us), _ramp_at(ramps, x, upper=False))
+        hi = max(_at(shifted, x, True, us), _ramp_at(ramps, x, upper=True))
         out += [(x, lo), (x, hi)] if hi > lo + 1e-9 else [(x, hi)]
     return _tidy([(round(u, 9), round(v, 9)) for u, v in out if v > -1e17])
 
@@ -134,22 +136,34 @@ def _envelope(first: Curve, second: Curve, a: float, l: float) -> Curve:
                 if pu < pu + (v - pv) < qu:
                     xs.add(round(pu + (v - pv), 9))
     out: Curve = []
+    us1, us2 = _us(first), _us(second)
     for x in sorted(u for u in xs if u >= a - 1.0):
-        lo = max(_at(first, x, upper=False), _at(second, x, upper=False))
-        hi = max(_at(first, x, upper=True), _at(second, x, upper=True))
+        lo = max(_at(first, x, False, us1), _at(second, x, False, us2))
+        hi = max(_at(first, x, True, us1), _at(second, x, True, us2))
         out += [(x, lo), (x, hi)] if hi > lo + 1e-9 else [(x, hi)]
     return _tidy([(u, v) for u, v in out if v > -1e17])
 
 
-def _at(curve: Curve, x: float, upper: bool) -> float:
+def _us(curve: Curve) -> list[float] | None:
+    """The u of a staircase's breakpoints when they never decrease (what `_at` bisects), else None."""
+    us = [u for u, _ in curve]
+    return us if all(a <= b for a, b in zip(us, us[1:])) else None
+
+
+def _at(curve: Curve, x: float, upper: bool, us: list[float] | None = None) -> float:
     """Value of a staircase at x (the upper or lower end of a vertical step; −∞ outside).
 
-    A staircase rises from −∞ at its first point, so its lower value there is −∞.
+    A staircase rises from −∞ at its first point, so its lower value there is −∞. With `us`
+    (`_us(curve)`), only the pieces near x are visited: the same pieces pass the same test.
     """
     if not upper and curve and abs(x - curve[0][0]) < 1e-9:
         return -1e18
     best = -1e18
-    for (pu, pv), (qu, qv) in zip(curve, curve[1:]):
+    first, last = 0, len(curve) - 1
+    if us is not None:  # pieces whose u range can hold x (a margin wider than the test's)
+        first = max(0, bisect_left(us, x - 1e-6) - 1)
+        last = min(last, bisect_right(us, x + 1e-6))
+    for (pu, pv), (qu, qv) in zip(curve[first:last], curve[first + 1:last + 1]):
         if pu - 1e-9 <= x <= qu + 1e-9:
             if qu - pu < 1e-9:
                 val = max(pv, qv) if upper else min(pv, qv)

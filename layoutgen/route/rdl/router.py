@@ -52,7 +52,7 @@ from .geometry import (
 )
 from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
 from .model import Route, RouteRules, Routing, Terminal
-from .anywhere import route_anywhere
+from .anywhere import LatticeFull, route_anywhere
 from .verify import checked
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
@@ -84,9 +84,11 @@ def route(
             ring_error = error
     try:
         routing = route_anywhere(pads, balls, keepin, rules, mode)
-    except RoutingError:
+    except RoutingError as error:
         if ring_error is not None and "carry only" in str(ring_error):
             raise ring_error from None  # the ring count is the clearer reason when the array is over capacity
+        if ring_error is not None and isinstance(error, LatticeFull):
+            raise RoutingError(f"{ring_error}; the lattice router cannot take it either: {error}") from None
         raise
     return checked(routing, pads, keepin, rules)
 

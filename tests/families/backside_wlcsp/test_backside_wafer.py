@@ -99,10 +99,12 @@ def test_the_template_wafer_plates_isolates_and_is_drc_clean(wafer: Path):
     assert w["shots"]["per_shot"] == [5, 6] and w["shots"]["dies_per_shot"] == 30
     assert w["plating"]["tails_per_die"] == w["plating"]["pieces_per_die"] == PADS_PER_DIE
     assert w["plating"]["without_tail"] == [] and w["plating"]["ok"] and w["isolation"]["ok"]
-    assert w["result"] == ("79,728 BSWIRE pieces (34 nets per die) plate (48 per die × 1,661 dies) and 21 test-structure "
+    assert w["result"] == ("79,728 BSWIRE pieces (34 nets per die) plate (48 per die × 1,661 dies) and 90 test-structure "
                            "pieces (3 test sites): one network joined to the contact ring; all 79,728 pieces isolated after "
                            "dicing (48 per die × 1,661 dies, 34 nets per die); 3 test sites cut free of the bus")
     assert w["test_structures"]["sites"] == ["R24C24", "R47C24", "R1C24"]     # centre, top, bottom of the template
+    # 30 pieces a site: the groove chain's 19 links and 2 end leads, the Kelvin's 2 leads, line, comb halves, 4 monitors
+    assert sum(1 for st in w["test_structures"]["structures"] if st["site"] == "R24C24") == 8
     masks = {m["name"]: m for m in s["masks"]}
     assert list(masks) == MASKS and all(m["mirror"] for m in masks.values())
     assert masks["BSWIRE"]["layers"] == ["BSWIRE", "PLATE"]
@@ -321,7 +323,7 @@ def test_a_family_without_a_wafer_level_refuses_one_naming_the_line(tmp_path):
     fanout = TEMPLATES / "fanout_2die.py"      # (the sheet family builds its own: one sheet over the wafer)
     cfg = template_variant(fanout, tmp_path / "fanout_wafer.py",
                            "from layoutgen import Wafer\ndesign = design.model_copy(update={'wafer': Wafer(diameter=100)})")
-    with pytest.raises(ConfigError, match=r"fanout_wafer\.py:3: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
+    with pytest.raises(ConfigError, match=r"fanout_wafer\.py:4: Design\.wafer: .*families wlcsp_fanin, relief_csp, "
                                           r"sheet_terminals, backside_wlcsp; family 'fanout'"):
         build(cfg, out=tmp_path / "out", quiet=True)
     assert not (tmp_path / "out" / "fanout_2die").exists()
@@ -337,7 +339,7 @@ def test_the_report_shows_the_wafer_and_both_plating_results(wafer: Path):
     assert table["after dicing"].startswith("all 79,728 pieces isolated after dicing")
     assert table["plating tail, bus, ring (µm)"] == "20; 30; 2000"
     s = json.loads((wafer / "summary.json").read_text())["wafer"]["test_structures"]
-    assert table["test sites"] == f"R24C24, R47C24, R1C24: {len(s['structures'])} structures on BSWIRE (probe pads in teststructures.csv)"
+    assert table["test sites"] == f"R24C24, R47C24, R1C24: {len(s['structures'])} structures on PAD, BSWIRE (probe pads in teststructures.csv)"   # the chain runs through the pads
 
 
 def test_the_contact_ring_has_no_acute_notch_where_the_bus_meets_it(wafer):
@@ -364,3 +366,45 @@ def test_mask_thumbnails_zoom_to_a_die_site_and_the_mark_site_even_when_mirrored
             assert inked > 20, (png.name, inked)          # something of the site is drawn, not empty field
     page = (wafer / "report.html").read_text()
     assert all(f'alt="mask {m["name"]}, the mark site"' in page for m in masks)
+
+
+def test_after_dicing_the_groove_chain_runs_through_its_pads_and_touches_no_product_net(wafer: Path):
+    """The centre site's chain read from the mask files (mirrored back) and the pads: from probe pad A, grow its net
+    through each cut face (a cut through a pad lined by a lead) to the pad and on to the pad's other face: it reaches
+    B through all 20 pads, and no product pad, ball or other structure, once the saw kerf is gone."""
+    s = json.loads((wafer / "summary.json").read_text())
+    structures = [st for st in s["wafer"]["test_structures"]["structures"] if st["site"] == "R24C24"]
+    (chain,) = [st for st in structures if st["name"] == "CHAIN_GROOVE2"]
+    (a, b) = [(p["x_um"], p["y_um"]) for p in chain["pads"]]
+    cx, cy = (a[0] + b[0]) / 2, a[1] - 1600
+    near = kdb.Box(um(cx - 6500), um(cy - 6500), um(cx + 6500), um(cy + 6500))    # the site and its neighbours
+    mirrored = near.transformed(MIRROR)
+    combined = layout(wafer / f"{wafer.name}.gds")
+
+    def mask(name: str) -> kdb.Region:
+        return region(layout(wafer / "masks" / f"{name}.gds"), name, near=mirrored).transformed(MIRROR).merged()
+
+    metal = (mask("BSWIRE") - region(combined, "KERF", near=near)).merged()
+    pads = region(combined, "PAD", near=near).merged()
+    faces = (mask("GROOVE2") & pads & metal).merged()
+
+    def at(x: float, y: float) -> kdb.Region:
+        return kdb.Region(kdb.Box(um(x) - 1, um(y) - 1, um(x) + 1, um(y) + 1))
+
+    net, through = metal.interacting(at(*a)), kdb.Region()
+    for _ in range(100):
+        through = pads.interacting(faces.interacting(net))
+        grown = (net + metal.interacting(faces.interacting(through))).merged()
+        if grown.count() == net.count():
+            break
+        net = grown
+    assert not net.interacting(at(*b)).is_empty()
+    assert through.count() == chain["cut_pads"] == 20 and net.count() == 21        # 19 links and the two end leads
+    texts = kdb.Region()
+    for name in ("PAD", "BUMP"):    # the product nets' labels: pad centres and ball centres
+        for t in kdb.Texts(combined.top_cell().begin_shapes_rec_touching(combined.layer(*PDK.layer(name).gds), near)).each():
+            texts += at(t.bbox().center().x / 1000, t.bbox().center().y / 1000)
+    assert texts.count() > 100
+    assert net.interacting(texts).is_empty() and through.interacting(texts).is_empty()
+    others = [at(p["x_um"], p["y_um"]) for st in structures if st["name"] != chain["name"] for p in st["pads"]]
+    assert all(net.interacting(o).is_empty() for o in others)

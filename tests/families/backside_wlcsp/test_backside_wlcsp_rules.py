@@ -208,6 +208,24 @@ def test_lead_faults_on_the_cut_are_found(change, why):
     assert found and any(why in m for m, _ in found), found
 
 
+def test_one_piece_on_two_pads_stretches_is_a_short_unless_they_are_one_net():
+    """Pads 1 and 2 joined by one piece on the back (over the wall, off the cut): a short between two product nets or
+    unlabelled pads; one net (both pads labelled so, or unlabelled pads and the piece labelled: a daisy chain's link)
+    is what was drawn."""
+    w = wiring()
+    link = shapely.union_all([w[0], w[1], box(0, 200, 200, 215)])     # the two leads joined at their ball pads' level
+    joined = [link, w[2]]
+    short = "lines the stretches of 2 pads"
+    for nets, labels in ((None, []), (["VDD", "VSS", "IO"], []), (["VDD", "VSS", "IO"], [("TS_CHAIN", 100, 207)]),
+                         (None, [("TS_CHAIN", 100, 207), ("OTHER", 0, 150)])):
+        found = R.cut_contacts(joined, [CUT], PADS, CONTACT, nets, labels)
+        assert any(short in m for m, _ in found), (nets, labels)
+    for nets, labels in ((["VDD", "VDD", "IO"], []), (None, [("TS_CHAIN", 100, 207)]), ([None, "TS_CHAIN", None],
+                                                                                          [("TS_CHAIN", 100, 207)])):
+        assert R.cut_contacts(joined, [CUT], PADS, CONTACT, nets, labels) == [], (nets, labels)
+    assert R.pad_labels(PADS, [("VDD", 200, 0), ("VSS", 0, 5), ("X", 1000, 0)]) == ["VSS", "VDD", None]
+
+
 # --- BSWIRE.GROOVE1.X -------------------------------------------------------------------------
 
 def test_leads_crossing_square_are_clean():

@@ -112,3 +112,27 @@ def test_mould_and_stencil_marks_register_level_to_level_inside_the_edge_exclusi
     usable = WaferShape.of(w["diameter_mm"], w["orientation"], w["edge_exclusion_um"]).usable(PDK.grid_um)
     for sx, sy in marks["sites"]:
         assert usable.contains(shapely.box(sx - hw, sy - hh, sx + hw, sy + hh))
+
+
+def test_each_test_site_runs_a_line_over_four_protrusions_of_the_mould_masks(wafer):
+    """Read from the mask files: at every test site the RDL mask holds the relief line in one piece between its probe
+    pads, and the mould masks (mirrored back) four footprints with their recessed tiers under it."""
+    s = json.loads((wafer / "summary.json").read_text())
+    lines = [st for st in s["wafer"]["test_structures"]["structures"] if st["kind"] == "relief_line"]
+    assert len(lines) == len(s["wafer"]["test_structures"]["sites"]) == 3
+    from layoutgen.config import load_config
+
+    t = load_config(TEMPLATES / "relief_csp_wafer.py").package.protrusions.tiers
+    tiers = (t.protuberant_height, t.recessed_height)
+    for line in lines:
+        (ax, ay), (bx, by) = [(p["x_um"], p["y_um"]) for p in line["pads"]]
+        near = kdb.Box(round(ax * 1000) - 60000, round(ay * 1000) - 200000, round(bx * 1000) + 60000, round(ay * 1000) + 200000)
+        rdl = _region(wafer / "masks" / "RDL.gds", "RDL", near)
+        track = _box(ax, ay - 1, bx, ay + 1)
+        assert rdl.interacting(track).count() == 1 and (track - rdl).is_empty()
+        feet = _region(wafer / "masks" / "MOULD1.gds", "MOULD1", near.transformed(MIRROR)).transformed(MIRROR)
+        recess = _region(wafer / "masks" / "MOULD2.gds", "MOULD2", near.transformed(MIRROR)).transformed(MIRROR)
+        assert feet.interacting(track).count() == line["protrusions"] == 4
+        assert line["steps"]["total_um"] == 8 * tiers[0] + 8 * (tiers[0] - tiers[1])
+        # MOULD2 is clear field (chrome on the recessed tiers): the tiers under the line are its drawn shapes
+        assert recess.interacting(track).count() == 4
