@@ -14,7 +14,7 @@ Each runs in its own process so each peak memory (RSS) is its own; the tiled run
 the peak of the busiest worker process. Violation counts are printed side by side (KLayout
 counts edge pairs, several per site; ours one per site). Shared code: drc_bench_common.py.
 
-Run: python benchmarks/bench_drc_random.py [--sizes 100000,1000000] [--tiled]
+Run: python benchmarks/bench_drc_random.py [--sizes 100000,1000000 | --n 1000000] [--tiled]
 """
 
 from __future__ import annotations
@@ -55,14 +55,15 @@ def main() -> None:
     if child_main(sys.argv):
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--sizes", default="100000,1000000", help="comma list of rectangle counts")
+    ap.add_argument("--n", type=int, help="one rectangle count (instead of --sizes)")
     ap.add_argument("--tiled", action="store_true", help="also run tiled on 1 and 2 Dask workers")
     ap.add_argument("--skip", default="", help="comma list of runs to skip: klayout, untiled, tiled1, tiled2")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(","))) | (set() if a.tiled else {"tiled1", "tiled2"})
     print(f"{HEADER}  width / space violations")
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (int(s) for s in a.sizes.split(",")):
+        for n in [a.n] if a.n else (int(s) for s in a.sizes.split(",")):
             path = Path(tmp) / f"random{n}.gds"
             write_random_gds(path, n)
             compare(__file__, path, str(n), RULES, skip, lambda c: f"{c.get('RDL.W.1', 0)} / {c.get('RDL.S.1', 0)}")

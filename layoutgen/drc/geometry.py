@@ -113,23 +113,91 @@ def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, S
     return [(tuple(x), tuple(y)) for x, y in zip(ea.tolist(), eb.tolist())]  # type: ignore[misc]
 
 
+def _own_walls_near(segs: np.ndarray, offsets: np.ndarray, shape_of: np.ndarray, box: np.ndarray,
+                    tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate (piece, wall) pairs for `facing_walls`: each piece k with the walls of its own
+    shape (shape_of[k], runs of a segment table) whose extents come within `tol` of the piece's
+    extent `box[k]`, sorted by piece then wall. When the pieces' shapes hold few walls each, their
+    runs are compared directly; when a piece's shape is large (a whole net of a flat wafer), the
+    walls' extents go into an STRtree first. Either way the same pairs."""
+    counts = offsets[shape_of + 1] - offsets[shape_of]
+    if int(counts.sum()) <= 4 * len(segs) + 1_000_000:
+        idx, entry = _runs(offsets, shape_of)
+        return entry, idx
+    tree = shapely.STRtree(shapely.box(*np.minimum(segs[:, :2], segs[:, 2:]).T, *np.maximum(segs[:, :2], segs[:, 2:]).T))
+    entry, idx = tree.query(shapely.box(box[:, 0] - tol, box[:, 1] - tol, box[:, 2] + tol, box[:, 3] + tol))
+    own = (idx >= offsets[shape_of[entry]]) & (idx < offsets[shape_of[entry] + 1])
+    order = np.lexsort((idx[own], entry[own]))
+    return entry[own][order], idx[own][order]
+
+
 def facing_walls(pieces: np.ndarray, shapes: np.ndarray, shape_of: np.ndarray, min_angle_deg: float = 120.0) -> np.ndarray:
     """Whether each piece touches two walls of its shape (shapes[shape_of[k]]) whose normals
     differ by more than `min_angle_deg`: a gap or a neck between opposite walls, not the
     wedge of one corner. Vectorised: each shape's walls listed once, the walls near each
     piece found with one STRtree query, then their normals compared per piece."""
+    out = np.zeros(len(pieces), bool)
+    if len(pieces) == 0:
+        return out
+    tol = 1e-5
+    segs, normal, offsets = segment_table(shapes)
+    # Most pieces (a narrow trace, a slot) run along two opposite axis-parallel walls: those are
+    # settled from the coordinates; the rest measure their contact with each wall.
+    if min_angle_deg < 180.0:
+        out = _along_opposite_walls(pieces, shape_of, segs, normal, offsets, 10 * tol)
+    rest = np.flatnonzero(~out)
+    out[rest] = _facing_by_contact(pieces[rest], shape_of[rest], segs, normal, offsets, tol, min_angle_deg)
+    return out
+
+
+def _along_opposite_walls(pieces: np.ndarray, shape_of: np.ndarray, segs: np.ndarray, normal: np.ndarray,
+                          offsets: np.ndarray, min_len: float) -> np.ndarray:
+    """Whether each piece has edges lying on two opposite axis-parallel walls of its shape (same
+    line within 1e-6 µm, sharing more than `min_len` each): such walls touch the piece over at
+    least that length and their normals are 180° apart, so `facing_walls` holds. False says
+    only that this quick test does not settle it."""
+    n = len(pieces)
+    out = np.zeros(n, bool)
+    p0, p1, piece, _ = walls(pieces)
+    wall_shape = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    q0, q1 = segs[:, :2], segs[:, 2:]
+    flags = np.zeros((n, 4), bool)                            # per piece: walls facing -x, +x, -y, +y
+    for axis in (0, 1):                                       # 0: vertical lines (x fixed), 1: horizontal
+        along = 1 - axis
+        e = np.flatnonzero(np.abs(p1[:, axis] - p0[:, axis]) <= 1e-9)
+        w = np.flatnonzero(np.abs(q1[:, axis] - q0[:, axis]) <= 1e-9)
+        if len(e) == 0 or len(w) == 0:
+            continue
+        # One key per (shape, line): rows of both tables labelled together.
+        keys = np.concatenate([np.stack([shape_of[piece[e]], np.rint(p0[e, axis] * 1e6)], 1),
+                               np.stack([wall_shape[w], np.rint(q0[w, axis] * 1e6)], 1)]).astype(np.int64)
+        label = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+        le, lw = label[:len(e)], label[len(e):]
+        order = np.argsort(lw, kind="stable")
+        lo = np.searchsorted(lw[order], le, "left")
+        hi = np.searchsorted(lw[order], le, "right")
+        count = hi - lo
+        ei = np.repeat(np.arange(len(e)), count)
+        wi = order[np.repeat(lo, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))]
+        ea, eb = p0[e[ei], along], p1[e[ei], along]
+        wa, wb = q0[w[wi], along], q1[w[wi], along]
+        shared = np.minimum(np.maximum(ea, eb), np.maximum(wa, wb)) - np.maximum(np.minimum(ea, eb), np.minimum(wa, wb))
+        hit = shared > min_len
+        side = normal[w[wi[hit]], axis] > 0
+        np.logical_or.at(flags, (piece[e[ei[hit]]], 2 * axis + side.astype(np.int64)), True)
+    return (flags[:, 0] & flags[:, 1]) | (flags[:, 2] & flags[:, 3])
+
+
+def _facing_by_contact(pieces: np.ndarray, shape_of: np.ndarray, segs: np.ndarray, normal: np.ndarray,
+                       offsets: np.ndarray, tol: float, min_angle_deg: float) -> np.ndarray:
+    """`facing_walls` measured: the length each nearby wall of its shape shares with the piece
+    grown by `tol`, walls sharing more than 10·tol kept, their normals compared."""
     n = len(pieces)
     out = np.zeros(n, bool)
     if n == 0:
         return out
-    tol = 1e-5
-    segs, normal, offsets = segment_table(shapes)
     box = shapely.bounds(pieces)
-    tree = shapely.STRtree(shapely.box(*np.minimum(segs[:, :2], segs[:, 2:]).T, *np.maximum(segs[:, :2], segs[:, 2:]).T))
-    entry, idx = tree.query(shapely.box(box[:, 0] - tol, box[:, 1] - tol, box[:, 2] + tol, box[:, 3] + tol))
-    own = (idx >= offsets[shape_of[entry]]) & (idx < offsets[shape_of[entry] + 1])
-    order = np.lexsort((idx[own], entry[own]))
-    entry, idx = entry[own][order], idx[own][order]
+    entry, idx = _own_walls_near(segs, offsets, shape_of, box, tol)
     b = box[entry]
     s = segs[idx]
     near = (
@@ -218,17 +286,9 @@ def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float
     return np.minimum(a, b), np.maximum(a, b)
 
 
-def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geometry]]:
-    """(index, marker) for each V-shaped notch of a geometry: two walls of one shape that face
-    each other across the outside at less than 90° (KLayout's Euclidean space check with its
-    default 90° limit) and come closer than `space`. The marker covers the parts of both walls
-    within `space` of each other; wall pairs whose markers touch are one notch (a tip cut off
-    by a short edge is one notch, not three).
-
-    Vectorised: candidate wall pairs from one query of the walls' extents grown by `space`,
-    facing and distance tested with numpy, markers unioned per shape in one call."""
-    if len(geoms) == 0:
-        return []
+def walls(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every wall (boundary edge of non-zero length) of many polygons: its ends p0, p1 ((n, 2)
+    each, shapes to the left of p0 → p1), the polygon it belongs to, and its outward unit normal."""
     rings, owner = shapely.get_rings(shapely.orient_polygons(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
     same = ring[1:] == ring[:-1]                              # consecutive points of one ring: an edge
@@ -237,29 +297,84 @@ def acute_notches(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Ge
     length = np.hypot(*d.T)
     keep = length > 0
     p0, p1, own, d, length = p0[keep], p1[keep], own[keep], d[keep], length[keep]
-    if len(p0) < 2:
-        return []
     normal = np.stack([d[:, 1], -d[:, 0]], 1) / length[:, None]   # outward: shapes lie left of their rings
-    reach = space - EPS_UM
+    return p0, p1, own, normal
+
+
+def facing_pairs(p0: np.ndarray, p1: np.ndarray, own: np.ndarray, normal: np.ndarray,
+                 reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i, j) of walls (`walls`) of one shape that face each other across the outside
+    (outward normals more than 90° apart, some of each wall outside the other) and come within
+    `reach`, with their distance. Vectorised: candidates from one sweep of the walls' extents
+    grown by `reach` (`extent_pairs`), facing and distance tested with numpy."""
+    if len(p0) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach)
-    facing = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
 
     def ahead(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # some of wall b lies outside wall a
         return np.maximum(np.einsum("ij,ij->i", p0[b] - p0[a], normal[a]),
                           np.einsum("ij,ij->i", p1[b] - p0[a], normal[a])) > EPS_UM
 
-    pick = facing & ahead(i, j) & ahead(j, i)
+    # Each test on the pairs the cheaper ones before it kept.
+    pick = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
     i, j = i[pick], j[pick]
-    pick = segment_distance(p0[i], p1[i], p0[j], p1[j]) <= reach
+    pick = ahead(i, j)
     i, j = i[pick], j[pick]
+    pick = ahead(j, i)
+    i, j = i[pick], j[pick]
+    dist = segment_distance(p0[i], p1[i], p0[j], p1[j])
+    pick = dist <= reach
+    return i[pick], j[pick], dist[pick]
+
+
+# A segment's buffer with quad_segs=4 holds every point within this share of its distance (its
+# polygonal caps are inscribed in the round ones, 22.5° a side: cos 11.25° = 0.9808).
+_INSCRIBED = 0.98
+
+
+def _near_part(seg: np.ndarray, a0: np.ndarray, a1: np.ndarray, other: np.ndarray, b0: np.ndarray, b1: np.ndarray,
+               reach: float) -> np.ndarray:
+    """The part of each segment `seg` (ends a0, a1) within `reach` of `other` (ends b0, b1), as the
+    segment's intersection with the other's buffer; a segment whose two ends are well inside
+    that buffer lies wholly in it (the distance to a segment is convex along a line) and is its
+    own part, without the overlay."""
+    inside = _INSCRIBED * reach
+    whole = (segment_distance(a0, a0, b0, b1) <= inside) & (segment_distance(a1, a1, b0, b1) <= inside)
+    out = seg.copy()
+    part = ~whole
+    out[part] = shapely.intersection(seg[part], shapely.buffer(other[part], reach, quad_segs=4))
+    return out
+
+
+def acute_notches(geoms: np.ndarray, space: float,
+                  pairs: tuple[np.ndarray, ...] | None = None) -> list[tuple[int, shapely.Geometry]]:
+    """(index, marker) for each V-shaped notch of a geometry: two walls of one shape that face
+    each other across the outside at less than 90° (KLayout's Euclidean space check with its
+    default 90° limit) and come closer than `space`. The marker covers the parts of both walls
+    within `space` of each other; wall pairs whose markers touch are one notch (a tip cut off
+    by a short edge is one notch, not three). `pairs`: the shapes' `walls` and their
+    `facing_pairs` (i, j, distance) within some reach of at least `space`, when already found.
+
+    Vectorised: candidate wall pairs from one query of the walls' extents grown by `space`,
+    facing and distance tested with numpy, markers unioned per shape in one call."""
+    if len(geoms) == 0:
+        return []
+    reach = space - EPS_UM
+    if pairs is None:
+        p0, p1, own, normal = walls(geoms)
+        i, j, dist = facing_pairs(p0, p1, own, normal, reach)
+    else:
+        p0, p1, own, normal, i, j, dist = pairs
+        pick = dist <= reach
+        i, j = i[pick], j[pick]
     if len(i) == 0:
         return []
     order = np.lexsort((j, i))
     i, j = i[order], j[order]
     segs_i = shapely.linestrings(np.stack([p0[i], p1[i]], 1))
     segs_j = shapely.linestrings(np.stack([p0[j], p1[j]], 1))
-    near_i = shapely.intersection(segs_i, shapely.buffer(segs_j, reach, quad_segs=4))
-    near_j = shapely.intersection(segs_j, shapely.buffer(segs_i, reach, quad_segs=4))
+    near_i = _near_part(segs_i, p0[i], p1[i], segs_j, p0[j], p1[j], reach)
+    near_j = _near_part(segs_j, p0[j], p1[j], segs_i, p0[i], p1[i], reach)
     marks = shapely.buffer(shapely.convex_hull(shapely.union(near_i, near_j)), EPS_UM, quad_segs=1)
     shape = own[i]                                            # sorted: pairs come in order of their first wall
     shapes, first, count = np.unique(shape, return_index=True, return_counts=True)

@@ -128,8 +128,12 @@ def polygon_classes(polys: Polys) -> tuple[np.ndarray, np.ndarray]:
 def touching_groups(geoms: np.ndarray) -> np.ndarray:
     """A group label per geometry: geometries that touch, directly or through others, share one."""
     n = len(geoms)
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    # Extents meeting, then the candidates tested in one vectorised call: several times faster
+    # than the tree's own "intersects" query, which tests each candidate as it finds it.
+    left, right = shapely.STRtree(geoms).query(geoms)
     keep = left < right
+    left, right = left[keep], right[keep]
+    keep = shapely.intersects(geoms[left], geoms[right])
     graph = coo_matrix((np.ones(int(keep.sum()), np.int8), (left[keep], right[keep])), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 

@@ -88,7 +88,8 @@ def wide_unions(merged: np.ndarray, drawn: np.ndarray, width: float) -> np.ndarr
     wide = np.ones(len(merged), bool)
     other = drawn[~(rectangle_sides(drawn) >= width + 1e-3)]
     if len(merged) and len(other):
-        wide[shapely.STRtree(merged).query(other, predicate="intersects")[1]] = False
+        o, m = shapely.STRtree(merged).query(other)                # extents meet: then one vectorised test
+        wide[m[shapely.intersects(other[o], merged[m])]] = False
     return wide
 
 
@@ -101,16 +102,35 @@ def rectangle_sides(geoms: np.ndarray) -> np.ndarray:
     return np.where(box, np.minimum(w, h), np.nan)
 
 
-def narrow_gaps(geoms: np.ndarray, space: float) -> list[tuple[int, shapely.Geometry]]:
+def narrow_gaps(geoms: np.ndarray, space: float, candidates: np.ndarray | None = None) -> list[tuple[int, shapely.Geometry]]:
     """(index, piece) for each gap inside a geometry (notch or hole) narrower than `space`;
-    convex geometries have no gaps and are skipped."""
+    convex geometries have no gaps and are skipped, and so are those not in `candidates`
+    (bool per geometry, optional: `gap_candidates`)."""
     area = shapely.area(geoms)
-    concave = np.flatnonzero(shapely.area(shapely.convex_hull(geoms)) - area > SLIVER_UM2)
+    todo = np.arange(len(geoms)) if candidates is None else np.flatnonzero(candidates)
+    concave = todo[shapely.area(shapely.convex_hull(geoms[todo])) - area[todo] > SLIVER_UM2]
     closed = closing(geoms[concave], space)
     gained = shapely.area(closed) - area[concave]
     keep = gained > SLIVER_UM2
     idx = concave[keep]
     return _pieces(idx, shapely.difference(closed[keep], geoms[idx]), geoms)
+
+
+# How far apart (in spaces) two facing walls may be and still bound a gap the closing fills:
+# the offsets of two walls meet within the space; a square corner's reaches √2 of its half.
+GAP_REACH = 2.0
+
+
+def gap_candidates(n: int, own: np.ndarray, i: np.ndarray, dist: np.ndarray, space: float) -> np.ndarray:
+    """Whether each of `n` geometries can hold a gap narrower than `space`: it has two walls
+    facing each other across the outside (`geometry.facing_pairs`: `own` the shape of each
+    wall, pairs from wall `i`, their distances) closer than GAP_REACH spaces. A gap the
+    closing fills and `facing_walls` keeps lies between two of the shape's walls whose
+    normals are more than 120° apart and whose offsets by space / 2 met; a shape without such
+    a pair loses nothing to the filter, and the closing (a polygon overlay) is spared."""
+    out = np.zeros(n, bool)
+    out[own[i[dist <= GAP_REACH * space]]] = True
+    return out
 
 
 def _pieces(idx: np.ndarray, diffs: np.ndarray, geoms: np.ndarray) -> list[tuple[int, shapely.Geometry]]:
@@ -130,10 +150,49 @@ def without_fingers(parts: np.ndarray) -> np.ndarray:
     move its bounds and its reference vertex): opened by MARGIN_UM where that changes the bounds."""
     if not len(parts):
         return parts
-    opened = shapely.buffer(shapely.buffer(parts, -MARGIN_UM, join_style="mitre", mitre_limit=_MITRE),
-                            MARGIN_UM, join_style="mitre", mitre_limit=_MITRE)
-    b0, b1 = shapely.bounds(parts), shapely.bounds(opened)
-    moved = ~shapely.is_empty(opened) & (np.abs(b1 - b0) > 1e-3).any(axis=1)
     out = parts.copy()
-    out[moved] = opened[moved]
+    # Only a piece with a part narrower than 2·MARGIN_UM (then a vertex lies that close to an
+    # edge it does not end: its minimum clearance is small) or with a corner sharp enough for the
+    # mitre limit to cut can lose to the opening; the others are their own opening and are spared.
+    todo = np.flatnonzero((shapely.minimum_clearance(parts) < _FINGER_CLEARANCE_UM) | sharp_corners(parts, _FINGER_ANGLE_DEG))
+    part = parts[todo]
+    opened = shapely.buffer(shapely.buffer(part, -MARGIN_UM, join_style="mitre", mitre_limit=_MITRE),
+                            MARGIN_UM, join_style="mitre", mitre_limit=_MITRE)
+    b0, b1 = shapely.bounds(part), shapely.bounds(opened)
+    moved = ~shapely.is_empty(opened) & (np.abs(b1 - b0) > 1e-3).any(axis=1)
+    out[todo[moved]] = opened[moved]
+    return out
+
+
+# A piece is opened by MARGIN_UM in `without_fingers` when it has a vertex this close to an edge
+# it does not end, or a corner this sharp (a mitre limit of 10 cuts corners under 11.5°).
+_FINGER_CLEARANCE_UM = 20 * MARGIN_UM
+_FINGER_ANGLE_DEG = 20.0
+
+
+def sharp_corners(geoms: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Whether each polygon has a vertex whose two edges meet at less than `angle_deg` (a spike
+    or a crack), measured on every ring at once."""
+    out = np.zeros(len(geoms), bool)
+    rings, owner = shapely.get_rings(geoms, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    if len(xy) < 3:
+        return out
+    # Closed rings repeat their first point: each vertex's edges go to the previous and next
+    # points of its ring (the closing point stands for the first).
+    start = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])
+    size = np.diff(np.r_[start, len(ring)])
+    k = np.arange(len(xy))
+    pos = k - np.repeat(start, size)
+    n = np.repeat(size - 1, size)                              # distinct vertices of each ring
+    real = pos < n
+    k, pos, n = k[real], pos[real], n[real]
+    base = k - pos
+    prev = xy[base + (pos - 1) % n] - xy[k]
+    nxt = xy[base + (pos + 1) % n] - xy[k]
+    lp, ln = np.hypot(*prev.T), np.hypot(*nxt.T)
+    ok = (lp > 0) & (ln > 0)
+    cos = np.einsum("ij,ij->i", prev[ok], nxt[ok]) / (lp[ok] * ln[ok])
+    sharp = cos > np.cos(np.radians(angle_deg))
+    np.logical_or.at(out, owner[ring[k[ok]]][sharp], True)
     return out

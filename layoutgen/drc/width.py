@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import shapely
 
 from .merge import Shapes
 from .morph import narrow_parts, wide_unions
@@ -20,9 +21,9 @@ def check_width(shapes: Shapes, width: float, drawn: np.ndarray | None = None) -
         np.logical_and.at(wide, shapes.cls, per_shape_wide)      # a class is wide when all its members are
 
     def per_shape(geoms: np.ndarray) -> list[tuple[int, Finding]]:
-        return [
-            (i, Finding(f"narrower than {width:g} µm over {piece.area:.4g} µm²", region=piece))
-            for i, piece in narrow_parts(geoms, width, wide)
-        ]
+        found = narrow_parts(geoms, width, wide)
+        areas = shapely.area(np.array([piece for _, piece in found], object)).tolist()
+        return [(i, Finding(f"narrower than {width:g} µm over {a:.4g} µm²", region=piece))
+                for (i, piece), a in zip(found, areas)]
 
     return shapes.per_class(per_shape)

@@ -142,3 +142,46 @@ def test_the_angle_check_measures_each_part_of_a_multipolygon_and_skips_empty_sh
     assert [f.message for _, f in found] == [f.message for _, f in alone]
     assert [f.edges for _, f in found] == [f.edges for _, f in alone]
     assert angle_findings(np.array([shapely.Polygon()], dtype=object), 45.0, 0.01) == []
+
+
+def _mixed_shapes() -> "np.ndarray":
+    """Merged shapes of 200 random rectangles, rotated copies of them and slotted round pads: notches,
+    necks and holes at right angles, at slants and on curves."""
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(19)
+    lo = rng.integers(0, 300_000, (200, 2)) / 1000
+    size = rng.integers(2_000, 30_000, (200, 2)) / 1000
+    rects = shapely.box(lo[:, 0], lo[:, 1], lo[:, 0] + size[:, 0], lo[:, 1] + size[:, 1])
+    merged = shapely.get_parts(shapely.union_all(rects))
+    turned = [shapely.affinity.rotate(g, 17 * k, origin=(0, 0)) for k, g in enumerate(merged[:40])]
+    pads = [shapely.Point(600 + 80 * k, 0).buffer(30, quad_segs=16).difference(shapely.box(598 + 80 * k, -40, 600 + 80 * k + 1 + k, 5))
+            for k in range(8)]
+    return np.array([*merged, *turned, *pads], object)
+
+
+def test_the_space_checks_shortcuts_skip_no_gap(space=10.0):
+    """Only shapes with two facing walls within reach are closed, and pieces along two opposite
+    axis-parallel walls are settled without measuring contact: neither shortcut changes a finding."""
+    import numpy as np
+    import shapely
+
+    from layoutgen.drc import geometry as geo
+    from layoutgen.drc import morph
+
+    g = _mixed_shapes()
+    p0, p1, own, normal = geo.walls(g)
+    i, _, dist = geo.facing_pairs(p0, p1, own, normal, morph.GAP_REACH * space)
+    every = morph.narrow_gaps(g, space)
+    assert len(every) > 20
+    some = morph.narrow_gaps(g, space, morph.gap_candidates(len(g), own, i, dist, space))
+    assert [(k, p.wkb) for k, p in some] == [(k, p.wkb) for k, p in every]
+    for pieces_of in (lambda: morph.opening(g, space), lambda: morph.closing(g, space)):
+        changed = pieces_of()
+        idx = np.flatnonzero(np.abs(shapely.area(changed) - shapely.area(g)) > geo.SLIVER_UM2)
+        parts, which = shapely.get_parts(shapely.symmetric_difference(g[idx], changed[idx]), return_index=True)
+        segs, nrm, offsets = geo.segment_table(g[idx])
+        quick = geo._along_opposite_walls(parts, which, segs, nrm, offsets, 1e-4)
+        measured = geo._facing_by_contact(parts, which, segs, nrm, offsets, 1e-5, 120.0)
+        assert quick.any() and not (quick & ~measured).any()
