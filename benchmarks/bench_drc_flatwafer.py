@@ -14,12 +14,13 @@ vendor's flattened mask data looks like), then in separate processes:
 Printed: wall times, ratios, peak memory (RSS) of the process, and for the tiled runs the
 largest peak of a worker process; violation counts. Shared code: drc_bench_common.py.
 
-Run: python benchmarks/bench_drc_flatwafer.py [--diameter 200] [--skip untiled]
+Run: python benchmarks/bench_drc_flatwafer.py [--diameter 200] [--skip untiled] [--gds /tmp/flat200.gds]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -57,11 +58,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--diameter", type=float, default=200.0)
     ap.add_argument("--skip", default="", help="comma list of runs to skip: klayout, untiled, tiled1, tiled2")
+    ap.add_argument("--gds", type=Path, help="keep the flat wafer here (outside the repository, e.g. /tmp) and "
+                                               "reuse it when it exists")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        path = flat_wafer(Path(tmp), a.diameter)
+        if a.gds is not None and a.gds.is_file():
+            path = a.gds
+        else:
+            path = flat_wafer(Path(tmp), a.diameter)
+            if a.gds is not None:
+                path = Path(shutil.copyfile(path, a.gds))
         print(f"{a.diameter:g} mm wafer flattened in {time.perf_counter() - t0:.0f} s: {path.stat().st_size / 1e6:.0f} MB GDS")
         print(f"{HEADER}  violations (KLayout: width + space edge pairs; ours: whole deck)")
         compare(__file__, path, f"{a.diameter:g} mm", None, skip, lambda c: str(sum(c.values())))

@@ -96,7 +96,7 @@ class CellLayers:
                     near = np.zeros(len(polys), bool)
                     near[hit] = True
                     inside = np.zeros(len(polys), bool)
-                    inside[np.flatnonzero(near)] = shapely.covered_by(polygons(take_polys(polys, near), self.flat.dbu_um), area)
+                    inside[np.flatnonzero(near)] = shapely.covers(area, polygons(take_polys(polys, near), self.flat.dbu_um))  # prepared
                     polys = take_polys(polys, ~inside)
             self._raw[name] = polys
         return self._raw[name]

@@ -153,7 +153,20 @@ def place_terminals(pieces: Pieces, labels: dict[str, tuple[np.ndarray, np.ndarr
         on.append(piece)
     if not nets:
         return Terminals(np.empty(0, object), np.empty(0, object), np.zeros((0, 2)), np.zeros(0, np.int64))
-    return Terminals(np.concatenate(nets), np.concatenate(lays), np.concatenate(xys), np.concatenate(on))
+    return sort_terminals(Terminals(np.concatenate(nets), np.concatenate(lays), np.concatenate(xys),
+                                    np.concatenate(on)), list(labels))
+
+
+def sort_terminals(terms: Terminals, layers: list[str]) -> Terminals:
+    """Terminals in one order whatever order the file lists its labels in: by label layer (in
+    `layers` order), then position (y, x), then net name. Messages list terminals in this order."""
+    if len(terms.net) < 2:
+        return terms
+    rank = {n: i for i, n in enumerate(layers)}
+    lay = np.array([rank.get(str(n), len(layers)) for n in terms.layer])
+    net = np.unique(terms.net.astype(str), return_inverse=True)[1]
+    order = np.lexsort((net, terms.xy[:, 0], terms.xy[:, 1], lay))
+    return Terminals(terms.net[order], terms.layer[order], terms.xy[order], terms.piece[order])
 
 
 def join_nets(terms: Terminals, joins: list[list[str]]) -> Terminals:

@@ -33,11 +33,93 @@ def windows(extent: tuple[float, float, float, float], window: float, step: floa
     return shapely.box(gx, gy, np.minimum(gx + window, x1), np.minimum(gy + window, y1))
 
 
+# A box touching more grid cells than this is joined by comparing it with every box.
+BIG_BOX_CELLS = 64
+
+
 def clusters(bounds: np.ndarray, gap: float) -> list[tuple[float, float, float, float]]:
     """Extents (x0, y0, x1, y1) of the groups of boxes (rows of `bounds`) that lie within `gap`
-    of each other, directly or through others."""
+    of each other, directly or through others (their boxes grown by gap / 2 meet).
+
+    Dense layouts (a flattened wafer: a million boxes, each within a window of a thousand
+    others) never list every close pair. On a grid of cells a little narrower than `gap`,
+    boxes that touch one cell are within `gap` of each other: joined through the cell. Two
+    cells side by side (one row or column) are joined when the box reaching furthest out of
+    one and the box reaching furthest into it from the other meet when grown; only for cells
+    that touch at a corner and are still apart are the boxes compared pair by pair."""
     if len(bounds) == 0:
         return []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(bounds)
+    b = np.asarray(bounds, np.float64)
+    h = gap / 2
+    g = np.column_stack([b[:, :2] - h, b[:, 2:] + h])         # the grown boxes, as the definition has them
+    side = gap * (1 - 1e-9) if gap > 0 else 1.0               # narrower than gap by far more than float noise
+    lo = b[:, :2].min(axis=0)
+    c0 = np.floor((b[:, :2] - lo) / side).astype(np.int64)
+    c1 = np.floor((b[:, 2:] - lo) / side).astype(np.int64)
+    ncol = int(c1[:, 0].max()) + 3
+    spans = c1 - c0 + 1
+    count = spans[:, 0] * spans[:, 1]
+    big = np.flatnonzero(count > BIG_BOX_CELLS)               # rings, buses: compared with every box instead
+    count[big] = 0
+    item = np.repeat(np.arange(n), count)
+    k = np.arange(len(item)) - np.repeat(np.cumsum(count) - count, count)
+    cells, node = np.unique((c0[item, 1] + k // spans[item, 0]) * ncol + c0[item, 0] + k % spans[item, 0], return_inverse=True)
+    node = node.ravel()
+    nc = len(cells)
+    m = n + nc
+    src, dst = [item], [n + node]
+    # per cell: how far its boxes reach out (grown) right and up, and in from the left and below
+    reach = np.stack([np.full(nc, -np.inf), np.full(nc, -np.inf), np.full(nc, np.inf), np.full(nc, np.inf)], 1)
+    np.maximum.at(reach[:, 0], node, g[item, 2])
+    np.maximum.at(reach[:, 1], node, g[item, 3])
+    np.minimum.at(reach[:, 2], node, g[item, 0])
+    np.minimum.at(reach[:, 3], node, g[item, 1])
+    for d, axis in ((1, 0), (ncol, 1)):
+        j = np.minimum(np.searchsorted(cells, cells + d), nc - 1)
+        hit = np.flatnonzero((cells[j] == cells + d) & (reach[:, axis] >= reach[j, 2 + axis]))
+        src.append(n + hit)
+        dst.append(n + j[hit])
+
+    def label() -> np.ndarray:
+        s_, d_ = np.concatenate(src), np.concatenate(dst)
+        return connected_components(coo_matrix((np.ones(len(s_), np.int8), (s_, d_)), shape=(m, m)), directed=False)[1]
+
+    comp = label()
+    cell_comp = comp[n:]
+    apart = np.zeros(nc, bool)
+    for d in (ncol - 1, ncol + 1):                            # corner neighbours still apart
+        j = np.minimum(np.searchsorted(cells, cells + d), nc - 1)
+        hit = (cells[j] == cells + d) & (cell_comp[j] != cell_comp)
+        apart[hit] = True
+        apart[j[hit]] = True
+    near = np.unique(item[apart[node]])
+    if len(near) > 1:
+        grown = shapely.box(g[near, 0], g[near, 1], g[near, 2], g[near, 3])
+        i, j = shapely.STRtree(grown).query(grown, predicate="intersects")
+        src.append(near[i])
+        dst.append(near[j])
+    if len(big):
+        i, j = shapely.STRtree(shapely.box(g[:, 0], g[:, 1], g[:, 2], g[:, 3])).query(
+            shapely.box(g[big, 0], g[big, 1], g[big, 2], g[big, 3]), predicate="intersects")
+        src.append(big[i])
+        dst.append(j)
+    if len(near) > 1 or len(big):
+        comp = label()
+    _, box_label = np.unique(comp[:n], return_inverse=True)
+    box_label = box_label.ravel()
+    ext = np.stack([np.full(box_label.max() + 1, np.inf), np.full(box_label.max() + 1, np.inf),
+                    np.full(box_label.max() + 1, -np.inf), np.full(box_label.max() + 1, -np.inf)], 1)
+    for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+        f.at(ext[:, c], box_label, b[:, c])
+    return sorted(tuple(float(v) for v in row) for row in ext)
+
+
+def _clusters_by_pairs(bounds: np.ndarray, gap: float) -> list[tuple[float, float, float, float]]:
+    """`clusters` by testing every pair of boxes (the definition; for tests)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 

@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 
 import math
+import os
+import threading
 
 import gdstk
 import numpy as np
@@ -121,7 +123,29 @@ class Flat:
         return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
 
 
-class Layout:
+class _TopCells:
+    """Picking the cells to check, for a file read by either reader (`path`, `cells`, `top_names`)."""
+
+    path: Path
+    cells: dict
+
+    def top_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def pick_tops(self, top: str | None) -> list[str]:
+        """The cells to check: `top` if given, else every top cell (usually one)."""
+        if top is not None:
+            if top not in self.cells:
+                known = ", ".join(sorted(self.cells)) or "none"
+                raise DrcError(f"{self.path}: no cell {top!r} (cells: {known})")
+            return [top]
+        tops = self.top_names()
+        if not tops:
+            raise DrcError(f"{self.path}: no top cell (the file has no cells, or every cell is placed in a cycle)")
+        return tops
+
+
+class Layout(_TopCells):
     """A GDS file read: its library, database unit and the cells by name."""
 
     def __init__(self, path: str | Path) -> None:
@@ -168,18 +192,6 @@ class Layout:
     def top_names(self) -> list[str]:
         """Names of the top cells (placed by no other cell)."""
         return [c.name for c in self.library.top_level() if isinstance(c, gdstk.Cell)]
-
-    def pick_tops(self, top: str | None) -> list[str]:
-        """The cells to check: `top` if given, else every top cell (usually one)."""
-        if top is not None:
-            if top not in self.cells:
-                known = ", ".join(sorted(self.cells)) or "none"
-                raise DrcError(f"{self.path}: no cell {top!r} (cells: {known})")
-            return [top]
-        tops = self.top_names()
-        if not tops:
-            raise DrcError(f"{self.path}: no top cell (the file has no cells, or every cell is placed in a cycle)")
-        return tops
 
     def own(self, name: str) -> tuple[Polys, Labels]:
         """What cell `name` draws itself (no placements), memoised."""
@@ -263,7 +275,8 @@ def cell_shapes(cell: gdstk.Cell, dbu_um: float) -> tuple[Polys, Labels]:
             first = np.repeat(starts[ring_of] - (np.cumsum(n_v) - n_v), n_v)
             offsets = np.zeros(len(ring_of) + 1, np.int64)
             np.cumsum(n_v, out=offsets[1:])
-            polys = Polys(xy[first + np.arange(int(n_v.sum()))] + np.repeat(shift, n_v, axis=0), offsets, keys[ring_of])
+            polys = ordered(canonical(Polys(xy[first + np.arange(int(n_v.sum()))] + np.repeat(shift, n_v, axis=0),
+                                            offsets, keys[ring_of])))
     texts, xys, lkeys = [], [], []
     for lab in cell.labels:
         for off in _repetition_offsets(lab.repetition, dbu_um):
@@ -298,14 +311,65 @@ def placements(cell: gdstk.Cell, dbu_um: float, path: Path | str = "") -> list[P
 
 
 def place_polys(polys: Polys, pl: Placement) -> Polys:
-    """Every repetition of `polys` under placement `pl`."""
+    """Every repetition of `polys` under placement `pl` (vertices put back in `canonical` order
+    when the placement rotates or mirrors)."""
     reps = len(pl.offsets)
     if len(polys) == 0:
         return Polys.empty()
+    if pl.rotation or pl.x_reflection:
+        one = Placement(pl.child, pl.origin, pl.rotation, pl.magnification, pl.x_reflection, np.zeros((1, 2)))
+        polys = canonical(Polys(one.apply(polys.xy), polys.offsets, polys.key))
+        pl = Placement(pl.child, (0, 0), 0.0, 1.0, False, pl.offsets)
     xy = pl.apply(polys.xy)
     n = len(polys.xy)
     offsets = np.concatenate([polys.offsets[:-1] + i * n for i in range(reps)] + [[reps * n]])
     return Polys(xy, offsets.astype(np.int64), np.tile(polys.key, reps))
+
+
+def ordered(polys: Polys) -> Polys:
+    """The same polygons sorted by layer, then lower-left corner (y, x), then upper-right corner
+    and vertex count: one order whatever order the file stores them in (a tile's view, picked
+    from KLayout's index, lists its polygons in the order the whole file does)."""
+    if len(polys) < 2:
+        return polys
+    counts = np.diff(polys.offsets)
+    starts = polys.offsets[:-1]
+    x, y = polys.xy[:, 0], polys.xy[:, 1]
+    lo_x, lo_y = np.minimum.reduceat(x, starts), np.minimum.reduceat(y, starts)
+    hi_x, hi_y = np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)
+    order = np.lexsort((counts, hi_x, hi_y, lo_x, lo_y, polys.key))
+    if (order == np.arange(len(order))).all():
+        return polys
+    n = counts[order]
+    offsets = np.zeros(len(order) + 1, np.int64)
+    np.cumsum(n, out=offsets[1:])
+    first = np.repeat(starts[order] - offsets[:-1], n)
+    return Polys(polys.xy[first + np.arange(int(n.sum()))], offsets, polys.key[order])
+
+
+def canonical(polys: Polys) -> Polys:
+    """The same polygons with each one's vertices in one order whatever order the file gave:
+    clockwise from the lowest (then leftmost) vertex, as KLayout stores a polygon. Two readers
+    of one file (this one, and a tile's view that KLayout picks) then give equal vertex lists,
+    so equal markers where edges tie."""
+    if len(polys) == 0:
+        return polys
+    xy, off = polys.xy, polys.offsets
+    counts = np.diff(off)
+    starts = off[:-1]
+    pid = np.repeat(np.arange(len(counts)), counts)
+    k = np.arange(len(xy)) - starts[pid]
+    nxt = starts[pid] + (k + 1) % counts[pid]
+    x, y = xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64)
+    twice_area = np.add.reduceat(x * y[nxt] - x[nxt] * y, starts)
+    ccw = twice_area[pid] > 0                                   # reverse these: clockwise
+    k = np.where(ccw, counts[pid] - 1 - k, k)
+    idx = starts[pid] + k
+    xy = xy[idx]
+    order = np.lexsort((xy[:, 0], xy[:, 1], pid))
+    first = order[starts] - starts                              # position of each polygon's lowest vertex
+    k = np.arange(len(xy)) - starts[pid]
+    return Polys(xy[starts[pid] + (k + first[pid]) % counts[pid]], off, polys.key)
 
 
 def place_labels(labels: Labels, pl: Placement) -> Labels:
@@ -338,3 +402,147 @@ def concat_labels(parts: list[Labels]) -> Labels:
         np.concatenate([p.xy for p in parts]),
         np.concatenate([p.key for p in parts]),
     )
+
+
+# ---------------------------------------------------------------- a region of a file (tiled DRC)
+
+_REGION_LAYOUTS: dict[tuple[str, int, int], object] = {}
+_REGION_LOCK = threading.Lock()
+
+
+def _region_layout(path: str):
+    """The file as KLayout holds it (compact, shapes indexed by box), read once per process;
+    only the last file is kept."""
+    import klayout.db as kdb
+
+    st = os.stat(path)
+    key = (os.path.abspath(path), st.st_mtime_ns, st.st_size)
+    with _REGION_LOCK:
+        ly = _REGION_LAYOUTS.get(key)
+        if ly is None:
+            _REGION_LAYOUTS.clear()
+            ly = kdb.Layout()
+            try:
+                ly.read(path)
+            except RuntimeError as e:
+                raise DrcError(f"cannot read {path}: {e}") from None
+            _REGION_LAYOUTS[key] = ly
+        return ly
+
+
+def region_bounds(path: str, cell: str) -> tuple[tuple[int, int, int, int] | None, int]:
+    """Extent (database units) of cell `cell` of the file, flattened, and how many polygons it
+    places (each placement counted), without flattening it."""
+    ly = _region_layout(path)
+    top = ly.cell(cell)
+    if top is None:
+        raise DrcError(f"{path}: no cell {cell!r}")
+    mult: dict[int, int] = {top.cell_index(): 1}
+    for ci in ly.each_cell_top_down():
+        m = mult.get(ci, 0)
+        if not m:
+            continue
+        for inst in ly.cell(ci).each_inst():
+            mult[inst.cell_index] = mult.get(inst.cell_index, 0) + m * inst.size()
+    n = 0
+    for ci, m in mult.items():
+        c = ly.cell(ci)
+        n += m * sum(c.shapes(li).size() for li in ly.layer_indexes())
+    b = top.bbox()
+    return (None if b.empty() else (b.left, b.bottom, b.right, b.top)), n
+
+
+def region_is_flat(path: str, cell: str) -> bool:
+    """Whether cell `cell` of the file places no other cell (a flat file)."""
+    ly = _region_layout(path)
+    top = ly.cell(cell)
+    return top is not None and top.child_instances() == 0
+
+
+def read_region(path: str, cell: str, boxes: dict[int, tuple[int, int, int, int]], dbu_um: float) -> Flat:
+    """The polygons and labels of `cell` (flattened) on each layer key of `boxes` whose extent
+    touches that key's box (database units): whole shapes, never clipped. KLayout picks them
+    from its index; they come back through a small GDS as the file reader makes them."""
+    import klayout.db as kdb
+    import gdstk
+    import tempfile
+
+    ly = _region_layout(path)
+    top = ly.cell(cell)
+    if top is None:
+        raise DrcError(f"{path}: no cell {cell!r}")
+    sub = kdb.Layout()
+    sub.dbu = ly.dbu
+    out = sub.create_cell(cell)
+    for key, (x0, y0, x1, y1) in boxes.items():
+        li = ly.find_layer(key >> 16, key & 0xFFFF)
+        if li is None:
+            continue
+        it = top.begin_shapes_rec_touching(li, kdb.Box(x0, y0, x1, y1))
+        out.shapes(sub.layer(key >> 16, key & 0xFFFF)).insert(it)
+    with tempfile.TemporaryDirectory(prefix="layoutgen-tile-") as tmp:
+        name = os.path.join(tmp, "region.gds")
+        sub.write(name)
+        lib = gdstk.read_gds(name, unit=1e-6)
+    polys, labels = cell_shapes(lib.cells[0], dbu_um) if lib.cells else (Polys.empty(), Labels.empty())
+    return Flat(cell, polys, labels, dbu_um)
+
+
+def region_keys(path: str) -> list[int]:
+    """The layer keys (layer, datatype) the file has shapes on, as KLayout reads it."""
+    ly = _region_layout(path)
+    return [layer_key(info.layer, info.datatype) for li, info in zip(ly.layer_indexes(), ly.layer_infos())]
+
+
+class FileIndex(_TopCells):
+    """A layout file as the tiled DRC's client sees it, from KLayout's reading (`read_region`'s,
+    shared in the process): cells, top cells, polygon counts per layer and each cell's labels;
+    polygons are never converted (each worker reads its own region). `own(name)` gives the cell's
+    labels and no polygons: what `engine.not_applicable` and `engine.unknown_layers` ask."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            kind = "OASIS" if self.path.suffix.lower() in (".oas", ".oasis") else "GDS"
+            raise DrcError(f"cannot read {kind} {self.path}: no such file")
+        self._ly = _region_layout(str(self.path))
+        self.dbu_um = self._ly.dbu
+        self.cells = {c.name: c.cell_index() for c in self._ly.each_cell()}
+        self._counts: dict[tuple[int, int], int] | None = None
+
+    def top_names(self) -> list[str]:
+        """Names of the top cells (placed by no other cell)."""
+        return [self._ly.cell(ci).name for ci in self._ly.each_top_cell()]
+
+    def layer_counts(self) -> dict[tuple[int, int], int]:
+        """(layer, datatype) -> shapes other than texts the cells draw themselves (each cell once)."""
+        import klayout.db as kdb
+
+        if self._counts is None:
+            out: dict[tuple[int, int], int] = {}
+            for li, info in zip(self._ly.layer_indexes(), self._ly.layer_infos()):
+                n = 0
+                for c in self._ly.each_cell():
+                    shapes = c.shapes(li)
+                    if shapes.size():
+                        n += shapes.size() - sum(1 for _ in shapes.each(kdb.Shapes.STexts))
+                if n:
+                    out[(info.layer, info.datatype)] = n
+            self._counts = out
+        return self._counts
+
+    def own(self, name: str) -> tuple[Polys, Labels]:
+        """The labels cell `name` draws itself, and no polygons (see the class)."""
+        import klayout.db as kdb
+
+        cell = self._ly.cell(name)
+        texts, xys, keys = [], [], []
+        for li, info in zip(self._ly.layer_indexes(), self._ly.layer_infos()):
+            for sh in cell.shapes(li).each(kdb.Shapes.STexts):
+                t = sh.text
+                texts.append(t.string)
+                xys.append((t.x, t.y))
+                keys.append(layer_key(info.layer, info.datatype))
+        labels = Labels(np.array(texts, object), np.array(xys, np.int64).reshape(-1, 2), np.array(keys, np.int64)) \
+            if texts else Labels.empty()
+        return Polys.empty(), labels

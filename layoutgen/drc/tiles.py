@@ -1,13 +1,17 @@
-"""Tiled flat DRC on Dask: the flattened layout cut into tiles, each checked by a worker,
-the markers merged so that each violation is reported once, as the untiled check reports it.
+"""Tiled flat DRC on Dask: the flattened layout cut into tiles, each checked by a worker that
+reads its own region of the file, the markers merged so that each violation is reported once,
+as the untiled check reports it.
 
 How it stays exact (all lengths in µm, the tile grid in database units):
 
-- Shapes are never clipped. First each tile finds which drawn polygons touch inside it
-  (one STRtree query per layer); the client joins these pairs into connected components
-  (the shapes that merging will make), so every tile works on whole merged shapes.
-- A tile's view is every component whose extent comes within the halo (the largest
-  distance of the local rules, plus a margin) of the tile's core, and the MARK shapes
+- Shapes are never clipped. Workers read whole polygons from the file with KLayout (its shape
+  index picks those whose extent touches a box: `read.read_region`); the client never
+  flattens the layout. A first pass reads each tile's core and groups the polygons that touch
+  per layer; the client joins the groups of all tiles (a polygon two tiles read has one
+  identity: its layer and vertices) into the layout's merged shapes and their extents.
+- A tile's view is every merged shape whose extent comes within the halo (the largest
+  distance of the local rules, plus a margin) of the tile's core: per layer the worker reads
+  the core grown by the halo, grown again to hold those shapes whole, and the MARK shapes
   around them. The deck's local rules run on the view with the ordinary engine.
 - Each finding has an anchor: the midpoint between its two marker edges (a pair of shapes
   closer than a rule), the centre of the shape for centre rules, else the lower-left corner
@@ -15,21 +19,27 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   anchor, so the tile whose core holds the anchor sees the finding exactly as the untiled
   check does, and only that tile keeps it: a violation across a border is reported once.
 - Density: each tile adds the area its own merged shapes (those whose lower-left corner is
-  in its core) cover in every window; the client sums the windows of the whole layout,
-  whose grid comes from the whole layout's extent, exactly as the untiled check.
-- Rules that need the whole layout at once (connectivity, the wafer's plating and
-  isolation checks, family rule kinds) run untiled in one worker task that reads the file
-  itself (never skipped: their violations join the tiles' in deck order); that worker's
-  memory is the flat file's, not a tile's. As `run_drc(..., hierarchical=False)`, on a wafer
-  they see the plating network join every net before dicing (NET.SHORT), where `run_drc`'s
-  hierarchical check of a wafer looks per die.
+  in its core) cover in every window; the client sums the windows of the whole layout, whose
+  clusters come from the extents of every polygon (each counted by the tile that owns its
+  corner), exactly as the untiled check.
+- Opens and shorts: each tile builds the conductor pieces of the polygons touching its core
+  and places the labels whose point lies in it; every contact between two shapes lies in some
+  core, whose tile reads both. The client joins pieces that hold one polygon and the pieces a
+  via shape (joined the same way) overlaps below and above, then runs the same checks.
+- The wafer's plating and isolation checks (they read the hierarchy), a stack with sidewall
+  vias, and family rule kinds run untiled in one worker task that reads the file itself
+  (never skipped: their violations join the tiles' in deck order); that worker's memory is the
+  flat file's, not a tile's.
 
-Geometry equals the untiled result up to float rounding far below the database unit
-(translated copies may be merged from another representative shape).
+Both readers give polygons in one canonical order (`read.canonical`, `read.ordered`), so ties
+between equally near edges break alike; a layout that KLayout reads differently from gdstk
+(collinear or repeated vertices KLayout drops, placements at odd angles rounded otherwise) may
+still give markers whose vertices differ (not covered by the tests).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import resource
@@ -46,11 +56,14 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import DrcError
 from ..pdk import Pdk, Rule
 from .density import clusters, density_findings, window_starts, windows
-from ..rulekinds import RULE_KINDS, kinds_of
+from ..layout import joined_nets
+from ..rulekinds import RULE_KINDS, kinds_of, runs_per_top
 from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys
 from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
-from .read import Flat, Labels, Layout, Polys, layer_key
+from .connectivity import Terminals, find_opens, find_shorts, join_nets, overlapping_pairs, place_terminals, sort_terminals
+from .merge import touching_groups
+from .read import FileIndex, Layout, layer_key, read_region, region_bounds, region_is_flat, region_keys
 from .violation import DrcResult, Finding, Violation
 from .waivers import Waiver, apply_waivers, load_waivers
 
@@ -173,48 +186,403 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def touching_pairs(polys: Polys, ids: np.ndarray, dbu_um: float) -> np.ndarray:
-    """(2, k) global ids of polygon pairs on one layer that touch or overlap (worker task)."""
-    out = [np.zeros((2, 0), np.int64)]
-    for key in np.unique(polys.key):
-        sel = polys.key == key
-        geoms = polygons(take_polys(polys, sel), dbu_um)
-        left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-        keep = left < right
-        gid = ids[sel]
-        out.append(np.stack([gid[left[keep]], gid[right[keep]]]))
-    return np.concatenate(out, axis=1)
+def _digest(key: int, xy: np.ndarray) -> bytes:
+    """A polygon's identity across tiles: its layer and integer vertices (as KLayout returns them)."""
+    return hashlib.blake2b(int(key).to_bytes(8, "little") + np.ascontiguousarray(xy).tobytes(), digest_size=16).digest()
 
 
-@dataclass(frozen=True)
-class TileJob:
-    """What one tile's worker needs: its view of the layout and where its core is."""
-
-    t: int
-    polys: Polys
-    cell: str
-    dbu_um: float
-    grid: TileGrid
-    extents: dict[str, list[tuple[float, float, float, float]]]   # per density rule: the clusters' extents
+def inside(b: np.ndarray, box: tuple[int, int, int, int], margin: int = 0) -> np.ndarray:
+    """Whether each extent (rows of `b`, dbu) lies strictly inside `box` shrunk by `margin`."""
+    x0, y0, x1, y1 = box
+    return (b[:, 0] > x0 + margin) & (b[:, 1] > y0 + margin) & (b[:, 2] < x1 - margin) & (b[:, 3] < y1 - margin)
 
 
-def check_tile(job: TileJob, pdk: Pdk, local: list[Rule], density: list[Rule], exempt: bool) -> dict:
-    """Run the local rules on one tile's view; keep the findings it owns; add up its
-    shapes' density per window (worker task)."""
-    flat = Flat(job.cell, job.polys, Labels.empty(), job.dbu_um)
+def scan_tile(path: str, cell: str, t: int, grid: TileGrid, keys: list[int], bound_keys: list[int], halo: int,
+              dbu_um: float) -> dict:
+    """First pass over one tile (worker task): the polygons that touch its core, read from the
+    file, grouped per layer into touching groups. Returned: the extent and layer of every group
+    that reaches within a halo of the core's edge, and for its polygons that other tiles read
+    too (extent not strictly inside the core) their identity, so that the client can join the
+    groups of all tiles into the layout's merged shapes; with `bound_keys`, the extents of the
+    polygons the tile owns (lower-left corner in its core) on those layers."""
+    core = grid.core(t)
+    flat = read_region(path, cell, {k: core for k in dict.fromkeys(keys + bound_keys)}, dbu_um)
+    polys = flat.polys
+    bounds = poly_bounds(polys)
+    out_b, out_k, link_g, link_d = [np.zeros((0, 4), np.int64)], [np.zeros(0, np.int64)], [], []
+    n_groups = 0
+    count = 0
+    for key in keys:
+        sel = np.flatnonzero(polys.key == key)
+        if len(sel) == 0:
+            continue
+        count += len(sel)
+        label = touching_groups(polygons(take_polys(polys, polys.key == key), dbu_um))
+        g = int(label.max()) + 1
+        big = np.iinfo(np.int64).max
+        gb = np.stack([np.full(g, big), np.full(g, big), np.full(g, -big), np.full(g, -big)], 1)
+        b = bounds[sel]
+        for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+            f.at(gb[:, c], label, b[:, c])
+        wanted = np.flatnonzero(~inside(gb, core, halo + 1))
+        renum = np.full(g, -1, np.int64)
+        renum[wanted] = n_groups + np.arange(len(wanted))
+        n_groups += len(wanted)
+        out_b.append(gb[wanted])
+        out_k.append(np.full(len(wanted), key, np.int64))
+        for i in np.flatnonzero(~inside(b, core)):
+            p = sel[i]
+            link_g.append(int(renum[label[i]]))
+            link_d.append(_digest(key, polys.xy[polys.offsets[p]:polys.offsets[p + 1]]))
+    owned = np.zeros((0, 4), np.int64)
+    if bound_keys:
+        mine = np.isin(polys.key, bound_keys)
+        mine[mine] = grid.owner(bounds[mine, :2].astype(np.float64), 1.0) == t
+        owned = bounds[mine]
+    return {"count": count, "bbox": np.concatenate(out_b), "key": np.concatenate(out_k),
+            "link_group": np.array(link_g, np.int64), "link_digest": link_d, "bounds": owned, "peak_mb": _peak_mb()}
+
+
+def join_groups(scans: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The merged shapes of the whole layout from the tiles' groups: a group read by two tiles
+    (sharing a polygon) is one; returns each joined group's extent (dbu) and layer key."""
+    sizes = [len(s["key"]) for s in scans]
+    base = np.cumsum([0] + sizes[:-1])
+    n = int(sum(sizes))
+    first: dict[bytes, int] = {}
+    src, dst = [], []
+    for s, b0 in zip(scans, base):
+        for g, d in zip(s["link_group"].tolist(), s["link_digest"]):
+            node = int(b0) + g
+            other = first.setdefault(d, node)
+            if other != node:
+                src.append(node)
+                dst.append(other)
+    graph = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n))
+    count, comp = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
+    gb = np.concatenate([s["bbox"] for s in scans]) if n else np.zeros((0, 4), np.int64)
+    gk = np.concatenate([s["key"] for s in scans]) if n else np.zeros(0, np.int64)
+    big = np.iinfo(np.int64).max
+    cb = np.stack([np.full(count, big), np.full(count, big), np.full(count, -big), np.full(count, -big)], 1)
+    for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+        f.at(cb[:, c], comp, gb[:, c])
+    ck = np.zeros(count, np.int64)
+    ck[comp] = gk
+    return cb, ck
+
+
+def read_boxes(grid: TileGrid, keys: list[int], cb: np.ndarray, ck: np.ndarray, halo: int,
+               mark_key: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile and layer key, the box (dbu) a tile reads for its check: its core grown by the
+    halo, grown again to hold every merged shape of that layer that comes within the halo of the
+    core (so that the tile sees those shapes whole); the MARK layer's box holds all the others.
+    Returns (tiles, keys, 4) boxes and, per tile, whether any merged shape comes that near."""
+    nk = len(keys)
+    cores = np.array([grid.core(t) for t in range(len(grid))], np.int64)
+    boxes = np.repeat((cores + np.array([-halo, -halo, halo, halo]))[:, None, :], nk, axis=1)
+    used = np.zeros(len(grid), bool)
+    col = {k: i for i, k in enumerate(keys)}
+    product = np.flatnonzero(ck != (mark_key if mark_key is not None else -1))
+    if len(product):
+        ix0, ix1 = grid.span(cb[product, 0] - halo, cb[product, 2] + halo, 0)
+        iy0, iy1 = grid.span(cb[product, 1] - halo, cb[product, 3] + halo, 1)
+        tile_of, item = _cover(ix0, ix1, iy0, iy1, grid.nx)
+        comp = product[item]
+        kcol = np.array([col[int(k)] for k in ck[comp]], np.int64) if len(comp) else np.zeros(0, np.int64)
+        flat_box = boxes.reshape(-1, 4)
+        idx = tile_of * nk + kcol
+        for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+            f.at(flat_box[:, c], idx, cb[comp, c])
+        used[tile_of] = True
+    if mark_key is not None and mark_key in col:
+        m = col[mark_key]
+        others = [i for i in range(nk) if i != m]
+        if others:
+            boxes[:, m, :2] = boxes[:, others, :2].min(axis=1)
+            boxes[:, m, 2:] = boxes[:, others, 2:].max(axis=1)
+    return boxes, used
+
+
+def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tuple[int, int, int, int]],
+               dbu_um: float, pdk: Pdk, local: list[Rule], density: list[Rule], exempt: bool,
+               extents: dict[str, list[tuple[float, float, float, float]]]) -> dict:
+    """Second pass over one tile (worker task): read its view from the file (`read_boxes`), run
+    the local rules, keep the findings it owns; add up its own merged shapes' area per density
+    window (`extents`: per density rule, the clusters' extents)."""
+    flat = read_region(path, cell, boxes, dbu_um)
     cl = CellLayers(flat, pdk, marks=exempt)
     found: list[tuple[str, Finding]] = []
     for rule in local:
         fs = run_rule(rule, cl)
-        mine = job.grid.owner(anchors(rule, fs), job.dbu_um) == job.t
+        mine = grid.owner(anchors(rule, fs), dbu_um) == t
         found.extend((rule.name, f) for f, m in zip(fs, mine) if m)
     cover: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
     for rule in density:
         geoms = cl.merged(rule.layer).geoms
         if len(geoms):
-            geoms = geoms[job.grid.owner(shapely.bounds(geoms)[:, :2], job.dbu_um) == job.t]
-        cover[rule.name] = (*window_cover_many(geoms, job.extents[rule.name], rule.window, rule.step), len(geoms))
+            geoms = geoms[grid.owner(shapely.bounds(geoms)[:, :2], dbu_um) == t]
+        cover[rule.name] = (*window_cover_many(geoms, extents[rule.name], rule.window, rule.step), len(geoms))
     return {"found": found, "cover": cover, "peak_mb": _peak_mb()}
+
+
+def conductor_keys(pdk: Pdk) -> list[str]:
+    """The layer names the connectivity checks read: the stack's conductors and vias."""
+    stack = pdk.connectivity
+    return [n for n in dict.fromkeys([*stack.conductors, *(v.via for v in stack.vias)]) if n in pdk.layers]
+
+
+def _shared_links(cl: CellLayers, name: str, targets: np.ndarray, core: tuple[int, int, int, int]) -> tuple[np.ndarray, list[bytes]]:
+    """For the polygons of layer `name` that other tiles read too: which of `targets` (the
+    merged shapes of that layer, in order) holds each, and the polygon's identity."""
+    polys = cl.raw_all(name)
+    if len(polys) == 0 or len(targets) == 0:
+        return np.zeros(0, np.int64), []
+    shared = ~inside(poly_bounds(polys), core)
+    if not shared.any():
+        return np.zeros(0, np.int64), []
+    sel = take_polys(polys, shared)
+    pts = shapely.point_on_surface(polygons(sel, cl.flat.dbu_um))
+    p, k = shapely.STRtree(targets).query(pts, predicate="intersects")
+    first = np.full(len(pts), -1, np.int64)
+    first[p[::-1]] = k[::-1]
+    return first, [_digest(int(sel.key[i]), sel.xy[sel.offsets[i]:sel.offsets[i + 1]]) for i in range(len(sel))]
+
+
+def connect_tile(path: str, cell: str, t: int, grid: TileGrid, pdk: Pdk, dbu_um: float, text_keys: list[int]) -> dict:
+    """Connectivity of one tile (worker task): the conductor pieces the polygons touching its
+    core make, each piece's extent, for the polygons other tiles read too the piece that holds
+    each (to join pieces across tiles), each via shape's lower and upper pieces, and the
+    terminals (net labels) and JOIN labels whose point lies in its core. Every contact between
+    two shapes lies in some tile's core, and that tile reads both shapes whole."""
+    stack = pdk.connectivity
+    core = grid.core(t)
+    keys = {layer_key(*pdk.layer(n).gds): core for n in conductor_keys(pdk)}
+    for n in stack.label_layers:
+        if n in pdk.layers:
+            keys[layer_key(pdk.layer(n).gds[0], pdk.labels.text_datatype)] = core
+    keys.update({k: core for k in text_keys})
+    flat = read_region(path, cell, keys, dbu_um)
+    cl = CellLayers(flat, pdk, marks=False)
+    pieces = cl.pieces
+    pb = np.zeros((pieces.count, 4))
+    if pieces.count:
+        b = shapely.bounds(pieces.geoms)
+        pb[:, :2], pb[:, 2:] = np.inf, -np.inf
+        for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+            f.at(pb[:, c], pieces.piece, b[:, c])
+    link_piece, link_digest = [], []
+    for name in stack.conductors:
+        if name not in pdk.layers:
+            continue
+        idx = pieces.of_layer(name)
+        which, digests = _shared_links(cl, name, pieces.geoms[idx], core)
+        link_piece.append(pieces.piece[idx[which]])
+        link_digest.extend(digests)
+    vias = []
+    for via in stack.vias:
+        if via.via not in pdk.layers or via.lower not in pdk.layers or via.upper not in pdk.layers:
+            vias.append(None)
+            continue
+        cut = cl.merged_all(via.via).geoms
+        lo = pieces.of_layer(via.lower)
+        up = pieces.of_layer(via.upper)
+        v_lo, i_lo = overlapping_pairs(cut, pieces.geoms[lo])
+        v_up, i_up = overlapping_pairs(cut, pieces.geoms[up])
+        which, digests = _shared_links(cl, via.via, cut, core)
+        vias.append({"n": len(cut), "lower": (v_lo, pieces.piece[lo[i_lo]]), "upper": (v_up, pieces.piece[up[i_up]]),
+                     "link": (which, digests)})
+    labels = {}
+    for n in stack.label_layers:
+        text, xy = cl.labels(n)
+        mine = grid.owner(np.asarray(xy, float).reshape(-1, 2), dbu_um) == t
+        labels[n] = (text[mine], xy[mine])
+    terms = place_terminals(pieces, labels)
+    joins = []
+    if "TEXT" in pdk.layers:
+        for text, x, y in cl.texts("TEXT"):
+            if (j := joined_nets(text)) is not None and grid.owner(np.array([[x, y]]), dbu_um)[0] == t:
+                joins.append(j)
+    return {"count": pieces.count, "bounds": pb, "link_piece": np.concatenate(link_piece) if link_piece else np.zeros(0, np.int64),
+            "link_digest": link_digest, "vias": vias, "terms": terms, "joins": joins, "peak_mb": _peak_mb()}
+
+
+@dataclass(frozen=True)
+class JoinedPieces:
+    """The layout's conductor pieces joined from the tiles' (what the opens and shorts checks
+    ask of them: each piece's extent, µm)."""
+
+    extent: np.ndarray      # (pieces, 4)
+
+    def bounds(self, piece: int) -> tuple[float, float, float, float]:
+        """Extent of one piece (µm)."""
+        x0, y0, x1, y1 = self.extent[piece].tolist()
+        return x0, y0, x1, y1
+
+
+def _union(n: int, src: list[np.ndarray], dst: list[np.ndarray]) -> np.ndarray:
+    """Connected component of each of `n` nodes joined by the edges src[k][i]–dst[k][i]."""
+    s = np.concatenate(src) if src else np.zeros(0, np.int64)
+    d = np.concatenate(dst) if dst else np.zeros(0, np.int64)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    return connected_components(coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n)), directed=False)[1]
+
+
+def _digest_edges(nodes: np.ndarray, digests: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Edges joining nodes that hold one polygon (equal identity)."""
+    first: dict[bytes, int] = {}
+    src, dst = [], []
+    for node, d in zip(nodes.tolist(), digests):
+        other = first.setdefault(d, node)
+        if other != node:
+            src.append(node)
+            dst.append(other)
+    return np.array(src, np.int64), np.array(dst, np.int64)
+
+
+def join_connectivity(parts: list[dict], pdk: Pdk) -> tuple[JoinedPieces, Terminals, list[list[str]]]:
+    """The whole layout's pieces and terminals from the tiles' (`connect_tile`), exactly as the
+    untiled check makes them: pieces that hold one polygon are one; a via shape (joined across
+    tiles the same way) joins every lower piece to every upper piece it overlaps, when it
+    overlaps both."""
+    base = np.cumsum([0] + [p["count"] for p in parts[:-1]]).astype(np.int64)
+    n = int(sum(p["count"] for p in parts))
+    src, dst = [], []
+    s, d = _digest_edges(np.concatenate([p["link_piece"] + b for p, b in zip(parts, base)]) if parts else np.zeros(0, np.int64),
+                         [x for p in parts for x in p["link_digest"]])
+    src.append(s)
+    dst.append(d)
+    for k in range(len(pdk.connectivity.vias)):
+        per = [p["vias"][k] for p in parts]
+        if any(v is None for v in per):
+            continue
+        vbase = np.cumsum([0] + [v["n"] for v in per[:-1]]).astype(np.int64)
+        nv = int(sum(v["n"] for v in per))
+        vs, vd = _digest_edges(np.concatenate([v["link"][0] + b for v, b in zip(per, vbase)]),
+                               [x for v in per for x in v["link"][1]])
+        vcomp = _union(nv, [vs], [vd])
+        lo_v = np.concatenate([vcomp[v["lower"][0] + vb] for v, vb in zip(per, vbase)])
+        lo_p = np.concatenate([v["lower"][1] + b for v, b in zip(per, base)])
+        up_v = np.concatenate([vcomp[v["upper"][0] + vb] for v, vb in zip(per, vbase)])
+        up_p = np.concatenate([v["upper"][1] + b for v, b in zip(per, base)])
+        both = np.intersect1d(lo_v, up_v)
+        keep_lo, keep_up = np.isin(lo_v, both), np.isin(up_v, both)
+        via_of = np.concatenate([lo_v[keep_lo], up_v[keep_up]])
+        piece_of = np.concatenate([lo_p[keep_lo], up_p[keep_up]])
+        if len(via_of):
+            rep = np.full(int(vcomp.max()) + 1, -1, np.int64)
+            rep[via_of[::-1]] = piece_of[::-1]
+            src.append(piece_of)
+            dst.append(rep[via_of])
+    comp = _union(n, src, dst)
+    count = int(comp.max()) + 1 if n else 0
+    ext = np.zeros((count, 4))
+    ext[:, :2], ext[:, 2:] = np.inf, -np.inf
+    if n:
+        b = np.concatenate([p["bounds"] for p in parts])
+        for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+            f.at(ext[:, c], comp, b[:, c])
+    ts = [p["terms"] for p in parts]
+    piece = np.concatenate([np.where(t.piece >= 0, comp[np.maximum(t.piece, 0) + b] if n else -1, -1)
+                            for t, b in zip(ts, base)]) if ts else np.zeros(0, np.int64)
+    terms = Terminals(np.concatenate([t.net for t in ts]), np.concatenate([t.layer for t in ts]),
+                      np.concatenate([t.xy for t in ts]).reshape(-1, 2), piece.astype(np.int64))
+    terms = sort_terminals(terms, list(pdk.connectivity.label_layers))
+    return JoinedPieces(ext), terms, [j for p in parts for j in p["joins"]]
+
+
+def tiles_connectivity(rule: Rule) -> bool:
+    """Whether a rule is an opens or shorts check that runs tile by tile (the wafer's plating
+    and isolation checks read the hierarchy whole; a sidewall via's contact needs the area of
+    three layers' overlap, not split across tiles)."""
+    return rule.kind == "connectivity" and rule.check in ("opens", "shorts") and not runs_per_top(rule)
+
+
+def plate_tile(path: str, cell: str, t: int, grid: TileGrid, pdk: Pdk, dbu_um: float, band: shapely.Geometry,
+               whole: tuple[int, int, int, int]) -> dict:
+    """The plating check's part of one tile of a flat wafer (worker task): the pieces of
+    plating-network metal (`wafer.checks.network_layers`; shapes inside MARK areas left out,
+    every MARK shape of the file read) that the polygons touching its core make, each piece's
+    extent (µm) and whether it reaches the wafer edge `band`, and for the polygons other tiles
+    read too the piece that holds each."""
+    from ..wafer.checks import MARK_LAYER as WAFER_MARK, _components, _without_marks, network_layers
+
+    core = grid.core(t)
+    keys = {layer_key(*pdk.layer(n).gds): core for n in network_layers(pdk) if n in pdk.layers}
+    mark_key = layer_key(*pdk.layer(WAFER_MARK).gds) if WAFER_MARK in pdk.layers else None
+    if mark_key is not None:
+        keys[mark_key] = whole
+    flat = read_region(path, cell, keys, dbu_um)
+    polys = flat.polys
+    marks = polygons(polys.select(mark_key), dbu_um) if mark_key is not None else np.empty(0, object)
+    metal = np.asarray(_without_marks(list(polygons(take_polys(polys, polys.key != (mark_key if mark_key is not None else -1)),
+                                                    dbu_um)), list(marks)), object)
+    comp = _components(metal)
+    n = int(comp.max()) + 1 if len(comp) else 0
+    b = shapely.bounds(metal) if len(metal) else np.zeros((0, 4))
+    ext = np.zeros((n, 4))
+    ext[:, :2], ext[:, 2:] = np.inf, -np.inf
+    for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+        f.at(ext[:, c], comp, b[:, c])
+    shapely.prepare(band)
+    edge = np.zeros(n, bool)
+    if len(metal):
+        edge[comp[shapely.intersects(band, metal)]] = True
+    shared = np.flatnonzero(~inside(np.rint(b / dbu_um).astype(np.int64), core)) if len(metal) else np.zeros(0, np.int64)
+    digests = [hashlib.blake2b(shapely.to_wkb(metal[i]), digest_size=16).digest() for i in shared.tolist()]
+    return {"count": n, "bounds": ext, "edge": edge, "link_piece": comp[shared], "link_digest": digests, "peak_mb": _peak_mb()}
+
+
+def wafer_findings_tiled(client, path: str, name: str, grid: TileGrid, pdk: Pdk, dbu: float,
+                         bounds: tuple[int, int, int, int], rules: list[Rule]) -> tuple[dict[str, list[Finding]], float]:
+    """The plating and isolation checks of a flat wafer (its top places nothing), as
+    `wafer.checks` makes them on the flattened top: isolation reads only the outline and the saw
+    kerf; plating joins the tiles' metal pieces (`plate_tile`) and reports each joined piece that
+    does not reach the wafer edge (the wording is `wafer.checks.check_plating`'s)."""
+    from ..wafer.checks import KERF_LAYER, WAFER_LAYER, WaferGeometry, _outline_of, isolation_findings
+
+    whole = {layer_key(*pdk.layer(n).gds): bounds for n in (WAFER_LAYER, KERF_LAYER) if n in pdk.layers}
+    flat = read_region(path, name, whole, dbu)
+    outline = _outline_of(list(polygons(flat.polys.select(layer_key(*pdk.layer(WAFER_LAYER).gds)), dbu))) \
+        if WAFER_LAYER in pdk.layers else None
+    out: dict[str, list[Finding]] = {r.name: [] for r in rules}
+    if outline is None:                       # not a wafer: nothing to check (as wafer_findings)
+        return out, 0.0
+    peak = 0.0
+    for r in rules:
+        if r.check == "isolation":
+            kerf = list(polygons(flat.polys.select(layer_key(*pdk.layer(KERF_LAYER).gds)), dbu)) if KERF_LAYER in pdk.layers else []
+            g = WaferGeometry(name, [], [], kerf, outline, pdk.grid_um)
+            out[r.name] = [Finding(f.message, f.region, f.edges) for f in isolation_findings(g, pdk, name)]
+            continue
+        band = outline.exterior.buffer(2 * pdk.grid_um, quad_segs=1)
+        parts = client.gather([client.submit(plate_tile, path, name, t, grid, pdk, dbu, band, bounds, pure=False)
+                               for t in range(len(grid))])
+        peak = max(peak, max(p["peak_mb"] for p in parts))
+        base = np.cumsum([0] + [p["count"] for p in parts[:-1]]).astype(np.int64)
+        n = int(sum(p["count"] for p in parts))
+        s, d = _digest_edges(np.concatenate([p["link_piece"] + b for p, b in zip(parts, base)]),
+                             [x for p in parts for x in p["link_digest"]])
+        comp = _union(n, [s], [d])
+        count = int(comp.max()) + 1 if n else 0
+        ext = np.zeros((count, 4))
+        ext[:, :2], ext[:, 2:] = np.inf, -np.inf
+        edge = np.zeros(count, bool)
+        if n:
+            b = np.concatenate([p["bounds"] for p in parts])
+            for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+                f.at(ext[:, c], comp, b[:, c])
+            edge[comp[np.concatenate([p["edge"] for p in parts])]] = True
+        found = []
+        if not edge.any():
+            found.append(Finding("no contact ring: no plating metal reaches the wafer edge", outline.envelope))
+        for c in np.flatnonzero(~edge).tolist():
+            x0, y0, x1, y1 = ext[c].tolist()
+            region = shapely.Polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])     # the envelope of the piece
+            found.append(Finding(f"wafer plating metal at ({region.centroid.x:.1f}, {region.centroid.y:.1f}) is not "
+                                 f"joined to the contact ring", region))
+        out[r.name] = found
+    return out, peak
 
 
 def window_cover(geoms: np.ndarray, extent: tuple[float, float, float, float], window: float,
@@ -265,32 +633,10 @@ def dask_client(scheduler: str | None, workers: int | None):
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError) as e:
             raise DrcError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
+    # No dashboard; the scheduler's HTTP routes on any free port (with None it tries 8787).
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=40)
     return Client(cluster), cluster
-
-
-def components(client, flat: Flat, grid: TileGrid, keep: np.ndarray) -> np.ndarray:
-    """The connected component (merged shape group) of every kept polygon, found tile by
-    tile: polygons touch at some point, and the tile whose core holds it sees both."""
-    n = len(flat.polys)
-    bounds = poly_bounds(flat.polys)
-    ids = np.flatnonzero(keep)
-    futures = []
-    ix0, ix1 = grid.span(bounds[ids, 0], bounds[ids, 2], 0)
-    iy0, iy1 = grid.span(bounds[ids, 1], bounds[ids, 3], 1)
-    tile_of, member = _cover(ix0, ix1, iy0, iy1, grid.nx)
-    order = np.argsort(tile_of, kind="stable")
-    starts = np.searchsorted(tile_of[order], np.arange(len(grid) + 1))
-    for t in range(len(grid)):
-        sel = np.sort(ids[member[order[starts[t]:starts[t + 1]]]])
-        if len(sel) > 1:
-            mask = np.zeros(n, bool)
-            mask[sel] = True
-            futures.append(client.submit(touching_pairs, take_polys(flat.polys, mask), sel, flat.dbu_um, pure=False))
-    pairs = np.concatenate([np.zeros((2, 0), np.int64)] + client.gather(futures), axis=1)
-    graph = coo_matrix((np.ones(pairs.shape[1], np.int8), (pairs[0], pairs[1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
 
 
 def _cover(ix0: np.ndarray, ix1: np.ndarray, iy0: np.ndarray, iy1: np.ndarray, nx: int) -> tuple[np.ndarray, np.ndarray]:
@@ -324,7 +670,7 @@ def run_drc_tiled(
     t0 = time.perf_counter()
     deck = select_rules(pdk, rules)
     waiver_list = load_waivers(waivers) if isinstance(waivers, (str, Path)) else list(waivers or [])
-    layout = Layout(gds_path)
+    layout = FileIndex(gds_path)          # cells and layers only: the client never reads the polygons
     cells = layout.pick_tops(top)
     skipped = not_applicable(deck, pdk, layout)      # as the untiled check: reported, never counted clean
     full_deck, deck = deck, [r for r in deck if r.name not in skipped]
@@ -353,36 +699,67 @@ def run_drc_tiled(
     return (result, info) if report_memory else result
 
 
-def _check_top(client, layout: Layout, name: str, pdk: Pdk, deck: list[Rule], n_workers: int,
+def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule], n_workers: int,
                tile_um: float | None) -> tuple[list[Violation], int, float]:
     """One top cell, tiled: its violations in deck order, the tile count and the worker peak (MB)."""
     local = [r for r in deck if r.kind in LOCAL_KINDS]
     density = [r for r in deck if r.kind == "density"]
-    whole = [r for r in deck if r not in local and r not in density]
-    whole_future = client.submit(check_whole, str(layout.path), pdk, name, whole, pure=False) if whole else None
+    sidewall = any(v.contact == "sidewall" for v in pdk.connectivity.vias)
+    connect = [r for r in deck if tiles_connectivity(r) and not sidewall]
+    path = str(layout.path)
+    # on a flat file the wafer checks see no dies: the outline, the kerf and the plating metal's pieces
+    wafer = [r for r in deck if runs_per_top(r) and r.check in ("plating", "isolation")] if region_is_flat(path, name) else []
+    whole = [r for r in deck if r not in local and r not in density and r not in connect and r not in wafer]
+    whole_future = client.submit(check_whole, path, pdk, name, whole, pure=False) if whole else None
     by_rule: dict[str, list[Finding]] = {r.name: [] for r in deck}
     peak = 0.0
     tiles = 0
-    flat = layout.flatten(name)
-    if (local or density) and flat.bounds_dbu is not None:
-        dbu = flat.dbu_um
-        exempt = marks_exempt(pdk)
-        names = set().union(*(rule_layers(r) for r in local + density))
-        if exempt:
-            names.add(pdk.mark_area_layer() or MARK_LAYER)
-        keys = [layer_key(*pdk.layer(n).gds) for n in names if n in pdk.layers]
-        keep = np.isin(flat.polys.key, keys)
-        halo_um = max([rule_distance(r) for r in local] + [0.0]) + HALO_MARGIN_UM
-        halo = math.ceil(halo_um / dbu)
-        grid = plan_grid(flat.bounds_dbu, int(keep.sum()), halo, n_workers, tile_um, dbu)
+    bounds, n_polys = region_bounds(path, name)
+    dbu = layout.dbu_um
+    halo_um = max([rule_distance(r) for r in local] + [0.0]) + HALO_MARGIN_UM
+    halo = math.ceil(halo_um / dbu)
+    grid = plan_grid(bounds, n_polys, halo, n_workers, tile_um, dbu) if bounds is not None else None
+    if connect and grid is not None:
         tiles = len(grid)
-        comp = components(client, flat, grid, keep)
-        # density windows over each cluster of shapes, as the untiled check (CellLayers.clusters)
-        bounds_um = poly_bounds(flat.polys) * dbu
-        extents = {r.name: clusters(bounds_um, r.window) for r in density}
-        shared = client.scatter(pdk, broadcast=True)       # the deck once per worker, not once per tile
-        futures = [client.submit(check_tile, job, shared, local, density, exempt, pure=False)
-                   for job in _tile_jobs(flat, grid, comp, keep, halo, exempt, pdk, name, extents)]
+        text_keys = [k for k in region_keys(path) if "TEXT" in pdk.layers and k >> 16 == pdk.layer("TEXT").gds[0]]
+        parts = client.gather([client.submit(connect_tile, path, name, t, grid, pdk, dbu, text_keys, pure=False)
+                               for t in range(len(grid))])
+        peak = max(p["peak_mb"] for p in parts)
+        pieces, terms, joins = join_connectivity(parts, pdk)
+        del parts
+        if len(terms.net):
+            terms = join_nets(terms, joins)
+            for r in connect:
+                by_rule[r.name] = (find_opens(pieces, terms, pdk.connectivity.required_label_layers) if r.check == "opens"
+                                   else find_shorts(pieces, terms))
+    if wafer and grid is not None:
+        tiles = len(grid)
+        found, p = wafer_findings_tiled(client, path, name, grid, pdk, dbu, bounds, wafer)
+        by_rule.update(found)
+        peak = max(peak, p)
+    if (local or density) and bounds is not None:
+        exempt = marks_exempt(pdk)
+        mark_key = layer_key(*pdk.layer(pdk.mark_area_layer() or MARK_LAYER).gds) if exempt else None
+        names = set().union(*(rule_layers(r) for r in local + density))
+        keys = sorted({layer_key(*pdk.layer(n).gds) for n in names if n in pdk.layers} | ({mark_key} if exempt else set()))
+        # density windows go over the clusters of every shape the cell draws, any layer (as untiled)
+        bound_keys = sorted(region_keys(path)) if density else []
+        tiles = len(grid)
+        scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
+                               for t in range(len(grid))])
+        peak = max([peak] + [s["peak_mb"] for s in scans])
+        cb, ck = join_groups(scans)
+        boxes, used = read_boxes(grid, keys, cb, ck, halo, mark_key)
+        used |= np.array([s["count"] > 0 for s in scans])
+        extents = {}
+        if density:
+            owned = np.concatenate([s["bounds"] for s in scans]) * dbu
+            extents = {r.name: clusters(owned, r.window) for r in density}
+        del scans
+        shared = client.scatter(pdk, broadcast=True, hash=False)   # once per worker; a fresh key (dask#8576)
+        futures = [client.submit(check_tile, path, name, t, grid, {k: tuple(map(int, boxes[t, i])) for i, k in enumerate(keys)},
+                                 dbu, shared, local, density, exempt, extents, pure=False)
+                   for t in np.flatnonzero(used).tolist()]
         totals = {r.name: (np.zeros(0, np.int64), np.zeros(0), 0) for r in density}
         for fut in futures:
             out = fut.result()
@@ -440,49 +817,3 @@ def _density(extents, rule: Rule, idx: np.ndarray, area: np.ndarray) -> list[Fin
     covered = np.zeros(len(boxes))
     np.add.at(covered, idx, area)
     return density_findings(covered, boxes, rule.min, rule.max)
-
-
-def _tile_jobs(flat: Flat, grid: TileGrid, comp: np.ndarray, keep: np.ndarray, halo: int, exempt: bool,
-               pdk: Pdk, name: str, extents) -> Iterable[TileJob]:
-    """Each non-empty tile's view: the whole components within the halo of its core, and
-    the MARK shapes that meet them."""
-    bounds = poly_bounds(flat.polys)
-    ids = np.flatnonzero(keep)
-    c = comp[ids]
-    n_comp = int(comp.max()) + 1 if len(comp) else 0
-    big = np.iinfo(np.int64).max
-    cb = np.stack([np.full(n_comp, big), np.full(n_comp, big), np.full(n_comp, -big), np.full(n_comp, -big)], 1)
-    np.minimum.at(cb[:, 0], c, bounds[ids, 0])
-    np.minimum.at(cb[:, 1], c, bounds[ids, 1])
-    np.maximum.at(cb[:, 2], c, bounds[ids, 2])
-    np.maximum.at(cb[:, 3], c, bounds[ids, 3])
-    used = np.unique(c)
-    mark_key = layer_key(*pdk.layer(pdk.mark_area_layer() or MARK_LAYER).gds) if exempt else None
-    is_mark = np.zeros(n_comp, bool)
-    if mark_key is not None:
-        is_mark[comp[ids[flat.polys.key[ids] == mark_key]]] = True
-    product = used[~is_mark[used]]
-    marks = used[is_mark[used]]
-    ix0, ix1 = grid.span(cb[product, 0] - halo, cb[product, 2] + halo, 0)
-    iy0, iy1 = grid.span(cb[product, 1] - halo, cb[product, 3] + halo, 1)
-    tile_of, item = _cover(ix0, ix1, iy0, iy1, grid.nx)
-    order = np.argsort(tile_of, kind="stable")
-    starts = np.searchsorted(tile_of[order], np.arange(len(grid) + 1))
-    # polygons grouped by component
-    porder = ids[np.argsort(c, kind="stable")]
-    pstart = np.searchsorted(comp[porder], np.arange(n_comp + 1))
-    for t in range(len(grid)):
-        view = product[item[order[starts[t]:starts[t + 1]]]]
-        if len(view) == 0:
-            continue
-        if len(marks):
-            lo, hi = cb[view, :2].min(axis=0), cb[view, 2:].max(axis=0)
-            mb = cb[marks]
-            meet = (mb[:, 0] <= hi[0]) & (mb[:, 2] >= lo[0]) & (mb[:, 1] <= hi[1]) & (mb[:, 3] >= lo[1])
-            view = np.concatenate([view, marks[meet]])
-        counts = pstart[view + 1] - pstart[view]
-        first = np.repeat(pstart[view] - (np.cumsum(counts) - counts), counts)
-        members = np.sort(porder[first + np.arange(int(counts.sum()))])
-        mask = np.zeros(len(flat.polys), bool)
-        mask[members] = True
-        yield TileJob(t, take_polys(flat.polys, mask), name, flat.dbu_um, grid, extents)

@@ -253,15 +253,22 @@ def _round(geoms: np.ndarray, grid: float) -> np.ndarray:
     return shapely.transform(geoms, lambda c: np.round(c / grid) * grid)
 
 
-def site_types(geoms: list, site: Polygon, origins: np.ndarray, grid: float) -> tuple[np.ndarray, list[list[Polygon]]]:
-    """Per placement a type code, and per code the part of `geoms` inside the site, in die coordinates."""
+def site_types(geoms: list, site: Polygon, origins: np.ndarray, grid: float,
+               hits: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, list[list[Polygon]]]:
+    """Per placement a type code, and per code the part of `geoms` inside the site, in die coordinates.
+    `hits`: the (placement, geometry) index pairs whose site and geometry intersect, when the caller
+    has already queried them (the hierarchical DRC's classification); else found here."""
     n = len(origins)
     if not geoms or n == 0:
         return np.zeros(n, int), [[]]
     arr = np.asarray(geoms, dtype=object)
     x0, y0, x1, y1 = site.bounds
-    boxes = shapely.box(origins[:, 0] + x0, origins[:, 1] + y0, origins[:, 0] + x1, origins[:, 1] + y1)
-    si, gi = shapely.STRtree(arr).query(boxes, predicate="intersects")
+    if hits is None:
+        boxes = shapely.box(origins[:, 0] + x0, origins[:, 1] + y0, origins[:, 0] + x1, origins[:, 1] + y1)
+        # the few large shapes (bus, ring) prepared once each and tested against the many small sites
+        gi, si = shapely.STRtree(boxes).query(arr, predicate="intersects")
+    else:
+        si, gi = hits
     clip = shapely.clip_by_rect(_translate(arr[gi], -origins[si]), x0, y0, x1, y1)
     clip = _round(clip, grid)
     bad = ~shapely.is_valid(clip)

@@ -16,13 +16,15 @@ from dask.distributed import Client, LocalCluster
 from drc_corpus import CASES, Gds, wlcsp_die, write_test_pdk
 from layoutgen.cli import main as cli_main
 from layoutgen.drc.engine import run_drc
+from layoutgen.drc import tiles
 from layoutgen.drc.tiles import run_drc_tiled
 from layoutgen.pdk import load_pdk
 
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
         with Client(cluster) as c:
             yield c
 
@@ -31,6 +33,16 @@ def client():
 def pdk(tmp_path_factory):
     folder = write_test_pdk(tmp_path_factory.mktemp("pdk"))
     return load_pdk(str(folder))
+
+
+@pytest.fixture
+def no_whole_check(monkeypatch):
+    """Fail if a rule falls back to the untiled worker that reads the whole file (the
+    in-process cluster runs the tasks in this process)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a rule ran untiled on the whole file")
+
+    monkeypatch.setattr(tiles, "check_whole", refuse)
 
 
 def marker_key(v) -> tuple:
@@ -46,6 +58,7 @@ def assert_same(path: Path, pdk, client, tile_um: float, rules=None) -> tuple:
     assert info["tiles"] > 1
     assert sorted(map(marker_key, tiled.violations)) == sorted(map(marker_key, flat.violations))
     assert tiled.counts() == flat.counts()
+    assert (tiled.not_applicable, tiled.unknown_layers, tiled.cells) == (flat.not_applicable, flat.unknown_layers, flat.cells)
     return flat, tiled
 
 
@@ -129,3 +142,94 @@ def test_cli_rejects_a_bad_tile_size(tmp_path, capsys):
     assert cli_main(["drc", str(path), "--pdk", "sky400", "--tiles", "big"]) == 2
     assert "--tiles 'big'" in capsys.readouterr().err
     assert cli_main(["drc", str(path), "--pdk", "sky400", "--scheduler", "tcp://localhost:1"]) == 2
+
+
+def _ball(g: Gds, net: str, x: float, y: float) -> None:
+    g.circle("RDL", x, y, 100).circle("PV2", x, y, 60).circle("UBM", x, y, 80).circle("BUMP", x, y, 90)
+    g.label("BUMP", net, x, y)
+
+
+def _pad(g: Gds, net: str, x: float, y: float) -> None:
+    g.rect("PAD", x - 40, y - 40, x + 40, y + 40).rect("PV1", x - 25, y - 25, x + 25, y + 25)
+    g.rect("RDL", x - 40, y - 40, x + 40, y + 40).label("PAD", net, x, y)
+
+
+def test_nets_across_tile_borders_tile_exactly(client, tmp_path, no_whole_check):
+    """Opens and shorts in 250 µm tiles (borders at multiples of 250 from the die corner) equal
+    the untiled check: net A's trace crosses seven tiles to its ball (clean); B's and C's traces
+    meet only at x = 1000, a tile border (one short, found from two tiles); D's pad reaches its
+    RDL through a PV1 via cut by that border (pad overlap on one side, RDL on the other: no open);
+    E's pad label sits on the border x = 750, its metal mostly in the neighbour; F's pad and trace
+    reach no ball across x = 1750 (one open)."""
+    sky = load_pdk("sky400")
+    g = Gds()
+    g.rect("DIE", 0, 0, 2000, 1000)
+    _pad(g, "A", 60, 900)
+    g.rect("RDL", 60, 890, 1900, 910).rect("RDL", 1890, 750, 1910, 910)
+    _ball(g, "A", 1900, 750)
+    _pad(g, "B", 60, 500)
+    g.rect("RDL", 60, 490, 1000, 510).rect("RDL", 490, 250, 510, 500)
+    _ball(g, "B", 500, 250)
+    _pad(g, "C", 1940, 500)
+    g.rect("RDL", 1000, 490, 1940, 510).rect("RDL", 1490, 250, 1510, 500)
+    _ball(g, "C", 1500, 250)
+    g.rect("PAD", 900, 60, 1000, 140).label("PAD", "D", 950, 100)
+    g.rect("PV1", 990, 90, 1010, 110).rect("RDL", 1000, 90, 1250, 110)
+    _ball(g, "D", 1250, 100)
+    g.rect("PAD", 745, 610, 825, 690).rect("PV1", 760, 625, 810, 675).rect("RDL", 745, 610, 825, 690)
+    g.label("PAD", "E", 750, 650)
+    g.rect("RDL", 825, 640, 1200, 660)
+    _ball(g, "E", 1200, 650)
+    _pad(g, "F", 1700, 100)
+    g.rect("RDL", 1740, 90, 1800, 110)
+    path = g.write(tmp_path / "nets.gds")
+    flat, tiled = assert_same(path, sky, client, 250.0, rules=["NET.OPEN", "NET.SHORT"])
+    assert tiled.counts() == {"NET.SHORT": 1, "NET.OPEN": 1}
+    short = next(v for v in tiled.violations if v.rule == "NET.SHORT")
+    assert short.message.startswith("nets B, C on one piece of metal")
+    assert short.bounds() == pytest.approx((20.0, 200.0, 1980.0, 540.0))   # B's and C's metal, pads to balls
+    assert "net F" in next(v for v in tiled.violations if v.rule == "NET.OPEN").message
+
+
+def test_plating_of_a_flat_wafer_tiles_exactly(client, tmp_path, no_whole_check):
+    """A flat 3 mm 'wafer' in 500 µm tiles: the edge contact ring (one keyhole polygon through
+    every edge tile), a bus across it, RDL tailed to the bus, an RDL piece and a PLATE bar across
+    four tiles that reach no ring (two PLATE.NET findings), an unjoined piece inside a MARK box
+    (exempt), a saw kerf (PLATE.ISO has no die to look at). Tiled (no worker reads the whole
+    metal) equals the untiled check of the flattened top."""
+    sky = load_pdk("sky400")
+    g = Gds()
+    g.circle("WAFER", 1500, 1500, 3000)
+    ring = gdstk.boolean(gdstk.ellipse((1500, 1500), 1500, tolerance=0.01), gdstk.ellipse((1500, 1500), 1450, tolerance=0.01),
+                         "not", layer=g.gds("PLATE")[0], datatype=g.gds("PLATE")[1])
+    g.cell.add(*ring)
+    g.rect("PLATE", 40, 1490, 2960, 1510).rect("KERF", 0, 1480, 3000, 1520)
+    g.rect("RDL", 500, 1510, 520, 1700).rect("RDL", 1990, 1300, 2010, 1495)      # tails onto the bus
+    g.rect("RDL", 1000, 2000, 1100, 2020)                                         # unjoined
+    g.rect("PLATE", 600, 800, 2400, 820)                                          # unjoined, across 4 tiles
+    g.rect("MARK", 2200, 2200, 2300, 2300).rect("RDL", 2220, 2220, 2280, 2280)    # exempt
+    path = g.write(tmp_path / "flat_wafer.gds")
+    flat, tiled = assert_same(path, sky, client, 500.0, rules=["PLATE.NET", "PLATE.ISO"])
+    assert tiled.counts() == {"PLATE.NET": 2, "PLATE.ISO": 0}
+    boxes = sorted(tuple(round(x, 3) for x in v.bounds()) for v in tiled.violations)
+    assert boxes == [(600.0, 800.0, 2400.0, 820.0), (1000.0, 2000.0, 1100.0, 2020.0)]
+
+
+def test_density_clusters_equal_the_pairwise_definition():
+    """`density.clusters` (grid cells, then the few neighbouring cells still apart) gives the
+    clusters of the definition (every pair of boxes grown by half the gap), also with boxes
+    exactly `gap` apart, coordinates in nm steps, and boxes many cells wide."""
+    from layoutgen.drc.density import _clusters_by_pairs, clusters
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(rng.integers(1, 200))
+        scale = int(rng.choice([100, 1000, 10000]))
+        xy, wh = rng.integers(0, scale, size=(n, 2)).astype(float), rng.integers(0, 300, size=(n, 2)).astype(float)
+        if trial % 3 == 0:
+            xy, wh = np.round(xy / 50) * 50, np.round(wh / 50) * 50        # ties at exactly the gap
+        elif trial % 3 == 1:
+            xy, wh = xy * 0.007, wh * 0.007
+        b = np.column_stack([xy, xy + wh])
+        gap = float(rng.choice([0.35, 50, 100, 400, 2000]))
+        assert clusters(b, gap) == _clusters_by_pairs(b, gap), trial

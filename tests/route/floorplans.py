@@ -104,6 +104,18 @@ def _one_net_two_balls():
     return design("one_net_two_balls", "sky400", 2400, 2400, pads, BallGrid(rows=4, cols=4, pitch=400, assign="explicit", nets=nets))
 
 
+def _one_pad_two_balls_of_a_net():
+    return design("one_pad_two_balls_of_a_net", "sky400", 1000, 1000, [Pad(name="P1", net="A", x=0, y=-430, width=60, height=60)],
+                  BallGrid(rows=1, cols=2, pitch=400, assign="explicit", nets={"A1": "A", "A2": "A"}))
+
+
+def _one_pad_three_balls():
+    pads = [Pad(name="P1", net="A", x=-200, y=-630, width=60, height=60),
+            Pad(name="P2", net="B", x=200, y=-630, width=60, height=60)]
+    return design("one_pad_three_balls", "sky400", 1400, 1400, pads,
+                  BallGrid(rows=2, cols=2, pitch=400, assign="explicit", nets={"A1": "A", "B1": "A", "A2": "A", "B2": "B"}))
+
+
 def _pinout_swapped():
     pads = peripheral_pads(2400, 2400, 3, 200, inset=70, size=60)
     ring = ["D2", "D3", "D4", "C4", "B4", "A4", "A3", "A2", "A1", "B1", "C1", "D1"]
@@ -228,6 +240,8 @@ FLOORPLANS: dict[str, tuple[str, Callable[[], Design]]] = {
     "power_auto": ("power pads on one ball", _power_auto),
     "power_explicit": ("power pads on one ball", _power_explicit),
     "one_net_two_balls": ("power pads on one ball", _one_net_two_balls),
+    "one_pad_two_balls_of_a_net": ("one net on several balls", _one_pad_two_balls_of_a_net),
+    "one_pad_three_balls": ("one net on several balls", _one_pad_three_balls),
     "pinout_swapped": ("fixed pinout", _pinout_swapped),
     "pinout_datasheet": ("fixed pinout", _pinout_datasheet),
     "no_connect": ("no-connect ball", _no_connect),

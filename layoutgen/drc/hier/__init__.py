@@ -34,8 +34,16 @@ shapes by the die count (minutes and gigabytes, DRC.md). Here:
    it does not is dropped (the context changed it), a finding that is no placement's own and
    whose point lies in the band is new: reported in the top once per band type with the number
    of placements like it.
+   The scenes of all band types are checked together (`context.run_scenes`): laid side by side in
+   one plane, each rule runs once over all of them, and a scene where it finds something is
+   checked alone again for it, so that every finding is measured in the scene's own frame.
 6. The rest: the top's shapes outside every site, with placements meeting across it, in tiles
    (so that merged top shapes, ring and fill, stay small).
+7. Base and delta. A placed cell that places, as it is, a base cell other placed cells place too,
+   plus a small delta of its own (an adapted fan-out unit: the unit less its dies, then its dies as
+   measured and their WIRE1 bridges), is read as a placement of the base and its delta as the
+   top's shapes there: the base is checked once, each delta in context; the rules on whole cells
+   (connectivity, density) still run on each such cell whole.
 
 Rules that never look across sources: grid (per drawn polygon) per placed cell and on the top's
 own shapes; a MARK area of another source exempts a cell's grid finding it covers. On a wafer

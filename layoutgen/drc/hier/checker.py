@@ -101,8 +101,14 @@ class HierChecker(Sites, Pairs, Types, Rest):
     def check_cells(self) -> None:
         """Each placed cell flattened and checked once (the wafer rules excepted)."""
         self.cell_found: dict[str, list[Violation]] = {}
+        bases = {b for b, _ in self.split.values()}
         for cell in self.placed:
-            self.cell_found[cell] = check_cell(self.layout.flatten(cell), self.pdk, self.cell_rules)
+            rules = self.cell_rules
+            if cell in self.split:        # a base and its delta: the rules on whole cells (nets, density) on the cell whole
+                rules = [r for r in rules if self._whole_cell(r)]
+            elif cell in bases:           # the rest on the base once; the delta is checked with the top's shapes
+                rules = [r for r in rules if not self._whole_cell(r)]
+            self.cell_found[cell] = check_cell(self.layout.flatten(cell), self.pdk, rules)
         self.cell_occ = {c: np.zeros(len(vs), np.int64) for c, vs in self.cell_found.items()}
         ctx_names = {r.name for r in self.context}
         self.cell_plain = {c: np.array([v.rule not in ctx_names for v in vs], bool) for c, vs in self.cell_found.items()}
@@ -125,6 +131,11 @@ class HierChecker(Sites, Pairs, Types, Rest):
             self.var_found.append({r: (np.array(ks), fs, ref_points(fs, self.dbu))
                                    for r, (ks, fs) in by_rule.items()})
 
+    def _whole_cell(self, r: Rule) -> bool:
+        """Whether a rule of the placed cells' deck looks at a cell whole (connectivity, density, a
+        family's own kinds), not at shapes near each other (context rules) or one polygon (grid)."""
+        return r not in self.context and r.kind not in POLYGON_KINDS
+
     def check_own(self) -> list[tuple[Violation, int]]:
         """Rules that do not look across sources on the top's own shapes (with the placed MARK
         areas, so exemption holds), and the wafer checks once on the hierarchy."""
@@ -137,8 +148,13 @@ class HierChecker(Sites, Pairs, Types, Rest):
         flat = Flat(self.top, concat_polys(parts), self.own_flat.labels, self.dbu)
         cl = CellLayers(flat, self.pdk, layout=self.layout, top=self.top, marks=self.exempt)
         out = []
+        with_delta = cl
+        if len(self.delta_polys):         # the deltas of base cells (`Sites._bases`): per drawn polygon as the top's own
+            with_delta = CellLayers(Flat(self.top, concat_polys([flat.polys, self.delta_polys]), self.own_flat.labels, self.dbu),
+                                    self.pdk, layout=self.layout, top=self.top, marks=self.exempt)
         for r in self.own_rules:
-            out += [(Violation(r.name, self.top, f.message, f.region, f.edges), 1) for f in run_rule(r, cl)]
+            found = run_rule(r, with_delta if r.kind in POLYGON_KINDS else cl)
+            out += [(Violation(r.name, self.top, f.message, f.region, f.edges), 1) for f in found]
         for r in self.wafer_rules:
             out += [(Violation(r.name, self.top, f.message, f.region, f.edges), 1) for f in wafer_findings(r, cl)]
         if self.flat_rules:
@@ -162,11 +178,13 @@ class HierChecker(Sites, Pairs, Types, Rest):
     def run(self, read: bool = True) -> tuple[list[Violation], list[int], dict]:
         """Every violation, how many times each occurs in the flattened layout, and figures."""
         t: dict[str, float] = {}
+        cpu: dict[str, float] = {}
 
         def step(name: str, fn, *args):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = fn(*args)
             t[name] = round(time.perf_counter() - t0, 4)
+            cpu[name] = round(time.process_time() - c0, 4)
             return out
 
         if read:
@@ -193,7 +211,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
         for viol, k in new:
             vs.append(viol)
             occ.append(int(k))
-        self.stats.update(cells=dict(self.placed), placements=int(len(self.origin)), times_s=t)
+        self.stats.update(cells=dict(self.placed), placements=int(len(self.origin)), times_s=t, cpu_s=cpu)
         return vs, occ, self.stats
 
 

@@ -10,9 +10,9 @@ import shapely
 from ...pdk import Rule
 from ..cell import CellLayers, run_rule, take_polys
 from ..geometry import EPS_UM, translate
-from ..read import Flat, Labels, concat_polys
+from ..read import Flat, Labels, Polys, concat_polys
 from ..violation import Finding
-from .markers import in_zone
+from .markers import in_zone, marker_geoms
 from .rules import CONTEXT_WHOLE, rule_layers
 from .shapes import LayerShapes, Variant, shift_polys
 
@@ -95,6 +95,12 @@ class Context:
     def findings(self, name: str) -> dict[str, tuple[list[Finding], np.ndarray]]:
         """Per rule whose shapes meet across sources here (or that the top draws): its findings
         near where they meet (and near the top's shapes), and that zone (frame, µm)."""
+        return run_scenes(self.chk, [self], name)[0]
+
+    def scene(self) -> tuple[dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]], Polys] | None:
+        """The rules whose shapes meet across sources here (or that the top draws), each with its
+        layers, zone and the part of it shapes are gathered around, and the shapes gathered for
+        them (frame, database units); None when no rule's shapes meet here."""
         chk = self.chk
         active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]] = {}
         seen: dict[tuple, tuple[np.ndarray, np.ndarray, dict] | None] = {}
@@ -114,7 +120,7 @@ class Context:
                 z, zg, _ = seen[key]
                 active[r.name] = (r, lis, z, zg)
         if not active:
-            return {}
+            return None
         take = self._gather(active)
         parts = [shift_polys(take_polys(self._var(s)[0].on(li).polys, m), self._var(s)[1])
                  for (s, li), m in take.items() if m.any()]
@@ -124,15 +130,9 @@ class Context:
             parts += [shift_polys(self._var(s)[0].on(chk.mark_li).polys, self._var(s)[1]) for s in range(len(self.sources))]
             if chk.mark_li in self.top:
                 parts.append(self.top[chk.mark_li].polys)
-        cl = CellLayers(Flat(name, concat_polys(parts), Labels.empty(), chk.dbu), chk.pdk, marks=chk.exempt)
-        out = {}
-        for rname, (r, _, z, _) in active.items():
-            found = run_rule(r, cl)
-            near = in_zone(found, z, chk.local[rname])
-            out[rname] = ([f for f, k in zip(found, near) if k], z)
         chk.stats["context_checks"] = chk.stats.get("context_checks", 0) + 1
         chk.stats["context_shapes"] = chk.stats.get("context_shapes", 0) + sum(len(p) for p in parts)
-        return out
+        return active, concat_polys(parts)
 
     def _gather(self, active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]]) -> dict[tuple[int, int], np.ndarray]:
         """Per (source, layer): which of the source's shapes lie within each active rule's reach of its
@@ -236,3 +236,63 @@ class Context:
         if not len(z):
             return None
         return z, (z if self.with_top else z[n_top:]), hot
+
+
+def run_scenes(chk: "HierChecker", scenes: list[Context], name: str) -> list[dict[str, tuple[list[Finding], np.ndarray]]]:
+    """`Context.findings` of many scenes at once: the scenes laid side by side in one plane (each in
+    its own slot, farther from the next than any rule looks or any finding spreads), each rule run
+    once over all of them, and the scenes whose slot holds one of its markers checked again alone,
+    in their own frame, for that rule: a clean scene costs a share of one check, and every finding
+    is the one-by-one check's (the shift is exact in database units but not in the µm floats the
+    rules measure in: pieces that meet exactly in a scene's frame can join by 1e-12 µm slivers
+    in the shared plane, so findings are never taken from it; a rule that finds nothing there finds
+    nothing alone, its thresholds carrying a tolerance, EPS_UM, far above that rounding). Same findings
+    as checking the scenes one by one."""
+    prepared = [sc.scene() for sc in scenes]
+    live = [k for k, p in enumerate(prepared) if p is not None]
+    out: list[dict[str, tuple[list[Finding], np.ndarray]]] = [{} for _ in scenes]
+    if not live:
+        return out
+    bounds = np.array([[*p.xy.min(axis=0), *p.xy.max(axis=0)] if len(p) else [0, 0, 0, 0]
+                       for p in (prepared[k][1] for k in live)], np.int64)
+    gap = 4 * chk.h_max_dbu + int(np.ceil(chk.d_all / chk.dbu)) + 2
+    slot = int((bounds[:, 2:] - bounds[:, :2]).max()) + 2 * gap
+    cols = int(np.ceil(np.sqrt(len(live))))
+    at = np.array([(q % cols, q // cols) for q in range(len(live))], np.int64)
+    shift = at * slot + gap - bounds[:, :2]           # database units: the scene's lower-left to its slot
+    if len(live) == 1:
+        shift[:] = 0                                  # one scene: checked where it is
+    polys = concat_polys([shift_polys(prepared[k][1], d) for k, d in zip(live, shift)])
+    cl = CellLayers(Flat(name, polys, Labels.empty(), chk.dbu), chk.pdk, marks=chk.exempt)
+    own: dict[int, CellLayers] = {}
+
+    def alone(q: int) -> CellLayers:
+        if q not in own:
+            own[q] = CellLayers(Flat(name, prepared[live[q]][1], Labels.empty(), chk.dbu), chk.pdk, marks=chk.exempt)
+        return own[q]
+
+    for r in chk.context:
+        using = [q for q, k in enumerate(live) if r.name in prepared[k][0]]
+        if not using:
+            continue
+        per: dict[int, list[Finding]] = {q: [] for q in using}
+        found = run_rule(r, cl)
+        if len(live) == 1:
+            per[0] = found
+        elif found:
+            b = shapely.bounds(marker_geoms(found))
+            centre = np.floor((b[:, :2] + b[:, 2:]) / 2 / chk.dbu / slot).astype(np.int64)
+            q_of = centre[:, 1] * cols + centre[:, 0]
+            q_of[~((centre >= 0).all(axis=1) & (centre[:, 0] < cols))] = -1
+            hit = set(q_of.tolist()) & set(using)
+            if not set(q_of.tolist()) <= set(range(len(live))):   # a marker outside every slot (not expected)
+                hit = set(using)
+            for q in hit:       # where the rule finds something, the scene alone: its own frame's findings
+                per[q] = run_rule(r, alone(q))
+        for q in using:
+            k = live[q]
+            z = prepared[k][0][r.name][2]
+            found = per[q]
+            near = in_zone(found, z, chk.local[r.name])
+            out[k][r.name] = ([f for f, n in zip(found, near) if n], z)
+    return out

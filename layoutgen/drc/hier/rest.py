@@ -7,7 +7,7 @@ import shapely
 
 from ..merge import move_finding
 from ..violation import Violation
-from .context import Context
+from .context import Context, run_scenes
 from .markers import match, ref_points
 from .shapes import LayerShapes, polys_of, union_boxes
 
@@ -106,8 +106,9 @@ class Rest:
     def check_rest(self) -> list[tuple[Violation, int]]:
         """The top's shapes outside every site with the placements' shapes near them, once, tile by tile."""
         out = []
-        for ctx, tile in self.rest_contexts():
-            for rname, (found, _) in ctx.findings(self.top).items():
+        tiles = self.rest_contexts()
+        for (ctx, tile), scene in zip(tiles, run_scenes(self, [c for c, _ in tiles], self.top)):
+            for rname, (found, _) in scene.items():
                 if not found:
                     continue
                 own = []                       # the placements' own findings seen here are theirs

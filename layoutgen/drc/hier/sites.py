@@ -9,7 +9,7 @@ import shapely
 
 from ..cell import poly_bounds, take_polys
 from ..geometry import polygons
-from ..read import Flat, Placement, place_polys
+from ..read import Flat, Placement, Polys, concat_polys, place_polys
 from .shapes import Variant
 
 
@@ -38,13 +38,65 @@ class Sites:
         self._read()
         self.stats["read_s"] = round(time.perf_counter() - t0, 4)
 
+    def _bases(self) -> dict[str, tuple[str, Polys]]:
+        """Placed cells made of a base cell that other placed cells place too (as it is, at their
+        origin) and a delta of their own: an adapted fan-out unit is the unit less its dies, then
+        its dies where they were measured and their WIRE1 bridges. Per such cell: its base, and the
+        delta's polygons on the rule layers (cell frame). The base is then checked once as a placed
+        cell and each delta as the top's shapes around its placement (in context, like the bus of a
+        wafer), not each adapted unit whole. Only a small delta (at most half the base's vertices)
+        inside the base's extent: the top's shapes are seen clipped to each window (`hier` limits)."""
+        def as_is(s: Placement) -> bool:
+            return (s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection and not np.any(s.origin)
+                    and len(s.offsets) == 1 and not s.offsets.any())
+
+        ident: dict[str, list[str]] = {}
+        for pl in self.layout.placements(self.top):
+            if pl.child not in ident:
+                ident[pl.child] = [s.child for s in self.layout.placements(pl.child) if as_is(s)]
+        shared: dict[str, int] = {}
+        for subs in ident.values():
+            for b in set(subs):
+                shared[b] = shared.get(b, 0) + 1
+
+        def area(b: str) -> int:
+            bb = self.layout.flatten(b).bounds_dbu
+            return 0 if bb is None else (bb[2] - bb[0]) * (bb[3] - bb[1])
+
+        out: dict[str, tuple[str, Polys]] = {}
+        for cell, subs in ident.items():
+            cands = [b for b in set(subs) if shared[b] > 1 and b not in ident]
+            if not cands:
+                continue
+            base = max(sorted(cands), key=area)                 # the base covers the unit; a die at the origin does not
+            own, _ = self.layout.own(cell)
+            parts = [own] + [place_polys(self.layout.flatten(s.child).polys, s) for s in self.layout.placements(cell)]
+            skip = next(k for k, s in enumerate(self.layout.placements(cell), 1) if s.child == base and as_is(s))
+            delta = concat_polys(parts[:skip] + parts[skip + 1:])
+            delta = take_polys(delta, np.isin(delta.key, self.keys))
+            fb = self.layout.flatten(base)
+            inside = take_polys(fb.polys, np.isin(fb.polys.key, self.keys))
+            # a small delta inside the base's extent (two die variants sharing a frame cell are not a base and deltas)
+            if len(delta) and (2 * len(delta.xy) > len(inside.xy) or fb.bounds_dbu is None
+                               or (delta.xy.min(axis=0) < fb.bounds_dbu[:2]).any() or (delta.xy.max(axis=0) > fb.bounds_dbu[2:]).any()):
+                continue
+            out[cell] = (base, delta)
+        return out
+
     def _read(self) -> None:
         variants: dict[tuple, int] = {}
         self.variants: list[Variant] = []
         var_of, origins = [], []
         self.placed: dict[str, int] = {}
+        self.split = self._bases()
+        deltas: list[Polys] = []
         for pl in self.layout.placements(self.top):
             self.placed[pl.child] = self.placed.get(pl.child, 0) + len(pl.offsets)
+            if pl.child in self.split:
+                base, delta = self.split[pl.child]
+                deltas.append(place_polys(delta, pl))
+                pl = Placement(base, pl.origin, pl.rotation, pl.magnification, pl.x_reflection, pl.offsets)
+                self.placed[base] = self.placed.get(base, 0) + len(pl.offsets)
             k = (pl.child, pl.rotation, pl.magnification, pl.x_reflection)
             if k not in variants:
                 v = self._variant(pl.child, pl)
@@ -72,7 +124,9 @@ class Sites:
                     m[axis], m[axis + 2] = gap // 2, gap - gap // 2
             v.margin = m
         own, labels = self.layout.own(self.top)
-        self.top_polys = take_polys(own, np.isin(own.key, self.keys))
+        self.delta_polys = concat_polys(deltas)
+        self.stats["deltas"] = len(deltas)
+        self.top_polys = concat_polys([take_polys(own, np.isin(own.key, self.keys)), self.delta_polys])
         pos = {int(k): i for i, k in enumerate(self.keys)}
         self.top_layer = np.array([pos[int(k)] for k in self.top_polys.key], np.int64)
         self.top_geoms = polygons(self.top_polys, self.dbu)

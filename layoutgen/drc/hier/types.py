@@ -8,7 +8,7 @@ import shapely
 from ..geometry import translate
 from ..merge import move_finding
 from ..violation import Finding, Violation
-from .context import Context
+from .context import Context, run_scenes
 from .markers import in_zone, match, ref_points
 from .shapes import EMPTY_LAYER, LayerShapes, polys_of
 
@@ -55,12 +55,13 @@ class Types:
                 rel = row[1:] + np.r_[-g, -g, g, g]
                 # only the top's shapes that reach one of these sites (the contact ring mostly does not)
                 boxes = shapely.box(*(np.c_[self.origin[mine] + rel[:2], self.origin[mine] + rel[2:]] * dbu).T)
-                hit, _ = shapely.STRtree(boxes).query(self.top_geoms[sel], predicate="intersects")
-                sel = sel[np.unique(hit)]
-                if not len(sel):
+                hit, at = shapely.STRtree(boxes).query(self.top_geoms[sel], predicate="intersects")
+                if not len(hit):
                     continue
+                used, which = np.unique(hit, return_inverse=True)
+                sel = sel[used]
                 site = shapely.box(*(rel * dbu))
-                c, pats = site_types(list(self.top_geoms[sel]), site, self.origin[mine] * dbu, dbu)
+                c, pats = site_types(list(self.top_geoms[sel]), site, self.origin[mine] * dbu, dbu, hits=(at, which.ravel()))
                 codes[mine, li] = c
                 self.patterns[(gi, li)] = [LayerShapes.of(polys_of(np.asarray(p, dtype=object), int(self.keys[li]), dbu), dbu)
                                            if len(p) else EMPTY_LAYER for p in pats]
@@ -150,11 +151,12 @@ class Types:
         new: list[tuple[Violation, int]] = []
         active = 0
         bts = self.band_types(types)
-        for i, band, m, top, nbs in bts:
+        # every band type's scene checked at once, rule by rule (`context.run_scenes`)
+        scenes = run_scenes(self, [self.band_context(i, band, top, nbs) for i, band, _, top, nbs in bts], self.top)
+        for (i, band, m, top, nbs), ctx in zip(bts, scenes):
             vi = int(self.var_of[i])
             v = self.variants[vi]
             occ = self.cell_occ[v.cell]
-            ctx = self.band_context(i, band, top, nbs).findings(v.cell)
             active += bool(ctx)
             confirmed = np.zeros(len(occ), bool)
             for rname in set(self.var_found[vi]) | set(ctx):

@@ -1,13 +1,18 @@
-"""How many traces fit between two balls, and whether each ring can pass its inner nets (µm)."""
+"""How many traces fit between two balls, and whether each ring can pass its inner nets (µm): counted
+before the ring router plans, and, when a fixed ball map fails to route, as the proof of why."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+import shapely
 
 from layoutgen.errors import RoutingError
-from .grid import BallGrid
+from .geometry import circumradius
+from .grid import BallGrid, infer_grid
+from .model import RouteRules, Terminal
 
 
 def gap_capacity(pitch: float, capture_diameter: float, width: float, space: float) -> int:
@@ -43,3 +48,83 @@ def check_ring_capacity(
                 f"{width:g} µm at {space:g} µm spacing ({gaps * capacity} in all); "
                 f"use a larger pitch, smaller capture pads, or fewer inner balls"
             )
+
+
+def cut_over_capacity(
+    pads: Sequence[Terminal], balls: Sequence[Terminal], pairs: Sequence[tuple[int, int]], rules: RouteRules
+) -> str | None:
+    """A proof that a ball map cannot be routed on one layer, or None: the ring of the array
+    (the closed line through its balls) that more traces must cross than its gaps can carry.
+
+    Every trace from a pad outside a ring to a ball inside it (or the other way) crosses the
+    line through the ring's balls in one of the gaps between two neighbouring balls, and a gap g
+    carries at most ⌊(g − s) / (w + s)⌋ traces (w, s the narrowest width and smallest space of
+    the nets crossing it: an upper bound). Pads and balls closer to the line than a capture pad
+    radius plus the space are left out of the count, so what is reported is a lower bound of
+    the demand against an upper bound of the capacity.
+    """
+    if len(balls) < 3:
+        return None
+    try:
+        grid = infer_grid(balls, rules.pitch)
+    except RoutingError:
+        return None
+    radius = np.array([circumradius(b.shape, b.x, b.y) for b in balls])
+    margin = float(radius.max()) + rules.space
+    pad_pts = shapely.points([(p.x, p.y) for p in pads])
+    ball_pts = shapely.points([(b.x, b.y) for b in balls])
+    worst = None
+    for ring in range(int(grid.ring.max(initial=0))):
+        order = _ring_order(grid, ring)
+        if len(order) < 3:
+            continue
+        line = shapely.Polygon([(balls[k].x, balls[k].y) for k in order])
+        if not line.is_valid or line.area <= 0:
+            continue
+        edge = line.exterior
+
+        def side(pts: np.ndarray) -> np.ndarray:
+            """+1 inside the line, −1 outside, 0 too close to tell."""
+            far = shapely.distance(edge, pts) >= margin
+            return np.where(far, np.where(shapely.contains(line, pts), 1, -1), 0)
+
+        pad_side, ball_side = side(pad_pts), side(ball_pts)
+        crossing = [(i, j) for i, j in pairs if pad_side[i] * ball_side[j] == -1]
+        if not crossing:
+            continue
+        widths = [rules.for_net(pads[i].net) for i, _ in crossing]
+        w = min(x[0] for x in widths)
+        s = min([rules.space] + [x[1] for x in widths])
+        gaps = []
+        for a, b in zip(order, order[1:] + order[:1]):
+            g = math.dist((balls[a].x, balls[a].y), (balls[b].x, balls[b].y)) - radius[a] - radius[b]
+            gaps.append((g, max(0, math.floor((g - s) / (w + s) + 1e-9)), a, b))
+        tracks = sum(t for _, t, _, _ in gaps)
+        over = len(crossing) - tracks
+        if over > 0 and (worst is None or over > worst[0]):
+            worst = (over, ring, crossing, gaps, tracks, w, s)
+    if worst is None:
+        return None
+    over, ring, crossing, gaps, tracks, w, s = worst
+    nets = sorted({pads[i].net for i, _ in crossing})
+    shown = ", ".join(nets[:8]) + (f" and {len(nets) - 8} more" if len(nets) > 8 else "")
+    names = [balls[a].name for _, _, a, _ in gaps]
+    through = ", ".join(names) if len(names) <= 12 else ", ".join(names[:6]) + f", … ({len(names)} balls)"
+    narrow = min(gaps)
+    return (f"nets {shown} cannot all be routed on one layer: {len(crossing)} trace(s) must cross {ring_name(ring)} "
+            f"of the ball array (the closed line through balls {through}) between its inner balls and the pads "
+            f"outside it, but its {len(gaps)} gaps carry only {tracks} traces of {w:g} µm at {s:g} µm spacing "
+            f"(the narrowest, {narrow[0]:.1f} µm between balls {balls[narrow[2]].name} and {balls[narrow[3]].name}, "
+            f"carries {narrow[1]}); over by {over} track(s): give these nets balls outside the ring, narrow their "
+            f"traces, or use a larger pitch")
+
+
+def _ring_order(grid: BallGrid, ring: int) -> list[int]:
+    """The populated balls of a ring, clockwise from its top-left corner."""
+    c0, c1, r0, r1 = ring, grid.ncols - 1 - ring, ring, grid.nrows - 1 - ring
+    if c1 <= c0 or r1 <= r0:
+        return []
+    at = {(int(c), int(r)): k for k, (c, r) in enumerate(zip(grid.col, grid.row))}
+    walk = ([(c, r1) for c in range(c0, c1 + 1)] + [(c1, r) for r in range(r1 - 1, r0 - 1, -1)]
+            + [(c, r0) for c in range(c1 - 1, c0 - 1, -1)] + [(c0, r) for r in range(r0 + 1, r1)])
+    return [at[p] for p in walk if p in at]

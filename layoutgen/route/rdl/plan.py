@@ -1,7 +1,7 @@
 """Which ball each pad goes to: a fixed ball map, a partial one, or a free choice (all lengths in µm).
 
 Explicit: the balls' nets decide; several pads of a net share its ball, and a net with several
-balls gets each of them joined to at least one of its pads. Auto: balls that already carry a
+balls gets each of them joined to one of its pads (a pad may feed several balls). Auto: balls that already carry a
 net are kept (partial assignment); the other pads are matched to the free balls at the least
 total straight-line length (scipy's assignment solver). Minimum-length matchings of points
 have no two segments crossing, which is what a single planar layer needs. When pads
@@ -48,18 +48,20 @@ def assign_balls(pads: Sequence[Terminal], balls: Sequence[Terminal], mode: str)
 
 
 def _spread(pads, balls, pad_ids: list[int], ball_ids: list[int]) -> list[tuple[int, int]]:
-    """Pads of one net onto its balls: every ball gets a pad (nearest first), the rest go to the nearest ball."""
-    if len(ball_ids) > len(pad_ids):
-        b = balls[ball_ids[len(pad_ids)]]
-        raise RoutingError(f"net {pads[pad_ids[0]].net} has {len(ball_ids)} balls but {len(pad_ids)} pads: ball "
-                           f"{b.name} would be left unjoined; on one layer each ball of a net needs a pad of it")
+    """Pads of one net onto its balls: pads and balls paired at the least total length, then every
+    pad left over joins its nearest ball (power pads sharing a ball) and every ball left over is
+    joined from its nearest pad (a net with more balls than pads: each extra ball gets its own
+    trace from that pad, so no ball of the net is left open)."""
     cost = _distance(pads, balls, pad_ids, ball_ids)
     r, c = linear_sum_assignment(cost)
     pairs = [(pad_ids[i], ball_ids[j]) for i, j in zip(r, c)]
-    taken = set(r.tolist())
+    pads_taken, balls_taken = set(r.tolist()), set(c.tolist())
     for i in range(len(pad_ids)):
-        if i not in taken:
+        if i not in pads_taken:
             pairs.append((pad_ids[i], ball_ids[int(np.argmin(cost[i]))]))
+    for j in range(len(ball_ids)):
+        if j not in balls_taken:
+            pairs.append((pad_ids[int(np.argmin(cost[:, j]))], ball_ids[j]))
     return pairs
 
 

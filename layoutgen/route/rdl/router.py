@@ -32,7 +32,7 @@ from .assign import (
     plan_side,
     side_pad_order,
 )
-from .capacity import check_ring_capacity, gap_capacity
+from .capacity import check_ring_capacity, cut_over_capacity, gap_capacity
 from .escape import lane_offsets
 from .band import Band, BandBlocked, band_path, jog_starts
 from .channel import ChannelFull, Clearance, Floor, channel_curves
@@ -53,7 +53,9 @@ from .geometry import (
 from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
 from .model import Route, RouteRules, Routing, Terminal
 from .anywhere import LatticeFull, route_anywhere
+from .plan import assign_balls
 from .verify import checked
+from .spread import spread_checked
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
 
@@ -74,6 +76,8 @@ def route(
     if not pads:
         return Routing((), {b.name: b.net for b in balls if b.net}, balls,
                        tuple(b.name for b in balls if not b.net))
+    if mode == "explicit":
+        _check_cuts(pads, balls, rules)
     ring_error = None
     if _ring_suits(pads, balls, rules, mode):
         try:
@@ -90,16 +94,33 @@ def route(
         if ring_error is not None and isinstance(error, LatticeFull):
             raise RoutingError(f"{ring_error}; the lattice router cannot take it either: {error}") from None
         raise
-    return checked(routing, pads, keepin, rules)
+    return spread_checked(routing, pads, keepin, rules)
+
+
+def _check_cuts(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules) -> None:
+    """Refuse a ball map before routing when a ring of the array must pass more of its traces than
+    its gaps carry (a capacity proof naming the nets, the ring and by how many tracks)."""
+    try:
+        pairs = assign_balls(pads, balls, "explicit")
+    except RoutingError:
+        return  # a map the routers refuse with their own reason
+    proof = cut_over_capacity(pads, balls, pairs, rules)
+    if proof:
+        raise RoutingError(proof)
 
 
 def _ring_suits(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules, mode: str) -> bool:
-    """Whether the ring router can take the job: one width, one pad per ball, no balls fixed in auto mode."""
+    """Whether the ring router can take the job: one width, one pad per ball, no balls fixed in auto mode,
+    no net with more balls than pads."""
     if any(rules.for_net(p.net) != (rules.width, rules.space) for p in pads):
         return False
     if mode == "auto":
         return all(b.net is None for b in balls)
-    return all(b.net is not None for b in balls)
+    pads_of = Counter(p.net for p in pads)
+    balls_of = Counter(b.net for b in balls)
+    # a net with more balls than pads needs a pad feeding several balls: the lattice router's (a ball
+    # whose net has no pad stays unconnected)
+    return all(b.net is not None for b in balls) and all(balls_of[n] <= pads_of[n] for n in balls_of if pads_of[n])
 
 
 def _ring_route(
@@ -134,7 +155,7 @@ def _ring_route(
                 continue
             tried.add(n)
             try:
-                return checked(_draw(cand, plans), pads, keepin, rules)
+                return spread_checked(_draw(cand, plans), pads, keepin, rules)
             except RoutingError as error:
                 errors.append(error)
             if len(tried) >= MAX_DRAWN:

@@ -11,10 +11,13 @@ import json
 import math
 from pathlib import Path
 
+import gdstk
 import klayout.db as kdb
+import numpy as np
 import pytest
 
 from layoutgen.config import load_config
+from layoutgen.drc import run_drc
 from layoutgen.errors import ConfigError
 from layoutgen.families import builder
 from layoutgen.families.fanout import CarrierPanel, ReconstitutedWafer
@@ -404,3 +407,35 @@ def test_the_expected_resistances_are_the_hand_calculation(summary, netlist):
 
 
 pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
+
+def test_the_hierarchical_drc_checks_the_adapted_units_base_once_and_each_delta_in_context(built, tmp_path):
+    """The adapted units (base cell placed in each, plus its dies as placed and their bridges) are
+    checked as the shared base and each delta with the base around it: clean as built, and a WIRE1
+    bar planted in one adapted unit's cell is reported once, at its place on the panel, as the flat
+    check of the same file reports it."""
+    pdk = load_pdk("fanout500")
+    stats = built.drc.stats["PANEL_panel"]          # the build's own check, as built
+    assert built.drc.ok and stats["mode"] == "hierarchical" and stats["deltas"] == 2
+    assert "FANOUT_panel_BASE" in stats["cells"] and "FANOUT_panel_R2C3" in stats["cells"]
+    lib = gdstk.read_gds(str(built.gds))
+    cells = {c.name: c for c in lib.cells}
+    w1 = pdk.layer("WIRE1").gds
+    bridge = next(p for p in cells["FANOUT_panel_R2C3"].polygons if (p.layer, p.datatype) == tuple(w1))
+    (_, y0), (x1, y1) = bridge.bounding_box()
+    ym = round((y0 + y1) / 2)
+    cells["FANOUT_panel_R2C3"].add(gdstk.rectangle((x1 - 1, ym - 2.5), (x1 + 59, ym + 2.5), layer=w1[0], datatype=w1[1]))
+    ox, oy = next(r.origin for r in cells["PANEL_panel"].references if r.cell.name == "FANOUT_panel_R2C3")
+    path = tmp_path / "planted.gds"
+    lib.write_gds(str(path))
+    rules = [r.name for r in pdk.rules]
+    hier = run_drc(path, pdk, rules=rules, hierarchical=True)
+    flat = run_drc(path, pdk, rules=rules, hierarchical=False)
+    assert hier.flat_counts() == flat.counts()
+    assert {k: v for k, v in flat.counts().items() if v} == {"WIRE1.W.1": 1}
+    (v,) = hier.of_rule("WIRE1.W.1")
+    assert v.cell == "PANEL_panel" and hier.placements()[hier.violations.index(v)] == 1
+    # the bar less its 1 µm on the bridge: 5 × 59 µm where it was planted, in panel coordinates
+    assert np.allclose(v.bounds(), (ox + x1, oy + ym - 2.5, ox + x1 + 59, oy + ym + 2.5), atol=1e-6)
+    (f,) = flat.of_rule("WIRE1.W.1")
+    assert np.allclose(f.bounds(), v.bounds(), atol=1e-6)
