@@ -11,8 +11,8 @@ from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
 from .connectivity import Pieces, conductor_pieces
-from .geometry import polygons
-from .merge import Shapes, merge
+from .geometry import explode, polygons
+from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key
 from .violation import Finding, Violation
 
@@ -36,6 +36,21 @@ def poly_bounds(polys: Polys) -> np.ndarray:
                      np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)], 1)
 
 
+def merged_onto(base: Shapes, more: np.ndarray) -> Shapes:
+    """A layer merged from its part already merged (`base`) and more polygons (µm): the base's shapes
+    that touch none of them stay as they are, the rest are merged with them (the same shapes as a
+    merge of everything)."""
+    if len(more) == 0:
+        return base
+    hit = np.zeros(len(base), bool)
+    if len(base):
+        hit[shapely.STRtree(base.geoms).query(more, predicate="intersects")[1]] = True
+    group = np.concatenate([base.geoms[hit], more])
+    label = touching_groups(group)
+    parts, _ = explode(union_groups(group, label, np.arange(int(label.max()) + 1)))
+    return Shapes.of(np.concatenate([base.geoms[~hit], parts]))
+
+
 def take_polys(polys: Polys, keep: np.ndarray) -> Polys:
     """The polygons where `keep` (bool per polygon) is set."""
     counts = np.diff(polys.offsets)
@@ -54,8 +69,9 @@ class CellLayers:
     always sees every shape."""
 
     def __init__(self, flat: Flat, pdk: Pdk, layout: Layout | None = None, top: str | None = None,
-                 marks: bool | None = None) -> None:
+                 marks: bool | None = None, base: tuple[CellLayers, Polys] | None = None) -> None:
         self.flat = flat
+        self.base = base
         self.pdk = pdk
         self.layout = layout
         self.top = top if top is not None else flat.cell
@@ -129,6 +145,12 @@ class CellLayers:
 
     def merged_all(self, name: str) -> Shapes:
         """The layer merged into disjoint shapes (µm), every shape (for connectivity)."""
+        if self.base is not None:
+            if name not in self._merged_all:
+                view, delta = self.base
+                more = polygons(delta.select(layer_key(*self.pdk.layer(name).gds)), self.flat.dbu_um)
+                self._merged_all[name] = merged_onto(view.merged_all(name), more)
+            return self._merged_all[name]
         if self.mark_area is None or len(self.raw(name)) == len(self.raw_all(name)):
             return self.merged(name)
         if name not in self._merged_all:
@@ -191,10 +213,11 @@ def run_rule(rule: Rule, cl: CellLayers) -> list[Finding]:
         raise InternalError(f"rule {rule.name} could not be checked in cell {cl.flat.cell!r}: geometry error {e}") from e
 
 
-def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule], layout: Layout | None = None) -> list[Violation]:
+def check_cell(flat: Flat, pdk: Pdk, rules: list[Rule], layout: Layout | None = None,
+               base: tuple[CellLayers, Polys] | None = None) -> list[Violation]:
     """Every violation of `rules` in one flattened cell (`layout`: the GDS it was read from, which the
-    wafer checks need when the cell draws a wafer)."""
-    cl = CellLayers(flat, pdk, layout=layout, top=flat.cell)
+    wafer checks need when the cell draws a wafer; `base`: see `CellLayers`)."""
+    cl = CellLayers(flat, pdk, layout=layout, top=flat.cell, base=base)
     out: list[Violation] = []
     for rule in rules:
         found = run_rule(rule, cl)

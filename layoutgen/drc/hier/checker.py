@@ -9,9 +9,9 @@ import shapely
 
 from ...pdk import Pdk, Rule
 from ...rulekinds import runs_per_top
-from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule
+from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule, take_polys
 from ..checks import wafer_findings
-from ..read import Flat, Layout, concat_polys, layer_key
+from ..read import Flat, Layout, Polys, concat_polys, layer_key
 from ..violation import Finding, Violation
 from .array import check_array
 from .markers import ref_points
@@ -102,13 +102,20 @@ class HierChecker(Sites, Pairs, Types, Rest):
         """Each placed cell flattened and checked once (the wafer rules excepted)."""
         self.cell_found: dict[str, list[Violation]] = {}
         bases = {b for b, _ in self.split.values()}
+        views: dict[str, CellLayers] = {}     # each base's view, its layers merged once for all its cells
         for cell in self.placed:
             rules = self.cell_rules
+            base = None
             if cell in self.split:        # a base and its delta: the rules on whole cells (nets, density) on the cell whole
                 rules = [r for r in rules if self._whole_cell(r)]
+                b = self.split[cell][0]
+                if b not in views:
+                    views[b] = CellLayers(self.layout.flatten(b), self.pdk)
+                delta = self._delta(cell, b)
+                base = None if delta is None else (views[b], delta)
             elif cell in bases:           # the rest on the base once; the delta is checked with the top's shapes
                 rules = [r for r in rules if not self._whole_cell(r)]
-            self.cell_found[cell] = check_cell(self.layout.flatten(cell), self.pdk, rules)
+            self.cell_found[cell] = check_cell(self.layout.flatten(cell), self.pdk, rules, base=base)
         self.cell_occ = {c: np.zeros(len(vs), np.int64) for c, vs in self.cell_found.items()}
         ctx_names = {r.name for r in self.context}
         self.cell_plain = {c: np.array([v.rule not in ctx_names for v in vs], bool) for c, vs in self.cell_found.items()}
@@ -131,10 +138,26 @@ class HierChecker(Sites, Pairs, Types, Rest):
             self.var_found.append({r: (np.array(ks), fs, ref_points(fs, self.dbu))
                                    for r, (ks, fs) in by_rule.items()})
 
+    def _delta(self, cell: str, base: str) -> Polys | None:
+        """Every polygon of a cell of `split` but those of its base (placed as is at its origin), cell
+        frame: the flattened cell lists its own polygons, then each placement's in turn, so the base's
+        are one run of them (checked; None if not)."""
+        pls = self.layout.placements(cell)
+        k = next(k for k, s in enumerate(pls) if s.child == base and not np.any(s.origin) and len(s.offsets) == 1
+                 and not s.offsets.any() and s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection)
+        start = len(self.layout.own(cell)[0]) + sum(len(self.layout.flatten(s.child).polys) * len(s.offsets) for s in pls[:k])
+        flat, bp = self.layout.flatten(cell).polys, self.layout.flatten(base).polys
+        keep = np.ones(len(flat), bool)
+        keep[start:start + len(bp)] = False
+        lo, hi = flat.offsets[start], flat.offsets[start + len(bp)] if start + len(bp) < len(flat.offsets) else -1
+        if hi < 0 or not np.array_equal(flat.xy[lo:hi], bp.xy) or not np.array_equal(flat.key[start:start + len(bp)], bp.key):
+            return None
+        return take_polys(flat, keep)
+
     def _whole_cell(self, r: Rule) -> bool:
         """Whether a rule of the placed cells' deck looks at a cell whole (connectivity, density, a
         family's own kinds), not at shapes near each other (context rules) or one polygon (grid)."""
-        return r not in self.context and r.kind not in POLYGON_KINDS
+        return r.name not in self.reach and r.kind not in POLYGON_KINDS     # by name: comparing rules field by field is slow
 
     def check_own(self) -> list[tuple[Violation, int]]:
         """Rules that do not look across sources on the top's own shapes (with the placed MARK

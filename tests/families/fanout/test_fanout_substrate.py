@@ -15,9 +15,12 @@ import gdstk
 import klayout.db as kdb
 import numpy as np
 import pytest
+import shapely
 
 from layoutgen.config import load_config
 from layoutgen.drc import run_drc
+from layoutgen.drc.cell import CellLayers, check_cell
+from layoutgen.drc.read import Layout, concat_polys, place_polys
 from layoutgen.errors import ConfigError
 from layoutgen.families import builder
 from layoutgen.families.fanout import CarrierPanel, ReconstitutedWafer
@@ -439,3 +442,58 @@ def test_the_hierarchical_drc_checks_the_adapted_units_base_once_and_each_delta_
     assert np.allclose(v.bounds(), (ox + x1, oy + ym - 2.5, ox + x1 + 59, oy + ym + 2.5), atol=1e-6)
     (f,) = flat.of_rule("WIRE1.W.1")
     assert np.allclose(f.bounds(), v.bounds(), atol=1e-6)
+
+
+
+def test_an_open_and_a_short_planted_in_an_adapted_unit_are_found_as_the_whole_cell_and_the_flat_check_find_them(built, tmp_path):
+    """The adapted unit's conductor layers are merged from its base's, merged once (`CellLayers.base`):
+    with one die pad's via taken out (an open) and a WIRE1 bar from one pad's bridge to the next (a
+    short), the connectivity findings are those of the unit merged whole (messages, markers) and
+    those of the flat check of the panel, at the same places."""
+    pdk = load_pdk("fanout500")
+    lib = gdstk.read_gds(str(built.gds))
+    cells = {c.name: c for c in lib.cells}
+    unit = cells["FANOUT_panel_R2C3"]
+    w1 = tuple(pdk.layer("WIRE1").gds)
+    via = next(r for r in unit.references if r.cell.name.startswith("FO_PADVIA"))
+    cut_off = _net_at(unit, via.origin)
+    unit.remove(via)                                                           # the open: a die pad without its via
+    bridges = sorted((p for p in unit.polygons if (p.layer, p.datatype) == w1), key=lambda p: tuple(p.bounding_box()[0]))
+    (ax, ay), (bx, by) = (np.mean(bridges[k].bounding_box(), axis=0) for k in (5, 6))
+    assert ax == bx and by > ay                                                # two bridges of one die side, one above the other
+    unit.add(gdstk.rectangle((ax - 2.5, ay), (ax + 2.5, by), layer=w1[0], datatype=w1[1]))   # the short
+    joined = sorted({_net_at(unit, (ax, ay)), _net_at(unit, (bx, by))})
+    path = tmp_path / "planted.gds"
+    lib.write_gds(str(path))
+    nets = [r for r in pdk.rules if r.kind == "connectivity"]
+    assert {r.name for r in nets} == {"NET.OPEN", "NET.SHORT"}
+
+    layout = Layout(path)
+    base = next(p for p in layout.placements(unit.name) if p.child == "FANOUT_panel_BASE")
+    delta = concat_polys([layout.own(unit.name)[0]] + [place_polys(layout.flatten(p.child).polys, p)
+                                                       for p in layout.placements(unit.name) if p is not base])
+    whole = check_cell(layout.flatten(unit.name), pdk, nets)
+    via_base = check_cell(layout.flatten(unit.name), pdk, nets, base=(CellLayers(layout.flatten(base.child), pdk), delta))
+    key = lambda v: (v.rule, v.message, v.bounds())                                            # noqa: E731
+    assert sorted(map(key, via_base)) == sorted(map(key, whole))
+    assert all(shapely.equals(a.region, b.region) for a, b in zip(sorted(via_base, key=key), sorted(whole, key=key)))
+    assert sorted(v.rule for v in whole) == ["NET.OPEN", "NET.OPEN", "NET.SHORT"]
+    assert all(v.message.startswith(f"net {cut_off}:") for v in whole if v.rule == "NET.OPEN")
+    (short,) = [v for v in whole if v.rule == "NET.SHORT"]
+    assert short.message.startswith(f"nets {', '.join(joined)} on one piece of metal")
+
+    rules = [r.name for r in nets]
+    hier = run_drc(path, pdk, rules=rules, hierarchical=True)
+    flat = run_drc(path, pdk, rules=rules, hierarchical=False)
+    assert hier.stats["PANEL_panel"]["deltas"] == 2
+    assert hier.flat_counts() == flat.counts() == {"NET.OPEN": 2, "NET.SHORT": 1}
+    ox, oy = next(r.origin for r in cells["PANEL_panel"].references if r.cell.name == unit.name)
+    for rule in rules:
+        found = sorted(v.bounds() for v in hier.of_rule(rule))
+        assert all(v.cell == unit.name for v in hier.of_rule(rule))
+        assert np.allclose(np.add(found, (ox, oy, ox, oy)), sorted(f.bounds() for f in flat.of_rule(rule)), atol=1e-6)
+
+
+def _net_at(unit: gdstk.Cell, xy) -> str:
+    """The net of the die pad label nearest a point of a unit cell."""
+    return min(unit.labels, key=lambda lab: math.dist(lab.origin, xy)).text
