@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+
+from ...units import LENGTH_EPS_UM
 import shapely
 
 from layoutgen.errors import RoutingError
@@ -358,7 +360,7 @@ def _channel_bounds(
     below, above = _row_v(f, row + 1, q), _row_v(f, row, q)
     low = snap_up(below + job.ball_r + pen.diagonal + rules.space, q)
     ceiling = snap_down(above - job.ball_r - pen.diagonal - rules.space, q)
-    positive = job.tracks[job.tracks > 1e-9]
+    positive = job.tracks[job.tracks > LENGTH_EPS_UM]
     high = max(low, snap((below + above) / 2.0, q) - (float(positive.min()) if positive.size else 0.0) + clear.lam)
     corner_col = f.column_u(f.ncols - 2 - row)
     into_corner = (leave > arrive) & (np.abs(leave - (corner_col + f.pitch / 2.0)) < f.pitch / 2.0)
