@@ -18,11 +18,10 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-
-from ...units import LENGTH_EPS_UM
 import shapely
 
 from layoutgen.errors import RoutingError
+from ...units import LENGTH_EPS_UM
 from .assign import (
     Escape,
     SideJob,
