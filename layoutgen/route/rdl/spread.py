@@ -124,14 +124,44 @@ def point_distance(h: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(inside, 0.0, dist)
 
 
-def _octilinear(shape: shapely.Geometry) -> bool:
-    """Whether a shape is a convex polygon with edges at multiples of 45° (exactly its octagon)."""
-    if shape.geom_type != "Polygon" or shape.interiors:
-        return False
-    xy = np.asarray(shape.exterior.coords)
+def _octilinear(shapes: np.ndarray) -> np.ndarray:
+    """Whether each shape is a convex polygon with edges at multiples of 45° (exactly its octagon)."""
+    n = len(shapes)
+    poly = (shapely.get_type_id(shapes) == 3) & (shapely.get_num_interior_rings(shapes) == 0)
+    xy, index = shapely.get_coordinates(shapely.get_exterior_ring(shapes[poly]), return_index=True)
     d = np.diff(xy, axis=0)
     octi = (np.abs(d[:, 0]) < 1e-9) | (np.abs(d[:, 1]) < 1e-9) | (np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9)
-    return bool(octi.all()) and abs(shape.convex_hull.area - shape.area) <= 1e-9 * max(shape.area, 1.0)
+    bent = np.zeros(int(poly.sum()), dtype=bool)  # an edge of the ring off the eight directions
+    bent[index[1:][(index[1:] == index[:-1]) & ~octi]] = True
+    ok = np.zeros(n, dtype=bool)
+    cand = np.flatnonzero(poly)[~bent]
+    area = shapely.area(shapes[cand])
+    ok[cand] = np.abs(shapely.area(shapely.convex_hull(shapes[cand])) - area) <= 1e-9 * np.maximum(area, 1.0)
+    return ok
+
+
+def _outlines(shapes: np.ndarray, rnd: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Supports (n, 8) of the octagonal shapes (NaN for round ones) and circumradii about `centre`
+    (n,) of the round ones (NaN for octagonal ones), from a polygon's outer ring (any other
+    shape's every vertex)."""
+    n = len(shapes)
+    poly = shapely.get_type_id(shapes) == 3
+    rings = shapes.copy()
+    rings[poly] = shapely.get_exterior_ring(shapes[poly])
+    xy, index = shapely.get_coordinates(rings, return_index=True)
+    h = np.full((n, 8), np.nan)
+    radius = np.full(n, np.nan)
+    has = np.flatnonzero(np.bincount(index, minlength=n))  # the shapes with vertices, in order
+    if not len(has):
+        return h, radius
+    starts = np.searchsorted(index, has)  # each one's first vertex: groups are contiguous
+    octo = ~rnd[has]
+    if octo.any():
+        h[has[octo]] = np.maximum.reduceat(xy @ DIRS.T, starts, axis=0)[octo]
+    if (~octo).any():
+        far = np.hypot(xy[:, 0] - centre[index, 0], xy[:, 1] - centre[index, 1])
+        radius[has[~octo]] = np.maximum.reduceat(far, starts)[~octo]
+    return h, radius
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -205,16 +235,12 @@ class _Job:
                     centres.append((ball.x, ball.y))
                     fixed_net.append(nid[r.net])
             ball_min.append(teardrop_run(ball, wr) if ball is not None else 0.0)
-        rnd = np.array([not _octilinear(s) for s in shapes], dtype=bool)
-        h = np.full((len(shapes), 8), np.nan)
-        radius = np.full(len(shapes), np.nan)
-        for k, s in enumerate(shapes):
-            xy = np.asarray(s.exterior.coords) if s.geom_type == "Polygon" else shapely.get_coordinates(s)
-            if rnd[k]:
-                radius[k] = float(np.hypot(xy[:, 0] - centres[k][0], xy[:, 1] - centres[k][1]).max())
-            else:
-                h[k] = support(xy)
-        box = np.array([s.bounds for s in shapes]).reshape(-1, 4)
+        geoms = np.empty(len(shapes), dtype=object)
+        geoms[:] = shapes
+        rnd = ~_octilinear(geoms)
+        centre = np.array(centres, dtype=float).reshape(-1, 2)
+        h, radius = _outlines(geoms, rnd, centre)
+        box = shapely.bounds(geoms).reshape(-1, 4)
         q = 4.0 * rules.grid  # a diagonal run's bend with another diagonal slides half a step
         unit = max(q, math.floor(REACH * (rules.width + rules.space) / STEPS / q) * q)
         is_box = shapely.equals(keepin, shapely.box(*keepin.bounds))
@@ -226,7 +252,7 @@ class _Job:
             net_id=np.array([nid[r.net] for r in routes]),
             space=np.array([rules.for_net(n)[1] for n in nets]),
             pen_h=np.array(pen_h),
-            fixed=_Fixed(h, np.array(centres, dtype=float).reshape(-1, 2), radius, rnd, np.array(fixed_net), box),
+            fixed=_Fixed(h, centre, radius, rnd, np.array(fixed_net), box),
             own_pad=np.array([index.get(("pad", r.pad), -1) for r in routes]),
             own_ball=np.array([index.get(("ball", r.ball), -1) for r in routes]),
             own_drop=own_drop,
@@ -371,7 +397,7 @@ class _Job:
         h = np.where(piece[:, None], ph[jp], fx.h[jfc])
         if rnd.any():  # a circle's circumscribed octagon, whose gap bounds the circle's from below
             h[rnd] = fx.centre[jfc[rnd]] @ DIRS.T + fx.radius[jfc[rnd]][:, None] * NORM
-        return _Pairs(i, opposite(h), rnd, fx.centre[jfc], fx.radius[jfc], need - EPS)
+        return _Pairs(i, np.ascontiguousarray(opposite(h).T), rnd, fx.centre[jfc], fx.radius[jfc], need - EPS)
 
     def _allowed(self, mv: "_Movers", k: np.ndarray) -> np.ndarray:
         """Whether each run may move k steps (k signed) by the rules of its trace: every run keeps
@@ -407,12 +433,14 @@ class _Job:
             xl, yl, xh, yh = self.keep_box
             ok &= (h[:, 0] <= xh + 1e-9) & (-h[:, 4] >= xl - 1e-9) & (h[:, 2] <= yh + 1e-9) & (-h[:, 6] >= yl - 1e-9)
         if len(pairs.mover):
-            mine = h[pairs.mover]
-            dist = gap_to(mine, pairs.opp)  # a circle's octagon is its circumscribed one: a lower bound
+            # `gap_to` on the transposed supports (8, pairs): the same values, reduced across
+            # contiguous rows; a circle's octagon is its circumscribed one: a lower bound
+            dist = ((pairs.opp - h.T[:, pairs.mover]) / NORM[:, None]).max(axis=0)
             hit = dist < pairs.need
             rr = np.flatnonzero(pairs.round & hit)
             if len(rr):  # near a round pad: measured exactly
-                hit[rr] = point_distance(mine[rr], pairs.centre[rr]) - pairs.radius[rr] < pairs.need[rr]
+                mine = h[pairs.mover[rr]]
+                hit[rr] = point_distance(mine, pairs.centre[rr]) - pairs.radius[rr] < pairs.need[rr]
             ok[pairs.mover[hit]] = False
         return ok
 
@@ -487,8 +515,8 @@ class _Movers:
 
 @dataclass(frozen=True)
 class _Pairs:
-    """(run, obstacle) pairs: the obstacle's octagon (as `opposite` supports) or circle and the
-    space the pair needs (less EPS)."""
+    """(run, obstacle) pairs: the obstacle's octagon (as `opposite` supports, transposed to (8, n))
+    or circle and the space the pair needs (less EPS)."""
 
     mover: np.ndarray
     opp: np.ndarray
