@@ -12,7 +12,7 @@ import shapely
 
 from .merge import Shapes
 from .violation import Finding
-from layoutgen.units import LENGTH_EPS_UM
+from layoutgen.units import LENGTH_EPS_UM, RATIO_EPS
 
 
 def window_starts(lo: float, hi: float, window: float, step: float) -> np.ndarray:
@@ -56,7 +56,7 @@ def clusters(bounds: np.ndarray, gap: float) -> list[tuple[float, float, float, 
     b = np.asarray(bounds, np.float64)
     h = gap / 2
     g = np.column_stack([b[:, :2] - h, b[:, 2:] + h])         # the grown boxes, as the definition has them
-    side = gap * (1 - 1e-9) if gap > 0 else 1.0               # narrower than gap by far more than float noise
+    side = gap * (1 - RATIO_EPS) if gap > 0 else 1.0               # narrower than gap by far more than float noise
     lo = b[:, :2].min(axis=0)
     c0 = np.floor((b[:, :2] - lo) / side).astype(np.int64)
     c1 = np.floor((b[:, 2:] - lo) / side).astype(np.int64)

@@ -164,8 +164,8 @@ def _along_opposite_walls(pieces: np.ndarray, shape_of: np.ndarray, segs: np.nda
     flags = np.zeros((n, 4), bool)                            # per piece: walls facing -x, +x, -y, +y
     for axis in (0, 1):                                       # 0: vertical lines (x fixed), 1: horizontal
         along = 1 - axis
-        e = np.flatnonzero(np.abs(p1[:, axis] - p0[:, axis]) <= 1e-9)
-        w = np.flatnonzero(np.abs(q1[:, axis] - q0[:, axis]) <= 1e-9)
+        e = np.flatnonzero(np.abs(p1[:, axis] - p0[:, axis]) <= LENGTH_EPS_UM)
+        w = np.flatnonzero(np.abs(q1[:, axis] - q0[:, axis]) <= LENGTH_EPS_UM)
         if len(e) == 0 or len(w) == 0:
             continue
         # One key per (shape, line): rows of both tables labelled together.

@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
+from layoutgen.units import LENGTH_EPS_UM, STEP_EPS
 from .geometry import pen_for, teardrop, trace_polygons
 from .maze import MARGIN, SEQUENTIAL, Job, Maze, lattice_pitch, make_lattice, over_capacity
 from .model import Route, RouteRules, Routing, Terminal
@@ -127,7 +128,7 @@ def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
         px, py = lat.xy(ii, jj)
         pts = shapely.points(px, py)
         closed, on_pad = np.zeros(len(pts), bool), np.zeros(len(pts), bool)
-        p_idx, s_idx = tree.query(pts, predicate="dwithin", distance=clear - 1e-9)
+        p_idx, s_idx = tree.query(pts, predicate="dwithin", distance=clear - LENGTH_EPS_UM)
         for a, b in zip(p_idx.tolist(), s_idx.tolist()):
             if net_of[b] not in nets:
                 closed[a] = True  # another net's metal (or a no-connect ball) is too close for any of them
@@ -150,8 +151,8 @@ def _check_landings(maze: Maze) -> None:
     lat = maze.lat
     for k, job in enumerate(maze.jobs):
         (xl, xh), (yl, yh) = maze.pad_strips(k)
-        i0, i1 = math.ceil((xl - lat.x0) / lat.p - 1e-9), math.floor((xh - lat.x0) / lat.p + 1e-9)
-        j0, j1 = math.ceil((yl - lat.y0) / lat.p - 1e-9), math.floor((yh - lat.y0) / lat.p + 1e-9)
+        i0, i1 = math.ceil((xl - lat.x0) / lat.p - STEP_EPS), math.floor((xh - lat.x0) / lat.p + STEP_EPS)
+        j0, j1 = math.ceil((yl - lat.y0) / lat.p - STEP_EPS), math.floor((yh - lat.y0) / lat.p + STEP_EPS)
         pad = maze.pads[job.pad]
         if i1 < i0 or j1 < j0:
             ball = maze.balls[job.ball]

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from layoutgen.errors import RoutingError
+from layoutgen.units import LENGTH_EPS_UM
 from .escape import gap_track
 from .grid import SIDES, BallGrid, SideFrame, to_local
 from .model import Terminal
@@ -102,9 +103,9 @@ def cone_cuts(angle: np.ndarray, side_counts: np.ndarray, limit: int = 9) -> lis
     centre = 45.0 + 90.0 * label
     off = np.abs(np.mod(angle[None, :] - centre + 180.0, 360.0) - 180.0)
     cost = np.maximum(off - 45.0, 0.0).sum(axis=1)
-    best = np.flatnonzero(cost <= cost.min() + 1e-9)
+    best = np.flatnonzero(cost <= cost.min() + LENGTH_EPS_UM)
     mid = best[len(best) // 2]
-    ranked = sorted(range(n), key=lambda k: (cost[k] > cost.min() + 1e-9, cost[k], abs(k - mid)))
+    ranked = sorted(range(n), key=lambda k: (cost[k] > cost.min() + LENGTH_EPS_UM, cost[k], abs(k - mid)))
     return [label[k] for k in ranked[:limit]]
 
 
@@ -226,9 +227,9 @@ def row_gaps(job: SideJob, row: int) -> list[tuple[int, np.ndarray]]:
             continue
         tracks = job.gap_tracks(c)
         if c == lo:
-            tracks = tracks[job.tracks > 1e-9]
+            tracks = tracks[job.tracks > LENGTH_EPS_UM]
         elif c + 1 == hi:
-            tracks = tracks[: int(np.count_nonzero(job.tracks > -1e-9))]
+            tracks = tracks[: int(np.count_nonzero(job.tracks > -LENGTH_EPS_UM))]
         if len(tracks):
             out.append((c, tracks))
     return out
@@ -301,7 +302,7 @@ def _scaled_targets(job: SideJob, row: int, ring: list[int], gaps: list, pad_u: 
     if not spots:
         return pad_u.astype(float)
     lo, hi = min(spots), max(spots)
-    if p_hi - p_lo < 1e-9:
+    if p_hi - p_lo < LENGTH_EPS_UM:
         return np.full(len(pad_u), (lo + hi) / 2.0)
     return lo + (pad_u - p_lo) / (p_hi - p_lo) * (hi - lo)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...units import snap_down, snap_up
+from ...units import LENGTH_EPS_UM, PARALLEL_EPS, snap_down, snap_up
 from .geometry import SQRT2
 
 
@@ -93,10 +93,10 @@ def _forward(band: Band, mirror: bool) -> tuple[np.ndarray, np.ndarray]:
             raise BandBlocked(p.orig(i), f"the trace ahead (to pad {band.pad_names[p.orig(j)]}) "
                               f"runs flat under the pad row where this one must rise to its pad")
         start = p.clear_of_own_ball(i, snap_up(lb, band.quantum))
-        if start <= ub + 1e-9:
+        if start <= ub + LENGTH_EPS_UM:
             h[i] = start
             continue
-        flat = p.flat_level(i, start) if start <= pad_ub + 1e-9 else None
+        flat = p.flat_level(i, start) if start <= pad_ub + LENGTH_EPS_UM else None
         if flat is None:
             raise BandBlocked(
                 p.orig(i),
@@ -164,7 +164,7 @@ class _Pass:
         b = self.band
         if self.own_ball[i] < 0:
             return start
-        if start <= self.floor[i] + 1e-9 and self.u1[i] - self.u0[i] >= b.own_jog - 1e-9:
+        if start <= self.floor[i] + LENGTH_EPS_UM and self.u1[i] - self.u0[i] >= b.own_jog - LENGTH_EPS_UM:
             return start
         return max(start, snap_up(self.floor[i] + b.own_clear, b.quantum))
 
@@ -207,12 +207,12 @@ def clean_path(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Drop repeated points and points in the middle of a straight run."""
     out: list[tuple[float, float]] = []
     for p in pts:
-        if out and abs(p[0] - out[-1][0]) < 1e-9 and abs(p[1] - out[-1][1]) < 1e-9:
+        if out and abs(p[0] - out[-1][0]) < LENGTH_EPS_UM and abs(p[1] - out[-1][1]) < LENGTH_EPS_UM:
             continue
         if len(out) >= 2:
             ax, ay = out[-1][0] - out[-2][0], out[-1][1] - out[-2][1]
             bx, by = p[0] - out[-1][0], p[1] - out[-1][1]
-            if abs(ax * by - ay * bx) < 1e-9 and ax * bx + ay * by > 0:
+            if abs(ax * by - ay * bx) < PARALLEL_EPS and ax * bx + ay * by > 0:
                 out[-1] = p
                 continue
         out.append(p)

@@ -10,6 +10,7 @@ import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
+from layoutgen.units import STEP_EPS
 from .geometry import circumradius
 from .grid import BallGrid, infer_grid
 from .model import RouteRules, Terminal
@@ -18,7 +19,7 @@ from .model import RouteRules, Terminal
 def gap_capacity(pitch: float, capture_diameter: float, width: float, space: float) -> int:
     """Traces a gap g = p − D between two capture pads carries: ⌊(g − s) / (w + s)⌋."""
     gap = pitch - capture_diameter
-    return max(0, math.floor((gap - space) / (width + space) + 1e-9))
+    return max(0, math.floor((gap - space) / (width + space) + STEP_EPS))
 
 
 def ring_name(ring: int) -> str:
@@ -98,7 +99,7 @@ def cut_over_capacity(
         gaps = []
         for a, b in zip(order, order[1:] + order[:1]):
             g = math.dist((balls[a].x, balls[a].y), (balls[b].x, balls[b].y)) - radius[a] - radius[b]
-            gaps.append((g, max(0, math.floor((g - s) / (w + s) + 1e-9)), a, b))
+            gaps.append((g, max(0, math.floor((g - s) / (w + s) + STEP_EPS)), a, b))
         tracks = sum(t for _, t, _, _ in gaps)
         over = len(crossing) - tracks
         if over > 0 and (worst is None or over > worst[0]):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...units import LENGTH_EPS_UM, PARALLEL_EPS
+
 Curve = list[tuple[float, float]]  # breakpoints (u, v), u non-decreasing; equal u = vertical step
 
 
@@ -91,7 +93,7 @@ def _forward(
         contour = _contour(ahead[0], ahead[1], clear) if ahead else []
         base = _floor_curve(floor, bool(floor.raised[i]), float(floor.own[i]), a, mirror)
         curve = _hug(a, l, floor.low, _envelope(contour, base, a, l))
-        if curve[-1][1] > ceiling + 1e-9:
+        if curve[-1][1] > ceiling + LENGTH_EPS_UM:
             raise ChannelFull(i, curve[-1][1] - floor.low)
         ahead = (curve, l)
         curves[i] = [(sign * u, v) for u, v in curve] if mirror else curve
@@ -107,21 +109,21 @@ def _contour(curve: Curve, leave: float, clear: Clearance) -> Curve:
     end = leave - lam
     shifted = [(u - t_o, v + lam) for u, v in curve]
     ramps = [(u - lam, v + t_o, u - t_o) for k, (u, v) in enumerate(curve)
-             if k == 0 or abs(curve[k - 1][0] - u) < 1e-9]
+             if k == 0 or abs(curve[k - 1][0] - u) < LENGTH_EPS_UM]
     xs = {u for u, _ in shifted} | {r[0] for r in ramps} | {r[2] for r in ramps} | {end}
     for r0, v0, r1 in ramps:
         for (pu, pv), (qu, qv) in zip(shifted, shifted[1:]):
-            if qu > pu and abs(qv - pv) < 1e-9:
+            if qu > pu and abs(qv - pv) < LENGTH_EPS_UM:
                 cross = r0 + (pv - v0)
                 if max(r0, pu) <= cross <= min(r1, qu):
                     xs.add(round(cross, 9))
     start = ramps[0][0]
     out: Curve = []
     us = _us(shifted)
-    for x in sorted(u for u in xs if start - 1e-9 <= u <= end + 1e-9):
+    for x in sorted(u for u in xs if start - LENGTH_EPS_UM <= u <= end + LENGTH_EPS_UM):
         lo = max(_at(shifted, x, False, us), _ramp_at(ramps, x, upper=False))
         hi = max(_at(shifted, x, True, us), _ramp_at(ramps, x, upper=True))
-        out += [(x, lo), (x, hi)] if hi > lo + 1e-9 else [(x, hi)]
+        out += [(x, lo), (x, hi)] if hi > lo + LENGTH_EPS_UM else [(x, hi)]
     return _tidy([(round(u, 9), round(v, 9)) for u, v in out if v > -1e17])
 
 
@@ -140,7 +142,7 @@ def _envelope(first: Curve, second: Curve, a: float, l: float) -> Curve:
     for x in sorted(u for u in xs if u >= a - 1.0):
         lo = max(_at(first, x, False, us1), _at(second, x, False, us2))
         hi = max(_at(first, x, True, us1), _at(second, x, True, us2))
-        out += [(x, lo), (x, hi)] if hi > lo + 1e-9 else [(x, hi)]
+        out += [(x, lo), (x, hi)] if hi > lo + LENGTH_EPS_UM else [(x, hi)]
     return _tidy([(u, v) for u, v in out if v > -1e17])
 
 
@@ -156,7 +158,7 @@ def _at(curve: Curve, x: float, upper: bool, us: list[float] | None = None) -> f
     A staircase rises from −∞ at its first point, so its lower value there is −∞. With `us`
     (`_us(curve)`), only the pieces near x are visited: the same pieces pass the same test.
     """
-    if not upper and curve and abs(x - curve[0][0]) < 1e-9:
+    if not upper and curve and abs(x - curve[0][0]) < LENGTH_EPS_UM:
         return -1e18
     best = -1e18
     first, last = 0, len(curve) - 1
@@ -164,13 +166,13 @@ def _at(curve: Curve, x: float, upper: bool, us: list[float] | None = None) -> f
         first = max(0, bisect_left(us, x - 1e-6) - 1)
         last = min(last, bisect_right(us, x + 1e-6))
     for (pu, pv), (qu, qv) in zip(curve[first:last], curve[first + 1:last + 1]):
-        if pu - 1e-9 <= x <= qu + 1e-9:
-            if qu - pu < 1e-9:
+        if pu - LENGTH_EPS_UM <= x <= qu + LENGTH_EPS_UM:
+            if qu - pu < LENGTH_EPS_UM:
                 val = max(pv, qv) if upper else min(pv, qv)
             else:
                 val = pv + (qv - pv) * (min(max(x, pu), qu) - pu) / (qu - pu)
             best = max(best, val) if upper else (val if best < -1e17 else min(best, val))
-    if len(curve) == 1 and abs(curve[0][0] - x) < 1e-9:
+    if len(curve) == 1 and abs(curve[0][0] - x) < LENGTH_EPS_UM:
         best = curve[0][1]
     return best
 
@@ -179,7 +181,7 @@ def _ramp_at(ramps: list[tuple[float, float, float]], x: float, upper: bool) -> 
     """Highest 45° ramp (start u, start v, end u) at x."""
     best = -1e18
     for r0, v0, r1 in ramps:
-        if r0 - 1e-9 <= x <= r1 + 1e-9 and (upper or x > r0 + 1e-9):
+        if r0 - LENGTH_EPS_UM <= x <= r1 + LENGTH_EPS_UM and (upper or x > r0 + LENGTH_EPS_UM):
             best = max(best, v0 + (x - r0))
     return best
 
@@ -214,11 +216,11 @@ def _tidy(pts: Curve) -> Curve:
     out: Curve = []
     for u, v in pts:
         v = max(v, out[-1][1]) if out else v
-        if out and abs(u - out[-1][0]) < 1e-9 and abs(v - out[-1][1]) < 1e-9:
+        if out and abs(u - out[-1][0]) < LENGTH_EPS_UM and abs(v - out[-1][1]) < LENGTH_EPS_UM:
             continue
         if len(out) >= 2:
             (u1, v1), (u2, v2) = out[-2], out[-1]
-            if abs((u2 - u1) * (v - v2) - (v2 - v1) * (u - u2)) < 1e-9:
+            if abs((u2 - u1) * (v - v2) - (v2 - v1) * (u - u2)) < PARALLEL_EPS:
                 out[-1] = (u, v)
                 continue
         out.append((u, v))

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ...units import snap, snap_down
+from ...units import STEP_EPS, snap, snap_down
 
 
 def lane_offsets(capacity: int, pitch_um: float, clearance: float, lam: float, quantum: float) -> np.ndarray:
@@ -19,7 +19,7 @@ def lane_offsets(capacity: int, pitch_um: float, clearance: float, lam: float, q
     room = pitch_um / 2.0 - clearance  # largest |offset| allowed
     if room < 0:
         return np.zeros(0)
-    fits = math.floor(2.0 * (room - quantum) / lam + 1e-9) + 1
+    fits = math.floor(2.0 * (room - quantum) / lam + STEP_EPS) + 1
     count = max(0, min(capacity, fits))
     raw = (np.arange(count) - (count - 1) / 2.0) * lam
     return np.array([math.copysign(snap_down(abs(o), quantum), o) for o in raw])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import shapely
 
-from ...units import snap, snap_down, snap_up
+from ...units import PARALLEL_EPS, STEP_EPS, snap, snap_down, snap_up
 from .model import Route, RouteRules, Routing, Terminal
 
 SQRT2 = math.sqrt(2.0)
@@ -161,7 +161,7 @@ def teardrop_corners(ball: Terminal, path: Sequence[tuple[float, float]], rules:
     if seg <= r_in:
         return None
     axis = (prev - end) / seg
-    if min(abs(axis[0]), abs(axis[1])) > 1e-9:
+    if min(abs(axis[0]), abs(axis[1])) > PARALLEL_EPS:
         return None
     normal = np.array([-axis[1], axis[0]])
     x_tip = snap_down(min(r_in + w / 2.0, seg - w / 2.0 - rules.space), grid)
@@ -198,8 +198,8 @@ def octilinear_hull(g: shapely.Geometry, grid: float) -> shapely.Polygon:
     so that every corner lands on the grid)."""
     xy = shapely.get_coordinates(g)
     u, v = xy[:, 0] + xy[:, 1], xy[:, 0] - xy[:, 1]
-    lo = lambda a, s: math.floor(a.min() / s - 1e-9) * s   # noqa: E731
-    hi = lambda a, s: math.ceil(a.max() / s + 1e-9) * s    # noqa: E731
+    lo = lambda a, s: math.floor(a.min() / s - STEP_EPS) * s   # noqa: E731
+    hi = lambda a, s: math.ceil(a.max() / s + STEP_EPS) * s    # noqa: E731
     x0, x1, y0, y1 = lo(xy[:, 0], grid), hi(xy[:, 0], grid), lo(xy[:, 1], grid), hi(xy[:, 1], grid)
     u0, u1, v0, v1 = lo(u, 2 * grid), hi(u, 2 * grid), lo(v, 2 * grid), hi(v, 2 * grid)
     diamond = shapely.Polygon([((a + b) / 2, (a - b) / 2) for a, b in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))])

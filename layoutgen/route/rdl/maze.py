@@ -30,7 +30,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from layoutgen.errors import RoutingError
-from ...units import snap, snap_up
+from ...units import LENGTH_EPS_UM, snap, snap_up
 from .geometry import Pen, pen_for
 
 # Step directions on the lattice (di, dj), and the direction bit an edge of that kind needs.
@@ -208,8 +208,8 @@ class Maze:
         x = lat.x0 + hi * lat.p / 2.0
         y = lat.y0 + hj * lat.p / 2.0
         (xl, xh), (yl, yh) = self.pad_strips(k)
-        vstrip = (x >= xl - 1e-9) & (x <= xh + 1e-9)
-        hstrip = (y >= yl - 1e-9) & (y <= yh + 1e-9)
+        vstrip = (x >= xl - LENGTH_EPS_UM) & (x <= xh + LENGTH_EPS_UM)
+        hstrip = (y >= yl - LENGTH_EPS_UM) & (y <= yh + LENGTH_EPS_UM)
         in_pad = (near & (owner == own_pad)).any(0)
         # the keep-in edge closes a point unless the pen there lies wholly on the trace's own pad
         # (a pad may reach past the keep-in; metal on it is the pad's, wherever the trace lands)
@@ -245,8 +245,8 @@ class Maze:
         ii = np.arange(win.i0, win.i1)
         jj = np.arange(win.j0, win.j1)
         x, y = lat.xy(ii, jj)
-        ok_i = np.flatnonzero((x >= xl - 1e-9) & (x <= xh + 1e-9))
-        ok_j = np.flatnonzero((y >= yl - 1e-9) & (y <= yh + 1e-9))
+        ok_i = np.flatnonzero((x >= xl - LENGTH_EPS_UM) & (x <= xh + LENGTH_EPS_UM))
+        ok_j = np.flatnonzero((y >= yl - LENGTH_EPS_UM) & (y <= yh + LENGTH_EPS_UM))
         return (ok_i[:, None] * win.shape[1] + ok_j[None, :]).ravel()
 
     # ------------------------------------------------------------------ one job
@@ -266,7 +266,7 @@ class Maze:
             ii, jj = np.meshgrid(np.arange(win.i0, win.i1), np.arange(win.j0, win.j1), indexing="ij")
             occ -= (own[ns] - mine) * self.near_ball(k, ii, jj)
         r = self.extra[k] / self.lat.p
-        if r > 1e-9:
+        if r > LENGTH_EPS_UM:
             occ = ndimage.maximum_filter(occ, footprint=_disk(r + 1.0 - 1e-6))
         return occ
 
@@ -323,7 +323,7 @@ class Maze:
                 pts.add((i0, j1))
         arr = np.array(sorted(pts)).T
         r = self.extra[k] / self.lat.p
-        if r > 1e-9:
+        if r > LENGTH_EPS_UM:
             offs = np.argwhere(_disk(r + 1.0 - 1e-6)) - int(math.ceil(r + 1.0 - 1e-6))
             arr = (arr[:, :, None] + offs.T[:, None, :]).reshape(2, -1)
             keep = (arr[0] >= 0) & (arr[0] < self.lat.nx) & (arr[1] >= 0) & (arr[1] < self.lat.ny)

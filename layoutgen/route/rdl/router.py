@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
+from ...units import LENGTH_EPS_UM
 from .assign import (
     Escape,
     SideJob,
@@ -358,7 +359,7 @@ def _channel_bounds(
     below, above = _row_v(f, row + 1, q), _row_v(f, row, q)
     low = snap_up(below + job.ball_r + pen.diagonal + rules.space, q)
     ceiling = snap_down(above - job.ball_r - pen.diagonal - rules.space, q)
-    positive = job.tracks[job.tracks > 1e-9]
+    positive = job.tracks[job.tracks > LENGTH_EPS_UM]
     high = max(low, snap((below + above) / 2.0, q) - (float(positive.min()) if positive.size else 0.0) + clear.lam)
     corner_col = f.column_u(f.ncols - 2 - row)
     into_corner = (leave > arrive) & (np.abs(leave - (corner_col + f.pitch / 2.0)) < f.pitch / 2.0)
