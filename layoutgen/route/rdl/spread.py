@@ -48,6 +48,9 @@ DIRS = np.array([(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1
 NORM = np.hypot(DIRS[:, 0], DIRS[:, 1])
 # Inverse of the 2 × 2 system of consecutive directions: vertex k of an octagon = INV[k] @ (h_k, h_k+1).
 INV = np.array([np.linalg.inv(np.stack([DIRS[k], DIRS[(k + 1) % 8]])) for k in range(8)])
+NEXT = np.roll(np.arange(8), -1)  # index k + 1 (mod 8): a fancy-index view is cheaper than np.roll
+PREV = np.roll(np.arange(8), 1)  # index k − 1 (mod 8)
+OPPOSITE = np.roll(np.arange(8), 4)  # index k + 4 (mod 8)
 
 
 def spread(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> Routing:
@@ -90,19 +93,30 @@ def support(points: np.ndarray) -> np.ndarray:
 def octagon_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """A lower bound of the distance between octilinear octagons given by supports (n, 8): the
     largest gap between their projections on the eight directions (negative when they overlap)."""
-    return ((-np.roll(b, 4, axis=1) - a) / NORM).max(axis=1)
+    return gap_to(a, opposite(b))
+
+
+def opposite(b: np.ndarray) -> np.ndarray:
+    """Negated supports (n, 8) along the opposite directions, which `gap_to` takes (computed once
+    per obstacle rather than at every test)."""
+    return -b[:, OPPOSITE]
+
+
+def gap_to(a: np.ndarray, b_opp: np.ndarray) -> np.ndarray:
+    """`octagon_gap(a, b)` given `opposite(b)`."""
+    return ((b_opp - a) / NORM).max(axis=1)
 
 
 def vertices(h: np.ndarray) -> np.ndarray:
     """The eight vertices (n, 8, 2) of octagons given by supports (n, 8) (repeated where an edge is empty)."""
-    pair = np.stack([h, np.roll(h, -1, axis=1)], axis=-1)  # (n, 8, 2): h_k, h_k+1
+    pair = np.stack([h, h[:, NEXT]], axis=-1)  # (n, 8, 2): h_k, h_k+1
     return np.einsum("kij,nkj->nki", INV, pair)
 
 
 def point_distance(h: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Exact distance from points c (n, 2) to octagons h (n, 8) (0 inside)."""
     v = vertices(h)
-    a, b = np.roll(v, 1, axis=1), v  # edge k runs from vertex k − 1 to vertex k
+    a, b = v[:, PREV], v  # edge k runs from vertex k − 1 to vertex k
     d = b - a
     t = np.clip(((c[:, None] - a) * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-300), 0.0, 1.0)
     dist = np.hypot(*np.moveaxis(c[:, None] - a - t[..., None] * d, -1, 0)).min(axis=1)
@@ -110,14 +124,44 @@ def point_distance(h: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(inside, 0.0, dist)
 
 
-def _octilinear(shape: shapely.Geometry) -> bool:
-    """Whether a shape is a convex polygon with edges at multiples of 45° (exactly its octagon)."""
-    if shape.geom_type != "Polygon" or shape.interiors:
-        return False
-    xy = np.asarray(shape.exterior.coords)
+def _octilinear(shapes: np.ndarray) -> np.ndarray:
+    """Whether each shape is a convex polygon with edges at multiples of 45° (exactly its octagon)."""
+    n = len(shapes)
+    poly = (shapely.get_type_id(shapes) == 3) & (shapely.get_num_interior_rings(shapes) == 0)
+    xy, index = shapely.get_coordinates(shapely.get_exterior_ring(shapes[poly]), return_index=True)
     d = np.diff(xy, axis=0)
     octi = (np.abs(d[:, 0]) < 1e-9) | (np.abs(d[:, 1]) < 1e-9) | (np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9)
-    return bool(octi.all()) and abs(shape.convex_hull.area - shape.area) <= 1e-9 * max(shape.area, 1.0)
+    bent = np.zeros(int(poly.sum()), dtype=bool)  # an edge of the ring off the eight directions
+    bent[index[1:][(index[1:] == index[:-1]) & ~octi]] = True
+    ok = np.zeros(n, dtype=bool)
+    cand = np.flatnonzero(poly)[~bent]
+    area = shapely.area(shapes[cand])
+    ok[cand] = np.abs(shapely.area(shapely.convex_hull(shapes[cand])) - area) <= 1e-9 * np.maximum(area, 1.0)
+    return ok
+
+
+def _outlines(shapes: np.ndarray, rnd: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Supports (n, 8) of the octagonal shapes (NaN for round ones) and circumradii about `centre`
+    (n,) of the round ones (NaN for octagonal ones), from a polygon's outer ring (any other
+    shape's every vertex)."""
+    n = len(shapes)
+    poly = shapely.get_type_id(shapes) == 3
+    rings = shapes.copy()
+    rings[poly] = shapely.get_exterior_ring(shapes[poly])
+    xy, index = shapely.get_coordinates(rings, return_index=True)
+    h = np.full((n, 8), np.nan)
+    radius = np.full(n, np.nan)
+    has = np.flatnonzero(np.bincount(index, minlength=n))  # the shapes with vertices, in order
+    if not len(has):
+        return h, radius
+    starts = np.searchsorted(index, has)  # each one's first vertex: groups are contiguous
+    octo = ~rnd[has]
+    if octo.any():
+        h[has[octo]] = np.maximum.reduceat(xy @ DIRS.T, starts, axis=0)[octo]
+    if (~octo).any():
+        far = np.hypot(xy[:, 0] - centre[index, 0], xy[:, 1] - centre[index, 1])
+        radius[has[~octo]] = np.maximum.reduceat(far, starts)[~octo]
+    return h, radius
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -158,6 +202,7 @@ class _Job:
     ball_min: np.ndarray  # per route: shortest its last run may get (µm)
     unit: float  # the sliding step
     budget: np.ndarray  # per route: how much longer it may still get (µm)
+    fixed_boxes: np.ndarray  # the fixed metal's bounds as shapely boxes (built once)
 
     @classmethod
     def of(cls, routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> "_Job":
@@ -190,16 +235,12 @@ class _Job:
                     centres.append((ball.x, ball.y))
                     fixed_net.append(nid[r.net])
             ball_min.append(teardrop_run(ball, wr) if ball is not None else 0.0)
-        rnd = np.array([not _octilinear(s) for s in shapes], dtype=bool)
-        h = np.full((len(shapes), 8), np.nan)
-        radius = np.full(len(shapes), np.nan)
-        for k, s in enumerate(shapes):
-            xy = np.asarray(s.exterior.coords) if s.geom_type == "Polygon" else shapely.get_coordinates(s)
-            if rnd[k]:
-                radius[k] = float(np.hypot(xy[:, 0] - centres[k][0], xy[:, 1] - centres[k][1]).max())
-            else:
-                h[k] = support(xy)
-        box = np.array([s.bounds for s in shapes]).reshape(-1, 4)
+        geoms = np.empty(len(shapes), dtype=object)
+        geoms[:] = shapes
+        rnd = ~_octilinear(geoms)
+        centre = np.array(centres, dtype=float).reshape(-1, 2)
+        h, radius = _outlines(geoms, rnd, centre)
+        box = shapely.bounds(geoms).reshape(-1, 4)
         q = 4.0 * rules.grid  # a diagonal run's bend with another diagonal slides half a step
         unit = max(q, math.floor(REACH * (rules.width + rules.space) / STEPS / q) * q)
         is_box = shapely.equals(keepin, shapely.box(*keepin.bounds))
@@ -211,7 +252,7 @@ class _Job:
             net_id=np.array([nid[r.net] for r in routes]),
             space=np.array([rules.for_net(n)[1] for n in nets]),
             pen_h=np.array(pen_h),
-            fixed=_Fixed(h, np.array(centres, dtype=float).reshape(-1, 2), radius, rnd, np.array(fixed_net), box),
+            fixed=_Fixed(h, centre, radius, rnd, np.array(fixed_net), box),
             own_pad=np.array([index.get(("pad", r.pad), -1) for r in routes]),
             own_ball=np.array([index.get(("ball", r.ball), -1) for r in routes]),
             own_drop=own_drop,
@@ -219,6 +260,7 @@ class _Job:
             ball_min=np.array(ball_min),
             unit=unit,
             budget=np.array([LONGER * r.length_um for r in routes], dtype=float),
+            fixed_boxes=shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3]),
         )
 
     # ------------------------------------------------------------------ one phase of a round
@@ -326,14 +368,14 @@ class _Job:
         ph = support(np.stack([sg.a, sg.b], axis=1)) + self.pen_h[sg.route]
         proute, pseg, pdir = sg.route, sg.seg, sg.dirs
         fx = self.fixed
-        boxes = np.concatenate([np.stack([-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]], axis=1), fx.box])
+        boxes = np.concatenate([shapely.box(-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]), self.fixed_boxes])
         n_pieces = len(ph)
         span = np.concatenate([self._swept(mv, np.arange(len(mv.route)), np.full(len(mv.route), s * STEPS))
                                for s in (1, -1)])
         far = np.maximum(span[: len(mv.route)], span[len(mv.route):])
         reach = float(self.space.max())
         query = shapely.box(-far[:, 4] - reach, -far[:, 6] - reach, far[:, 0] + reach, far[:, 2] + reach)
-        tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+        tree = shapely.STRtree(boxes)
         i, j = tree.query(query, predicate="intersects")
         r, s = mv.route[i], mv.seg[i]
         piece = j < n_pieces
@@ -355,7 +397,7 @@ class _Job:
         h = np.where(piece[:, None], ph[jp], fx.h[jfc])
         if rnd.any():  # a circle's circumscribed octagon, whose gap bounds the circle's from below
             h[rnd] = fx.centre[jfc[rnd]] @ DIRS.T + fx.radius[jfc[rnd]][:, None] * NORM
-        return _Pairs(i, h, rnd, fx.centre[jfc], fx.radius[jfc], need)
+        return _Pairs(i, np.ascontiguousarray(opposite(h).T), rnd, fx.centre[jfc], fx.radius[jfc], need - EPS)
 
     def _allowed(self, mv: "_Movers", k: np.ndarray) -> np.ndarray:
         """Whether each run may move k steps (k signed) by the rules of its trace: every run keeps
@@ -391,13 +433,15 @@ class _Job:
             xl, yl, xh, yh = self.keep_box
             ok &= (h[:, 0] <= xh + 1e-9) & (-h[:, 4] >= xl - 1e-9) & (h[:, 2] <= yh + 1e-9) & (-h[:, 6] >= yl - 1e-9)
         if len(pairs.mover):
-            mine = h[pairs.mover]
-            dist = octagon_gap(mine, pairs.h)  # a circle's h is its circumscribed octagon: a lower bound
-            rr = np.flatnonzero(pairs.round & (dist < pairs.need - EPS))
+            # `gap_to` on the transposed supports (8, pairs): the same values, reduced across
+            # contiguous rows; a circle's octagon is its circumscribed one: a lower bound
+            dist = ((pairs.opp - h.T[:, pairs.mover]) / NORM[:, None]).max(axis=0)
+            hit = dist < pairs.need
+            rr = np.flatnonzero(pairs.round & hit)
             if len(rr):  # near a round pad: measured exactly
-                dist[rr] = point_distance(mine[rr], pairs.centre[rr]) - pairs.radius[rr]
-            hit = dist < pairs.need - EPS
-            ok[np.unique(pairs.mover[hit])] = False
+                mine = h[pairs.mover[rr]]
+                hit[rr] = point_distance(mine, pairs.centre[rr]) - pairs.radius[rr] < pairs.need[rr]
+            ok[pairs.mover[hit]] = False
         return ok
 
     def _settle(self, mv: "_Movers", want: np.ndarray, go: np.ndarray) -> np.ndarray:
@@ -411,8 +455,8 @@ class _Job:
             pieces = np.stack([chain[:, :-1], chain[:, 1:]], axis=2)  # (n, 3, 2, 2)
             h = (support(pieces) + self.pen_h[mv.route[go]][:, None]).reshape(-1, 8)
             owner = np.repeat(np.arange(len(go)), 3)
-            tree = shapely.STRtree(shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2]))
-            i, j = tree.query(shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2]), predicate="dwithin",
+            boxes = shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])
+            i, j = shapely.STRtree(boxes).query(boxes, predicate="dwithin",
                               distance=float(self.space.max()))
             a, b = owner[i], owner[j]
             ra, rb = mv.route[go[a]], mv.route[go[b]]
@@ -471,10 +515,11 @@ class _Movers:
 
 @dataclass(frozen=True)
 class _Pairs:
-    """(run, obstacle) pairs: the obstacle's octagon or circle and the space the pair needs."""
+    """(run, obstacle) pairs: the obstacle's octagon (as `opposite` supports, transposed to (8, n))
+    or circle and the space the pair needs (less EPS)."""
 
     mover: np.ndarray
-    h: np.ndarray
+    opp: np.ndarray
     round: np.ndarray
     centre: np.ndarray
     radius: np.ndarray
