@@ -19,7 +19,7 @@ from .pairs import Pairs
 from .rest import Rest
 from .rules import POLYGON_KINDS, is_context_rule, rule_layers, rule_local, rule_reach
 from .shapes import shift_polys
-from .sites import Sites
+from .sites import Sites, placed_as_is
 from .types import Types
 
 
@@ -143,8 +143,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
         frame: the flattened cell lists its own polygons, then each placement's in turn, so the base's
         are one run of them (checked; None if not)."""
         pls = self.layout.placements(cell)
-        k = next(k for k, s in enumerate(pls) if s.child == base and not np.any(s.origin) and len(s.offsets) == 1
-                 and not s.offsets.any() and s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection)
+        k = next(k for k, s in enumerate(pls) if s.child == base and placed_as_is(s))
         start = len(self.layout.own(cell)[0]) + sum(len(self.layout.flatten(s.child).polys) * len(s.offsets) for s in pls[:k])
         flat, bp = self.layout.flatten(cell).polys, self.layout.flatten(base).polys
         keep = np.ones(len(flat), bool)

@@ -13,6 +13,12 @@ from ..read import Flat, Placement, Polys, concat_polys, place_polys
 from .shapes import Variant
 
 
+def placed_as_is(s: Placement) -> bool:
+    """Whether a placement puts its cell once, as it is, at the parent's origin (a base in an adapted unit)."""
+    return (s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection and not np.any(s.origin)
+            and len(s.offsets) == 1 and not s.offsets.any())
+
+
 class Sites:
     """The placements and their sites (a part of `HierChecker`, whose `__init__` sets the deck up)."""
 
@@ -46,14 +52,10 @@ class Sites:
         cell and each delta as the top's shapes around its placement (in context, like the bus of a
         wafer), not each adapted unit whole. Only a small delta (at most half the base's vertices)
         inside the base's extent: the top's shapes are seen clipped to each window (`hier` limits)."""
-        def as_is(s: Placement) -> bool:
-            return (s.rotation == 0.0 and s.magnification == 1.0 and not s.x_reflection and not np.any(s.origin)
-                    and len(s.offsets) == 1 and not s.offsets.any())
-
         ident: dict[str, list[str]] = {}
         for pl in self.layout.placements(self.top):
             if pl.child not in ident:
-                ident[pl.child] = [s.child for s in self.layout.placements(pl.child) if as_is(s)]
+                ident[pl.child] = [s.child for s in self.layout.placements(pl.child) if placed_as_is(s)]
         shared: dict[str, int] = {}
         for subs in ident.values():
             for b in set(subs):
@@ -71,7 +73,7 @@ class Sites:
             base = max(sorted(cands), key=area)                 # the base covers the unit; a die at the origin does not
             own, _ = self.layout.own(cell)
             parts = [own] + [place_polys(self.layout.flatten(s.child).polys, s) for s in self.layout.placements(cell)]
-            skip = next(k for k, s in enumerate(self.layout.placements(cell), 1) if s.child == base and as_is(s))
+            skip = next(k for k, s in enumerate(self.layout.placements(cell), 1) if s.child == base and placed_as_is(s))
             delta = concat_polys(parts[:skip] + parts[skip + 1:])
             delta = take_polys(delta, np.isin(delta.key, self.keys))
             fb = self.layout.flatten(base)
