@@ -13,7 +13,7 @@ outer ring it keeps each jog within what the fan-out band to the pads allows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,6 +247,7 @@ def segment_tracks(gaps: list[tuple[int, np.ndarray]], ball_cols: list[int]) -> 
 
 BAND_SHARE = 0.5  # share of the band's jog room used to fan the ends of a side out to its pads
 HOLD = 0.3  # weight of a trace's crossing of the row above in its target on the next row
+CHANNEL_MARGIN = 2  # channel levels a fan of traces moving sideways loses to its 45° steps
 
 
 @dataclass
@@ -261,22 +262,63 @@ class _Slot:
 
 def plan_side(job: SideJob) -> SidePlan:
     """Ring-by-ring plan of one side: which ball each pad gets and where it crosses every row."""
+    return _plan_rows(job, None)
+
+
+def relieve_channels(
+    job: SideJob, plan: SidePlan, overflow: Callable[[Sequence[Escape]], tuple[int, float] | None]
+) -> SidePlan:
+    """A side's plan again, its channels' sideways traffic limited, when a channel overflows.
+
+    `overflow` draws the side's channels and returns the row above the first that overflows and
+    the local u where, or None. The side is planned again with each channel between two rows
+    carrying at most `channel_cap` traces past a ball towards either corner; while a channel
+    still overflows, one less towards its corner (in it and every channel inside it). Returns
+    the last plan that planned (drawing it raises the channel's own reason if it still overflows).
+    """
+    depth = max((len(e.stops) for e in plan.escapes), default=0)
+    caps = {(r, e): channel_cap(job) for r in range(depth) for e in (0, 1)}
+    try:
+        relieved = _plan_rows(job, caps)
+    except RoutingError:
+        return plan
+    while (over := overflow(relieved.escapes)) is not None:
+        row, u = over
+        end = int(u > float(np.median(job.frame.u)))
+        if caps.get((row, end), 0) <= 0:
+            break
+        for r in range(row, depth):
+            caps[(r, end)] = max(caps.get((r, end), 1) - 1, 0)
+        try:
+            relieved = _plan_rows(job, caps)
+        except RoutingError:
+            break
+    return relieved
+
+
+def _plan_rows(job: SideJob, caps: dict | None) -> SidePlan:
+    """One ring-by-ring plan of a side, its channels' sideways traffic limited by `caps` (None: free)."""
     f = job.frame
     slots = [_Slot(int(p), job.pads[int(p)].net, float(u), []) for p, u in zip(job.pad_ids, job.pad_u)]
     balls_at = defaultdict(list)
     for b in job.sector:
         balls_at[int(f.depth[b])].append(int(b))
     active, total, escapes = list(range(len(slots))), 0.0, {}
-    for row in range(max(balls_at, default=-1) + 1):
-        ring = sorted(balls_at.get(row, []), key=lambda b: f.u[b])
-        gaps = row_gaps(job, row)
+    depth = max(balls_at, default=-1) + 1
+    rings = [sorted(balls_at.get(row, []), key=lambda b: f.u[b]) for row in range(depth)]
+    all_gaps = [row_gaps(job, row) for row in range(depth)]
+    bounds: list = [None] * depth
+    if caps is not None:
+        all_gaps, bounds = corner_envelope(job, rings, all_gaps, caps)
+    for row in range(depth):
+        ring, gaps = rings[row], all_gaps[row]
         segments = segment_tracks(gaps, [int(f.col[b]) for b in ring])
         ideal = _scaled_targets(job, row, ring, gaps, job.pad_u[active])
         for i, t in zip(active, ideal):
             above = slots[i].stops[-1] if slots[i].stops else float(t)
             slots[i].target = HOLD * above + (1.0 - HOLD) * float(t)
         room = job.pad_room[active] if row == 0 else np.full(len(active), np.inf)
-        picks, cost = match_ring(job, ring, [slots[i] for i in active], segments, room, row)
+        picks, cost = match_ring(job, ring, [slots[i] for i in active], segments, room, row, bounds[row], caps)
         total += cost
         for b, k in zip(ring, picks):
             slots[active[k]].stops.append(float(f.u[b]))
@@ -319,8 +361,103 @@ def _assign_tracks(slots: list[_Slot], active: list[int], picks: list[int], segm
             g.stops.append(float(u))
 
 
+def channel_cap(job: SideJob) -> int:
+    """Traces a channel between two rings may carry sideways past one ball: its levels (the gap's
+    track offsets, taken across the channel), less the rows the 45° steps of a fan of parallel
+    traces lose where they leave and enter the rings."""
+    return max(len(job.tracks) - CHANNEL_MARGIN, 1)
+
+
+def cap_at(job: SideJob, caps: dict, row: int, u: np.ndarray) -> np.ndarray:
+    """Traces the channel below a row may carry sideways at local u, as lowered towards either corner."""
+    cap = channel_cap(job)
+    mid = float(np.median(job.frame.u))
+    return np.where(np.asarray(u) > mid, caps.get((row, 1), cap), caps.get((row, 0), cap))
+
+
+def corner_envelope(
+    job: SideJob, rings: list[list[int]], gaps: list[list[tuple[int, np.ndarray]]], caps: dict
+) -> tuple[list, list]:
+    """Every row's gaps less the tracks its corners cannot feed, and per row the most traces that
+    may cross it beyond each of its balls towards either corner.
+
+    A trace crossing row r beyond a point u (towards a corner) crosses row r + 1 beyond u too,
+    or ends on a ball of row r + 1 there, or runs sideways past u in the channel between the two
+    rows, which carries at most `channel_cap` traces. A row's corners lie one pitch farther out
+    than those of the row inside, so near them the rows inside may not feed all its tracks.
+    Counted from the deepest row (which no trace passes) outwards: of a row's tracks beyond the
+    outermost ball or track of the row inside, only `channel_cap` are kept, and the planner may
+    pass no more traces beyond each ball than the bound (it moves them nearer the middle instead).
+    """
+    f, eps = job.frame, LENGTH_EPS_UM
+    out = [list(g) for g in gaps]
+    spots = np.unique(np.concatenate([f.u[np.concatenate(rings).astype(int)] if any(rings) else np.zeros(0)]
+                                     + [t for g in gaps for _, t in g]))
+    bounds: list = [None] * len(rings)
+    right, left = np.zeros(len(spots)), np.zeros(len(spots))
+    for row in range(len(rings) - 1, -1, -1):
+        if row < len(rings) - 1:
+            cap = cap_at(job, caps, row, spots)
+            balls = np.sort(np.array([f.u[b] for b in rings[row + 1]], dtype=float))
+            tracks = np.sort(np.concatenate([t for _, t in out[row + 1]])) if out[row + 1] else np.zeros(0)
+            k_right = len(tracks) - np.searchsorted(tracks, spots - eps, side="left")
+            k_left = np.searchsorted(tracks, spots + eps, side="right")
+            right = cap + len(balls) - np.searchsorted(balls, spots - eps, side="left") + np.minimum(k_right, right)
+            left = cap + np.searchsorted(balls, spots + eps, side="right") + np.minimum(k_left, left)
+            reach = np.concatenate([balls, tracks])
+            if len(reach) and out[row]:
+                out[row] = _trim_ends(out[row], spots, right, left, float(reach.min()), float(reach.max()))
+        own = np.array([f.u[b] for b in rings[row]], dtype=float)
+        tracks = np.sort(np.concatenate([np.zeros(0)] + [t for _, t in out[row]]))
+        nxt, prv = neighbour_tracks(tracks, own, f.pitch)
+        at_r = np.minimum(np.searchsorted(spots, nxt - eps), len(spots) - 1)
+        at_l = np.maximum(np.searchsorted(spots, prv + eps, side="right") - 1, 0)
+        bounds[row] = (right[at_r], left[at_l])
+    return out, bounds
+
+
+def neighbour_tracks(tracks: np.ndarray, u: np.ndarray, pitch: float) -> tuple[np.ndarray, np.ndarray]:
+    """The first track right and the last track left of each ball at u (half a pitch away when
+    its neighbouring gap has none)."""
+    if not len(tracks):
+        return u + pitch / 2.0, u - pitch / 2.0
+    nxt = tracks[np.minimum(np.searchsorted(tracks, u, side="right"), len(tracks) - 1)]
+    prv = tracks[np.maximum(np.searchsorted(tracks, u, side="left") - 1, 0)]
+    nxt = np.where((nxt > u) & (nxt < u + pitch), nxt, u + pitch / 2.0)
+    prv = np.where((prv < u) & (prv > u - pitch), prv, u - pitch / 2.0)
+    return nxt, prv
+
+
+def _trim_ends(gaps: list[tuple[int, np.ndarray]], spots: np.ndarray, right: np.ndarray, left: np.ndarray,
+               first: float, last: float) -> list[tuple[int, np.ndarray]]:
+    """A row's gaps without the tracks beyond the reach of the row inside (`first` … `last`) in
+    excess of the bound there, the outermost kept."""
+    eps = LENGTH_EPS_UM
+    tracks = np.sort(np.concatenate([t for _, t in gaps]))
+    keep = np.ones(len(tracks), dtype=bool)
+    bound_r = right[np.searchsorted(spots, tracks - eps)]
+    bound_l = left[np.searchsorted(spots, tracks - eps)]
+    count = 0
+    for i in range(len(tracks) - 1, -1, -1):
+        if tracks[i] <= last:
+            break
+        keep[i] = count + 1 <= bound_r[i]
+        count += int(keep[i])
+    count = 0
+    for i in range(len(tracks)):
+        if tracks[i] >= first:
+            break
+        keep[i] &= count + 1 <= bound_l[i]
+        count += int(count + 1 <= bound_l[i])
+    if keep.all():
+        return gaps
+    kept = tracks[keep]
+    return [(c, t[np.isin(t, kept)]) for c, t in gaps if np.isin(t, kept).any()]
+
+
 def match_ring(
-    job: SideJob, ring: list[int], slots: list[_Slot], segments: list[np.ndarray], room: np.ndarray, row: int
+    job: SideJob, ring: list[int], slots: list[_Slot], segments: list[np.ndarray], room: np.ndarray, row: int,
+    beyond: tuple[np.ndarray, np.ndarray] | None = None, lowered: dict | None = None,
 ) -> tuple[list[int], float]:
     """Place a row's balls (left to right) at slots of the order; the rest pass the row's gaps.
 
@@ -343,6 +480,8 @@ def match_ring(
         nets = np.array([s.net for s in slots], dtype=object)
         for k, b in enumerate(ring):
             own[k, nets != job.balls[b].net] = np.inf
+    if lowered is not None:
+        own[~_traffic_allowed(job, ring, slots, segments, row, beyond, lowered)] = np.inf
     best = np.full((m, n), np.inf)
     back = np.zeros((m, n), dtype=int)
     j = np.arange(n)
@@ -364,6 +503,38 @@ def match_ring(
     for k in range(m - 1, 0, -1):
         picks.append(int(back[k][picks[-1]]))
     return picks[::-1], float(final.min())
+
+
+def _traffic_allowed(
+    job: SideJob, ring: list[int], slots: list[_Slot], segments: list[np.ndarray], row: int,
+    beyond: tuple[np.ndarray, np.ndarray] | None, caps: dict,
+) -> np.ndarray:
+    """Which slot every ball of a row may take (rows × slots) without overloading a channel.
+
+    Ball k taking slot j leaves the slots before j crossing the row left of it and those after
+    it right of it. No more of them may pass the row's gaps on either side than the rows inside
+    can feed there (`beyond`, from `corner_envelope`); and the ball's own trace and those before
+    it that cross the row above beyond the row's next track run sideways past that gap's edge in
+    the channel between the two rows, at most `channel_cap` of them (each way).
+    """
+    n, m = len(slots), len(ring)
+    ok = np.ones((m, n), dtype=bool)
+    j = np.arange(n)[None, :]
+    k = np.arange(m)[:, None]
+    if beyond is not None:
+        ok &= (n - 1 - j) - (m - 1 - k) <= beyond[0][:, None]
+        ok &= j - k <= beyond[1][:, None]
+    if row == 0 or not n:
+        return ok
+    above = np.array([s.stops[-1] for s in slots])
+    nxt, prv = neighbour_tracks(np.sort(np.concatenate([np.zeros(0)] + list(segments))),
+                                np.array([job.frame.u[b] for b in ring]), job.frame.pitch)
+    lam = float(np.min(np.diff(job.tracks))) if len(job.tracks) > 1 else 0.5 * job.frame.pitch
+    cap = cap_at(job, caps, row - 1, np.array([job.frame.u[b] for b in ring]))[:, None]
+    # the ball's own trace and those before it that cross the row above beyond the next track
+    ok &= j + 1 - np.searchsorted(above, nxt - 0.5 * lam, side="right")[:, None] <= cap
+    ok &= np.searchsorted(above, prv + 0.5 * lam, side="left")[:, None] - j <= cap
+    return ok
 
 
 def _ball_costs(u: np.ndarray, target: np.ndarray, room: np.ndarray) -> np.ndarray:

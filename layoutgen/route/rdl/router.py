@@ -31,12 +31,13 @@ from .assign import (
     explicit_sectors,
     pad_sides,
     plan_side,
+    relieve_channels,
     side_pad_order,
 )
 from .capacity import check_ring_capacity, cut_over_capacity, gap_capacity
 from .escape import lane_offsets
 from .band import Band, BandBlocked, band_path, jog_starts
-from .channel import ChannelFull, Clearance, Floor, channel_curves
+from .channel import ChannelFull, Clearance, Floor, channel_curves, first_overflow
 from .geometry import (
     SQRT2,
     TAN_22_5,
@@ -251,7 +252,12 @@ def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
     paths = {}
     for side, plan in enumerate(plans):
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
-        for escape, path in zip(plan.escapes, _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)):
+        try:
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
+        except RoutingError:  # router6: a channel overflows: plan the side again with its traffic limited
+            plan = relieve_channels(job, plan, lambda e: first_overflow(job, e, ctx.pen, ctx.rules))
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
+        for escape, path in zip(plan.escapes, drawn):
             paths[escape.pad] = (escape.ball, path)
     return _assemble(ctx.pads, ctx.balls, paths)
 
