@@ -456,3 +456,28 @@ def test_a_pad_reaching_past_the_keep_in_is_landed_on():
     off_pads = shapely.difference(shapely.union_all(list(routing_metal(routing, rules).values())),
                                   shapely.union_all([p.shape for p in die.pads]))
     assert shapely.covered_by(off_pads, die.keepin)
+
+
+def dense_corner_die() -> Die:
+    """5.2 mm die, full 24 × 24 array at 200 µm (5/5 µm, 110 µm capture pads), 140 pads a side at
+    33 µm spanning the array: the 1,000-pad die's situation twelve rings deep instead of sixteen."""
+    rules = RouteRules(width=5.0, space=5.0, grid=GRID, teardrop_max_fraction=0.5, pitch=200.0)
+    return example_die(5200.0, 24, 24, 200.0, pads_per_side=140, pad_pitch_um=33.0, capture_um=110.0,
+                       landing_um=18.0, pad_inset_um=40.0, rules=rules)
+
+
+def test_corner_channels_of_a_dense_array_are_relieved_and_route_drc_clean(monkeypatch):
+    # every ring is one pitch wider at each corner than the ring inside, so traces shift towards the
+    # corners ring by ring; planned with gap capacities only, a channel between two rings near a
+    # corner must carry more traces sideways than it has levels (the planner's own drawing refuses it)
+    import layoutgen.route.rdl.router as ring_router
+
+    die = dense_corner_die()
+    with monkeypatch.context() as m:
+        m.setattr(ring_router, "relieve_channels", lambda job, plan, overflow: plan)
+        with pytest.raises(RoutingError, match=r"the channel between ring \d+ and ring \d+ is full"):
+            ring_router._ring_route(die.pads, die.balls, die.keepin, die.rules, "auto")
+    # with each channel's sideways traffic limited (towards the corners, from the deepest ring out)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert routing.router == "ring" and len(routing.routes) == 560
+    assert_drc_clean(routing, die)
