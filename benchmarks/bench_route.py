@@ -173,6 +173,9 @@ def main() -> int:
     ok &= timed("8.4 mm die, 20 x 20 @ 400 um, 400 pads at 75 um (10 rings deep)",
                 example_die(8400.0, 20, 20, 400.0, pads_per_side=100, pad_pitch_um=75.0), args.repeat, 2.0)
     fine = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0)
+    ok &= timed("5.2 mm die, 24 x 24 @ 200 um, 560 pads at 33 um (5/5 um, 110 um capture; corner channels relieved)",
+                example_die(5200.0, 24, 24, 200.0, pads_per_side=140, pad_pitch_um=33.0, capture_um=110.0,
+                            landing_um=18.0, pad_inset_um=40.0, rules=fine), max(0, args.repeat - 2), 10.0)
     big = example_die(6800.0, 32, 32, 200.0, pads_per_side=250, pad_pitch_um=25.0, capture_um=110.0,
                       landing_um=18.0, pad_inset_um=40.0, rules=fine)
     ok &= timed("6.8 mm die, 32 x 32 @ 200 um, 1000 pads (5/5 um, 110 um capture)", big, max(0, args.repeat - 2), 10.0)
