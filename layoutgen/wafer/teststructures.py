@@ -13,7 +13,8 @@ probe-pad level, and the sheet and via resistances of its process):
   each cut twice, the current crossing each pad between its two cut faces and climbing the groove
   wall to a link on the back, links alternating between the banks; its Kelvin is one such link;
 - on the relief CSP, a line straight across a row of the product's protrusions, every tier step
-  climbed and descended counted in its length;
+  climbed and descended counted in its length (moulded: the mould's tiers; printed: the print
+  stencils' apertures over the base print, which covers the site as it covers a die);
 - a Kelvin per contact up to a pad level that must lie inside its land (fan-in: PV2 or POST
   from RDL to UBM, which no chain can alternate on): the contact stack three times, force and
   sense both on the pad under test (R = R_contact);
@@ -92,15 +93,34 @@ class Stack:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """One drawn level of a protrusion that a line over it climbs: its shapes (protrusion at the origin), the height each
+    crossing of their outline climbs or descends (µm), and the names of its edge count and step in the summary."""
+
+    layer: str
+    shapes: tuple[Polygon, ...]
+    step_um: float
+    edges_key: str
+    step_key: str
+
+
+@dataclass(frozen=True)
 class Relief:
-    """The relief CSP's protrusion as the product draws it (footprint and recessed tier at the origin) and its tier
-    heights above the relief surface, µm; `pitch` its centre-to-centre pitch (the ball grid's)."""
+    """The relief CSP's protrusion as the product draws it (at the origin): its outline, the levels that make its tiers
+    (the mould's footprint and recessed tier, or the print stencils' apertures), the ball grid's pitch, the tier heights
+    above the relief surface (µm); for a printed relief the base print's stencil (printed over the site as over a die),
+    where the stencils' bridges leave a tier unprinted, and the quarter turns the product places it at."""
 
     footprint: Polygon
-    recess: Polygon
+    tiers: tuple[Tier, ...]
+    pitch: float
     protuberant_um: float
     recessed_um: float
-    pitch: float
+    formula: str
+    base: str | None = None
+    gaps: Polygon | None = None
+    turns: tuple[float, ...] = (0.0,)
+    foils: tuple[tuple[str, float], ...] = ()    # printed: each stencil's foil thickness (µm), labelled as the die does
 
 
 @dataclass
@@ -511,11 +531,12 @@ def _groove_kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
 # ---------------------------------------------------------------- relief CSP: a line up and down the protrusions
 
 def _relief_line(site: _Site, level: str, relief: Relief) -> None:
-    """A line at the level's minimum width straight across a row of the product's protrusions (footprint and recessed
-    tier), climbing onto each protuberant rim, down to the recessed tier, up again and down to the relief surface, as a
-    product track climbs to its bonding pad. The mould's walls are vertical: each crossing of a tier edge adds that
-    step's height to the path. R = Rs × (drawn length + Σ steps) / width, the plated track as thick on a wall as flat."""
-    pdk, st, g = site.pdk, site.stack, site.pdk.grid_um
+    """A line at the level's minimum width straight across a row of the product's protrusions, climbing onto each
+    protuberant rim, down to the recessed tier, up again and down to the relief surface, as a product track climbs to
+    its bonding pad: every crossing of a tier level's outline adds that tier's step to the path (moulded: the mould's
+    footprint and recessed tier; printed: the footprint and rim prints' apertures, each protrusion turned so that no
+    bridge gap lies under the line). R = Rs × (drawn length + Σ steps) / width, the track as thick on a wall as flat."""
+    pdk, st = site.pdk, site.stack
     w = width(pdk, level)
     name = f"RELIEF_{level}"
     x0, y0, x1, y1 = relief.footprint.bounds
@@ -531,30 +552,36 @@ def _relief_line(site: _Site, level: str, relief: Relief) -> None:
     centres = [pdk.snap(first + span / 2 + k * relief.pitch - (x0 + x1) / 2) for k in range(n)]
     xb = pdk.snap(centres[-1] + (x0 + x1) / 2 + span / 2 + gap + PROBE_PAD_UM / 2)
     cy = pdk.snap(y - (y0 + y1) / 2)
-    for cx in centres:
-        site.cell.add("MOULD1", shapely.affinity.translate(relief.footprint, cx, cy))
-        site.cell.add("MOULD2", shapely.affinity.translate(relief.recess, cx, cy))
-    site.cell.add(level, box(xa, y - w / 2, xb, y + w / 2))
+    track = box(xa, y - w / 2, xb, y + w / 2)
+    turn = next((a for a in relief.turns if relief.gaps is None or relief.gaps.is_empty or
+                 track.intersection(shapely.affinity.translate(shapely.affinity.rotate(relief.gaps, a, origin=(0, 0)),
+                                                               centres[0], cy)).area <= 1e-6), None)
+    if turn is None:
+        raise ConfigError(f"a line across the printed protrusions crosses a gap a stencil bridge leaves however they are "
+                          f"turned ({', '.join(f'{a:g}°' for a in relief.turns)}): no relief line can be drawn over them")
+    placed = {tier.layer: [shapely.affinity.translate(shapely.affinity.rotate(g, turn, origin=(0, 0)) if turn else g, cx, cy)
+                           for cx in centres for g in tier.shapes] for tier in relief.tiers}
+    for tier in relief.tiers:
+        site.cell.add(tier.layer, *placed[tier.layer])
+    site.cell.add(level, track)
     site.pad(level, xa, y, f"TS_{name}")
     site.pad(level, xb, y, f"TS_{name}")
     line = shapely.LineString([(xa + PROBE_PAD_UM / 2, y), (xb - PROBE_PAD_UM / 2, y)])
-    feet = sum(len(shapely.get_parts(line.intersection(shapely.affinity.translate(relief.footprint, cx, cy).exterior)))
-               for cx in centres)
-    tiers = sum(len(shapely.get_parts(line.intersection(shapely.affinity.translate(relief.recess, cx, cy).exterior)))
-                for cx in centres)
-    steps = feet * relief.protuberant_um + tiers * (relief.protuberant_um - relief.recessed_um)
+    edges = {tier.layer: sum(len(shapely.get_parts(line.intersection(g.boundary))) for g in placed[tier.layer])
+             for tier in relief.tiers}
+    steps = sum(edges[tier.layer] * tier.step_um for tier in relief.tiers)
     length = line.length
     rs = st.sheet_ohm_sq[level]
-    site.add(Structure(name, "relief_line", [level, "MOULD1", "MOULD2"], [("A", xa, y), ("B", xb, y)], {
+    counted: dict = {}
+    for tier in relief.tiers:
+        counted |= {tier.edges_key: edges[tier.layer], tier.step_key: round(tier.step_um, 6)}
+    site.add(Structure(name, "relief_line", [level, *(tier.layer for tier in relief.tiers)], [("A", xa, y), ("B", xb, y)], {
         "width_um": w, "drawn_length_um": round(length, 6), "protrusions": n,
-        "steps": {"footprint_edges": feet, "protuberant_um": relief.protuberant_um,
-                  "recess_edges": tiers, "recess_step_um": round(relief.protuberant_um - relief.recessed_um, 6),
-                  "total_um": round(steps, 6)},
+        **({"turn_deg": turn} if relief.gaps is not None else {}),
+        "steps": {**counted, "total_um": round(steps, 6)},
         "path_length_um": round(length + steps, 6), "sheet_resistance_ohm_sq": rs,
         "expected_resistance_ohm": round(rs * (length + steps) / w, 9),
-        "formula": "R = Rs × (drawn length between the pads' edges + Σ tier steps climbed and descended) / width: onto "
-                   "each protuberant rim and off it (its height), into and out of each recessed tier (protuberant − "
-                   "recessed height); vertical mould walls, the track as thick on a wall as on the flat (assumed)"}))
+        "formula": relief.formula}))
 
 
 def _monitor(site: _Site, level: str, x: float, y: float) -> None:
@@ -591,6 +618,15 @@ def test_site(pdk: Pdk, stack: Stack, size: tuple[float, float], name: str) -> t
     for level in stack.levels:   # one polygon per piece of metal (a spot drawn as pad + lead would read as two spots)
         site.cell.shapes[level] = [shapely.set_precision(p, pdk.grid_um) for p in
                                    shapely.get_parts(shapely.union_all(site.cell.shapes.get(level, [])))]
+    base = stack.relief.base if stack.relief is not None else None
+    if base is not None:   # a printed relief's base layer under the structures, as under the product: one aperture
+        inset = space(pdk, base)   # over the site, its foil web to the neighbouring dies' apertures at least the rule
+        site.cell.add(base, rect(size[0] - 2 * inset, size[1] - 2 * inset, pdk.grid_um))
+        from ..families.relief_csp.rules import thickness_label
+
+        for k, (layer, th) in enumerate(stack.relief.foils):   # the stencil checks read each foil's thickness here
+            site.cell.label("TEXT", thickness_label(layer, th), -size[0] / 2 + site.margin / 2,
+                            -size[1] / 2 + site.margin / 2 - 20.0 * k)
     return site.cell, site.structures
 
 
@@ -702,18 +738,42 @@ def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str], thickness: dict[str,
 
 
 def package_relief(package, pdk: Pdk) -> Relief | None:
-    """The relief CSP's protrusion (the product's footprint and recessed tier, tier heights, grid pitch) when the relief
-    is moulded; None for another family, and for a printed relief, whose protrusions are the print stencils' apertures
-    (a site would need its own relief print: not drawn, so no line over protrusions that would not be there)."""
+    """The relief CSP's protrusion for the line over its tiers, None for another family: moulded, the product's footprint
+    (MOULD1) and recessed tier (MOULD2); printed, the apertures of its footprint and rim prints (STENCIL2, STENCIL3, each
+    edge a step of that foil's thickness) with the gaps their bridges leave, over the base print (STENCIL)."""
     from ..families.relief_csp.model import ReliefCsp
 
-    if not isinstance(package, ReliefCsp) or package.route != "mould":
+    if not isinstance(package, ReliefCsp):
         return None
+    from ..families.relief_csp.build import print_passes, protrusion_spec, protrusion_turns
+    from ..families.relief_csp.cells.protrusion import relief_prints
     from ..families.relief_csp.cells.tiers import footprint, recessed_tier
 
     p, t = package.protrusions, package.protrusions.tiers
-    return Relief(footprint(p.footprint, p.shape, pdk), recessed_tier(t.recess, p.shape, t.recess_offset, pdk),
-                  t.protuberant_height, t.recessed_height, p.grid.pitch)
+    foot = footprint(p.footprint, p.shape, pdk)
+    if package.route == "mould":
+        tiers = (Tier("MOULD1", (foot,), t.protuberant_height, "footprint_edges", "protuberant_um"),
+                 Tier("MOULD2", (recessed_tier(t.recess, p.shape, t.recess_offset, pdk),),
+                      t.protuberant_height - t.recessed_height, "recess_edges", "recess_step_um"))
+        return Relief(foot, tiers, p.grid.pitch, t.protuberant_height, t.recessed_height, RELIEF_MOULD)
+    passes = print_passes(package, pdk)
+    prints = relief_prints(protrusion_spec(package, passes), pdk)
+    tiers = (Tier("STENCIL2", tuple(prints["STENCIL2"].apertures), passes["STENCIL2"][0], "footprint_print_edges",
+                  "footprint_print_um"),
+             Tier("STENCIL3", tuple(prints["STENCIL3"].apertures), passes["STENCIL3"][0], "rim_print_edges", "rim_print_um"))
+    gaps = shapely.union_all([b for r in prints.values() for b in r.bridges])
+    return Relief(foot, tiers, p.grid.pitch, t.protuberant_height, t.recessed_height, RELIEF_PRINT, "STENCIL", gaps,
+                  protrusion_turns(p), tuple((layer, th) for layer, (th, _) in passes.items()))
+
+
+RELIEF_MOULD = ("R = Rs × (drawn length between the pads' edges + Σ tier steps climbed and descended) / width: onto "
+                "each protuberant rim and off it (its height), into and out of each recessed tier (protuberant − "
+                "recessed height); vertical mould walls, the track as thick on a wall as on the flat (assumed)")
+RELIEF_PRINT = ("R = Rs × (drawn length between the pads' edges + Σ print steps climbed and descended) / width: onto and "
+                "off each footprint print (the STENCIL2 foil's thickness, the recessed tier's height) and each rim print "
+                "(the STENCIL3 foil's, protuberant − recessed height), counted where the line crosses those stencils' "
+                "aperture edges; each protrusion turned as the product turns it, so that no bridge gap (unprinted) lies "
+                "under the line; walls taken vertical, the track as thick on a wall as on the flat (assumed)")
 
 
 def kerf_check(pdk: Pdk, stack: Stack, lane_um: float, bus_um: float) -> dict:

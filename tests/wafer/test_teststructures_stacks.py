@@ -216,11 +216,22 @@ def test_the_kerf_check_says_why_the_structures_stay_in_the_sites(backside):
     assert wide["fits"] and "drawn in the reserved die sites only" in wide["reason"]
 
 
-def test_only_a_moulded_relief_gets_the_line_over_protrusions(relief):
-    """A printed relief's protrusions are its stencils' apertures, which a site does not print: no line claims them."""
+def test_the_relief_lines_tiers_are_the_mould_levels_or_the_print_stencils_of_the_route(relief):
+    """Moulded: the footprint and recessed tier (MOULD1, MOULD2); printed: the footprint and rim prints' apertures
+    (STENCIL2, STENCIL3), each edge a step of that foil's thickness, over the base print; no relief for another family."""
     pdk, *_, design = relief
-    assert package_relief(design.package, pdk).protuberant_um == design.package.protrusions.tiers.protuberant_height
-    assert package_relief(design.package.model_copy(update={"route": "print"}), pdk) is None
+    mould = package_relief(design.package, pdk)
+    t = design.package.protrusions.tiers
+    assert [(x.layer, x.step_um) for x in mould.tiers] == [("MOULD1", t.protuberant_height),
+                                                           ("MOULD2", t.protuberant_height - t.recessed_height)]
+    assert mould.base is None and mould.gaps is None
+    printed = package_relief(design.package.model_copy(update={"route": "print"}), pdk)
+    assert [(x.layer, x.step_um) for x in printed.tiers] == [("STENCIL2", t.recessed_height),
+                                                             ("STENCIL3", t.protuberant_height - t.recessed_height)]
+    assert printed.base == "STENCIL" and dict(printed.foils) == {"STENCIL": t.base, "STENCIL2": t.recessed_height,
+                                                                 "STENCIL3": t.protuberant_height - t.recessed_height}
+    # the rim print is bridged: the gaps are where the rim is not printed, inside the footprint
+    assert not printed.gaps.is_empty and printed.footprint.buffer(1e-6).contains(printed.gaps)
     assert package_relief(None, pdk) is None
 
 
