@@ -142,10 +142,12 @@ def test_each_test_site_runs_a_line_over_four_protrusions_of_the_mould_masks(waf
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory) -> Path:
+    """The template printed instead of moulded, on a 100 mm wafer with 300 µm lanes that hold kerf structures."""
     tmp = tmp_path_factory.mktemp("relief_printed")
     cfg = template_variant(TEMPLATES / "relief_csp_wafer.py", tmp / "printed100.py",
                            "design = design.model_copy(update={'package': design.package.model_copy(update={'route': "
-                           "'print'}), 'wafer': design.wafer.model_copy(update={'diameter': 100})})")
+                           "'print'}), 'wafer': design.wafer.model_copy(update={'diameter': 100, 'scribe': 300, "
+                           "'kerf_structures': True})})")
     result = build(cfg, out=tmp / "out", quiet=True)
     assert result.exit_code == 0
     return result.out_dir
@@ -202,3 +204,53 @@ def test_a_printed_relief_wafer_runs_its_line_over_the_print_stencils_protrusion
         assert line["expected_resistance_ohm"] == pytest.approx(rs * (x1 - x0 + steps) / w, rel=1e-9)
     rows = [r for r in csv.DictReader((printed / "teststructures.csv").open()) if ".RELIEF_RDL," in f"{r['structure']},"]
     assert len(rows) == 6 and {float(r["expected_resistance_ohm"]) for r in rows} == {lines[0]["expected_resistance_ohm"]}
+
+
+def test_the_wide_lane_above_the_top_row_holds_a_line_and_a_comb_each_tied_once_to_the_bus(printed):
+    """Read from the wafer's GDS: the kerf structures lie in the lane above the top row, in its half beyond the bus (the
+    dies' tails cross the other half), a space from the bus and inside the lane; each plated piece has one tail to the
+    bus; the line is whole between its pads and the comb's halves apart on RDL; after dicing (the saw kerf removed) no
+    kerf piece touches a die. The wafer is DRC-clean, plated and isolated with them (test above)."""
+    s = json.loads((printed / "summary.json").read_text())
+    w = s["wafer"]
+    assert w["plating"]["ok"] and w["isolation"]["ok"]
+    k = w["test_structures"]["kerf"]
+    assert (k["lane_um"], k["fits"], k["placed"], k["structures"]) == (300.0, True, "kerf and sites", ["LINE_RDL", "COMB_RDL"])
+    kerf = [st for st in w["test_structures"]["structures"] if st["site"] == "KERF"]
+    assert [st["name"] for st in kerf] == k["structures"]
+    space, bus = PDK.value("space", "RDL"), w["plating"]["bus_width_um"]
+    yc = k["lane_y_um"]
+    (ox, oy), (px, py), (dw, dh) = w["offset_um"], w["pitch_um"], w["die_um"]
+    assert yc == pytest.approx(oy + (max(j for j, _, _ in w["map"]) + 0.5) * py)      # the lane above the top row
+    band = _box(-50_000, yc + bus / 2 + space, 50_000, yc + 150 - space)            # beyond the bus, inside the lane
+    near = band.bbox().enlarged(0, 200_000)
+    combined = printed / f"{printed.name}.gds"        # the mask file holds RDL and PLATE as one: read them apart here
+    rdl, plate = _region(combined, "RDL", near), _region(combined, "PLATE", near)
+    bus_line = plate & _box(-50_000, yc - bus / 2, 50_000, yc + bus / 2)
+    for st in kerf:
+        pads = [(p["x_um"], p["y_um"]) for p in st["pads"]]
+        for x, y in pads:
+            sq = rdl.interacting(_box(x - 1, y - 1, x + 1, y + 1))
+            assert sq.count() == 1 and (_box(x - 50, y - 50, x + 50, y + 50) - sq).is_empty()
+            assert (_box(x - 50, y - 50, x + 50, y + 50) - band).is_empty()              # the pad inside the band
+        pieces = [rdl.interacting(_box(x - 1, y - 1, x + 1, y + 1)) for x, y in pads]
+        if st["kind"] == "space_comb":
+            assert pieces[0].interacting(pieces[1]).is_empty()                           # open on RDL
+        else:
+            assert (pieces[0] ^ pieces[1]).is_empty()                                    # whole end to end
+        for piece in {id(pc): pc for pc in pieces}.values():
+            mine = (plate - bus_line).merged().interacting(piece)
+            assert mine.count() == 1 and not (mine.sized(1) & bus_line).is_empty()      # one tail, onto the bus
+            assert (piece - band).is_empty()                                             # the metal inside the band
+    # after dicing: the saw kerf removes the bus; no kerf piece reaches a die
+    saw = _box(-50_000, yc - w["kerf_um"] / 2, 50_000, yc + w["kerf_um"] / 2)
+    diced = ((rdl + plate).merged() - saw).merged()
+    dies = kdb.Region()
+    for j, i0, i1 in w["map"]:
+        dies += _box(ox + i0 * px - dw / 2, oy + j * py - dh / 2, ox + i1 * px + dw / 2, oy + j * py + dh / 2)
+    for st in kerf:
+        for p in st["pads"]:
+            assert diced.interacting(_box(p["x_um"] - 1, p["y_um"] - 1, p["x_um"] + 1, p["y_um"] + 1)).interacting(dies).is_empty()
+    rows = [r for r in csv.DictReader((printed / "teststructures.csv").open()) if r["structure"].startswith("KERF.")]
+    assert {(r["structure"], float(r["x_um"]), float(r["y_um"])) for r in rows} == {
+        (f"KERF.{st['name']}", p["x_um"], p["y_um"]) for st in kerf for p in st["pads"]}
