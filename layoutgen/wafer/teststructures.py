@@ -33,7 +33,9 @@ the top reaches its pads through the via stack.
 On a wafer (`Wafer.test_sites`: die sites R<row>C<col>), `pdk_stack` takes a family's levels and
 resistances from its PDK's resistance.toml and `wafer_test_sites` makes the die-sized site cell;
 on a plated wafer each plated piece gets one plating tail into the lane from one of its pads
-(how that is probed: `PROBING`); `kerf_check` says whether the scribe lanes could hold them instead.
+(how that is probed: `PROBING`). Where the scribe lane is wide enough (`kerf_need`), `kerf_row` puts a daisy
+chain, a line and a comb per level in the lane above the top row of dies (beyond the bus on a plated wafer, each
+plated piece with one tail to it); `kerf_check` says why not where it does not.
 All lengths in µm, R in Ω.
 """
 from __future__ import annotations
@@ -894,6 +896,17 @@ PROBING = ("each plated piece of a structure is tied to the kerf bus by one tail
            "feeds (the backside chain, through the pads) has a tail on every link and is probed after dicing too")
 
 
+def blankets(pdk: Pdk, stack: Stack) -> list[tuple[str, float]]:
+    """The blanket layers (on no mask) that must enclose a level of the stack (the backside's insulator under its
+    wiring), each with the largest enclosure it must keep."""
+    masked = {lay for m in pdk.masks for lay in m.layers}
+    found: dict[str, float] = {}
+    for r in pdk.rules:
+        if r.kind == "enclosure" and r.other in stack.levels and r.layer not in stack.levels and r.layer not in masked:
+            found[r.layer] = max(found.get(r.layer, 0.0), r.value or 0.0)
+    return sorted(found.items())
+
+
 def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, float]], size: tuple[float, float],
                      tails: tuple[float, float, float] | None, name: str, where: str,
                      lane: tuple[float, float] | None = None) -> TestSites:
@@ -912,8 +925,7 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
     cell.add("DIE", rect(size[0], size[1], pdk.grid_um))
     # a blanket layer (no mask) that must enclose a level, as the die draws it: over the whole site (backside ISO)
     masked = {lay for m in pdk.masks for lay in m.layers}
-    for lay in sorted({r.layer for r in pdk.rules if r.kind == "enclosure" and r.other in stack.levels
-                       and r.layer not in stack.levels and r.layer not in masked}):
+    for lay, _ in blankets(pdk, stack):
         cell.add(lay, rect(size[0], size[1], pdk.grid_um))
     if tails is not None and stack.plated:
         from .checks import network_layers
@@ -979,6 +991,10 @@ def _kerf_cell(pdk: Pdk, stack: Stack, maker, length: float, height: float, name
         cell.add(layer, *[shapely.set_precision(shapely.affinity.translate(g, -x0, 0.0), pdk.grid_um) for g in parts])
     for lb in lane.cell.labels:
         cell.label(lb.layer, lb.text, round(lb.x - x0, 6), lb.y)
+    bx0, by0, bx1, by1 = shapely.union_all([g for lv in stack.levels for g in cell.shapes.get(lv, [])]).bounds
+    for lay, en in blankets(pdk, stack):   # over the structure as over a site: the blanket the wiring must lie on
+        e = pdk.snap_up(en)
+        cell.add(lay, box(bx0 - e, by0 - e, bx1 + e, by1 + e))
     return cell, [s.moved(-x0, 0.0) for s in lane.structures], x1 - x0
 
 
