@@ -42,12 +42,29 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> kdb.Region:
     return kdb.Region(kdb.Box(round(x0 * 1000), round(y0 * 1000), round(x1 * 1000), round(y1 * 1000)))
 
 
-def _layer(ly: kdb.Layout, name: str) -> kdb.Region:
-    return kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(*PDK.layer(name).gds))).merged()
-
-
 def _kerf(s: dict) -> list[dict]:
     return [st for st in s["wafer"]["test_structures"]["structures"] if st["site"] == "KERF"]
+
+
+def _window(s: dict) -> kdb.Box:
+    """The lane around the kerf row and the dies' edges beside it (what the checks read: not the whole wafer)."""
+    xs = [p["x_um"] for st in _kerf(s) for p in st["pads"]]
+    y = s["wafer"]["test_structures"]["kerf"]["lane_y_um"]
+    return _box(min(xs) - 300, y - 400, max(xs) + 300, y + 400).bbox()
+
+
+def _flat(ly: kdb.Layout, s: dict) -> kdb.Layout:
+    """The conductor and saw layers inside the kerf row's window, in one flat cell of a new layout."""
+    out = kdb.Layout()
+    out.dbu = ly.dbu
+    top = out.create_cell("LANE")
+    for name in ("LEAD", "LINER", "SPOT", "KERF"):
+        top.shapes(out.layer(*PDK.layer(name).gds)).insert(_layer(ly, name, s) & kdb.Region(_window(s)))
+    return out
+
+
+def _layer(ly: kdb.Layout, name: str, s: dict) -> kdb.Region:
+    return kdb.Region(ly.top_cell().begin_shapes_rec_touching(ly.layer(*PDK.layer(name).gds), _window(s))).merged()
 
 
 def test_the_lane_holds_a_chain_a_line_and_a_comb_listed_with_their_pads(sheet):
@@ -65,7 +82,7 @@ def test_the_lane_holds_a_chain_a_line_and_a_comb_listed_with_their_pads(sheet):
     yc, gap = k["lane_y_um"], max(PDK.value("space", "LEAD"), PDK.value("width", "SPOT"))
     assert yc == pytest.approx(w["offset_um"][1] + (max(j for j, _, _ in w["map"]) + 0.5) * w["pitch_um"][1])
     band = _box(-50_000, yc - LANE / 2 + gap, 50_000, yc + LANE / 2 - gap)
-    spot = _layer(ly, "SPOT")
+    spot = _layer(ly, "SPOT", s)
     for st in _kerf(s):
         for p in st["pads"]:
             pad = _box(p["x_um"] - 50, p["y_um"] - 50, p["x_um"] + 50, p["y_um"] + 50)
@@ -77,7 +94,7 @@ def test_the_lane_holds_a_chain_a_line_and_a_comb_listed_with_their_pads(sheet):
         dies += _box(ox + i0 * px - dw / 2, oy + j * py - dh / 2, ox + i1 * px + dw / 2, oy + j * py + dh / 2)
     xs = [p["x_um"] for st in _kerf(s) for p in st["pads"]]
     row = _box(min(xs) - 60, yc - LANE / 2, max(xs) + 60, yc + LANE / 2)
-    metal = (_layer(ly, "LEAD") + spot) & row
+    metal = (_layer(ly, "LEAD", s) + spot) & row
     assert not metal.is_empty() and (metal - band).is_empty()
     assert metal.sized(round(gap * 1000) - 1).interacting(dies).is_empty()
 
@@ -87,6 +104,7 @@ def test_the_kerf_chain_is_whole_only_through_its_vias_and_the_saw_cuts_it(sheet
     apart; the line's pads on one net, the comb's halves on two; no other pad on any of them; the vias the LINER mask
     draws along the chain are its count; after dicing nothing of the chain joins its ends."""
     out, s, ly = sheet
+    ly = _flat(ly, s)   # the lane's window, flat: the extractor reads no clipped layout
     l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, ly.top_cell(), []))
     lay = {n: l2n.make_layer(ly.layer(*PDK.layer(n).gds), n) for n in ("LEAD", "LINER", "SPOT")}
     for n in lay:
@@ -108,7 +126,7 @@ def test_the_kerf_chain_is_whole_only_through_its_vias_and_the_saw_cuts_it(sheet
         assert not any(net(x, y) in nets for n, x, y in every if n != st["name"])
     chain = kerf["CHAIN_LINER"]
     (a, b) = [(p["x_um"], p["y_um"]) for p in chain["pads"]]
-    liners = _layer(ly, "LINER") & _box(a[0] + 50, a[1] - 50, b[0] - 50, a[1] + 50)
+    liners = _layer(ly, "LINER", s) & _box(a[0] + 50, a[1] - 50, b[0] - 50, a[1] + 50)
     assert liners.count() == chain["vias"] == 40
     # LEAD and SPOT alone: the chain's ends apart (its links alternate between them)
     l2 = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(ly, ly.top_cell(), []))
@@ -119,8 +137,8 @@ def test_the_kerf_chain_is_whole_only_through_its_vias_and_the_saw_cuts_it(sheet
     ends = [l2.probe_net(spot, kdb.DPoint(*xy)) for xy in (a, b)]
     assert ends[0].circuit().name == ends[1].circuit().name and ends[0].cluster_id != ends[1].cluster_id
     # the saw (KERF, on the lane's centre line) runs along the whole chain: nothing of it is left to join its ends
-    saw = _layer(ly, "KERF")
-    left = ((_layer(ly, "LEAD") + _layer(ly, "SPOT")) & _box(a[0] - 60, a[1] - 60, b[0] + 60, a[1] + 60)) - saw
+    saw = _layer(ly, "KERF", s)
+    left = ((_layer(ly, "LEAD", s) + _layer(ly, "SPOT", s)) & _box(a[0] - 60, a[1] - 60, b[0] + 60, a[1] + 60)) - saw
     assert left.merged().interacting(_box(a[0] - 1, a[1] - 1, a[0] + 1, a[1] + 1)).interacting(
         _box(b[0] - 1, b[1] - 1, b[0] + 1, b[1] + 1)).is_empty()
 
