@@ -130,12 +130,13 @@ def cut_over_capacity(
     names = [balls[a].name for _, _, a, _ in gaps]
     through = ", ".join(names) if len(names) <= 12 else ", ".join(names[:6]) + f", … ({len(names)} balls)"
     narrow = min(gaps)
+    advice = ("give these nets balls outside the ring, narrow their traces, or use a larger pitch" if not why else
+              "leave more balls free on their side of the ring, narrow their traces, or use a larger pitch")
     return (f"nets {shown} cannot all be routed on one layer: {len(crossing)} trace(s) must cross {ring_name(ring)} "
             f"of the ball array (the closed line through balls {through}) between its inner balls and the pads "
             f"outside it{why}, but its {len(gaps)} gaps carry only {tracks} traces of {w:g} µm at {s:g} µm spacing "
             f"(the narrowest, {narrow[0]:.1f} µm between balls {balls[narrow[2]].name} and {balls[narrow[3]].name}, "
-            f"carries {narrow[1]}); over by {over} track(s): give these nets balls outside the ring, narrow their "
-            f"traces, or use a larger pitch")
+            f"carries {narrow[1]}); over by {over} track(s): {advice}")
 
 
 def ball_rings(balls: Sequence[Terminal], pitch: float) -> list[list[int]]:
