@@ -13,7 +13,7 @@ from layoutgen.design import BallGrid, NetClass
 
 # Floorplans the router does not route yet (each refused with exit 2 and a reason, never exit 1):
 # pinout_datasheet maps 16 pads to the outer ring at stride 5 (each net travels up to half way round the die), so
-# most pairs of nets interleave and one of each pair must wind round the other's ball. The lattice router finds no
+# 40 of the 120 pairs of nets interleave and one of each pair must wind round the other's ball. The lattice router finds no
 # planar set of traces (neither negotiation nor one-at-a-time routing); a topological plan that adds the nets one at
 # a time, each the shortest walk round those before it (Delaunay gaps, chords per triangle), needs 1,291 gap
 # crossings, 631 tracks over the gaps' capacity. Whether any planar routing fits the gaps is not settled either way.
@@ -227,3 +227,24 @@ def test_a_ball_list_or_free_assignment_one_track_short_is_refused_naming_the_ri
         assert cut_over_capacity(pads, balls, assign_balls(pads, balls, "explicit"), rules) is None
     else:
         _check_free_cuts(pads, balls, rules)
+
+
+@pytest.mark.parametrize("rows, cols", [(6, 6), (5, 7)])
+def test_the_convex_layers_of_a_full_array_are_its_rings(rows, cols):
+    """The rings a ball list off the lattice is given are the lattice's own rings on a full array:
+    the same balls, each ring in order around it (neighbours one pitch apart)."""
+    import numpy as np
+    from layoutgen.route.rdl.capacity import convex_layers
+    from layoutgen.route.rdl.example import example_die
+    from layoutgen.route.rdl.grid import infer_grid
+
+    die = example_die(4000.0, rows, cols, 400.0, pads_per_side=4)
+    xy = np.array([(b.x, b.y) for b in die.balls])
+    rings = convex_layers(xy, 1e-3)
+    ring_of = infer_grid(die.balls, 400.0).ring
+    assert len(rings) == min(rows, cols) // 2  # an odd array's middle line spans no area: not a ring
+    for k, ring in enumerate(rings):
+        assert sorted(ring) == sorted(np.flatnonzero(ring_of == k).tolist())
+        if len(ring) > 2:
+            steps = np.hypot(*(xy[ring] - xy[np.roll(ring, -1)]).T)
+            assert np.allclose(steps, 400.0)

@@ -153,14 +153,18 @@ def ball_rings(balls: Sequence[Terminal], pitch: float) -> list[list[int]]:
     if grid is not None:
         rings = [_ring_order(grid, ring) for ring in range(int(grid.ring.max(initial=0)))]
         return [r for r in rings if len(r) >= 3]
-    xy = np.array([(b.x, b.y) for b in balls])
-    left, rings = np.arange(len(balls)), []
+    return convex_layers(np.array([(b.x, b.y) for b in balls]), 1e-6 * max(1.0, pitch))
+
+
+def convex_layers(xy: np.ndarray, tol: float) -> list[list[int]]:
+    """Onion peeling of points: the hull's points in order around it (those on a hull edge
+    included), then the same for the points left, while at least three span an area."""
+    left, rings = np.arange(len(xy)), []
     while len(left) >= 3:
         hull = shapely.MultiPoint(xy[left]).convex_hull
         if not isinstance(hull, shapely.Polygon) or hull.area <= 0:
             break
-        pts = shapely.points(xy[left])
-        on = shapely.distance(hull.exterior, pts) <= 1e-6 * max(1.0, pitch)
+        on = shapely.distance(hull.exterior, shapely.points(xy[left])) <= tol
         ids = left[on]
         along = shapely.line_locate_point(hull.exterior, shapely.points(xy[ids]))
         rings.append([int(k) for k in ids[np.argsort(along, kind="stable")]])
