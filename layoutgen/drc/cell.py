@@ -88,16 +88,14 @@ class CellLayers:
         return self.flat.polys.select(layer_key(*layer.gds))
 
     @cached_property
-    def mark_area(self) -> tuple[shapely.Geometry, shapely.STRtree] | None:
-        """The union of the MARK shapes and a tree of them, when marks are exempt and there are any."""
+    def mark_area(self) -> tuple[np.ndarray, shapely.STRtree, np.ndarray] | None:
+        """The MARK shapes, a tree of them and their areas, when marks are exempt and there are any."""
         if not self.exempt:
             return None
         marks = polygons(self.raw_all(self.mark_name), self.flat.dbu_um)
         if len(marks) == 0:
             return None
-        area = shapely.union_all(marks)
-        shapely.prepare(area)
-        return area, shapely.STRtree(marks)
+        return marks, shapely.STRtree(marks), shapely.area(marks)
 
     def raw(self, name: str) -> Polys:
         """The drawn polygons of a layer, unmerged (integer database units); shapes inside MARK
@@ -105,17 +103,32 @@ class CellLayers:
         if name not in self._raw:
             polys = self.raw_all(name)
             if self.mark_area is not None and name != self.mark_name and len(polys):
-                area, tree = self.mark_area
-                b = poly_bounds(polys) * self.flat.dbu_um
-                hit, _ = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet
-                if len(hit):
-                    near = np.zeros(len(polys), bool)
-                    near[hit] = True
-                    inside = np.zeros(len(polys), bool)
-                    inside[np.flatnonzero(near)] = shapely.covers(area, polygons(take_polys(polys, near), self.flat.dbu_um))  # prepared
-                    polys = take_polys(polys, ~inside)
+                polys = take_polys(polys, ~self._inside_marks(polys))
             self._raw[name] = polys
         return self._raw[name]
+
+    def _inside_marks(self, polys: Polys) -> np.ndarray:
+        """Which polygons the union of the MARK shapes covers. Only the marks whose extent meets a
+        polygon's can cover part of it, and only if their areas add up to its own: those are
+        merged (not every mark of a panel, thousands, for the few shapes near them)."""
+        marks, tree, mark_areas = self.mark_area
+        inside = np.zeros(len(polys), bool)
+        b = poly_bounds(polys) * self.flat.dbu_um
+        pi, mi = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet
+        if len(pi) == 0:
+            return inside
+        near = np.unique(pi)
+        sel = np.zeros(len(polys), bool)
+        sel[near] = True
+        geoms = polygons(take_polys(polys, sel), self.flat.dbu_um)
+        avail = np.bincount(pi, weights=mark_areas[mi], minlength=len(polys))[near]
+        cand = shapely.area(geoms) <= avail * (1 + 1e-9) + 1e-9
+        if not cand.any():
+            return inside
+        area = shapely.union_all(marks[np.unique(mi[np.isin(pi, near[cand])])])
+        shapely.prepare(area)
+        inside[near[cand]] = shapely.covers(area, geoms[cand])     # prepared
+        return inside
 
     def drawn(self, name: str) -> np.ndarray:
         """The drawn polygons of a layer as shapely polygons (µm), unmerged, MARK areas left out
