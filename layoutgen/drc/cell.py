@@ -10,7 +10,7 @@ import shapely
 from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
-from .connectivity import Pieces, conductor_pieces
+from .connectivity import LayerPairs, Pieces, conductor_pieces, stack_pairs, stack_pairs_onto
 from .geometry import explode, polygons
 from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key
@@ -36,19 +36,20 @@ def poly_bounds(polys: Polys) -> np.ndarray:
                      np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)], 1)
 
 
-def merged_onto(base: Shapes, more: np.ndarray) -> Shapes:
-    """A layer merged from its part already merged (`base`) and more polygons (µm): the base's shapes
-    that touch none of them stay as they are, the rest are merged with them (the same shapes as a
-    merge of everything)."""
+def merged_onto(base: Shapes, more: np.ndarray, tree: shapely.STRtree | None = None) -> tuple[Shapes, np.ndarray]:
+    """A layer merged from its part already merged (`base`; `tree`: an STRtree of its shapes, if
+    made) and more polygons (µm): the base's shapes that touch none of them stay as they are, the
+    rest are merged with them (the same shapes as a merge of everything). Also the indices of the
+    base's shapes kept, which come first, in their order."""
     if len(more) == 0:
-        return base
+        return base, np.arange(len(base))
     hit = np.zeros(len(base), bool)
     if len(base):
-        hit[shapely.STRtree(base.geoms).query(more, predicate="intersects")[1]] = True
+        hit[(tree or shapely.STRtree(base.geoms)).query(more, predicate="intersects")[1]] = True
     group = np.concatenate([base.geoms[hit], more])
     label = touching_groups(group)
     parts, _ = explode(union_groups(group, label, np.arange(int(label.max()) + 1)))
-    return Shapes.of(np.concatenate([base.geoms[~hit], parts]))
+    return Shapes.of(np.concatenate([base.geoms[~hit], parts])), np.flatnonzero(~hit)
 
 
 def take_polys(polys: Polys, keep: np.ndarray) -> Polys:
@@ -79,6 +80,8 @@ class CellLayers:
         self.mark_name = pdk.mark_area_layer() or MARK_LAYER
         self._merged: dict[str, Shapes] = {}
         self._merged_all: dict[str, Shapes] = {}
+        self._kept: dict[str, np.ndarray] = {}       # with a base: its merged shapes each layer keeps (`merged_onto`)
+        self._trees: dict[str, shapely.STRtree] = {}
         self._raw: dict[str, Polys] = {}
         self._drawn: dict[str, np.ndarray] = {}
 
@@ -162,13 +165,20 @@ class CellLayers:
             if name not in self._merged_all:
                 view, delta = self.base
                 more = polygons(delta.select(layer_key(*self.pdk.layer(name).gds)), self.flat.dbu_um)
-                self._merged_all[name] = merged_onto(view.merged_all(name), more)
+                self._merged_all[name], self._kept[name] = merged_onto(view.merged_all(name), more, view.tree_all(name))
             return self._merged_all[name]
-        if self.mark_area is None or len(self.raw(name)) == len(self.raw_all(name)):
-            return self.merged(name)
         if name not in self._merged_all:
-            self._merged_all[name] = merge(self.raw_all(name), self.flat.dbu_um)
+            if self.mark_area is None or len(self.raw(name)) == len(self.raw_all(name)):
+                self._merged_all[name] = self.merged(name)
+            else:
+                self._merged_all[name] = merge(self.raw_all(name), self.flat.dbu_um)
         return self._merged_all[name]
+
+    def tree_all(self, name: str) -> shapely.STRtree:
+        """An STRtree of `merged_all(name)` (made once: a base's, queried by each cell placing it)."""
+        if name not in self._trees:
+            self._trees[name] = shapely.STRtree(self.merged_all(name).geoms)
+        return self._trees[name]
 
     def labels(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Net labels on a layer (its GDS layer number, the PDK's label texttype): texts and µm positions."""
@@ -189,12 +199,27 @@ class CellLayers:
 
         return clusters(poly_bounds(self.flat.polys) * self.flat.dbu_um, gap)
 
+    def _stack_layers(self) -> dict[str, Shapes]:
+        """The merged shapes (every shape) of the conductor stack's layers, conductors and vias."""
+        stack = self.pdk.connectivity
+        names = list(dict.fromkeys([*stack.conductors, *(v.via for v in stack.vias)]))
+        return {n: self.merged_all(n) for n in names if n in self.pdk.layers}
+
+    @cached_property
+    def stack_pairs(self) -> LayerPairs:
+        """The overlapping shape pairs of the layers the stack joins; with a base (`CellLayers`), its
+        pairs where both shapes are the base's as they are, and only those with a new shape found."""
+        layers = self._stack_layers()
+        if self.base is None:
+            return stack_pairs(layers, self.pdk.connectivity)
+        view = self.base[0]
+        kept = {n: (self._kept[n], len(view.merged_all(n))) for n in layers}
+        return stack_pairs_onto(layers, self.pdk.connectivity, view.stack_pairs, kept)
+
     @cached_property
     def pieces(self) -> Pieces:
         """The connected pieces of the PDK's conductor stack."""
-        stack = self.pdk.connectivity
-        names = set(stack.conductors) | {v.via for v in stack.vias}
-        return conductor_pieces({n: self.merged_all(n) for n in names if n in self.pdk.layers}, stack)
+        return conductor_pieces(self._stack_layers(), self.pdk.connectivity, self.stack_pairs)
 
     def has_wafer(self) -> bool:
         """Whether the layout draws anything on the WAFER layer (a wafer outline): any cell of the
