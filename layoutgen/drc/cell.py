@@ -67,7 +67,9 @@ class CellLayers:
     `layout` and `top` (the GDS as read, and the cell this flat view is of) let the wafer
     checks work on the hierarchy. `marks`: exempt shapes inside MARK shapes from the rules
     (None: when the PDK has no rule on MARK, see `marks_exempt`); connectivity (`pieces`)
-    always sees every shape."""
+    always sees every shape. `base`: the view of a cell this one places as it is at its origin,
+    and every polygon of this cell but that cell's: the conductor layers are then merged onto the
+    base's and their overlaps taken from the base's (`merged_onto`, `stack_pairs`)."""
 
     def __init__(self, flat: Flat, pdk: Pdk, layout: Layout | None = None, top: str | None = None,
                  marks: bool | None = None, base: tuple[CellLayers, Polys] | None = None) -> None:
@@ -82,6 +84,7 @@ class CellLayers:
         self._merged_all: dict[str, Shapes] = {}
         self._kept: dict[str, np.ndarray] = {}       # with a base: its merged shapes each layer keeps (`merged_onto`)
         self._trees: dict[str, shapely.STRtree] = {}
+        self.derived: dict = {}      # what a check derives from the cell once for several rules (net terminals)
         self._raw: dict[str, Polys] = {}
         self._drawn: dict[str, np.ndarray] = {}
 
