@@ -66,6 +66,7 @@ class Sites:
             return 0 if bb is None else (bb[2] - bb[0]) * (bb[3] - bb[1])
 
         out: dict[str, tuple[str, Polys]] = {}
+        base_vertices: dict[str, int] = {}
         for cell, subs in ident.items():
             cands = [b for b in set(subs) if shared[b] > 1 and b not in ident]
             if not cands:
@@ -76,9 +77,10 @@ class Sites:
                 continue
             delta = take_polys(whole, np.isin(whole.key, self.keys))
             fb = self.layout.flatten(base)
-            inside = take_polys(fb.polys, np.isin(fb.polys.key, self.keys))
+            if base not in base_vertices:           # the base's vertices on the rule layers
+                base_vertices[base] = int(np.diff(fb.polys.offsets)[np.isin(fb.polys.key, self.keys)].sum())
             # a small delta inside the base's extent (two die variants sharing a frame cell are not a base and deltas)
-            if len(delta) and (2 * len(delta.xy) > len(inside.xy) or fb.bounds_dbu is None
+            if len(delta) and (2 * len(delta.xy) > base_vertices[base] or fb.bounds_dbu is None
                                or (delta.xy.min(axis=0) < fb.bounds_dbu[:2]).any() or (delta.xy.max(axis=0) > fb.bounds_dbu[2:]).any()):
                 continue
             out[cell] = (base, delta)
@@ -95,12 +97,12 @@ class Sites:
         flat, bp = self.layout.flatten(cell).polys, self.layout.flatten(base).polys
         if start + len(bp) > len(flat):
             return None
-        keep = np.ones(len(flat), bool)
-        keep[start:start + len(bp)] = False
-        lo, hi = flat.offsets[start], flat.offsets[start + len(bp)]
-        if not np.array_equal(flat.xy[lo:hi], bp.xy) or not np.array_equal(flat.key[start:start + len(bp)], bp.key):
+        end = start + len(bp)
+        lo, hi = flat.offsets[start], flat.offsets[end]
+        if not np.array_equal(flat.xy[lo:hi], bp.xy) or not np.array_equal(flat.key[start:end], bp.key):
             return None
-        return take_polys(flat, keep)
+        return concat_polys([Polys(flat.xy[:lo], flat.offsets[:start + 1], flat.key[:start]),
+                             Polys(flat.xy[hi:], flat.offsets[end:] - hi, flat.key[end:])])
 
     def _read(self) -> None:
         variants: dict[tuple, int] = {}
