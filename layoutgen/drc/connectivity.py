@@ -156,10 +156,7 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: Laye
         v_up, up = pairs[(via.via, via.upper)]
         if len(v_lo) == 0 or len(v_up) == 0:
             continue
-        m_lo = coo_matrix((np.ones(len(v_lo)), (v_lo, lo)), shape=(len(cut), len(layers[via.lower]))).tocsr()
-        m_up = coo_matrix((np.ones(len(v_up)), (v_up, up)), shape=(len(cut), len(layers[via.upper]))).tocsr()
-        joined = (m_lo.T @ m_up).tocoo()       # lower i and upper j share a via
-        rows, cols = joined.row, joined.col
+        rows, cols = _share_a_cut(v_lo, lo, v_up, up, len(cut), len(layers[via.upper]))
         if via.contact == "sidewall" and len(rows):
             rows, cols = _sidewall_contacts(cut, layers[via.lower].geoms, layers[via.upper].geoms, rows, cols)
         src.append(rows + start[via.lower])
@@ -169,6 +166,26 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: Laye
     graph = coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n))
     count, piece = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
     return Pieces(all_geoms, layer, piece, int(count))
+
+
+def _share_a_cut(v_lo: np.ndarray, lo: np.ndarray, v_up: np.ndarray, up: np.ndarray, n_cut: int,
+                 n_up: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (lower, upper) shape pairs that overlap one via cut, from the (cut, lower) and (cut,
+    upper) overlaps: each pair once, ordered by lower then upper."""
+    o_lo, o_up = np.argsort(v_lo, kind="stable"), np.argsort(v_up, kind="stable")
+    c_lo, lo = v_lo[o_lo], lo[o_lo]
+    up = up[o_up]
+    per_cut = np.bincount(v_up, minlength=n_cut)
+    first_up = np.cumsum(per_cut) - per_cut
+    times = per_cut[c_lo]                  # each (cut, lower) pair meets every upper of its cut
+    total = int(times.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    within = np.arange(total) - np.repeat(np.cumsum(times) - times, times)
+    rows = np.repeat(lo, times).astype(np.int64)
+    cols = up[np.repeat(first_up[c_lo], times) + within].astype(np.int64)
+    code = np.unique(rows * n_up + cols)
+    return code // n_up, code % n_up
 
 
 def _sidewall_contacts(cut: np.ndarray, lower: np.ndarray, upper: np.ndarray, rows: np.ndarray,
