@@ -227,21 +227,19 @@ def _tidy(pts: Curve) -> Curve:
     return out
 
 
-def first_overflow(job, escapes, pen, rules) -> tuple[int, float] | None:
-    """Where a side's planned escapes first overflow a channel when drawn, outer rows first:
-    (row above the channel, local u the blocked trace leaves at), or None when all draw."""
-    from .router import _channel_bounds, _clearance  # the router draws with these; it imports this module
-
-    clear = _clearance(pen, rules)
+def first_overflow(escapes, bounds, clear: Clearance) -> tuple[int, float] | None:
+    """Where a side's planned escapes (stops per row, outer row first) first overflow a channel
+    when drawn, outer rows first: (row above the channel, local u the blocked trace leaves at),
+    or None when all draw. `bounds(row, arrive, leave, from_ball)` gives a channel's floor and
+    ceiling as the router draws it."""
     for row in range(max((len(e.stops) for e in escapes), default=1) - 1):
         ks = [k for k, e in enumerate(escapes) if len(e.stops) - 1 > row]
         arrive = np.array([escapes[k].stops[row + 1] for k in ks])
         leave = np.array([escapes[k].stops[row] for k in ks])
         from_ball = np.array([len(escapes[k].stops) - 1 == row + 1 for k in ks])
-        floor, ceiling = _channel_bounds(job, row, arrive, leave, from_ball, pen, rules, clear)
+        floor, ceiling = bounds(row, arrive, leave, from_ball)
         try:
             channel_curves(arrive, leave, floor, ceiling, clear)
         except ChannelFull as full:
             return row, float(leave[full.index])
     return None
-

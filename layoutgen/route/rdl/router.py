@@ -255,7 +255,9 @@ def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
         try:
             drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
         except RoutingError:  # router6: a channel overflows: plan the side again with its traffic limited
-            plan = relieve_channels(job, plan, lambda e: first_overflow(job, e, ctx.pen, ctx.rules))
+            clear = _clearance(ctx.pen, ctx.rules)
+            plan = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
+                job, *c, ctx.pen, ctx.rules, clear), clear))
             drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
         for escape, path in zip(plan.escapes, drawn):
             paths[escape.pad] = (escape.ball, path)
