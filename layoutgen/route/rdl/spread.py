@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
-from .geometry import pen_for, teardrop, teardrop_run
+from .geometry import inscribed_radii, pen_for, teardrop_corners, teardrop_run
 from .model import RouteRules, Routing, Terminal
 from .verify import checked
 
@@ -65,7 +65,8 @@ def spread(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, 
             break
     routes = []
     for r, path in zip(routing.routes, job.paths):
-        pts = tuple((round(float(x), 9), round(float(y), 9)) for x, y in path)
+        # np.round(x, 9) of an on-grid coordinate is round(x, 9): both the double nearest k / 1e9
+        pts = tuple(map(tuple, np.round(path, 9).tolist()))
         if pts == tuple(r.path):
             routes.append(r)
             continue
@@ -164,6 +165,12 @@ def _outlines(shapes: np.ndarray, rnd: np.ndarray, centre: np.ndarray) -> tuple[
     return h, radius
 
 
+def _extents(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """Boxes as their diagonals, for an STRtree queried without a predicate: the same extents
+    as the boxes, made at a fraction of the cost."""
+    return shapely.linestrings(np.stack([np.stack([x0, y0], -1), np.stack([x1, y1], -1)], 1))
+
+
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
 
@@ -202,7 +209,7 @@ class _Job:
     ball_min: np.ndarray  # per route: shortest its last run may get (µm)
     unit: float  # the sliding step
     budget: np.ndarray  # per route: how much longer it may still get (µm)
-    fixed_boxes: np.ndarray  # the fixed metal's bounds as shapely boxes (built once)
+    fixed_boxes: np.ndarray  # the fixed metal's bounds as `_extents` (built once)
 
     @classmethod
     def of(cls, routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> "_Job":
@@ -220,6 +227,9 @@ class _Job:
                 fixed_net.append(nid[net] if net is not None else -1)
         own_drop = np.full(len(routes), -1)
         pen_h, clear, ball_min = [], [], []
+        used = sorted({r.ball for r in routes if r.ball in balls})
+        r_in = dict(zip(used, inscribed_radii([balls[b] for b in used]).tolist()))  # each ball's once
+        corners = []
         for k, r in enumerate(routes):
             w = r.width or rules.width
             pen = pen_for(w, rules.grid)
@@ -228,13 +238,15 @@ class _Job:
             ball = balls.get(r.ball)
             wr = replace(rules, width=w)
             if ball is not None and r.teardrop:
-                drop = teardrop(ball, r.path, wr)
-                if not drop.is_empty:
-                    own_drop[k] = len(shapes)
-                    shapes.append(drop)
+                drop = teardrop_corners(ball, r.path, wr, r_in[r.ball])
+                if drop is not None:
+                    own_drop[k] = len(shapes) + len(corners)
+                    corners.append(drop)
                     centres.append((ball.x, ball.y))
                     fixed_net.append(nid[r.net])
-            ball_min.append(teardrop_run(ball, wr) if ball is not None else 0.0)
+            ball_min.append(teardrop_run(ball, wr, r_in[r.ball]) if ball is not None else 0.0)
+        if corners:  # the teardrops as polygons in one call
+            shapes.extend(shapely.polygons(np.array(corners, dtype=float)))
         geoms = np.empty(len(shapes), dtype=object)
         geoms[:] = shapes
         rnd = ~_octilinear(geoms)
@@ -260,7 +272,7 @@ class _Job:
             ball_min=np.array(ball_min),
             unit=unit,
             budget=np.array([LONGER * r.length_um for r in routes], dtype=float),
-            fixed_boxes=shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3]),
+            fixed_boxes=_extents(box[:, 0], box[:, 1], box[:, 2], box[:, 3]),
         )
 
     # ------------------------------------------------------------------ one phase of a round
@@ -368,15 +380,14 @@ class _Job:
         ph = support(np.stack([sg.a, sg.b], axis=1)) + self.pen_h[sg.route]
         proute, pseg, pdir = sg.route, sg.seg, sg.dirs
         fx = self.fixed
-        boxes = np.concatenate([shapely.box(-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]), self.fixed_boxes])
+        boxes = np.concatenate([_extents(-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]), self.fixed_boxes])
         n_pieces = len(ph)
         span = np.concatenate([self._swept(mv, np.arange(len(mv.route)), np.full(len(mv.route), s * STEPS))
                                for s in (1, -1)])
         far = np.maximum(span[: len(mv.route)], span[len(mv.route):])
         reach = float(self.space.max())
-        query = shapely.box(-far[:, 4] - reach, -far[:, 6] - reach, far[:, 0] + reach, far[:, 2] + reach)
-        tree = shapely.STRtree(boxes)
-        i, j = tree.query(query, predicate="intersects")
+        query = _extents(-far[:, 4] - reach, -far[:, 6] - reach, far[:, 0] + reach, far[:, 2] + reach)
+        i, j = shapely.STRtree(boxes).query(query)  # boxes along the axes: extents meeting is meeting
         r, s = mv.route[i], mv.seg[i]
         piece = j < n_pieces
         jp = np.where(piece, j, 0)
@@ -455,9 +466,14 @@ class _Job:
             pieces = np.stack([chain[:, :-1], chain[:, 1:]], axis=2)  # (n, 3, 2, 2)
             h = (support(pieces) + self.pen_h[mv.route[go]][:, None]).reshape(-1, 8)
             owner = np.repeat(np.arange(len(go)), 3)
+            # pairs of boxes within the space: candidates from the extents grown by it, then one
+            # vectorised distance test (the tree's own dwithin query tests each as it finds it)
+            reach = float(self.space.max())
+            i, j = shapely.STRtree(_extents(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])).query(
+                _extents(-h[:, 4] - reach, -h[:, 6] - reach, h[:, 0] + reach, h[:, 2] + reach))
             boxes = shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])
-            i, j = shapely.STRtree(boxes).query(boxes, predicate="dwithin",
-                              distance=float(self.space.max()))
+            near = shapely.dwithin(boxes[i], boxes[j], reach)
+            i, j = i[near], j[near]
             a, b = owner[i], owner[j]
             ra, rb = mv.route[go[a]], mv.route[go[b]]
             near_same = (ra == rb) & (np.abs(mv.seg[go[a]] - mv.seg[go[b]]) <= PHASES)
