@@ -359,7 +359,8 @@ class _Job:
         c_run = ((c2[:, None] * d2 - c1[:, None] * d0) * d1).sum(1) / (d1 * d1).sum(1)
         n0, n1, n2 = (np.hypot(x[:, 0], x[:, 1]) for x in (d0, d1, d2))
         grow = c1 * n0 + c_run * n1 - c2 * n2  # the trace's length change per step
-        return _Movers(route, seg, d0, d1, d2, l0, l1, l2, a, b, first, last, c1, c2, c_run, grow)
+        return _Movers(route, seg, d0, d1, d2, l0, l1, l2, a, b, first, last, c1, c2, c_run, grow,
+                       sg.a[k - 1], sg.b[k + 1])
 
     def _corners(self, mv: "_Movers", which: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The run's two bends after k steps (on the grid)."""
@@ -460,9 +461,7 @@ class _Job:
         (the run and the runs before and after it) would clash, the later is put back, until none clash."""
         while len(go) > 1:
             a2, b2 = self._corners(mv, go, want[go])
-            before = np.array([self.paths[int(r)][int(i) - 1] for r, i in zip(mv.route[go], mv.seg[go])])
-            after = np.array([self.paths[int(r)][int(i) + 2] for r, i in zip(mv.route[go], mv.seg[go])])
-            chain = np.stack([before, a2, b2, after], axis=1)
+            chain = np.stack([mv.before[go], a2, b2, mv.after[go]], axis=1)
             pieces = np.stack([chain[:, :-1], chain[:, 1:]], axis=2)  # (n, 3, 2, 2)
             h = (support(pieces) + self.pen_h[mv.route[go]][:, None]).reshape(-1, 8)
             owner = np.repeat(np.arange(len(go)), 3)
@@ -471,13 +470,13 @@ class _Job:
             reach = float(self.space.max())
             i, j = shapely.STRtree(_extents(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])).query(
                 _extents(-h[:, 4] - reach, -h[:, 6] - reach, h[:, 0] + reach, h[:, 2] + reach))
-            boxes = shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])
-            near = shapely.dwithin(boxes[i], boxes[j], reach)
-            i, j = i[near], j[near]
             a, b = owner[i], owner[j]
             ra, rb = mv.route[go[a]], mv.route[go[b]]
             near_same = (ra == rb) & (np.abs(mv.seg[go[a]] - mv.seg[go[b]]) <= PHASES)
-            clash = (a < b) & ~near_same
+            keep = np.flatnonzero((a < b) & ~near_same)
+            i, j, a, b, ra, rb = i[keep], j[keep], a[keep], b[keep], ra[keep], rb[keep]
+            boxes = shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])
+            clash = shapely.dwithin(boxes[i], boxes[j], reach)
             need = np.maximum(self.space[self.net_id[ra]], self.space[self.net_id[rb]])
             clash &= octagon_gap(h[i], h[j]) < need - EPS
             if not clash.any():
@@ -527,6 +526,8 @@ class _Movers:
     c2: np.ndarray
     c_run: np.ndarray
     grow: np.ndarray
+    before: np.ndarray  # the far end of the run before it
+    after: np.ndarray  # the far end of the run after it
 
 
 @dataclass(frozen=True)
