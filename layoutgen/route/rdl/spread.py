@@ -110,8 +110,8 @@ def gap_to(a: np.ndarray, b_opp: np.ndarray) -> np.ndarray:
 
 def vertices(h: np.ndarray) -> np.ndarray:
     """The eight vertices (n, 8, 2) of octagons given by supports (n, 8) (repeated where an edge is empty)."""
-    pair = np.stack([h, h[:, NEXT]], axis=-1)  # (n, 8, 2): h_k, h_k+1
-    return np.einsum("kij,nkj->nki", INV, pair)
+    nxt = h[:, NEXT]  # vertex k = INV[k] @ (h_k, h_k+1), INV's entries 0 or ±1: written out, no einsum
+    return np.stack([INV[:, 0, 0] * h + INV[:, 0, 1] * nxt, INV[:, 1, 0] * h + INV[:, 1, 1] * nxt], axis=-1)
 
 
 def point_distance(h: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -230,13 +230,17 @@ class _Job:
         used = sorted({r.ball for r in routes if r.ball in balls})
         r_in = dict(zip(used, inscribed_radii([balls[b] for b in used]).tolist()))  # each ball's once
         corners = []
+        by_width = {}  # per trace width: its pen's supports and corner reach, and the rules at that width
+        for w in {r.width or rules.width for r in routes}:
+            pen = pen_for(w, rules.grid)
+            by_width[w] = (support(pen.outline), math.hypot(pen.a, pen.t), replace(rules, width=w))
+        space_of = {n: rules.for_net(n)[1] for n in {r.net for r in routes}}
         for k, r in enumerate(routes):
             w = r.width or rules.width
-            pen = pen_for(w, rules.grid)
-            pen_h.append(support(pen.outline))
-            clear.append(rules.for_net(r.net)[1] + math.hypot(pen.a, pen.t))
+            h, corner, wr = by_width[w]
+            pen_h.append(h)
+            clear.append(space_of[r.net] + corner)
             ball = balls.get(r.ball)
-            wr = replace(rules, width=w)
             if ball is not None and r.teardrop:
                 drop = teardrop_corners(ball, r.path, wr, r_in[r.ball])
                 if drop is not None:
