@@ -77,23 +77,65 @@ def _runs(offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return first + np.arange(int(counts.sum())), entry
 
 
-def _nearest_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """For each point k, the first of polygon which[k]'s segments nearest to it (the one
-    `np.argmin` of `point_segment_distance` picks)."""
-    idx, entry = _runs(offsets, which)
-    p = points[entry]
-    a, b = segs[idx, :2], segs[idx, 2:]
+def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from each point p to the segment a–b (rows of (n, 2) arrays)."""
     ab = b - a
     den = np.einsum("ij,ij->i", ab, ab)
     den[den == 0] = 1.0
     t = np.clip(np.einsum("ij,ij->i", p - a, ab) / den, 0.0, 1.0)
     q = a + t[:, None] * ab
-    d = np.hypot(*(p - q).T)
+    return np.hypot(*(p - q).T)
+
+
+def _first_nearest(entry: np.ndarray, idx: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per run of equal `entry` (sorted, then by `idx`): the entry and the first idx of least d."""
     starts = np.flatnonzero(np.r_[True, entry[1:] != entry[:-1]])
-    low = np.minimum.reduceat(d, starts)
-    hit = np.flatnonzero(d == low[entry])
+    low = np.repeat(np.minimum.reduceat(d, starts), np.diff(np.r_[starts, len(d)]))
+    hit = np.flatnonzero(d == low)
     first = hit[np.r_[True, entry[hit][1:] != entry[hit][:-1]]]
-    return idx[first]
+    return entry[first], idx[first]
+
+
+def _nearest_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """For each point k, the first of polygon which[k]'s segments nearest to it (the one
+    `np.argmin` of `point_segment_distance` picks)."""
+    idx, entry = _runs(offsets, which)
+    d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
+    return _first_nearest(entry, idx, d)[1]
+
+
+# A point this close to a polygon's boundary (a shortest line's end) is on it.
+_ON_BOUNDARY_UM = 1e-6
+
+
+def _nearest_boundary_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """`_nearest_segment` for points that lie on their polygon's boundary (ends of shortest
+    lines between polygons apart), without measuring every segment of the polygon: only the
+    segments whose extent comes within _ON_BOUNDARY_UM of the point (one sweep of the extents,
+    `extent_pairs`) can be nearest, and among them the same one is picked. A point farther
+    than that from every segment (the shortest line between overlapping polygons can end
+    inside both) is measured against all of its polygon's segments."""
+    n, m = len(points), len(segs)
+    out = np.full(n, -1, np.int64)
+    if n == 0:
+        return out
+    seg_owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    lo = np.concatenate([np.minimum(segs[:, :2], segs[:, 2:]), points])
+    hi = np.concatenate([np.maximum(segs[:, :2], segs[:, 2:]), points])
+    a, b = extent_pairs(lo, hi, np.concatenate([seg_owner, which]), _ON_BOUNDARY_UM)
+    pick = (a < m) & (b >= m)                                 # a < b: a segment, then a point
+    idx, entry = a[pick], b[pick] - m
+    order = np.lexsort((idx, entry))
+    idx, entry = idx[order], entry[order]
+    d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
+    near = d <= _ON_BOUNDARY_UM
+    if near.any():
+        e, i = _first_nearest(entry[near], idx[near], d[near])
+        out[e] = i
+    rest = np.flatnonzero(out < 0)
+    if len(rest):
+        out[rest] = _nearest_segment(points[rest], segs, offsets, which[rest])
+    return out
 
 
 def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment, Segment]:
@@ -102,14 +144,17 @@ def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment,
 
 
 def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, Segment]]:
-    """`closest_segments(a[k], b[k])` for every k, vectorised over the pairs."""
+    """`closest_segments(a[k], b[k])` for every k, vectorised over the pairs: each geometry's
+    segments listed once however many pairs it is in (`_nearest_boundary_segment`)."""
     if len(a) == 0:
         return []
     ends = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(-1, 2, 2)
-    segs, _, offsets = segment_table(np.concatenate([a, b]))
-    k = np.arange(len(a))
-    ea = segs[_nearest_segment(ends[:, 0], segs, offsets, k)]
-    eb = segs[_nearest_segment(ends[:, 1], segs, offsets, k + len(a))]
+    both = np.concatenate([a, b])
+    _, first, which = np.unique(np.fromiter(map(id, both), np.int64, len(both)), return_index=True, return_inverse=True)
+    which = which.ravel()
+    segs, _, offsets = segment_table(both[first])
+    ea = segs[_nearest_boundary_segment(ends[:, 0], segs, offsets, which[:len(a)])]
+    eb = segs[_nearest_boundary_segment(ends[:, 1], segs, offsets, which[len(a):])]
     return [(tuple(x), tuple(y)) for x, y in zip(ea.tolist(), eb.tolist())]  # type: ignore[misc]
 
 
