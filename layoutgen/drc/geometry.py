@@ -106,25 +106,39 @@ def _nearest_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, 
 
 # A point this close to a polygon's boundary (a shortest line's end) is on it.
 _ON_BOUNDARY_UM = 1e-6
+# Polygons with more segments than this have the segments near each point found by a sweep.
+_SWEEP_MIN_SEGMENTS = 64
 
 
 def _nearest_boundary_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
     """`_nearest_segment` for points that lie on their polygon's boundary (ends of shortest
-    lines between polygons apart), without measuring every segment of the polygon: only the
+    lines between polygons apart), without measuring every segment of a large polygon: only the
     segments whose extent comes within _ON_BOUNDARY_UM of the point (one sweep of the extents,
     `extent_pairs`) can be nearest, and among them the same one is picked. A point farther
     than that from every segment (the shortest line between overlapping polygons can end
     inside both) is measured against all of its polygon's segments."""
-    n, m = len(points), len(segs)
+    n = len(points)
     out = np.full(n, -1, np.int64)
     if n == 0:
         return out
-    seg_owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    lo = np.concatenate([np.minimum(segs[:, :2], segs[:, 2:]), points])
-    hi = np.concatenate([np.maximum(segs[:, :2], segs[:, 2:]), points])
-    a, b = extent_pairs(lo, hi, np.concatenate([seg_owner, which]), _ON_BOUNDARY_UM)
+    # Points on small polygons: all their segments measured (cheap); on large ones (a routed net
+    # in many pairs): only the segments of large polygons swept against their points.
+    counts = np.diff(offsets)
+    small = counts[which] <= _SWEEP_MIN_SEGMENTS
+    if small.any():
+        out[small] = _nearest_segment(points[small], segs, offsets, which[small])
+    big = np.flatnonzero(~small)
+    if len(big) == 0:
+        return out
+    seg_big = np.flatnonzero(np.repeat(counts > _SWEEP_MIN_SEGMENTS, counts))
+    m = len(seg_big)
+    seg_owner = np.repeat(np.arange(len(offsets) - 1), counts)[seg_big]
+    s = segs[seg_big]
+    lo = np.concatenate([np.minimum(s[:, :2], s[:, 2:]), points[big]])
+    hi = np.concatenate([np.maximum(s[:, :2], s[:, 2:]), points[big]])
+    a, b = extent_pairs(lo, hi, np.concatenate([seg_owner, which[big]]), _ON_BOUNDARY_UM)
     pick = (a < m) & (b >= m)                                 # a < b: a segment, then a point
-    idx, entry = a[pick], b[pick] - m
+    idx, entry = seg_big[a[pick]], big[b[pick] - m]
     order = np.lexsort((idx, entry))
     idx, entry = idx[order], entry[order]
     d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
@@ -132,7 +146,7 @@ def _nearest_boundary_segment(points: np.ndarray, segs: np.ndarray, offsets: np.
     if near.any():
         e, i = _first_nearest(entry[near], idx[near], d[near])
         out[e] = i
-    rest = np.flatnonzero(out < 0)
+    rest = big[out[big] < 0]
     if len(rest):
         out[rest] = _nearest_segment(points[rest], segs, offsets, which[rest])
     return out
