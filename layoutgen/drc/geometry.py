@@ -26,10 +26,26 @@ def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
         return np.empty(0, object)
     coords = polys.xy * dbu_um
     geoms = shapely.polygons(shapely.linearrings(coords, indices=polys.polygon_index()))
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
+    test = np.flatnonzero(~_rectangles(polys))             # rectangles along the axes are valid
+    bad = test[~shapely.is_valid(geoms[test])]
+    if len(bad):
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
     return geoms
+
+
+def _rectangles(polys: Polys) -> np.ndarray:
+    """Whether each polygon is four vertices making a rectangle along the axes with sides of
+    non-zero length (valid as drawn)."""
+    out = np.zeros(len(polys), bool)
+    four = np.flatnonzero(np.diff(polys.offsets) == 4)
+    if len(four) == 0:
+        return out
+    v = polys.xy[polys.offsets[four][:, None] + np.arange(4)]            # (n, 4, 2)
+    x, y = v[:, :, 0], v[:, :, 1]
+    across = (x[:, 0] == x[:, 1]) & (y[:, 1] == y[:, 2]) & (x[:, 2] == x[:, 3]) & (y[:, 3] == y[:, 0])
+    along = (y[:, 0] == y[:, 1]) & (x[:, 1] == x[:, 2]) & (y[:, 2] == y[:, 3]) & (x[:, 3] == x[:, 0])
+    out[four] = (across | along) & (x.max(1) > x.min(1)) & (y.max(1) > y.min(1))
+    return out
 
 
 def explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
