@@ -1,4 +1,12 @@
-"""Opening and closing of polygons with mitre joins, exact at the rule value.
+"""Narrow parts and gaps of shapes: measured from facing walls along the axes, else by opening
+and closing with mitre joins, exact at the rule value.
+
+Shapes whose walls all run along the axes (most drawn data) are measured from their walls
+(`channels`): the rectangle between two walls facing each other closer than the rule, where
+they overlap, is the marker, cut by the shape where another wall enters it, and touching
+rectangles of a shape are one marker. A shape where a square may miss a point that no such
+rectangle holds is opened or closed as below (`channels` says which). The markers are the
+union of the rectangles, not the whole difference of the opening: see `channels`.
 
 Opening (shrink by w/2, grow back) keeps what a w-wide square can sweep: what it loses is
 narrower than w. Closing (grow by s/2, shrink back) fills gaps narrower than s. Two GEOS
@@ -24,7 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -69,7 +76,8 @@ def narrow_parts(geoms: np.ndarray, width: float, wide: np.ndarray | None = None
     """(index, piece) for each part of a geometry that is narrower than `width`. Rectangles
     along the axes are measured, not opened: at least `width` wide they lose nothing, narrower
     (by more than the margin) they are wholly the piece (their opening is empty). `wide` (bool
-    per geometry, optional): geometries known to lose nothing (`wide_unions`), not opened."""
+    per geometry, optional): geometries known to lose nothing (`wide_unions`), not opened.
+    Other geometries along the axes are measured from their walls (`channels`), the rest opened."""
     side = rectangle_sides(geoms)
     thin = (side < width - 4 * MARGIN_UM) & (shapely.area(geoms) > SLIVER_UM2)
     todo = ~(side >= width + 1e-3) & ~thin
