@@ -7,7 +7,7 @@ import shapely
 
 from .geometry import EPS_UM, acute_notches, closest_segments_many, facing_pairs, walls
 from .merge import Shapes
-from .morph import GAP_REACH, MARGIN_UM, axis_parallel, channels, gap_candidates, narrow_gaps
+from .morph import GAP_REACH, MARGIN_UM, axis_parallel, channels, gap_candidates, narrow_gaps, rectangle_sides
 from .violation import Finding
 
 PREPARE_MIN_COORDS = 32   # shapes with more vertices than this are prepared for the pair test
@@ -49,7 +49,12 @@ def check_space(shapes: Shapes, space: float) -> list[Finding]:
     keep = i < j
     found = pair_findings(g, g, i[keep], j[keep], "space", space)
 
-    def per_shape(geoms: np.ndarray) -> list[tuple[int, Finding]]:
+    def per_shape(every: np.ndarray) -> list[tuple[int, Finding]]:
+        # Rectangles along the axes have no walls facing across their outside: left out.
+        keep = np.flatnonzero(~np.isfinite(rectangle_sides(every)))
+        return [(int(keep[k]), f) for k, f in notches_of(every[keep])]
+
+    def notches_of(geoms: np.ndarray) -> list[tuple[int, Finding]]:
         # Walls facing each other across the outside, found once: they bound every gap (only
         # shapes that have a close pair are closed) and every V-shaped notch.
         p0, p1, own, normal = walls(geoms)
