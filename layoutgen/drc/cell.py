@@ -10,7 +10,7 @@ import shapely
 from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
-from .connectivity import Pieces, conductor_pieces
+from .connectivity import LayerPairs, Pieces, conductor_pieces, stack_pairs, stack_pairs_onto
 from .geometry import explode, polygons
 from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key
@@ -36,19 +36,20 @@ def poly_bounds(polys: Polys) -> np.ndarray:
                      np.maximum.reduceat(x, starts), np.maximum.reduceat(y, starts)], 1)
 
 
-def merged_onto(base: Shapes, more: np.ndarray) -> Shapes:
-    """A layer merged from its part already merged (`base`) and more polygons (µm): the base's shapes
-    that touch none of them stay as they are, the rest are merged with them (the same shapes as a
-    merge of everything)."""
+def merged_onto(base: Shapes, more: np.ndarray, tree: shapely.STRtree | None = None) -> tuple[Shapes, np.ndarray]:
+    """A layer merged from its part already merged (`base`; `tree`: an STRtree of its shapes, if
+    made) and more polygons (µm): the base's shapes that touch none of them stay as they are, the
+    rest are merged with them (the same shapes as a merge of everything). Also the indices of the
+    base's shapes kept, which come first, in their order."""
     if len(more) == 0:
-        return base
+        return base, np.arange(len(base))
     hit = np.zeros(len(base), bool)
     if len(base):
-        hit[shapely.STRtree(base.geoms).query(more, predicate="intersects")[1]] = True
+        hit[(tree or shapely.STRtree(base.geoms)).query(more, predicate="intersects")[1]] = True
     group = np.concatenate([base.geoms[hit], more])
     label = touching_groups(group)
     parts, _ = explode(union_groups(group, label, np.arange(int(label.max()) + 1)))
-    return Shapes.of(np.concatenate([base.geoms[~hit], parts]))
+    return Shapes.of(np.concatenate([base.geoms[~hit], parts])), np.flatnonzero(~hit)
 
 
 def take_polys(polys: Polys, keep: np.ndarray) -> Polys:
@@ -66,7 +67,9 @@ class CellLayers:
     `layout` and `top` (the GDS as read, and the cell this flat view is of) let the wafer
     checks work on the hierarchy. `marks`: exempt shapes inside MARK shapes from the rules
     (None: when the PDK has no rule on MARK, see `marks_exempt`); connectivity (`pieces`)
-    always sees every shape."""
+    always sees every shape. `base`: the view of a cell this one places as it is at its origin,
+    and every polygon of this cell but that cell's: the conductor layers are then merged onto the
+    base's and their overlaps taken from the base's (`merged_onto`, `stack_pairs`)."""
 
     def __init__(self, flat: Flat, pdk: Pdk, layout: Layout | None = None, top: str | None = None,
                  marks: bool | None = None, base: tuple[CellLayers, Polys] | None = None) -> None:
@@ -79,6 +82,9 @@ class CellLayers:
         self.mark_name = pdk.mark_area_layer() or MARK_LAYER
         self._merged: dict[str, Shapes] = {}
         self._merged_all: dict[str, Shapes] = {}
+        self._kept: dict[str, np.ndarray] = {}       # with a base: its merged shapes each layer keeps (`merged_onto`)
+        self._trees: dict[str, shapely.STRtree] = {}
+        self.derived: dict = {}      # what a check derives from the cell once for several rules (net terminals)
         self._raw: dict[str, Polys] = {}
         self._drawn: dict[str, np.ndarray] = {}
 
@@ -88,16 +94,14 @@ class CellLayers:
         return self.flat.polys.select(layer_key(*layer.gds))
 
     @cached_property
-    def mark_area(self) -> tuple[shapely.Geometry, shapely.STRtree] | None:
-        """The union of the MARK shapes and a tree of them, when marks are exempt and there are any."""
+    def mark_area(self) -> tuple[np.ndarray, shapely.STRtree, np.ndarray] | None:
+        """The MARK shapes, a tree of them and their areas, when marks are exempt and there are any."""
         if not self.exempt:
             return None
         marks = polygons(self.raw_all(self.mark_name), self.flat.dbu_um)
         if len(marks) == 0:
             return None
-        area = shapely.union_all(marks)
-        shapely.prepare(area)
-        return area, shapely.STRtree(marks)
+        return marks, shapely.STRtree(marks), shapely.area(marks)
 
     def raw(self, name: str) -> Polys:
         """The drawn polygons of a layer, unmerged (integer database units); shapes inside MARK
@@ -105,17 +109,32 @@ class CellLayers:
         if name not in self._raw:
             polys = self.raw_all(name)
             if self.mark_area is not None and name != self.mark_name and len(polys):
-                area, tree = self.mark_area
-                b = poly_bounds(polys) * self.flat.dbu_um
-                hit, _ = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet
-                if len(hit):
-                    near = np.zeros(len(polys), bool)
-                    near[hit] = True
-                    inside = np.zeros(len(polys), bool)
-                    inside[np.flatnonzero(near)] = shapely.covers(area, polygons(take_polys(polys, near), self.flat.dbu_um))  # prepared
-                    polys = take_polys(polys, ~inside)
+                polys = take_polys(polys, ~self._inside_marks(polys))
             self._raw[name] = polys
         return self._raw[name]
+
+    def _inside_marks(self, polys: Polys) -> np.ndarray:
+        """Which polygons the union of the MARK shapes covers. Only the marks whose extent meets a
+        polygon's can cover part of it, and only if their areas add up to its own: those are
+        merged (not every mark of a panel, thousands, for the few shapes near them)."""
+        marks, tree, mark_areas = self.mark_area
+        inside = np.zeros(len(polys), bool)
+        b = poly_bounds(polys) * self.flat.dbu_um
+        pi, mi = tree.query(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))     # extents meet
+        if len(pi) == 0:
+            return inside
+        near = np.unique(pi)
+        sel = np.zeros(len(polys), bool)
+        sel[near] = True
+        geoms = polygons(take_polys(polys, sel), self.flat.dbu_um)
+        avail = np.bincount(pi, weights=mark_areas[mi], minlength=len(polys))[near]
+        cand = shapely.area(geoms) <= avail * (1 + 1e-9) + 1e-9
+        if not cand.any():
+            return inside
+        area = shapely.union_all(marks[np.unique(mi[np.isin(pi, near[cand])])])
+        shapely.prepare(area)
+        inside[near[cand]] = shapely.covers(area, geoms[cand])     # prepared
+        return inside
 
     def drawn(self, name: str) -> np.ndarray:
         """The drawn polygons of a layer as shapely polygons (µm), unmerged, MARK areas left out
@@ -149,13 +168,20 @@ class CellLayers:
             if name not in self._merged_all:
                 view, delta = self.base
                 more = polygons(delta.select(layer_key(*self.pdk.layer(name).gds)), self.flat.dbu_um)
-                self._merged_all[name] = merged_onto(view.merged_all(name), more)
+                self._merged_all[name], self._kept[name] = merged_onto(view.merged_all(name), more, view.tree_all(name))
             return self._merged_all[name]
-        if self.mark_area is None or len(self.raw(name)) == len(self.raw_all(name)):
-            return self.merged(name)
         if name not in self._merged_all:
-            self._merged_all[name] = merge(self.raw_all(name), self.flat.dbu_um)
+            if self.mark_area is None or len(self.raw(name)) == len(self.raw_all(name)):
+                self._merged_all[name] = self.merged(name)
+            else:
+                self._merged_all[name] = merge(self.raw_all(name), self.flat.dbu_um)
         return self._merged_all[name]
+
+    def tree_all(self, name: str) -> shapely.STRtree:
+        """An STRtree of `merged_all(name)` (made once: a base's, queried by each cell placing it)."""
+        if name not in self._trees:
+            self._trees[name] = shapely.STRtree(self.merged_all(name).geoms)
+        return self._trees[name]
 
     def labels(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Net labels on a layer (its GDS layer number, the PDK's label texttype): texts and µm positions."""
@@ -176,12 +202,27 @@ class CellLayers:
 
         return clusters(poly_bounds(self.flat.polys) * self.flat.dbu_um, gap)
 
+    def _stack_layers(self) -> dict[str, Shapes]:
+        """The merged shapes (every shape) of the conductor stack's layers, conductors and vias."""
+        stack = self.pdk.connectivity
+        names = list(dict.fromkeys([*stack.conductors, *(v.via for v in stack.vias)]))
+        return {n: self.merged_all(n) for n in names if n in self.pdk.layers}
+
+    @cached_property
+    def stack_pairs(self) -> LayerPairs:
+        """The overlapping shape pairs of the layers the stack joins; with a base (`CellLayers`), its
+        pairs where both shapes are the base's as they are, and only those with a new shape found."""
+        layers = self._stack_layers()
+        if self.base is None:
+            return stack_pairs(layers, self.pdk.connectivity)
+        view = self.base[0]
+        kept = {n: (self._kept[n], len(view.merged_all(n))) for n in layers}
+        return stack_pairs_onto(layers, self.pdk.connectivity, view.stack_pairs, kept)
+
     @cached_property
     def pieces(self) -> Pieces:
         """The connected pieces of the PDK's conductor stack."""
-        stack = self.pdk.connectivity
-        names = set(stack.conductors) | {v.via for v in stack.vias}
-        return conductor_pieces({n: self.merged_all(n) for n in names if n in self.pdk.layers}, stack)
+        return conductor_pieces(self._stack_layers(), self.pdk.connectivity, self.stack_pairs)
 
     def has_wafer(self) -> bool:
         """Whether the layout draws anything on the WAFER layer (a wafer outline): any cell of the

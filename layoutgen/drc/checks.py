@@ -96,11 +96,16 @@ def connectivity(rule: Rule, cl: CellLayers) -> list[Finding]:
     if runs_per_top(rule):
         return wafer_findings(rule, cl)
     stack = cl.pdk.connectivity
-    labels = {n: cl.labels(n) for n in stack.label_layers}
-    if not any(len(t) for t, _ in labels.values()):
+    if "terminals" not in cl.derived:          # once per cell for its opens and shorts
+        labels = {n: cl.labels(n) for n in stack.label_layers}
+        if not any(len(t) for t, _ in labels.values()):
+            cl.derived["terminals"] = None
+        else:
+            joins = [j for t, _, _ in cl.texts("TEXT") if (j := joined_nets(t)) is not None] if "TEXT" in cl.pdk.layers else []
+            cl.derived["terminals"] = join_nets(place_terminals(cl.pieces, labels), joins)
+    terms = cl.derived["terminals"]
+    if terms is None:
         return []
-    joins = [j for t, _, _ in cl.texts("TEXT") if (j := joined_nets(t)) is not None] if "TEXT" in cl.pdk.layers else []
-    terms = join_nets(place_terminals(cl.pieces, labels), joins)
     if rule.check == "opens":
         return find_opens(cl.pieces, terms, stack.required_label_layers)
     if rule.check == "shorts":

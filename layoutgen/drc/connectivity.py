@@ -86,8 +86,55 @@ def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     return i[keep], j[keep]
 
 
-def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity) -> Pieces:
-    """The connected pieces of the conductor stack (merged shapes per layer given)."""
+# Overlapping shape pairs (i, j) of two layers, by the layers' names: what the stack joins.
+LayerPairs = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
+
+
+def joined_layers(layers: dict[str, Shapes], stack: Connectivity) -> list[tuple[str, str]]:
+    """The layer pairs whose overlaps join conductors: the touching pairs, each via with its lower
+    and its upper conductor (those of the stack with shapes given)."""
+    names = {n for n in stack.conductors if n in layers}
+    out = [(a, b) for a, b in stack.touching if a in names and b in names]
+    for via in stack.vias:
+        if via.via in layers and via.lower in names and via.upper in names:
+            out += [(via.via, via.lower), (via.via, via.upper)]
+    return list(dict.fromkeys(out))
+
+
+def stack_pairs(layers: dict[str, Shapes], stack: Connectivity) -> LayerPairs:
+    """The overlapping shape pairs of every layer pair the stack joins (`joined_layers`)."""
+    return {(a, b): overlapping_pairs(layers[a].geoms, layers[b].geoms) for a, b in joined_layers(layers, stack)}
+
+
+def stack_pairs_onto(layers: dict[str, Shapes], stack: Connectivity, base: LayerPairs,
+                     kept: dict[str, tuple[np.ndarray, int]]) -> LayerPairs:
+    """`stack_pairs` of layers made of a base's merged shapes and more: per layer, `kept` gives the
+    base's shapes that stay as they are (their indices in the base, listed first, in that order)
+    and how many the base had; the shapes after them are new. The pairs of two kept shapes are the
+    base's (`base`, its own `stack_pairs`) renumbered; only pairs with a new shape are looked for."""
+    out: LayerPairs = {}
+    for a, b in joined_layers(layers, stack):
+        (ka, n_a), (kb, n_b) = kept[a], kept[b]
+        ga, gb = layers[a].geoms, layers[b].geoms
+        to_a = np.full(n_a, -1, np.int64)
+        to_a[ka] = np.arange(len(ka))
+        to_b = np.full(n_b, -1, np.int64)
+        to_b[kb] = np.arange(len(kb))
+        i, j = base[(a, b)]
+        i, j = to_a[i], to_b[j]
+        both = (i >= 0) & (j >= 0)
+        i_new, j_all = overlapping_pairs(ga[len(ka):], gb)            # a new shape of a, any of b
+        i_kept, j_new = overlapping_pairs(ga[:len(ka)], gb[len(kb):])  # a kept shape of a, a new one of b
+        out[(a, b)] = (np.concatenate([i[both], i_new + len(ka), i_kept]).astype(np.int64),
+                       np.concatenate([j[both], j_all, j_new + len(kb)]).astype(np.int64))
+    return out
+
+
+def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: LayerPairs | None = None) -> Pieces:
+    """The connected pieces of the conductor stack (merged shapes per layer given; `pairs`: their
+    `stack_pairs` when already known)."""
+    if pairs is None:
+        pairs = stack_pairs(layers, stack)
     names = [n for n in stack.conductors if n in layers]
     geoms = [layers[n].geoms for n in names]
     start = dict(zip(names, np.cumsum([0] + [len(g) for g in geoms[:-1]]).tolist()))
@@ -97,22 +144,19 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity) -> Pieces:
     src: list[np.ndarray] = []
     dst: list[np.ndarray] = []
     for a, b in stack.touching:
-        if a in start and b in start:
-            i, j = overlapping_pairs(layers[a].geoms, layers[b].geoms)
+        if (a, b) in pairs and a in start and b in start:
+            i, j = pairs[(a, b)]
             src.append(i + start[a])
             dst.append(j + start[b])
     for via in stack.vias:
-        if via.via not in layers or via.lower not in start or via.upper not in start:
+        if (via.via, via.lower) not in pairs or (via.via, via.upper) not in pairs:
             continue
         cut = layers[via.via].geoms
-        v_lo, lo = overlapping_pairs(cut, layers[via.lower].geoms)
-        v_up, up = overlapping_pairs(cut, layers[via.upper].geoms)
+        v_lo, lo = pairs[(via.via, via.lower)]
+        v_up, up = pairs[(via.via, via.upper)]
         if len(v_lo) == 0 or len(v_up) == 0:
             continue
-        m_lo = coo_matrix((np.ones(len(v_lo)), (v_lo, lo)), shape=(len(cut), len(layers[via.lower]))).tocsr()
-        m_up = coo_matrix((np.ones(len(v_up)), (v_up, up)), shape=(len(cut), len(layers[via.upper]))).tocsr()
-        joined = (m_lo.T @ m_up).tocoo()       # lower i and upper j share a via
-        rows, cols = joined.row, joined.col
+        rows, cols = _share_a_cut(v_lo, lo, v_up, up, len(cut), len(layers[via.upper]))
         if via.contact == "sidewall" and len(rows):
             rows, cols = _sidewall_contacts(cut, layers[via.lower].geoms, layers[via.upper].geoms, rows, cols)
         src.append(rows + start[via.lower])
@@ -122,6 +166,26 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity) -> Pieces:
     graph = coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n))
     count, piece = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
     return Pieces(all_geoms, layer, piece, int(count))
+
+
+def _share_a_cut(v_lo: np.ndarray, lo: np.ndarray, v_up: np.ndarray, up: np.ndarray, n_cut: int,
+                 n_up: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (lower, upper) shape pairs that overlap one via cut, from the (cut, lower) and (cut,
+    upper) overlaps: each pair once, ordered by lower then upper."""
+    o_lo, o_up = np.argsort(v_lo, kind="stable"), np.argsort(v_up, kind="stable")
+    c_lo, lo = v_lo[o_lo], lo[o_lo]
+    up = up[o_up]
+    per_cut = np.bincount(v_up, minlength=n_cut)
+    first_up = np.cumsum(per_cut) - per_cut
+    times = per_cut[c_lo]                  # each (cut, lower) pair meets every upper of its cut
+    total = int(times.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    within = np.arange(total) - np.repeat(np.cumsum(times) - times, times)
+    rows = np.repeat(lo, times).astype(np.int64)
+    cols = up[np.repeat(first_up[c_lo], times) + within].astype(np.int64)
+    code = np.unique(rows * n_up + cols)
+    return code // n_up, code % n_up
 
 
 def _sidewall_contacts(cut: np.ndarray, lower: np.ndarray, upper: np.ndarray, rows: np.ndarray,

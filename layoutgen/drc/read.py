@@ -95,6 +95,10 @@ class Placement:
 
     def apply(self, xy: np.ndarray) -> np.ndarray:
         """Every repetition of `xy` (int64, database units) placed: (R * N, 2) int64."""
+        if self.rotation == 0.0 and self.magnification == 1.0 and not self.x_reflection:
+            move = np.asarray(self.origin, np.float64) + self.offsets
+            if (move == np.rint(move)).all():          # a move by whole units: in integers, the same sums
+                return (xy[None, :, :] + move.astype(np.int64)[:, None, :]).reshape(-1, 2)
         pts = xy.astype(np.float64)
         if self.x_reflection:
             pts[:, 1] = -pts[:, 1]
@@ -177,6 +181,7 @@ class Layout(_TopCells):
         self.cells: dict[str, gdstk.Cell] = {c.name: c for c in self.library.cells}
         self._flat: dict[str, Flat] = {}
         self._own: dict[str, tuple[Polys, Labels]] = {}
+        self._pls: dict[str, list[Placement]] = {}
 
     def layer_counts(self) -> dict[tuple[int, int], int]:
         """(layer, datatype) -> number of polygons the cells draw themselves (each cell once, not
@@ -200,8 +205,10 @@ class Layout(_TopCells):
         return self._own[name]
 
     def placements(self, name: str) -> list[Placement]:
-        """The references of cell `name`, in database units."""
-        return placements(self.cells[name], self.dbu_um, self.path)
+        """The references of cell `name`, in database units, memoised (a list not to be changed)."""
+        if name not in self._pls:
+            self._pls[name] = placements(self.cells[name], self.dbu_um, self.path)
+        return self._pls[name]
 
     def flatten(self, name: str, _depth: int = 0) -> Flat:
         """Cell `name` with every placement resolved, memoised per cell."""
@@ -211,7 +218,7 @@ class Layout(_TopCells):
             raise DrcError(f"{self.path}: cell hierarchy deeper than 64 at {name!r} (a reference cycle?)")
         polys, labels = self.own(name)
         poly_parts, label_parts = [polys], [labels]
-        for pl in self.placements(name):
+        for pl in batched(self.placements(name)):
             child = self.flatten(pl.child, _depth + 1)
             poly_parts.append(place_polys(child.polys, pl))
             label_parts.append(place_labels(child.labels, pl))
@@ -310,6 +317,35 @@ def placements(cell: gdstk.Cell, dbu_um: float, path: Path | str = "") -> list[P
     return out
 
 
+def batched(pls: list[Placement]) -> list[Placement]:
+    """The same placements with each run of consecutive single ones (no repetition) that place one
+    cell the same way (one orientation, a quarter turn's multiple, no scaling), apart from where, as
+    one placement whose repetitions are theirs in turn: placed in one step, the same vertices in the
+    same order (a unit's 60 pad vias, a die's ball pads; arrays stay as they are)."""
+    out: list[Placement] = []
+    run: list[Placement] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            offs = np.concatenate([np.asarray(p.origin, np.float64) + p.offsets for p in run])
+            out.append(Placement(run[0].child, (0, 0), run[0].rotation, 1.0, run[0].x_reflection, offs))
+        run.clear()
+
+    for pl in pls:
+        quarter = len(pl.offsets) == 1 and pl.magnification == 1.0 and math.isclose(pl.rotation / (math.pi / 2), round(pl.rotation / (math.pi / 2)),
+                                                            abs_tol=1e-12)
+        if run and not (quarter and (pl.child, pl.rotation, pl.x_reflection) == (run[0].child, run[0].rotation, run[0].x_reflection)):
+            flush()
+        if quarter:
+            run.append(pl)
+        else:
+            out.append(pl)
+    flush()
+    return out
+
+
 def place_polys(polys: Polys, pl: Placement) -> Polys:
     """Every repetition of `polys` under placement `pl` (vertices put back in `canonical` order
     when the placement rotates or mirrors)."""
@@ -320,10 +356,14 @@ def place_polys(polys: Polys, pl: Placement) -> Polys:
         one = Placement(pl.child, pl.origin, pl.rotation, pl.magnification, pl.x_reflection, np.zeros((1, 2)))
         polys = canonical(Polys(one.apply(polys.xy), polys.offsets, polys.key))
         pl = Placement(pl.child, (0, 0), 0.0, 1.0, False, pl.offsets)
+    if reps == 1 and not pl.offsets.any() and not any(pl.origin) and pl.magnification == 1.0:
+        return polys                                      # as it is, where it is
     xy = pl.apply(polys.xy)
     n = len(polys.xy)
-    offsets = np.concatenate([polys.offsets[:-1] + i * n for i in range(reps)] + [[reps * n]])
-    return Polys(xy, offsets.astype(np.int64), np.tile(polys.key, reps))
+    offsets = np.empty(reps * len(polys) + 1, np.int64)
+    offsets[:-1] = (polys.offsets[:-1][None, :] + n * np.arange(reps, dtype=np.int64)[:, None]).ravel()
+    offsets[-1] = reps * n
+    return Polys(xy, offsets, np.tile(polys.key, reps))
 
 
 def ordered(polys: Polys) -> Polys:

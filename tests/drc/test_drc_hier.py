@@ -285,3 +285,42 @@ def test_placements_that_overlap_each_other_are_checked_flat(pdk, tmp_path):
 
 
 pytestmark = pytest.mark.usefixtures("no_previews")   # measured on GDS, masks and summaries: no PNGs
+
+
+def test_a_cell_placing_one_cell_many_times_flattens_as_placement_by_placement(tmp_path):
+    """Consecutive single placements of one cell in one orientation are placed in one step
+    (`read.batched`): the same vertices in the same order as placing them one by one, through
+    every orientation and a scaled placement between them; the area KLayout reads agrees."""
+    import klayout.db as kdb
+
+    from layoutgen.drc.geometry import polygons
+    from layoutgen.drc.read import batched, concat_polys, place_polys
+
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    via = lib.new_cell("VIA")
+    via.add(gdstk.Polygon([(0, 0), (3, 0), (3, 1), (1, 2), (0, 2)], layer=5), gdstk.rectangle((4, 0), (5, 7), layer=6))
+    via.add(gdstk.Label("N", (1, 1), layer=5, texttype=1))
+    top = lib.new_cell("TOP")
+    top.add(gdstk.rectangle((-50, -50), (50, 50), layer=1))
+    refs = [gdstk.Reference(via, (10 * k, 3)) for k in range(5)]
+    refs += [gdstk.Reference(via, (7, 10 * k + 1.5), rotation=math.pi / 2) for k in range(3)]
+    refs += [gdstk.Reference(via, (-20, -20), x_reflection=True), gdstk.Reference(via, (-30, 9), magnification=2)]
+    refs += [gdstk.Reference(via, (20 * k - 40, -40), rotation=math.pi) for k in range(4)]
+    top.add(*refs)
+    path = tmp_path / "many.gds"
+    lib.write_gds(str(path))
+    layout = Layout(path)
+    assert len(batched(layout.placements("TOP"))) == 5        # rows of 5, 3 and 4 placed in one step each
+    flat = layout.flatten("TOP")
+    one_by_one = concat_polys([layout.own("TOP")[0]] + [place_polys(layout.flatten("VIA").polys, p) for p in layout.placements("TOP")])
+    assert len(flat.polys) == 1 + 2 * len(refs)
+    assert np.array_equal(flat.polys.xy, one_by_one.xy) and np.array_equal(flat.polys.offsets, one_by_one.offsets)
+    assert np.array_equal(flat.polys.key, one_by_one.key) and len(flat.labels) == len(refs)
+    ly = kdb.Layout()
+    ly.read(str(path))
+    area = 0
+    for li in ly.layer_indexes():
+        region = kdb.Region(ly.top_cell().begin_shapes_rec(li))
+        region.merged_semantics = False            # each polygon's own area, overlaps counted twice as ours
+        area += region.area()
+    assert shapely.area(polygons(flat.polys, layout.dbu_um)).sum() == pytest.approx(area * ly.dbu ** 2, rel=1e-9)

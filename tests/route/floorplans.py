@@ -134,6 +134,43 @@ def _pinout_datasheet():
     return design("pinout_datasheet", "sky400", 2800, 2800, pads, BallGrid(rows=5, cols=5, pitch=400, assign="explicit", nets=nets))
 
 
+def _pinout_corner_swap():
+    pads = peripheral_pads(2400, 2400, 3, 200, inset=70, size=60)
+    ring = ["D2", "D3", "D4", "C4", "B4", "A4", "A3", "A2", "A1", "B1", "C1", "D1"]
+    nets = {b: f"P{k + 1}" for k, b in enumerate(ring)}
+    nets["D3"], nets["C4"] = nets["C4"], nets["D3"]  # a late swap of two nets on adjacent sides, across corner D4
+    return design("pinout_corner_swap", "sky400", 2400, 2400, pads, BallGrid(rows=4, cols=4, pitch=400, assign="explicit", nets=nets))
+
+
+def _pinout_deep():
+    pads = peripheral_pads(2800, 2800, 5, 180, inset=70, size=60)
+    balls = BallGrid(rows=5, cols=5, pitch=400).positions()
+    outer = sorted((b for b in balls if max(abs(b[1]), abs(b[2])) > 700), key=lambda b: math.atan2(b[2], b[1]))
+    # C3, two rings deep, carries the bottom side's middle pad: its trace passes between D2 and D4 (one
+    # ring in, nets of the pads beside it) and between two outer balls of other nets
+    inner = {"C3": "P3", "D2": "P2", "D4": "P4", "B3": "P13"}
+    rest = sorted((p for p in pads if p.net not in inner.values()), key=lambda p: math.atan2(p.y, p.x))
+    nets = {b[0]: p.net for b, p in zip(outer, rest)} | inner
+    return design("pinout_deep", "sky400", 2800, 2800, pads, BallGrid(rows=5, cols=5, pitch=400, assign="explicit", nets=nets))
+
+
+def _pinout_overfull():
+    pads = peripheral_pads(3600, 3600, (13, 12, 12, 12), 200, inset=70, size=60)
+    balls = BallGrid(rows=7, cols=7, pitch=400).positions()
+    ring0 = sorted((b for b in balls if max(abs(b[1]), abs(b[2])) > 1100), key=lambda b: math.atan2(b[2], b[1]))
+    inner = sorted((b for b in balls if max(abs(b[1]), abs(b[2])) < 1100), key=lambda b: math.atan2(b[2], b[1]))
+    order = sorted(range(len(pads)), key=lambda i: math.atan2(pads[i].y, pads[i].x))
+    # every other pad feeds an inner ball, drawn 75 µm wide: each outer gap (165 µm) carries one such trace
+    deep = set(order[0::2])  # 25 of the 49 pads
+    names = {i: (f"W{i + 1}" if i in deep else f"P{i + 1}") for i in range(len(pads))}
+    pads = [p.model_copy(update={"net": names[i]}) for i, p in enumerate(pads)]
+    nets = ({b[0]: names[i] for b, i in zip(ring0, [i for i in order if i not in deep])}
+            | {b[0]: names[i] for b, i in zip(inner, [i for i in order if i in deep])})
+    return design("pinout_overfull", "sky400", 3600, 3600, pads,
+                  BallGrid(rows=7, cols=7, pitch=400, assign="explicit", nets=nets,
+                           net_classes={"W*": NetClass(width=75, space=10)}))
+
+
 def _no_connect():
     pads = peripheral_pads(2000, 2000, 2, 300, inset=70, size=60)
     nets = {"A1": "P5", "A3": "P6", "C1": "P8", "C3": "P2", "B1": "P7", "B3": "P3", "C2": "P1", "A2": "P4"}
@@ -244,6 +281,9 @@ FLOORPLANS: dict[str, tuple[str, Callable[[], Design]]] = {
     "one_pad_three_balls": ("one net on several balls", _one_pad_three_balls),
     "pinout_swapped": ("fixed pinout", _pinout_swapped),
     "pinout_datasheet": ("fixed pinout", _pinout_datasheet),
+    "pinout_corner_swap": ("fixed pinout", _pinout_corner_swap),
+    "pinout_deep": ("fixed pinout", _pinout_deep),
+    "pinout_overfull": ("fixed pinout", _pinout_overfull),
     "no_connect": ("no-connect ball", _no_connect),
     "staggered_6": ("staggered pads", _staggered(6, 8)),
     "staggered_8": ("staggered pads", _staggered(8, 12)),

@@ -9,7 +9,7 @@ import shapely
 
 from ...pdk import Pdk, Rule
 from ...rulekinds import runs_per_top
-from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule, take_polys
+from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule
 from ..checks import wafer_findings
 from ..read import Flat, Layout, Polys, concat_polys, layer_key
 from ..violation import Finding, Violation
@@ -19,7 +19,7 @@ from .pairs import Pairs
 from .rest import Rest
 from .rules import POLYGON_KINDS, is_context_rule, rule_layers, rule_local, rule_reach
 from .shapes import shift_polys
-from .sites import Sites, placed_as_is
+from .sites import Sites
 from .types import Types
 
 
@@ -111,8 +111,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
                 b = self.split[cell][0]
                 if b not in views:
                     views[b] = CellLayers(self.layout.flatten(b), self.pdk)
-                delta = self._delta(cell, b)
-                base = None if delta is None else (views[b], delta)
+                base = (views[b], self.delta_all[cell])
             elif cell in bases:           # the rest on the base once; the delta is checked with the top's shapes
                 rules = [r for r in rules if not self._whole_cell(r)]
             self.cell_found[cell] = check_cell(self.layout.flatten(cell), self.pdk, rules, base=base)
@@ -137,21 +136,6 @@ class HierChecker(Sites, Pairs, Types, Rest):
                     fs.append(v.to_frame(Finding(viol.message, viol.region, viol.edges)))
             self.var_found.append({r: (np.array(ks), fs, ref_points(fs, self.dbu))
                                    for r, (ks, fs) in by_rule.items()})
-
-    def _delta(self, cell: str, base: str) -> Polys | None:
-        """Every polygon of a cell of `split` but those of its base (placed as is at its origin), cell
-        frame: the flattened cell lists its own polygons, then each placement's in turn, so the base's
-        are one run of them (checked; None if not)."""
-        pls = self.layout.placements(cell)
-        k = next(k for k, s in enumerate(pls) if s.child == base and placed_as_is(s))
-        start = len(self.layout.own(cell)[0]) + sum(len(self.layout.flatten(s.child).polys) * len(s.offsets) for s in pls[:k])
-        flat, bp = self.layout.flatten(cell).polys, self.layout.flatten(base).polys
-        keep = np.ones(len(flat), bool)
-        keep[start:start + len(bp)] = False
-        lo, hi = flat.offsets[start], flat.offsets[start + len(bp)] if start + len(bp) < len(flat.offsets) else -1
-        if hi < 0 or not np.array_equal(flat.xy[lo:hi], bp.xy) or not np.array_equal(flat.key[start:start + len(bp)], bp.key):
-            return None
-        return take_polys(flat, keep)
 
     def _whole_cell(self, r: Rule) -> bool:
         """Whether a rule of the placed cells' deck looks at a cell whole (connectivity, density, a

@@ -219,13 +219,13 @@ class Context:
                 rows = rows[shapely.intersects(self.near(halo), tb["contact"][rows])]
                 zone.append(tb["contact"][rows])
                 if whole and len(rows):      # the shapes that meet, per (source, layer), in order of first meeting
-                    src = np.r_[tb["s"][rows], tb["t"][rows]]
-                    lay = np.r_[tb["la"][rows], tb["lb"][rows]]
-                    idx = np.r_[tb["ia"][rows], tb["ib"][rows]]
-                    pairs, first, inv = np.unique(np.c_[src, lay], axis=0, return_index=True, return_inverse=True)
-                    inv = inv.ravel()
+                    src = np.concatenate([tb["s"][rows], tb["t"][rows]])
+                    lay = np.concatenate([tb["la"][rows], tb["lb"][rows]])
+                    idx = np.concatenate([tb["ia"][rows], tb["ib"][rows]])
+                    n_lay = len(chk.names)
+                    codes, first, inv = np.unique((src + 1) * n_lay + lay, return_index=True, return_inverse=True)  # (source, layer)
                     for q in np.argsort(first, kind="stable").tolist():
-                        hot[(int(pairs[q, 0]), int(pairs[q, 1]))] = np.unique(idx[inv == q])
+                        hot[(int(codes[q] // n_lay) - 1, int(codes[q] % n_lay))] = np.unique(idx[inv == q])
         if whole:
             for (src, li), idx in hot.items():
                 if src >= 0:

@@ -66,30 +66,50 @@ class Sites:
             return 0 if bb is None else (bb[2] - bb[0]) * (bb[3] - bb[1])
 
         out: dict[str, tuple[str, Polys]] = {}
+        base_vertices: dict[str, int] = {}
         for cell, subs in ident.items():
             cands = [b for b in set(subs) if shared[b] > 1 and b not in ident]
             if not cands:
                 continue
             base = max(sorted(cands), key=area)                 # the base covers the unit; a die at the origin does not
-            own, _ = self.layout.own(cell)
-            parts = [own] + [place_polys(self.layout.flatten(s.child).polys, s) for s in self.layout.placements(cell)]
-            skip = next(k for k, s in enumerate(self.layout.placements(cell), 1) if s.child == base and placed_as_is(s))
-            delta = concat_polys(parts[:skip] + parts[skip + 1:])
-            delta = take_polys(delta, np.isin(delta.key, self.keys))
+            whole = self._delta(cell, base)
+            if whole is None:
+                continue
+            delta = take_polys(whole, np.isin(whole.key, self.keys))
             fb = self.layout.flatten(base)
-            inside = take_polys(fb.polys, np.isin(fb.polys.key, self.keys))
+            if base not in base_vertices:           # the base's vertices on the rule layers
+                base_vertices[base] = int(np.diff(fb.polys.offsets)[np.isin(fb.polys.key, self.keys)].sum())
             # a small delta inside the base's extent (two die variants sharing a frame cell are not a base and deltas)
-            if len(delta) and (2 * len(delta.xy) > len(inside.xy) or fb.bounds_dbu is None
+            if len(delta) and (2 * len(delta.xy) > base_vertices[base] or fb.bounds_dbu is None
                                or (delta.xy.min(axis=0) < fb.bounds_dbu[:2]).any() or (delta.xy.max(axis=0) > fb.bounds_dbu[2:]).any()):
                 continue
             out[cell] = (base, delta)
+            self.delta_all[cell] = whole
         return out
+
+    def _delta(self, cell: str, base: str) -> Polys | None:
+        """Every polygon of `cell` but those of its base (placed as is at its origin), cell frame: the
+        flattened cell lists its own polygons, then each placement's in turn, so the base's are one run
+        of them (checked; None if not)."""
+        pls = self.layout.placements(cell)
+        k = next(k for k, s in enumerate(pls) if s.child == base and placed_as_is(s))
+        start = len(self.layout.own(cell)[0]) + sum(len(self.layout.flatten(s.child).polys) * len(s.offsets) for s in pls[:k])
+        flat, bp = self.layout.flatten(cell).polys, self.layout.flatten(base).polys
+        if start + len(bp) > len(flat):
+            return None
+        end = start + len(bp)
+        lo, hi = flat.offsets[start], flat.offsets[end]
+        if not np.array_equal(flat.xy[lo:hi], bp.xy) or not np.array_equal(flat.key[start:end], bp.key):
+            return None
+        return concat_polys([Polys(flat.xy[:lo], flat.offsets[:start + 1], flat.key[:start]),
+                             Polys(flat.xy[hi:], flat.offsets[end:] - hi, flat.key[end:])])
 
     def _read(self) -> None:
         variants: dict[tuple, int] = {}
         self.variants: list[Variant] = []
         var_of, origins = [], []
         self.placed: dict[str, int] = {}
+        self.delta_all: dict[str, Polys] = {}     # per cell of `split`: every polygon but its base's, all layers
         self.split = self._bases()
         deltas: list[Polys] = []
         for pl in self.layout.placements(self.top):

@@ -14,12 +14,15 @@ from layoutgen.units import LENGTH_EPS_UM, STEP_EPS
 from .geometry import pen_for, teardrop, trace_polygons
 from .maze import MARGIN, SEQUENTIAL, Job, Maze, lattice_pitch, make_lattice, over_capacity
 from .model import Route, RouteRules, Routing, Terminal
+from .capacity import cut_over_capacity
 from .plan import assign_balls
 
 
 def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
                    rules: RouteRules, mode: str) -> Routing:
     """Route every pad to a ball on the track lattice; RoutingError naming the over-full cut when it cannot."""
+    if mode != "explicit":
+        _check_free_cuts(pads, balls, rules)
     pairs = assign_balls(pads, balls, mode)
     _check_separating_nets(pads, balls, pairs, keepin, rules)
     jobs = [Job(i, b, pads[i].net, *rules.for_net(pads[i].net)) for i, b in pairs]
@@ -44,6 +47,19 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     ball_nets = {r.ball: r.net for r in routes}
     no_connect = tuple(b.name for b in balls if b.name not in ball_nets)
     return Routing(tuple(routes), ball_nets, tuple(balls), no_connect, router="lattice")
+
+
+def _check_free_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], rules: RouteRules) -> None:
+    """Refuse before routing an automatic or partial assignment that no choice of balls can route:
+    a ring more nets must cross (its fixed balls' traces, and the nets on one side of it beyond the
+    free balls that side can give them) than its gaps carry (`capacity.cut_over_capacity`)."""
+    fixed = {b.net for b in balls if b.net}
+    held = [i for i, p in enumerate(pads) if p.net in fixed]
+    free = [i for i, p in enumerate(pads) if p.net not in fixed]
+    pairs = [(held[i], b) for i, b in assign_balls([pads[i] for i in held], balls, "explicit")]
+    proof = cut_over_capacity(pads, balls, pairs, rules, free)
+    if proof:
+        raise RoutingError(proof)
 
 
 def _check_separating_nets(pads: Sequence[Terminal], balls: Sequence[Terminal], pairs: list[tuple[int, int]],

@@ -476,6 +476,11 @@ def test_an_open_and_a_short_planted_in_an_adapted_unit_are_found_as_the_whole_c
     via_base = check_cell(layout.flatten(unit.name), pdk, nets, base=(CellLayers(layout.flatten(base.child), pdk), delta))
     key = lambda v: (v.rule, v.message, v.bounds())                                            # noqa: E731
     assert sorted(map(key, via_base)) == sorted(map(key, whole))
+    # the pieces from the base's (its overlaps kept, only the delta's looked for) are the whole unit's
+    from_base = CellLayers(layout.flatten(unit.name), pdk, base=(CellLayers(layout.flatten(base.child), pdk), delta)).pieces
+    on_whole = CellLayers(layout.flatten(unit.name), pdk).pieces
+    assert from_base.count == on_whole.count
+    assert sorted(np.bincount(from_base.piece).tolist()) == sorted(np.bincount(on_whole.piece).tolist())
     assert all(shapely.equals(a.region, b.region) for a, b in zip(sorted(via_base, key=key), sorted(whole, key=key)))
     assert sorted(v.rule for v in whole) == ["NET.OPEN", "NET.OPEN", "NET.SHORT"]
     assert all(v.message.startswith(f"net {cut_off}:") for v in whole if v.rule == "NET.OPEN")
