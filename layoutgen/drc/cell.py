@@ -250,9 +250,12 @@ class CellLayers:
         joins: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         rank: dict[str, np.ndarray] = {}       # each part's merged shape, in the merged layer's order
         n_base: dict[str, int] = {}
+        keys = {n: layer_key(*self.pdk.layer(n).gds) for n in names}
+        on_stack = take_polys(delta, np.isin(delta.key, list(keys.values())))
+        delta_geoms = polygons(on_stack, self.flat.dbu_um)           # the delta's polygons of every stack layer, made at once
         for n in names:
             base = view.merged_all(n)
-            more = polygons(delta.select(layer_key(*self.pdk.layer(n).gds)), self.flat.dbu_um)
+            more = delta_geoms[on_stack.key == keys[n]]
             nb = n_base[n] = len(base)
             layers[n] = Shapes.of(np.concatenate([base.geoms, more])) if len(more) else base
             if len(more) == 0:
