@@ -183,7 +183,9 @@ def summarize(design: Design, pdk: Pdk, die: DieResult, masks: list[dict]) -> di
         **({"routing": {
             "total_length_um": round(sum(lengths), 3),
             "max_length_um": round(max(lengths, default=0.0), 3),
-            "assignment": dict(sorted(die.assignment.items())),
+            # a pad feeding several balls (one net on several balls) lists them all, A1 first, as pinout.csv lists pads
+            "assignment": {pad: " ".join(sorted(die.pad_balls.get(pad, [ball]), key=ball_order))
+                           for pad, ball in sorted(die.assignment.items())},
         }} if die.assignment else {}),
         **({"ball_nets": dict(sorted(die.ball_nets.items(), key=lambda kv: ball_order(kv[0])))} if die.ball_nets else {}),
         **die.extra,

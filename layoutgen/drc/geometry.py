@@ -26,10 +26,26 @@ def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
         return np.empty(0, object)
     coords = polys.xy * dbu_um
     geoms = shapely.polygons(shapely.linearrings(coords, indices=polys.polygon_index()))
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
+    test = np.flatnonzero(~_rectangles(polys))             # rectangles along the axes are valid
+    bad = test[~shapely.is_valid(geoms[test])]
+    if len(bad):
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
     return geoms
+
+
+def _rectangles(polys: Polys) -> np.ndarray:
+    """Whether each polygon is four vertices making a rectangle along the axes with sides of
+    non-zero length (valid as drawn)."""
+    out = np.zeros(len(polys), bool)
+    four = np.flatnonzero(np.diff(polys.offsets) == 4)
+    if len(four) == 0:
+        return out
+    v = polys.xy[polys.offsets[four][:, None] + np.arange(4)]            # (n, 4, 2)
+    x, y = v[:, :, 0], v[:, :, 1]
+    across = (x[:, 0] == x[:, 1]) & (y[:, 1] == y[:, 2]) & (x[:, 2] == x[:, 3]) & (y[:, 3] == y[:, 0])
+    along = (y[:, 0] == y[:, 1]) & (x[:, 1] == x[:, 2]) & (y[:, 2] == y[:, 3]) & (x[:, 3] == x[:, 0])
+    out[four] = (across | along) & (x.max(1) > x.min(1)) & (y.max(1) > y.min(1))
+    return out
 
 
 def explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,23 +93,79 @@ def _runs(offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return first + np.arange(int(counts.sum())), entry
 
 
-def _nearest_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """For each point k, the first of polygon which[k]'s segments nearest to it (the one
-    `np.argmin` of `point_segment_distance` picks)."""
-    idx, entry = _runs(offsets, which)
-    p = points[entry]
-    a, b = segs[idx, :2], segs[idx, 2:]
+def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from each point p to the segment a–b (rows of (n, 2) arrays)."""
     ab = b - a
     den = np.einsum("ij,ij->i", ab, ab)
     den[den == 0] = 1.0
     t = np.clip(np.einsum("ij,ij->i", p - a, ab) / den, 0.0, 1.0)
     q = a + t[:, None] * ab
-    d = np.hypot(*(p - q).T)
+    return np.hypot(*(p - q).T)
+
+
+def _first_nearest(entry: np.ndarray, idx: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per run of equal `entry` (sorted, then by `idx`): the entry and the first idx of least d."""
     starts = np.flatnonzero(np.r_[True, entry[1:] != entry[:-1]])
-    low = np.minimum.reduceat(d, starts)
-    hit = np.flatnonzero(d == low[entry])
+    low = np.repeat(np.minimum.reduceat(d, starts), np.diff(np.r_[starts, len(d)]))
+    hit = np.flatnonzero(d == low)
     first = hit[np.r_[True, entry[hit][1:] != entry[hit][:-1]]]
-    return idx[first]
+    return entry[first], idx[first]
+
+
+def _nearest_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """For each point k, the first of polygon which[k]'s segments nearest to it (the one
+    `np.argmin` of `point_segment_distance` picks)."""
+    idx, entry = _runs(offsets, which)
+    d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
+    return _first_nearest(entry, idx, d)[1]
+
+
+# A point this close to a polygon's boundary (a shortest line's end) is on it.
+_ON_BOUNDARY_UM = 1e-6
+# Polygons with more segments than this have the segments near each point found by a sweep.
+_SWEEP_MIN_SEGMENTS = 64
+
+
+def _nearest_boundary_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """`_nearest_segment` for points that lie on their polygon's boundary (ends of shortest
+    lines between polygons apart), without measuring every segment of a large polygon: only the
+    segments whose extent comes within _ON_BOUNDARY_UM of the point (one sweep of the extents,
+    `extent_pairs`) can be nearest, and among them the same one is picked. A point farther
+    than that from every segment (the shortest line between overlapping polygons can end
+    inside both) is measured against all of its polygon's segments."""
+    n = len(points)
+    out = np.full(n, -1, np.int64)
+    if n == 0:
+        return out
+    # Points on small polygons: all their segments measured (cheap); on large ones (a routed net
+    # in many pairs): only the segments of large polygons swept against their points.
+    counts = np.diff(offsets)
+    small = counts[which] <= _SWEEP_MIN_SEGMENTS
+    if small.any():
+        out[small] = _nearest_segment(points[small], segs, offsets, which[small])
+    big = np.flatnonzero(~small)
+    if len(big) == 0:
+        return out
+    seg_big = np.flatnonzero(np.repeat(counts > _SWEEP_MIN_SEGMENTS, counts))
+    m = len(seg_big)
+    seg_owner = np.repeat(np.arange(len(offsets) - 1), counts)[seg_big]
+    s = segs[seg_big]
+    lo = np.concatenate([np.minimum(s[:, :2], s[:, 2:]), points[big]])
+    hi = np.concatenate([np.maximum(s[:, :2], s[:, 2:]), points[big]])
+    a, b = extent_pairs(lo, hi, np.concatenate([seg_owner, which[big]]), _ON_BOUNDARY_UM)
+    pick = (a < m) & (b >= m)                                 # a < b: a segment, then a point
+    idx, entry = seg_big[a[pick]], big[b[pick] - m]
+    order = np.lexsort((idx, entry))
+    idx, entry = idx[order], entry[order]
+    d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
+    near = d <= _ON_BOUNDARY_UM
+    if near.any():
+        e, i = _first_nearest(entry[near], idx[near], d[near])
+        out[e] = i
+    rest = big[out[big] < 0]
+    if len(rest):
+        out[rest] = _nearest_segment(points[rest], segs, offsets, which[rest])
+    return out
 
 
 def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment, Segment]:
@@ -102,14 +174,17 @@ def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment,
 
 
 def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, Segment]]:
-    """`closest_segments(a[k], b[k])` for every k, vectorised over the pairs."""
+    """`closest_segments(a[k], b[k])` for every k, vectorised over the pairs: each geometry's
+    segments listed once however many pairs it is in (`_nearest_boundary_segment`)."""
     if len(a) == 0:
         return []
     ends = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(-1, 2, 2)
-    segs, _, offsets = segment_table(np.concatenate([a, b]))
-    k = np.arange(len(a))
-    ea = segs[_nearest_segment(ends[:, 0], segs, offsets, k)]
-    eb = segs[_nearest_segment(ends[:, 1], segs, offsets, k + len(a))]
+    both = np.concatenate([a, b])
+    _, first, which = np.unique(np.fromiter(map(id, both), np.int64, len(both)), return_index=True, return_inverse=True)
+    which = which.ravel()
+    segs, _, offsets = segment_table(both[first])
+    ea = segs[_nearest_boundary_segment(ends[:, 0], segs, offsets, which[:len(a)])]
+    eb = segs[_nearest_boundary_segment(ends[:, 1], segs, offsets, which[len(a):])]
     return [(tuple(x), tuple(y)) for x, y in zip(ea.tolist(), eb.tolist())]  # type: ignore[misc]
 
 

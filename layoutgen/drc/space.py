@@ -7,7 +7,7 @@ import shapely
 
 from .geometry import EPS_UM, acute_notches, closest_segments_many, facing_pairs, walls
 from .merge import Shapes
-from .morph import GAP_REACH, gap_candidates, narrow_gaps
+from .morph import GAP_REACH, MARGIN_UM, axis_parallel, channels, gap_candidates, narrow_gaps, rectangle_sides
 from .violation import Finding
 
 PREPARE_MIN_COORDS = 32   # shapes with more vertices than this are prepared for the pair test
@@ -49,12 +49,22 @@ def check_space(shapes: Shapes, space: float) -> list[Finding]:
     keep = i < j
     found = pair_findings(g, g, i[keep], j[keep], "space", space)
 
-    def per_shape(geoms: np.ndarray) -> list[tuple[int, Finding]]:
+    def per_shape(every: np.ndarray) -> list[tuple[int, Finding]]:
+        # Rectangles along the axes have no walls facing across their outside: left out.
+        keep = np.flatnonzero(~np.isfinite(rectangle_sides(every)))
+        return [(int(keep[k]), f) for k, f in notches_of(every[keep])]
+
+    def notches_of(geoms: np.ndarray) -> list[tuple[int, Finding]]:
         # Walls facing each other across the outside, found once: they bound every gap (only
         # shapes that have a close pair are closed) and every V-shaped notch.
         p0, p1, own, normal = walls(geoms)
         i, j, dist = facing_pairs(p0, p1, own, normal, GAP_REACH * space)
-        gaps = narrow_gaps(geoms, space, gap_candidates(len(geoms), own, i, dist, space))
+        # Shapes along the axes: gaps measured from their walls (`morph.channels`); the others closed.
+        man = axis_parallel(len(geoms), p0, p1, own)
+        on = man[own[i]]
+        gaps, unsure = channels(geoms, space - 2 * MARGIN_UM, False, p0, p1, own, normal, i[on], j[on])
+        gaps += narrow_gaps(geoms, space, gap_candidates(len(geoms), own, i, dist, space) & (~man | unsure))
+        gaps.sort(key=lambda g: g[0])
         areas = shapely.area(np.array([p for _, p in gaps], object)).tolist()
         out = [(k, Finding(f"notch narrower than {space:g} µm over {a:.4g} µm²", region=piece))
                for (k, piece), a in zip(gaps, areas)]

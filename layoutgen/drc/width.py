@@ -1,4 +1,5 @@
-"""Minimum width: parts of a shape narrower than the rule, found by opening."""
+"""Minimum width: parts of a shape narrower than the rule, from facing walls along the axes or by
+opening (`morph.narrow_parts`)."""
 
 from __future__ import annotations
 

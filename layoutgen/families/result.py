@@ -20,7 +20,8 @@ class DieResult:
     pads: list[tuple[str, str, float, float]] = field(default_factory=list)   # name, net, x, y
     balls: list[tuple[str, float, float]] = field(default_factory=list)       # name, x, y
     ball_nets: dict[str, str] = field(default_factory=dict)
-    assignment: dict[str, str] = field(default_factory=dict)                  # pad -> ball
-    route_lengths: dict[str, float] = field(default_factory=dict)             # pad -> µm
+    assignment: dict[str, str] = field(default_factory=dict)                  # pad -> ball (the first it feeds)
+    route_lengths: dict[str, float] = field(default_factory=dict)             # pad -> µm (all its traces)
+    pad_balls: dict[str, list[str]] = field(default_factory=dict)             # pad -> every ball it feeds
     counts: dict[str, int] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)

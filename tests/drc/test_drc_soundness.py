@@ -185,3 +185,69 @@ def test_the_space_checks_shortcuts_skip_no_gap(space=10.0):
         quick = geo._along_opposite_walls(parts, which, segs, nrm, offsets, 1e-4)
         measured = geo._facing_by_contact(parts, which, segs, nrm, offsets, 1e-5, 120.0)
         assert quick.any() and not (quick & ~measured).any()
+
+
+# Steps cornered on both sides that a 10 µm square cannot pass although no two walls overlap
+# closer than 10 µm (found on the random-rectangles benchmark), and a cross of 8 µm arms.
+_STEPS = [
+    "POLYGON ((2715.039 2990.964, 2715.039 2994.785, 2718.192 2994.785, 2718.192 3015.822, 2747.322 3015.822, "
+    "2747.322 2984.819, 2723.278 2984.819, 2723.278 2968.307, 2717.569 2968.307, 2717.569 2952.406, "
+    "2691.169 2952.406, 2691.169 2990.964, 2715.039 2990.964))",
+    "POLYGON ((8362.068 404.119, 8362.068 423.016, 8353.934 423.016, 8353.934 429.466, 8344.525 429.466, "
+    "8344.525 439.663, 8328.518 439.663, 8328.518 453.577, 8344.525 453.577, 8344.525 462.653, 8363.501 462.653, "
+    "8363.501 431.86, 8368.759 431.86, 8368.759 428.927, 8383.94 428.927, 8383.94 389.208, 8362.068 389.208, "
+    "8362.068 396.04, 8361.938 396.04, 8361.938 404.119, 8362.068 404.119))",
+    "POLYGON ((-4 -40, 4 -40, 4 -4, 40 -4, 40 4, 4 4, 4 40, -4 40, -4 4, -40 4, -40 -4, -4 -4, -4 -40))",
+]
+
+
+def _rectilinear_shapes(seed: int, n: int = 700, side: float = 300.0) -> "np.ndarray":
+    """Merged shapes of `n` random rectangles over a `side` square, then the steps above and their
+    complements in a frame (the same steps as gaps)."""
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    lo = rng.integers(0, int(side * 1000), (n, 2)) / 1000
+    size = rng.integers(2_000, 30_000, (n, 2)) / 1000
+    merged = shapely.get_parts(shapely.union_all(shapely.box(lo[:, 0], lo[:, 1], lo[:, 0] + size[:, 0], lo[:, 1] + size[:, 1])))
+    steps = [shapely.from_wkt(w) for w in _STEPS]
+    framed = [shapely.box(*np.add(s.bounds, (-30, -30, 30, 30))).difference(s) for s in steps]
+    return np.array([*merged, *steps, *framed], object)
+
+
+def test_narrow_parts_and_gaps_from_walls_are_where_the_opening_and_closing_find_them(seed=3):
+    """Along the axes, width and notches are measured from facing walls (`morph.channels`), with the
+    polygons where a square may miss a point no channel holds left to the opening (closing): every
+    piece the opening loses (the closing fills) meets a marker, and every marker lies in such a piece."""
+    import numpy as np
+    import shapely
+
+    from layoutgen.drc import morph
+    from layoutgen.drc.merge import Shapes
+    from layoutgen.drc.space import check_space
+
+    g = _rectilinear_shapes(seed)
+    p0, p1, own, _ = morph.walls(g)
+    assert morph.axis_parallel(len(g), p0, p1, own).all()
+    opened = morph.opening(g, 10.0)
+    idx = np.flatnonzero(shapely.area(g) - shapely.area(opened) > 1e-4)
+    lost = morph._pieces(idx, shapely.difference(g[idx], opened[idx]), g)
+    filled = morph.narrow_gaps(g, 10.0)
+    narrow = morph.narrow_parts(g, 10.0)
+    notches = [(0, f.region) for f in check_space(Shapes.of(g), 10.0) if f.message.startswith("notch")]
+    for old, new in ((lost, narrow), (filled, notches)):
+        a = np.array([p for _, p in old], object)
+        b = np.array([p for _, p in new], object)
+        assert len(a) > 20 and len(b) > 20
+        hit_a, _ = shapely.STRtree(b).query(a, predicate="intersects")
+        hit_b, _ = shapely.STRtree(a).query(b, predicate="intersects")
+        assert set(hit_a.tolist()) == set(range(len(a)))          # every piece found
+        assert set(hit_b.tolist()) == set(range(len(b)))          # every marker a piece
+        # No marker reaches out of the pieces (a square passes there); slivers aside.
+        outside = shapely.area(shapely.difference(b, shapely.union_all(a)))
+        assert outside.max() < 1e-3
+    # The steps: each holds a narrow part and (framed) a narrow gap, and the cross is one marker.
+    k = len(g) - 2 * len(_STEPS)
+    assert {i for i, _ in narrow if i >= k} == set(range(k, k + len(_STEPS)))
+    assert sum(1 for i, _ in narrow if i == k + 2) == 1

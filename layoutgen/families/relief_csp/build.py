@@ -464,8 +464,9 @@ def _result(design: Design, pdk: Pdk, layout: Layout, routing: Routing, balls: l
         pads=[(p.name, p.net, pdk.snap(p.x), pdk.snap(p.y)) for p in die.pads],
         balls=[(name, x + seat[0], y + seat[1]) for name, x, y in balls],
         ball_nets=dict(routing.ball_nets),
-        assignment={r.pad: r.ball for r in routing.routes},
-        route_lengths={r.pad: round(r.length_um, 3) for r in routing.routes},
+        assignment={pad: fed[0] for pad, fed in routing.pad_balls().items()},
+        route_lengths=routing.pad_lengths(),
+        pad_balls=routing.pad_balls(),
         counts=counts, extra=extra,
     )
 

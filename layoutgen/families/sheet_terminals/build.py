@@ -466,11 +466,13 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     nets_of = {t.name: t.net for t in plan.terminals}
     assignment: dict[str, str] = {}
     trace_lengths: dict[str, float] = {}
+    pad_balls: dict[str, list[str]] = {}
     if plan.grid_vias is not None:
         routing = _route_grid(pkg, pdk, plan, layout, top)
         nets_of.update(routing.ball_nets)
-        assignment = {r.pad: r.ball for r in routing.routes}
-        trace_lengths = {r.pad: round(r.length_um, 3) for r in routing.routes}
+        pad_balls = routing.pad_balls()
+        assignment = {pad: fed[0] for pad, fed in pad_balls.items()}
+        trace_lengths = routing.pad_lengths()
 
     # Terminals: the biased spot (and ring) placed at every terminal (tied ones, by name or net, without a ring).
     tied = set(pkg.plane.tied) if pkg.plane else set()
@@ -508,6 +510,7 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
         balls=[(t.name, t.x, t.y) for t in plan.terminals],
         ball_nets={n: net for n, net in nets_of.items() if net is not None},
         assignment=assignment,
+        pad_balls=pad_balls,
         route_lengths={ld.contact: round(ld.length, 3) for ld in plan.leads},
         counts={k: v for k, v in {**_counts(pkg, plan, len(die.pads), len({p.net for p in die.pads})),
                                   "bonds": len(plan.leads) or (len(plan.terminals) if plan.post is not None else 0),

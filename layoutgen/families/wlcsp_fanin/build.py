@@ -136,8 +136,9 @@ def build_die(design: Design, pdk: Pdk) -> DieResult:
     return DieResult(
         layout=layout,
         ball_nets=dict(ball_nets),
-        assignment={r.pad: r.ball for r in routing.routes},
-        route_lengths={r.pad: round(r.length_um, 3) for r in routing.routes},
+        assignment={pad: fed[0] for pad, fed in routing.pad_balls().items()},
+        route_lengths=routing.pad_lengths(),
+        pad_balls=routing.pad_balls(),
         nets=nets,
         pads=[(p.name, p.net, pdk.snap(p.x), pdk.snap(p.y)) for p in die.pads],
         balls=balls,

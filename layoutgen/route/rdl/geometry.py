@@ -123,9 +123,10 @@ def teardrop_reach(ball: Terminal, rules: RouteRules) -> float:
     return math.hypot(inscribed_radius(ball) + rules.width, rules.width / 2.0)
 
 
-def teardrop_run(ball: Terminal, rules: RouteRules) -> float:
-    """How far a trace must run straight from the ball centre for a full teardrop to fit."""
-    return inscribed_radius(ball) + rules.width + rules.width / 2.0 + rules.space
+def teardrop_run(ball: Terminal, rules: RouteRules, r_in: float | None = None) -> float:
+    """How far a trace must run straight from the ball centre for a full teardrop to fit (`r_in`:
+    the ball's inscribed radius, when known)."""
+    return (inscribed_radius(ball) if r_in is None else r_in) + rules.width + rules.width / 2.0 + rules.space
 
 
 def teardrop(ball: Terminal, path: Sequence[tuple[float, float]], rules: RouteRules,

@@ -67,3 +67,18 @@ class Routing:
     no_connect: tuple[str, ...] = ()
     router: str = "ring"
     metal: Mapping[str, shapely.Geometry] | None = field(default=None, repr=False, compare=False)
+
+    def pad_balls(self) -> dict[str, list[str]]:
+        """Per pad, every ball its traces reach (a pad of a net on several balls feeds them all), in route order."""
+        out: dict[str, list[str]] = {}
+        for r in self.routes:
+            if r.ball not in out.setdefault(r.pad, []):
+                out[r.pad].append(r.ball)
+        return out
+
+    def pad_lengths(self) -> dict[str, float]:
+        """Per pad, the length of all its traces (µm, rounded to the nm)."""
+        out: dict[str, float] = {}
+        for r in self.routes:
+            out[r.pad] = out.get(r.pad, 0.0) + r.length_um
+        return {p: round(v, 3) for p, v in out.items()}

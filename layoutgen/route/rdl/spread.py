@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 
 from layoutgen.errors import RoutingError
-from .geometry import pen_for, teardrop, teardrop_run
+from .geometry import inscribed_radii, pen_for, teardrop_corners, teardrop_run
 from .model import RouteRules, Routing, Terminal
 from .verify import checked
 
@@ -65,7 +65,8 @@ def spread(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, 
             break
     routes = []
     for r, path in zip(routing.routes, job.paths):
-        pts = tuple((round(float(x), 9), round(float(y), 9)) for x, y in path)
+        # np.round(x, 9) of an on-grid coordinate is round(x, 9): both the double nearest k / 1e9
+        pts = tuple(map(tuple, np.round(path, 9).tolist()))
         if pts == tuple(r.path):
             routes.append(r)
             continue
@@ -109,8 +110,8 @@ def gap_to(a: np.ndarray, b_opp: np.ndarray) -> np.ndarray:
 
 def vertices(h: np.ndarray) -> np.ndarray:
     """The eight vertices (n, 8, 2) of octagons given by supports (n, 8) (repeated where an edge is empty)."""
-    pair = np.stack([h, h[:, NEXT]], axis=-1)  # (n, 8, 2): h_k, h_k+1
-    return np.einsum("kij,nkj->nki", INV, pair)
+    nxt = h[:, NEXT]  # vertex k = INV[k] @ (h_k, h_k+1), INV's entries 0 or ±1: written out, no einsum
+    return np.stack([INV[:, 0, 0] * h + INV[:, 0, 1] * nxt, INV[:, 1, 0] * h + INV[:, 1, 1] * nxt], axis=-1)
 
 
 def point_distance(h: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -164,6 +165,12 @@ def _outlines(shapes: np.ndarray, rnd: np.ndarray, centre: np.ndarray) -> tuple[
     return h, radius
 
 
+def _extents(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """Boxes as their diagonals, for an STRtree queried without a predicate: the same extents
+    as the boxes, made at a fraction of the cost."""
+    return shapely.linestrings(np.stack([np.stack([x0, y0], -1), np.stack([x1, y1], -1)], 1))
+
+
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
 
@@ -202,7 +209,7 @@ class _Job:
     ball_min: np.ndarray  # per route: shortest its last run may get (µm)
     unit: float  # the sliding step
     budget: np.ndarray  # per route: how much longer it may still get (µm)
-    fixed_boxes: np.ndarray  # the fixed metal's bounds as shapely boxes (built once)
+    fixed_boxes: np.ndarray  # the fixed metal's bounds as `_extents` (built once)
 
     @classmethod
     def of(cls, routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> "_Job":
@@ -220,21 +227,30 @@ class _Job:
                 fixed_net.append(nid[net] if net is not None else -1)
         own_drop = np.full(len(routes), -1)
         pen_h, clear, ball_min = [], [], []
+        used = sorted({r.ball for r in routes if r.ball in balls})
+        r_in = dict(zip(used, inscribed_radii([balls[b] for b in used]).tolist()))  # each ball's once
+        corners = []
+        by_width = {}  # per trace width: its pen's supports and corner reach, and the rules at that width
+        for w in {r.width or rules.width for r in routes}:
+            pen = pen_for(w, rules.grid)
+            by_width[w] = (support(pen.outline), math.hypot(pen.a, pen.t), replace(rules, width=w))
+        space_of = {n: rules.for_net(n)[1] for n in {r.net for r in routes}}
         for k, r in enumerate(routes):
             w = r.width or rules.width
-            pen = pen_for(w, rules.grid)
-            pen_h.append(support(pen.outline))
-            clear.append(rules.for_net(r.net)[1] + math.hypot(pen.a, pen.t))
+            h, corner, wr = by_width[w]
+            pen_h.append(h)
+            clear.append(space_of[r.net] + corner)
             ball = balls.get(r.ball)
-            wr = replace(rules, width=w)
             if ball is not None and r.teardrop:
-                drop = teardrop(ball, r.path, wr)
-                if not drop.is_empty:
-                    own_drop[k] = len(shapes)
-                    shapes.append(drop)
+                drop = teardrop_corners(ball, r.path, wr, r_in[r.ball])
+                if drop is not None:
+                    own_drop[k] = len(shapes) + len(corners)
+                    corners.append(drop)
                     centres.append((ball.x, ball.y))
                     fixed_net.append(nid[r.net])
-            ball_min.append(teardrop_run(ball, wr) if ball is not None else 0.0)
+            ball_min.append(teardrop_run(ball, wr, r_in[r.ball]) if ball is not None else 0.0)
+        if corners:  # the teardrops as polygons in one call
+            shapes.extend(shapely.polygons(np.array(corners, dtype=float)))
         geoms = np.empty(len(shapes), dtype=object)
         geoms[:] = shapes
         rnd = ~_octilinear(geoms)
@@ -260,7 +276,7 @@ class _Job:
             ball_min=np.array(ball_min),
             unit=unit,
             budget=np.array([LONGER * r.length_um for r in routes], dtype=float),
-            fixed_boxes=shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3]),
+            fixed_boxes=_extents(box[:, 0], box[:, 1], box[:, 2], box[:, 3]),
         )
 
     # ------------------------------------------------------------------ one phase of a round
@@ -347,7 +363,8 @@ class _Job:
         c_run = ((c2[:, None] * d2 - c1[:, None] * d0) * d1).sum(1) / (d1 * d1).sum(1)
         n0, n1, n2 = (np.hypot(x[:, 0], x[:, 1]) for x in (d0, d1, d2))
         grow = c1 * n0 + c_run * n1 - c2 * n2  # the trace's length change per step
-        return _Movers(route, seg, d0, d1, d2, l0, l1, l2, a, b, first, last, c1, c2, c_run, grow)
+        return _Movers(route, seg, d0, d1, d2, l0, l1, l2, a, b, first, last, c1, c2, c_run, grow,
+                       sg.a[k - 1], sg.b[k + 1])
 
     def _corners(self, mv: "_Movers", which: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The run's two bends after k steps (on the grid)."""
@@ -368,15 +385,14 @@ class _Job:
         ph = support(np.stack([sg.a, sg.b], axis=1)) + self.pen_h[sg.route]
         proute, pseg, pdir = sg.route, sg.seg, sg.dirs
         fx = self.fixed
-        boxes = np.concatenate([shapely.box(-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]), self.fixed_boxes])
+        boxes = np.concatenate([_extents(-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]), self.fixed_boxes])
         n_pieces = len(ph)
         span = np.concatenate([self._swept(mv, np.arange(len(mv.route)), np.full(len(mv.route), s * STEPS))
                                for s in (1, -1)])
         far = np.maximum(span[: len(mv.route)], span[len(mv.route):])
         reach = float(self.space.max())
-        query = shapely.box(-far[:, 4] - reach, -far[:, 6] - reach, far[:, 0] + reach, far[:, 2] + reach)
-        tree = shapely.STRtree(boxes)
-        i, j = tree.query(query, predicate="intersects")
+        query = _extents(-far[:, 4] - reach, -far[:, 6] - reach, far[:, 0] + reach, far[:, 2] + reach)
+        i, j = shapely.STRtree(boxes).query(query)  # boxes along the axes: extents meeting is meeting
         r, s = mv.route[i], mv.seg[i]
         piece = j < n_pieces
         jp = np.where(piece, j, 0)
@@ -449,19 +465,22 @@ class _Job:
         (the run and the runs before and after it) would clash, the later is put back, until none clash."""
         while len(go) > 1:
             a2, b2 = self._corners(mv, go, want[go])
-            before = np.array([self.paths[int(r)][int(i) - 1] for r, i in zip(mv.route[go], mv.seg[go])])
-            after = np.array([self.paths[int(r)][int(i) + 2] for r, i in zip(mv.route[go], mv.seg[go])])
-            chain = np.stack([before, a2, b2, after], axis=1)
+            chain = np.stack([mv.before[go], a2, b2, mv.after[go]], axis=1)
             pieces = np.stack([chain[:, :-1], chain[:, 1:]], axis=2)  # (n, 3, 2, 2)
             h = (support(pieces) + self.pen_h[mv.route[go]][:, None]).reshape(-1, 8)
             owner = np.repeat(np.arange(len(go)), 3)
-            boxes = shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])
-            i, j = shapely.STRtree(boxes).query(boxes, predicate="dwithin",
-                              distance=float(self.space.max()))
+            # pairs of boxes within the space: candidates from the extents grown by it, then one
+            # vectorised distance test (the tree's own dwithin query tests each as it finds it)
+            reach = float(self.space.max())
+            i, j = shapely.STRtree(_extents(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])).query(
+                _extents(-h[:, 4] - reach, -h[:, 6] - reach, h[:, 0] + reach, h[:, 2] + reach))
             a, b = owner[i], owner[j]
             ra, rb = mv.route[go[a]], mv.route[go[b]]
             near_same = (ra == rb) & (np.abs(mv.seg[go[a]] - mv.seg[go[b]]) <= PHASES)
-            clash = (a < b) & ~near_same
+            keep = np.flatnonzero((a < b) & ~near_same)
+            i, j, a, b, ra, rb = i[keep], j[keep], a[keep], b[keep], ra[keep], rb[keep]
+            boxes = shapely.box(-h[:, 4], -h[:, 6], h[:, 0], h[:, 2])
+            clash = shapely.dwithin(boxes[i], boxes[j], reach)
             need = np.maximum(self.space[self.net_id[ra]], self.space[self.net_id[rb]])
             clash &= octagon_gap(h[i], h[j]) < need - EPS
             if not clash.any():
@@ -511,6 +530,8 @@ class _Movers:
     c2: np.ndarray
     c_run: np.ndarray
     grow: np.ndarray
+    before: np.ndarray  # the far end of the run before it
+    after: np.ndarray  # the far end of the run after it
 
 
 @dataclass(frozen=True)
