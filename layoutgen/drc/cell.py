@@ -6,11 +6,13 @@ from functools import cached_property
 
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
-from .connectivity import LayerPairs, Pieces, conductor_pieces, stack_pairs, stack_pairs_onto
+from .connectivity import LayerPairs, Pieces, conductor_pieces, joined_layers, overlapping_pairs, stack_pairs, stack_pairs_onto
 from .geometry import explode, polygons
 from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key
@@ -221,8 +223,93 @@ class CellLayers:
 
     @cached_property
     def pieces(self) -> Pieces:
-        """The connected pieces of the PDK's conductor stack."""
+        """The connected pieces of the PDK's conductor stack (with a base, from its merged shapes and
+        the delta's polygons unmerged when `_parts_onto` can: numbered as the merged shapes' would be)."""
+        if self.base is not None:
+            parts = self._parts_onto()
+            if parts is not None:
+                return parts
         return conductor_pieces(self._stack_layers(), self.pdk.connectivity, self.stack_pairs)
+
+    def _parts_onto(self) -> Pieces | None:
+        """The pieces of a cell made of a base and a delta, without merging the delta into the base:
+        each conductor layer as the base's merged shapes (all kept, in their order) then the delta's
+        polygons, with the pairs of them that one merged shape holds (they overlap or share an edge,
+        `conductor_pieces` joins). A merged shape's parts are what a merge of the layer would give
+        it: the base's shapes that meet no delta polygon stay as they are, the others and the delta's
+        polygons group by touching (`merged_onto`), each group one merged shape. Pieces are numbered
+        as those of the merged layers are (by their first shape in the merged order: kept shapes,
+        then the groups). None (merge them) when a group would not merge into one polygon (shapes
+        that meet only at points), a delta polygon is not one polygon, or a via contacts sidewalls."""
+        stack = self.pdk.connectivity
+        if any(v.contact == "sidewall" for v in stack.vias):
+            return None
+        view, delta = self.base
+        names = [n for n in dict.fromkeys([*stack.conductors, *(v.via for v in stack.vias)]) if n in self.pdk.layers]
+        layers: dict[str, Shapes] = {}
+        joins: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        rank: dict[str, np.ndarray] = {}       # each part's merged shape, in the merged layer's order
+        n_base: dict[str, int] = {}
+        keys = {n: layer_key(*self.pdk.layer(n).gds) for n in names}
+        on_stack = take_polys(delta, np.isin(delta.key, list(keys.values())))
+        delta_geoms = polygons(on_stack, self.flat.dbu_um)           # the delta's polygons of every stack layer, made at once
+        for n in names:
+            base = view.merged_all(n)
+            more = delta_geoms[on_stack.key == keys[n]]
+            nb = n_base[n] = len(base)
+            layers[n] = Shapes.of(np.concatenate([base.geoms, more])) if len(more) else base
+            if len(more) == 0:
+                rank[n] = np.arange(nb)
+                continue
+            if (shapely.get_type_id(more) != 3).any():
+                return None
+            hit = np.zeros(nb, bool)
+            if nb:
+                hit[view.tree_all(n).query(more, predicate="intersects")[1]] = True
+            member = np.concatenate([np.flatnonzero(hit), nb + np.arange(len(more))])
+            group = layers[n].geoms[member]
+            left, right = shapely.STRtree(group).query(group)
+            keep = left < right
+            left, right = left[keep], right[keep]
+            meet = shapely.intersects(group[left], group[right])
+            left, right = left[meet], right[meet]
+            edge = ~shapely.touches(group[left], group[right])
+            pt = np.flatnonzero(~edge)
+            if len(pt):                            # touching: joined where they share an edge, not at points only
+                edge[pt] = shapely.get_dimensions(shapely.intersection(group[left[pt]], group[right[pt]])) >= 1
+            m = len(group)
+            n_touch, touch = connected_components(coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(m, m)), directed=False)
+            if not edge.all():                     # some touch at points only: do they still join the same groups?
+                n_join, _ = connected_components(coo_matrix((np.ones(int(edge.sum()), np.int8), (left[edge], right[edge])),
+                                                            shape=(m, m)), directed=False)
+                if n_join != n_touch:
+                    return None
+            r = np.empty(nb + len(more), np.int64)
+            n_kept = int((~hit).sum())
+            r[np.flatnonzero(~hit)] = np.arange(n_kept)
+            r[member] = n_kept + touch
+            rank[n] = r
+            joins[n] = (member[left[edge]], member[right[edge]])
+        pairs: LayerPairs = {}
+        base_pairs = view.stack_pairs
+        for a, b in joined_layers(layers, stack):
+            i, j = base_pairs[(a, b)]
+            ga, gb = layers[a].geoms, layers[b].geoms
+            na, nb = n_base[a], n_base[b]
+            i_new, j_all = overlapping_pairs(ga[na:], gb)
+            i_old, j_new = overlapping_pairs(ga[:na], gb[nb:])
+            pairs[(a, b)] = (np.concatenate([i, i_new + na, i_old]).astype(np.int64),
+                             np.concatenate([j, j_all, j_new + nb]).astype(np.int64))
+        p = conductor_pieces(layers, stack, pairs, joins)
+        # number the pieces by their first merged shape, as conductor_pieces numbers merged layers
+        cond = [n for n in stack.conductors if n in layers]
+        offset = np.cumsum([0] + [int(rank[n].max()) + 1 if len(rank[n]) else 0 for n in cond[:-1]])
+        order = np.concatenate([rank[n] + o for n, o in zip(cond, offset)]) if cond else np.zeros(0, np.int64)
+        first = np.full(p.count, np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(first, p.piece, order)
+        renum = np.empty(p.count, np.int64)
+        renum[np.argsort(first, kind="stable")] = np.arange(p.count)
+        return Pieces(p.geoms, p.layer, renum[p.piece], p.count)
 
     def has_wafer(self) -> bool:
         """Whether the layout draws anything on the WAFER layer (a wafer outline): any cell of the

@@ -130,9 +130,13 @@ def stack_pairs_onto(layers: dict[str, Shapes], stack: Connectivity, base: Layer
     return out
 
 
-def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: LayerPairs | None = None) -> Pieces:
+def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: LayerPairs | None = None,
+                     joins: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Pieces:
     """The connected pieces of the conductor stack (merged shapes per layer given; `pairs`: their
-    `stack_pairs` when already known)."""
+    `stack_pairs` when already known). `joins`: when a layer's shapes are not merged but parts of
+    its merged shapes, per layer the pairs of parts that belong to one merged shape (a via's parts
+    then make one cut)."""
+    joins = joins or {}
     if pairs is None:
         pairs = stack_pairs(layers, stack)
     names = [n for n in stack.conductors if n in layers]
@@ -141,8 +145,8 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: Laye
     all_geoms = np.concatenate(geoms) if geoms else np.empty(0, object)
     layer = np.concatenate([np.full(len(g), n, object) for n, g in zip(names, geoms)]) if geoms else np.empty(0, object)
     n = len(all_geoms)
-    src: list[np.ndarray] = []
-    dst: list[np.ndarray] = []
+    src: list[np.ndarray] = [i + start[n] for n, (i, _) in joins.items() if n in start]
+    dst: list[np.ndarray] = [j + start[n] for n, (_, j) in joins.items() if n in start]
     for a, b in stack.touching:
         if (a, b) in pairs and a in start and b in start:
             i, j = pairs[(a, b)]
@@ -156,7 +160,13 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: Laye
         v_up, up = pairs[(via.via, via.upper)]
         if len(v_lo) == 0 or len(v_up) == 0:
             continue
-        rows, cols = _share_a_cut(v_lo, lo, v_up, up, len(cut), len(layers[via.upper]))
+        n_cut = len(cut)
+        if via.via in joins:                  # parts of one merged cut are one cut
+            i, j = joins[via.via]
+            n_cut, cut_of = connected_components(coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(len(cut), len(cut))),
+                                                 directed=False)
+            v_lo, v_up = cut_of[v_lo], cut_of[v_up]
+        rows, cols = _share_a_cut(v_lo, lo, v_up, up, n_cut, len(layers[via.upper]))
         if via.contact == "sidewall" and len(rows):
             rows, cols = _sidewall_contacts(cut, layers[via.lower].geoms, layers[via.upper].geoms, rows, cols)
         src.append(rows + start[via.lower])

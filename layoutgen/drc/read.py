@@ -182,17 +182,16 @@ class Layout(_TopCells):
         self._flat: dict[str, Flat] = {}
         self._own: dict[str, tuple[Polys, Labels]] = {}
         self._pls: dict[str, list[Placement]] = {}
+        self._counts: dict[tuple[int, int], int] | None = None
 
     def layer_counts(self) -> dict[tuple[int, int], int]:
         """(layer, datatype) -> number of polygons the cells draw themselves (each cell once, not
-        per placement): what is in the file, to compare with what a deck knows."""
-        out: dict[tuple[int, int], int] = {}
-        for name in self.cells:
-            keys, counts = np.unique(self.own(name)[0].key, return_counts=True)
-            for k, n in zip(keys.tolist(), counts.tolist()):
-                lay = (k >> 16, k & 0xFFFF)
-                out[lay] = out.get(lay, 0) + n
-        return out
+        per placement): what is in the file, to compare with what a deck knows. Counted once (a copy returned)."""
+        if self._counts is None:
+            keys = np.concatenate([self.own(name)[0].key for name in self.cells]) if self.cells else np.zeros(0, np.int64)
+            uniq, counts = np.unique(keys, return_counts=True)
+            self._counts = {(k >> 16, k & 0xFFFF): n for k, n in zip(uniq.tolist(), counts.tolist())}
+        return dict(self._counts)
 
     def top_names(self) -> list[str]:
         """Names of the top cells (placed by no other cell)."""

@@ -136,8 +136,9 @@ class Context:
 
     def _gather(self, active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]]) -> dict[tuple[int, int], np.ndarray]:
         """Per (source, layer): which of the source's shapes lie within each active rule's reach of its
-        zone (whole merged shapes). The zones of all rules are queried together: one bounds test per
-        source and one STRtree query per source and layer, each zone piece with its own distance.
+        zone (whole merged shapes). The zones of all rules are queried together: one bounds test of
+        every source against every zone piece, then one STRtree query per variant and layer with the
+        zone pieces near each of its sources moved into its frame, each with its own distance.
         Keys come in the order a rule-by-rule walk (rule, source, layer) first meets them."""
         chk = self.chk
         groups: dict[tuple[int, float], list] = {}   # zone array and distance -> (zone, layers, first rule)
@@ -166,38 +167,52 @@ class Context:
         rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")   # groups by their first rule
         take: dict[tuple[int, int], np.ndarray] = {}
         order: dict[tuple[int, int], tuple[int, int, int]] = {}
-        for s in range(len(self.sources)):
-            v, ds = self._var(s)
-            fb = (np.r_[v.bounds[:2] + ds, v.bounds[2:] + ds]) * chk.dbu
-            near = ((zb[:, 0] <= fb[2] + rho) & (zb[:, 2] >= fb[0] - rho)
-                    & (zb[:, 1] <= fb[3] + rho) & (zb[:, 3] >= fb[1] - rho))
-            if not near.any():
+        n_src = len(self.sources)
+        vis = np.array([int(vi) for vi, _ in self.sources], np.int64)
+        ds = np.array([d for _, d in self.sources], np.int64).reshape(n_src, 2)
+        vb = np.array([v.bounds for v in chk.variants], np.int64).reshape(-1, 4)[vis]
+        fb = np.c_[vb[:, :2] + ds, vb[:, 2:] + ds] * chk.dbu          # each source's extent (frame, µm)
+        # near[s, z]: zone piece z within its rule's reach of source s's extent
+        near = ((zb[None, :, 0] <= fb[:, 2:3] + rho) & (zb[None, :, 2] >= fb[:, 0:1] - rho)
+                & (zb[None, :, 1] <= fb[:, 3:4] + rho) & (zb[None, :, 3] >= fb[:, 1:2] - rho))
+        si, zi = np.nonzero(near)
+        hit = np.zeros((n_src, len(gs)), bool)
+        hit[si, gid[zi]] = True
+        shift = -ds * chk.dbu
+        for li, on in rows_on.items():
+            cand = hit & g_on[li]
+            has = cand.any(axis=1) & np.array([len(chk.variants[vi].on(li)) > 0 for vi in vis.tolist()], bool)
+            if not has.any():
                 continue
-            hit = np.zeros(len(gs), bool)
-            hit[gid[near]] = True
-            zl = zone[near]
-            if ds.any():
-                zl = translate(zl, np.tile(-ds * chk.dbu, (len(zl), 1)))
-            for li, on in rows_on.items():
-                ls = v.on(li)
-                if not len(ls):
-                    continue
-                cand = hit & g_on[li]
-                if not cand.any():
-                    continue
-                q0 = int(np.argmin(np.where(cand, rank, len(gs))))
-                order[(s, li)] = (gs[q0][3], s, gs[q0][2].index(li))
-                m = on[near]
-                sel = np.zeros(len(ls), bool)
-                if m.any():
-                    _, got = ls.tree.query(zl[m], predicate="dwithin", distance=rho[near][m])
-                    sel[got] = True
-                if sel.any():             # whole merged shapes of the placed cell
-                    grp = ls.groups
-                    mark = np.zeros(int(grp.max()) + 1, bool)
-                    mark[grp[sel]] = True
-                    sel = mark[grp]
-                take[(s, li)] = sel
+            q0 = np.argmin(np.where(cand, rank, len(gs)), axis=1)
+            for s in np.flatnonzero(has).tolist():
+                q = int(q0[s])
+                order[(s, li)] = (gs[q][3], s, gs[q][2].index(li))
+            # one query per variant and layer: every source's zone pieces in the variant's frame
+            m = has[si] & on[zi]
+            for vi in np.unique(vis[has]).tolist():
+                ls = chk.variants[vi].on(li)
+                srcs = np.flatnonzero(has & (vis == vi))
+                mv = m & (vis[si] == vi)
+                sel = np.zeros((len(srcs), len(ls)), bool)
+                if mv.any():
+                    s_rows, z_rows = si[mv], zi[mv]
+                    zl = zone[z_rows]
+                    moved = ds[s_rows].any(axis=1)
+                    if moved.any():
+                        zl = zl.copy()
+                        zl[moved] = translate(zl[moved], shift[s_rows[moved]])
+                    inp, got = ls.tree.query(zl, predicate="dwithin", distance=rho[z_rows])
+                    row = np.searchsorted(srcs, s_rows[inp])
+                    sel[row, got] = True
+                    if sel.any():         # whole merged shapes of the placed cell
+                        grp = ls.groups
+                        mark = np.zeros((len(srcs), int(grp.max()) + 1), bool)
+                        r, c = np.nonzero(sel)
+                        mark[r, grp[c]] = True
+                        sel = mark[:, grp]
+                for k, s in enumerate(srcs.tolist()):
+                    take[(s, li)] = sel[k]
         return {key: take[key] for key in sorted(take, key=order.__getitem__)}
 
     def _zone(self, lis: list[int], d: float, whole: bool, halo: float) -> tuple[np.ndarray, np.ndarray, dict] | None:

@@ -20,6 +20,7 @@ import shapely
 from layoutgen.config import load_config
 from layoutgen.drc import run_drc
 from layoutgen.drc.cell import CellLayers, check_cell
+from layoutgen.drc.connectivity import conductor_pieces, place_terminals
 from layoutgen.drc.read import Layout, concat_polys, place_polys
 from layoutgen.errors import ConfigError
 from layoutgen.families import builder
@@ -477,10 +478,17 @@ def test_an_open_and_a_short_planted_in_an_adapted_unit_are_found_as_the_whole_c
     key = lambda v: (v.rule, v.message, v.bounds())                                            # noqa: E731
     assert sorted(map(key, via_base)) == sorted(map(key, whole))
     # the pieces from the base's (its overlaps kept, only the delta's looked for) are the whole unit's
-    from_base = CellLayers(layout.flatten(unit.name), pdk, base=(CellLayers(layout.flatten(base.child), pdk), delta)).pieces
+    cl = CellLayers(layout.flatten(unit.name), pdk, base=(CellLayers(layout.flatten(base.child), pdk), delta))
+    merged_onto = conductor_pieces(cl._stack_layers(), pdk.connectivity, cl.stack_pairs)
     on_whole = CellLayers(layout.flatten(unit.name), pdk).pieces
-    assert from_base.count == on_whole.count
-    assert sorted(np.bincount(from_base.piece).tolist()) == sorted(np.bincount(on_whole.piece).tolist())
+    assert merged_onto.count == on_whole.count
+    assert sorted(np.bincount(merged_onto.piece).tolist()) == sorted(np.bincount(on_whole.piece).tolist())
+    # and so are those of the base's merged shapes with the delta's polygons unmerged (what the check
+    # uses, `CellLayers._parts_onto`), numbered alike: each terminal on the same piece
+    from_base = cl.pieces
+    assert len(from_base.geoms) > len(merged_onto.geoms) and from_base.count == on_whole.count
+    labels = {n: cl.labels(n) for n in pdk.connectivity.label_layers}
+    assert np.array_equal(place_terminals(from_base, labels).piece, place_terminals(merged_onto, labels).piece)
     assert all(shapely.equals(a.region, b.region) for a, b in zip(sorted(via_base, key=key), sorted(whole, key=key)))
     assert sorted(v.rule for v in whole) == ["NET.OPEN", "NET.OPEN", "NET.SHORT"]
     assert all(v.message.startswith(f"net {cut_off}:") for v in whole if v.rule == "NET.OPEN")
