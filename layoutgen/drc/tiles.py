@@ -338,6 +338,31 @@ def read_boxes(grid: TileGrid, keys: list[int], cb: np.ndarray, ck: np.ndarray, 
     return boxes, used, windowed
 
 
+def pack_findings(found: list[tuple[str, Finding]]) -> dict:
+    """A tile's findings as a few arrays (markers as WKB in one vectorised call, edges as one
+    float array): sent to the client several times faster than the findings pickled one by one."""
+    edges = [f.edges for _, f in found]
+    count = np.array([-1 if e is None else len(e) for e in edges], np.int64)
+    flat = [x for e in edges if e for edge in e for x in edge]
+    return {"rule": [r for r, _ in found], "message": [f.message for _, f in found],
+            "region": shapely.to_wkb(np.array([f.region for _, f in found], object)) if found else np.zeros(0, object),
+            "edge_count": count, "edges": np.array(flat, np.float64)}
+
+
+def unpack_findings(packed: dict) -> list[tuple[str, Finding]]:
+    """The findings `pack_findings` packed, exactly (WKB keeps every coordinate bit for bit)."""
+    regions = shapely.from_wkb(packed["region"]) if len(packed["rule"]) else []
+    flat = packed["edges"].reshape(-1, 4).tolist()
+    out, k = [], 0
+    for rule, message, region, n in zip(packed["rule"], packed["message"], regions, packed["edge_count"].tolist()):
+        edges = None
+        if n >= 0:
+            edges = tuple(tuple(e) for e in flat[k:k + n])
+            k += n
+        out.append((rule, Finding(message, region, edges)))
+    return out
+
+
 class TileLayers(CellLayers):
     """A tile's view in which each windowed layer's wafer-size shape (`read_boxes`) is read only
     in the tile's window and made one polygon again: the pieces the window leaves of it (the shape
@@ -471,7 +496,7 @@ def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tu
             if shapely.area(piece) > 0:
                 geoms = np.append(geoms, np.array([piece], object)) if len(geoms) else np.array([piece], object)
         cover[rule.name] = (*window_cover_many(geoms, extents[rule.name], rule.window, rule.step), len(geoms))
-    return {"found": found, "parts": parts, "follow": follow, "cover": cover, "peak_mb": _peak_mb()}
+    return {"found": pack_findings(found), "parts": parts, "follow": follow, "cover": cover, "peak_mb": _peak_mb()}
 
 
 # The rule kinds that see a wafer-size shape only in each tile's window (`TileLayers`): their
@@ -1051,7 +1076,7 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
             out = fut.result()
             fut.release()
             peak = max(peak, out["peak_mb"])
-            for rule_name, f in out["found"]:
+            for rule_name, f in unpack_findings(out["found"]):
                 by_rule[rule_name].append(f)
             for rule_name, piece, message in out["parts"]:
                 parts.setdefault(rule_name, []).append((piece, message))
