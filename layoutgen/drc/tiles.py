@@ -4,15 +4,28 @@ as the untiled check reports it.
 
 How it stays exact (all lengths in µm, the tile grid in database units):
 
-- Shapes are never clipped. Workers read whole polygons from the file with KLayout (its shape
-  index picks those whose extent touches a box: `read.read_region`); the client never
-  flattens the layout. A first pass reads each tile's core and groups the polygons that touch
-  per layer; the client joins the groups of all tiles (a polygon two tiles read has one
-  identity: its layer and vertices) into the layout's merged shapes and their extents.
+- Workers read whole polygons from the file with KLayout (its shape index picks those whose
+  extent touches a box: `read.read_region`); the client never flattens the layout. A first
+  pass reads each tile's core and groups the polygons that touch per layer; the client joins
+  the groups of all tiles (a polygon two tiles read has one identity: its layer and vertices)
+  into the layout's merged shapes, their extents and about how many polygons each holds.
 - A tile's view is every merged shape whose extent comes within the halo (the largest
   distance of the local rules, plus a margin) of the tile's core: per layer the worker reads
   the core grown by the halo, grown again to hold those shapes whole, and the MARK shapes
   around them. The deck's local rules run on the view with the ordinary engine.
+- Wafer-size shapes (a plating network of 500,000 vertices; `read_boxes`) are not read whole
+  when every rule on their layer is of a kind that only looks near its findings (width, space,
+  separation, overlap, grid, density: `WINDOW_KINDS`): each tile reads the layer's polygons
+  touching its window (its other boxes grown by a halo), cuts the shape's pieces at the
+  window's border and joins them by a frame around it into one polygon (`TileLayers`: a gap
+  of the shape stays a gap of one shape, never a space between two). Cuts and frame lie a
+  halo or more from the core, so no finding the tile keeps comes from them. A marker on the
+  shape that leaves the core is kept as its part in the core and the client joins the parts
+  of all tiles into one marker (`join_parts`, the cut vertices dropped, the stated area the
+  whole marker's); a marker edge that runs past the window is followed to its ends from the
+  polygons along its line (`full_edges`). Left whole: such a shape on a layer that a rule of
+  another kind reads (area, enclosure, size, pitch, angle ...: they measure the whole shape or
+  report its whole edges), and two wafer-size shapes of one layer near one tile.
 - Each finding has an anchor: the midpoint between its two marker edges (a pair of shapes
   closer than a rule), the centre of the shape for centre rules, else the lower-left corner
   of its marker. Every shape a finding depends on lies within the rule distance of its
@@ -26,15 +39,22 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   and places the labels whose point lies in it; every contact between two shapes lies in some
   core, whose tile reads both. The client joins pieces that hold one polygon and the pieces a
   via shape (joined the same way) overlaps below and above, then runs the same checks.
-- The wafer's plating and isolation checks (they read the hierarchy), a stack with sidewall
-  vias, and family rule kinds run untiled in one worker task that reads the file itself
-  (never skipped: their violations join the tiles' in deck order); that worker's memory is the
-  flat file's, not a tile's.
+- A flat wafer's plating check: each tile's pieces of plating metal joined like the nets'
+  (`wafer_findings_tiled`); isolation reads only the outline and the kerf.
+- Run untiled, in one worker task that reads the file itself (never skipped: their
+  violations join the tiles' in deck order; that worker's memory is the flat file's, not a
+  tile's): a hierarchical wafer's plating and isolation (they read the dies as placed cells),
+  the nets of a stack with sidewall vias (a sidewall contact is the area where three layers
+  overlap, which no tile border may split), and the family rule kinds (each a whole-layout
+  check: a stencil island, a potential plane in one piece, a groove over a pad row).
 
 Both readers give polygons in one canonical order (`read.canonical`, `read.ordered`), so ties
-between equally near edges break alike; a layout that KLayout reads differently from gdstk
-(collinear or repeated vertices KLayout drops, placements at odd angles rounded otherwise) may
-still give markers whose vertices differ (not covered by the tests).
+between equally near edges break alike, except on a windowed wafer-size shape: there two
+marker edges equally near (at a vertex the closest point sits on) are chosen by the merged
+ring's order, which the whole shape and its window do not share, so the marker may name the
+other edge of that vertex (same rule, distance and place); a layout that KLayout reads
+differently from gdstk (collinear or repeated vertices KLayout drops, placements at odd angles
+rounded otherwise) may still give markers whose vertices differ (not covered by the tests).
 """
 
 from __future__ import annotations
