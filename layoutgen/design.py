@@ -433,6 +433,10 @@ class Wafer(Model):
                                   "R<row>C<col> (from R1C1 at the bottom-left of the die map) or a place: 'centre' (the site "
                                   "nearest the wafer centre), 'top', 'bottom', 'left', 'right' (the last site of its column "
                                   "or row); [] none")
+    kerf_structures: bool | None = Field(default=None, description="process test structures in the scribe lane as well (the "
+                                         "lane above the top row of dies, beside its plating bus, cut off the dies by the "
+                                         "saw): None where the lane holds them, True required (an error naming why when it "
+                                         "cannot), False never")
 
     @model_validator(mode="after")
     def _kerf_and_field(self) -> "Wafer":

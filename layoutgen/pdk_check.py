@@ -101,6 +101,10 @@ def check_pdk(pdk: "Pdk") -> None:
             raise _fail(layers_f, f"layers.{layer.name}.gds", list(layer.gds),
                         f"the same GDS number as layer {where_gds[layer.gds]} (the DRC could not tell them apart)")
         where_gds[layer.gds] = layer.name
+    markers = [n for n, layer in pdk.layers.items() if layer.purpose == "marker"]
+    if len(markers) > 1:   # the DRC exempts one layer's areas: refused here, not first when a DRC runs
+        raise _fail(layers_f, f"layers.{markers[1]}.purpose", "marker",
+                    f"layer {markers[0]} already has it: the mark areas the DRC exempts are one layer's")
     if not 0 <= pdk.labels.text_datatype <= GDS_MAX:
         raise _fail(top, "labels.text_datatype", pdk.labels.text_datatype, f"must be 0 to {GDS_MAX}")
 

@@ -145,6 +145,8 @@ def config_hash(design: Design, pdk: Pdk) -> str:
     dumped = design.model_dump(mode="json", serialize_as_any=True)
     if dumped.get("wafer") and not dumped["wafer"].get("test_sites"):   # a wafer without test sites keeps its build id
         dumped["wafer"].pop("test_sites", None)
+    if dumped.get("wafer") and dumped["wafer"].get("kerf_structures", False) is None:   # nor one that leaves the kerf
+        dumped["wafer"].pop("kerf_structures")                                      # structures to the lanes' width
     data = {"design": dumped, "pdk": own}
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 

@@ -451,6 +451,38 @@ def summarize(wafer: Wafer, pdk: Pdk, dm: DieMap, shots: ShotMap | None, parts: 
 
 # ---------------------------------------------------------------- the wafer
 
+def kerf_structures(wafer: Wafer, pdk: Pdk, stack, dm: DieMap, shape: WaferShape, parts: WaferParts | None, tests,
+                    bus_um: float, marks: list[Polygon] = ()):
+    """The kerf row (None when the lanes do not hold it or the user said no) and the test sites' record with the kerf
+    entry and its structures added (made when no die site is reserved). `dm` the map with the test sites; what the row
+    keeps clear of: every die site, the bus, ring, straps and fill, the mark areas and key frames (`parts`, or `marks`)."""
+    from .teststructures import TestSites, kerf_check, kerf_row
+
+    (ox, oy), (px, py), (w, h) = dm.offset, dm.pitch, dm.die
+    obstacles = [box(ox + i0 * px - w / 2, oy + j * py - h / 2, ox + i1 * px + w / 2, oy + j * py + h / 2) for j, i0, i1 in dm.runs]
+    obstacles += list(marks)
+    if parts is not None:
+        hw, hh = parts.mark_half
+        obstacles += [parts.ring, *parts.bus, *parts.straps, *(parts.fill.stripes if parts.fill else [])]
+        obstacles += [box(x - hw, y - hh, x + hw, y + hh) for x, y in parts.mark_sites]
+        obstacles += [g for c in parts.key_cells for shapes in c.shapes.values() for g in shapes]
+    where = f"{wafer.where()}: Wafer.kerf_structures"
+    row = kerf_row(pdk, stack, dm, wafer.scribe, bus_um, wafer.plating.tail_width, shape.usable(pdk.grid_um), obstacles,
+                   wafer.kerf_structures, where)
+    if row is None:
+        if tests is not None:
+            tests.kerf = kerf_check(pdk, stack, wafer.scribe, bus_um, "" if wafer.kerf_structures is False else
+                                    "no stretch of the lane above the top row of dies is clear of the marks and plating lines")
+        return None, tests
+    if tests is None:
+        tests = TestSites(None, [], [], stack)
+    else:
+        row.summary["placed"] = "kerf and sites"
+    tests.kerf = row.summary
+    tests.structures = tests.structures + row.structures
+    return row, tests
+
+
 def masks_in_use(pdk: Pdk, drawn: Iterable[str], route: str | None) -> Pdk:
     """The PDK with only the masks this design exposes: those of its process route that it draws
     on, and those a kept mask registers to; so no mark is made for a plate never written
@@ -484,20 +516,29 @@ def build_wafer(design: Design, pdk: Pdk, die: "DieResult", run_checks: bool = T
     shots = shot_map(dm, wafer.reticle, wafer.where()) if wafer.reticle else None
     scell = shot_cell(shots) if shots else None
     tests = None
-    if wafer.test_sites:   # die sites given to test structures: their tails reach the bus around the site like a die's
+    full = dm
+    kerf_wanted = wafer.kerf_structures is True or (wafer.kerf_structures is None and "resistance" in pdk.data)
+    if wafer.test_sites or kerf_wanted:
         from .teststructures import package_relief, pdk_stack, reserve, wafer_test_sites
 
+        stack = pdk_stack(pdk, set(die.layout.layers()), plated_layers(pdk), relief=package_relief(design.package, pdk))
+    if wafer.test_sites:   # die sites given to test structures: their tails reach the bus around the site like a die's
         where = f"{wafer.where()}: Wafer.test_sites"
         dm, places = reserve(dm, wafer.test_sites, where)
-        stack = pdk_stack(pdk, set(die.layout.layers()), plated_layers(pdk), relief=package_relief(design.package, pdk))
         tests = wafer_test_sites(pdk, stack, places, dm.die, (wafer.scribe / 2.0, wafer.plating.tail_width, plate_space(pdk)),
                                  f"TESTSITE_{pdk.name.upper()}", where, lane=(wafer.scribe, wafer.plating.bus_width))
+    kerf = None
+    if kerf_wanted:   # structures in the lane above the top row, beyond its bus, when it holds them
+        kerf, tests = kerf_structures(wafer, pdk, stack, full, shape, parts, tests, wafer.plating.bus_width)
     top = wafer_cell(f"{design.name}_WAFER{wafer.diameter}", dm, ((x0 + x1) / 2, (y0 + y1) / 2), plated, parts, shots, scell)
     cells = {**die.layout.cells, plated.name: plated}
-    if tests is not None:
+    if tests is not None and tests.cell is not None:
         cells[tests.cell.name] = tests.cell
         for _, x, y in tests.places:
             top.place(tests.cell.name, round(x, 6), round(y, 6))
+    for c, (_, x, y) in zip(kerf.cells, kerf.places) if kerf is not None else ():
+        cells[c.name] = c
+        top.place(c.name, x, y)
     for extra in ([parts.marks] if parts.mark_sites else []) + parts.key_cells + ([scell] if scell else []):
         cells[extra.name] = extra
     layout = Layout(top=top.name, cells={**cells, top.name: top})

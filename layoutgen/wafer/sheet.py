@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import shapely
+from shapely.geometry import box
 
 from ..design import Design
 from ..errors import PdkError
@@ -130,6 +131,17 @@ def build_sheet_wafer(design: Design, pdk: Pdk, die: "DieResult") -> WaferResult
         cells[tests.cell.name] = tests.cell
         for _, x, y in places:
             top.place(tests.cell.name, round(x, 6), round(y, 6))
+    if wafer.kerf_structures is True or (wafer.kerf_structures is None and "resistance" in pdk.data):
+        from .assemble import kerf_structures
+        from .teststructures import pdk_stack
+
+        half = (max(fs, bw), half_h)   # the lane above the top row, clear of the fiducials and mark blocks
+        kerf, tests = kerf_structures(wafer, pdk, pdk_stack(pdk, set(die.layout.layers()), [], {"SPOT": pkg.sheet_thickness}),
+                                      full if tests is not None else dm, shape, None, tests, 0.0,
+                                      [box(x - half[0], y - half[1], x + half[0], y + half[1]) for x, y in sites])
+        for c, (_, x, y) in zip(kerf.cells, kerf.places) if kerf is not None else ():
+            cells[c.name] = c
+            top.place(c.name, x, y)
     firsts = [(x - (x0 + x1) / 2, y - (y0 + y1) / 2) for x, y in (dm.run_origin(r) for r in dm.runs)]
     top.refs[:0] = _row_arrays(die.layout.top, firsts, [r[2] - r[1] + 1 for r in dm.runs], dm.pitch[0])
 

@@ -13,7 +13,8 @@ probe-pad level, and the sheet and via resistances of its process):
   each cut twice, the current crossing each pad between its two cut faces and climbing the groove
   wall to a link on the back, links alternating between the banks; its Kelvin is one such link;
 - on the relief CSP, a line straight across a row of the product's protrusions, every tier step
-  climbed and descended counted in its length;
+  climbed and descended counted in its length (moulded: the mould's tiers; printed: the print
+  stencils' apertures over the base print, which covers the site as it covers a die);
 - a Kelvin per contact up to a pad level that must lie inside its land (fan-in: PV2 or POST
   from RDL to UBM, which no chain can alternate on): the contact stack three times, force and
   sense both on the pad under test (R = R_contact);
@@ -32,7 +33,9 @@ the top reaches its pads through the via stack.
 On a wafer (`Wafer.test_sites`: die sites R<row>C<col>), `pdk_stack` takes a family's levels and
 resistances from its PDK's resistance.toml and `wafer_test_sites` makes the die-sized site cell;
 on a plated wafer each plated piece gets one plating tail into the lane from one of its pads
-(how that is probed: `PROBING`); `kerf_check` says whether the scribe lanes could hold them instead.
+(how that is probed: `PROBING`). Where the scribe lane is wide enough (`kerf_need`), `kerf_row` puts a daisy
+chain, a line and a comb per level in the lane above the top row of dies (beyond the bus on a plated wafer, each
+plated piece with one tail to it); `kerf_check` says why not where it does not.
 All lengths in µm, R in Ω.
 """
 from __future__ import annotations
@@ -92,15 +95,34 @@ class Stack:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """One drawn level of a protrusion that a line over it climbs: its shapes (protrusion at the origin), the height each
+    crossing of their outline climbs or descends (µm), and the names of its edge count and step in the summary."""
+
+    layer: str
+    shapes: tuple[Polygon, ...]
+    step_um: float
+    edges_key: str
+    step_key: str
+
+
+@dataclass(frozen=True)
 class Relief:
-    """The relief CSP's protrusion as the product draws it (footprint and recessed tier at the origin) and its tier
-    heights above the relief surface, µm; `pitch` its centre-to-centre pitch (the ball grid's)."""
+    """The relief CSP's protrusion as the product draws it (at the origin): its outline, the levels that make its tiers
+    (the mould's footprint and recessed tier, or the print stencils' apertures), the ball grid's pitch, the tier heights
+    above the relief surface (µm); for a printed relief the base print's stencil (printed over the site as over a die),
+    where the stencils' bridges leave a tier unprinted, and the quarter turns the product places it at."""
 
     footprint: Polygon
-    recess: Polygon
+    tiers: tuple[Tier, ...]
+    pitch: float
     protuberant_um: float
     recessed_um: float
-    pitch: float
+    formula: str
+    base: str | None = None
+    gaps: Polygon | None = None
+    turns: tuple[float, ...] = (0.0,)
+    foils: tuple[tuple[str, float], ...] = ()    # printed: each stencil's foil thickness (µm), labelled as the die does
 
 
 @dataclass
@@ -287,9 +309,14 @@ def _contact_kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
 
 
 def _line_and_comb(site: _Site, level: str) -> None:
+    _line(site, level)
+    _comb(site, level)
+
+
+def _line(site: _Site, level: str) -> None:
+    """A line-width bridge: a straight line at the level's minimum width between two pads."""
     pdk, st = site.pdk, site.stack
-    w, s = width(pdk, level), space(pdk, level)
-    # line-width bridge: a straight line at the minimum width between two pads
+    w = width(pdk, level)
     name = f"LINE_{level}"
     y = site.row(PROBE_PAD_UM)
     xa = site.left + PROBE_PAD_UM / 2
@@ -303,11 +330,17 @@ def _line_and_comb(site: _Site, level: str) -> None:
         "width_um": w, "length_um": length, "sheet_resistance_ohm_sq": rs,
         "expected_resistance_ohm": round(rs * length / w, 9),
         "formula": "R = Rs × length / width between the pads' edges (electrical line width: w = Rs × length / R)"}))
-    # space comb: two interdigitated combs at the minimum width and space
+
+
+def _comb(site: _Site, level: str, ends: bool = False) -> None:
+    """A space comb: two interdigitated combs at the level's minimum width and space, 4 probe pitches long, both pads on
+    the left; `ends`: as tall as a probe pad (for a scribe lane), a pad at each end."""
+    pdk = site.pdk
+    w, s = width(pdk, level), space(pdk, level)
     name = f"COMB_{level}"
-    finger = 4 * PROBE_PITCH_UM
+    finger = PROBE_PAD_UM - 2 * w - s if ends else 4 * PROBE_PITCH_UM
     h = finger + 2 * w + s
-    y = site.row(h + PROBE_PAD_UM)
+    y = site.row(h if ends else h + PROBE_PAD_UM)
     x0 = site.left + PROBE_PAD_UM
     n = COMB_FINGERS
     top, bot = y + h / 2, y - h / 2
@@ -318,9 +351,11 @@ def _line_and_comb(site: _Site, level: str) -> None:
         xa = x0 + k * pitch
         site.cell.add(level, box(xa, bot + w + s, xa + w, top))                          # from the top spine
         site.cell.add(level, box(xa + w + s, bot, xa + 2 * w + s, top - w - s))          # from the bottom spine
-    # both pads on the left (a plated comb ties each half to the kerf by a tail from its pad, straight out of the site)
-    pa, pb = (x0 - s - PROBE_PAD_UM / 2, top - w / 2), (x0 - s - PROBE_PAD_UM / 2, bot + w / 2)
-    site.cell.add(level, box(pa[0], top - w, x0, top), box(pb[0], bot, x0 + w + s, bot + w))
+    if ends:   # A left of the top spine, B right of the bottom spine, each a space from the other half
+        pa, pb = (x0 - PROBE_PAD_UM / 2, y), (x1 + s + PROBE_PAD_UM / 2, y)
+    else:      # both on the left (a plated comb ties each half to the kerf by a tail from its pad, straight out of the site)
+        pa, pb = (x0 - s - PROBE_PAD_UM / 2, top - w / 2), (x0 - s - PROBE_PAD_UM / 2, bot + w / 2)
+        site.cell.add(level, box(pa[0], top - w, x0, top), box(pb[0], bot, x0 + w + s, bot + w))
     site.pad(level, *pa, f"TS_{name}_A")
     site.pad(level, *pb, f"TS_{name}_B")
     site.add(Structure(name, "space_comb", [level], [("A", *pa), ("B", *pb)], {
@@ -511,11 +546,12 @@ def _groove_kelvin(site: _Site, via: str, lower: str, upper: str) -> None:
 # ---------------------------------------------------------------- relief CSP: a line up and down the protrusions
 
 def _relief_line(site: _Site, level: str, relief: Relief) -> None:
-    """A line at the level's minimum width straight across a row of the product's protrusions (footprint and recessed
-    tier), climbing onto each protuberant rim, down to the recessed tier, up again and down to the relief surface, as a
-    product track climbs to its bonding pad. The mould's walls are vertical: each crossing of a tier edge adds that
-    step's height to the path. R = Rs × (drawn length + Σ steps) / width, the plated track as thick on a wall as flat."""
-    pdk, st, g = site.pdk, site.stack, site.pdk.grid_um
+    """A line at the level's minimum width straight across a row of the product's protrusions, climbing onto each
+    protuberant rim, down to the recessed tier, up again and down to the relief surface, as a product track climbs to
+    its bonding pad: every crossing of a tier level's outline adds that tier's step to the path (moulded: the mould's
+    footprint and recessed tier; printed: the footprint and rim prints' apertures, each protrusion turned so that no
+    bridge gap lies under the line). R = Rs × (drawn length + Σ steps) / width, the track as thick on a wall as flat."""
+    pdk, st = site.pdk, site.stack
     w = width(pdk, level)
     name = f"RELIEF_{level}"
     x0, y0, x1, y1 = relief.footprint.bounds
@@ -531,30 +567,36 @@ def _relief_line(site: _Site, level: str, relief: Relief) -> None:
     centres = [pdk.snap(first + span / 2 + k * relief.pitch - (x0 + x1) / 2) for k in range(n)]
     xb = pdk.snap(centres[-1] + (x0 + x1) / 2 + span / 2 + gap + PROBE_PAD_UM / 2)
     cy = pdk.snap(y - (y0 + y1) / 2)
-    for cx in centres:
-        site.cell.add("MOULD1", shapely.affinity.translate(relief.footprint, cx, cy))
-        site.cell.add("MOULD2", shapely.affinity.translate(relief.recess, cx, cy))
-    site.cell.add(level, box(xa, y - w / 2, xb, y + w / 2))
+    track = box(xa, y - w / 2, xb, y + w / 2)
+    turn = next((a for a in relief.turns if relief.gaps is None or relief.gaps.is_empty or
+                 track.intersection(shapely.affinity.translate(shapely.affinity.rotate(relief.gaps, a, origin=(0, 0)),
+                                                               centres[0], cy)).area <= 1e-6), None)
+    if turn is None:
+        raise ConfigError(f"a line across the printed protrusions crosses a gap a stencil bridge leaves however they are "
+                          f"turned ({', '.join(f'{a:g}°' for a in relief.turns)}): no relief line can be drawn over them")
+    placed = {tier.layer: [shapely.affinity.translate(shapely.affinity.rotate(g, turn, origin=(0, 0)) if turn else g, cx, cy)
+                           for cx in centres for g in tier.shapes] for tier in relief.tiers}
+    for tier in relief.tiers:
+        site.cell.add(tier.layer, *placed[tier.layer])
+    site.cell.add(level, track)
     site.pad(level, xa, y, f"TS_{name}")
     site.pad(level, xb, y, f"TS_{name}")
     line = shapely.LineString([(xa + PROBE_PAD_UM / 2, y), (xb - PROBE_PAD_UM / 2, y)])
-    feet = sum(len(shapely.get_parts(line.intersection(shapely.affinity.translate(relief.footprint, cx, cy).exterior)))
-               for cx in centres)
-    tiers = sum(len(shapely.get_parts(line.intersection(shapely.affinity.translate(relief.recess, cx, cy).exterior)))
-                for cx in centres)
-    steps = feet * relief.protuberant_um + tiers * (relief.protuberant_um - relief.recessed_um)
+    edges = {tier.layer: sum(len(shapely.get_parts(line.intersection(g.boundary))) for g in placed[tier.layer])
+             for tier in relief.tiers}
+    steps = sum(edges[tier.layer] * tier.step_um for tier in relief.tiers)
     length = line.length
     rs = st.sheet_ohm_sq[level]
-    site.add(Structure(name, "relief_line", [level, "MOULD1", "MOULD2"], [("A", xa, y), ("B", xb, y)], {
+    counted: dict = {}
+    for tier in relief.tiers:
+        counted |= {tier.edges_key: edges[tier.layer], tier.step_key: round(tier.step_um, 6)}
+    site.add(Structure(name, "relief_line", [level, *(tier.layer for tier in relief.tiers)], [("A", xa, y), ("B", xb, y)], {
         "width_um": w, "drawn_length_um": round(length, 6), "protrusions": n,
-        "steps": {"footprint_edges": feet, "protuberant_um": relief.protuberant_um,
-                  "recess_edges": tiers, "recess_step_um": round(relief.protuberant_um - relief.recessed_um, 6),
-                  "total_um": round(steps, 6)},
+        **({"turn_deg": turn} if relief.gaps is not None else {}),
+        "steps": {**counted, "total_um": round(steps, 6)},
         "path_length_um": round(length + steps, 6), "sheet_resistance_ohm_sq": rs,
         "expected_resistance_ohm": round(rs * (length + steps) / w, 9),
-        "formula": "R = Rs × (drawn length between the pads' edges + Σ tier steps climbed and descended) / width: onto "
-                   "each protuberant rim and off it (its height), into and out of each recessed tier (protuberant − "
-                   "recessed height); vertical mould walls, the track as thick on a wall as on the flat (assumed)"}))
+        "formula": relief.formula}))
 
 
 def _monitor(site: _Site, level: str, x: float, y: float) -> None:
@@ -591,6 +633,15 @@ def test_site(pdk: Pdk, stack: Stack, size: tuple[float, float], name: str) -> t
     for level in stack.levels:   # one polygon per piece of metal (a spot drawn as pad + lead would read as two spots)
         site.cell.shapes[level] = [shapely.set_precision(p, pdk.grid_um) for p in
                                    shapely.get_parts(shapely.union_all(site.cell.shapes.get(level, [])))]
+    base = stack.relief.base if stack.relief is not None else None
+    if base is not None:   # a printed relief's base layer under the structures, as under the product: one aperture
+        inset = space(pdk, base)   # over the site, its foil web to the neighbouring dies' apertures at least the rule
+        site.cell.add(base, rect(size[0] - 2 * inset, size[1] - 2 * inset, pdk.grid_um))
+        from ..families.relief_csp.rules import thickness_label
+
+        for k, (layer, th) in enumerate(stack.relief.foils):   # the stencil checks read each foil's thickness here
+            site.cell.label("TEXT", thickness_label(layer, th), -size[0] / 2 + site.margin / 2,
+                            -size[1] / 2 + site.margin / 2 - 20.0 * k)
     return site.cell, site.structures
 
 
@@ -702,34 +753,58 @@ def pdk_stack(pdk: Pdk, drawn: set[str], plated: list[str], thickness: dict[str,
 
 
 def package_relief(package, pdk: Pdk) -> Relief | None:
-    """The relief CSP's protrusion (the product's footprint and recessed tier, tier heights, grid pitch) when the relief
-    is moulded; None for another family, and for a printed relief, whose protrusions are the print stencils' apertures
-    (a site would need its own relief print: not drawn, so no line over protrusions that would not be there)."""
+    """The relief CSP's protrusion for the line over its tiers, None for another family: moulded, the product's footprint
+    (MOULD1) and recessed tier (MOULD2); printed, the apertures of its footprint and rim prints (STENCIL2, STENCIL3, each
+    edge a step of that foil's thickness) with the gaps their bridges leave, over the base print (STENCIL)."""
     from ..families.relief_csp.model import ReliefCsp
 
-    if not isinstance(package, ReliefCsp) or package.route != "mould":
+    if not isinstance(package, ReliefCsp):
         return None
+    from ..families.relief_csp.build import print_passes, protrusion_spec, protrusion_turns
+    from ..families.relief_csp.cells.protrusion import relief_prints
     from ..families.relief_csp.cells.tiers import footprint, recessed_tier
 
     p, t = package.protrusions, package.protrusions.tiers
-    return Relief(footprint(p.footprint, p.shape, pdk), recessed_tier(t.recess, p.shape, t.recess_offset, pdk),
-                  t.protuberant_height, t.recessed_height, p.grid.pitch)
+    foot = footprint(p.footprint, p.shape, pdk)
+    if package.route == "mould":
+        tiers = (Tier("MOULD1", (foot,), t.protuberant_height, "footprint_edges", "protuberant_um"),
+                 Tier("MOULD2", (recessed_tier(t.recess, p.shape, t.recess_offset, pdk),),
+                      t.protuberant_height - t.recessed_height, "recess_edges", "recess_step_um"))
+        return Relief(foot, tiers, p.grid.pitch, t.protuberant_height, t.recessed_height, RELIEF_MOULD)
+    passes = print_passes(package, pdk)
+    prints = relief_prints(protrusion_spec(package, passes), pdk)
+    tiers = (Tier("STENCIL2", tuple(prints["STENCIL2"].apertures), passes["STENCIL2"][0], "footprint_print_edges",
+                  "footprint_print_um"),
+             Tier("STENCIL3", tuple(prints["STENCIL3"].apertures), passes["STENCIL3"][0], "rim_print_edges", "rim_print_um"))
+    gaps = shapely.union_all([b for r in prints.values() for b in r.bridges])
+    return Relief(foot, tiers, p.grid.pitch, t.protuberant_height, t.recessed_height, RELIEF_PRINT, "STENCIL", gaps,
+                  protrusion_turns(p), tuple((layer, th) for layer, (th, _) in passes.items()))
 
 
-def kerf_check(pdk: Pdk, stack: Stack, lane_um: float, bus_um: float) -> dict:
-    """Whether test structures could sit in the scribe lanes instead of die sites: a probe pad needs its side plus the
-    top level's space to the dies on both sides, and on a plated wafer the bus beside it with that space again. The
-    summary's `kerf` entry; the structures stay in the reserved sites either way."""
-    s = space(pdk, stack.top)
-    need = PROBE_PAD_UM + 2 * s + (bus_um + s if bus_um else 0.0)
-    if lane_um < need:
-        why = (f"the {lane_um:g} µm lanes are narrower than a {PROBE_PAD_UM:g} µm probe pad with {s:g} µm "
-               f"({stack.top} space) to the dies on each side" + (f" beside the {bus_um:g} µm plating bus" if bus_um else "")
-               + f" ({need:g} µm): the test structures are in the reserved die sites")
+RELIEF_MOULD = ("R = Rs × (drawn length between the pads' edges + Σ tier steps climbed and descended) / width: onto "
+                "each protuberant rim and off it (its height), into and out of each recessed tier (protuberant − "
+                "recessed height); vertical mould walls, the track as thick on a wall as on the flat (assumed)")
+RELIEF_PRINT = ("R = Rs × (drawn length between the pads' edges + Σ print steps climbed and descended) / width: onto and "
+                "off each footprint print (the STENCIL2 foil's thickness, the recessed tier's height) and each rim print "
+                "(the STENCIL3 foil's, protuberant − recessed height), counted where the line crosses those stencils' "
+                "aperture edges; each protrusion turned as the product turns it, so that no bridge gap (unprinted) lies "
+                "under the line; walls taken vertical, the track as thick on a wall as on the flat (assumed)")
+
+
+def kerf_check(pdk: Pdk, stack: Stack, lane_um: float, bus_um: float, why_not: str = "") -> dict:
+    """The summary's `kerf` entry when no structure is drawn in the scribe lanes: whether a row of probe pads with its
+    clearances fits the lane (`kerf_need`), and why the structures are in the reserved die sites only."""
+    s = lane_space(pdk, stack)
+    need = kerf_need(pdk, stack, bus_um)
+    if lane_um < need - 1e-9:
+        why = (f"the {lane_um:g} µm lanes are narrower than the {need:g} µm a row of {PROBE_PAD_UM:g} µm probe pads needs "
+               f"with {s:g} µm to everything around" + (f", in the half of the lane beyond the {bus_um:g} µm plating bus "
+                                                         f"(the dies' tails cross the other half to reach it)" if bus_um else "")
+               + ": the test structures are in the reserved die sites")
     else:
-        why = (f"the {lane_um:g} µm lanes could hold {PROBE_PAD_UM:g} µm probe pads ({need:g} µm needed), but test "
-               f"structures are drawn in the reserved die sites only (Wafer.test_sites)")
-    return {"lane_um": lane_um, "needs_um": need, "fits": lane_um >= need, "placed": "sites", "reason": why}
+        why = (f"the {lane_um:g} µm lanes could hold {PROBE_PAD_UM:g} µm probe pads ({need:g} µm needed), but "
+               + (why_not or "Wafer.kerf_structures = False") + ": the test structures are in the reserved die sites")
+    return {"lane_um": lane_um, "needs_um": need, "fits": lane_um >= need - 1e-9, "placed": "sites", "reason": why}
 
 
 def site_names(ij: np.ndarray) -> list[str]:
@@ -791,7 +866,7 @@ def structures_rows(placed: list[dict]) -> str:
 class TestSites:
     """The wafer's test sites: the site cell (with its plating tails on a plated wafer), where it goes, what it holds."""
 
-    cell: Cell
+    cell: Cell | None           # None: no die site reserved (kerf structures only)
     places: list[tuple[str, float, float]]
     structures: list[dict]
     stack: Stack
@@ -800,7 +875,8 @@ class TestSites:
 
     def summary(self) -> dict:
         """The test-structure part of the wafer summary."""
-        return {"file": "teststructures.csv", "cell": self.cell.name, "sites": [n for n, _, _ in self.places],
+        return {"file": "teststructures.csv", "cell": self.cell.name if self.cell is not None else None,
+                "sites": [n for n, _, _ in self.places],
                 **({"kerf": self.kerf} if self.kerf is not None else {}),
                 **({"incoming_wafer": {lv: INCOMING for lv in self.reference}} if self.reference else {}),
                 "levels": self.stack.levels, "vias": [v for v, _, _ in self.stack.vias], "resistance_source": self.stack.source,
@@ -818,6 +894,17 @@ PROBING = ("each plated piece of a structure is tied to the kerf bus by one tail
            "after the level is plated and its seed etched; a comb's halves are both tied, so it reads shorted until the "
            "saw cuts the tails and is probed after dicing (open = clean); a chain whose links join through a level no tail "
            "feeds (the backside chain, through the pads) has a tail on every link and is probed after dicing too")
+
+
+def blankets(pdk: Pdk, stack: Stack) -> list[tuple[str, float]]:
+    """The blanket layers (on no mask) that must enclose a level of the stack (the backside's insulator under its
+    wiring), each with the largest enclosure it must keep."""
+    masked = {lay for m in pdk.masks for lay in m.layers}
+    found: dict[str, float] = {}
+    for r in pdk.rules:
+        if r.kind == "enclosure" and r.other in stack.levels and r.layer not in stack.levels and r.layer not in masked:
+            found[r.layer] = max(found.get(r.layer, 0.0), r.value or 0.0)
+    return sorted(found.items())
 
 
 def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, float]], size: tuple[float, float],
@@ -838,8 +925,7 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
     cell.add("DIE", rect(size[0], size[1], pdk.grid_um))
     # a blanket layer (no mask) that must enclose a level, as the die draws it: over the whole site (backside ISO)
     masked = {lay for m in pdk.masks for lay in m.layers}
-    for lay in sorted({r.layer for r in pdk.rules if r.kind == "enclosure" and r.other in stack.levels
-                       and r.layer not in stack.levels and r.layer not in masked}):
+    for lay, _ in blankets(pdk, stack):
         cell.add(lay, rect(size[0], size[1], pdk.grid_um))
     if tails is not None and stack.plated:
         from .checks import network_layers
@@ -856,3 +942,168 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
     placed = [{"site": n, **st.moved(round(x, 6), round(y, 6)).to_json()} for n, x, y in places for st in structures]
     return TestSites(cell, places, placed, stack, kerf_check(pdk, stack, *lane) if lane is not None else None,
                      [lv for lv in stack.levels if lv not in masked])
+
+
+# ---------------------------------------------------------------- structures in the scribe lane
+
+KERF_GAP_UM = PROBE_PAD_UM   # between two structures along the lane
+
+
+class _Lane(_Site):
+    """A kerf structure: drawn along x on the centre line of a lane band `height` tall, from x = -length / 2."""
+
+    def __init__(self, pdk: Pdk, stack: Stack, length: float, height: float, name: str):
+        super().__init__(pdk, stack, (length, height), name)
+        self.margin = 0.0
+        self.left = -length / 2
+
+    def row(self, height: float) -> float:
+        if height > self.size[1] + 1e-9:
+            raise ConfigError(f"a {height:g} µm tall structure does not fit the {self.size[1]:g} µm band of the lane")
+        return 0.0
+
+
+def _kerf_makers(pdk: Pdk, stack: Stack) -> list[tuple[str, object]]:
+    """What goes in the lane, in order: a daisy chain per via between two levels (a sidewall contact's chain needs its
+    groove, too tall for a lane), a line-width bridge and a space comb per level drawn as lines on a mask."""
+    masked = {lay for m in pdk.masks for lay in m.layers}
+    out: list[tuple[str, object]] = [(f"CHAIN_{v}", lambda s, v=v, a=a, b=b: _daisy_chain(s, v, a, b))
+                                     for v, a, b in stack.vias if v not in stack.sidewall]
+    for level in stack.levels:
+        if _rule(pdk, "space", level) and level in masked:
+            out += [(f"LINE_{level}", lambda s, lv=level: _line(s, lv)),
+                    (f"COMB_{level}", lambda s, lv=level: _comb(s, lv, ends=True))]
+    return out
+
+
+def _kerf_cell(pdk: Pdk, stack: Stack, maker, length: float, height: float, name: str) -> tuple[Cell, list[Structure], float]:
+    """One kerf structure drawn in at most `length` along the lane: its cell (left end at x = 0, centre line at y = 0,
+    one polygon per piece of metal), its structures, its length; ConfigError when it does not fit."""
+    lane = _Lane(pdk, stack, length, height, name)
+    maker(lane)
+    x0, _, x1, _ = shapely.union_all([g for shapes in lane.cell.shapes.values() for g in shapes]).bounds
+    if x1 - x0 > length + 1e-6:
+        raise ConfigError(f"{name} is {x1 - x0:g} µm long: more than the {length:g} µm of lane left")
+    cell = Cell(name)
+    for layer, shapes in lane.cell.shapes.items():
+        merged = shapely.union_all(shapes) if layer in stack.levels else None
+        parts = shapely.get_parts(merged).tolist() if merged is not None else shapes
+        cell.add(layer, *[shapely.set_precision(shapely.affinity.translate(g, -x0, 0.0), pdk.grid_um) for g in parts])
+    for lb in lane.cell.labels:
+        cell.label(lb.layer, lb.text, round(lb.x - x0, 6), lb.y)
+    bx0, by0, bx1, by1 = shapely.union_all([g for lv in stack.levels for g in cell.shapes.get(lv, [])]).bounds
+    for lay, en in blankets(pdk, stack):   # over the structure as over a site: the blanket the wiring must lie on
+        e = pdk.snap_up(en)
+        cell.add(lay, box(bx0 - e, by0 - e, bx1 + e, by1 + e))
+    return cell, [s.moved(-x0, 0.0) for s in lane.structures], x1 - x0
+
+
+@dataclass
+class KerfRow:
+    """Test structures in a scribe lane: a cell per structure and where it goes on the wafer (left end, centre line),
+    their structures (wafer coordinates, site 'KERF') and the summary's `kerf` entry."""
+
+    cells: list[Cell]
+    places: list[tuple[str, float, float]]
+    structures: list[dict]
+    summary: dict
+
+
+def lane_space(pdk: Pdk, stack: Stack) -> float:
+    """The clearance a kerf row keeps to everything around it: the largest space of its levels (`space`: the space rule,
+    else the width), over the levels the PDK gives a width (the ones structures are drawn on)."""
+    return max(space(pdk, lv) for lv in stack.levels if _rule(pdk, "width", lv))
+
+
+def kerf_need(pdk: Pdk, stack: Stack, bus_um: float) -> float:
+    """The lane a row of kerf structures needs: a probe pad with its levels' largest space above and below; on a plated
+    wafer all that in the half of the lane beyond the bus (the dies' tails cross the other half to reach it)."""
+    s = lane_space(pdk, stack)
+    return 2 * (PROBE_PAD_UM + 2 * s) + bus_um if bus_um else PROBE_PAD_UM + 2 * s
+
+
+def kerf_row(pdk: Pdk, stack: Stack, dm, lane_um: float, bus_um: float, tail_um: float, usable: Polygon,
+             obstacles: list[Polygon], wanted: bool | None, where: str) -> KerfRow | None:
+    """Test structures in the scribe lane above the top row of dies, the row nearest the wafer edge, where nothing lies
+    beyond: on a plated wafer in the lane's outer half (between the bus and the lane's edge, the dies' tails crossing
+    only the inner half), each plated piece tied to the bus by one tail straight down from a pad; without plating on
+    the lane's centre line, where the saw runs. Either way the saw cuts them off every die. Placed one after the other
+    from the left end of the stretch of the band nearest the wafer's centre line that is clear (by the largest space) of
+    `obstacles` and inside `usable`, then the next stretch. None when `wanted` is False, or is None and they do not fit; ConfigError naming `where` when wanted
+    and they do not."""
+    if wanted is False:
+        return None
+    need = kerf_need(pdk, stack, bus_um)
+    s = lane_space(pdk, stack)
+    summary = {"lane_um": lane_um, "needs_um": need, "fits": lane_um >= need - 1e-9}
+
+    def refuse(why: str) -> None:
+        if wanted:
+            raise ConfigError(f"{where} = True: {why}")
+        return None
+
+    if lane_um < need - 1e-9:
+        return refuse(f"the {lane_um:g} µm lanes are narrower than the {need:g} µm a row of {PROBE_PAD_UM:g} µm probe pads "
+                      f"needs with {s:g} µm to everything around" + (f", in the half of the lane beyond the {bus_um:g} µm "
+                      f"plating bus" if bus_um else ""))
+    (ox, oy), (px, py), (w, h) = dm.offset, dm.pitch, dm.die
+    j, i0, i1 = max(dm.runs)
+    yc = oy + (j + 0.5) * py                                      # the lane above the top row
+    lo = yc + bus_um / 2 + s if bus_um else yc - lane_um / 2 + s
+    hi = yc + lane_um / 2 - s
+    y = pdk.snap((lo + hi) / 2) if bus_um else pdk.snap(yc)
+    band = box(ox + i0 * px - w / 2, y - PROBE_PAD_UM / 2, ox + i1 * px + w / 2, y + PROBE_PAD_UM / 2)
+    blocked = shapely.union_all([g.buffer(s, join_style="mitre") for g in obstacles if g.intersects(band.buffer(s))]
+                                + [band.difference(usable)])
+    cuts = sorted((g.bounds[0], g.bounds[2]) for g in shapely.get_parts(band.intersection(blocked)) if g.area > 0)
+    free, x = [], band.bounds[0]
+    for a, b in cuts:
+        if a > x:
+            free.append((x, a))
+        x = max(x, b)
+    free.append((x, band.bounds[2]))
+    free = sorted(((pdk.snap_up(a), pdk.snap(b)) for a, b in free if b - a > PROBE_PAD_UM),
+                  key=lambda ab: (min(abs(ab[0]), abs(ab[1])) if ab[0] * ab[1] > 0 else 0.0, ab[0]))
+    cells, places, structures = [], [], []
+    k, at = 0, free[0][0] if free else 0.0
+    for name, maker in _kerf_makers(pdk, stack):
+        while k < len(free):
+            try:
+                cell, made, length = _kerf_cell(pdk, stack, maker, free[k][1] - at, PROBE_PAD_UM,
+                                                f"KERF_{pdk.name.upper()}_{name}")
+                break
+            except ConfigError:
+                k += 1
+                at = free[k][0] if k < len(free) else 0.0
+        else:
+            return refuse(f"the lane above the top row of dies (y = {yc:g} µm) has no stretch left clear of the marks, "
+                          f"dies and plating lines for {name}")
+        if bus_um and stack.plated:
+            _bus_tails(cell, stack, made, y - yc, tail_um, pdk.grid_um)
+        cells.append(cell)
+        places.append((cell.name, pdk.snap(at), y))
+        structures += [{"site": "KERF", **st.moved(pdk.snap(at), y).to_json()} for st in made]
+        at = pdk.snap_up(at + length + KERF_GAP_UM)
+    summary |= {"placed": "kerf", "lane_y_um": round(yc, 6), "row_y_um": y,
+                "reason": (f"the {lane_um:g} µm lanes hold a row of {PROBE_PAD_UM:g} µm probe pads ({need:g} µm needed): "
+                           f"{len(structures)} structures in the lane above the top row of dies" +
+                           (", in its half beyond the plating bus, each plated piece tied to the bus by one tail"
+                            if bus_um else ", on its centre line") + "; the saw cuts them off every die")}
+    summary["structures"] = [st["name"] for st in structures]
+    return KerfRow(cells, places, structures, summary)
+
+
+def _bus_tails(cell: Cell, stack: Stack, made: list[Structure], drop: float, width_um: float, grid: float) -> None:
+    """One plating tail per plated piece of a kerf cell, straight down from its first probe pad to the bus centre line
+    `drop` below the row's centre line: a single node on the bus, so a structure measured between its pads is not."""
+    plated = [lv for lv in stack.levels if stack.plated is None or lv in stack.plated]
+    pieces = [g for lv in plated for g in cell.shapes.get(lv, [])]
+    half = round(width_um / 2 / grid) * grid
+    tails = []
+    for piece in pieces:
+        pad = next(((x, y) for st in made for _, x, y in st.pads if piece.intersects(shapely.Point(x, y))), None)
+        if pad is None:
+            raise ConfigError(f"a kerf structure's piece at {piece.representative_point().coords[0]} has no probe pad for "
+                              f"its plating tail")
+        tails.append(box(pad[0] - half, -drop, pad[0] + half, pad[1]))   # from the pad's centre, as a die's tail
+    cell.add("PLATE", *tails)

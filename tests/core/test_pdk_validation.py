@@ -65,6 +65,17 @@ def test_a_bad_pdk_value_names_file_field_and_value(tmp_path, case):
     assert str(pdk) in str(e.value)
 
 
+def test_two_marker_layers_are_refused_at_load(tmp_path):
+    """The DRC exempts one layer's mark areas: a second marker layer is refused when the PDK loads, naming both,
+    not first when a DRC runs."""
+    pdk = _copy(tmp_path)
+    with (pdk / "layers.toml").open("a") as f:
+        f.write('MARKA = { gds = [230, 0], color = "#ff00ff", stipple = 1, purpose = "marker", description = "a" }\n'
+                'MARKB = { gds = [231, 0], color = "#ff00ff", stipple = 1, purpose = "marker", description = "b" }\n')
+    with pytest.raises(PdkError, match=r"layers\.toml: layers\.MARKB\.purpose = 'marker': layer MARKA already has it"):
+        load_pdk(str(pdk))
+
+
 def test_duplicate_rule_names_are_refused(tmp_path):
     pdk = _copy(tmp_path)
     rules = pdk / "rules.toml"

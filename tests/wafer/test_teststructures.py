@@ -322,3 +322,29 @@ def test_a_pdk_with_two_marker_layers_is_refused_rather_than_one_taken():
     two = pdk.model_copy(update={"layers": {**pdk.layers, "MARK2": pdk.layers["MARKAREA"].model_copy()}})
     with pytest.raises(PdkError, match=r"layers MARKAREA, MARK2 all have purpose \"marker\""):
         two.mark_area_layer()
+
+
+# ---------------------------------------------------------------- where every resistance comes from
+
+@pytest.mark.parametrize("pdk_name", ["sky400", "relief400", "backside400", "sheet100"])
+def test_every_resistance_names_its_source_or_what_to_measure_on_which_structure(pdk_name):
+    """Each value of a PDK's resistance.toml names its public source; where part of it is assumed, the entry says which
+    part (`assumed`) and what a user measures to replace it (`measure`), on a structure the sites draw for that level."""
+    import re
+
+    pdk = load_pdk(pdk_name)
+    data = tomllib.loads(open(pdk.data_files["resistance"], "rb").read().decode())
+    entries = [("level", e) for e in data["level"]] + [("via", e) for e in data.get("via", [])]
+    assert entries
+    for kind, e in entries:
+        assert e["source"].strip(), e["layer"]
+        if "assum" not in e["source"]:
+            assert "assumed" not in e, e["layer"]
+            continue
+        assert e["assumed"].strip() and e["measure"].strip(), e["layer"]
+        named = re.findall(r"\b(KELVIN|CHAIN|LINE|PLATE)_([A-Z0-9]+)\b", e["measure"])
+        if not named:     # a level the incoming wafer brings (the backside's PAD): measured on the chip maker's side
+            assert "incoming wafer" in e["assumed"] and "monitor" in e["measure"], e["layer"]
+            continue
+        allowed = {"KELVIN", "CHAIN"} if kind == "via" else {"LINE", "PLATE"}
+        assert {k for k, _ in named} <= allowed and {lv for _, lv in named} == {e["layer"]}, e["measure"]

@@ -206,21 +206,36 @@ def test_the_relief_site_is_clean_against_its_deck(relief):
 
 
 def test_the_kerf_check_says_why_the_structures_stay_in_the_sites(backside):
+    """On a plated wafer a row of probe pads needs the half of the lane beyond the bus (the dies' tails cross the other
+    half): 2 × (pad + 2 × the largest space) + bus; the 100 µm lanes hold none, and the summary says so."""
     from layoutgen.wafer.teststructures import kerf_check
 
     pdk, stack, site, *_ = backside
     k = site.kerf
-    assert (k["lane_um"], k["needs_um"], k["fits"], k["placed"]) == (100.0, 100 + 2 * 15 + 30 + 15, False, "sites")
-    assert "100 µm lanes are narrower than a 100 µm probe pad with 15 µm (BSWIRE space)" in k["reason"]
-    wide = kerf_check(pdk, stack, 200.0, 30.0)
-    assert wide["fits"] and "drawn in the reserved die sites only" in wide["reason"]
+    assert (k["lane_um"], k["needs_um"], k["fits"], k["placed"]) == (100.0, 2 * (100 + 2 * 15) + 30, False, "sites")
+    assert "100 µm lanes are narrower than the 290 µm a row of 100 µm probe pads needs with 15 µm" in k["reason"]
+    assert "the dies' tails cross the other half" in k["reason"]
+    wide = kerf_check(pdk, stack, 300.0, 30.0, "no stretch clear")
+    assert wide["fits"] and "could hold" in wide["reason"] and "no stretch clear" in wide["reason"]
+    assert kerf_check(pdk, stack, 150.0, 0.0)["needs_um"] == 100 + 2 * 15     # without a bus: the whole lane
 
 
-def test_only_a_moulded_relief_gets_the_line_over_protrusions(relief):
-    """A printed relief's protrusions are its stencils' apertures, which a site does not print: no line claims them."""
+def test_the_relief_lines_tiers_are_the_mould_levels_or_the_print_stencils_of_the_route(relief):
+    """Moulded: the footprint and recessed tier (MOULD1, MOULD2); printed: the footprint and rim prints' apertures
+    (STENCIL2, STENCIL3), each edge a step of that foil's thickness, over the base print; no relief for another family."""
     pdk, *_, design = relief
-    assert package_relief(design.package, pdk).protuberant_um == design.package.protrusions.tiers.protuberant_height
-    assert package_relief(design.package.model_copy(update={"route": "print"}), pdk) is None
+    mould = package_relief(design.package, pdk)
+    t = design.package.protrusions.tiers
+    assert [(x.layer, x.step_um) for x in mould.tiers] == [("MOULD1", t.protuberant_height),
+                                                           ("MOULD2", t.protuberant_height - t.recessed_height)]
+    assert mould.base is None and mould.gaps is None
+    printed = package_relief(design.package.model_copy(update={"route": "print"}), pdk)
+    assert [(x.layer, x.step_um) for x in printed.tiers] == [("STENCIL2", t.recessed_height),
+                                                             ("STENCIL3", t.protuberant_height - t.recessed_height)]
+    assert printed.base == "STENCIL" and dict(printed.foils) == {"STENCIL": t.base, "STENCIL2": t.recessed_height,
+                                                                 "STENCIL3": t.protuberant_height - t.recessed_height}
+    # the rim print is bridged: the gaps are where the rim is not printed, inside the footprint
+    assert not printed.gaps.is_empty and printed.footprint.buffer(1e-6).contains(printed.gaps)
     assert package_relief(None, pdk) is None
 
 

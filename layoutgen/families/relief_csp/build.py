@@ -275,15 +275,26 @@ def draw_wells(layout: Layout, top: Cell, design: Design, pdk: Pdk) -> tuple[lis
 def protrusion(layout: Layout, pkg: ReliefCsp, pdk: Pdk) -> tuple[dict[str, tuple[float, PrintPass]], dict[str, PrintResult], Cell]:
     """The protrusion cell (tiers, ball seat, paste and relief print apertures), its print passes and prints (checked
     when the relief is printed)."""
-    tiers, sten = pkg.protrusions.tiers, pkg.stencil
     passes = print_passes(pkg, pdk)
-    spec = ProtrusionSpec(pkg.protrusions.footprint, tiers.recess, pkg.protrusions.shape, tiers.recess_offset, sten.shape,
-                          sten.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
+    spec = protrusion_spec(pkg, passes)
     prints = relief_prints(spec, pdk)
     printed = pkg.route == "print"
     if printed:
         _check_prints(prints, passes, pkg, pdk)
     return passes, prints, layout.add(protrusion_cell(spec, pdk, printed))
+
+
+def protrusion_spec(pkg: ReliefCsp, passes: dict[str, tuple[float, PrintPass]]) -> ProtrusionSpec:
+    """What the protrusion cell is made of: the design's footprint, tiers and paste stencil, and its print passes."""
+    tiers, sten = pkg.protrusions.tiers, pkg.stencil
+    return ProtrusionSpec(pkg.protrusions.footprint, tiers.recess, pkg.protrusions.shape, tiers.recess_offset, sten.shape,
+                          sten.overprint, passes["STENCIL2"][1], passes["STENCIL3"][1])
+
+
+def protrusion_turns(prot: Protrusions) -> tuple[float, ...]:
+    """The quarter turns a printed protrusion may be placed at: all four when its recessed tier sits at the footprint's
+    centre (a turned cell is then the same protrusion), else none but 0."""
+    return (0.0, 90.0, 180.0, 270.0) if prot.tiers.recess_offset == (0.0, 0.0) else (0.0,)
 
 
 def route_tracks(design: Design, pdk: Pdk, top: Cell, pad_terms: list[Terminal], pcell: Cell,
@@ -331,8 +342,7 @@ def _place_printed_protrusions(top: Cell, cell: str, prints: dict[str, PrintResu
     printed tier is missing) clear of the track that climbs it; ConfigError naming the ball when no turn does."""
     tracks = shapely.union_all(top.shapes.get("RDL", []))
     gaps = shapely.union_all([b for r in prints.values() for b in r.bridges])
-    # A turned cell is the same protrusion only when the recessed tier sits at the footprint's centre.
-    turns = (0.0, 90.0, 180.0, 270.0) if prot.tiers.recess_offset == (0.0, 0.0) else (0.0,)
+    turns = protrusion_turns(prot)
     for name, x, y in balls:
         for turn in turns:
             here = shapely.affinity.translate(shapely.affinity.rotate(gaps, turn, origin=(0, 0)), x, y)
