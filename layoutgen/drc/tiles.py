@@ -641,12 +641,14 @@ def _edge_through(geoms: np.ndarray, point: np.ndarray, u: np.ndarray) -> tuple[
     same = idx[1:] == idx[:-1]
     a, b = xy[:-1][same], xy[1:][same]
     d = b - a
-    cross_dir = np.abs(d[:, 0] * u[1] - d[:, 1] * u[0])
     rel = point - a
-    cross_pt = np.abs(rel[:, 0] * d[:, 1] - rel[:, 1] * d[:, 0])
-    t = np.einsum("ij,ij->i", rel, d) / np.maximum(np.einsum("ij,ij->i", d, d), 1e-30)
     scale = np.hypot(d[:, 0], d[:, 1])
-    ok = (cross_dir <= 1e-9 * scale) & (cross_pt <= 1e-9 * np.maximum(scale, 1.0) * 10) & (t > 0) & (t < 1)
+    # sines of the angles between the edge and `u`, and between the edge and the point: zero
+    # up to rounding (the coordinates are the same floats)
+    along = np.abs(d[:, 0] * u[1] - d[:, 1] * u[0]) <= 1e-9 * scale
+    on = np.abs(rel[:, 0] * d[:, 1] - rel[:, 1] * d[:, 0]) <= 1e-9 * scale * np.hypot(rel[:, 0], rel[:, 1]) + 1e-12
+    t = np.einsum("ij,ij->i", rel, d) / np.maximum(scale * scale, 1e-30)
+    ok = along & on & (t > 0) & (t < 1)
     k = np.flatnonzero(ok)
     if not len(k):
         return None
