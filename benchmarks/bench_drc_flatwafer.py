@@ -7,7 +7,8 @@ vendor's flattened mask data looks like), then in separate processes:
 
 - ours untiled: `run_drc(..., hierarchical=False)`, the whole sky400 deck;
 - ours tiled on 1 and 2 local Dask worker processes (`--tiles auto`), the whole deck
-  (connectivity and the wafer's plating and isolation checks run whole on one worker);
+  (opens, shorts and the plating check tiled too; the wafer-size plating network read by
+  each tile only in its window, see layoutgen/drc/tiles.py);
 - KLayout flat: every width and space rule of the deck as `Region.width_check` /
   `Region.space_check` (the deck's other rule kinds have no one-call KLayout equivalent).
 

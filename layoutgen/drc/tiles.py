@@ -4,15 +4,28 @@ as the untiled check reports it.
 
 How it stays exact (all lengths in µm, the tile grid in database units):
 
-- Shapes are never clipped. Workers read whole polygons from the file with KLayout (its shape
-  index picks those whose extent touches a box: `read.read_region`); the client never
-  flattens the layout. A first pass reads each tile's core and groups the polygons that touch
-  per layer; the client joins the groups of all tiles (a polygon two tiles read has one
-  identity: its layer and vertices) into the layout's merged shapes and their extents.
+- Workers read whole polygons from the file with KLayout (its shape index picks those whose
+  extent touches a box: `read.read_region`); the client never flattens the layout. A first
+  pass reads each tile's core and groups the polygons that touch per layer; the client joins
+  the groups of all tiles (a polygon two tiles read has one identity: its layer and vertices)
+  into the layout's merged shapes, their extents and about how many polygons each holds.
 - A tile's view is every merged shape whose extent comes within the halo (the largest
   distance of the local rules, plus a margin) of the tile's core: per layer the worker reads
   the core grown by the halo, grown again to hold those shapes whole, and the MARK shapes
   around them. The deck's local rules run on the view with the ordinary engine.
+- Wafer-size shapes (a plating network of 500,000 vertices; `read_boxes`) are not read whole
+  when every rule on their layer is of a kind that only looks near its findings (width, space,
+  separation, overlap, grid, density: `WINDOW_KINDS`): each tile reads the layer's polygons
+  touching its window (its other boxes grown by a halo), cuts the shape's pieces at the
+  window's border and joins them by a frame around it into one polygon (`TileLayers`: a gap
+  of the shape stays a gap of one shape, never a space between two). Cuts and frame lie a
+  halo or more from the core, so no finding the tile keeps comes from them. A marker on the
+  shape that leaves the core is kept as its part in the core and the client joins the parts
+  of all tiles into one marker (`join_parts`, the cut vertices dropped, the stated area the
+  whole marker's); a marker edge that runs past the window is followed to its ends from the
+  polygons along its line (`full_edges`). Left whole: such a shape on a layer that a rule of
+  another kind reads (area, enclosure, size, pitch, angle ...: they measure the whole shape or
+  report its whole edges), and two wafer-size shapes of one layer near one tile.
 - Each finding has an anchor: the midpoint between its two marker edges (a pair of shapes
   closer than a rule), the centre of the shape for centre rules, else the lower-left corner
   of its marker. Every shape a finding depends on lies within the rule distance of its
@@ -26,15 +39,22 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   and places the labels whose point lies in it; every contact between two shapes lies in some
   core, whose tile reads both. The client joins pieces that hold one polygon and the pieces a
   via shape (joined the same way) overlaps below and above, then runs the same checks.
-- The wafer's plating and isolation checks (they read the hierarchy), a stack with sidewall
-  vias, and family rule kinds run untiled in one worker task that reads the file itself
-  (never skipped: their violations join the tiles' in deck order); that worker's memory is the
-  flat file's, not a tile's.
+- A flat wafer's plating check: each tile's pieces of plating metal joined like the nets'
+  (`wafer_findings_tiled`); isolation reads only the outline and the kerf.
+- Run untiled, in one worker task that reads the file itself (never skipped: their
+  violations join the tiles' in deck order; that worker's memory is the flat file's, not a
+  tile's): a hierarchical wafer's plating and isolation (they read the dies as placed cells),
+  the nets of a stack with sidewall vias (a sidewall contact is the area where three layers
+  overlap, which no tile border may split), and the family rule kinds (each a whole-layout
+  check: a stencil island, a potential plane in one piece, a groove over a pad row).
 
 Both readers give polygons in one canonical order (`read.canonical`, `read.ordered`), so ties
-between equally near edges break alike; a layout that KLayout reads differently from gdstk
-(collinear or repeated vertices KLayout drops, placements at odd angles rounded otherwise) may
-still give markers whose vertices differ (not covered by the tests).
+between equally near edges break alike, except on a windowed wafer-size shape: there two
+marker edges equally near (at a vertex the closest point sits on) are chosen by the merged
+ring's order, which the whole shape and its window do not share, so the marker may name the
+other edge of that vertex (same rule, distance and place); a layout that KLayout reads
+differently from gdstk (collinear or repeated vertices KLayout drops, placements at odd angles
+rounded otherwise) may still give markers whose vertices differ (not covered by the tests).
 """
 
 from __future__ import annotations
@@ -42,6 +62,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import resource
 import time
 from collections.abc import Iterable
@@ -62,8 +83,8 @@ from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds,
 from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
 from .connectivity import Terminals, find_opens, find_shorts, join_nets, overlapping_pairs, place_terminals, sort_terminals
-from .merge import touching_groups
-from .read import FileIndex, Layout, layer_key, read_region, region_bounds, region_is_flat, region_keys
+from .merge import Shapes, touching_groups
+from .read import FileIndex, Flat, Layout, layer_key, read_region, region_bounds, region_is_flat, region_keys
 from .violation import DrcResult, Finding, Violation
 from .waivers import Waiver, apply_waivers, load_waivers
 
@@ -209,7 +230,7 @@ def scan_tile(path: str, cell: str, t: int, grid: TileGrid, keys: list[int], bou
     flat = read_region(path, cell, {k: core for k in dict.fromkeys(keys + bound_keys)}, dbu_um)
     polys = flat.polys
     bounds = poly_bounds(polys)
-    out_b, out_k, link_g, link_d = [np.zeros((0, 4), np.int64)], [np.zeros(0, np.int64)], [], []
+    out_b, out_k, out_n, link_g, link_d = [np.zeros((0, 4), np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [], []
     n_groups = 0
     count = 0
     for key in keys:
@@ -230,6 +251,7 @@ def scan_tile(path: str, cell: str, t: int, grid: TileGrid, keys: list[int], bou
         n_groups += len(wanted)
         out_b.append(gb[wanted])
         out_k.append(np.full(len(wanted), key, np.int64))
+        out_n.append(np.bincount(label, minlength=g)[wanted])
         for i in np.flatnonzero(~inside(b, core)):
             p = sel[i]
             link_g.append(int(renum[label[i]]))
@@ -239,13 +261,14 @@ def scan_tile(path: str, cell: str, t: int, grid: TileGrid, keys: list[int], bou
         mine = np.isin(polys.key, bound_keys)
         mine[mine] = grid.owner(bounds[mine, :2].astype(np.float64), 1.0) == t
         owned = bounds[mine]
-    return {"count": count, "bbox": np.concatenate(out_b), "key": np.concatenate(out_k),
+    return {"count": count, "bbox": np.concatenate(out_b), "key": np.concatenate(out_k), "polys": np.concatenate(out_n),
             "link_group": np.array(link_g, np.int64), "link_digest": link_d, "bounds": owned, "peak_mb": _peak_mb()}
 
 
-def join_groups(scans: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def join_groups(scans: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The merged shapes of the whole layout from the tiles' groups: a group read by two tiles
-    (sharing a polygon) is one; returns each joined group's extent (dbu) and layer key."""
+    (sharing a polygon) is one; returns each joined group's extent (dbu), layer key and about how
+    many drawn polygons it holds (a polygon two tiles read counted twice)."""
     sizes = [len(s["key"]) for s in scans]
     base = np.cumsum([0] + sizes[:-1])
     n = int(sum(sizes))
@@ -268,61 +291,368 @@ def join_groups(scans: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         f.at(cb[:, c], comp, gb[:, c])
     ck = np.zeros(count, np.int64)
     ck[comp] = gk
-    return cb, ck
+    cn = np.zeros(count, np.int64)
+    if n:
+        np.add.at(cn, comp, np.concatenate([s["polys"] for s in scans]))
+    return cb, ck, cn
 
 
 def read_boxes(grid: TileGrid, keys: list[int], cb: np.ndarray, ck: np.ndarray, halo: int,
-               mark_key: int | None) -> tuple[np.ndarray, np.ndarray]:
+               mark_key: int | None, windowable: set[int] = frozenset(), cn: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per tile and layer key, the box (dbu) a tile reads for its check: its core grown by the
     halo, grown again to hold every merged shape of that layer that comes within the halo of the
     core (so that the tile sees those shapes whole); the MARK layer's box holds all the others.
-    Returns (tiles, keys, 4) boxes and, per tile, whether any merged shape comes that near."""
+    A wafer-size shape (wider than WINDOW_TILES tiles, of more than WINDOW_POLYS drawn polygons
+    `cn`) of a `windowable` key is not read whole:
+    when it is the only one of its layer near the tile, the tile reads the drawn polygons of that
+    layer touching its window (every other box of the tile, grown by the halo) and is told so.
+    Returns (tiles, keys, 4) boxes, per tile whether any merged shape comes near, and (tiles,
+    keys) whether the key is windowed there."""
     nk = len(keys)
     cores = np.array([grid.core(t) for t in range(len(grid))], np.int64)
     boxes = np.repeat((cores + np.array([-halo, -halo, halo, halo]))[:, None, :], nk, axis=1)
     used = np.zeros(len(grid), bool)
+    windowed = np.zeros((len(grid), nk), bool)
     col = {k: i for i, k in enumerate(keys)}
-    product = np.flatnonzero(ck != (mark_key if mark_key is not None else -1))
-    if len(product):
-        ix0, ix1 = grid.span(cb[product, 0] - halo, cb[product, 2] + halo, 0)
-        iy0, iy1 = grid.span(cb[product, 1] - halo, cb[product, 3] + halo, 1)
+    flat_box = boxes.reshape(-1, 4)
+
+    def reach(comps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ix0, ix1 = grid.span(cb[comps, 0] - halo, cb[comps, 2] + halo, 0)
+        iy0, iy1 = grid.span(cb[comps, 1] - halo, cb[comps, 3] + halo, 1)
         tile_of, item = _cover(ix0, ix1, iy0, iy1, grid.nx)
-        comp = product[item]
+        comp = comps[item]
         kcol = np.array([col[int(k)] for k in ck[comp]], np.int64) if len(comp) else np.zeros(0, np.int64)
-        flat_box = boxes.reshape(-1, 4)
-        idx = tile_of * nk + kcol
+        return tile_of, comp, tile_of * nk + kcol
+
+    def grow(idx: np.ndarray, comp: np.ndarray) -> None:
         for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
             f.at(flat_box[:, c], idx, cb[comp, c])
+
+    product = np.flatnonzero(ck != (mark_key if mark_key is not None else -1))
+    size = np.maximum(cb[:, 2] - cb[:, 0], cb[:, 3] - cb[:, 1])
+    big = np.isin(ck, list(windowable)) & (size > WINDOW_TILES * grid.side)
+    big &= (cn if cn is not None else np.zeros(len(ck), np.int64)) > WINDOW_POLYS
+    small, large = product[~big[product]], product[big[product]]
+    if len(small):
+        tile_of, comp, idx = reach(small)
+        grow(idx, comp)
         used[tile_of] = True
+    if len(large):
+        tile_of, comp, idx = reach(large)
+        used[tile_of] = True
+        count = np.bincount(idx, minlength=len(flat_box))
+        crowded = count[idx] > 1                  # two wafer-size shapes of a layer near one tile: read whole
+        grow(idx[crowded], comp[crowded])
+        windowed.reshape(-1)[idx[~crowded]] = True
+    others = [i for i in range(nk) if keys[i] != mark_key]
+    if windowed.any() and others:
+        lo = boxes[:, others, :2].min(axis=1) - halo
+        hi = boxes[:, others, 2:].max(axis=1) + halo
+        t, k = np.nonzero(windowed)
+        boxes[t, k, :2], boxes[t, k, 2:] = lo[t], hi[t]
     if mark_key is not None and mark_key in col:
         m = col[mark_key]
-        others = [i for i in range(nk) if i != m]
         if others:
             boxes[:, m, :2] = boxes[:, others, :2].min(axis=1)
             boxes[:, m, 2:] = boxes[:, others, 2:].max(axis=1)
-    return boxes, used
+    return boxes, used, windowed
+
+
+def pack_findings(found: list[tuple[str, Finding]]) -> dict:
+    """A tile's findings as a few arrays (markers as WKB in one vectorised call, edges as one
+    float array): sent to the client several times faster than the findings pickled one by one."""
+    edges = [f.edges for _, f in found]
+    count = np.array([-1 if e is None else len(e) for e in edges], np.int64)
+    flat = [x for e in edges if e for edge in e for x in edge]
+    return {"rule": [r for r, _ in found], "message": [f.message for _, f in found],
+            "region": shapely.to_wkb(np.array([f.region for _, f in found], object)) if found else np.zeros(0, object),
+            "edge_count": count, "edges": np.array(flat, np.float64)}
+
+
+def unpack_findings(packed: dict) -> list[tuple[str, Finding]]:
+    """The findings `pack_findings` packed, exactly (WKB keeps every coordinate bit for bit)."""
+    regions = shapely.from_wkb(packed["region"]) if len(packed["rule"]) else []
+    flat = packed["edges"].reshape(-1, 4).tolist()
+    out, k = [], 0
+    for rule, message, region, n in zip(packed["rule"], packed["message"], regions, packed["edge_count"].tolist()):
+        edges = None
+        if n >= 0:
+            edges = tuple(tuple(e) for e in flat[k:k + n])
+            k += n
+        out.append((rule, Finding(message, region, edges)))
+    return out
+
+
+class TileLayers(CellLayers):
+    """A tile's view in which each windowed layer's wafer-size shape (`read_boxes`) is read only
+    in the tile's window and made one polygon again: the pieces the window leaves of it (the shape
+    joins them outside) cut at the window's border and joined by a frame around the window, so that
+    no check takes two of its pieces for two shapes or a gap of the shape for a space between
+    shapes. The frame and the cuts lie a halo or more from the core: they take part in no finding
+    the tile keeps. Shapes cut by the window that come nowhere within the halo of the core are left
+    out for the same reason."""
+
+    def __init__(self, flat: Flat, pdk: Pdk, marks: bool, windows: dict[str, tuple[float, float, float, float]],
+                 core_um: tuple[float, float, float, float], halo_um: float) -> None:
+        super().__init__(flat, pdk, marks=marks)
+        self.windows = windows
+        self.core_um = core_um
+        self.halo_um = halo_um
+        self.big: dict[str, shapely.Geometry] = {}
+
+    def merged(self, name: str) -> Shapes:
+        """The layer merged (`CellLayers.merged`), a windowed layer's wafer-size shape joined by the frame."""
+        done = name in self._merged
+        shapes = super().merged(name)
+        if done or name not in self.windows or not len(shapes):
+            return shapes
+        x0, y0, x1, y1 = self.windows[name]
+        b = shapely.bounds(shapes.geoms)
+        cut = (b[:, 0] < x0) | (b[:, 1] < y0) | (b[:, 2] > x1) | (b[:, 3] > y1)
+        if cut.any():
+            near = np.zeros(len(shapes), bool)
+            near[cut] = shapely.dwithin(shapes.geoms[cut], shapely.box(*self.core_um), self.halo_um)
+            joined = np.empty(0, object)
+            if near.any():
+                f = self.halo_um
+                frame = shapely.difference(shapely.box(x0 - f, y0 - f, x1 + f, y1 + f), shapely.box(x0, y0, x1, y1))
+                inside = shapely.clip_by_rect(shapes.geoms[near], x0, y0, x1, y1)
+                joined = shapely.get_parts(shapely.union_all(np.append(inside, frame)))
+                joined = joined[shapely.get_type_id(joined) == 3]
+                self.big[name] = shapely.multipolygons(joined)
+            shapes = Shapes.of(np.concatenate([shapes.geoms[~cut], joined]))
+            self._merged[name] = shapes
+        return shapes
+
+
+def _edge_layers(rule: Rule) -> tuple[str, str]:
+    """The layer of each of a pair finding's two marker edges (the pair checks put the rule's layer first)."""
+    return rule.layer, rule.other or rule.layer
+
+
+def _pair_anchor(edges, slot: int, reach: float) -> np.ndarray:
+    """(1, 2) µm: the anchor of a pair finding whose edge `slot` a tile saw cut by its window:
+    that edge taken only within `reach` of the other one (a part every tile that sees the pair
+    sees alike), then midway between the closest points (as `anchors`)."""
+    other = edges[1 - slot]
+    x0, y0 = min(other[0], other[2]) - reach, min(other[1], other[3]) - reach
+    x1, y1 = max(other[0], other[2]) + reach, max(other[1], other[3]) + reach
+    near = shapely.clip_by_rect(shapely.linestrings([edges[slot][:2], edges[slot][2:]]), x0, y0, x1, y1)
+    if near.is_empty:
+        near = shapely.linestrings([edges[slot][:2], edges[slot][2:]])
+    ends = shapely.get_coordinates(shapely.shortest_line(near, shapely.linestrings([other[:2], other[2:]])))
+    return ((ends[0] + ends[1]) / 2)[None, :]
+
+
+def _strictly_inside(edge: tuple[float, float, float, float], box: tuple[float, float, float, float]) -> bool:
+    x0, y0, x1, y1 = box
+    return all(x0 < x < x1 and y0 < y < y1 for x, y in ((edge[0], edge[1]), (edge[2], edge[3])))
 
 
 def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tuple[int, int, int, int]],
                dbu_um: float, pdk: Pdk, local: list[Rule], density: list[Rule], exempt: bool,
-               extents: dict[str, list[tuple[float, float, float, float]]]) -> dict:
+               extents: dict[str, list[tuple[float, float, float, float]]], windowed: tuple[int, ...] = (),
+               halo_um: float = 0.0) -> dict:
     """Second pass over one tile (worker task): read its view from the file (`read_boxes`), run
     the local rules, keep the findings it owns; add up its own merged shapes' area per density
-    window (`extents`: per density rule, the clusters' extents)."""
+    window (`extents`: per density rule, the clusters' extents). `windowed`: the layer keys whose
+    wafer-size shape the tile reads only in its window (`TileLayers`); a finding on such a shape
+    is kept as the part of its marker in the core when the marker leaves the core (joined with
+    the other tiles' parts by the client), and a marker edge that may run on past the window is
+    returned to be followed to its ends (`full_edges`)."""
     flat = read_region(path, cell, boxes, dbu_um)
-    cl = CellLayers(flat, pdk, marks=exempt)
+    core = tuple(v * dbu_um for v in grid.core(t))
+    if windowed:
+        windows = {n: tuple(v * dbu_um for v in boxes[k]) for n in pdk.layers
+                   if (k := layer_key(*pdk.layer(n).gds)) in windowed}
+        cl: CellLayers = TileLayers(flat, pdk, exempt, windows, core, halo_um)
+    else:
+        cl = CellLayers(flat, pdk, marks=exempt)
+    core_box = shapely.box(*core)
     found: list[tuple[str, Finding]] = []
+    parts: list[tuple[str, shapely.Geometry, str]] = []
+    follow: list[tuple[str, Finding, list[tuple[int, str]]]] = []
     for rule in local:
         fs = run_rule(rule, cl)
         mine = grid.owner(anchors(rule, fs), dbu_um) == t
-        found.extend((rule.name, f) for f, m in zip(fs, mine) if m)
+        big = {n: cl.big[n] for n in rule_layers(rule) if isinstance(cl, TileLayers) and n in cl.big}
+        if not big:
+            found.extend((rule.name, f) for f, m in zip(fs, mine) if m)
+            continue
+        touched = shapely.union_all(list(big.values()))
+        for f, m in zip(fs, mine):
+            if f.region is not None and not f.region.is_empty and shapely.intersects(f.region, touched):
+                if shapely.covered_by(f.region, core_box):
+                    if m:
+                        found.append((rule.name, f))
+                else:
+                    piece = shapely.intersection(f.region, core_box)
+                    if shapely.area(piece) > 0:
+                        parts.append((rule.name, piece, f.message))
+            else:
+                open_ends = []
+                if f.edges and len(f.edges) == 2:
+                    for slot, name in enumerate(_edge_layers(rule)):
+                        if name in big and not _strictly_inside(f.edges[slot], cl.windows[name]):
+                            open_ends.append((slot, name))
+                if len(open_ends) == 1:      # its owner from the part of the cut edge near the other one
+                    m = grid.owner(_pair_anchor(f.edges, open_ends[0][0], rule_distance(rule) + HALO_MARGIN_UM), dbu_um)[0] == t
+                if not m:
+                    continue
+                if open_ends:
+                    follow.append((rule.name, f, open_ends))
+                else:
+                    found.append((rule.name, f))
     cover: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
     for rule in density:
         geoms = cl.merged(rule.layer).geoms
+        big = cl.big.get(rule.layer) if isinstance(cl, TileLayers) else None
+        if big is not None:
+            geoms = geoms[~shapely.intersects(geoms, big)]
         if len(geoms):
             geoms = geoms[grid.owner(shapely.bounds(geoms)[:, :2], dbu_um) == t]
+        if big is not None:                       # the wafer-size shape: the part in the core
+            piece = shapely.intersection(big, core_box)
+            if shapely.area(piece) > 0:
+                geoms = np.append(geoms, np.array([piece], object)) if len(geoms) else np.array([piece], object)
         cover[rule.name] = (*window_cover_many(geoms, extents[rule.name], rule.window, rule.step), len(geoms))
-    return {"found": found, "cover": cover, "peak_mb": _peak_mb()}
+    return {"found": pack_findings(found), "parts": parts, "follow": follow, "cover": cover, "peak_mb": _peak_mb()}
+
+
+# The rule kinds that see a wafer-size shape only in each tile's window (`TileLayers`): their
+# findings depend on the shape only near them (distances, openings and closings by at most the
+# rule's value), or read its drawn polygons one by one (grid); density adds up areas. A layer
+# that a rule of any other kind reads has its wafer-size shapes read whole.
+WINDOW_KINDS = frozenset({"width", "space", "separation", "overlap", "grid", "density"})
+# A merged shape wider than this many tiles and of more drawn polygons than WINDOW_POLYS is
+# wafer-size: read in windows when its layer allows (a smaller one is read whole by the tiles
+# near it, which is exact to the marker even where edges tie, see the module docstring).
+WINDOW_TILES = 2
+WINDOW_POLYS = 5_000
+
+
+def windowable_keys(pdk: Pdk, rules: list[Rule]) -> set[int]:
+    """The layer keys whose wafer-size shapes every rule of `rules` reading them sees in windows."""
+    ok: dict[int, bool] = {}
+    for r in rules:
+        for n in rule_layers(r):
+            if n in pdk.layers:
+                k = layer_key(*pdk.layer(n).gds)
+                ok[k] = ok.get(k, True) and r.kind in WINDOW_KINDS
+    return {k for k, v in ok.items() if v}
+
+
+_CUT_TOL_UM = 1e-9
+
+
+def _without_cut_vertices(geom: shapely.Geometry, xs: np.ndarray, ys: np.ndarray) -> shapely.Geometry:
+    """`geom` without the vertices that joining parts cut at tile borders (x in `xs` or y in
+    `ys`, µm) left in the middle of straight edges."""
+    def ring(coords: np.ndarray) -> np.ndarray:
+        pts = coords[:-1]
+        if len(pts) < 4:
+            return coords
+        prev, nxt = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
+        cross = (pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - pts[:, 1]) - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - pts[:, 0])
+        on_x = np.abs(pts[:, 0][:, None] - xs[None, :]).min(axis=1) < _CUT_TOL_UM if len(xs) else np.zeros(len(pts), bool)
+        on_y = np.abs(pts[:, 1][:, None] - ys[None, :]).min(axis=1) < _CUT_TOL_UM if len(ys) else np.zeros(len(pts), bool)
+        drop = (np.abs(cross) < 1e-12) & (on_x | on_y)
+        keep = pts[~drop]
+        return np.vstack([keep, keep[:1]])
+
+    polys = []
+    for p in shapely.get_parts(geom):
+        if shapely.get_type_id(p) != 3:
+            continue
+        shell = ring(np.asarray(p.exterior.coords))
+        holes = [ring(np.asarray(h.coords)) for h in p.interiors]
+        polys.append(shapely.Polygon(shell, holes))
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def join_parts(parts: list[tuple[shapely.Geometry, str]], grid: TileGrid, dbu_um: float) -> list[Finding]:
+    """The findings whose markers tiles returned in parts (each the part in its core): parts that
+    meet are one marker, the cut vertices at tile borders dropped; the area a message states is
+    the whole marker's."""
+    if not parts:
+        return []
+    pieces = np.array([p for p, _ in parts], object)
+    whole = shapely.get_parts(shapely.union_all(pieces))
+    xs = (grid.x0 + grid.side * np.arange(grid.nx + 1)) * dbu_um
+    ys = (grid.y0 + grid.side * np.arange(grid.ny + 1)) * dbu_um
+    hit, which = shapely.STRtree(pieces).query(whole, predicate="intersects")
+    first = np.full(len(whole), -1, np.int64)
+    first[hit[::-1]] = which[::-1]
+    out = []
+    for k, region in enumerate(whole):
+        if shapely.get_type_id(region) != 3:
+            continue
+        region = _without_cut_vertices(region, xs, ys)
+        message = parts[int(first[k])][1]
+        message = re.sub(r"[-+0-9.eE]+ µm²", f"{shapely.area(region):.4g} µm²", message, count=1)
+        out.append(Finding(message, region))
+    return out
+
+
+def full_edges(path: str, cell: str, pdk: Pdk, name: str, edges: list[tuple[float, float, float, float]],
+               dbu_um: float, bounds: tuple[int, int, int, int], exempt: bool) -> list[tuple[float, float, float, float]]:
+    """Each marker edge (µm) on layer `name` that a tile saw only up to its window, followed to
+    its ends (worker task): the edge of the layer's merged shapes that holds it, from the drawn
+    polygons touching a stretch of its line long enough to hold that edge whole (the merged
+    boundary on a line depends only on them); its direction as given."""
+    key = layer_key(*pdk.layer(name).gds)
+    mark = layer_key(*pdk.layer(pdk.mark_area_layer() or MARK_LAYER).gds) if exempt else None
+    out = []
+    for e in edges:
+        p0, p1 = np.array(e[:2]), np.array(e[2:])
+        d = p1 - p0
+        length = float(np.hypot(*d))
+        u = d / length
+        mid = (p0 + p1) / 2
+        reach = max(length, 1.0)
+        while True:
+            a, b = p0 - reach * u, p1 + reach * u
+            box = (math.floor(min(a[0], b[0]) / dbu_um) - 1, math.floor(min(a[1], b[1]) / dbu_um) - 1,
+                   math.ceil(max(a[0], b[0]) / dbu_um) + 1, math.ceil(max(a[1], b[1]) / dbu_um) + 1)
+            box = (max(box[0], bounds[0]), max(box[1], bounds[1]), min(box[2], bounds[2]), min(box[3], bounds[3]))
+            keys = {key: box} | ({mark: bounds} if mark is not None else {})
+            cl = CellLayers(read_region(path, cell, keys, dbu_um), pdk, marks=exempt)
+            best = _edge_through(cl.merged(name).geoms, mid, u)
+            if best is None:
+                raise DrcError(f"layer {name}: a marker edge {e} lies on no edge of the merged shapes (tiled check)")
+            q0, q1 = best
+            done = all(box[0] * dbu_um < q[0] < box[2] * dbu_um or q[0] <= bounds[0] * dbu_um or q[0] >= bounds[2] * dbu_um
+                       for q in (q0, q1)) and \
+                all(box[1] * dbu_um < q[1] < box[3] * dbu_um or q[1] <= bounds[1] * dbu_um or q[1] >= bounds[3] * dbu_um
+                    for q in (q0, q1))
+            if done or box == bounds:
+                if np.dot(q1 - q0, u) < 0:
+                    q0, q1 = q1, q0
+                out.append((float(q0[0]), float(q0[1]), float(q1[0]), float(q1[1])))
+                break
+            reach *= 4
+    return out
+
+
+def _edge_through(geoms: np.ndarray, point: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The polygon edge of `geoms` that holds `point` and runs along direction `u`, if any."""
+    rings = shapely.get_rings(geoms)
+    xy, idx = shapely.get_coordinates(rings, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    d = b - a
+    rel = point - a
+    scale = np.hypot(d[:, 0], d[:, 1])
+    # sines of the angles between the edge and `u`, and between the edge and the point: zero
+    # up to rounding (the coordinates are the same floats)
+    along = np.abs(d[:, 0] * u[1] - d[:, 1] * u[0]) <= 1e-9 * scale
+    on = np.abs(rel[:, 0] * d[:, 1] - rel[:, 1] * d[:, 0]) <= 1e-9 * scale * np.hypot(rel[:, 0], rel[:, 1]) + 1e-12
+    t = np.einsum("ij,ij->i", rel, d) / np.maximum(scale * scale, 1e-30)
+    ok = along & on & (t > 0) & (t < 1)
+    k = np.flatnonzero(ok)
+    if not len(k):
+        return None
+    return a[k[0]], b[k[0]]
 
 
 def conductor_keys(pdk: Pdk) -> list[str]:
@@ -748,8 +1078,8 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
         scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
                                for t in range(len(grid))])
         peak = max([peak] + [s["peak_mb"] for s in scans])
-        cb, ck = join_groups(scans)
-        boxes, used = read_boxes(grid, keys, cb, ck, halo, mark_key)
+        cb, ck, cn = join_groups(scans)
+        boxes, used, windowed = read_boxes(grid, keys, cb, ck, halo, mark_key, windowable_keys(pdk, local + density), cn)
         used |= np.array([s["count"] > 0 for s in scans])
         extents = {}
         if density:
@@ -758,18 +1088,28 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
         del scans
         shared = client.scatter(pdk, broadcast=True, hash=False)   # once per worker; a fresh key (dask#8576)
         futures = [client.submit(check_tile, path, name, t, grid, {k: tuple(map(int, boxes[t, i])) for i, k in enumerate(keys)},
-                                 dbu, shared, local, density, exempt, extents, pure=False)
+                                 dbu, shared, local, density, exempt, extents,
+                                 tuple(k for i, k in enumerate(keys) if windowed[t, i]), halo_um, pure=False)
                    for t in np.flatnonzero(used).tolist()]
+        parts: dict[str, list[tuple[shapely.Geometry, str]]] = {}
+        follow: list[tuple[str, Finding, list[tuple[int, str]]]] = []
         totals = {r.name: (np.zeros(0, np.int64), np.zeros(0), 0) for r in density}
         for fut in futures:
             out = fut.result()
             fut.release()
             peak = max(peak, out["peak_mb"])
-            for rule_name, f in out["found"]:
+            for rule_name, f in unpack_findings(out["found"]):
                 by_rule[rule_name].append(f)
+            for rule_name, piece, message in out["parts"]:
+                parts.setdefault(rule_name, []).append((piece, message))
+            follow.extend(out["follow"])
             for rule_name, (idx, area, n) in out["cover"].items():
                 i0, a0, n0 = totals[rule_name]
                 totals[rule_name] = (np.concatenate([i0, idx]), np.concatenate([a0, area]), n0 + n)
+        for rule_name, ps in parts.items():
+            by_rule[rule_name].extend(join_parts(ps, grid, dbu))
+        for rule_name, f in _follow_edges(client, path, name, pdk, follow, dbu, bounds, exempt):
+            by_rule[rule_name].append(f)
         for r in density:
             idx, area, n = totals[r.name]
             if n:
@@ -790,6 +1130,25 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
             fs = by_rule[r.name]
             out.extend(Violation(r.name, name, fs[k].message, fs[k].region, fs[k].edges) for k in marker_order(fs))
     return out, tiles, peak
+
+
+def _follow_edges(client, path: str, cell: str, pdk: Pdk, follow: list[tuple[str, Finding, list[tuple[int, str]]]],
+                  dbu: float, bounds: tuple[int, int, int, int], exempt: bool) -> list[tuple[str, Finding]]:
+    """The findings whose marker edges a tile saw only up to its window, each such edge followed
+    to its ends (`full_edges`, one worker task per layer)."""
+    if not follow:
+        return []
+    by_layer: dict[str, list[tuple[int, int]]] = {}
+    for k, (_, _, ends) in enumerate(follow):
+        for slot, name in ends:
+            by_layer.setdefault(name, []).append((k, slot))
+    futures = {name: client.submit(full_edges, path, cell, pdk, name, [follow[k][1].edges[slot] for k, slot in items],
+                                   dbu, bounds, exempt, pure=False) for name, items in by_layer.items()}
+    edges = [list(f.edges) for _, f, _ in follow]
+    for name, items in by_layer.items():
+        for (k, slot), e in zip(items, futures[name].result()):
+            edges[k][slot] = e
+    return [(rule_name, Finding(f.message, f.region, tuple(e))) for (rule_name, f, _), e in zip(follow, edges)]
 
 
 def marker_order(found: list[Finding]) -> np.ndarray:

@@ -233,3 +233,58 @@ def test_density_clusters_equal_the_pairwise_definition():
         b = np.column_stack([xy, xy + wh])
         gap = float(rng.choice([0.35, 50, 100, 400, 2000]))
         assert clusters(b, gap) == _clusters_by_pairs(b, gap), trial
+
+
+def meshed_plate(path: Path) -> Path:
+    """A 2.42 mm PLATE mesh (bars 20 µm wide every 400 µm, the horizontal ones drawn as 200 µm
+    segments: one merged shape of 89 polygons) with faults at the 500 µm tile borders: a bar necked to 6 µm across
+    x = 1000; a block hung from a bar leaving a 6 µm slot to the next bar across y = 1500 (a notch
+    of the mesh); a PLATE diamond whose corner comes 6 µm from a bar's edge, near y = 1000 (the
+    edge runs from bar to bar, past the tiles' windows); an RDL pad overlapping a bar by 4 µm;
+    an off-grid vertex."""
+    g = Gds()
+    pitch, bar, size = 400.0, 20.0, 2400.0
+    for k in range(7):
+        c = k * pitch
+        for s in np.arange(0.0, size, 200.0):
+            if not (k == 2 and s in (800.0, 1000.0)):
+                g.rect("PLATE", s, c, s + 200.0, c + bar)             # horizontal bars
+        g.rect("PLATE", c, 0.0, c + bar, size + bar)                  # vertical bars
+    g.rect("PLATE", 800, 800, 900, 820).rect("PLATE", 900, 807, 1100, 813).rect("PLATE", 1100, 800, 1200, 820)
+    g.rect("PLATE", 1500, 1450, 1594, 1600)                                          # a 6 µm slot to x = 1600
+    g.poly("PLATE", [(794, 1010), (764, 1040), (734, 1010), (764, 980)])              # 6 µm off x = 800
+    g.rect("RDL", 1700, 2016, 1800, 2100)                                            # 4 µm onto a bar
+    g.poly("PLATE", [(2100, 2120), (2160.002, 2120), (2160, 2180), (2100, 2180)])    # off-grid vertex
+    return g.write(path)
+
+
+def test_a_wafer_size_shape_is_checked_in_windows_and_tiles_exactly(client, tmp_path, no_whole_check, monkeypatch):
+    """A mesh wider than two tiles is read by each tile only in its window (no tile reads the
+    whole mesh), yet the width, space, overlap and grid findings equal the untiled ones marker
+    for marker: the neck's and the slot's markers, cut by tile borders, joined into one; the
+    island's marker edge on the bar followed past the windows to the bar's ends."""
+    sky = load_pdk("sky400")
+    path = meshed_plate(tmp_path / "mesh.gds")
+    plate = tiles.layer_key(*sky.layer("PLATE").gds)
+    seen = []
+    read_boxes = tiles.read_boxes
+
+    def spy(grid, keys, *args):
+        boxes, used, windowed = read_boxes(grid, keys, *args)
+        seen.append((boxes[:, keys.index(plate)], windowed[:, keys.index(plate)]))
+        return boxes, used, windowed
+
+    monkeypatch.setattr(tiles, "read_boxes", spy)
+    monkeypatch.setattr(tiles, "WINDOW_POLYS", 50)          # the mesh's 89 polygons: wafer-size here
+    rules = ["PLATE.W.1", "PLATE.S.1", "PLATE.OV.RDL", "GRID.1"]
+    flat, tiled = assert_same(path, sky, client, 500.0, rules=rules)
+    assert tiled.counts() == {"PLATE.W.1": 1, "PLATE.S.1": 2, "PLATE.OV.RDL": 1, "GRID.1": 1}
+    (boxes, windowed), = seen
+    assert len(boxes) == 25 and windowed.all()
+    assert (boxes[:, 2] - boxes[:, 0]).max() < 1_000_000               # no tile reads the 2.42 mm mesh whole (dbu)
+    width = next(v for v in tiled.violations if v.rule == "PLATE.W.1")
+    assert width.bounds() == pytest.approx((900.0, 807.0, 1100.0, 813.0), abs=0.01)      # across x = 1000
+    notch = next(v for v in tiled.violations if v.rule == "PLATE.S.1" and v.region is not None)
+    assert notch.bounds()[1] < 1500 < notch.bounds()[3]                                 # across y = 1500
+    pair = next(v for v in tiled.violations if v.rule == "PLATE.S.1" and v.edges)
+    assert sorted(abs(e[1] - e[3]) for e in pair.edges) == pytest.approx([30.0, 380.0])  # the bar's edge, whole
