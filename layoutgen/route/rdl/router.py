@@ -254,7 +254,7 @@ def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
         try:
             drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
-        except RoutingError:  # router6: a channel overflows: plan the side again with its traffic limited
+        except RoutingError:  # a channel overflows as drawn: plan the side again with its sideways traffic limited
             clear = _clearance(ctx.pen, ctx.rules)
             plan = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
                 job, *c, ctx.pen, ctx.rules, clear), clear))
