@@ -923,6 +923,9 @@ def wafer_test_sites(pdk: Pdk, stack: Stack, places: list[tuple[str, float, floa
         raise ConfigError(f"{where} = {[n for n, _, _ in places]}: {e} (the die site is the test site)") from None
     outline = (-size[0] / 2, -size[1] / 2, size[0] / 2, size[1] / 2)
     cell.add("DIE", rect(size[0], size[1], pdk.grid_um))
+    seal = pdk.die.seal_width_um   # the keep-out band at the edge a die's seal ring holds: the site is diced as a die is
+    if seal > 0 and "SEAL" in pdk.layers:
+        cell.add("SEAL", rect(size[0], size[1], pdk.grid_um).difference(rect(size[0] - 2 * seal, size[1] - 2 * seal, pdk.grid_um)))
     # a blanket layer (no mask) that must enclose a level, as the die draws it: over the whole site (backside ISO)
     masked = {lay for m in pdk.masks for lay in m.layers}
     for lay, _ in blankets(pdk, stack):

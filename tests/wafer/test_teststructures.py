@@ -15,6 +15,7 @@ import io
 
 import klayout.db as kdb
 import pytest
+import shapely
 import tomllib
 
 from layoutgen.errors import ConfigError
@@ -287,6 +288,16 @@ def test_each_familys_test_site_is_drc_clean_against_its_deck(pdk_name, drawn, t
     assert result.ok, {k: v for k, v in result.counts().items() if v}
     assert ("ISO" in site.cell.shapes) == (pdk_name == "backside400")     # the blanket insulator BSWIRE sits on
     assert ("PLATE" in site.cell.shapes) == bool(plated)
+    # The site is diced as a die is: its edge carries the die's seal band, so the seal rules measure its pads (without
+    # it UBM.SEAL.D checked nothing here, and a flat check of the wafer found the site's UBMs in no seal ring).
+    seal = pdk.die.seal_width_um
+    band = shapely.union_all(site.cell.shapes.get("SEAL", []))
+    assert band.area == pytest.approx(5000.0 ** 2 - (5000.0 - 2 * seal) ** 2 if seal > 0 else 0.0)
+    rule = pdk.find_rule("edge_distance", "UBM", "SEAL")
+    if rule is not None and "UBM" in drawn:
+        centres = shapely.centroid(shapely.get_parts(shapely.union_all(site.cell.shapes["UBM"])))
+        assert len(centres) == 3            # the UBM contact Kelvin's three pads
+        assert shapely.distance(centres, shapely.box(-2500, -2500, 2500, 2500).exterior).min() >= rule.value
     if pdk_name == "backside400":   # the groove chain's grooves, cuts and leads are checked by the family's own rules
         assert {"BSWIRE.CUT", "GROOVE1.ROW", "GROOVE2.ROW", "BSWIRE.GROOVE1.X", "PLATE.OV.BSWIRE"} <= set(result.counts())
         assert {"GROOVE1", "GROOVE2", "PAD"} <= set(site.cell.shapes)
