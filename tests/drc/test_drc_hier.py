@@ -324,3 +324,34 @@ def test_a_cell_placing_one_cell_many_times_flattens_as_placement_by_placement(t
         region.merged_semantics = False            # each polygon's own area, overlaps counted twice as ours
         area += region.area()
     assert shapely.area(polygons(flat.polys, layout.dbu_um)).sum() == pytest.approx(area * ly.dbu ** 2, rel=1e-9)
+
+
+def test_a_placed_cell_without_the_ring_its_rule_measures_to_is_checked_as_the_flat_check_does(tmp_path):
+    """UBM.SEAL.D measures each UBM centre to the seal ring around it. A placed cell that draws UBM but no SEAL, in a
+    layout whose other cells draw the ring, has nothing to measure against on its own: its pads are checked on the
+    flattened top (each in no ring is a finding, as flat), never passed as clean. With the ring in every cell the
+    rule stays per cell; the counts equal the flat check's either way."""
+    pdk = load_pdk("sky400")
+    ubm, seal = pdk.layer("UBM").gds, pdk.layer("SEAL").gds
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    die = lib.new_cell("DIE")
+    die.add(*gdstk.boolean(gdstk.rectangle((-1000, -1000), (1000, 1000)), gdstk.rectangle((-975, -975), (975, 975)),
+                           "not", layer=seal[0], datatype=seal[1]))
+    die.add(gdstk.rectangle((-100, -100), (100, 100), layer=ubm[0], datatype=ubm[1]))      # 875 µm inside: clean
+    site = lib.new_cell("SITE")
+    for x in (-600.0, 600.0):
+        site.add(gdstk.rectangle((x - 100, -100), (x + 100, 100), layer=ubm[0], datatype=ubm[1]))
+    top = lib.new_cell("TOP")
+    top.add(gdstk.Reference(die, (0, 0), columns=6, rows=6, spacing=(2100, 2100)))
+    top.add(gdstk.Reference(site, (6 * 2100, 0)))
+    path = tmp_path / "w.gds"
+    lib.write_gds(str(path))
+    hier = run_drc(path, pdk, rules=["UBM.SEAL.D"], hierarchical=True)
+    flat = run_drc(path, pdk, rules=["UBM.SEAL.D"], hierarchical=False)
+    assert hier.counts() == flat.counts() == {"UBM.SEAL.D": 2}
+    assert sorted(round(v.region.centroid.x) for v in hier.violations) == [6 * 2100 - 600, 6 * 2100 + 600]
+    site.add(*gdstk.boolean(gdstk.rectangle((-1000, -1000), (1000, 1000)), gdstk.rectangle((-975, -975), (975, 975)),
+                            "not", layer=seal[0], datatype=seal[1]))    # the site's own ring: 375 µm from the pads
+    lib.write_gds(str(path))
+    again = run_drc(path, pdk, rules=["UBM.SEAL.D"], hierarchical=True)
+    assert again.ok and again.counts() == {"UBM.SEAL.D": 0}

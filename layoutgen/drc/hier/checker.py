@@ -98,8 +98,29 @@ class HierChecker(Sites, Pairs, Types, Rest):
         self._tv: dict[tuple, tuple] = {}
         self.stats: dict = {"mode": "hierarchical"}
 
+    def _enclosed_elsewhere(self) -> None:
+        """Rules measuring a layer's shapes to the ring of another around them (edge_distance: UBM centre to the seal
+        ring) move to the flattened top when a placed cell, or the top's own shapes, draw the layer without the ring
+        while the layout has the ring elsewhere: checked alone, such a cell has nothing to measure against and its
+        shapes would pass unchecked; the flat check measures them (a shape in no ring is a finding there)."""
+        moved = []
+        for r in self.cell_rules:
+            if r.kind != "edge_distance" or r.other not in self.pdk.layers:
+                continue
+            lk, ok = (layer_key(*self.pdk.layer(n).gds) for n in (r.layer, r.other))
+            sources = [self.layout.flatten(c).polys.key for c in self.placed] + [self.own_flat.polys.key]
+            if not any(bool((k == ok).any()) for k in sources):
+                continue                  # no ring anywhere: nothing to measure against, flat or not
+            if any(bool((k == lk).any()) and not bool((k == ok).any()) for k in sources):
+                moved.append(r)
+        if moved:
+            self.flat_rules = self.flat_rules + moved
+            self.cell_rules = [r for r in self.cell_rules if r not in moved]
+            self.own_rules = [r for r in self.own_rules if r not in moved]
+
     def check_cells(self) -> None:
         """Each placed cell flattened and checked once (the wafer rules excepted)."""
+        self._enclosed_elsewhere()
         self.cell_found: dict[str, list[Violation]] = {}
         bases = {b for b, _ in self.split.values()}
         views: dict[str, CellLayers] = {}     # each base's view, its layers merged once for all its cells
