@@ -108,11 +108,12 @@ class HierChecker(Sites, Pairs, Types, Rest):
             if r.kind != "edge_distance" or r.other not in self.pdk.layers:
                 continue
             lk, ok = (layer_key(*self.pdk.layer(n).gds) for n in (r.layer, r.other))
-            sources = [self.layout.flatten(c).polys.key for c in self.placed] + [self.own_flat.polys.key]
-            if not any(bool((k == ok).any()) for k in sources):
+            sources = [self.layout.flatten(c) for c in self.placed] + [self.own_flat]
+            if not any(bool((f.polys.key == ok).any()) for f in sources):
                 continue                  # no ring anywhere: nothing to measure against, flat or not
-            if any(bool((k == lk).any()) and not bool((k == ok).any()) for k in sources):
-                moved.append(r)
+            if any(bool((f.polys.key == lk).any()) and not bool((f.polys.key == ok).any())
+                   and len(CellLayers(f, self.pdk, marks=self.exempt).raw(r.layer)) for f in sources):
+                moved.append(r)           # (a mark cell's UBM, inside its MARK area, is exempt: no reason to move)
         if moved:
             self.flat_rules = self.flat_rules + moved
             self.cell_rules = [r for r in self.cell_rules if r not in moved]
