@@ -51,6 +51,7 @@ from ..cells.shapes import circle, rect
 from ..errors import ConfigError
 from ..layout import Cell
 from ..pdk import Pdk
+from ..units import LENGTH_EPS_UM
 
 PROBE_PAD_UM = 100.0     # probe pad side: a cantilever or vertical probe card lands on 60-80 µm pads
 PROBE_PITCH_UM = 200.0   # pads of one structure, centre to centre
@@ -796,7 +797,7 @@ def kerf_check(pdk: Pdk, stack: Stack, lane_um: float, bus_um: float, why_not: s
     clearances fits the lane (`kerf_need`), and why the structures are in the reserved die sites only."""
     s = lane_space(pdk, stack)
     need = kerf_need(pdk, stack, bus_um)
-    if lane_um < need - 1e-9:
+    if not lane_fits(lane_um, need):
         why = (f"the {lane_um:g} µm lanes are narrower than the {need:g} µm a row of {PROBE_PAD_UM:g} µm probe pads needs "
                f"with {s:g} µm to everything around" + (f", in the half of the lane beyond the {bus_um:g} µm plating bus "
                                                          f"(the dies' tails cross the other half to reach it)" if bus_um else "")
@@ -804,7 +805,7 @@ def kerf_check(pdk: Pdk, stack: Stack, lane_um: float, bus_um: float, why_not: s
     else:
         why = (f"the {lane_um:g} µm lanes could hold {PROBE_PAD_UM:g} µm probe pads ({need:g} µm needed), but "
                + (why_not or "Wafer.kerf_structures = False") + ": the test structures are in the reserved die sites")
-    return {"lane_um": lane_um, "needs_um": need, "fits": lane_um >= need - 1e-9, "placed": "sites", "reason": why}
+    return {"lane_um": lane_um, "needs_um": need, "fits": lane_fits(lane_um, need), "placed": "sites", "reason": why}
 
 
 def site_names(ij: np.ndarray) -> list[str]:
@@ -961,7 +962,7 @@ class _Lane(_Site):
         self.left = -length / 2
 
     def row(self, height: float) -> float:
-        if height > self.size[1] + 1e-9:
+        if height > self.size[1] + LENGTH_EPS_UM:
             raise ConfigError(f"a {height:g} µm tall structure does not fit the {self.size[1]:g} µm band of the lane")
         return 0.0
 
@@ -1025,6 +1026,11 @@ def kerf_need(pdk: Pdk, stack: Stack, bus_um: float) -> float:
     return 2 * (PROBE_PAD_UM + 2 * s) + bus_um if bus_um else PROBE_PAD_UM + 2 * s
 
 
+def lane_fits(lane_um: float, need_um: float) -> bool:
+    """Whether a scribe lane of `lane_um` holds a kerf row needing `need_um` (`kerf_need`)."""
+    return lane_um >= need_um - LENGTH_EPS_UM
+
+
 def kerf_row(pdk: Pdk, stack: Stack, dm, lane_um: float, bus_um: float, tail_um: float, usable: Polygon,
              obstacles: list[Polygon], wanted: bool | None, where: str) -> KerfRow | None:
     """Test structures in the scribe lane above the top row of dies, the row nearest the wafer edge, where nothing lies
@@ -1038,14 +1044,14 @@ def kerf_row(pdk: Pdk, stack: Stack, dm, lane_um: float, bus_um: float, tail_um:
         return None
     need = kerf_need(pdk, stack, bus_um)
     s = lane_space(pdk, stack)
-    summary = {"lane_um": lane_um, "needs_um": need, "fits": lane_um >= need - 1e-9}
+    summary = {"lane_um": lane_um, "needs_um": need, "fits": lane_fits(lane_um, need)}
 
     def refuse(why: str) -> None:
         if wanted:
             raise ConfigError(f"{where} = True: {why}")
         return None
 
-    if lane_um < need - 1e-9:
+    if not lane_fits(lane_um, need):
         return refuse(f"the {lane_um:g} µm lanes are narrower than the {need:g} µm a row of {PROBE_PAD_UM:g} µm probe pads "
                       f"needs with {s:g} µm to everything around" + (f", in the half of the lane beyond the {bus_um:g} µm "
                       f"plating bus" if bus_um else ""))
