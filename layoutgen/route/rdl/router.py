@@ -238,13 +238,60 @@ def _side_plan(ctx: _Context, side: int, memo: dict) -> SidePlan:
     rings = depth <= (depth[sector].max() if len(sector) else -1)
     key = (side, sector.tobytes(), ctx.ball_side[rings].tobytes())
     if key not in memo:
-        try:
-            memo[key] = plan_side(_side_job(ctx, side, sector))
-        except RoutingError as error:
-            memo[key] = error
+        job = _side_job(ctx, side, sector)
+        local = _local_key(job)
+        seen = memo.get(local)
+        if seen is not None:  # another side's problem, the same in its own frame: its plan, renumbered
+            memo[key] = _renumbered(seen, job)
+        else:
+            try:
+                memo[key] = plan_side(job)
+                memo[local] = (job, memo[key])
+            except RoutingError as error:
+                memo[key] = error
     if isinstance(memo[key], RoutingError):
         raise memo[key]
     return memo[key]
+
+
+def _local_key(job: SideJob) -> tuple:
+    """Everything `plan_side` reads of a side's job, in the side's own frame: the sector's balls
+    (local u, column, ring, in the order the planner takes them: `_canonical`), which gaps of each ring another
+    side's ball closes, the pads' local u, band room and (explicit maps) nets, the lane tracks and
+    the frame's column origin and pitch. Two sides with equal keys (the sides of a symmetric
+    floorplan) get the same plan, up to which pad and ball each index names."""
+    f = job.frame
+    sector = _canonical(job)
+    nrings = int(f.depth[sector].max()) + 1 if len(sector) else 0
+    # a ring's gap beside column c is closed when the ball there (the last one listed, as
+    # `row_gaps` reads it) escapes to another side
+    inner = np.flatnonzero(f.depth < nrings)[::-1]
+    cell = f.depth[inner] * f.ncols + f.col[inner]
+    _, last = np.unique(cell, return_index=True)
+    owner = job.sector_of[inner[last]]
+    closed = np.zeros(nrings * f.ncols, dtype=bool)
+    closed[cell[last]] = (owner != f.side) & (owner != -1)
+    nets = ((tuple(job.pads[int(p)].net for p in job.pad_ids), tuple(job.balls[int(b)].net for b in sector))
+            if job.explicit else None)
+    return ("local", f.u[sector].tobytes(), f.col[sector].tobytes(), f.depth[sector].tobytes(), closed.tobytes(),
+            f.ncols, f.u_min, f.pitch, job.quantum, job.tracks.tobytes(), job.pad_u.tobytes(), job.pad_room.tobytes(),
+            job.explicit, nets)
+
+
+def _canonical(job: SideJob) -> np.ndarray:
+    """The sector's balls ring by ring, along u: the order the planner takes them in (it sorts each
+    ring's balls by u, keeping the sector's order between equal u), whatever their numbering."""
+    f = job.frame
+    return job.sector[np.lexsort((f.u[job.sector], f.depth[job.sector]))]
+
+
+def _renumbered(seen: tuple[SideJob, SidePlan], job: SideJob) -> SidePlan:
+    """A plan made for another side's job with an equal `_local_key`, its pads and balls renamed
+    to this job's (the same positions in the pad order and in the sector)."""
+    other, plan = seen
+    pad = dict(zip(other.pad_ids.tolist(), job.pad_ids.tolist()))
+    ball = dict(zip(_canonical(other).tolist(), _canonical(job).tolist()))
+    return SidePlan(tuple(Escape(pad[e.pad], ball[e.ball], e.stops) for e in plan.escapes), plan.cost)
 
 
 def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
