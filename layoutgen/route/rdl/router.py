@@ -296,16 +296,16 @@ def _renumbered(seen: tuple[SideJob, SidePlan], job: SideJob) -> SidePlan:
 
 def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
     """Centrelines of every planned escape, assembled into a Routing."""
-    paths = {}
+    paths, memo = {}, {}
     for side, plan in enumerate(plans):
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
         try:
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo)
         except RoutingError:  # a channel overflows as drawn: plan the side again with its sideways traffic limited
             clear = _clearance(ctx.pen, ctx.rules)
             plan = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
                 job, *c, ctx.pen, ctx.rules, clear), clear))
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo)
         for escape, path in zip(plan.escapes, drawn):
             paths[escape.pad] = (escape.ball, path)
     return _assemble(ctx.pads, ctx.balls, paths)
@@ -337,11 +337,43 @@ def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules
 
 
 def _side_paths(
-    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, memo: dict
 ) -> list[list[tuple[float, float]]]:
-    """World centrelines (ball → pad) of one side's escapes."""
+    """World centrelines (ball → pad) of one side's escapes. They are drawn in the side's frame,
+    where another side of the same drawing (`memo`: its centrelines by `_drawing_key`) may have
+    drawn the same ones already (the sides of a symmetric floorplan)."""
     if not escapes:
         return []
+    key = _drawing_key(job, escapes, pen, rules)
+    local = memo.get(key)
+    if local is None:
+        local = memo[key] = _local_paths(job, escapes, pen, reach, rules)
+    out = []
+    for pts in local:
+        x, y = to_world(job.frame.side, [p[0] for p in pts], [p[1] for p in pts])
+        out.append([(snap(float(a), rules.grid), snap(float(b), rules.grid)) for a, b in zip(x, y)])
+    return out
+
+
+def _drawing_key(job: SideJob, escapes: list[Escape], pen: Pen, rules: RouteRules) -> tuple:
+    """Everything `_local_paths` reads of a side, in its own frame: per escape its stops, its
+    pad's place and keep-away zone and its ball's place when that is on the outer row; the outer
+    row's balls (as a set: the fan-out band only masks them and takes maxima); the frame's rows,
+    columns and lane tracks."""
+    f, q = job.frame, 2.0 * rules.grid
+    outer = np.flatnonzero(f.depth == 0)
+    order = np.lexsort((f.v[outer], f.u[outer]))
+    clear = pen.diagonal + rules.space
+    per = tuple((e.stops, _pad_local(job.pads[e.pad], f.side, q), _pad_zone(job.pads[e.pad], f.side, clear),
+                 (float(f.u[e.ball]), float(f.v[e.ball])) if f.depth[e.ball] == 0 else None) for e in escapes)
+    return (per, f.u[outer][order].tobytes(), f.v[outer][order].tobytes(), f.v_top, f.pitch, f.ncols, f.u_min,
+            job.tracks.tobytes(), job.ball_r, job.teardrop_run, job.quantum)
+
+
+def _local_paths(
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules
+) -> list[list[tuple[float, float]]]:
+    """Local centrelines (ball → pad, in the side's frame) of one side's escapes."""
     f, q = job.frame, 2.0 * rules.grid
     curves = _channel_curves(job, escapes, pen, rules)
     band = _band(job, escapes, pen, reach, rules)
@@ -355,10 +387,8 @@ def _side_paths(
         local = [(e.stops[depth], _row_v(f, depth, q))]
         for row in range(depth - 1, -1, -1):
             local += curves[row].get(k, [])
-        local = band_path(local, band.u0[k], band.u1[k], jog.h[k], jog.level[k],
-                          _pad_local(job.pads[e.pad], f.side, q)[1])
-        x, y = to_world(f.side, [p[0] for p in local], [p[1] for p in local])
-        out.append([(snap(float(a), rules.grid), snap(float(b), rules.grid)) for a, b in zip(x, y)])
+        out.append(band_path(local, band.u0[k], band.u1[k], jog.h[k], jog.level[k],
+                             _pad_local(job.pads[e.pad], f.side, q)[1]))
     return out
 
 
