@@ -25,10 +25,10 @@ from layoutgen.design import BallGrid, NetClass
 #   P8/P14, P3/P7). The refusal names the last such pair;
 # - the lattice runs at 25 µm here (5 nodes per 165 µm ball gap, which carries 7 traces of 10/10 µm): a 45° run's
 #   half-width is 5.006 µm with the pen's chamfer on the 10 nm grid, so 20 µm (400 / 20) is 13 nm short of the rule.
-# What is missing is a plan before the lattice: outside ring 0 traces enter the band at their pad and leave it into
-# their ball, so overlapping arcs must run the same way and leave in the order they entered (no nesting); inside it
-# (through a gap, into the ball from inside) they must nest. The stride-5 map (displacements 0, 4, 8 and 12 of 16
-# positions) needs each net given a side and a direction under those rules, then each side routed in stack order.
+# Nor does a plan with one level per net exist: giving each net the band outside ring 0, the ring 0-1 annulus or the
+# core, and a direction (overlapping band arcs run the same way and leave in the order they entered; inside they
+# nest; a shallower arc never covers where a deeper net crosses its level) has no solution here (exhaustive search).
+# The traces must weave between levels, as the slit construction does, and whether such walks fit the gaps is open.
 NOT_YET = {"pinout_datasheet"}
 # the refusal names the nets, and which net's trace closed which ball off from its pad in the last order tried
 NOT_YET_REASON = (r"cannot all be routed on one layer: .* \(in the last one-at-a-time order, net P\d+'s trace from "
