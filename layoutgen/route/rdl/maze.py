@@ -20,7 +20,7 @@ lattice is free, so traces are long straight runs rather than staircases.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -468,18 +468,14 @@ class Maze:
         mask = self.moves(k, win)
         occ = self.others(k, win) > 0
         corners = _corners(path)
-        out, a = [path[0]], 0
-        while a < len(corners) - 1:
-            for b in range(len(corners) - 1, a, -1):
-                leg = self._shortcut(corners[a], corners[b], mask, occ, win)
-                if leg is not None:
-                    out.extend(leg[1:])
-                    a = b
-                    break
-            else:  # keep the original step (cannot happen: the path itself is legal)
-                out.extend(_steps(corners[a], corners[a + 1])[1:])
-                a += 1
-        self.place(k, out)
+
+        def leg(a: int, b: int) -> list[tuple[int, int]] | None:
+            run = self._shortcut(corners[a], corners[b], mask, occ, win)
+            if run is None and b == a + 1:  # keep the original step (cannot happen: the path itself is legal)
+                run = _steps(corners[a], corners[b])
+            return run
+
+        self.place(k, pull_straight(corners, leg))
 
     def _shortcut(self, p0, p1, mask, occ, win) -> list[tuple[int, int]] | None:
         """An axis run and a 45° run from p0 to p1 (either order) over free nodes, or None."""
@@ -519,6 +515,23 @@ class Maze:
         path = _corners(self.paths[k])
         xs, ys = self.lat.xy(np.array([p[0] for p in path]), np.array([p[1] for p in path]))
         return [(snap(float(x), self.grid), snap(float(y), self.grid)) for x, y in zip(xs, ys)]
+
+
+def pull_straight(points: Sequence, leg: Callable[[int, int], list | None]) -> list:
+    """A path pulled straight: from each kept point, on to the farthest later point that `leg(a, b)`
+    (indices into `points`) joins; `leg` returns the points from a to b, both included, or None, and
+    must join neighbours. Shared by the lattice router (axis and 45° runs) and the fan-out router (L shapes)."""
+    out, a = [points[0]], 0
+    while a < len(points) - 1:
+        for b in range(len(points) - 1, a, -1):
+            run = leg(a, b)
+            if run is not None:
+                out.extend(run[1:])
+                a = b
+                break
+        else:
+            raise ValueError(f"pull_straight: no leg joins points {a} and {a + 1}")
+    return out
 
 
 def octilinear(dx: float, dy: float) -> float:
