@@ -29,6 +29,8 @@ from layoutgen.design import BallGrid, NetClass
 # core, and a direction (overlapping band arcs run the same way and leave in the order they entered; inside they
 # nest; a shallower arc never covers where a deeper net crosses its level) has no solution here (exhaustive search).
 # The traces must weave between levels, as the slit construction does, and whether such walks fit the gaps is open.
+# Reversed pinouts (pads clockwise, outer-ring balls counter-clockwise, on 5 x 5 and 6 x 6 arrays) are refused the
+# same way; they are not in the corpus, since a second refusal for the same reason proves nothing new.
 NOT_YET = {"pinout_datasheet"}
 # the refusal names the nets, and which net's trace closed which ball off from its pad in the last order tried
 NOT_YET_REASON = (r"cannot all be routed on one layer: .* \(in the last one-at-a-time order, net P\d+'s trace from "
