@@ -6,13 +6,11 @@ from functools import cached_property
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
-from .connectivity import LayerPairs, Pieces, conductor_pieces, joined_layers, overlapping_pairs, stack_pairs, stack_pairs_onto
+from .connectivity import LayerPairs, Pieces, components, conductor_pieces, joined_layers, overlapping_pairs, stack_pairs, stack_pairs_onto
 from .geometry import explode, polygons
 from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key
@@ -278,10 +276,9 @@ class CellLayers:
             if len(pt):                            # touching: joined where they share an edge, not at points only
                 edge[pt] = shapely.get_dimensions(shapely.intersection(group[left[pt]], group[right[pt]])) >= 1
             m = len(group)
-            n_touch, touch = connected_components(coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(m, m)), directed=False)
+            n_touch, touch = components(m, left, right)
             if not edge.all():                     # some touch at points only: do they still join the same groups?
-                n_join, _ = connected_components(coo_matrix((np.ones(int(edge.sum()), np.int8), (left[edge], right[edge])),
-                                                            shape=(m, m)), directed=False)
+                n_join, _ = components(m, left[edge], right[edge])
                 if n_join != n_touch:
                     return None
             r = np.empty(nb + len(more), np.int64)
