@@ -10,7 +10,7 @@ import shapely
 from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
-from .connectivity import LayerPairs, Pieces, components, conductor_pieces, joined_layers, overlapping_pairs, stack_pairs, stack_pairs_onto
+from .connectivity import LayerPairs, Pieces, components, conductor_pieces, joined_layers, overlapping_in, overlapping_pairs, stack_pairs, stack_pairs_onto
 from .geometry import explode, polygons
 from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key
@@ -293,8 +293,12 @@ class CellLayers:
             i, j = base_pairs[(a, b)]
             ga, gb = layers[a].geoms, layers[b].geoms
             na, nb = n_base[a], n_base[b]
-            i_new, j_all = overlapping_pairs(ga[na:], gb)
-            i_old, j_new = overlapping_pairs(ga[:na], gb[nb:])
+            # a new shape with the base's (their tree made once for every cell placing the base), with a new one;
+            # a base shape with a new one
+            i_nb, j_nb = overlapping_in(ga[na:], gb[:nb], view.tree_all(b))
+            i_nn, j_nn = overlapping_pairs(ga[na:], gb[nb:])
+            i_new, j_all = np.concatenate([i_nb, i_nn]), np.concatenate([j_nb, j_nn + nb])
+            j_new, i_old = overlapping_in(gb[nb:], ga[:na], view.tree_all(a))
             pairs[(a, b)] = (np.concatenate([i, i_new + na, i_old]).astype(np.int64),
                              np.concatenate([j, j_all, j_new + nb]).astype(np.int64))
         p = conductor_pieces(layers, stack, pairs, joins)

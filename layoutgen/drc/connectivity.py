@@ -121,6 +121,16 @@ def components(n: int, i: np.ndarray, j: np.ndarray) -> tuple[int, np.ndarray]:
     return int(count), comp.astype(np.int64)
 
 
+def overlapping_in(a: np.ndarray, b: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, np.ndarray]:
+    """`overlapping_pairs(a, b)` with an STRtree of `b` already made (a base's layer, queried by each
+    cell placing it): the same pairs, in no particular order."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    i, j = tree.query(a, predicate="intersects")
+    keep = ~shapely.touches(b[j], a[i])
+    return i[keep].astype(np.int64), j[keep].astype(np.int64)
+
+
 # Overlapping shape pairs (i, j) of two layers, by the layers' names: what the stack joins.
 LayerPairs = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
