@@ -153,8 +153,8 @@ class CellLayers:
         lab = self.flat.labels
         keys = np.asarray(lab.key)
         sel = (keys >> 16) == gds_layer if len(keys) else np.zeros(0, bool)
-        xy = np.asarray(lab.xy)[sel] * self.flat.dbu_um
-        return [(str(t), float(x), float(y)) for t, (x, y) in zip(np.asarray(lab.text)[sel], xy)]
+        xy = (np.asarray(lab.xy)[sel] * self.flat.dbu_um).tolist()
+        return [(str(t), x, y) for t, (x, y) in zip(np.asarray(lab.text)[sel].tolist(), xy)]
 
     def merged(self, name: str) -> Shapes:
         """The layer merged into disjoint shapes (µm), MARK areas left out when exempt."""
