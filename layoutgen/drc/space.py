@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import EPS_UM, acute_notches, closest_segments_many, facing_pairs, walls
+from .geometry import EPS_UM, acute_notches, closest_segments_measured, facing_pairs, walls
 from .merge import Shapes
 from .morph import GAP_REACH, MARGIN_UM, axis_parallel, channels, gap_candidates, narrow_gaps, rectangle_sides
 from .violation import Finding
@@ -35,9 +35,9 @@ def close_pairs(a: np.ndarray, b: np.ndarray, distance: float) -> tuple[np.ndarr
 
 def pair_findings(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, what: str, limit: float) -> list[Finding]:
     """A finding per pair (a[i], b[j]) with their closest edges as the marker (loop over violations)."""
-    d = shapely.distance(a[i], b[j])
-    edges = closest_segments_many(a[i], b[j])
-    return [Finding(f"{what} {dd:.4f} µm < {limit:g} µm", edges=e) for dd, e in zip(d, edges)]
+    d, edges = closest_segments_measured(a[i], b[j])
+    tail = f" µm < {limit:g} µm"
+    return [Finding(f"{what} {dd:.4f}{tail}", None, e) for dd, e in zip(d.tolist(), edges)]
 
 
 def check_space(shapes: Shapes, space: float) -> list[Finding]:
