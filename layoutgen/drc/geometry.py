@@ -366,13 +366,26 @@ def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float
     key = g.astype(np.float64) * span + (x0 - lo[:, 0].min())
     end = np.searchsorted(key, g.astype(np.float64) * span + (x1 - lo[:, 0].min()) + reach * (1 + RATIO_EPS) + LENGTH_EPS_UM, "right")
     count = np.maximum(end - np.arange(n) - 1, 0)
-    a = np.repeat(np.arange(n), count)
-    b = a + 1 + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
-    a, b = order[a], order[b]
-    keep = (group[a] == group[b]) & (lo[a, 1] <= hi[b, 1] + reach) & (lo[b, 1] <= hi[a, 1] + reach) \
-        & (lo[a, 0] <= hi[b, 0] + reach) & (lo[b, 0] <= hi[a, 0] + reach)
-    a, b = a[keep], b[keep]
-    return np.minimum(a, b), np.maximum(a, b)
+    # The candidates listed and tested a run of boxes at a time (about _SWEEP_CHUNK at once), so
+    # memory is bounded by the chunk, not by all candidates; the same pairs in the same order.
+    total = np.cumsum(count)
+    cuts = np.searchsorted(total, np.arange(_SWEEP_CHUNK, int(total[-1]), _SWEEP_CHUNK), "right")
+    out_a, out_b = [], []
+    for r0, r1 in zip(np.r_[0, cuts], np.r_[cuts, n]):
+        c = count[r0:r1]
+        a = np.repeat(np.arange(r0, r1), c)
+        b = a + 1 + (np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c))
+        a, b = order[a], order[b]
+        keep = (group[a] == group[b]) & (lo[a, 1] <= hi[b, 1] + reach) & (lo[b, 1] <= hi[a, 1] + reach) \
+            & (lo[a, 0] <= hi[b, 0] + reach) & (lo[b, 0] <= hi[a, 0] + reach)
+        a, b = a[keep], b[keep]
+        out_a.append(np.minimum(a, b))
+        out_b.append(np.maximum(a, b))
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
+# Candidate pairs `extent_pairs` lists at once.
+_SWEEP_CHUNK = 1 << 19
 
 
 def walls(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
