@@ -6,6 +6,8 @@ the loop is over violations (few).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 
@@ -351,11 +353,13 @@ def segment_distance(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndar
     return np.where(crossing, 0.0, dist)
 
 
-def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float,
+                 test: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) of boxes (lower-left `lo`, upper-right `hi`, (n, 2)) of one `group`
     whose extents come within `reach` of each other: a sweep along x in numpy (sorted by group,
     then left edge; each box meets the boxes after it that start before its right edge plus
-    `reach`), then the y extents compared."""
+    `reach`), then the y extents compared. `test` (optional, symmetric: a bool per pair): only the
+    pairs it keeps, tested chunk by chunk as the sweep lists them."""
     n = len(lo)
     if n < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -379,6 +383,9 @@ def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float
         keep = (group[a] == group[b]) & (lo[a, 1] <= hi[b, 1] + reach) & (lo[b, 1] <= hi[a, 1] + reach) \
             & (lo[a, 0] <= hi[b, 0] + reach) & (lo[b, 0] <= hi[a, 0] + reach)
         a, b = a[keep], b[keep]
+        if test is not None:
+            keep = test(a, b)
+            a, b = a[keep], b[keep]
         out_a.append(np.minimum(a, b))
         out_b.append(np.maximum(a, b))
     return np.concatenate(out_a), np.concatenate(out_b)
@@ -411,22 +418,25 @@ def facing_pairs(p0: np.ndarray, p1: np.ndarray, own: np.ndarray, normal: np.nda
     grown by `reach` (`extent_pairs`), facing and distance tested with numpy."""
     if len(p0) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach)
 
     def ahead(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # some of wall b lies outside wall a
         return np.maximum(np.einsum("ij,ij->i", p0[b] - p0[a], normal[a]),
                           np.einsum("ij,ij->i", p1[b] - p0[a], normal[a])) > EPS_UM
 
-    # Each test on the pairs the cheaper ones before it kept.
-    pick = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
-    i, j = i[pick], j[pick]
-    pick = ahead(i, j)
-    i, j = i[pick], j[pick]
-    pick = ahead(j, i)
-    i, j = i[pick], j[pick]
-    dist = segment_distance(p0[i], p1[i], p0[j], p1[j])
-    pick = dist <= reach
-    return i[pick], j[pick], dist[pick]
+    def facing(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        # Each test on the pairs the cheaper ones before it kept (symmetric in i and j).
+        out = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS       # at less than 90° to each other
+        k = np.flatnonzero(out)
+        out[k] = ahead(i[k], j[k])
+        k = k[out[k]]
+        out[k] = ahead(j[k], i[k])
+        k = k[out[k]]
+        out[k] = segment_distance(p0[i[k]], p1[i[k]], p0[j[k]], p1[j[k]]) <= reach
+        return out
+
+    # Tested as the sweep lists them, a chunk at a time (`extent_pairs`): memory bounded by the chunk.
+    i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach, facing)
+    return i, j, segment_distance(p0[i], p1[i], p0[j], p1[j])
 
 
 # A segment's buffer with quad_segs=4 holds every point within this share of its distance (its
