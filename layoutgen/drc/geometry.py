@@ -58,10 +58,19 @@ def _rectangles(polys: Polys) -> np.ndarray:
 
 
 def explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The non-empty polygons of each geometry, and the index of the geometry each came from."""
-    parts, idx = shapely.get_parts(geoms, return_index=True)
+    """The non-empty polygons of each geometry, and the index of the geometry each came from. A
+    polygon is its own part (the same object, not a copy: a layer's shapes that merge with nothing
+    are not held twice)."""
+    single = (shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
+    own = np.flatnonzero(single)
+    if len(own) == len(geoms):
+        return geoms.copy(), own
+    multi = np.flatnonzero(~single)
+    parts, idx = shapely.get_parts(geoms[multi], return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-    return parts[keep], idx[keep]
+    idx = np.concatenate([own, multi[idx[keep]]])
+    order = np.argsort(idx, kind="stable")                   # by geometry, a collection's parts in order
+    return np.concatenate([geoms[own], parts[keep]])[order], idx[order]
 
 
 def translate(geoms: np.ndarray, shifts: np.ndarray) -> np.ndarray:
