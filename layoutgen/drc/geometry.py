@@ -271,7 +271,7 @@ def _along_opposite_walls(pieces: np.ndarray, shape_of: np.ndarray, segs: np.nda
         # One key per (shape, line): rows of both tables labelled together.
         keys = np.concatenate([np.stack([shape_of[piece[e]], np.rint(p0[e, axis] * 1e6)], 1),
                                np.stack([wall_shape[w], np.rint(q0[w, axis] * 1e6)], 1)]).astype(np.int64)
-        label = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+        label = row_labels(keys)
         le, lw = label[:len(e)], label[len(e):]
         order = np.argsort(lw, kind="stable")
         lo = np.searchsorted(lw[order], le, "left")
@@ -286,6 +286,18 @@ def _along_opposite_walls(pieces: np.ndarray, shape_of: np.ndarray, segs: np.nda
         side = normal[w[wi[hit]], axis] > 0
         np.logical_or.at(flags, (piece[e[ei[hit]]], 2 * axis + side.astype(np.int64)), True)
     return (flags[:, 0] & flags[:, 1]) | (flags[:, 2] & flags[:, 3])
+
+
+def row_labels(keys: np.ndarray) -> np.ndarray:
+    """The rank of each row of an (n, 2) integer table among its distinct rows (what
+    `np.unique(keys, axis=0, return_inverse=True)` numbers them), from one lexsort: several times
+    faster than unique's sort of whole rows."""
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    sk = keys[order]
+    new = np.r_[True, (sk[1:] != sk[:-1]).any(axis=1)]
+    label = np.empty(len(keys), np.int64)
+    label[order] = np.cumsum(new) - 1
+    return label
 
 
 def _facing_by_contact(pieces: np.ndarray, shape_of: np.ndarray, segs: np.ndarray, normal: np.ndarray,
