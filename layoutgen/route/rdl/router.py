@@ -299,7 +299,7 @@ def _side_paths(
     curves = _channel_curves(job, escapes, pen, rules)
     band = _band(job, escapes, pen, reach, rules)
     try:
-        jog = jog_starts(band)
+        jog = jog_starts(band, _clearance(pen, rules))  # router9: a channel through the band when a jog cannot fit
     except BandBlocked as blocked:
         raise RoutingError(_blocked_message(job, escapes[blocked.index], blocked.reason)) from None
     out = []
@@ -309,7 +309,7 @@ def _side_paths(
         for row in range(depth - 1, -1, -1):
             local += curves[row].get(k, [])
         local = band_path(local, band.u0[k], band.u1[k], jog.h[k], jog.level[k],
-                          _pad_local(job.pads[e.pad], f.side, q)[1])
+                          _pad_local(job.pads[e.pad], f.side, q)[1], jog.stair(k))
         x, y = to_world(f.side, [p[0] for p in local], [p[1] for p in local])
         out.append([(snap(float(a), rules.grid), snap(float(b), rules.grid)) for a, b in zip(x, y)])
     return out
