@@ -106,14 +106,15 @@ def band_stairs(band: Band, clear: Clearance, blocked: BandBlocked) -> tuple[Cur
     """
     low = snap_up(float(np.max(band.ball_v)) + band.ball_reach, band.quantum) if len(band.ball_v) else \
         float(np.min(band.floor))
-    own = np.where(band.own_ball >= 0, np.maximum(low, [snap_up(float(f) + band.own_clear, band.quantum) for f in band.floor]), low)
+    clear_own = [snap_up(float(f) + band.own_clear, band.quantum) for f in band.floor]
+    own = np.where(band.own_ball >= 0, np.maximum(low, clear_own), low)
     ceiling = snap_down(min(float(np.min(band.pad_bottom)), float(np.min(band.top))), band.quantum)
     floor = Floor(low, low, np.inf, np.zeros(len(band.u0), dtype=bool), own)
     try:
         return tuple(channel_curves(band.u0, band.u1, floor, ceiling, clear))
     except ChannelFull as full:
-        raise BandBlocked(blocked.index, f"{blocked.reason}; drawn as a channel from {low:.1f} to {ceiling:.1f} µm, "
-                          f"the band would need {full.needed:.1f} µm for the trace to pad "
+        raise BandBlocked(blocked.index, f"{blocked.reason}; drawn as a channel, the band would need "
+                          f"{full.needed:.1f} µm of its {ceiling - low:.1f} µm for the trace to pad "
                           f"{band.pad_names[full.index]}") from None
 
 
