@@ -138,7 +138,7 @@ def timed(label: str, die, repeat: int, target: float) -> bool:
         print(f"{label}: 0/{len(die.pads)} nets, refused after {wall:.3f} s wall / {cpu:.3f} s CPU "
               f"(target < {target:g} s), peak {peak / 2**20:.1f} MiB traced: {e}")
         return False
-    first = time.perf_counter() - start
+    first, first_cpu = time.perf_counter() - start, time.process_time() - start_cpu
     times, cpu = [], []
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -153,7 +153,7 @@ def timed(label: str, die, repeat: int, target: float) -> bool:
     median_t = statistics.median(times) if times else first
     print(f"{label}: {len(routing.routes)}/{len(die.pads)} nets ({routing.router} router), length/octilinear "
           f"{length / bound:.3f}, space smallest {space:.2f} / median {median:.2f} µm (rule {die.rules.space:g}), "
-          f"first {first:.3f} s, median of {len(times)} {median_t:.3f} s wall / "
+          f"first {first:.3f} s wall / {first_cpu:.3f} s CPU, median of {len(times)} {median_t:.3f} s wall / "
           f"{statistics.median(cpu) if cpu else float('nan'):.3f} s CPU (target < {target:g} s), "
           f"peak {peak / 2**20:.1f} MiB traced")
     return len(routing.routes) == len(die.pads) and median_t < target
@@ -178,7 +178,8 @@ def main() -> int:
                             landing_um=18.0, pad_inset_um=40.0, rules=fine), max(0, args.repeat - 2), 10.0)
     big = example_die(6800.0, 32, 32, 200.0, pads_per_side=250, pad_pitch_um=25.0, capture_um=110.0,
                       landing_um=18.0, pad_inset_um=40.0, rules=fine)
-    ok &= timed("6.8 mm die, 32 x 32 @ 200 um, 1000 pads (5/5 um, 110 um capture)", big, max(0, args.repeat - 2), 10.0)
+    ok &= timed("6.8 mm die, 32 x 32 @ 200 um, 1000 pads at 25 um (5/5 um, 110 um capture; band as a channel)",
+                big, max(0, args.repeat - 2), 10.0)
     print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0:.0f} MiB")
     return 0 if ok else 1
 

@@ -459,10 +459,11 @@ def test_a_pad_reaching_past_the_keep_in_is_landed_on():
 
 
 def dense_corner_die() -> Die:
-    """5.2 mm die, full 24 × 24 array at 200 µm (5/5 µm, 110 µm capture pads), 140 pads a side at
-    33 µm spanning the array: the 1,000-pad die's situation twelve rings deep instead of sixteen."""
+    """4.4 mm die, full 20 × 20 array at 200 µm (5/5 µm, 110 µm capture pads), 97 pads a side at
+    42 µm reaching past the corner balls: the 1,000-pad die's corner situation ten rings deep
+    instead of sixteen (the smallest full array found whose first plan overflows a corner channel)."""
     rules = RouteRules(width=5.0, space=5.0, grid=GRID, teardrop_max_fraction=0.5, pitch=200.0)
-    return example_die(5200.0, 24, 24, 200.0, pads_per_side=140, pad_pitch_um=33.0, capture_um=110.0,
+    return example_die(4400.0, 20, 20, 200.0, pads_per_side=97, pad_pitch_um=42.0, capture_um=110.0,
                        landing_um=18.0, pad_inset_um=40.0, rules=rules)
 
 
@@ -475,9 +476,65 @@ def test_corner_channels_of_a_dense_array_are_relieved_and_route_drc_clean(monke
     die = dense_corner_die()
     with monkeypatch.context() as m:
         m.setattr(ring_router, "relieve_channels", lambda job, plan, overflow: plan)
+        m.setattr(ring_router, "MAX_DRAWN", 1)  # the cheapest plan is the one that overflows
         with pytest.raises(RoutingError, match=r"the channel between ring \d+ and ring \d+ is full"):
             ring_router._ring_route(die.pads, die.balls, die.keepin, die.rules, "auto")
     # with each channel's sideways traffic limited (towards the corners, from the deepest ring out)
+    relieved = []
+    original = ring_router.relieve_channels
+
+    def spy(job, plan, overflow):
+        out = original(job, plan, overflow)
+        relieved.append(out is not plan and out.escapes != plan.escapes)
+        return out
+
+    monkeypatch.setattr(ring_router, "relieve_channels", spy)
     routing = route(die.pads, die.balls, die.keepin, die.rules)
-    assert routing.router == "ring" and len(routing.routes) == 560
+    assert relieved and all(relieved), "every overflowing side was planned again"
+    assert routing.router == "ring" and len(routing.routes) == 388
+    assert_drc_clean(routing, die)
+
+
+def shallow_band_die() -> Die:
+    """2.56 mm die, full 12 × 12 array at 200 µm (5/5 µm, 110 µm capture pads), 34 pads a side at
+    30 µm whose row sits 131 µm above the outer ball centres: some traces must move sideways
+    farther than one 45° jog can rise between the outer balls and the pads."""
+    rules = RouteRules(width=5.0, space=5.0, grid=GRID, teardrop_max_fraction=0.5, pitch=200.0)
+    return example_die(2560.0, 12, 12, 200.0, pads_per_side=34, pad_pitch_um=30.0, capture_um=110.0,
+                       landing_um=18.0, pad_inset_um=40.0, rules=rules)
+
+
+def test_a_band_too_shallow_for_one_jog_is_drawn_as_a_channel_drc_clean(monkeypatch):
+    # route() tries this only after the lattice router (which routes this small die, slowly); the ring
+    # router is called directly, as route() calls it last
+    import layoutgen.route.rdl.router as ring_router
+    from layoutgen.route.rdl.band import BandBlocked, jog_starts
+
+    die = shallow_band_die()
+    with pytest.raises(RoutingError, match=r"fan-out band too short"):
+        ring_router._ring_route(die.pads, die.balls, die.keepin, die.rules, "auto")
+    bands = []
+
+    def spy(band, clear=None):
+        jog = jog_starts(band, clear)
+        bands.append((band, jog))
+        return jog
+
+    monkeypatch.setattr(ring_router, "jog_starts", spy)
+    routing = ring_router._ring_route(die.pads, die.balls, die.keepin, die.rules, "auto", stairs=True)
+    assert routing.router == "ring" and len(routing.routes) == 136
+    stairs = [(band, jog) for band, jog in bands if jog.stairs is not None]
+    assert stairs, "some side's band is drawn as a channel"
+    for band, jog in stairs:
+        with pytest.raises(BandBlocked):
+            jog_starts(band)  # one 45° jog per trace does not fit
+        height = float(np.min(band.top) - np.max(band.floor))
+        assert float(np.max(np.abs(band.u1 - band.u0))) > height  # a move no single 45° jog in the band makes
+        for u0, u1, stair in zip(band.u0, band.u1, jog.stairs):
+            if abs(u1 - u0) < 1e-9:
+                assert stair == []
+                continue
+            us, vs = np.array(stair).T
+            assert us[0] == pytest.approx(u0) and us[-1] == pytest.approx(u1)
+            assert vs.min() >= float(np.max(band.floor)) and vs.max() <= float(np.min(band.top))
     assert_drc_clean(routing, die)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...units import LENGTH_EPS_UM, PARALLEL_EPS, snap_down, snap_up
+from .channel import ChannelFull, Clearance, Curve, Floor, channel_curves
 from .geometry import SQRT2
 
 
@@ -62,20 +63,59 @@ class Band:
 
 @dataclass(frozen=True)
 class Jog:
-    """Where a trace starts its 45° jog (h) and, if the jog is flattened, the v it runs flat at."""
+    """Where a trace starts its 45° jog (h) and, if the jog is flattened, the v it runs flat at;
+    or, when the band is drawn as a channel, every trace's staircase (`stairs`, else None)."""
 
     h: np.ndarray
     level: np.ndarray
+    stairs: tuple[Curve, ...] | None = None
+
+    def stair(self, k: int) -> Curve | None:
+        """Trace k's staircase through the band drawn as a channel (None: drawn by its jog)."""
+        return None if self.stairs is None else self.stairs[k]
 
 
-def jog_starts(band: Band) -> Jog:
-    """Jog start of every trace (NaN for traces that run straight) and flat levels (NaN: none)."""
+def jog_starts(band: Band, clear: Clearance | None = None) -> Jog:
+    """Jog start of every trace (NaN for traces that run straight) and flat levels (NaN: none).
+
+    When one jog per trace does not fit and `clear` (the octagon a centreline keeps out of around
+    another net's) is given, the band is drawn as a channel instead; BandBlocked when neither fits.
+    """
     h = np.full(len(band.u0), np.nan)
     level = np.full(len(band.u0), np.nan)
-    for mirror, moving in ((False, band.u1 > band.u0), (True, band.u1 < band.u0)):
-        hh, ll = _forward(band, mirror)
-        h[moving], level[moving] = hh[moving], ll[moving]
+    try:
+        for mirror, moving in ((False, band.u1 > band.u0), (True, band.u1 < band.u0)):
+            hh, ll = _forward(band, mirror)
+            h[moving], level[moving] = hh[moving], ll[moving]
+    except BandBlocked as blocked:
+        if clear is None:
+            raise
+        return Jog(h, level, band_stairs(band, clear, blocked))
     return Jog(h, level)
+
+
+def band_stairs(band: Band, clear: Clearance, blocked: BandBlocked) -> tuple[Curve, ...]:
+    """Every trace's staircase through the band drawn as a channel (empty: straight up), or
+    `blocked` raised again, its reason extended by the levels the channel lacks.
+
+    Floor: a centreline running over the outer row keeps its clearance from every outer ball's
+    metal, teardrops included (`ball_reach` above the row), which also leaves a trace from its own
+    outer ball room for its teardrop and for the bend above it. Ceiling: the lowest clearance line
+    of the side's pads, so a run under any pad keeps the space, and the rise into its own pad
+    bends at least the jog clearance below it.
+    """
+    low = snap_up(float(np.max(band.ball_v)) + band.ball_reach, band.quantum) if len(band.ball_v) else \
+        float(np.min(band.floor))
+    clear_own = [snap_up(float(f) + band.own_clear, band.quantum) for f in band.floor]
+    own = np.where(band.own_ball >= 0, np.maximum(low, clear_own), low)
+    ceiling = snap_down(min(float(np.min(band.pad_bottom)), float(np.min(band.top))), band.quantum)
+    floor = Floor(low, low, np.inf, np.zeros(len(band.u0), dtype=bool), own)
+    try:
+        return tuple(channel_curves(band.u0, band.u1, floor, ceiling, clear))
+    except ChannelFull as full:
+        raise BandBlocked(blocked.index, f"{blocked.reason}; drawn as a channel, the band would need "
+                          f"{full.needed:.1f} µm of its {ceiling - low:.1f} µm for the trace to pad "
+                          f"{band.pad_names[full.index]}") from None
 
 
 def _forward(band: Band, mirror: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -190,11 +230,15 @@ def _orig(order: np.ndarray, i: int) -> int:
 
 
 def band_path(
-    start: list[tuple[float, float]], u0: float, u1: float, h: float, level: float, pad_v: float
+    start: list[tuple[float, float]], u0: float, u1: float, h: float, level: float, pad_v: float,
+    stair: Curve | None = None,
 ) -> list[tuple[float, float]]:
-    """Local centreline: the escape start, the jog (if any, flat at `level` unless NaN), the pad."""
+    """Local centreline: the escape start, the jog (if any, flat at `level` unless NaN) or the
+    staircase through the band drawn as a channel (`stair`), the pad."""
     pts = list(start)
-    if not math.isnan(h) and u1 != u0:
+    if stair is not None:
+        pts += stair
+    elif not math.isnan(h) and u1 != u0:
         if math.isnan(level):
             pts += [(u0, h), (u1, h + abs(u1 - u0))]
         else:

@@ -93,6 +93,11 @@ def route(
     except RoutingError as error:
         if ring_error is not None and "carry only" in str(ring_error):
             raise ring_error from None  # the ring count is the clearer reason when the array is over capacity
+        if ring_error is not None:  # last resort: the ring router with its fan-out band drawn as a channel
+            try:
+                return _ring_route(pads, balls, keepin, rules, mode, stairs=True)
+            except RoutingError:
+                pass
         if ring_error is not None and isinstance(error, LatticeFull):
             raise RoutingError(f"{ring_error}; the lattice router cannot take it either: {error}") from None
         raise
@@ -131,8 +136,10 @@ def _ring_route(
     keepin: shapely.Polygon,
     rules: RouteRules,
     mode: str,
+    stairs: bool = False,
 ) -> Routing:
-    """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band."""
+    """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band (`stairs`: drawn
+    as a channel where one jog per trace cannot fit)."""
     grid = infer_grid(balls, rules.pitch)
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
@@ -149,7 +156,7 @@ def _ring_route(
                    candidates[0], ball_r,
                    max(ball_r, max(teardrop_reach(b, rules) for b in balls)),
                    _side_facts(grid, pads, pad_side, rules, pen),
-                   max(teardrop_run(b, rules) for b in balls))
+                   max(teardrop_run(b, rules) for b in balls), stairs)
     errors, tried, memo = [], set(), {}
     for slack in (1.0, 4.0):   # the cheapest plan first (strict bound); the runners-up only if it fails to draw
         for n, cand, plans in _ranked_plans(ctx, candidates, slack, memo)[:MAX_DRAWN]:
@@ -182,6 +189,7 @@ class _Context:
     reach: float  # farthest an outer ball's metal (with teardrop) reaches from its centre
     sides: tuple  # per side: frame, pad indices in order, their local u, band room (µm)
     teardrop_run: float  # straight run from a ball centre a full teardrop needs
+    stairs: bool = False  # the fan-out band drawn as a channel where one jog per trace cannot fit
 
 
 def _side_job(ctx: _Context, side: int, sector: np.ndarray) -> SideJob:
@@ -300,12 +308,12 @@ def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
     for side, plan in enumerate(plans):
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
         try:
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo)
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs)
         except RoutingError:  # a channel overflows as drawn: plan the side again with its sideways traffic limited
             clear = _clearance(ctx.pen, ctx.rules)
             plan = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
                 job, *c, ctx.pen, ctx.rules, clear), clear))
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo)
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs)
         for escape, path in zip(plan.escapes, drawn):
             paths[escape.pad] = (escape.ball, path)
     return _assemble(ctx.pads, ctx.balls, paths)
@@ -337,7 +345,8 @@ def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules
 
 
 def _side_paths(
-    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, memo: dict
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, memo: dict,
+    stairs: bool = False,
 ) -> list[list[tuple[float, float]]]:
     """World centrelines (ball → pad) of one side's escapes. They are drawn in the side's frame,
     where another side of the same drawing (`memo`: its centrelines by `_drawing_key`) may have
@@ -347,7 +356,7 @@ def _side_paths(
     key = _drawing_key(job, escapes, pen, rules)
     local = memo.get(key)
     if local is None:
-        local = memo[key] = _local_paths(job, escapes, pen, reach, rules)
+        local = memo[key] = _local_paths(job, escapes, pen, reach, rules, stairs)
     out = []
     for pts in local:
         x, y = to_world(job.frame.side, [p[0] for p in pts], [p[1] for p in pts])
@@ -371,14 +380,14 @@ def _drawing_key(job: SideJob, escapes: list[Escape], pen: Pen, rules: RouteRule
 
 
 def _local_paths(
-    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, stairs: bool = False
 ) -> list[list[tuple[float, float]]]:
     """Local centrelines (ball → pad, in the side's frame) of one side's escapes."""
     f, q = job.frame, 2.0 * rules.grid
     curves = _channel_curves(job, escapes, pen, rules)
     band = _band(job, escapes, pen, reach, rules)
     try:
-        jog = jog_starts(band)
+        jog = jog_starts(band, _clearance(pen, rules) if stairs else None)
     except BandBlocked as blocked:
         raise RoutingError(_blocked_message(job, escapes[blocked.index], blocked.reason)) from None
     out = []
@@ -388,7 +397,7 @@ def _local_paths(
         for row in range(depth - 1, -1, -1):
             local += curves[row].get(k, [])
         out.append(band_path(local, band.u0[k], band.u1[k], jog.h[k], jog.level[k],
-                             _pad_local(job.pads[e.pad], f.side, q)[1]))
+                             _pad_local(job.pads[e.pad], f.side, q)[1], jog.stair(k)))
     return out
 
 
