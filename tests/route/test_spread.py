@@ -77,3 +77,24 @@ def test_spreading_a_spread_routing_changes_little_and_stays_clean(die_and_routi
     again = checked(spread(spread_on, die.pads, die.keepin, die.rules), die.pads, die.keepin, die.rules)
     assert nearest_space(again, die).min() >= die.rules.space - 1e-6
     assert sum(r.length_um for r in again.routes) <= sum(r.length_um for r in spread_on.routes) * (1 + LONGER) + 1e-6
+
+
+def test_spreading_shortens_no_axis_run_beside_a_45_degree_run_below_the_pens_corner_reach(die_and_routings):
+    # shorter, the pens' chamfered corners at its two bends overlap: the merged outline skips the run
+    from layoutgen.route.rdl.geometry import pen_for
+
+    die, bundled, spread_on = die_and_routings
+    pen = pen_for(die.rules.width, die.rules.grid)
+    checked_runs = 0
+    for old, new in zip(bundled.routes, spread_on.routes):
+        a, b = np.diff(np.array(old.path), axis=0), np.diff(np.array(new.path), axis=0)
+        assert a.shape == b.shape  # spreading slides runs, it adds and drops no bend
+        diagonal = (np.abs(b[:, 0]) > 1e-9) & (np.abs(b[:, 1]) > 1e-9)
+        for k in range(len(b)):
+            beside = (k > 0 and diagonal[k - 1]) or (k + 1 < len(b) and diagonal[k + 1])
+            if diagonal[k] or not beside:
+                continue
+            checked_runs += 1
+            before, after = float(np.hypot(*a[k])), float(np.hypot(*b[k]))
+            assert after >= min(before, pen.a + pen.t) - 1e-6, (new.pad, k, before, after)
+    assert checked_runs >= 20

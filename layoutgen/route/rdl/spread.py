@@ -215,6 +215,7 @@ class _Job:
     own_ball: np.ndarray  # per route: index into fixed of its ball
     own_drop: np.ndarray  # per route: index into fixed of its teardrop (−1 none)
     clear: np.ndarray  # per route: how far an end run's bend keeps from its own pad or ball
+    shortest: np.ndarray  # per route: its pen's corner reach a + t, the shortest an axis run beside a 45° run may get (µm)
     ball_min: np.ndarray  # per route: shortest its last run may get (µm)
     unit: float  # the sliding step
     budget: np.ndarray  # per route: how much longer it may still get (µm)
@@ -235,19 +236,20 @@ class _Job:
                 centres.append((t.x, t.y))
                 fixed_net.append(nid[net] if net is not None else -1)
         own_drop = np.full(len(routes), -1)
-        pen_h, clear, ball_min = [], [], []
+        pen_h, clear, ball_min, shortest = [], [], [], []
         used = sorted({r.ball for r in routes if r.ball in balls})
         r_in = dict(zip(used, inscribed_radii([balls[b] for b in used]).tolist()))  # each ball's once
         corners = []
         by_width = {}  # per trace width: its pen's supports and corner reach, and the rules at that width
         for w in {r.width or rules.width for r in routes}:
             pen = pen_for(w, rules.grid)
-            by_width[w] = (support(pen.outline), math.hypot(pen.a, pen.t), replace(rules, width=w))
+            by_width[w] = (support(pen.outline), math.hypot(pen.a, pen.t), replace(rules, width=w), pen.a + pen.t)
         space_of = {n: rules.for_net(n)[1] for n in {r.net for r in routes}}
         for k, r in enumerate(routes):
             w = r.width or rules.width
-            h, corner, wr = by_width[w]
+            h, corner, wr, least = by_width[w]
             pen_h.append(h)
+            shortest.append(least)
             clear.append(space_of[r.net] + corner)
             ball = balls.get(r.ball)
             if ball is not None and r.teardrop:
@@ -282,6 +284,7 @@ class _Job:
             own_ball=np.array([index.get(("ball", r.ball), -1) for r in routes]),
             own_drop=own_drop,
             clear=np.array(clear),
+            shortest=np.array(shortest),
             ball_min=np.array(ball_min),
             unit=unit,
             budget=np.array([LONGER * r.length_um for r in routes], dtype=float),
@@ -377,8 +380,11 @@ class _Job:
         c_run = ((c2[:, None] * d2 - c1[:, None] * d0) * d1).sum(1) / (d1 * d1).sum(1)
         n0, n1, n2 = (np.hypot(x[:, 0], x[:, 1]) for x in (d0, d1, d2))
         grow = c1 * n0 + c_run * n1 - c2 * n2  # the trace's length change per step
+        # the directions of the runs beyond the neighbours (0, 0 past the trace's ends)
+        far0 = np.where((seg >= 2)[:, None], sg.dirs[np.maximum(k - 2, 0)], 0.0)
+        far2 = np.where((seg + 2 < sg.count[k])[:, None], sg.dirs[np.minimum(k + 2, len(sg.dirs) - 1)], 0.0)
         return _Movers(route, seg, d0, d1, d2, l0, l1, l2, a, b, first, last, c1, c2, c_run, grow,
-                       sg.a[k - 1], sg.b[k + 1])
+                       sg.a[k - 1], sg.b[k + 1], far0, far2)
 
     def _corners(self, mv: "_Movers", which: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The run's two bends after k steps (on the grid)."""
@@ -434,7 +440,18 @@ class _Job:
         kk = k.astype(float)
         l0 = mv.l0 + kk * mv.c1
         l2 = mv.l2 - kk * mv.c2
-        ok = (mv.l1 + kk * mv.c_run > 1e-6) & (l0 > 1e-6) & (l2 > 1e-6)
+        l1 = mv.l1 + kk * mv.c_run
+        ok = (l1 > 1e-6) & (l0 > 1e-6) & (l2 > 1e-6)
+        # an axis run beside a 45° run that gets shorter keeps at least the pen's corner reach a + t
+        # (or its old length, if shorter): shorter, the chamfered corners of the pens at its two bends
+        # overlap and the 45° run's edge meets the run beyond it directly, a corner the snapped merge
+        # with a teardrop or a notch fill beside it turns into an edge off 0/45/90°
+        least = self.shortest[mv.route]
+        for new, old, d, n1, n2 in ((l0, mv.l0, mv.d0, mv.far0, mv.d1), (l1, mv.l1, mv.d1, mv.d0, mv.d2),
+                                    (l2, mv.l2, mv.d2, mv.d1, mv.far2)):
+            axis = (d[:, 0] == 0) | (d[:, 1] == 0)
+            beside = (np.abs(n1).sum(1) == 2) | (np.abs(n2).sum(1) == 2)
+            ok &= ~(axis & beside) | (new >= np.minimum(least, old) - 1e-9)
         a2, b2 = self._corners(mv, np.arange(len(mv.route)), k)
         fx = self.fixed
         for end, short, corner, own in ((mv.first, l0 < mv.l0 - 1e-9, a2, self.own_pad),
@@ -544,6 +561,8 @@ class _Movers:
     grow: np.ndarray
     before: np.ndarray  # the far end of the run before it
     after: np.ndarray  # the far end of the run after it
+    far0: np.ndarray  # direction of the run before the run before it (0, 0 none)
+    far2: np.ndarray  # direction of the run after the run after it (0, 0 none)
 
 
 @dataclass(frozen=True)
