@@ -80,10 +80,10 @@ def route(
                        tuple(b.name for b in balls if not b.net))
     if mode == "explicit":
         _check_cuts(pads, balls, rules)
-    ring_error = None
+    ring_error, cache = None, {}  # `cache`: what the ring router's stairs pass can reuse of its first pass
     if _ring_suits(pads, balls, rules, mode):
         try:
-            return _ring_route(pads, balls, keepin, rules, mode)  # checked there, candidate by candidate
+            return _ring_route(pads, balls, keepin, rules, mode, cache=cache)  # checked there, candidate by candidate
         except RoutingError as error:  # the lattice router takes what the ring router cannot draw
             if "carry only" in str(error):
                 raise  # the array's rings cannot pass its inner nets: no router can (counted before routing)
@@ -95,7 +95,7 @@ def route(
             raise ring_error from None  # the ring count is the clearer reason when the array is over capacity
         if ring_error is not None:  # last resort: the ring router with its fan-out band drawn as a channel
             try:
-                return _ring_route(pads, balls, keepin, rules, mode, stairs=True)
+                return _ring_route(pads, balls, keepin, rules, mode, stairs=True, cache=cache)
             except RoutingError:
                 pass
         if ring_error is not None and isinstance(error, LatticeFull):
@@ -137,9 +137,11 @@ def _ring_route(
     rules: RouteRules,
     mode: str,
     stairs: bool = False,
+    cache: dict | None = None,
 ) -> Routing:
     """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band (`stairs`: drawn
-    as a channel where one jog per trace cannot fit)."""
+    as a channel where one jog per trace cannot fit). `cache` keeps what does not depend on `stairs`
+    (side plans, relieved plans, channel curves) for another pass over the same job."""
     grid = infer_grid(balls, rules.pitch)
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
@@ -157,14 +159,15 @@ def _ring_route(
                    max(ball_r, max(teardrop_reach(b, rules) for b in balls)),
                    _side_facts(grid, pads, pad_side, rules, pen),
                    max(teardrop_run(b, rules) for b in balls), stairs)
-    errors, tried, memo = [], set(), {}
+    cache = {} if cache is None else cache
+    errors, tried, memo = [], set(), cache.setdefault("plans", {})
     for slack in (1.0, 4.0):   # the cheapest plan first (strict bound); the runners-up only if it fails to draw
         for n, cand, plans in _ranked_plans(ctx, candidates, slack, memo)[:MAX_DRAWN]:
             if n in tried:
                 continue
             tried.add(n)
             try:
-                return spread_checked(_draw(cand, plans), pads, keepin, rules)
+                return spread_checked(_draw(cand, plans, cache), pads, keepin, rules)
             except RoutingError as error:
                 errors.append(error)
             if len(tried) >= MAX_DRAWN:
@@ -302,18 +305,23 @@ def _renumbered(seen: tuple[SideJob, SidePlan], job: SideJob) -> SidePlan:
     return SidePlan(tuple(Escape(pad[e.pad], ball[e.ball], e.stops) for e in plan.escapes), plan.cost)
 
 
-def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
-    """Centrelines of every planned escape, assembled into a Routing."""
+def _draw(ctx: _Context, plans: list[SidePlan], cache: dict) -> Routing:
+    """Centrelines of every planned escape, assembled into a Routing (`cache`: relieved plans and
+    channel curves of earlier drawings of the same job, which do not depend on `ctx.stairs`)."""
     paths, memo = {}, {}
+    relieved, curves = cache.setdefault("relieved", {}), cache.setdefault("curves", {})
     for side, plan in enumerate(plans):
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
         try:
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs)
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs, curves)
         except RoutingError:  # a channel overflows as drawn: plan the side again with its sideways traffic limited
-            clear = _clearance(ctx.pen, ctx.rules)
-            plan = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
-                job, *c, ctx.pen, ctx.rules, clear), clear))
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs)
+            key = (side, ctx.ball_side.tobytes(), plan)  # the job is the side of this sector cut
+            if key not in relieved:
+                clear = _clearance(ctx.pen, ctx.rules)
+                relieved[key] = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
+                    job, *c, ctx.pen, ctx.rules, clear), clear))
+            plan = relieved[key]
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs, curves)
         for escape, path in zip(plan.escapes, drawn):
             paths[escape.pad] = (escape.ball, path)
     return _assemble(ctx.pads, ctx.balls, paths)
@@ -346,17 +354,30 @@ def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules
 
 def _side_paths(
     job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, memo: dict,
-    stairs: bool = False,
+    stairs: bool = False, curves: dict | None = None,
 ) -> list[list[tuple[float, float]]]:
     """World centrelines (ball → pad) of one side's escapes. They are drawn in the side's frame,
     where another side of the same drawing (`memo`: its centrelines by `_drawing_key`) may have
-    drawn the same ones already (the sides of a symmetric floorplan)."""
+    drawn the same ones already (the sides of a symmetric floorplan), and an earlier drawing
+    (`curves`: channel curves, or the error, by `_drawing_key`) the same channels."""
     if not escapes:
         return []
     key = _drawing_key(job, escapes, pen, rules)
     local = memo.get(key)
     if local is None:
-        local = memo[key] = _local_paths(job, escapes, pen, reach, rules, stairs)
+        side_key = (job.frame.side, key)  # per side: a channel's error names this side's pads
+        if curves is None or side_key not in curves:
+            try:
+                found = _channel_curves(job, escapes, pen, rules)
+            except RoutingError as error:
+                found = error
+            if curves is not None:
+                curves[side_key] = found
+        else:
+            found = curves[side_key]
+        if isinstance(found, RoutingError):
+            raise found
+        local = memo[key] = _local_paths(job, escapes, pen, reach, rules, stairs, found)
     out = []
     for pts in local:
         x, y = to_world(job.frame.side, [p[0] for p in pts], [p[1] for p in pts])
@@ -380,11 +401,13 @@ def _drawing_key(job: SideJob, escapes: list[Escape], pen: Pen, rules: RouteRule
 
 
 def _local_paths(
-    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, stairs: bool = False
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, stairs: bool = False,
+    curves: dict | None = None,
 ) -> list[list[tuple[float, float]]]:
-    """Local centrelines (ball → pad, in the side's frame) of one side's escapes."""
+    """Local centrelines (ball → pad, in the side's frame) of one side's escapes (`curves`: its
+    `_channel_curves`, when known)."""
     f, q = job.frame, 2.0 * rules.grid
-    curves = _channel_curves(job, escapes, pen, rules)
+    curves = _channel_curves(job, escapes, pen, rules) if curves is None else curves
     band = _band(job, escapes, pen, reach, rules)
     try:
         jog = jog_starts(band, _clearance(pen, rules) if stairs else None)
