@@ -92,7 +92,10 @@ from .waivers import Waiver, apply_waivers, load_waivers
 # per-polygon kinds): checked tile by tile. Density is summed over tiles; the rest runs whole.
 LOCAL_KINDS = kinds_of("local") | kinds_of("whole") | kinds_of("polygon")
 HALO_MARGIN_UM = 1.0
-# `tiles="auto"`: about this many drawn polygons per tile, at least 4 tiles per worker.
+# `tiles="auto"`: TILES_PER_WORKER tiles per worker (a worker's share in few tasks, and a second
+# one to even out the load), more when a tile would hold over AUTO_POLYS_PER_TILE drawn polygons
+# (a worker's memory bounded by its tile).
+TILES_PER_WORKER = 2
 AUTO_POLYS_PER_TILE = 25_000
 
 
@@ -131,16 +134,20 @@ class TileGrid:
 
 def plan_grid(bounds: tuple[int, int, int, int], n_polys: int, halo_dbu: int, workers: int,
               tile_um: float | None, dbu_um: float) -> TileGrid:
-    """The tile grid over `bounds` (dbu): tiles of `tile_um`, or (auto) about AUTO_POLYS_PER_TILE
-    polygons and at least 4 per worker, never narrower than 4 halos (any side is exact; small
-    ones repeat work in the halos)."""
+    """The tile grid over `bounds` (dbu): tiles of `tile_um`, or (auto) TILES_PER_WORKER per
+    worker, more when a tile would hold over AUTO_POLYS_PER_TILE polygons, laid out nx × ny to
+    the layout's aspect so that the tiles (and the workers' shares) are alike, never narrower
+    than 4 halos (any side is exact; small ones repeat work in the halos)."""
     x0, y0, x1, y1 = bounds
     w, h = max(x1 - x0, 1), max(y1 - y0, 1)
     if tile_um is not None:
         side = max(round(tile_um / dbu_um), 1)
     else:
-        count = max(4 * workers, math.ceil(n_polys / AUTO_POLYS_PER_TILE), 1)
-        side = max(math.ceil(math.sqrt(w * h / count)), 4 * halo_dbu, 1)
+        count = max(TILES_PER_WORKER * workers, math.ceil(n_polys / AUTO_POLYS_PER_TILE), 1)
+        nx = max(1, min(count, round(math.sqrt(count * w / h))))
+        ny = math.ceil(count / nx)
+        # the cores span one unit past the extent (a shape on its upper edge lies in a core)
+        side = max(math.ceil((w + 1) / nx), math.ceil((h + 1) / ny), 4 * halo_dbu, 1)
     return TileGrid(x0, y0, side, max(1, math.ceil((w + 1) / side)), max(1, math.ceil((h + 1) / side)))
 
 
