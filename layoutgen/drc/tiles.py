@@ -13,6 +13,14 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   distance of the local rules, plus a margin) of the tile's core: per layer the worker reads
   the core grown by the halo, grown again to hold those shapes whole, and the MARK shapes
   around them. The deck's local rules run on the view with the ordinary engine.
+- One pass (`one_pass_tile`), when the deck has no density rule: each tile reads its core
+  grown by the halo, joins what it read into touching groups per layer and reads on around each
+  group near the core that has a polygon not strictly inside what was read (the polygons
+  touching its extent grown by its size, `read.region_more`), until every group near the core is
+  whole; the groups that come nowhere near are dropped and the local rules run on the rest. The
+  view holds every merged shape near the core whole, as the two passes below give it, in one
+  task per tile. A tile that meets a wafer-size shape of a windowed layer (below) hands the
+  layout to the two passes.
 - Wafer-size shapes (a plating network of 500,000 vertices; `read_boxes`) are not read whole
   when every rule on their layer is of a kind that only looks near its findings (width, space,
   separation, overlap, grid, density: `WINDOW_KINDS`): each tile reads the layer's polygons
