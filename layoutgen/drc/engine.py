@@ -40,7 +40,13 @@ def select_rules(pdk: Pdk, names: Iterable[str] | None) -> list[Rule]:
     """The deck's rules, or only those named (a DrcError names an unknown one)."""
     if names is None:
         return list(pdk.rules)
+    if isinstance(names, str):
+        raise DrcError(f"rules={names!r}: give a list of rule names, e.g. [{names!r}], not one string")
     wanted = list(names)
+    odd = [n for n in wanted if not isinstance(n, str)]
+    if odd:
+        raise DrcError(f"rules: {odd[0]!r} is a {type(odd[0]).__name__}, not a rule name; "
+                       f"name the deck's rules (rules: {', '.join(r.name for r in pdk.rules)})")
     known = {r.name: r for r in pdk.rules}
     missing = [n for n in wanted if n not in known]
     if missing:

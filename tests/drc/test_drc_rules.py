@@ -146,11 +146,22 @@ def test_bad_input_raises_drc_errors_naming_what(tmp_path):
         run_drc(die, pdk, top="NOPE")
     with pytest.raises(DrcError, match="no rule XX"):
         run_drc(die, pdk, rules=["XX"])
+    with pytest.raises(DrcError, match="not one string"):
+        run_drc(die, pdk, rules="RDL.W.1")
+    with pytest.raises(DrcError, match="is a Rule, not a rule name.*RDL.W.1"):
+        run_drc(die, pdk, rules=[pdk.rules[0]])
 
 
-def test_the_whole_suite_of_checks_is_quick(tmp_path, test_pdk):
+def test_the_whole_deck_runs_and_names_what_it_could_not_check(tmp_path, test_pdk):
+    """Every rule of the deck is run; the rules on layers a fan-in die never draws (posts, the
+    plating network) are named not applicable, and the two planted faults are the only findings."""
     result = run_drc(wlcsp_die(tmp_path / "die.gds", ("open", "narrow")), test_pdk)
-    assert result.runtime_s < 2.0
+    assert [r.name for r in result.rules] == [r.name for r in test_pdk.rules]
+    assert set(result.not_applicable) == {r.name for r in test_pdk.rules
+                                          if r.name.startswith(("POST.", "PV1.POST", "GRID.POST", "PLATE."))}
+    assert sorted(v.rule for v in result.violations) == ["NET.OPEN", "NET.OPEN", "RDL.W.1"]
+    narrow = next(v for v in result.violations if v.rule == "RDL.W.1")
+    assert narrow.region.area > 0
 
 
 def test_a_gds_written_by_klayout_is_read(tmp_path):
