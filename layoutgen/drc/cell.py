@@ -6,13 +6,11 @@ from functools import cached_property
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
-from .connectivity import LayerPairs, Pieces, conductor_pieces, joined_layers, overlapping_pairs, stack_pairs, stack_pairs_onto
+from .connectivity import LayerPairs, Pieces, components, conductor_pieces, joined_layers, overlapping_in, overlapping_pairs, stack_pairs, stack_pairs_onto
 from .geometry import explode, polygons
 from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key
@@ -155,8 +153,8 @@ class CellLayers:
         lab = self.flat.labels
         keys = np.asarray(lab.key)
         sel = (keys >> 16) == gds_layer if len(keys) else np.zeros(0, bool)
-        xy = np.asarray(lab.xy)[sel] * self.flat.dbu_um
-        return [(str(t), float(x), float(y)) for t, (x, y) in zip(np.asarray(lab.text)[sel], xy)]
+        xy = (np.asarray(lab.xy)[sel] * self.flat.dbu_um).tolist()
+        return [(str(t), x, y) for t, (x, y) in zip(np.asarray(lab.text)[sel].tolist(), xy)]
 
     def merged(self, name: str) -> Shapes:
         """The layer merged into disjoint shapes (µm), MARK areas left out when exempt."""
@@ -278,10 +276,9 @@ class CellLayers:
             if len(pt):                            # touching: joined where they share an edge, not at points only
                 edge[pt] = shapely.get_dimensions(shapely.intersection(group[left[pt]], group[right[pt]])) >= 1
             m = len(group)
-            n_touch, touch = connected_components(coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(m, m)), directed=False)
+            n_touch, touch = components(m, left, right)
             if not edge.all():                     # some touch at points only: do they still join the same groups?
-                n_join, _ = connected_components(coo_matrix((np.ones(int(edge.sum()), np.int8), (left[edge], right[edge])),
-                                                            shape=(m, m)), directed=False)
+                n_join, _ = components(m, left[edge], right[edge])
                 if n_join != n_touch:
                     return None
             r = np.empty(nb + len(more), np.int64)
@@ -296,8 +293,12 @@ class CellLayers:
             i, j = base_pairs[(a, b)]
             ga, gb = layers[a].geoms, layers[b].geoms
             na, nb = n_base[a], n_base[b]
-            i_new, j_all = overlapping_pairs(ga[na:], gb)
-            i_old, j_new = overlapping_pairs(ga[:na], gb[nb:])
+            # a new shape with the base's (their tree made once for every cell placing the base), with a new one;
+            # a base shape with a new one
+            i_nb, j_nb = overlapping_in(ga[na:], gb[:nb], view.tree_all(b))
+            i_nn, j_nn = overlapping_pairs(ga[na:], gb[nb:])
+            i_new, j_all = np.concatenate([i_nb, i_nn]), np.concatenate([j_nb, j_nn + nb])
+            j_new, i_old = overlapping_in(gb[nb:], ga[:na], view.tree_all(a))
             pairs[(a, b)] = (np.concatenate([i, i_new + na, i_old]).astype(np.int64),
                              np.concatenate([j, j_all, j_new + nb]).astype(np.int64))
         p = conductor_pieces(layers, stack, pairs, joins)

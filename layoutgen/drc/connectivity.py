@@ -86,6 +86,51 @@ def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     return i[keep], j[keep]
 
 
+# Graphs up to this many edges are labelled in numpy (`components`); scipy's call costs more than
+# such a graph (its checks and conversions: a third of an adapted fan-out unit's pieces).
+SMALL_GRAPH_EDGES = 50_000
+
+
+def components(n: int, i: np.ndarray, j: np.ndarray) -> tuple[int, np.ndarray]:
+    """The connected components of an undirected graph of `n` nodes and edges (i, j): their count
+    and each node's component, numbered by their smallest node (as scipy's connected_components
+    numbers them). Small graphs by hooking each component onto the smallest it meets and
+    following pointers to the end, a few rounds; large ones (or one still moving after 32
+    rounds) by scipy."""
+    i, j = np.asarray(i, np.int64), np.asarray(j, np.int64)
+    if n == 0:
+        return 0, np.zeros(0, np.int64)
+    if len(i) <= SMALL_GRAPH_EDGES:
+        lab = np.arange(n)
+        for _ in range(32):
+            li, lj = lab[i], lab[j]
+            low = np.minimum(li, lj)
+            new = lab.copy()
+            np.minimum.at(new, li, low)
+            np.minimum.at(new, lj, low)
+            while True:                     # every node to the root of its tree
+                nxt = new[new]
+                if np.array_equal(nxt, new):
+                    break
+                new = nxt
+            if np.array_equal(new, lab):
+                roots, comp = np.unique(lab, return_inverse=True)
+                return len(roots), comp.reshape(-1)
+            lab = new
+    count, comp = connected_components(coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n)), directed=False)
+    return int(count), comp.astype(np.int64)
+
+
+def overlapping_in(a: np.ndarray, b: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, np.ndarray]:
+    """`overlapping_pairs(a, b)` with an STRtree of `b` already made (a base's layer, queried by each
+    cell placing it): the same pairs, in no particular order."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    i, j = tree.query(a, predicate="intersects")
+    keep = ~shapely.touches(b[j], a[i])
+    return i[keep].astype(np.int64), j[keep].astype(np.int64)
+
+
 # Overlapping shape pairs (i, j) of two layers, by the layers' names: what the stack joins.
 LayerPairs = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
@@ -163,8 +208,7 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: Laye
         n_cut = len(cut)
         if via.via in joins:                  # parts of one merged cut are one cut
             i, j = joins[via.via]
-            n_cut, cut_of = connected_components(coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(len(cut), len(cut))),
-                                                 directed=False)
+            n_cut, cut_of = components(len(cut), i, j)
             v_lo, v_up = cut_of[v_lo], cut_of[v_up]
         rows, cols = _share_a_cut(v_lo, lo, v_up, up, n_cut, len(layers[via.upper]))
         if via.contact == "sidewall" and len(rows):
@@ -173,8 +217,7 @@ def conductor_pieces(layers: dict[str, Shapes], stack: Connectivity, pairs: Laye
         dst.append(cols + start[via.upper])
     s = np.concatenate(src) if src else np.zeros(0, np.int64)
     d = np.concatenate(dst) if dst else np.zeros(0, np.int64)
-    graph = coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n))
-    count, piece = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
+    count, piece = components(n, s, d)
     return Pieces(all_geoms, layer, piece, int(count))
 
 

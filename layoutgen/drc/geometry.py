@@ -6,6 +6,8 @@ the loop is over violations (few).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 
@@ -24,8 +26,15 @@ def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
     """One valid shapely geometry per polygon (self-touching GDS outlines repaired)."""
     if len(polys) == 0:
         return np.empty(0, object)
-    coords = polys.xy * dbu_um
-    geoms = shapely.polygons(shapely.linearrings(coords, indices=polys.polygon_index()))
+    # Rings closed where the outline does not repeat its first vertex, then built in one call from
+    # the flat coordinates (`from_ragged_array`: about half the time of rings, then polygons).
+    first, last = polys.offsets[:-1], polys.offsets[1:] - 1
+    open_ = np.flatnonzero((polys.xy[first] != polys.xy[last]).any(axis=1))
+    xy = np.insert(polys.xy, last[open_] + 1, polys.xy[first[open_]], axis=0) * dbu_um
+    closing = np.zeros(len(polys) + 1, np.int64)
+    closing[open_ + 1] = 1
+    rings = polys.offsets + np.cumsum(closing)
+    geoms = shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy, (rings, np.arange(len(polys) + 1)))
     test = np.flatnonzero(~_rectangles(polys))             # rectangles along the axes are valid
     bad = test[~shapely.is_valid(geoms[test])]
     if len(bad):
@@ -49,10 +58,19 @@ def _rectangles(polys: Polys) -> np.ndarray:
 
 
 def explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The non-empty polygons of each geometry, and the index of the geometry each came from."""
-    parts, idx = shapely.get_parts(geoms, return_index=True)
+    """The non-empty polygons of each geometry, and the index of the geometry each came from. A
+    polygon is its own part (the same object, not a copy: a layer's shapes that merge with nothing
+    are not held twice)."""
+    single = (shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
+    own = np.flatnonzero(single)
+    if len(own) == len(geoms):
+        return geoms.copy(), own
+    multi = np.flatnonzero(~single)
+    parts, idx = shapely.get_parts(geoms[multi], return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-    return parts[keep], idx[keep]
+    idx = np.concatenate([own, multi[idx[keep]]])
+    order = np.argsort(idx, kind="stable")                   # by geometry, a collection's parts in order
+    return np.concatenate([geoms[own], parts[keep]])[order], idx[order]
 
 
 def translate(geoms: np.ndarray, shifts: np.ndarray) -> np.ndarray:
@@ -176,8 +194,14 @@ def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment,
 def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, Segment]]:
     """`closest_segments(a[k], b[k])` for every k, vectorised over the pairs: each geometry's
     segments listed once however many pairs it is in (`_nearest_boundary_segment`)."""
+    return closest_segments_measured(a, b)[1]
+
+
+def closest_segments_measured(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[tuple[Segment, Segment]]]:
+    """`closest_segments_many`, with the distance of each pair (the length of its shortest line,
+    which GEOS finds once for both)."""
     if len(a) == 0:
-        return []
+        return np.zeros(0), []
     ends = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(-1, 2, 2)
     both = np.concatenate([a, b])
     _, first, which = np.unique(np.fromiter(map(id, both), np.int64, len(both)), return_index=True, return_inverse=True)
@@ -185,7 +209,8 @@ def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, S
     segs, _, offsets = segment_table(both[first])
     ea = segs[_nearest_boundary_segment(ends[:, 0], segs, offsets, which[:len(a)])]
     eb = segs[_nearest_boundary_segment(ends[:, 1], segs, offsets, which[len(a):])]
-    return [(tuple(x), tuple(y)) for x, y in zip(ea.tolist(), eb.tolist())]  # type: ignore[misc]
+    dist = np.hypot(ends[:, 1, 0] - ends[:, 0, 0], ends[:, 1, 1] - ends[:, 0, 1])
+    return dist, [(tuple(x), tuple(y)) for x, y in zip(ea.tolist(), eb.tolist())]  # type: ignore[misc]
 
 
 def _own_walls_near(segs: np.ndarray, offsets: np.ndarray, shape_of: np.ndarray, box: np.ndarray,
@@ -246,7 +271,7 @@ def _along_opposite_walls(pieces: np.ndarray, shape_of: np.ndarray, segs: np.nda
         # One key per (shape, line): rows of both tables labelled together.
         keys = np.concatenate([np.stack([shape_of[piece[e]], np.rint(p0[e, axis] * 1e6)], 1),
                                np.stack([wall_shape[w], np.rint(q0[w, axis] * 1e6)], 1)]).astype(np.int64)
-        label = np.unique(keys, axis=0, return_inverse=True)[1].ravel()
+        label = row_labels(keys)
         le, lw = label[:len(e)], label[len(e):]
         order = np.argsort(lw, kind="stable")
         lo = np.searchsorted(lw[order], le, "left")
@@ -261,6 +286,18 @@ def _along_opposite_walls(pieces: np.ndarray, shape_of: np.ndarray, segs: np.nda
         side = normal[w[wi[hit]], axis] > 0
         np.logical_or.at(flags, (piece[e[ei[hit]]], 2 * axis + side.astype(np.int64)), True)
     return (flags[:, 0] & flags[:, 1]) | (flags[:, 2] & flags[:, 3])
+
+
+def row_labels(keys: np.ndarray) -> np.ndarray:
+    """The rank of each row of an (n, 2) integer table among its distinct rows (what
+    `np.unique(keys, axis=0, return_inverse=True)` numbers them), from one lexsort: several times
+    faster than unique's sort of whole rows."""
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    sk = keys[order]
+    new = np.r_[True, (sk[1:] != sk[:-1]).any(axis=1)]
+    label = np.empty(len(keys), np.int64)
+    label[order] = np.cumsum(new) - 1
+    return label
 
 
 def _facing_by_contact(pieces: np.ndarray, shape_of: np.ndarray, segs: np.ndarray, normal: np.ndarray,
@@ -337,11 +374,13 @@ def segment_distance(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndar
     return np.where(crossing, 0.0, dist)
 
 
-def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float,
+                 test: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) of boxes (lower-left `lo`, upper-right `hi`, (n, 2)) of one `group`
     whose extents come within `reach` of each other: a sweep along x in numpy (sorted by group,
     then left edge; each box meets the boxes after it that start before its right edge plus
-    `reach`), then the y extents compared."""
+    `reach`), then the y extents compared. `test` (optional, symmetric: a bool per pair): only the
+    pairs it keeps, tested chunk by chunk as the sweep lists them."""
     n = len(lo)
     if n < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -352,13 +391,29 @@ def extent_pairs(lo: np.ndarray, hi: np.ndarray, group: np.ndarray, reach: float
     key = g.astype(np.float64) * span + (x0 - lo[:, 0].min())
     end = np.searchsorted(key, g.astype(np.float64) * span + (x1 - lo[:, 0].min()) + reach * (1 + RATIO_EPS) + LENGTH_EPS_UM, "right")
     count = np.maximum(end - np.arange(n) - 1, 0)
-    a = np.repeat(np.arange(n), count)
-    b = a + 1 + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
-    a, b = order[a], order[b]
-    keep = (group[a] == group[b]) & (lo[a, 1] <= hi[b, 1] + reach) & (lo[b, 1] <= hi[a, 1] + reach) \
-        & (lo[a, 0] <= hi[b, 0] + reach) & (lo[b, 0] <= hi[a, 0] + reach)
-    a, b = a[keep], b[keep]
-    return np.minimum(a, b), np.maximum(a, b)
+    # The candidates listed and tested a run of boxes at a time (about _SWEEP_CHUNK at once), so
+    # memory is bounded by the chunk, not by all candidates; the same pairs in the same order.
+    total = np.cumsum(count)
+    cuts = np.searchsorted(total, np.arange(_SWEEP_CHUNK, int(total[-1]), _SWEEP_CHUNK), "right")
+    out_a, out_b = [], []
+    for r0, r1 in zip(np.r_[0, cuts], np.r_[cuts, n]):
+        c = count[r0:r1]
+        a = np.repeat(np.arange(r0, r1), c)
+        b = a + 1 + (np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c))
+        a, b = order[a], order[b]
+        keep = (group[a] == group[b]) & (lo[a, 1] <= hi[b, 1] + reach) & (lo[b, 1] <= hi[a, 1] + reach) \
+            & (lo[a, 0] <= hi[b, 0] + reach) & (lo[b, 0] <= hi[a, 0] + reach)
+        a, b = a[keep], b[keep]
+        if test is not None:
+            keep = test(a, b)
+            a, b = a[keep], b[keep]
+        out_a.append(np.minimum(a, b))
+        out_b.append(np.maximum(a, b))
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
+# Candidate pairs `extent_pairs` lists at once.
+_SWEEP_CHUNK = 1 << 19
 
 
 def walls(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -384,22 +439,25 @@ def facing_pairs(p0: np.ndarray, p1: np.ndarray, own: np.ndarray, normal: np.nda
     grown by `reach` (`extent_pairs`), facing and distance tested with numpy."""
     if len(p0) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach)
 
     def ahead(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # some of wall b lies outside wall a
         return np.maximum(np.einsum("ij,ij->i", p0[b] - p0[a], normal[a]),
                           np.einsum("ij,ij->i", p1[b] - p0[a], normal[a])) > EPS_UM
 
-    # Each test on the pairs the cheaper ones before it kept.
-    pick = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS          # at less than 90° to each other
-    i, j = i[pick], j[pick]
-    pick = ahead(i, j)
-    i, j = i[pick], j[pick]
-    pick = ahead(j, i)
-    i, j = i[pick], j[pick]
-    dist = segment_distance(p0[i], p1[i], p0[j], p1[j])
-    pick = dist <= reach
-    return i[pick], j[pick], dist[pick]
+    def facing(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        # Each test on the pairs the cheaper ones before it kept (symmetric in i and j).
+        out = np.einsum("ij,ij->i", normal[i], normal[j]) < -RATIO_EPS       # at less than 90° to each other
+        k = np.flatnonzero(out)
+        out[k] = ahead(i[k], j[k])
+        k = k[out[k]]
+        out[k] = ahead(j[k], i[k])
+        k = k[out[k]]
+        out[k] = segment_distance(p0[i[k]], p1[i[k]], p0[j[k]], p1[j[k]]) <= reach
+        return out
+
+    # Tested as the sweep lists them, a chunk at a time (`extent_pairs`): memory bounded by the chunk.
+    i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach, facing)
+    return i, j, segment_distance(p0[i], p1[i], p0[j], p1[j])
 
 
 # A segment's buffer with quad_segs=4 holds every point within this share of its distance (its
@@ -453,8 +511,15 @@ def acute_notches(geoms: np.ndarray, space: float,
     marks = shapely.buffer(shapely.convex_hull(shapely.union(near_i, near_j)), EPS_UM, quad_segs=1)
     shape = own[i]                                            # sorted: pairs come in order of their first wall
     shapes, first, count = np.unique(shape, return_index=True, return_counts=True)
-    table = np.full((len(shapes), int(count.max())), None, object)
-    table[np.repeat(np.arange(len(shapes)), count), np.arange(len(shape)) - np.repeat(first, count)] = marks
-    merged = shapely.union_all(table, axis=1)
+    # A shape's one mark is its own union (GEOS's union of one polygon is a copy of it).
+    merged = marks[first]
+    many = np.flatnonzero(count > 1)
+    if len(many):
+        table = np.full((len(many), int(count[many].max())), None, object)
+        take = np.repeat(first[many], count[many]) + np.arange(int(count[many].sum())) \
+            - np.repeat(np.cumsum(count[many]) - count[many], count[many])
+        table[np.repeat(np.arange(len(many)), count[many]), take - np.repeat(first[many], count[many])] = marks[take]
+        merged[many] = shapely.union_all(table, axis=1)
     parts, which = shapely.get_parts(merged, return_index=True)
-    return [(int(shapes[w]), part) for w, part in zip(which, parts)]
+    real = ~shapely.is_empty(parts)                           # an empty mark: no part, as its union has none
+    return [(int(shapes[w]), part) for w, part in zip(which[real], parts[real])]

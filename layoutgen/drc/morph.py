@@ -235,10 +235,8 @@ def inside_pairs(p0: np.ndarray, p1: np.ndarray, own: np.ndarray, normal: np.nda
     """Pairs (i, j) of walls of one polygon along the axes that face each other across its inside
     (normals opposite, each behind the other) closer than `reach`: the candidates of `channels`
     for a width check. Candidates from one sweep of the walls' extents (`extent_pairs`)."""
-    i, j = extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach)
-    pick = np.einsum("ij,ij->i", normal[i], normal[j]) < -1 + RATIO_EPS
-    i, j = i[pick], j[pick]
-    return i, j
+    return extent_pairs(np.minimum(p0, p1), np.maximum(p0, p1), own, reach,
+                        lambda i, j: np.einsum("ij,ij->i", normal[i], normal[j]) < -1 + RATIO_EPS)
 
 
 def channels(geoms: np.ndarray, limit: float, inside: bool, p0: np.ndarray, p1: np.ndarray, own: np.ndarray,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import EPS_UM, acute_notches, closest_segments_many, facing_pairs, walls
+from .geometry import EPS_UM, acute_notches, closest_segments_measured, facing_pairs, walls
 from .merge import Shapes
 from .morph import GAP_REACH, MARGIN_UM, axis_parallel, channels, gap_candidates, narrow_gaps, rectangle_sides
 from .violation import Finding
@@ -13,8 +13,9 @@ from .violation import Finding
 PREPARE_MIN_COORDS = 32   # shapes with more vertices than this are prepared for the pair test
 
 
-def close_pairs(a: np.ndarray, b: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i in a, j in b) of geometries closer than `distance` (touching included)."""
+def close_pairs(a: np.ndarray, b: np.ndarray, distance: float, once: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i in a, j in b) of geometries closer than `distance` (touching included);
+    `once` (for `b` the same array as `a`): each pair of different geometries once, i < j."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # The tree's own "dwithin" query tests each candidate as it finds it, several times slower
@@ -23,21 +24,27 @@ def close_pairs(a: np.ndarray, b: np.ndarray, distance: float) -> tuple[np.ndarr
     d = max(distance - EPS_UM, 0.0)
     box = shapely.bounds(a)
     i, j = shapely.STRtree(b).query(shapely.box(box[:, 0] - d, box[:, 1] - d, box[:, 2] + d, box[:, 3] + d))
-    ga = a[i]
     # A long shape (a routed net) meets many candidates: GEOS's prepared distance test is several
     # times faster on it; a rectangle is not worth preparing. Same pairs either way.
-    big = shapely.get_num_coordinates(a) > PREPARE_MIN_COORDS
+    coords = shapely.get_num_coordinates(a)
+    big = coords > PREPARE_MIN_COORDS
     if big.any():
         shapely.prepare(a[big])
-    near = shapely.dwithin(ga, b[j], d)
+    ga, gb = a[i], b[j]
+    if once:                                                  # a pair and its mirror: measured once,
+        keep = i < j                                          # the longer shape first (the prepared one)
+        i, j, ga, gb = i[keep], j[keep], ga[keep], gb[keep]
+        swap = coords[j] > coords[i]
+        ga[swap], gb[swap] = gb[swap], ga[swap]
+    near = shapely.dwithin(ga, gb, d)
     return i[near], j[near]
 
 
 def pair_findings(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, what: str, limit: float) -> list[Finding]:
     """A finding per pair (a[i], b[j]) with their closest edges as the marker (loop over violations)."""
-    d = shapely.distance(a[i], b[j])
-    edges = closest_segments_many(a[i], b[j])
-    return [Finding(f"{what} {dd:.4f} µm < {limit:g} µm", edges=e) for dd, e in zip(d, edges)]
+    d, edges = closest_segments_measured(a[i], b[j])
+    tail = f" µm < {limit:g} µm"
+    return [Finding(f"{what} {dd:.4f}{tail}", None, e) for dd, e in zip(d.tolist(), edges)]
 
 
 def check_space(shapes: Shapes, space: float) -> list[Finding]:
@@ -45,9 +52,8 @@ def check_space(shapes: Shapes, space: float) -> list[Finding]:
     shape narrower than `space` (gaps between walls facing each other, and V-shaped notches
     whose walls meet at less than 90°)."""
     g = shapes.geoms
-    i, j = close_pairs(g, g, space)
-    keep = i < j
-    found = pair_findings(g, g, i[keep], j[keep], "space", space)
+    i, j = close_pairs(g, g, space, once=True)
+    found = pair_findings(g, g, i, j, "space", space)
 
     def per_shape(every: np.ndarray) -> list[tuple[int, Finding]]:
         # Rectangles along the axes have no walls facing across their outside: left out.

@@ -24,7 +24,7 @@ def check_width(shapes: Shapes, width: float, drawn: np.ndarray | None = None) -
     def per_shape(geoms: np.ndarray) -> list[tuple[int, Finding]]:
         found = narrow_parts(geoms, width, wide)
         areas = shapely.area(np.array([piece for _, piece in found], object)).tolist()
-        return [(i, Finding(f"narrower than {width:g} µm over {a:.4g} µm²", region=piece))
-                for (i, piece), a in zip(found, areas)]
+        head = f"narrower than {width:g} µm over "
+        return [(i, Finding(f"{head}{a:.4g} µm²", piece)) for (i, piece), a in zip(found, areas)]
 
     return shapes.per_class(per_shape)

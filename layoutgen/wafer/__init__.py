@@ -7,10 +7,20 @@ back from GDS); `mask_order_rows` / `write_mask_order` make the mask order table
 `sheet.build_sheet_wafer` lays one conductive sheet over the die map instead (SUBSTRATES).
 """
 
-from .assemble import WaferResult, build_wafer
-from .checks import CheckResult, Finding, check_isolation, check_plating, isolation_findings, plating_findings
-from .diemap import DieMap, gross_die_estimate
-from .order import mask_order_rows, write_mask_order
+import importlib
+
+# Imported when first used: the DRC reads the plating checks (wafer.checks) and not the wafer
+# builder, whose import (assemble, marks, fill, cells) was a tenth of a panel's first DRC run.
+_EXPORTS = {"WaferResult": "assemble", "build_wafer": "assemble", "CheckResult": "checks", "Finding": "checks",
+            "check_isolation": "checks", "check_plating": "checks", "isolation_findings": "checks",
+            "plating_findings": "checks", "DieMap": "diemap", "gross_die_estimate": "diemap",
+            "mask_order_rows": "order", "write_mask_order": "order"}
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'layoutgen.wafer' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
 
 
 def _sheet():

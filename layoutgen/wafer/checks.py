@@ -253,11 +253,52 @@ def _round(geoms: np.ndarray, grid: float) -> np.ndarray:
     return shapely.transform(geoms, lambda c: np.round(c / grid) * grid)
 
 
+def _rectangles(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries are rectangles along the axes (one ring of four corners, sides alternating in x and y)."""
+    inner = _inner_boxes(geoms)
+    return ~np.isnan(inner[:, 0]) & (inner == shapely.bounds(geoms)).all(axis=1)
+
+
+def _inner_boxes(geoms: np.ndarray) -> np.ndarray:
+    """(n, 4) a box along the axes inside each geometry that is a quadrilateral with two opposite sides
+    along one axis (a scribe lane or bus line ending on the wafer's round edge, a rectangle), spanning
+    the geometry across those sides; NaN for other geometries. Where a site's part of the geometry's
+    extent lies inside that box, the geometry's part in the site is that box part."""
+    out = np.full((len(geoms), 4), np.nan)
+    quad = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_coordinates(geoms) == 5)
+    quad[quad] &= shapely.get_num_interior_rings(geoms[quad]) == 0
+    k = np.flatnonzero(quad)
+    if len(k) == 0:
+        return out
+    c = shapely.get_coordinates(shapely.get_exterior_ring(geoms[k])).reshape(-1, 5, 2)
+    for ax in (0, 1):                       # sides 0 and 2 (or 1 and 3) along axis `1 - ax`, at constant coordinate `ax`
+        for first in (0, 1):
+            a0, a1, b0, b1 = c[:, first], c[:, first + 1], c[:, first + 2], c[:, first + 3]
+            ok = (a0[:, ax] == a1[:, ax]) & (b0[:, ax] == b1[:, ax]) & (a0[:, ax] != b0[:, ax])
+            ok &= (a0[:, 1 - ax] != a1[:, 1 - ax]) & (b0[:, 1 - ax] != b1[:, 1 - ax])
+            ok &= (a1[:, 1 - ax] > a0[:, 1 - ax]) != (b1[:, 1 - ax] > b0[:, 1 - ax])   # the two sides run opposite ways
+            ok &= np.isnan(out[k, 0])
+            if not ok.any():
+                continue
+            lo = np.maximum(np.minimum(a0[:, 1 - ax], a1[:, 1 - ax]), np.minimum(b0[:, 1 - ax], b1[:, 1 - ax]))
+            hi = np.minimum(np.maximum(a0[:, 1 - ax], a1[:, 1 - ax]), np.maximum(b0[:, 1 - ax], b1[:, 1 - ax]))
+            ok &= lo < hi
+            p, q = np.minimum(a0[:, ax], b0[:, ax]), np.maximum(a0[:, ax], b0[:, ax])
+            box = np.c_[p, lo, q, hi] if ax == 0 else np.c_[lo, p, hi, q]
+            out[k[ok]] = box[ok]
+    return out
+
+
 def site_types(geoms: list, site: Polygon, origins: np.ndarray, grid: float,
                hits: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, list[list[Polygon]]]:
     """Per placement a type code, and per code the part of `geoms` inside the site, in die coordinates.
     `hits`: the (placement, geometry) index pairs whose site and geometry intersect, when the caller
-    has already queried them (the hierarchical DRC's classification); else found here."""
+    has already queried them (the hierarchical DRC's classification); else found here.
+
+    Two sites are alike when their parts, each moved into die coordinates and rounded to the grid,
+    are the same polygons. A rectangle along the axes clipped by the site is its bounds clipped, in
+    numbers (the bus and kerf lines of a wafer, thousands of hits); other shapes are clipped by GEOS.
+    A part that is a rectangle either way is compared by its bounds, any other by its normalized WKB."""
     n = len(origins)
     if not geoms or n == 0:
         return np.zeros(n, int), [[]]
@@ -269,27 +310,60 @@ def site_types(geoms: list, site: Polygon, origins: np.ndarray, grid: float,
         gi, si = shapely.STRtree(boxes).query(arr, predicate="intersects")
     else:
         si, gi = hits
-    clip = shapely.clip_by_rect(_translate(arr[gi], -origins[si]), x0, y0, x1, y1)
-    clip = _round(clip, grid)
-    bad = ~shapely.is_valid(clip)
-    if bad.any():
-        clip[bad] = shapely.make_valid(clip[bad])
-    parts, pidx = shapely.get_parts(shapely.normalize(clip), return_index=True)
-    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > grid * grid)
-    parts, owner = parts[keep], si[pidx[keep]]
-    per_site: list[list[bytes]] = [[] for _ in range(n)]
-    for s, w in zip(owner.tolist(), shapely.to_wkb(parts).tolist()):
-        per_site[s].append(w)
+    # a part that is its inner box's part (`_inner_boxes`): the extent's part in numbers, moved as `_translate`
+    # moves coordinates, rounded as `_round` rounds
+    inner = _inner_boxes(arr)[gi]
+    gb = shapely.bounds(arr)[gi]
+    o = -origins[si]
+    rb = np.c_[np.maximum(gb[:, 0] + o[:, 0], x0), np.maximum(gb[:, 1] + o[:, 1], y0),
+               np.minimum(gb[:, 2] + o[:, 0], x1), np.minimum(gb[:, 3] + o[:, 1], y1)]
+    rect = ((rb[:, :2] >= inner[:, :2] + o) & (rb[:, 2:] <= inner[:, 2:] + o)).all(axis=1)   # NaN: never
+    rb = np.round(rb / grid) * grid
+    w, h = rb[:, 2] - rb[:, 0], rb[:, 3] - rb[:, 1]
+    small = (w <= 2 * grid) | (h <= 2 * grid)          # near the area threshold: GEOS measures it, as for any shape
+    slow = ~rect | (small & (w > 0) & (h > 0))
+    fast = rect & ~small & (w > 0) & (h > 0)
+    rows, owner_r = [rb[fast]], [si[fast]]
+    per_site: list[list[bytes]] = [[] for _ in range(n)]      # WKB of the parts that are no rectangle
+    if slow.any():
+        gs, ss = gi[slow], si[slow]
+        clip = shapely.clip_by_rect(_translate(arr[gs], -origins[ss]), x0, y0, x1, y1)
+        clip = _round(clip, grid)
+        bad = ~shapely.is_valid(clip)
+        if bad.any():
+            clip[bad] = shapely.make_valid(clip[bad])
+        parts, pidx = shapely.get_parts(shapely.normalize(clip), return_index=True)
+        keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > grid * grid)
+        parts, owner = parts[keep], ss[pidx[keep]]
+        pr = _rectangles(parts)
+        rows.append(shapely.bounds(parts[pr]))
+        owner_r.append(owner[pr])
+        for s, w in zip(owner[~pr].tolist(), shapely.to_wkb(parts[~pr]).tolist()):
+            per_site[s].append(w)
+    # each site's rectangles as one block of sorted rows
+    rb, owner = np.concatenate(rows), np.concatenate(owner_r)
+    order = np.lexsort((rb[:, 3], rb[:, 2], rb[:, 1], rb[:, 0], owner))
+    rb, owner = np.ascontiguousarray(rb[order]), owner[order]
+    cut = np.searchsorted(owner, np.arange(n + 1))
     codes: dict[tuple, int] = {}
     patterns: list[list[Polygon]] = []
     out = np.empty(n, int)
     for s in range(n):
-        key = tuple(sorted(per_site[s]))
+        key = (rb[cut[s]:cut[s + 1]].tobytes(), tuple(sorted(per_site[s])))
         if key not in codes:
             codes[key] = len(patterns)
-            patterns.append(list(shapely.from_wkb(list(key))) if key else [])
+            patterns.append(_pattern(rb[cut[s]:cut[s + 1]], key[1]))
         out[s] = codes[key]
     return out, patterns
+
+
+def _pattern(boxes: np.ndarray, wkb: tuple) -> list[Polygon]:
+    """A site type's parts from its rectangles (bounds) and other parts (WKB): normalized polygons in the order of their WKB."""
+    geoms = shapely.normalize(np.concatenate([shapely.box(*boxes.T).reshape(-1), shapely.from_wkb(list(wkb)).reshape(-1)]))
+    if len(geoms) == 0:
+        return []
+    key = shapely.to_wkb(geoms).tolist()
+    return [geoms[k] for k in sorted(range(len(geoms)), key=key.__getitem__)]
 
 
 def site_box(group: DieGroup, grid: float) -> Polygon:

@@ -355,3 +355,51 @@ def test_a_placed_cell_without_the_ring_its_rule_measures_to_is_checked_as_the_f
     lib.write_gds(str(path))
     again = run_drc(path, pdk, rules=["UBM.SEAL.D"], hierarchical=True)
     assert again.ok and again.counts() == {"UBM.SEAL.D": 0}
+
+
+def test_graph_components_are_numbered_as_scipy_numbers_them():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from layoutgen.drc.connectivity import components
+
+    rng = np.random.default_rng(7)
+    for t in range(300):
+        n = int(rng.integers(1, 200))
+        if t % 3 == 0:       # long chains in random order: many hooking rounds
+            perm = rng.permutation(n)
+            i, j = perm[:-1], perm[1:]
+        else:
+            m = int(rng.integers(0, 2 * n + 1))
+            i, j = rng.integers(0, n, m), rng.integers(0, n, m)
+        count, label = connected_components(coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n)), directed=False)
+        got = components(n, i, j)
+        assert got[0] == count and np.array_equal(got[1], label)
+    assert components(0, np.zeros(0, np.int64), np.zeros(0, np.int64))[0] == 0
+
+
+def test_site_types_of_lane_lines_in_numbers_are_those_of_clipping_each_part():
+    from layoutgen.wafer.checks import _round, _translate, site_types
+
+    grid = 0.005
+    # scribe lanes and bus lines ending on a round edge (slanted ends: the middle row's sites lie within their
+    # inner boxes, the outer rows' reach the ends), a rectangle, an L (clipped by GEOS)
+    lanes = [shapely.Polygon([(x, -r), (x + 50, -r - 0.7), (x + 50, r + 0.7), (x, r)]) for x, r in ((-1025.0, 2900.0), (975.0, 2880.0))]
+    lanes += [shapely.Polygon([(-r, y), (r, y + 0.3), (r, y + 30), (-r, y + 30)]) for y, r in ((-1010.0, 2870.0), (990.0, 2860.0))]
+    shapes = lanes + [shapely.box(-300, -300, -250, 40.002), shapely.Polygon([(0, 0), (60, 0), (60, 10), (10, 10), (10, 60), (0, 60)])]
+    site = shapely.box(-1000, -1000, 1000, 1000)
+    origins = np.array([[i * 2000.0, j * 2000.0] for i in (-1, 0, 1) for j in (-1, 0, 1)]) + 0.0004
+    codes, patterns = site_types(shapes, site, origins, grid)
+    # the reference: every part clipped by GEOS in die coordinates, rounded, compared by normalized WKB
+    arr = np.asarray(shapes, dtype=object)
+    keys = []
+    for o in origins:
+        clip = shapely.normalize(_round(shapely.clip_by_rect(_translate(arr, np.tile(-o, (len(arr), 1))), *site.bounds), grid))
+        parts = shapely.get_parts(clip)
+        parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > grid * grid)]
+        keys.append(tuple(sorted(shapely.to_wkb(parts).tolist())))
+    order = list(dict.fromkeys(keys))           # codes in the order sites first show a pattern
+    assert codes.tolist() == [order.index(k) for k in keys]
+    assert len(patterns) == len(order) > 2
+    for k, pattern in zip(order, patterns):
+        assert [g.wkb for g in pattern] == list(k)

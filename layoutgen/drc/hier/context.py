@@ -45,9 +45,17 @@ class Context:
         return self.chk.variants[vi], d
 
     def near(self, dist: float) -> shapely.Geometry:
-        """The region grown by `dist` (µm), prepared."""
+        """The region grown by `dist` (µm), prepared (a box, as a band is, grown as a box: what the
+        mitred buffer gives, without its cost)."""
         if dist not in self._near:
-            g = self.region if self.region.geom_type == "Polygon" and dist == 0 else self.region.buffer(dist, join_style="mitre")
+            r = self.region
+            if r.geom_type == "Polygon" and dist == 0:
+                g = r
+            elif r.geom_type == "Polygon" and shapely.get_num_coordinates(r) == 5 and r.area == r.envelope.area:
+                x0, y0, x1, y1 = r.bounds
+                g = shapely.box(x0 - dist, y0 - dist, x1 + dist, y1 + dist)
+            else:
+                g = r.buffer(dist, join_style="mitre")
             shapely.prepare(g)
             self._near[dist] = g
         return self._near[dist]

@@ -13,6 +13,17 @@ from .markers import in_zone, match, ref_points
 from .shapes import EMPTY_LAYER, LayerShapes, polys_of
 
 
+class Runs:
+    """Per placement, its run of a sorted array (`starts`: where each run starts), where `keep` is set if given."""
+
+    def __init__(self, values: np.ndarray, starts: np.ndarray, keep: np.ndarray | None = None) -> None:
+        self.values, self.starts, self.keep = values, starts, keep
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        a, b = self.starts[i], self.starts[i + 1]
+        return self.values[a:b] if self.keep is None else self.values[a:b][self.keep[a:b]]
+
+
 class Types:
     """Placement and band types and their checks (a part of `HierChecker`)."""
 
@@ -36,9 +47,12 @@ class Types:
         order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0], qi))
         qi, qj, rows = qi[order], qj[order], np.ascontiguousarray(rows[order])
         starts = np.searchsorted(qi, np.arange(n + 1))
-        self.neighbours = [qj[starts[i]:starts[i + 1]] for i in range(n)]
-        self.overlapping = [qj[starts[i]:starts[i + 1]][rows[starts[i]:starts[i + 1], 3] == 1] for i in range(n)]
-        nb_key = [rows[starts[i]:starts[i + 1]].tobytes() for i in range(n)]
+        self.neighbours = Runs(qj, starts)
+        self.overlapping = Runs(qj, starts, rows[:, 3] == 1)
+        # each placement's neighbours (their sorted rows) as one row of distinct-row numbers, -1 beyond its count
+        nb_key = np.full((n, int(np.diff(starts).max()) if len(qi) else 0), -1, np.int64)
+        if len(qi):
+            nb_key[qi, np.arange(len(qi)) - starts[qi]] = np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
         # the top's shapes around each site, per layer, in the site's frame (the plating check's classification)
         codes = np.zeros((n, len(self.names)), np.int64)
         self.patterns: dict[tuple[int, int], list] = {}
@@ -65,11 +79,13 @@ class Types:
                 codes[mine, li] = c
                 self.patterns[(gi, li)] = [LayerShapes.of(polys_of(np.asarray(p, dtype=object), int(self.keys[li]), dbu), dbu)
                                            if len(p) else EMPTY_LAYER for p in pats]
-        types: dict[tuple, list[int]] = {}
-        for i in range(n):
-            types.setdefault((int(self.site_group[i]), codes[i].tobytes(), nb_key[i]), []).append(i)
         self.type_codes = codes
-        return [np.array(t) for t in types.values()]
+        # types: placements alike in site group, the top's shapes around them and neighbours, in order of first placement
+        _, first, inv = np.unique(np.c_[self.site_group, codes, nb_key], axis=0, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        of = rank[inv.reshape(-1)]
+        return np.split(np.argsort(of, kind="stable"), np.cumsum(np.bincount(of, minlength=len(first)))[:-1])
 
     def bands(self, site: np.ndarray, base: np.ndarray) -> list[np.ndarray]:
         """A site cut into bands (placement frame, database units, half-open): along each axis the

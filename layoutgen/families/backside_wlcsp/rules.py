@@ -202,6 +202,8 @@ def cut_contacts(bswire: list[BaseGeometry], groove2: list[BaseGeometry], pads: 
     the labels on the wiring lining it name (`labels`: text, x, y; a daisy chain's link joins two pads
     by design); pads of different or unknown nets on one piece are a short."""
     out: list[Violation] = []
+    if not len(groove2):
+        return out                # no cut: nothing to line (the wafer's own bus mesh is not merged for nothing)
     e = _rule_value(rule)
     pieces = list(shapely.get_parts(shapely.union_all(_arr(bswire)))) if len(bswire) else []
     cuts = list(shapely.get_parts(shapely.union_all(_arr(groove2)))) if len(groove2) else []

@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
 from layoutgen.errors import RoutingError
+from layoutgen.route.rdl.maze import pull_straight
 from .grid import BLOCKED, EPS_UM, FREE, LevelSpec, RouteGrid, ViaSpec
 from layoutgen.units import LENGTH_EPS_UM
 
@@ -278,22 +279,14 @@ class _Router:
         def straight_ok(a, b) -> bool:
             return a == b or g.usable_edges(k, g.run_edges(level, a, b))
 
-        out = [pts[0]]
-        i = 0
-        while i < len(pts) - 1:
-            for j in range(len(pts) - 1, i, -1):
-                a, b = pts[i], pts[j]
-                if a[0] == b[0] or a[1] == b[1]:
-                    if straight_ok(a, b):
-                        out.append(b)
-                        break
-                    continue
-                corner = next((c for c in ((b[0], a[1]), (a[0], b[1])) if straight_ok(a, c) and straight_ok(c, b)), None)
-                if corner is not None:
-                    out += [corner, b]
-                    break
-            i = j
-        return out
+        def leg(i: int, j: int) -> list[tuple[int, int]] | None:
+            a, b = pts[i], pts[j]
+            if a[0] == b[0] or a[1] == b[1]:
+                return [a, b] if straight_ok(a, b) else None
+            corner = next((c for c in ((b[0], a[1]), (a[0], b[1])) if straight_ok(a, c) and straight_ok(c, b)), None)
+            return None if corner is None else [a, corner, b]
+
+        return pull_straight(pts, leg)
 
     def _draw_leg(self, k: int, name: str, path: list[int], result: NetRoute) -> tuple[Leg, set[int]]:
         g = self.grid

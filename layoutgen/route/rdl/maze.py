@@ -20,7 +20,7 @@ lattice is free, so traces are long straight runs rather than staircases.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,6 +183,8 @@ class Maze:
         self.net_occ = {n: np.zeros_like(self.occ) for n, c in counts.items() if c > 1}
         self.paths: list[list[tuple[int, int]] | None] = [None] * len(self.jobs)
         self.feet: list[np.ndarray | None] = [None] * len(self.jobs)
+        # after one-at-a-time routing fails: (job, the job whose trace closed its ball off from its pad)
+        self.closed_off: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ what a job may use
 
@@ -399,24 +401,54 @@ class Maze:
         kept = list(self.paths)
         order = sorted(range(len(self.jobs)), key=lambda k: self._span(k))
         first, whole = list(left), max(self.lat.nx, self.lat.ny)
+        fail, placed = None, []
         for _ in range(attempts):
             for k in range(len(self.jobs)):
                 self.place(k, None)
-            fail = None
+            fail, placed = None, []
             for k in first + [k for k in order if k not in first]:
                 path = self.route_one(k, WALL, whole)
                 self.place(k, path)
                 if path is None or self.shared(k):
                     fail = k
                     break
+                placed.append(k)
             if fail is None:
                 return []
             first = [fail] + [k for k in first if k != fail]
+        if fail is not None:
+            self.place(fail, None)
+            self.closed_off = self._closer(fail, placed)
         for k in range(len(self.jobs)):
             self.place(k, None)
         for k, path in enumerate(kept):
             self.place(k, path)
         return left
+
+    def cut_off(self, k: int) -> bool:
+        """Whether job k's ball is closed off from every landing node of its pad by the fixed metal, the
+        keep-in edge and the traces placed now (the nodes job k may use, joined where an axis step
+        between them is free: a 45° step needs its two corners free, so it adds no connection)."""
+        whole = Window(0, self.lat.nx, 0, self.lat.ny)
+        free = (self.moves(k, whole)[::2, ::2] != 0) & (self.others(k, whole) == 0)
+        label, _ = ndimage.label(free)
+        ball = self.balls[self.jobs[k].ball]
+        mine = label[self.lat.nearest(ball.x, ball.y)]
+        return mine == 0 or not (label.ravel()[self.pad_targets(k, whole)] == mine).any()
+
+    def _closer(self, k: int, placed: list[int]) -> tuple[int, int] | None:
+        """When job k found no way without crossing: (k, the last placed job whose trace closed k's ball
+        off from its pad), or None when k is not closed off (or no single trace reopens it)."""
+        if not self.cut_off(k):
+            return None
+        for b in reversed(placed):
+            path = self.paths[b]
+            self.place(b, None)
+            opened = not self.cut_off(k)
+            self.place(b, path)
+            if opened:
+                return k, b
+        return None
 
     def _span(self, k: int) -> float:
         job = self.jobs[k]
@@ -436,18 +468,14 @@ class Maze:
         mask = self.moves(k, win)
         occ = self.others(k, win) > 0
         corners = _corners(path)
-        out, a = [path[0]], 0
-        while a < len(corners) - 1:
-            for b in range(len(corners) - 1, a, -1):
-                leg = self._shortcut(corners[a], corners[b], mask, occ, win)
-                if leg is not None:
-                    out.extend(leg[1:])
-                    a = b
-                    break
-            else:  # keep the original step (cannot happen: the path itself is legal)
-                out.extend(_steps(corners[a], corners[a + 1])[1:])
-                a += 1
-        self.place(k, out)
+
+        def leg(a: int, b: int) -> list[tuple[int, int]] | None:
+            run = self._shortcut(corners[a], corners[b], mask, occ, win)
+            if run is None and b == a + 1:  # keep the original step (cannot happen: the path itself is legal)
+                run = _steps(corners[a], corners[b])
+            return run
+
+        self.place(k, pull_straight(corners, leg))
 
     def _shortcut(self, p0, p1, mask, occ, win) -> list[tuple[int, int]] | None:
         """An axis run and a 45° run from p0 to p1 (either order) over free nodes, or None."""
@@ -487,6 +515,23 @@ class Maze:
         path = _corners(self.paths[k])
         xs, ys = self.lat.xy(np.array([p[0] for p in path]), np.array([p[1] for p in path]))
         return [(snap(float(x), self.grid), snap(float(y), self.grid)) for x, y in zip(xs, ys)]
+
+
+def pull_straight(points: Sequence, leg: Callable[[int, int], list | None]) -> list:
+    """A path pulled straight: from each kept point, on to the farthest later point that `leg(a, b)`
+    (indices into `points`) joins; `leg` returns the points from a to b, both included, or None, and
+    must join neighbours. Shared by the lattice router (axis and 45° runs) and the fan-out router (L shapes)."""
+    out, a = [points[0]], 0
+    while a < len(points) - 1:
+        for b in range(len(points) - 1, a, -1):
+            run = leg(a, b)
+            if run is not None:
+                out.extend(run[1:])
+                a = b
+                break
+        else:
+            raise ValueError(f"pull_straight: no leg joins points {a} and {a + 1}")
+    return out
 
 
 def octilinear(dx: float, dy: float) -> float:
@@ -564,6 +609,11 @@ def over_capacity(maze: Maze, left: list[int]) -> str:
              f"which carries {tracks} track(s) at {job0.width:g}/{job0.space:g} µm width/space")
     tail = (f"; {len(left)} of {len(maze.jobs)} traces still share metal after negotiated rip-up and "
             f"one-at-a-time routing")
+    if maze.closed_off is not None:
+        k, b = (maze.jobs[i] for i in maze.closed_off)
+        tail += (f" (in the last one-at-a-time order, net {b.net}'s trace from pad {pads[b.pad].name} to ball "
+                 f"{balls[b.ball].name} closed net {k.net}'s ball {balls[k.ball].name} off from its pad "
+                 f"{pads[k.pad].name}, together with the traces, balls and die edge around it)")
     if len(users) > tracks:
         return (f"{where} but the router's best attempt puts {len(users)} traces through it "
                 f"(over by {len(users) - tracks}){tail}")

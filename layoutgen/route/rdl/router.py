@@ -238,27 +238,74 @@ def _side_plan(ctx: _Context, side: int, memo: dict) -> SidePlan:
     rings = depth <= (depth[sector].max() if len(sector) else -1)
     key = (side, sector.tobytes(), ctx.ball_side[rings].tobytes())
     if key not in memo:
-        try:
-            memo[key] = plan_side(_side_job(ctx, side, sector))
-        except RoutingError as error:
-            memo[key] = error
+        job = _side_job(ctx, side, sector)
+        local = _local_key(job)
+        seen = memo.get(local)
+        if seen is not None:  # another side's problem, the same in its own frame: its plan, renumbered
+            memo[key] = _renumbered(seen, job)
+        else:
+            try:
+                memo[key] = plan_side(job)
+                memo[local] = (job, memo[key])
+            except RoutingError as error:
+                memo[key] = error
     if isinstance(memo[key], RoutingError):
         raise memo[key]
     return memo[key]
 
 
+def _local_key(job: SideJob) -> tuple:
+    """Everything `plan_side` reads of a side's job, in the side's own frame: the sector's balls
+    (local u, column, ring, in the order the planner takes them: `_canonical`), which gaps of each ring another
+    side's ball closes, the pads' local u, band room and (explicit maps) nets, the lane tracks and
+    the frame's column origin and pitch. Two sides with equal keys (the sides of a symmetric
+    floorplan) get the same plan, up to which pad and ball each index names."""
+    f = job.frame
+    sector = _canonical(job)
+    nrings = int(f.depth[sector].max()) + 1 if len(sector) else 0
+    # a ring's gap beside column c is closed when the ball there (the last one listed, as
+    # `row_gaps` reads it) escapes to another side
+    inner = np.flatnonzero(f.depth < nrings)[::-1]
+    cell = f.depth[inner] * f.ncols + f.col[inner]
+    _, last = np.unique(cell, return_index=True)
+    owner = job.sector_of[inner[last]]
+    closed = np.zeros(nrings * f.ncols, dtype=bool)
+    closed[cell[last]] = (owner != f.side) & (owner != -1)
+    nets = ((tuple(job.pads[int(p)].net for p in job.pad_ids), tuple(job.balls[int(b)].net for b in sector))
+            if job.explicit else None)
+    return ("local", f.u[sector].tobytes(), f.col[sector].tobytes(), f.depth[sector].tobytes(), closed.tobytes(),
+            f.ncols, f.u_min, f.pitch, job.quantum, job.tracks.tobytes(), job.pad_u.tobytes(), job.pad_room.tobytes(),
+            job.explicit, nets)
+
+
+def _canonical(job: SideJob) -> np.ndarray:
+    """The sector's balls ring by ring, along u: the order the planner takes them in (it sorts each
+    ring's balls by u, keeping the sector's order between equal u), whatever their numbering."""
+    f = job.frame
+    return job.sector[np.lexsort((f.u[job.sector], f.depth[job.sector]))]
+
+
+def _renumbered(seen: tuple[SideJob, SidePlan], job: SideJob) -> SidePlan:
+    """A plan made for another side's job with an equal `_local_key`, its pads and balls renamed
+    to this job's (the same positions in the pad order and in the sector)."""
+    other, plan = seen
+    pad = dict(zip(other.pad_ids.tolist(), job.pad_ids.tolist()))
+    ball = dict(zip(_canonical(other).tolist(), _canonical(job).tolist()))
+    return SidePlan(tuple(Escape(pad[e.pad], ball[e.ball], e.stops) for e in plan.escapes), plan.cost)
+
+
 def _draw(ctx: _Context, plans: list[SidePlan]) -> Routing:
     """Centrelines of every planned escape, assembled into a Routing."""
-    paths = {}
+    paths, memo = {}, {}
     for side, plan in enumerate(plans):
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
         try:
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo)
         except RoutingError:  # a channel overflows as drawn: plan the side again with its sideways traffic limited
             clear = _clearance(ctx.pen, ctx.rules)
             plan = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
                 job, *c, ctx.pen, ctx.rules, clear), clear))
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules)
+            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo)
         for escape, path in zip(plan.escapes, drawn):
             paths[escape.pad] = (escape.ball, path)
     return _assemble(ctx.pads, ctx.balls, paths)
@@ -290,11 +337,43 @@ def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules
 
 
 def _side_paths(
-    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, memo: dict
 ) -> list[list[tuple[float, float]]]:
-    """World centrelines (ball → pad) of one side's escapes."""
+    """World centrelines (ball → pad) of one side's escapes. They are drawn in the side's frame,
+    where another side of the same drawing (`memo`: its centrelines by `_drawing_key`) may have
+    drawn the same ones already (the sides of a symmetric floorplan)."""
     if not escapes:
         return []
+    key = _drawing_key(job, escapes, pen, rules)
+    local = memo.get(key)
+    if local is None:
+        local = memo[key] = _local_paths(job, escapes, pen, reach, rules)
+    out = []
+    for pts in local:
+        x, y = to_world(job.frame.side, [p[0] for p in pts], [p[1] for p in pts])
+        out.append([(snap(float(a), rules.grid), snap(float(b), rules.grid)) for a, b in zip(x, y)])
+    return out
+
+
+def _drawing_key(job: SideJob, escapes: list[Escape], pen: Pen, rules: RouteRules) -> tuple:
+    """Everything `_local_paths` reads of a side, in its own frame: per escape its stops, its
+    pad's place and keep-away zone and its ball's place when that is on the outer row; the outer
+    row's balls (as a set: the fan-out band only masks them and takes maxima); the frame's rows,
+    columns and lane tracks."""
+    f, q = job.frame, 2.0 * rules.grid
+    outer = np.flatnonzero(f.depth == 0)
+    order = np.lexsort((f.v[outer], f.u[outer]))
+    clear = pen.diagonal + rules.space
+    per = tuple((e.stops, _pad_local(job.pads[e.pad], f.side, q), _pad_zone(job.pads[e.pad], f.side, clear),
+                 (float(f.u[e.ball]), float(f.v[e.ball])) if f.depth[e.ball] == 0 else None) for e in escapes)
+    return (per, f.u[outer][order].tobytes(), f.v[outer][order].tobytes(), f.v_top, f.pitch, f.ncols, f.u_min,
+            job.tracks.tobytes(), job.ball_r, job.teardrop_run, job.quantum)
+
+
+def _local_paths(
+    job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules
+) -> list[list[tuple[float, float]]]:
+    """Local centrelines (ball → pad, in the side's frame) of one side's escapes."""
     f, q = job.frame, 2.0 * rules.grid
     curves = _channel_curves(job, escapes, pen, rules)
     band = _band(job, escapes, pen, reach, rules)
@@ -308,10 +387,8 @@ def _side_paths(
         local = [(e.stops[depth], _row_v(f, depth, q))]
         for row in range(depth - 1, -1, -1):
             local += curves[row].get(k, [])
-        local = band_path(local, band.u0[k], band.u1[k], jog.h[k], jog.level[k],
-                          _pad_local(job.pads[e.pad], f.side, q)[1])
-        x, y = to_world(f.side, [p[0] for p in local], [p[1] for p in local])
-        out.append([(snap(float(a), rules.grid), snap(float(b), rules.grid)) for a, b in zip(x, y)])
+        out.append(band_path(local, band.u0[k], band.u1[k], jog.h[k], jog.level[k],
+                             _pad_local(job.pads[e.pad], f.side, q)[1]))
     return out
 
 

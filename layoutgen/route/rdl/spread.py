@@ -88,7 +88,16 @@ def spread_checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.P
 
 def support(points: np.ndarray) -> np.ndarray:
     """Support values (…, 8) of point sets (…, m, 2) along the eight directions."""
-    return (points @ DIRS.T).max(axis=-2)
+    # x·dx + y·dy with dx, dy in {−1, 0, 1}, written out: the same values as `points @ DIRS.T`
+    # (a product by ±1 is exact, and a negated sum is the sum negated); the few points of a set
+    # reduced pairwise (numpy's reductions over a short axis, and batched matmuls, are slow)
+    x, y = points[..., 0], points[..., 1]
+    s, d = x + y, x - y
+    q = np.stack([x, s, y, -d, -x, -s, -y, d], axis=-1)
+    out = q[..., 0, :]
+    for k in range(1, q.shape[-2]):
+        out = np.maximum(out, q[..., k, :])
+    return out
 
 
 def octagon_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -287,15 +296,20 @@ class _Job:
         mv = self._movers(phase, sg)
         if mv is None:
             return 0
-        pairs = self._pairs(mv, sg)
+        every = np.arange(len(mv.route))
+        sweep = {sign: self._swept(mv, every, np.full(len(every), sign * STEPS)) for sign in (1, -1)}
+        pairs = self._pairs(mv, sg, np.maximum(sweep[1], sweep[-1]))
         room = {}
         for sign in (1, -1):
+            # the pairs a move this way can bring too close: a move of k steps sweeps at most what
+            # the full move sweeps plus the grid its bends round to (half a step per coordinate)
+            near = pairs.within(sweep[sign] + 2.0 * self.rules.grid + EPS)
             lo = np.zeros(len(mv.route), dtype=np.int64)
             hi = np.full(len(mv.route), STEPS + 1, dtype=np.int64)
             while (hi - lo > 1).any():
                 live = hi - lo > 1
                 mid = np.where(live, (lo + hi) // 2, lo)
-                ok = self._clear(mv, sign * mid, pairs) | ~live
+                ok = self._clear(mv, sign * mid, near) | ~live
                 lo = np.where(live & ok, mid, lo)
                 hi = np.where(live & ~ok, mid, hi)
             room[sign] = lo
@@ -379,17 +393,15 @@ class _Job:
         pts = np.stack([mv.a[which], mv.b[which], a2, b2], axis=1)
         return support(pts) + self.pen_h[mv.route[which]]
 
-    def _pairs(self, mv: "_Movers", sg: "_Segments") -> "_Pairs":
-        """Every (run, obstacle) pair near enough to matter over the whole reach, without the
-        run's own neighbours (and its own pad, ball and teardrop where an end run meets them)."""
+    def _pairs(self, mv: "_Movers", sg: "_Segments", far: np.ndarray) -> "_Pairs":
+        """Every (run, obstacle) pair near enough to matter over the whole reach (`far`: supports of
+        what each run sweeps moving the full reach either way), without the run's own neighbours
+        (and its own pad, ball and teardrop where an end run meets them)."""
         ph = support(np.stack([sg.a, sg.b], axis=1)) + self.pen_h[sg.route]
         proute, pseg, pdir = sg.route, sg.seg, sg.dirs
         fx = self.fixed
         boxes = np.concatenate([_extents(-ph[:, 4], -ph[:, 6], ph[:, 0], ph[:, 2]), self.fixed_boxes])
         n_pieces = len(ph)
-        span = np.concatenate([self._swept(mv, np.arange(len(mv.route)), np.full(len(mv.route), s * STEPS))
-                               for s in (1, -1)])
-        far = np.maximum(span[: len(mv.route)], span[len(mv.route):])
         reach = float(self.space.max())
         query = _extents(-far[:, 4] - reach, -far[:, 6] - reach, far[:, 0] + reach, far[:, 2] + reach)
         i, j = shapely.STRtree(boxes).query(query)  # boxes along the axes: extents meeting is meeting
@@ -545,3 +557,12 @@ class _Pairs:
     centre: np.ndarray
     radius: np.ndarray
     need: np.ndarray
+
+    def within(self, h: np.ndarray) -> "_Pairs":
+        """The pairs whose obstacle comes within its space of the octagon h (n, 8) of its run: a
+        run whose moves all stay inside h can come too close to no other (`_clear` measures every
+        such move by the same octagon gap, never smaller than the gap to h), so `_clear` answers
+        the same for those moves with these pairs only."""
+        keep = ((self.opp - h.T[:, self.mover]) / NORM[:, None]).max(axis=0) < self.need
+        return _Pairs(self.mover[keep], self.opp[:, keep], self.round[keep], self.centre[keep], self.radius[keep],
+                      self.need[keep])
