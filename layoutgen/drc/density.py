@@ -33,8 +33,11 @@ def windows(extent: tuple[float, float, float, float], window: float, step: floa
     return shapely.box(gx, gy, np.minimum(gx + window, x1), np.minimum(gy + window, y1))
 
 
-# A box touching more grid cells than this is joined by comparing it with every box.
+# A box touching more grid cells than this is a wide one (see `clusters`); the wide ones together
+# touch at most BIG_CELLS_PER_BOX cells per box of the layout through the grid, the rest are
+# compared with every box.
 BIG_BOX_CELLS = 64
+BIG_CELLS_PER_BOX = 4
 
 
 def clusters(bounds: np.ndarray, gap: float) -> list[tuple[float, float, float, float]]:
@@ -63,7 +66,12 @@ def clusters(bounds: np.ndarray, gap: float) -> list[tuple[float, float, float, 
     ncol = int(c1[:, 0].max()) + 3
     spans = c1 - c0 + 1
     count = spans[:, 0] * spans[:, 1]
-    big = np.flatnonzero(count > BIG_BOX_CELLS)               # rings, buses: compared with every box instead
+    # Boxes many cells wide (a wafer outline, a kerf line, a ring) join through their cells too,
+    # widest last, as long as their cells stay within a few times the box count; the rest are
+    # compared with every box (each such comparison lists nearly every box of a wafer).
+    big = np.flatnonzero(count > BIG_BOX_CELLS)
+    wide = big[np.argsort(count[big], kind="stable")]
+    big = wide[np.cumsum(count[wide]) > BIG_CELLS_PER_BOX * n]
     count[big] = 0
     item = np.repeat(np.arange(n), count)
     k = np.arange(len(item)) - np.repeat(np.cumsum(count) - count, count)

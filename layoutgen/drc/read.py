@@ -503,13 +503,8 @@ def read_region(path: str, cell: str, boxes: dict[int, tuple[int, int, int, int]
     touches that key's box (database units): whole shapes, never clipped. KLayout picks them
     from its index; they come back through a small GDS as the file reader makes them."""
     import klayout.db as kdb
-    import gdstk
-    import tempfile
 
-    ly = _region_layout(path)
-    top = ly.cell(cell)
-    if top is None:
-        raise DrcError(f"{path}: no cell {cell!r}")
+    ly, top = _region_top(path, cell)
     sub = kdb.Layout()
     sub.dbu = ly.dbu
     out = sub.create_cell(cell)
@@ -519,6 +514,49 @@ def read_region(path: str, cell: str, boxes: dict[int, tuple[int, int, int, int]
             continue
         it = top.begin_shapes_rec_touching(li, kdb.Box(x0, y0, x1, y1))
         out.shapes(sub.layer(key >> 16, key & 0xFFFF)).insert(it)
+    return _read_back(sub, cell, dbu_um)
+
+
+def region_more(path: str, cell: str, boxes: dict[int, np.ndarray], seen: dict[int, np.ndarray], dbu_um: float) -> Flat:
+    """The polygons of `cell` (flattened) on each layer key of `boxes` whose extent touches one
+    of that key's boxes ((n, 4) database units) and none of its `seen` boxes (what earlier reads
+    of the same keys returned), each once: the polygons a read grown by those boxes adds."""
+    import klayout.db as kdb
+
+    ly, top = _region_top(path, cell)
+    sub = kdb.Layout()
+    sub.dbu = ly.dbu
+    out = sub.create_cell(cell)
+    for key, new in boxes.items():
+        li = ly.find_layer(key >> 16, key & 0xFFFF)
+        if li is None or not len(new):
+            continue
+        target = out.shapes(sub.layer(key >> 16, key & 0xFFFF))
+        done = np.concatenate([seen.get(key, np.zeros((0, 4), np.int64)), np.zeros((0, 4), np.int64)])
+        for x0, y0, x1, y1 in np.asarray(new, np.int64).tolist():
+            it = top.begin_shapes_rec_touching(li, kdb.Box(x0, y0, x1, y1))
+            while not it.at_end():
+                b = it.shape().bbox().transformed(it.trans())
+                if not ((done[:, 0] <= b.right) & (done[:, 2] >= b.left) & (done[:, 1] <= b.top) & (done[:, 3] >= b.bottom)).any():
+                    target.insert(it.shape(), it.trans())
+                it.next()
+            done = np.concatenate([done, [[x0, y0, x1, y1]]])
+    return _read_back(sub, cell, dbu_um)
+
+
+def _region_top(path: str, cell: str):
+    """The file as KLayout holds it and its cell `cell` (a DrcError when the file has none)."""
+    ly = _region_layout(path)
+    top = ly.cell(cell)
+    if top is None:
+        raise DrcError(f"{path}: no cell {cell!r}")
+    return ly, top
+
+
+def _read_back(sub, cell: str, dbu_um: float) -> Flat:
+    """The shapes KLayout picked (one flat cell of `sub`) as the file reader makes them, through a small GDS."""
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="layoutgen-tile-") as tmp:
         name = os.path.join(tmp, "region.gds")
         sub.write(name)

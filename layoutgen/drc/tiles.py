@@ -13,6 +13,14 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   distance of the local rules, plus a margin) of the tile's core: per layer the worker reads
   the core grown by the halo, grown again to hold those shapes whole, and the MARK shapes
   around them. The deck's local rules run on the view with the ordinary engine.
+- One pass (`one_pass_tile`), when the deck has no density rule: each tile reads its core
+  grown by the halo, joins what it read into touching groups per layer and reads on around each
+  group near the core that has a polygon not strictly inside what was read (the polygons
+  touching its extent grown by its size, `read.region_more`), until every group near the core is
+  whole; the groups that come nowhere near are dropped and the local rules run on the rest. The
+  view holds every merged shape near the core whole, as the two passes below give it, in one
+  task per tile. A tile that meets a wafer-size shape of a windowed layer (below) hands the
+  layout to the two passes.
 - Wafer-size shapes (a plating network of 500,000 vertices; `read_boxes`) are not read whole
   when every rule on their layer is of a kind that only looks near its findings (width, space,
   separation, overlap, grid, density: `WINDOW_KINDS`): each tile reads the layer's polygons
@@ -84,7 +92,8 @@ from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
 from .connectivity import Terminals, find_opens, find_shorts, join_nets, overlapping_pairs, place_terminals, sort_terminals
 from .merge import Shapes, touching_groups
-from .read import FileIndex, Flat, Layout, layer_key, read_region, region_bounds, region_is_flat, region_keys
+from .read import (FileIndex, Flat, Labels, Layout, concat_polys, layer_key, ordered, read_region, region_bounds,
+                   region_is_flat, region_keys, region_more)
 from .violation import DrcResult, Finding, Violation
 from .waivers import Waiver, apply_waivers, load_waivers
 
@@ -92,7 +101,10 @@ from .waivers import Waiver, apply_waivers, load_waivers
 # per-polygon kinds): checked tile by tile. Density is summed over tiles; the rest runs whole.
 LOCAL_KINDS = kinds_of("local") | kinds_of("whole") | kinds_of("polygon")
 HALO_MARGIN_UM = 1.0
-# `tiles="auto"`: about this many drawn polygons per tile, at least 4 tiles per worker.
+# `tiles="auto"`: TILES_PER_WORKER tiles per worker (a worker's share in few tasks, and a second
+# one to even out the load), more when a tile would hold over AUTO_POLYS_PER_TILE drawn polygons
+# (a worker's memory bounded by its tile).
+TILES_PER_WORKER = 2
 AUTO_POLYS_PER_TILE = 25_000
 
 
@@ -131,16 +143,20 @@ class TileGrid:
 
 def plan_grid(bounds: tuple[int, int, int, int], n_polys: int, halo_dbu: int, workers: int,
               tile_um: float | None, dbu_um: float) -> TileGrid:
-    """The tile grid over `bounds` (dbu): tiles of `tile_um`, or (auto) about AUTO_POLYS_PER_TILE
-    polygons and at least 4 per worker, never narrower than 4 halos (any side is exact; small
-    ones repeat work in the halos)."""
+    """The tile grid over `bounds` (dbu): tiles of `tile_um`, or (auto) TILES_PER_WORKER per
+    worker, more when a tile would hold over AUTO_POLYS_PER_TILE polygons, laid out nx × ny to
+    the layout's aspect so that the tiles (and the workers' shares) are alike, never narrower
+    than 4 halos (any side is exact; small ones repeat work in the halos)."""
     x0, y0, x1, y1 = bounds
     w, h = max(x1 - x0, 1), max(y1 - y0, 1)
     if tile_um is not None:
         side = max(round(tile_um / dbu_um), 1)
     else:
-        count = max(4 * workers, math.ceil(n_polys / AUTO_POLYS_PER_TILE), 1)
-        side = max(math.ceil(math.sqrt(w * h / count)), 4 * halo_dbu, 1)
+        count = max(TILES_PER_WORKER * workers, math.ceil(n_polys / AUTO_POLYS_PER_TILE), 1)
+        nx = max(1, min(count, round(math.sqrt(count * w / h))))
+        ny = math.ceil(count / nx)
+        # the cores span one unit past the extent (a shape on its upper edge lies in a core)
+        side = max(math.ceil((w + 1) / nx), math.ceil((h + 1) / ny), 4 * halo_dbu, 1)
     return TileGrid(x0, y0, side, max(1, math.ceil((w + 1) / side)), max(1, math.ceil((h + 1) / side)))
 
 
@@ -517,6 +533,106 @@ def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tu
                 geoms = np.append(geoms, np.array([piece], object)) if len(geoms) else np.array([piece], object)
         cover[rule.name] = (*window_cover_many(geoms, extents[rule.name], rule.window, rule.step), len(geoms))
     return {"found": pack_findings(found), "parts": parts, "follow": follow, "cover": cover, "peak_mb": _peak_mb()}
+
+
+def _owned(rule: Rule, cl: CellLayers, grid: TileGrid, t: int, dbu_um: float) -> list[Finding]:
+    """The findings of one local rule on a tile's view that the tile owns (anchor in its core)."""
+    fs = run_rule(rule, cl)
+    mine = grid.owner(anchors(rule, fs), dbu_um) == t
+    return [f for f, m in zip(fs, mine) if m]
+
+
+# A one-pass tile grows its read this many times at most before it leaves the layout to the
+# two-pass check (a shape that winds far out of its tile).
+ONE_PASS_ROUNDS = 12
+
+
+def _touching(geoms: np.ndarray, key: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(2, k): the candidate pairs (extents meeting) of two polygons of one layer that touch."""
+    ok = (src != dst) & (key[src] == key[dst])
+    src, dst = src[ok], dst[ok]
+    ok = shapely.intersects(geoms[src], geoms[dst])
+    return np.stack([src[ok], dst[ok]])
+
+
+def one_pass_tile(path: str, cell: str, t: int, grid: TileGrid, keys: list[int], mark_key: int | None, halo: int,
+                  dbu_um: float, pdk: Pdk, local: list[Rule], exempt: bool) -> dict | None:
+    """One tile checked in one task (worker task), when no density rule needs the layout's
+    clusters first: the view is grown here until it holds every merged shape that comes within
+    the halo of the core whole (what `scan_tile`, `join_groups` and `read_boxes` give the
+    two-pass check). Per layer the tile reads the core grown by the halo; each touching group
+    near the core with a polygon not strictly inside what was read may go on: the polygons
+    touching that polygon's extent are read too (`read.region_more`), until no group near the
+    core can. Groups that come nowhere near are dropped before the check. None (the two-pass
+    check takes over) when such a group is a wafer-size shape that the two-pass check reads in
+    windows (`read_boxes`) or the growth takes more than ONE_PASS_ROUNDS rounds."""
+    core = grid.core(t)
+    start = (core[0] - halo, core[1] - halo, core[2] + halo, core[3] + halo)
+    product = [k for k in keys if k != mark_key]
+    polys = read_region(path, cell, {k: start for k in product}, dbu_um).polys
+    interior = inside(poly_bounds(polys), start)        # every polygon touching it has been read
+    seen = {k: np.array([start], np.int64) for k in product}
+    windowable = list(windowable_keys(pdk, local))
+    geoms = polygons(polys, dbu_um)
+    tree = shapely.STRtree(geoms)
+    src, dst = tree.query(geoms)
+    pairs = [_touching(geoms, polys.key, src, dst)]
+    first = len(geoms)                                   # the polygons after the first read: in `tree`
+    big = np.iinfo(np.int64).max
+    for rounds in range(ONE_PASS_ROUNDS + 1):
+        n = len(polys)
+        bounds = poly_bounds(polys)
+        edges = np.concatenate(pairs, axis=1)
+        label = connected_components(coo_matrix((np.ones(edges.shape[1], np.int8), (edges[0], edges[1])), shape=(n, n)),
+                                     directed=False)[1] if n else np.zeros(0, np.int64)
+        g = int(label.max()) + 1 if n else 0
+        gb = np.stack([np.full(g, big), np.full(g, big), np.full(g, -big), np.full(g, -big)], 1)
+        for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+            f.at(gb[:, c], label, bounds[:, c])
+        near = (gb[:, 0] <= start[2]) & (gb[:, 2] >= start[0]) & (gb[:, 1] <= start[3]) & (gb[:, 3] >= start[1])
+        size = np.maximum(gb[:, 2] - gb[:, 0], gb[:, 3] - gb[:, 1])
+        gkey = np.zeros(g, np.int64)
+        gkey[label] = polys.key
+        wafer = near & (size > WINDOW_TILES * grid.side) & (np.bincount(label, minlength=g) > WINDOW_POLYS) & np.isin(gkey, windowable)
+        if wafer.any():                                  # read in windows by the two-pass check
+            return None
+        keep = near[label]
+        open_groups = np.unique(label[keep & ~interior])
+        if not len(open_groups):
+            break
+        if rounds == ONE_PASS_ROUNDS:
+            return None
+        # each open group's extent grown by its own size (at least a halo): few rounds even for long ones
+        grown = gb[open_groups] + np.maximum(size[open_groups], halo)[:, None] * np.array([-1, -1, 1, 1])
+        more = {int(k): grown[gkey[open_groups] == k] for k in np.unique(gkey[open_groups])}
+        added = region_more(path, cell, more, seen, dbu_um).polys
+        new = polygons(added, dbu_um)
+        polys = concat_polys([polys, added])
+        geoms = np.concatenate([geoms, new])
+        interior = np.concatenate([interior, np.zeros(len(added), bool)])
+        if len(new):                                     # the new polygons against the first read, the later ones and each other
+            q, o = tree.query(new)
+            later = shapely.STRtree(geoms[first:])
+            q2, o2 = later.query(new)
+            src = np.concatenate([o, o2 + first])
+            dst = np.concatenate([q, q2]) + n
+            pairs.append(_touching(geoms, polys.key, src, dst))
+        b = poly_bounds(polys)
+        for key, boxes in more.items():
+            cand = np.flatnonzero((polys.key == key) & ~interior)
+            cb = b[cand]
+            for x0, y0, x1, y1 in boxes.tolist():
+                interior[cand[(cb[:, 0] > x0) & (cb[:, 1] > y0) & (cb[:, 2] < x1) & (cb[:, 3] < y1)]] = True
+            seen[key] = np.concatenate([seen[key], boxes])
+    polys = take_polys(polys, keep)
+    if exempt and mark_key is not None and len(polys):
+        b = poly_bounds(polys)
+        box = tuple(int(v) for v in (min(b[:, 0].min(), start[0]), min(b[:, 1].min(), start[1]),
+                                     max(b[:, 2].max(), start[2]), max(b[:, 3].max(), start[3])))
+        polys = concat_polys([polys, read_region(path, cell, {mark_key: box}, dbu_um).polys])
+    cl = CellLayers(Flat(cell, ordered(polys), Labels.empty(), dbu_um), pdk, marks=exempt)
+    found = [(rule.name, f) for rule in local for f in _owned(rule, cl, grid, t, dbu_um)] if len(polys) else []
+    return {"found": pack_findings(found), "parts": [], "follow": [], "cover": {}, "peak_mb": _peak_mb()}
 
 
 # The rule kinds that see a wafer-size shape only in each tile's window (`TileLayers`): their
@@ -1075,30 +1191,52 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
         # density windows go over the clusters of every shape the cell draws, any layer (as untiled)
         bound_keys = sorted(region_keys(path)) if density else []
         tiles = len(grid)
-        scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
-                               for t in range(len(grid))])
-        peak = max([peak] + [s["peak_mb"] for s in scans])
-        cb, ck, cn = join_groups(scans)
-        boxes, used, windowed = read_boxes(grid, keys, cb, ck, halo, mark_key, windowable_keys(pdk, local + density), cn)
-        used |= np.array([s["count"] > 0 for s in scans])
-        extents = {}
-        if density:
-            owned = np.concatenate([s["bounds"] for s in scans]) * dbu
-            extents = {r.name: clusters(owned, r.window) for r in density}
-        del scans
         shared = client.scatter(pdk, broadcast=True, hash=False)   # once per worker; a fresh key (dask#8576)
-        futures = [client.submit(check_tile, path, name, t, grid, {k: tuple(map(int, boxes[t, i])) for i, k in enumerate(keys)},
-                                 dbu, shared, local, density, exempt, extents,
-                                 tuple(k for i, k in enumerate(keys) if windowed[t, i]), halo_um, pure=False)
-                   for t in np.flatnonzero(used).tolist()]
+        outs: list[dict] | None = None
+        extents: dict[str, list] = {}
+        if not density:                   # one task per tile, unless a tile meets a wafer-size shape, unless a tile meets a wafer-size shape
+            futures = [client.submit(one_pass_tile, path, name, t, grid, keys, mark_key, halo, dbu, shared, local, exempt,
+                                     pure=False) for t in range(len(grid))]
+            outs = []
+            for fut in futures:
+                out = fut.result()
+                fut.release()
+                if out is None:
+                    for f in futures:
+                        f.cancel()
+                    outs = None
+                    break
+                outs.append((out, unpack_findings(out["found"])))      # while the other tiles run
+        if outs is None:
+            scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
+                                   for t in range(len(grid))])
+            peak = max([peak] + [s["peak_mb"] for s in scans])
+            cb, ck, cn = join_groups(scans)
+            boxes, used, windowed = read_boxes(grid, keys, cb, ck, halo, mark_key, windowable_keys(pdk, local + density), cn)
+            used |= np.array([s["count"] > 0 for s in scans])
+            if density:
+                owned = np.concatenate([s["bounds"] for s in scans]) * dbu
+                extents = {r.name: clusters(owned, r.window) for r in density}
+            del scans
+            futures = [client.submit(check_tile, path, name, t, grid, {k: tuple(map(int, boxes[t, i])) for i, k in enumerate(keys)},
+                                     dbu, shared, local, density, exempt, extents,
+                                     tuple(k for i, k in enumerate(keys) if windowed[t, i]), halo_um, pure=False)
+                       for t in np.flatnonzero(used).tolist()]
         parts: dict[str, list[tuple[shapely.Geometry, str]]] = {}
         follow: list[tuple[str, Finding, list[tuple[int, str]]]] = []
         totals = {r.name: (np.zeros(0, np.int64), np.zeros(0), 0) for r in density}
-        for fut in futures:
-            out = fut.result()
-            fut.release()
+
+        def results():
+            yield from outs or ()
+            if outs is None:
+                for fut in futures:
+                    out = fut.result()
+                    fut.release()
+                    yield out, unpack_findings(out["found"])
+
+        for out, unpacked in results():
             peak = max(peak, out["peak_mb"])
-            for rule_name, f in unpack_findings(out["found"]):
+            for rule_name, f in unpacked:
                 by_rule[rule_name].append(f)
             for rule_name, piece, message in out["parts"]:
                 parts.setdefault(rule_name, []).append((piece, message))

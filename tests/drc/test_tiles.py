@@ -91,12 +91,28 @@ def test_every_rule_kind_of_the_corpus_tiles_exactly(pdk, client, tmp_path):
         assert {r: counts.get(r, 0) for r in expected} == expected, name
 
 
-def test_random_rectangles_tile_exactly_with_violations_across_borders(client, tmp_path):
+def test_random_rectangles_tile_exactly_with_violations_across_borders(client, tmp_path, monkeypatch):
     """1,200 random rectangles (2–40 µm) on RDL over 850 µm square, 200 µm tiles: width and space
-    markers equal the untiled ones, and many of them straddle a tile border."""
+    markers equal the untiled ones, and many of them straddle a tile border. Without a density
+    rule each tile is checked in one pass (no scan), its read grown around the merged shapes that
+    leave it (here one shape spans the layout)."""
     sky = load_pdk("sky400")
     path = random_rects(tmp_path / "random.gds", 1200, 850.0)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the two-pass check ran")
+
+    grown = []
+    region_more = tiles.region_more
+
+    def spy(path, cell, boxes, seen, dbu_um):
+        grown.append(sum(len(b) for b in boxes.values()))
+        return region_more(path, cell, boxes, seen, dbu_um)
+
+    monkeypatch.setattr(tiles, "scan_tile", refuse)
+    monkeypatch.setattr(tiles, "region_more", spy)
     flat, tiled = assert_same(path, sky, client, 200.0, rules=["RDL.W.1", "RDL.S.1"])
+    assert len(grown) >= 16 and min(grown) >= 1
     counts = tiled.counts()
     assert counts["RDL.W.1"] > 100 and counts["RDL.S.1"] > 100
     origin = tuple(gdstk.read_gds(str(path)).top_level()[0].bounding_box()[0])
