@@ -61,6 +61,10 @@ from .spread import spread_checked
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
 
+
+class _BandFull(RoutingError):
+    """A side's fan-out band cannot take one 45° jog per trace (its channels drew)."""
+
 def route(
     pads: Sequence[Terminal],
     balls: Sequence[Terminal],
@@ -168,6 +172,13 @@ def _ring_route(
             tried.add(n)
             try:
                 return spread_checked(_draw(cand, plans, cache), pads, keepin, rules)
+            except _BandFull as error:
+                if stairs:
+                    errors.append(error)
+                    continue
+                # the band is as short for every cut (the outer ring and the pad row bound it): the
+                # other candidates' bands block too, and the stairs pass draws them as channels
+                raise error from None
             except RoutingError as error:
                 errors.append(error)
             if len(tried) >= MAX_DRAWN:
@@ -314,6 +325,8 @@ def _draw(ctx: _Context, plans: list[SidePlan], cache: dict) -> Routing:
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
         try:
             drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs, curves)
+        except _BandFull:
+            raise  # the channels drew: relieving them leaves the band as it is
         except RoutingError:  # a channel overflows as drawn: plan the side again with its sideways traffic limited
             key = (side, ctx.ball_side.tobytes(), plan)  # the job is the side of this sector cut
             if key not in relieved:
@@ -412,7 +425,7 @@ def _local_paths(
     try:
         jog = jog_starts(band, _clearance(pen, rules) if stairs else None)
     except BandBlocked as blocked:
-        raise RoutingError(_blocked_message(job, escapes[blocked.index], blocked.reason)) from None
+        raise _BandFull(_blocked_message(job, escapes[blocked.index], blocked.reason)) from None
     out = []
     for k, e in enumerate(escapes):
         depth = len(e.stops) - 1
