@@ -10,8 +10,9 @@ than the minimum is better yield). Runs of one trace three apart or more move in
 phase, all runs in turn, for a few rounds; each move is at most half the room, and of two
 moving runs whose new metal would still clash the later is put back. A run never slides where
 its trace would get longer; the runs landing on the pad and entering the ball get shorter only
-down to what their bends need to clear their own pad and ball (and the teardrop); every vertex
-stays on the grid.
+down to what their bends need to clear their own pad and ball (and the teardrop); an axis run
+beside a 45° run gets shorter only down to the pen's corner reach a + t; every vertex stays on the
+grid.
 
 Metal is measured as octilinear octagons: a trace segment swept by the octagonal pen, a swept
 run, a rectangular pad and a teardrop are exactly the intersection of eight half-planes (their
