@@ -1194,7 +1194,7 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
         shared = client.scatter(pdk, broadcast=True, hash=False)   # once per worker; a fresh key (dask#8576)
         outs: list[dict] | None = None
         extents: dict[str, list] = {}
-        if not density:                   # one task per tile, unless a tile meets a wafer-size shape, unless a tile meets a wafer-size shape
+        if not density:                   # one task per tile, unless a tile meets a wafer-size shape
             futures = [client.submit(one_pass_tile, path, name, t, grid, keys, mark_key, halo, dbu, shared, local, exempt,
                                      pure=False) for t in range(len(grid))]
             outs = []
