@@ -10,7 +10,8 @@ import shapely
 from ..errors import DrcError, InternalError
 from ..pdk import Pdk, Rule
 from ..rulekinds import check_function
-from .connectivity import LayerPairs, Pieces, components, conductor_pieces, joined_layers, overlapping_in, overlapping_pairs, stack_pairs, stack_pairs_onto
+from .graph import components
+from .connectivity import LayerPairs, Pieces, conductor_pieces, joined_layers, overlapping_in, overlapping_pairs, stack_pairs, stack_pairs_onto
 from .geometry import explode, polygons
 from .merge import Shapes, merge, touching_groups, union_groups
 from .read import Flat, Layout, Polys, layer_key

@@ -30,10 +30,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..pdk import Connectivity
+from .graph import components
 from .merge import Shapes
 from .violation import Finding
 
@@ -84,41 +83,6 @@ def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     shapely.prepare(big)                                   # touches(prepared, other): the big side first
     keep = ~(shapely.touches(b[j], a[i]) if big is b else shapely.touches(a[i], b[j]))
     return i[keep], j[keep]
-
-
-# Graphs up to this many edges are labelled in numpy (`components`); scipy's call costs more than
-# such a graph (its checks and conversions: a third of an adapted fan-out unit's pieces).
-SMALL_GRAPH_EDGES = 50_000
-
-
-def components(n: int, i: np.ndarray, j: np.ndarray) -> tuple[int, np.ndarray]:
-    """The connected components of an undirected graph of `n` nodes and edges (i, j): their count
-    and each node's component, numbered by their smallest node (as scipy's connected_components
-    numbers them). Small graphs by hooking each component onto the smallest it meets and
-    following pointers to the end, a few rounds; large ones (or one still moving after 32
-    rounds) by scipy."""
-    i, j = np.asarray(i, np.int64), np.asarray(j, np.int64)
-    if n == 0:
-        return 0, np.zeros(0, np.int64)
-    if len(i) <= SMALL_GRAPH_EDGES:
-        lab = np.arange(n)
-        for _ in range(32):
-            li, lj = lab[i], lab[j]
-            low = np.minimum(li, lj)
-            new = lab.copy()
-            np.minimum.at(new, li, low)
-            np.minimum.at(new, lj, low)
-            while True:                     # every node to the root of its tree
-                nxt = new[new]
-                if np.array_equal(nxt, new):
-                    break
-                new = nxt
-            if np.array_equal(new, lab):
-                roots, comp = np.unique(lab, return_inverse=True)
-                return len(roots), comp.reshape(-1)
-            lab = new
-    count, comp = connected_components(coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n)), directed=False)
-    return int(count), comp.astype(np.int64)
 
 
 def overlapping_in(a: np.ndarray, b: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, np.ndarray]:

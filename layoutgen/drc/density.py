@@ -52,8 +52,7 @@ def clusters(bounds: np.ndarray, gap: float) -> list[tuple[float, float, float, 
     that touch at a corner and are still apart are the boxes compared pair by pair."""
     if len(bounds) == 0:
         return []
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    from .graph import components
 
     n = len(bounds)
     b = np.asarray(bounds, np.float64)
@@ -94,7 +93,7 @@ def clusters(bounds: np.ndarray, gap: float) -> list[tuple[float, float, float, 
 
     def label() -> np.ndarray:
         s_, d_ = np.concatenate(src), np.concatenate(dst)
-        return connected_components(coo_matrix((np.ones(len(s_), np.int8), (s_, d_)), shape=(m, m)), directed=False)[1]
+        return components(m, s_, d_)[1]
 
     comp = label()
     cell_comp = comp[n:]

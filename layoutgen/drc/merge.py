@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .geometry import explode, polygons, translate
+from .graph import components
 from .read import Polys
 from .violation import Finding
 
@@ -134,8 +133,7 @@ def touching_groups(geoms: np.ndarray) -> np.ndarray:
     keep = left < right
     left, right = left[keep], right[keep]
     keep = shapely.intersects(geoms[left], geoms[right])
-    graph = coo_matrix((np.ones(int(keep.sum()), np.int8), (left[keep], right[keep])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    return components(n, left[keep], right[keep])[1]
 
 
 def union_groups(geoms: np.ndarray, label: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from layoutgen.units import RATIO_EPS
 
+from .graph import components
 from .geometry import EPS_UM, SLIVER_UM2, extent_pairs, facing_walls, walls
 from .merge import union_groups
 
@@ -333,8 +332,7 @@ def channels(geoms: np.ndarray, limit: float, inside: bool, p0: np.ndarray, p1: 
     left, right = left[pick], right[pick]
     pick = shapely.intersects(rects[left], rects[right])
     n = len(rects)
-    graph = coo_matrix((np.ones(int(pick.sum()), np.int8), (left[pick], right[pick])), shape=(n, n))
-    label = connected_components(graph, directed=False)[1]
+    label = components(n, left[pick], right[pick])[1]
     groups = np.unique(label)
     first = np.full(len(groups), n, np.int64)
     np.minimum.at(first, label, np.arange(n))

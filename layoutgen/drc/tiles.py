@@ -79,8 +79,6 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import DrcError
 from ..pdk import Pdk, Rule
@@ -90,6 +88,7 @@ from ..rulekinds import RULE_KINDS, kinds_of, runs_per_top
 from .cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, poly_bounds, run_rule, take_polys
 from .engine import not_applicable, select_rules, unknown_layers
 from .geometry import polygons
+from .graph import components
 from .connectivity import Terminals, find_opens, find_shorts, join_nets, overlapping_pairs, place_terminals, sort_terminals
 from .merge import Shapes, touching_groups
 from .read import (FileIndex, Flat, Labels, Layout, concat_polys, layer_key, ordered, read_region, region_bounds,
@@ -297,8 +296,7 @@ def join_groups(scans: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             if other != node:
                 src.append(node)
                 dst.append(other)
-    graph = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n))
-    count, comp = connected_components(graph, directed=False) if n else (0, np.zeros(0, np.int64))
+    count, comp = components(n, src, dst)
     gb = np.concatenate([s["bbox"] for s in scans]) if n else np.zeros((0, 4), np.int64)
     gk = np.concatenate([s["key"] for s in scans]) if n else np.zeros(0, np.int64)
     big = np.iinfo(np.int64).max
@@ -583,8 +581,7 @@ def one_pass_tile(path: str, cell: str, t: int, grid: TileGrid, keys: list[int],
         n = len(polys)
         bounds = poly_bounds(polys)
         edges = np.concatenate(pairs, axis=1)
-        label = connected_components(coo_matrix((np.ones(edges.shape[1], np.int8), (edges[0], edges[1])), shape=(n, n)),
-                                     directed=False)[1] if n else np.zeros(0, np.int64)
+        label = components(n, edges[0], edges[1])[1]
         g = int(label.max()) + 1 if n else 0
         gb = np.stack([np.full(g, big), np.full(g, big), np.full(g, -big), np.full(g, -big)], 1)
         for c, f in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
@@ -871,7 +868,7 @@ def _union(n: int, src: list[np.ndarray], dst: list[np.ndarray]) -> np.ndarray:
     d = np.concatenate(dst) if dst else np.zeros(0, np.int64)
     if n == 0:
         return np.zeros(0, np.int64)
-    return connected_components(coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n)), directed=False)[1]
+    return components(n, s, d)[1]
 
 
 def _digest_edges(nodes: np.ndarray, digests: list[bytes]) -> tuple[np.ndarray, np.ndarray]:

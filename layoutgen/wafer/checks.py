@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon, box
 
 # The GDS reader and its polygon arrays (drc/read.py, drc/geometry.py) sit below the wafer in the
 # layering (tests/core/test_imports.py): reading a GDS is I/O, not checking.
 from ..drc.geometry import polygons
+from ..drc.graph import components
 from ..drc.read import concat_polys, layer_key, place_polys
 from ..layout import Cell, Layout
 from ..pdk import Pdk
@@ -244,8 +243,7 @@ def _components(geoms: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, int)
     i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    _, lab = connected_components(coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n)), directed=False)
-    return lab
+    return components(n, i, j)[1]
 
 
 def _round(geoms: np.ndarray, grid: float) -> np.ndarray:

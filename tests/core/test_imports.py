@@ -8,7 +8,7 @@ The layers, lowest first; a module may import modules of its own layer or of low
 - config: the design models a config builds (design, config, pads)
 - pdk: the process design kit, loaded from TOML
 - io: the in-memory layout and its GDS / layer-properties writers, and the GDS reader with its
-  polygon arrays (drc/read.py, drc/geometry.py: reading a GDS is I/O, which the wafer checks
+  polygon arrays and their graph labelling (drc/read.py, drc/geometry.py, drc/graph.py: reading a GDS is I/O, which the wafer checks
   need as much as the DRC does)
 - checks: the DRC's geometric checks (drc/merge, morph, space, width, angle, violation), which
   the RDL router runs on its final polygons
@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "rulekinds", "files", "units"),
     ("design", "config", "pads", "diein"),
     ("pdk", "pdk_check"),
-    ("layout", "gdsio", "lyp", "lyt", "drc.read", "drc.geometry"),
+    ("layout", "gdsio", "lyp", "lyt", "drc.read", "drc.geometry", "drc.graph"),
     # the DRC's geometric checks (merge, morphology, space, width, angle): pure functions on
     # polygons that the RDL router runs on its final metal, so it passes only what the DRC passes
     ("drc.violation", "drc.merge", "drc.morph", "drc.space", "drc.width", "drc.angle"),

@@ -361,7 +361,7 @@ def test_graph_components_are_numbered_as_scipy_numbers_them():
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from layoutgen.drc.connectivity import components
+    from layoutgen.drc.graph import components
 
     rng = np.random.default_rng(7)
     for t in range(300):
