@@ -12,6 +12,7 @@ import shapely
 import layoutgen.route.rdl.verify as verify
 from layoutgen.drc.merge import Shapes
 from layoutgen.drc.space import check_space
+from layoutgen.drc.width import check_width
 from layoutgen.errors import RoutingError
 from layoutgen.route.rdl import Route, Routing
 from layoutgen.route.rdl.example import example_die
@@ -107,3 +108,33 @@ def test_a_net_without_walls_facing_within_two_spaces_is_not_clipped(die):
     geoms = merged(die, routing(die))
     assert verify._notches(geoms, die.rules.space, True) == []
     assert [f for f in check_space(Shapes.of(geoms), die.rules.space) if f.region is not None] == []
+
+
+def thin_stub(die, width: float) -> Route:
+    """A stub of net N3 out of ball B1, straight down and `width` wide (the rule width is 10 µm)."""
+    b1 = next(b for b in die.balls if b.name == "B1")
+    return Route("P3", "B1", "N3", ((b1.x - 60.0, b1.y), (b1.x - 60.0, b1.y - 200.0)), 200.0, width=width,
+                 teardrop=False)
+
+
+def test_a_narrow_stub_planted_on_a_ball_is_named_and_found_as_the_whole_width_check_finds_it(die):
+    planted = routing(die, (thin_stub(die, 6.0),))
+    with pytest.raises(RoutingError, match=r"net N3 \(pad P3 → ball B1\): the final RDL fails the DRC near "
+                                           r"\(-260\.0, -3\d\d\.\d\): narrower than 9\.995 µm"):
+        verify.checked(planted, die.pads, die.keepin, die.rules)
+    limit = die.rules.width - die.rules.grid
+    geoms = merged(die, planted)
+    whole = check_width(Shapes.of(geoms), limit)
+    assert len(whole) == 1 and whole[0].region.area > 0.9 * 6.0 * (200.0 - 117.5)
+    windowed = verify._narrow(geoms, limit, die.rules.grid)
+    assert [f.message for f in windowed] == [f.message for f in whole]
+    assert shapely.equals_exact(windowed[0].region, whole[0].region, 0.0)
+
+
+def test_a_stub_at_the_rule_width_passes_and_is_not_clipped(die):
+    geoms = merged(die, routing(die, (thin_stub(die, die.rules.width),)))
+    limit = die.rules.width - die.rules.grid
+    assert check_width(Shapes.of(geoms), limit) == [] and verify._narrow(geoms, limit, die.rules.grid) == []
+    out = verify.checked(routing(die, (thin_stub(die, die.rules.width),)), die.pads, die.keepin, die.rules)
+    assert out.metal["N3"].area > verify.routes_metal(routing(die).routes, {b.name: b for b in die.balls},
+                                                      die.rules)["N3"].area + 1500.0
