@@ -7,6 +7,13 @@ the router does not hand over what the DRC fails. Notches inside one net's own m
 filled and only the nets that changed (with their neighbours) are checked again. Net classes
 asking for more than the rule space are measured too, and the metal must touch no other net's
 and stay inside the keep-in.
+
+The checks inside one net (notches, width) run on windows, picked from the MERGED net's walls:
+boxes around walls facing each other across the outside within the notch search's reach (every
+teardrop/ball junction has some), or across the inside closer than the width (a pen-swept trace
+has none), grown by WINDOW_MARGIN rule values; the long runs in between are not closed or
+opened at all. A net with a finding in a window is checked whole, so every finding, and every
+fill drawn from one, is the whole check's to the last float.
 """
 
 from __future__ import annotations
