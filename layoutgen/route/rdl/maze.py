@@ -77,6 +77,17 @@ class Job:
     space: float
 
 
+def track_pitch(pen: Pen, space: float, grid: float) -> float:
+    """The smallest lattice pitch at which traces drawn with `pen` on neighbouring tracks keep `space`.
+
+    Two nets' nodes are at least one pitch apart along an axis, so axis runs need p ≥ 2a + s. A 45°
+    step claims its cell's two other corners, so no other net's node or run comes nearer a 45° run
+    than √2·p between centrelines (the next node but one across it): that needs p ≥ (2·diagonal + s)/√2,
+    far below 2a + s. The pen's rounded-up chamfer (diagonal half-width a few nm over a) therefore
+    never binds, and the pitch is the axis one exactly (20 µm for 10/10 µm, not 20.013)."""
+    return snap_up(max(2.0 * pen.a + space, (2.0 * pen.diagonal + space) / math.sqrt(2.0)), grid)
+
+
 def lattice_pitch(min_pitch: float, ball_pitch: float, grid: float) -> float:
     """The lattice pitch: ≥ min_pitch, on the grid, and dividing the ball pitch (into an even
     number of steps when possible, so half-pitch staggered balls sit on nodes too)."""
@@ -169,7 +180,7 @@ class Maze:
         self.p0_width, self.p0_space = w0, s0
         self.clear = [j.space + math.hypot(pen.a, pen.t) + MARGIN for j, pen in zip(self.jobs, self.pens)]
         ball_xy = np.array([(b.x, b.y) for b in balls]).reshape(-1, 2)
-        self.lat = make_lattice(ball_xy, keepin, lattice_pitch(2.0 * pen0.diagonal + s0, ball_pitch, grid))
+        self.lat = make_lattice(ball_xy, keepin, lattice_pitch(track_pitch(pen0, s0, grid), ball_pitch, grid))
         shapes = [t.shape for t in pads] + [b.shape for b in balls]
         self.obs = obstacles(self.lat, shapes, keepin, max(self.clear, default=0.0) + 1.0)
         # footprint radius (µm) of a wider-than-default trace: how far its claim reaches past its nodes
