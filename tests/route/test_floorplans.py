@@ -22,7 +22,7 @@ from layoutgen.design import BallGrid, NetClass
 #   (maze.Maze.place_preserving: after each trace a labelling of every later net's free lattice; when one is closed
 #   off, the runs where the trace hugs other metal between the closed-off pocket and the rest are priced and the trace
 #   routed again, up to 6 times; balls whose trace is not routed yet keep a priced halo so no trace hugs them): the
-#   traces now wind round the earlier nets' balls as the slit argument says, but with 6 to 9 of 16 placed the next
+#   traces now wind round the earlier nets' balls as the slit argument says, but with 3 to 8 of 16 placed the next
 #   trace closes off 1 to 4 later nets whatever run is priced (its winding squeezes past several slits at once), and
 #   moving the closed-off net first, or swapping it just before its closer, ping-pongs (P7 and P15 close each other
 #   off in either order). Ordering by the longest span first places at most 4. The refusal names the last pair;

@@ -472,9 +472,10 @@ class Maze:
     def place_preserving(self, k: int, rest: Sequence[int], whole: int) -> int | None:
         """Place job k (every placed trace a wall) so that no job in `rest` is closed off from its pad.
 
-        When k's trace closes a later job's ball off (with the traces, balls and die edge around it),
-        the nodes where that job's cheapest way would have to cross k's trace are the gap k filled:
-        they are priced out for k and k is routed again, up to GAP_TRIES times. Returns None when k is
+        Balls of later jobs carry a priced halo (`_halo`). When k's trace still closes a later job's
+        ball off (with the traces, balls and die edge around it), the runs where k hugs other metal
+        between that pocket and the rest (`_gap`) are priced for k and k is routed again, up to
+        GAP_TRIES times. Returns None when k is
         placed and every later job can still reach its pad, k when k has no way at all (or only one
         through other traces), else the first job k still closes off (it should go before k)."""
         price = np.zeros_like(self.hist)
@@ -490,13 +491,13 @@ class Maze:
             victims = [v for v in rest if self.cut_off(v)]
             if not victims:
                 return None
-            gap = self._gap(k, victims[:GAP_VICTIMS], whole)
+            gap = self._gap(k, victims[:GAP_VICTIMS])
             if not len(gap[0]) or (price[gap] > 0).all():
-                break  # the victims' ways cross k only where k is already priced out: k has no other way
+                break  # k is already priced out wherever it closes them off: it has no other way
             price[gap] += GAP
         return victims[0]
 
-    def _gap(self, k: int, victims: Sequence[int], whole: int) -> tuple[np.ndarray, np.ndarray]:
+    def _gap(self, k: int, victims: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """The nodes of job k's claim where it closed each victim off: its contacts (nodes next to
         other metal, a placed trace or the edge, away from k's own pad and ball) that lie within two
         nodes of both the victim's pocket (the smaller side of the cut k made: its ball's side or its
@@ -542,7 +543,7 @@ class Maze:
         return HALO * near
 
     def _own_zone(self, k: int) -> np.ndarray:
-        """Lattice nodes within two nodes of job k's own pad or ball clearance (where its trace must touch other metal)."""
+        """Lattice nodes inside the clearance of job k's own pad or ball (its trace must touch them: no pinch there)."""
         job = self.jobs[k]
         node = (slice(None), slice(None, None, 2), slice(None, None, 2))
         owner, dist = self.obs.owner[node], self.obs.dist[node]
