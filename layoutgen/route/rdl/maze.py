@@ -50,6 +50,7 @@ GAP = 8.0  # price (in steps) of a node where a trace closed a later trace's bal
 HALO = 4.0  # price (in steps) of a node next to a ball whose trace is not routed yet
 BAND = 2  # nodes either side of a pinch that are priced with it
 GAP_TRIES = 6  # reroutes of one trace that closes a later trace's ball off, each pricing out the gap it filled
+PRESERVE_JOBS = 96  # above this many jobs, one at a time checks no later job (plain walls): the work stays bounded
 KEPT = 64  # windows whose allowed steps are kept (a few MB on a 3 mm die)
 GAP_VICTIMS = 4  # closed-off traces whose ways locate the gap, per reroute
 
@@ -475,9 +476,13 @@ class Maze:
         Balls of later jobs carry a priced halo (`_halo`). When k's trace still closes a later job's
         ball off (with the traces, balls and die edge around it), the runs where k hugs other metal
         between that pocket and the rest (`_gap`) are priced for k and k is routed again, up to
-        GAP_TRIES times. Returns None when k is
-        placed and every later job can still reach its pad, k when k has no way at all (or only one
-        through other traces), else the first job k still closes off (it should go before k)."""
+        GAP_TRIES times. Returns None when k is placed and every later job can still reach its pad
+        (checked up to PRESERVE_JOBS jobs), k when k has no way at all (or only one through other
+        traces), else the first job k still closes off (it should go before k)."""
+        if len(self.jobs) > PRESERVE_JOBS:  # a labelling per later job after each trace: O(n²) lattices
+            path = self.route_one(k, WALL, whole)
+            self.place(k, path)
+            return k if path is None or self.shared(k) else None
         price = np.zeros_like(self.hist)
         halo = self._halo(rest)
         victims: list[int] = []
