@@ -15,7 +15,7 @@ from layoutgen.design import BallGrid, NetClass
 # pinout_datasheet maps 16 pads to the outer ring at stride 5 (each net travels up to half way round the die), so
 # 40 of the 120 pairs of nets interleave and one of each pair must wind round the other's ball. Topologically it routes
 # (a trace from the edge to a ball is a slit: it never cuts the die in two), so what fails is the lattice router
-# (now at 20 µm, 8 nodes per 165 µm ball gap):
+# (now at 20 µm: 7 nodes per 165 µm ball gap, all 7 tracks it carries at 10/10 µm; 5 at 25 µm):
 # - negotiated rip-up (40 rounds) ends with 14 of 16 traces sharing nodes: the conflicts are crossings, which prices
 #   only move from one pair to another;
 # - one at a time, every placed trace a wall, each trace placed so that it closes no later net's ball off from its pad
