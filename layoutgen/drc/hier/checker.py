@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import numpy as np
@@ -27,6 +28,19 @@ from .types import Types
 # many times more than the unique cells hold.
 HIER_MIN_POLYGONS = 20_000
 HIER_MIN_RATIO = 4.0
+
+
+def flat_digest(flat: Flat) -> bytes:
+    """A digest of everything a flattened cell draws, in order: its polygons (vertices, layers) and
+    labels (texts, positions, layers). Two cells with the same digest give the same findings."""
+    h = hashlib.blake2b(digest_size=20)
+    p, lab = flat.polys, flat.labels
+    for a in (p.xy, p.offsets, p.key, lab.xy, lab.key):
+        arr = np.ascontiguousarray(a, np.int64)
+        h.update(np.array(arr.shape, np.int64).tobytes())
+        h.update(arr.tobytes())
+    h.update("\0".join(map(str, np.asarray(lab.text).tolist())).encode())
+    return h.digest()
 
 
 def prefers_hierarchy(layout: Layout, top: str, wafer_key: int | None = None) -> bool:
@@ -125,6 +139,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
         self.cell_found: dict[str, list[Violation]] = {}
         bases = {b for b, _ in self.split.values()}
         views: dict[str, CellLayers] = {}     # each base's view, its layers merged once for all its cells
+        seen: dict[tuple, list[Violation]] = {}   # cells drawing the same shapes and labels: checked once
         for cell in self.placed:
             rules = self.cell_rules
             base = None
@@ -136,7 +151,13 @@ class HierChecker(Sites, Pairs, Types, Rest):
                 base = (views[b], self.delta_all[cell])
             elif cell in bases:           # the rest on the base once; the delta is checked with the top's shapes
                 rules = [r for r in rules if not self._whole_cell(r)]
-            self.cell_found[cell] = check_cell(self.layout.flatten(cell), self.pdk, rules, base=base)
+            key = (self.split[cell][0] if cell in self.split else None, tuple(r.name for r in rules),
+                   flat_digest(self.layout.flatten(cell)))
+            if key in seen:               # adapted units measured alike (one die shift for all): the same findings
+                self.cell_found[cell] = [Violation(v.rule, cell, v.message, v.region, v.edges) for v in seen[key]]
+                continue
+            self.stats["cells_checked"] = self.stats.get("cells_checked", 0) + 1
+            self.cell_found[cell] = seen[key] = check_cell(self.layout.flatten(cell), self.pdk, rules, base=base)
         self.cell_occ = {c: np.zeros(len(vs), np.int64) for c, vs in self.cell_found.items()}
         ctx_names = {r.name for r in self.context}
         self.cell_plain = {c: np.array([v.rule not in ctx_names for v in vs], bool) for c, vs in self.cell_found.items()}

@@ -112,10 +112,15 @@ class Context:
         chk = self.chk
         active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]] = {}
         seen: dict[tuple, tuple[np.ndarray, np.ndarray, dict] | None] = {}
+        tb = self.table
+        met = set(zip(tb["la"].tolist(), tb["lb"].tolist()))   # the layer pairs whose shapes meet across sources
         for r in chk.context:
             lis = [chk.li[n] for n in rule_layers(r) if chk.li[n] in self._layers]
             if not lis:
                 continue
+            on = set(lis) | ({chk.mark_li} if chk.mark_li is not None and chk.mark_li in self._layers else set())
+            if not any(li in self.top for li in on) and not any(a in on and b in on for a, b in met):
+                continue                  # no top shape and no meeting on its layers: no zone (`_zone`)
             if chk.mark_li is not None and chk.mark_li in self._layers:
                 lis = lis + [chk.mark_li]     # MARK areas of other sources (exemption) change every rule
             d = chk.reach[r.name]
