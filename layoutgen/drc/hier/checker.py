@@ -12,7 +12,7 @@ from ...pdk import Pdk, Rule
 from ...rulekinds import runs_per_top
 from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule
 from ..checks import wafer_findings
-from ..read import Flat, Layout, Polys, concat_polys, layer_key
+from ..read import Flat, Labels, Layout, Polys, concat_polys, layer_key
 from ..violation import Finding, Violation
 from .array import check_array
 from .markers import ref_points
@@ -140,6 +140,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
         bases = {b for b, _ in self.split.values()}
         views: dict[str, CellLayers] = {}     # each base's view, its layers merged once for all its cells
         seen: dict[tuple, list[Violation]] = {}   # cells drawing the same shapes and labels: checked once
+        memo: dict[tuple, list[Finding]] = {}     # a rule's findings on the same polygons of its layers, across cells
         for cell in self.placed:
             rules = self.cell_rules
             base = None
@@ -157,7 +158,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
                 self.cell_found[cell] = [Violation(v.rule, cell, v.message, v.region, v.edges) for v in seen[key]]
                 continue
             self.stats["cells_checked"] = self.stats.get("cells_checked", 0) + 1
-            self.cell_found[cell] = seen[key] = check_cell(self.layout.flatten(cell), self.pdk, rules, base=base)
+            self.cell_found[cell] = seen[key] = self._check_cell(cell, rules, base, memo)
         self.cell_occ = {c: np.zeros(len(vs), np.int64) for c, vs in self.cell_found.items()}
         ctx_names = {r.name for r in self.context}
         self.cell_plain = {c: np.array([v.rule not in ctx_names for v in vs], bool) for c, vs in self.cell_found.items()}
@@ -179,6 +180,36 @@ class HierChecker(Sites, Pairs, Types, Rest):
                     fs.append(v.to_frame(Finding(viol.message, viol.region, viol.edges)))
             self.var_found.append({r: (np.array(ks), fs, ref_points(fs, self.dbu))
                                    for r, (ks, fs) in by_rule.items()})
+
+    def _check_cell(self, cell: str, rules: list[Rule], base: tuple[CellLayers, Polys] | None,
+                    memo: dict[tuple, list[Finding]]) -> list[Violation]:
+        """`check_cell` of a placed cell, a rule that reads only its layers' polygons (context rules: their
+        scenes hold nothing else; grid) taken from `memo` when another cell draws the same polygons on
+        them, and the MARK areas (the nominal unit and the adapted units' base share all but the dies)."""
+        flat = self.layout.flatten(cell)
+        cl = CellLayers(flat, self.pdk, base=base)
+        digests: dict[str, bytes] = {}
+
+        def digest(name: str) -> bytes:
+            if name not in digests:
+                polys = flat.polys.select(layer_key(*self.pdk.layer(name).gds))
+                digests[name] = flat_digest(Flat(cell, polys, Labels.empty(), self.dbu))
+            return digests[name]
+
+        out: list[Violation] = []
+        for r in rules:
+            key = None
+            if r.name in self.reach or r.kind in POLYGON_KINDS:
+                names = rule_layers(r) + ([cl.mark_name] if cl.exempt else [])
+                if all(n in self.pdk.layers for n in names):
+                    key = (r.name, tuple(digest(n) for n in names))
+            found = memo.get(key) if key is not None else None
+            if found is None:
+                found = run_rule(r, cl)
+                if key is not None:
+                    memo[key] = found
+            out += [Violation(r.name, cell, f.message, f.region, f.edges) for f in found]
+        return out
 
     def _whole_cell(self, r: Rule) -> bool:
         """Whether a rule of the placed cells' deck looks at a cell whole (connectivity, density, a

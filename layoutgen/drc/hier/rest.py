@@ -88,15 +88,20 @@ class Rest:
                 mine = border[((self.site_lo[border] - g <= tile[2:] + g) & (tile[:2] - g <= self.site_hi[border] + g)).all(axis=1)]
                 sources = [(int(self.var_of[i]), self.origin[i]) for i in mine]
                 pos = {int(i): q for q, i in enumerate(mine)}
-                pairs = []   # the top meets the placements inside their (grown) sites; here only placements across the rest
-                for q, i in enumerate(mine):
-                    js = np.array([j for j in self.neighbours[i] if int(j) in pos and pos[int(j)] > q], np.int64)
-                    if not len(js):
-                        continue
-                    lo = np.maximum(self.site_lo[js], self.site_lo[i]) - g
-                    hi = np.minimum(self.site_hi[js], self.site_hi[i]) + g
+                # the top meets the placements inside their (grown) sites; here only placements across the rest:
+                # each pair of border placements whose sites, grown, overlap near the rest (one test for all)
+                qa, jb = [], []
+                for q, i in enumerate(mine.tolist()):
+                    js = [int(j) for j in self.neighbours[i] if int(j) in pos and pos[int(j)] > q]
+                    qa += [q] * len(js)
+                    jb += js
+                pairs = []
+                if qa:
+                    ia, jb_ = mine[np.array(qa, np.int64)], np.array(jb, np.int64)
+                    lo = np.maximum(self.site_lo[jb_], self.site_lo[ia]) - g
+                    hi = np.minimum(self.site_hi[jb_], self.site_hi[ia]) + g
                     meet = shapely.intersects(near, shapely.box(*(np.c_[lo, hi] * dbu).T))
-                    pairs += [(q, pos[int(j)]) for j in js[meet]]
+                    pairs = [(q, pos[j]) for q, j, m in zip(qa, jb, meet.tolist()) if m]
                 if not tops and not pairs:
                     continue
                 out.append((Context(self, tops, sources, pairs, region, with_top=False), tile))
