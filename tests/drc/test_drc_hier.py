@@ -277,6 +277,34 @@ def test_shapes_of_neighbouring_placements_and_of_the_top_are_checked_together(p
     assert flat.counts()["RDL.S.1"] > 0 and flat.counts()["RDL.W.1"] > 0
 
 
+def test_cells_drawing_the_same_shapes_are_checked_once_and_each_reports_its_findings(pdk, tmp_path):
+    """A copy of a placed cell under another name (adapted units measured alike) is checked once: the
+    copy reports the same findings under its own name, as the flat check counts them. A cell drawing
+    another's polygons on some layers (a unit and its base) takes the findings of the rules on those
+    layers from it and finds its own on the others."""
+    path = _synthetic(tmp_path / "s.gds", 1000, False, False)
+    lib = gdstk.read_gds(str(path))
+    cells = {c.name: c for c in lib.cells}
+    twin = cells["UNIT"].copy("TWIN")
+    other = cells["OTHER"].copy("OTHER2")
+    other.add(gdstk.rectangle((0, 41), (50, 60), layer=PLATE[0], datatype=PLATE[1]))   # 1 µm from OTHER's PLATE bar
+    lib.add(twin, other)
+    cells["TOP"].add(gdstk.Reference(twin, (4000, 0)), gdstk.Reference(other, (4000, -600)))
+    lib.write_gds(str(path))
+    hier = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=True)
+    flat = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=False)
+    assert hier.stats["TOP"]["mode"] == "hierarchical" and hier.stats["TOP"]["cells_checked"] == 3   # UNIT, OTHER, OTHER2
+    assert hier.flat_counts() == flat.counts()
+
+    def found(cell: str, layer: str = "") -> list:
+        return sorted((v.rule, v.message.split(" (in ")[0], v.bounds()) for v in hier.violations
+                      if v.cell == cell and v.rule.startswith(layer))
+
+    assert found("TWIN") and found("TWIN") == found("UNIT")
+    assert found("OTHER2", "RDL") and found("OTHER2", "RDL") == found("OTHER", "RDL")
+    assert len(found("OTHER2", "PLATE.S")) == len(found("OTHER", "PLATE.S")) + 1
+
+
 def test_placements_that_overlap_each_other_are_checked_flat(pdk, tmp_path):
     path = _synthetic(tmp_path / "s.gds", 296, True, True)
     result = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=True)
