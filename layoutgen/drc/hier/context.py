@@ -192,9 +192,12 @@ class Context:
         hit = np.zeros((n_src, len(gs)), bool)
         hit[si, gid[zi]] = True
         shift = -ds * chk.dbu
+        drawn = np.zeros((n_src, len(chk.names)), bool)      # the layers each source draws
+        for s, vi in enumerate(vis.tolist()):
+            drawn[s, chk.variants[vi].drawn] = True
         for li, on in rows_on.items():
             cand = hit & g_on[li]
-            has = cand.any(axis=1) & np.array([len(chk.variants[vi].on(li)) > 0 for vi in vis.tolist()], bool)
+            has = cand.any(axis=1) & drawn[:, li]
             if not has.any():
                 continue
             q0 = np.argmin(np.where(cand, rank, len(gs)), axis=1)
@@ -208,22 +211,21 @@ class Context:
                 srcs = np.flatnonzero(has & (vis == vi))
                 mv = m & (vis[si] == vi)
                 sel = np.zeros((len(srcs), len(ls)), bool)
-                if mv.any():
-                    s_rows, z_rows = si[mv], zi[mv]
-                    zl = zone[z_rows]
-                    moved = ds[s_rows].any(axis=1)
-                    if moved.any():
-                        zl = zl.copy()
-                        zl[moved] = translate(zl[moved], shift[s_rows[moved]])
-                    inp, got = ls.tree.query(zl, predicate="dwithin", distance=rho[z_rows])
-                    row = np.searchsorted(srcs, s_rows[inp])
-                    sel[row, got] = True
-                    if sel.any():         # whole merged shapes of the placed cell
-                        grp = ls.groups
-                        mark = np.zeros((len(srcs), int(grp.max()) + 1), bool)
-                        r, c = np.nonzero(sel)
-                        mark[r, grp[c]] = True
-                        sel = mark[:, grp]
+                s_rows, z_rows = si[mv], zi[mv]
+                zl = zone[z_rows]
+                moved = ds[s_rows].any(axis=1)
+                if moved.any():
+                    zl = zl.copy()
+                    zl[moved] = translate(zl[moved], shift[s_rows[moved]])
+                inp, got = ls.tree.query(zl, predicate="dwithin", distance=rho[z_rows])
+                row = np.searchsorted(srcs, s_rows[inp])
+                sel[row, got] = True
+                if sel.any():         # whole merged shapes of the placed cell
+                    grp = ls.groups
+                    mark = np.zeros((len(srcs), int(grp.max()) + 1), bool)
+                    r, c = np.nonzero(sel)
+                    mark[r, grp[c]] = True
+                    sel = mark[:, grp]
                 for k, s in enumerate(srcs.tolist()):
                     take[(s, li)] = sel[k]
         return {key: take[key] for key in sorted(take, key=order.__getitem__)}

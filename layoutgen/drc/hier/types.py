@@ -73,17 +73,24 @@ class Types:
         self.patterns: dict[tuple[int, int], list] = {}
         shape_key = np.c_[self.var_of, self.site_rel]
         groups, _, self.site_group = unique_rows(shape_key)
+        # per layer, the top's shapes that reach a site grown by the layer's halo (the contact ring mostly
+        # does not): one query of every site, split by site group below
+        reach: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for li in range(len(self.names)):
+            sel = np.flatnonzero(self.top_layer == li)
+            if not len(sel):
+                continue
+            g = self.halo_dbu[li]
+            grown = np.c_[self.origin + self.site_rel[:, :2] - g, self.origin + self.site_rel[:, 2:] + g]
+            hit, at = shapely.STRtree(shapely.box(*(grown * dbu).T)).query(self.top_geoms[sel], predicate="intersects")
+            reach[li] = (sel, hit, at)
         for gi, row in enumerate(groups):
             mine = np.flatnonzero(self.site_group == gi)
-            for li in range(len(self.names)):
-                sel = np.flatnonzero(self.top_layer == li)
-                if not len(sel):
-                    continue
+            for li, (sel, hit, at) in reach.items():
                 g = self.halo_dbu[li]
                 rel = row[1:] + np.r_[-g, -g, g, g]
-                # only the top's shapes that reach one of these sites (the contact ring mostly does not)
-                boxes = shapely.box(*(np.c_[self.origin[mine] + rel[:2], self.origin[mine] + rel[2:]] * dbu).T)
-                hit, at = shapely.STRtree(boxes).query(self.top_geoms[sel], predicate="intersects")
+                ours = self.site_group[at] == gi
+                hit, at = hit[ours], np.searchsorted(mine, at[ours])
                 if not len(hit):
                     continue
                 used, which = np.unique(hit, return_inverse=True)
