@@ -12,14 +12,13 @@ from ...pdk import Pdk, Rule
 from ...rulekinds import runs_per_top
 from ..cell import MARK_LAYER, CellLayers, check_cell, marks_exempt, run_rule
 from ..checks import wafer_findings
-from ..read import Flat, Labels, Layout, Polys, concat_polys, layer_key
+from ..read import Flat, Labels, Layout, Placement, Polys, concat_polys, layer_key, place_polys
 from ..violation import Finding, Violation
 from .array import check_array
 from .markers import ref_points
 from .pairs import Pairs
 from .rest import Rest
 from .rules import POLYGON_KINDS, is_context_rule, rule_layers, rule_local, rule_reach
-from .shapes import shift_polys
 from .sites import Sites
 from .types import Types
 
@@ -224,7 +223,7 @@ class HierChecker(Sites, Pairs, Types, Rest):
             for vi, v in enumerate(self.variants):
                 mp = v.on(self.mark_li).polys
                 if len(mp):
-                    parts += [shift_polys(mp, o) for o in self.origin[self.var_of == vi]]
+                    parts.append(place_polys(mp, Placement(v.cell, (0, 0), 0.0, 1.0, False, self.origin[self.var_of == vi])))
         flat = Flat(self.top, concat_polys(parts), self.own_flat.labels, self.dbu)
         cl = CellLayers(flat, self.pdk, layout=self.layout, top=self.top, marks=self.exempt)
         out = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from ..cell import poly_bounds
 from ..merge import move_finding
 from ..violation import Violation
 from .context import Context, run_scenes
@@ -38,8 +39,16 @@ class Rest:
         if rest.is_empty:
             return []
         top: dict[int, np.ndarray] = {}
+        tb = poly_bounds(self.top_polys)
         for li in range(len(self.names)):
             sel = np.flatnonzero(self.top_layer == li)
+            if n and len(sel):
+                # a shape whose extent, grown by the layer's halo (and a unit), lies inside one site is farther
+                # than the halo from the rest (the rest grown by it, mitred, stays within that square reach): left out
+                h = self.halo_dbu[li] + 1
+                deep = np.unique(self.site_tree.query(shapely.box(*(np.c_[tb[sel, :2] - h, tb[sel, 2:] + h] * dbu).T),
+                                                      predicate="within")[0])
+                sel = np.delete(sel, deep)
             if not len(sel):
                 continue
             grown = rest.buffer(self.halo_dbu[li] * dbu, join_style="mitre")
