@@ -28,6 +28,9 @@ def unique_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return st[new], order[new], inv
 
 
+_HASH = np.random.default_rng(0x51E5).integers(1, 2**63, size=1025, dtype=np.uint64) | np.uint64(1)
+
+
 class Runs:
     """Per placement, its run of a sorted array (`starts`: where each run starts), where `keep` is set if given."""
 
@@ -93,11 +96,16 @@ class Types:
                 hit, at = hit[ours], np.searchsorted(mine, at[ours])
                 if not len(hit):
                     continue
+                # sites whose hits are the same top polygons at the same place relative to their origin get the
+                # same code (exactly: the same clipped parts): the classification sees one of each
+                rep, like = self._alike_sites(sel[hit], at, mine)
+                keep = like[at] == at
+                hit, at = hit[keep], np.searchsorted(rep, at[keep])
                 used, which = np.unique(hit, return_inverse=True)
                 sel = sel[used]
                 site = shapely.box(*(rel * dbu))
-                c, pats = site_types(list(self.top_geoms[sel]), site, self.origin[mine] * dbu, dbu, hits=(at, which.ravel()))
-                codes[mine, li] = c
+                c, pats = site_types(list(self.top_geoms[sel]), site, self.origin[mine[rep]] * dbu, dbu, hits=(at, which.ravel()))
+                codes[mine, li] = c[np.searchsorted(rep, like)]
                 self.patterns[(gi, li)] = [LayerShapes.of(polys_of(np.asarray(p, dtype=object), int(self.keys[li]), dbu), dbu)
                                            if len(p) else EMPTY_LAYER for p in pats]
         self.type_codes = codes
@@ -107,6 +115,41 @@ class Types:
         rank[np.argsort(first, kind="stable")] = np.arange(len(first))
         of = rank[inv.reshape(-1)]
         return np.split(np.argsort(of, kind="stable"), np.cumsum(np.bincount(of, minlength=len(first)))[:-1])
+
+    def _alike_sites(self, polys: np.ndarray, at: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sites (`mine`) hit by the same top polygons (`polys`: hit by site `at`, an index into `mine`)
+        in integer coordinates relative to their origins: the first site of each kind (sorted) and,
+        per site, the first site like it. Vertices are hashed, sites with equal hashes compared whole."""
+        n = len(mine)
+        like = np.arange(n)
+        if len(polys) < 2:
+            return like, like
+        xy, off = self.top_polys.xy, self.top_polys.offsets
+        cnt = off[polys + 1] - off[polys]
+        start = np.repeat(off[polys] - np.r_[0, np.cumsum(cnt)[:-1]], cnt)
+        rel = xy[start + np.arange(int(cnt.sum()))] - np.repeat(self.origin[mine[at]], cnt, axis=0)
+        k = np.arange(len(rel)) - np.repeat(np.r_[0, np.cumsum(cnt)[:-1]], cnt)
+        mult = _HASH[(2 * k) % len(_HASH)], _HASH[(2 * k + 1) % len(_HASH)]
+        with np.errstate(over="ignore"):
+            v = rel[:, 0].astype(np.uint64) * mult[0] + rel[:, 1].astype(np.uint64) * mult[1]
+            h = np.add.reduceat(v, np.r_[0, np.cumsum(cnt)[:-1]]) + cnt.astype(np.uint64) * _HASH[-1]
+        order = np.lexsort((h, at))               # each site's hits by hash
+        at_o, h_o = at[order], h[order]
+        first = np.searchsorted(at_o, np.arange(n + 1))
+        vstart = np.r_[0, np.cumsum(cnt)]
+        kinds: dict[bytes, list[int]] = {}
+        for m in range(n):
+            a, b = first[m], first[m + 1]
+            key = h_o[a:b].tobytes()
+            for r in kinds.setdefault(key, []):
+                ra, rb = first[r], first[r + 1]
+                if all(np.array_equal(rel[vstart[order[p]]:vstart[order[p] + 1]], rel[vstart[order[q]]:vstart[order[q] + 1]])
+                       for p, q in zip(range(a, b), range(ra, rb))):
+                    like[m] = r
+                    break
+            else:
+                kinds[key].append(m)
+        return np.unique(like), like
 
     def bands(self, site: np.ndarray, base: np.ndarray) -> list[np.ndarray]:
         """A site cut into bands (placement frame, database units, half-open): along each axis the
