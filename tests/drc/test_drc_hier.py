@@ -431,3 +431,29 @@ def test_site_types_of_lane_lines_in_numbers_are_those_of_clipping_each_part():
     assert len(patterns) == len(order) > 2
     for k, pattern in zip(order, patterns):
         assert [g.wkb for g in pattern] == list(k)
+
+
+def test_sites_hit_by_the_same_top_polygons_relative_to_their_origin_are_one_kind():
+    """`Types._alike_sites`: sites whose hits are the same polygons at the same place relative to their
+    origins are one kind (the first site of it), a polygon one unit off or a missing one makes another;
+    sites without hits are one kind."""
+    from types import SimpleNamespace
+
+    from layoutgen.drc.hier.types import Types
+    from layoutgen.drc.read import Polys
+
+    sq = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], np.int64)
+    tri = np.array([[0, 0], [7, 0], [0, 5]], np.int64)
+    rings = [sq + (100, 100), tri + (130, 100), sq + (1100, 100), tri + (1130, 100), sq + (2101, 100), tri + (2130, 100),
+             sq + (3100, 100), sq + (5100, 100), tri + (5130, 100)]
+    xy = np.concatenate(rings)
+    offsets = np.r_[0, np.cumsum([len(r) for r in rings])]
+    chk = SimpleNamespace(top_polys=Polys(xy, offsets, np.zeros(len(rings), np.int64)),
+                          origin=np.array([[0, 0], [1000, 0], [2000, 0], [3000, 0], [4000, 0], [5000, 0], [6000, 0]], np.int64))
+    mine = np.arange(7)
+    # site 0: square and triangle; 1: the same, 1000 to the right; 2: the square one unit off; 3: the square alone;
+    # 4 and 6: nothing; 5: triangle first, then square (the same polygons)
+    polys = np.array([0, 1, 3, 2, 4, 5, 6, 8, 7])
+    at = np.array([0, 0, 1, 1, 2, 2, 3, 5, 5])
+    rep, like = Types._alike_sites(chk, polys, at, mine)
+    assert like.tolist() == [0, 0, 2, 3, 4, 0, 4] and rep.tolist() == [0, 2, 3, 4]
