@@ -227,19 +227,45 @@ def _tidy(pts: Curve) -> Curve:
     return out
 
 
-def first_overflow(escapes, bounds, clear: Clearance) -> tuple[int, float] | None:
+def channel_inputs(escapes, row: int) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """The traces of a side's escapes (stops per row, outer row first) that cross the channel below
+    `row`: their indices, the u they arrive at and leave at, and whether they leave their own ball."""
+    ks = [k for k, e in enumerate(escapes) if len(e.stops) - 1 > row]
+    arrive = np.array([escapes[k].stops[row + 1] for k in ks])
+    leave = np.array([escapes[k].stops[row] for k in ks])
+    from_ball = np.array([len(escapes[k].stops) - 1 == row + 1 for k in ks])
+    return ks, arrive, leave, from_ball
+
+
+def drawn(row: int, arrive: np.ndarray, leave: np.ndarray, from_ball: np.ndarray, bounds, clear: Clearance,
+          memo: dict | None = None) -> list[Curve]:
+    """`channel_curves` of the channel below `row` (`bounds(row, arrive, leave, from_ball)`: its
+    floor and ceiling), or its ChannelFull raised; from `memo` when the same side drew the same
+    channel before (a side planned again often keeps most of its channels)."""
+    key = (row, arrive.tobytes(), leave.tobytes(), from_ball.tobytes())
+    found = None if memo is None else memo.get(key)
+    if found is None:
+        floor, ceiling = bounds(row, arrive, leave, from_ball)
+        try:
+            found = channel_curves(arrive, leave, floor, ceiling, clear)
+        except ChannelFull as full:
+            found = full
+        if memo is not None:
+            memo[key] = found
+    if isinstance(found, ChannelFull):
+        raise found
+    return found
+
+
+def first_overflow(escapes, bounds, clear: Clearance, memo: dict | None = None) -> tuple[int, float] | None:
     """Where a side's planned escapes (stops per row, outer row first) first overflow a channel
     when drawn, outer rows first: (row above the channel, local u the blocked trace leaves at),
     or None when all draw. `bounds(row, arrive, leave, from_ball)` gives a channel's floor and
-    ceiling as the router draws it."""
+    ceiling as the router draws it; `memo`: as `drawn`'s."""
     for row in range(max((len(e.stops) for e in escapes), default=1) - 1):
-        ks = [k for k, e in enumerate(escapes) if len(e.stops) - 1 > row]
-        arrive = np.array([escapes[k].stops[row + 1] for k in ks])
-        leave = np.array([escapes[k].stops[row] for k in ks])
-        from_ball = np.array([len(escapes[k].stops) - 1 == row + 1 for k in ks])
-        floor, ceiling = bounds(row, arrive, leave, from_ball)
+        _, arrive, leave, from_ball = channel_inputs(escapes, row)
         try:
-            channel_curves(arrive, leave, floor, ceiling, clear)
+            drawn(row, arrive, leave, from_ball, bounds, clear, memo)
         except ChannelFull as full:
             return row, float(leave[full.index])
     return None
