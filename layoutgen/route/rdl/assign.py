@@ -490,13 +490,18 @@ def match_ring(
     back = np.zeros((m, n), dtype=int)
     j = np.arange(n)
     best[0] = np.where(j <= caps[0], own[0] + seg_cost[0][j], np.inf)
+    steps = {}  # per passing capacity: the slots of ball k−1 (rows: passing count), and which exist
     for k in range(1, m):
         cum = seg_cost[k]
-        i = j[None, :] - 1 - np.arange(caps[k] + 1)[:, None]  # slot of ball k−1, per passing count
-        ok = i >= 0
-        ic = np.where(ok, i, 0)
-        cand = np.where(ok, best[k - 1][ic] + cum[j][None, :] - cum[ic + 1], np.inf)
-        pick = np.argmin(cand, axis=0)
+        if caps[k] not in steps:
+            i = j[None, :] - 1 - np.arange(caps[k] + 1)[:, None]  # slot of ball k−1, per passing count
+            ok = i >= 0
+            ic = np.where(ok, i, 0)
+            steps[caps[k]] = (~ok, ic, ic + 1)
+        none, ic, ic1 = steps[caps[k]]
+        cand = best[k - 1][ic] + cum[:n] - cum[ic1]
+        cand[none] = np.inf
+        pick = cand.argmin(axis=0)
         best[k] = cand[pick, j] + own[k]
         back[k] = ic[pick, j]
     tail = seg_cost[m][n] - seg_cost[m][np.minimum(j + 1, n)]
