@@ -145,14 +145,17 @@ def _ring_route(
 ) -> Routing:
     """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band (`stairs`: drawn
     as a channel where one jog per trace cannot fit). `cache` keeps what does not depend on `stairs`
-    (side plans, relieved plans, channel curves) for another pass over the same job."""
+    (sector cuts, side plans, relieved plans, channel curves) for another pass over the same job."""
     grid = infer_grid(balls, rules.pitch)
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
     capacity = gap_capacity(rules.pitch, 2.0 * ball_r, rules.width, rules.space)
     pad_side = pad_sides(pads, grid, ball_r + rules.space + pen.a)
-    if mode == "auto":
-        candidates = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4))
+    cache = {} if cache is None else cache
+    if mode == "auto":  # the same cuts for the stairs pass: computed once
+        if "sectors" not in cache:
+            cache["sectors"] = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4))
+        candidates = cache["sectors"]
     else:
         candidates = [explicit_sectors(grid, pads, pad_side, balls)]
     check_ring_capacity(grid, candidates[0] >= 0, capacity, 2.0 * ball_r, rules.width, rules.space)
@@ -163,7 +166,6 @@ def _ring_route(
                    max(ball_r, max(teardrop_reach(b, rules) for b in balls)),
                    _side_facts(grid, pads, pad_side, rules, pen),
                    max(teardrop_run(b, rules) for b in balls), stairs)
-    cache = {} if cache is None else cache
     errors, tried, memo = [], set(), cache.setdefault("plans", {})
     for slack in (1.0, 4.0):   # the cheapest plan first (strict bound); the runners-up only if it fails to draw
         for n, cand, plans in _ranked_plans(ctx, candidates, slack, memo)[:MAX_DRAWN]:
