@@ -1,6 +1,6 @@
 """Routing quality, speed and memory: the floorplan corpus by class, the 16 × 16 die, a 1,000-pad die.
 
-Run: python benchmarks/bench_route.py [--repeat N] [--skip-corpus]
+Run: python benchmarks/bench_route.py [--repeat N] [--skip-corpus] [--split]
 Prints, per floorplan class of tests/route/floorplans.py: nets routed, total trace length
 against the sum of octilinear (0/45/90°) pad-centre-to-ball-centre distances (the lower bound
 a single-layer router aims at; a trace may end anywhere on its pad, so a route can beat it
@@ -8,6 +8,7 @@ slightly), the smallest space between different nets' RDL against the rule, and 
 time. Then the 6.8 mm die with a full 16 × 16 array at 400 µm (256 pads; target well under
 1 s), an 8.4 mm die with a full 20 × 20 array and 75 µm pad pitch (400 pads, ten rings deep), and a 6.8 mm die with 1,000 pads and a full 32 × 32 array at 200 µm, routed at 5/5 µm
 with 110 µm capture pads (a custom rule set defined here; target < 10 s), with peak memory.
+`--split` prints only where the 1,000-pad die's CPU time goes, phase by phase.
 """
 
 from __future__ import annotations
@@ -159,25 +160,84 @@ def timed(label: str, die, repeat: int, target: float) -> bool:
     return len(routing.routes) == len(die.pads) and median_t < target
 
 
+def split(die) -> None:
+    """Route one die once and print its CPU time by phase, each phase's own time (what it calls
+    in another phase counted there): a few wrapped calls, so unlike cProfile, whose per-call
+    cost inflates pure-Python phases several times over, the figures add up to the plain run."""
+    import functools
+
+    import layoutgen.route.rdl.anywhere  # noqa: F401  (the modules whose functions are wrapped)
+    from layoutgen.route.rdl import assign, band, channel, router, spread
+
+    phases = [  # (module, function, phase); the same function wrapped where each module calls it
+        (router, "plan_side", "plan"), (assign, "_plan_rows", "plan"),
+        (router, "relieve_channels", "relief (replans)"),
+        (channel, "channel_curves", "channel curves"), (band, "channel_curves", "band stairs"),
+        (band, "band_stairs", "band stairs"), (spread, "spread", "spread"),
+        (spread, "checked", "final check"), (router, "checked", "final check"),
+        (router, "route_anywhere", "lattice router"),
+    ]
+    own: dict[str, float] = defaultdict(float)
+    stack: list[list] = []  # [phase, when its own time last resumed]
+
+    def wrapped(fn, phase):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            now = time.process_time()
+            own[stack[-1][0]] += now - stack[-1][1]
+            relief = any(p == "relief (replans)" for p, _ in stack) and phase in ("plan", "channel curves")
+            stack.append([phase + (" in relief" if relief else ""), now])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                end = time.process_time()
+                name, resumed = stack.pop()
+                own[name] += end - resumed
+                stack[-1][1] = end
+
+        return call
+
+    originals = [(m, name, getattr(m, name)) for m, name, _ in phases]
+    for m, name, phase in phases:
+        setattr(m, name, wrapped(getattr(m, name), phase))
+    try:
+        start = time.process_time()
+        stack.append(["rest", start])
+        routing = route(die.pads, die.balls, die.keepin, die.rules)
+        end = time.process_time()
+        own["rest"] += end - stack.pop()[1]
+    finally:
+        for m, name, fn in originals:
+            setattr(m, name, fn)
+    total = end - start
+    print(f"CPU split ({len(routing.routes)}/{len(die.pads)} nets, {routing.router} router), {total:.2f} s:")
+    for phase, t in sorted(own.items(), key=lambda kv: -kv[1]):
+        print(f"  {phase:28s} {t:6.2f} s  {100.0 * t / total:5.1f} %")
+
+
 def main() -> int:
     """Print the figures; exit 1 if a benchmark die misses a net or its time target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs after the first (default 3)")
-    parser.add_argument("--skip-corpus", action="store_true", help="only the two large dies")
+    parser.add_argument("--skip-corpus", action="store_true", help="only the benchmark dies")
+    parser.add_argument("--split", action="store_true", help="only the 1,000-pad die's CPU split by phase")
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}")
+    fine = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0)
+    big = example_die(6800.0, 32, 32, 200.0, pads_per_side=250, pad_pitch_um=25.0, capture_um=110.0,
+                      landing_um=18.0, pad_inset_um=40.0, rules=fine)
+    if args.split:
+        split(big)
+        return 0
     if not args.skip_corpus:
         corpus()
     ok = timed("6.8 mm die, 16 x 16 @ 400 um, 256 pads", example_die(6800.0, 16, 16, 400.0, pads_per_side=64,
                                                                      pad_pitch_um=95.0), args.repeat, 1.0)
     ok &= timed("8.4 mm die, 20 x 20 @ 400 um, 400 pads at 75 um (10 rings deep)",
                 example_die(8400.0, 20, 20, 400.0, pads_per_side=100, pad_pitch_um=75.0), args.repeat, 2.0)
-    fine = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0)
     ok &= timed("5.2 mm die, 24 x 24 @ 200 um, 560 pads at 33 um (5/5 um, 110 um capture; corner channels relieved)",
                 example_die(5200.0, 24, 24, 200.0, pads_per_side=140, pad_pitch_um=33.0, capture_um=110.0,
                             landing_um=18.0, pad_inset_um=40.0, rules=fine), max(0, args.repeat - 2), 10.0)
-    big = example_die(6800.0, 32, 32, 200.0, pads_per_side=250, pad_pitch_um=25.0, capture_um=110.0,
-                      landing_um=18.0, pad_inset_um=40.0, rules=fine)
     ok &= timed("6.8 mm die, 32 x 32 @ 200 um, 1000 pads at 25 um (5/5 um, 110 um capture; band as a channel)",
                 big, max(0, args.repeat - 2), 10.0)
     print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0:.0f} MiB")

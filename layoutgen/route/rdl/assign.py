@@ -12,6 +12,7 @@ outer ring it keeps each jog within what the fan-out band to the pads allows.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -356,9 +357,9 @@ def _assign_tracks(slots: list[_Slot], active: list[int], picks: list[int], segm
         group = [slots[active[k]] for k in range(a + 1, b)]
         if not group:
             continue
-        chosen = choose_tracks(np.sort(segments[s]), np.array([g.target for g in group]))
+        chosen = choose_tracks(sorted(segments[s].tolist()), [g.target for g in group])
         for g, u in zip(group, chosen):
-            g.stops.append(float(u))
+            g.stops.append(u)
 
 
 def channel_cap(job: SideJob) -> int:
@@ -433,26 +434,29 @@ def _trim_ends(gaps: list[tuple[int, np.ndarray]], spots: np.ndarray, right: np.
     """A row's gaps without the tracks beyond the reach of the row inside (`first` … `last`) in
     excess of the bound there, the outermost kept."""
     eps = LENGTH_EPS_UM
-    tracks = np.sort(np.concatenate([t for _, t in gaps]))
+    every = np.concatenate([t for _, t in gaps])
+    tracks = np.sort(every)
     keep = np.ones(len(tracks), dtype=bool)
-    bound_r = right[np.searchsorted(spots, tracks - eps)]
-    bound_l = left[np.searchsorted(spots, tracks - eps)]
+    at = np.searchsorted(spots, tracks - eps)
+    # Python scalars: the walks below visit single values, which numpy scalars make slow
+    values, bound_r, bound_l = tracks.tolist(), right[at].tolist(), left[at].tolist()
     count = 0
-    for i in range(len(tracks) - 1, -1, -1):
-        if tracks[i] <= last:
+    for i in range(len(values) - 1, -1, -1):
+        if values[i] <= last:
             break
         keep[i] = count + 1 <= bound_r[i]
         count += int(keep[i])
     count = 0
-    for i in range(len(tracks)):
-        if tracks[i] >= first:
+    for i in range(len(values)):
+        if values[i] >= first:
             break
         keep[i] &= count + 1 <= bound_l[i]
         count += int(count + 1 <= bound_l[i])
     if keep.all():
         return gaps
-    kept = tracks[keep]
-    return [(c, t[np.isin(t, kept)]) for c, t in gaps if np.isin(t, kept).any()]
+    kept = np.isin(every, tracks[keep])  # one membership test for all gaps, split back per gap
+    ends = np.cumsum([len(t) for _, t in gaps])
+    return [(c, t[k]) for (c, t), k in zip(gaps, np.split(kept, ends[:-1])) if k.any()]
 
 
 def match_ring(
@@ -486,13 +490,18 @@ def match_ring(
     back = np.zeros((m, n), dtype=int)
     j = np.arange(n)
     best[0] = np.where(j <= caps[0], own[0] + seg_cost[0][j], np.inf)
+    steps = {}  # per passing capacity: the slots of ball k−1 (rows: passing count), and which exist
     for k in range(1, m):
         cum = seg_cost[k]
-        i = j[None, :] - 1 - np.arange(caps[k] + 1)[:, None]  # slot of ball k−1, per passing count
-        ok = i >= 0
-        ic = np.where(ok, i, 0)
-        cand = np.where(ok, best[k - 1][ic] + cum[j][None, :] - cum[ic + 1], np.inf)
-        pick = np.argmin(cand, axis=0)
+        if caps[k] not in steps:
+            i = j[None, :] - 1 - np.arange(caps[k] + 1)[:, None]  # slot of ball k−1, per passing count
+            ok = i >= 0
+            ic = np.where(ok, i, 0)
+            steps[caps[k]] = (~ok, ic, ic + 1)
+        none, ic, ic1 = steps[caps[k]]
+        cand = best[k - 1][ic] + cum[:n] - cum[ic1]
+        cand[none] = np.inf
+        pick = cand.argmin(axis=0)
         best[k] = cand[pick, j] + own[k]
         back[k] = ic[pick, j]
     tail = seg_cost[m][n] - seg_cost[m][np.minimum(j + 1, n)]
@@ -556,22 +565,26 @@ def _segment_prefixes(target: np.ndarray, segments: list[np.ndarray]) -> np.ndar
     return out
 
 
-def choose_tracks(tracks: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Distinct tracks, in order, each as near as the others allow to its trace's target u.
+def choose_tracks(tracks: list[float], targets: list[float]) -> list[float]:
+    """Distinct tracks (sorted), in order, each as near as the others allow to its trace's target u.
 
     Each target takes its nearest track (the lower on a tie); then, in order, each is pushed up
     past the one before it, and down below the one after it and the tracks left for the rest
-    (running maxima and minima of index − position)."""
-    pool = np.asarray(tracks, dtype=float)
-    t = np.asarray(targets, dtype=float)
-    n, k = len(t), len(pool)
-    j = np.searchsorted(pool, t, side="left")
-    below, at = pool[np.maximum(j - 1, 0)], pool[np.minimum(j, k - 1)]
-    idx = j - ((j == k) | ((j > 0) & (np.abs(below - t) <= np.abs(at - t))))
-    pos = np.arange(n)
-    up = np.maximum.accumulate(idx - pos)
-    down = np.minimum.accumulate(np.minimum(up, k - n)[::-1])[::-1]
-    return pool[down + pos]
+    (running maxima and minima of index − position). Plain Python: a call sees a handful of
+    traces, where numpy's per-call cost is most of the work."""
+    n, k = len(targets), len(tracks)
+    up, best = [], -(10**9)
+    for pos, t in enumerate(targets):
+        j = bisect_left(tracks, t)
+        if j == k or (j > 0 and abs(tracks[j - 1] - t) <= abs(tracks[min(j, k - 1)] - t)):
+            j -= 1
+        best = max(best, j - pos)
+        up.append(best)
+    out, low = [0.0] * n, 10**9
+    for pos in range(n - 1, -1, -1):
+        low = min(low, up[pos], k - n)
+        out[pos] = tracks[low + pos]
+    return out
 
 
 def _ring_error(job: SideJob, ring: list[int], slots: list[_Slot], row: int) -> str:

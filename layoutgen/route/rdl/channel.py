@@ -121,8 +121,9 @@ def _contour(curve: Curve, leave: float, clear: Clearance) -> Curve:
     out: Curve = []
     us = _us(shifted)
     for x in sorted(u for u in xs if start - LENGTH_EPS_UM <= u <= end + LENGTH_EPS_UM):
-        lo = max(_at(shifted, x, False, us), _ramp_at(ramps, x, upper=False))
-        hi = max(_at(shifted, x, True, us), _ramp_at(ramps, x, upper=True))
+        lo, hi = _both(shifted, x, us)
+        ramp_lo, ramp_hi = _ramps_at(ramps, x)
+        lo, hi = max(lo, ramp_lo), max(hi, ramp_hi)
         out += [(x, lo), (x, hi)] if hi > lo + LENGTH_EPS_UM else [(x, hi)]
     return _tidy([(round(u, 9), round(v, 9)) for u, v in out if v > -1e17])
 
@@ -140,50 +141,64 @@ def _envelope(first: Curve, second: Curve, a: float, l: float) -> Curve:
     out: Curve = []
     us1, us2 = _us(first), _us(second)
     for x in sorted(u for u in xs if u >= a - 1.0):
-        lo = max(_at(first, x, False, us1), _at(second, x, False, us2))
-        hi = max(_at(first, x, True, us1), _at(second, x, True, us2))
+        lo1, hi1 = _both(first, x, us1)
+        lo2, hi2 = _both(second, x, us2)
+        lo, hi = max(lo1, lo2), max(hi1, hi2)
         out += [(x, lo), (x, hi)] if hi > lo + LENGTH_EPS_UM else [(x, hi)]
     return _tidy([(u, v) for u, v in out if v > -1e17])
 
 
 def _us(curve: Curve) -> list[float] | None:
-    """The u of a staircase's breakpoints when they never decrease (what `_at` bisects), else None."""
+    """The u of a staircase's breakpoints when they never decrease (what `_both` bisects), else None."""
     us = [u for u, _ in curve]
     return us if all(a <= b for a, b in zip(us, us[1:])) else None
 
 
-def _at(curve: Curve, x: float, upper: bool, us: list[float] | None = None) -> float:
-    """Value of a staircase at x (the upper or lower end of a vertical step; −∞ outside).
+def _both(curve: Curve, x: float, us: list[float] | None = None) -> tuple[float, float]:
+    """Lower and upper value of a staircase at x (the two ends of a vertical step; −∞ outside).
 
     A staircase rises from −∞ at its first point, so its lower value there is −∞. With `us`
     (`_us(curve)`), only the pieces near x are visited: the same pieces pass the same test.
+    (Comparisons written out: the same values as max/min, in a loop run a million times.)
     """
-    if not upper and curve and abs(x - curve[0][0]) < LENGTH_EPS_UM:
-        return -1e18
-    best = -1e18
+    eps = LENGTH_EPS_UM
+    low = high = -1e18
     first, last = 0, len(curve) - 1
     if us is not None:  # pieces whose u range can hold x (a margin wider than the test's)
         first = max(0, bisect_left(us, x - 1e-6) - 1)
         last = min(last, bisect_right(us, x + 1e-6))
-    for (pu, pv), (qu, qv) in zip(curve[first:last], curve[first + 1:last + 1]):
-        if pu - LENGTH_EPS_UM <= x <= qu + LENGTH_EPS_UM:
-            if qu - pu < LENGTH_EPS_UM:
-                val = max(pv, qv) if upper else min(pv, qv)
+    for k in range(first, last):
+        pu, pv = curve[k]
+        qu, qv = curve[k + 1]
+        if pu - eps <= x <= qu + eps:
+            if qu - pu < eps:
+                up = qv if qv > pv else pv
+                down = qv if qv < pv else pv
             else:
-                val = pv + (qv - pv) * (min(max(x, pu), qu) - pu) / (qu - pu)
-            best = max(best, val) if upper else (val if best < -1e17 else min(best, val))
-    if len(curve) == 1 and abs(curve[0][0] - x) < LENGTH_EPS_UM:
-        best = curve[0][1]
-    return best
+                at = pu if pu > x else x
+                at = qu if qu < at else at
+                up = down = pv + (qv - pv) * (at - pu) / (qu - pu)
+            if up > high:
+                high = up
+            if low < -1e17 or down < low:
+                low = down
+    if len(curve) == 1 and abs(curve[0][0] - x) < eps:
+        low = high = curve[0][1]
+    if curve and abs(x - curve[0][0]) < eps:
+        low = -1e18
+    return low, high
 
 
-def _ramp_at(ramps: list[tuple[float, float, float]], x: float, upper: bool) -> float:
-    """Highest 45° ramp (start u, start v, end u) at x."""
-    best = -1e18
+def _ramps_at(ramps: list[tuple[float, float, float]], x: float) -> tuple[float, float]:
+    """Lower and upper value at x of the highest 45° ramp (start u, start v, end u) there."""
+    eps = LENGTH_EPS_UM
+    low = high = -1e18
     for r0, v0, r1 in ramps:
-        if r0 - LENGTH_EPS_UM <= x <= r1 + LENGTH_EPS_UM and (upper or x > r0 + LENGTH_EPS_UM):
-            best = max(best, v0 + (x - r0))
-    return best
+        if r0 - eps <= x <= r1 + eps:
+            high = max(high, v0 + (x - r0))
+            if x > r0 + eps:
+                low = max(low, v0 + (x - r0))
+    return low, high
 
 
 def _hug(a: float, l: float, floor: float, contour: Curve) -> Curve:
@@ -214,32 +229,62 @@ def _hug(a: float, l: float, floor: float, contour: Curve) -> Curve:
 def _tidy(pts: Curve) -> Curve:
     """Drop repeated points and middle points of straight runs; keep the staircase monotone."""
     out: Curve = []
+    eps = LENGTH_EPS_UM
     for u, v in pts:
-        v = max(v, out[-1][1]) if out else v
-        if out and abs(u - out[-1][0]) < LENGTH_EPS_UM and abs(v - out[-1][1]) < LENGTH_EPS_UM:
-            continue
-        if len(out) >= 2:
-            (u1, v1), (u2, v2) = out[-2], out[-1]
-            if abs((u2 - u1) * (v - v2) - (v2 - v1) * (u - u2)) < PARALLEL_EPS:
-                out[-1] = (u, v)
+        if out:
+            u2, v2 = out[-1]
+            if v2 > v:
+                v = v2
+            if abs(u - u2) < eps and abs(v - v2) < eps:
                 continue
+            if len(out) >= 2:
+                u1, v1 = out[-2]
+                if abs((u2 - u1) * (v - v2) - (v2 - v1) * (u - u2)) < PARALLEL_EPS:
+                    out[-1] = (u, v)
+                    continue
         out.append((u, v))
     return out
 
 
-def first_overflow(escapes, bounds, clear: Clearance) -> tuple[int, float] | None:
+def channel_inputs(escapes, row: int) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """The traces of a side's escapes (stops per row, outer row first) that cross the channel below
+    `row`: their indices, the u they arrive at and leave at, and whether they leave their own ball."""
+    ks = [k for k, e in enumerate(escapes) if len(e.stops) - 1 > row]
+    arrive = np.array([escapes[k].stops[row + 1] for k in ks])
+    leave = np.array([escapes[k].stops[row] for k in ks])
+    from_ball = np.array([len(escapes[k].stops) - 1 == row + 1 for k in ks])
+    return ks, arrive, leave, from_ball
+
+
+def drawn(row: int, arrive: np.ndarray, leave: np.ndarray, from_ball: np.ndarray, bounds, clear: Clearance,
+          memo: dict | None = None) -> list[Curve]:
+    """`channel_curves` of the channel below `row` (`bounds(row, arrive, leave, from_ball)`: its
+    floor and ceiling), or its ChannelFull raised; from `memo` when the same side drew the same
+    channel before (a side planned again often keeps most of its channels)."""
+    key = (row, arrive.tobytes(), leave.tobytes(), from_ball.tobytes())
+    found = None if memo is None else memo.get(key)
+    if found is None:
+        floor, ceiling = bounds(row, arrive, leave, from_ball)
+        try:
+            found = channel_curves(arrive, leave, floor, ceiling, clear)
+        except ChannelFull as full:
+            found = full
+        if memo is not None:
+            memo[key] = found
+    if isinstance(found, ChannelFull):
+        raise found
+    return found
+
+
+def first_overflow(escapes, bounds, clear: Clearance, memo: dict | None = None) -> tuple[int, float] | None:
     """Where a side's planned escapes (stops per row, outer row first) first overflow a channel
     when drawn, outer rows first: (row above the channel, local u the blocked trace leaves at),
     or None when all draw. `bounds(row, arrive, leave, from_ball)` gives a channel's floor and
-    ceiling as the router draws it."""
+    ceiling as the router draws it; `memo`: as `drawn`'s."""
     for row in range(max((len(e.stops) for e in escapes), default=1) - 1):
-        ks = [k for k, e in enumerate(escapes) if len(e.stops) - 1 > row]
-        arrive = np.array([escapes[k].stops[row + 1] for k in ks])
-        leave = np.array([escapes[k].stops[row] for k in ks])
-        from_ball = np.array([len(escapes[k].stops) - 1 == row + 1 for k in ks])
-        floor, ceiling = bounds(row, arrive, leave, from_ball)
+        _, arrive, leave, from_ball = channel_inputs(escapes, row)
         try:
-            channel_curves(arrive, leave, floor, ceiling, clear)
+            drawn(row, arrive, leave, from_ball, bounds, clear, memo)
         except ChannelFull as full:
             return row, float(leave[full.index])
     return None

@@ -37,7 +37,7 @@ from .assign import (
 from .capacity import check_ring_capacity, cut_over_capacity, gap_capacity
 from .escape import lane_offsets
 from .band import Band, BandBlocked, band_path, jog_starts
-from .channel import ChannelFull, Clearance, Floor, channel_curves, first_overflow
+from .channel import ChannelFull, Clearance, Floor, channel_inputs, drawn, first_overflow
 from .geometry import (
     SQRT2,
     TAN_22_5,
@@ -145,14 +145,17 @@ def _ring_route(
 ) -> Routing:
     """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band (`stairs`: drawn
     as a channel where one jog per trace cannot fit). `cache` keeps what does not depend on `stairs`
-    (side plans, relieved plans, channel curves) for another pass over the same job."""
+    (sector cuts, side plans, relieved plans, channel curves) for another pass over the same job."""
     grid = infer_grid(balls, rules.pitch)
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
     capacity = gap_capacity(rules.pitch, 2.0 * ball_r, rules.width, rules.space)
     pad_side = pad_sides(pads, grid, ball_r + rules.space + pen.a)
-    if mode == "auto":
-        candidates = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4))
+    cache = {} if cache is None else cache
+    if mode == "auto":  # the same cuts for the stairs pass: computed once
+        if "sectors" not in cache:
+            cache["sectors"] = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4))
+        candidates = cache["sectors"]
     else:
         candidates = [explicit_sectors(grid, pads, pad_side, balls)]
     check_ring_capacity(grid, candidates[0] >= 0, capacity, 2.0 * ball_r, rules.width, rules.space)
@@ -163,7 +166,6 @@ def _ring_route(
                    max(ball_r, max(teardrop_reach(b, rules) for b in balls)),
                    _side_facts(grid, pads, pad_side, rules, pen),
                    max(teardrop_run(b, rules) for b in balls), stairs)
-    cache = {} if cache is None else cache
     errors, tried, memo = [], set(), cache.setdefault("plans", {})
     for slack in (1.0, 4.0):   # the cheapest plan first (strict bound); the runners-up only if it fails to draw
         for n, cand, plans in _ranked_plans(ctx, candidates, slack, memo)[:MAX_DRAWN]:
@@ -323,19 +325,23 @@ def _draw(ctx: _Context, plans: list[SidePlan], cache: dict) -> Routing:
     relieved, curves = cache.setdefault("relieved", {}), cache.setdefault("curves", {})
     for side, plan in enumerate(plans):
         job = _side_job(ctx, side, np.flatnonzero(ctx.ball_side == side))
+        # the side's channels as drawn so far, by their traces (the job is the side of this sector cut)
+        channels = cache.setdefault(("channels", side, ctx.ball_side.tobytes()), {})
         try:
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs, curves)
+            lines = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs, curves,
+                                channels)
         except _BandFull:
             raise  # the channels drew: relieving them leaves the band as it is
         except RoutingError:  # a channel overflows as drawn: plan the side again with its sideways traffic limited
-            key = (side, ctx.ball_side.tobytes(), plan)  # the job is the side of this sector cut
+            key = (side, ctx.ball_side.tobytes(), plan)
             if key not in relieved:
                 clear = _clearance(ctx.pen, ctx.rules)
                 relieved[key] = relieve_channels(job, plan, lambda e: first_overflow(e, lambda *c: _channel_bounds(
-                    job, *c, ctx.pen, ctx.rules, clear), clear))
+                    job, *c, ctx.pen, ctx.rules, clear), clear, channels))
             plan = relieved[key]
-            drawn = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs, curves)
-        for escape, path in zip(plan.escapes, drawn):
+            lines = _side_paths(job, list(plan.escapes), ctx.pen, ctx.reach, ctx.rules, memo, ctx.stairs, curves,
+                                channels)
+        for escape, path in zip(plan.escapes, lines):
             paths[escape.pad] = (escape.ball, path)
     return _assemble(ctx.pads, ctx.balls, paths)
 
@@ -367,12 +373,13 @@ def _check_inputs(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules
 
 def _side_paths(
     job: SideJob, escapes: list[Escape], pen: Pen, reach: float, rules: RouteRules, memo: dict,
-    stairs: bool = False, curves: dict | None = None,
+    stairs: bool = False, curves: dict | None = None, channels: dict | None = None,
 ) -> list[list[tuple[float, float]]]:
     """World centrelines (ball → pad) of one side's escapes. They are drawn in the side's frame,
     where another side of the same drawing (`memo`: its centrelines by `_drawing_key`) may have
     drawn the same ones already (the sides of a symmetric floorplan), and an earlier drawing
-    (`curves`: channel curves, or the error, by `_drawing_key`) the same channels."""
+    (`curves`: channel curves, or the error, by `_drawing_key`) the same channels, or this
+    side's relief some of them (`channels`: as `channel.drawn`'s memo)."""
     if not escapes:
         return []
     key = _drawing_key(job, escapes, pen, rules)
@@ -381,7 +388,7 @@ def _side_paths(
         side_key = (job.frame.side, key)  # per side: a channel's error names this side's pads
         if curves is None or side_key not in curves:
             try:
-                found = _channel_curves(job, escapes, pen, rules)
+                found = _channel_curves(job, escapes, pen, rules, channels)
             except RoutingError as error:
                 found = error
             if curves is not None:
@@ -449,20 +456,19 @@ def _clearance(pen: Pen, rules: RouteRules) -> Clearance:
 
 
 def _channel_curves(
-    job: SideJob, escapes: list[Escape], pen: Pen, rules: RouteRules
+    job: SideJob, escapes: list[Escape], pen: Pen, rules: RouteRules, memo: dict | None = None
 ) -> dict[int, dict[int, list[tuple[float, float]]]]:
-    """Per channel (below row r), the staircase of every trace that moves sideways in it."""
+    """Per channel (below row r), the staircase of every trace that moves sideways in it (`memo`:
+    the side's channels drawn before, as `channel.drawn`'s)."""
     clear = _clearance(pen, rules)
     out: dict[int, dict[int, list]] = {}
     for row in range(max(len(e.stops) for e in escapes) - 1):
-        ks = [k for k, e in enumerate(escapes) if len(e.stops) - 1 > row]
-        arrive = np.array([escapes[k].stops[row + 1] for k in ks])
-        leave = np.array([escapes[k].stops[row] for k in ks])
-        from_ball = np.array([len(escapes[k].stops) - 1 == row + 1 for k in ks])
-        floor, ceiling = _channel_bounds(job, row, arrive, leave, from_ball, pen, rules, clear)
+        ks, arrive, leave, from_ball = channel_inputs(escapes, row)
         try:
-            curves = channel_curves(arrive, leave, floor, ceiling, clear)
+            curves = drawn(row, arrive, leave, from_ball, lambda *c: _channel_bounds(job, *c, pen, rules, clear),
+                           clear, memo)
         except ChannelFull as full:
+            floor, ceiling = _channel_bounds(job, row, arrive, leave, from_ball, pen, rules, clear)
             raise RoutingError(_blocked_message(
                 job, escapes[ks[full.index]],
                 f"the channel between ring {row + 1} and ring {row} is full there: running sideways "

@@ -118,6 +118,13 @@ def gap_to(a: np.ndarray, b_opp: np.ndarray) -> np.ndarray:
     return ((b_opp - a) / NORM).max(axis=1)
 
 
+def _scaled(gaps: np.ndarray) -> np.ndarray:
+    """Gaps along the eight directions (8, n) divided by the directions' lengths, in place: only
+    the diagonals' rows (a division by 1 changes nothing), the same values at half the work."""
+    gaps[1::2] /= NORM[1]
+    return gaps
+
+
 def vertices(h: np.ndarray) -> np.ndarray:
     """The eight vertices (n, 8, 2) of octagons given by supports (n, 8) (repeated where an edge is empty)."""
     nxt = h[:, NEXT]  # vertex k = INV[k] @ (h_k, h_k+1), INV's entries 0 or ±1: written out, no einsum
@@ -418,8 +425,9 @@ class _Job:
         jf = np.where(piece, -1, j - n_pieces)
         same = piece & (proute[jp] == r)
         gap = np.abs(pseg[jp] - s)
-        anti = (pdir[jp] * mv.d1[i]).sum(1) < 0
-        skip = same & ((gap <= 1) | ((gap == 2) & ~anti))
+        skip = same & (gap <= 1)
+        two = np.flatnonzero(same & (gap == 2))  # two runs apart: skipped unless they run back
+        skip[two] = (pdir[jp[two]] * mv.d1[i[two]]).sum(1) >= 0
         skip |= (jf >= 0) & (jf == self.own_drop[r]) & mv.last[i]
         skip |= (jf >= 0) & (jf == self.own_pad[r]) & mv.first[i]
         skip |= (jf >= 0) & (jf == self.own_ball[r]) & mv.last[i]
@@ -429,7 +437,9 @@ class _Job:
                                                                self.rules.space))
         jfc = np.maximum(jf, 0)
         rnd = ~piece & fx.round[jfc]
-        h = np.where(piece[:, None], ph[jp], fx.h[jfc])
+        h = np.empty((len(jp), 8))  # each pair's obstacle: a piece's supports or a fixed shape's
+        h[piece] = ph[jp[piece]]
+        h[~piece] = fx.h[jfc[~piece]]
         if rnd.any():  # a circle's circumscribed octagon, whose gap bounds the circle's from below
             h[rnd] = fx.centre[jfc[rnd]] @ DIRS.T + fx.radius[jfc[rnd]][:, None] * NORM
         return _Pairs(i, np.ascontiguousarray(opposite(h).T), rnd, fx.centre[jfc], fx.radius[jfc], need - EPS)
@@ -481,7 +491,7 @@ class _Job:
         if len(pairs.mover):
             # `gap_to` on the transposed supports (8, pairs): the same values, reduced across
             # contiguous rows; a circle's octagon is its circumscribed one: a lower bound
-            dist = ((pairs.opp - h.T[:, pairs.mover]) / NORM[:, None]).max(axis=0)
+            dist = _scaled(pairs.opp - h.T[:, pairs.mover]).max(axis=0)
             hit = dist < pairs.need
             rr = np.flatnonzero(pairs.round & hit)
             if len(rr):  # near a round pad: measured exactly
@@ -583,6 +593,6 @@ class _Pairs:
         run whose moves all stay inside h can come too close to no other (`_clear` measures every
         such move by the same octagon gap, never smaller than the gap to h), so `_clear` answers
         the same for those moves with these pairs only."""
-        keep = ((self.opp - h.T[:, self.mover]) / NORM[:, None]).max(axis=0) < self.need
+        keep = _scaled(self.opp - h.T[:, self.mover]).max(axis=0) < self.need
         return _Pairs(self.mover[keep], self.opp[:, keep], self.round[keep], self.centre[keep], self.radius[keep],
                       self.need[keep])
