@@ -218,6 +218,39 @@ def anchors(rule: Rule, found: list[Finding]) -> np.ndarray:
     return out
 
 
+def owned(rule: Rule, found: list[Finding], grid: TileGrid, t: int, dbu_um: float) -> np.ndarray:
+    """Whether tile t owns each finding (its anchor in t's core). A finding's anchor lies in its
+    marker's extent and `TileGrid.owner` is monotone in x and y, so a finding whose extent has
+    both corners in one tile's core belongs to that tile: `anchors` runs only for the others
+    (the markers that cross a core's border, or have none)."""
+    b = marker_extents(found)
+    none = np.isnan(b).any(axis=1)
+    b[none] = 0.0
+    lo, hi = grid.owner(b[:, :2], dbu_um), grid.owner(b[:, 2:], dbu_um)
+    mine = lo == t
+    rest = np.flatnonzero((lo != hi) | none)
+    if len(rest):
+        mine[rest] = grid.owner(anchors(rule, [found[k] for k in rest]), dbu_um) == t
+    return mine
+
+
+def marker_extents(found: list[Finding]) -> np.ndarray:
+    """(n, 4) µm: each finding's marker extent (x0, y0, x1, y1 over its region and edges, as
+    `Violation.bounds`), NaN for a finding without a marker. Vectorised: the regions' extents in
+    one call, the edges' per edge count."""
+    if not found:
+        return np.zeros((0, 4))
+    b = shapely.bounds(np.array([f.region for f in found], object))        # NaN for no region or an empty one
+    count = np.array([len(f.edges) if f.edges else 0 for f in found])
+    for c in np.unique(count[count > 0]):
+        k = np.flatnonzero(count == c)
+        e = np.array([found[i].edges for i in k], float).reshape(len(k), int(c), 4)
+        xs, ys = e[:, :, 0::2].reshape(len(k), -1), e[:, :, 1::2].reshape(len(k), -1)
+        b[k] = np.column_stack([np.fmin(b[k, 0], xs.min(1)), np.fmin(b[k, 1], ys.min(1)),
+                                np.fmax(b[k, 2], xs.max(1)), np.fmax(b[k, 3], ys.max(1))])
+    return b
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -383,17 +416,40 @@ def pack_findings(found: list[tuple[str, Finding]]) -> dict:
             "edge_count": count, "edges": np.array(flat, np.float64)}
 
 
-def unpack_findings(packed: dict) -> list[tuple[str, Finding]]:
-    """The findings `pack_findings` packed, exactly (WKB keeps every coordinate bit for bit)."""
-    regions = shapely.from_wkb(packed["region"]) if len(packed["rule"]) else []
-    flat = packed["edges"].reshape(-1, 4).tolist()
-    out, k = [], 0
-    for rule, message, region, n in zip(packed["rule"], packed["message"], regions, packed["edge_count"].tolist()):
-        edges = None
-        if n >= 0:
-            edges = tuple(tuple(e) for e in flat[k:k + n])
-            k += n
-        out.append((rule, Finding(message, region, edges)))
+def packed_violations(packs: list[dict], cell: str, rule_names: list[str]) -> dict[str, list[Violation]]:
+    """The violations of cell `cell` from the tiles' packed findings (`pack_findings`, exact: WKB
+    keeps every coordinate bit for bit), per rule in marker order: by the marker's extent (x0,
+    y0, x1, y1, as `Violation.bounds`), then message, ties in the order given (tiles return
+    their findings in any order, the result lists them in this one). Built straight from the
+    arrays: the extents, the order and the markers in a few vectorised calls."""
+    rules = [r for p in packs for r in p["rule"]]
+    if not rules:
+        return {}
+    messages = [m for p in packs for m in p["message"]]
+    regions = shapely.from_wkb(np.concatenate([p["region"] for p in packs]))
+    count = np.concatenate([p["edge_count"] for p in packs])
+    flat = np.concatenate([p["edges"] for p in packs]).reshape(-1, 4)
+    start = np.zeros(len(rules) + 1, np.int64)
+    np.cumsum(np.maximum(count, 0), out=start[1:])
+    b = shapely.bounds(regions)                   # NaN for no region or an empty one
+    has = np.flatnonzero(count > 0)
+    if len(has):                                  # each finding's edges are rows start[k]:start[k + 1]
+        at = start[has]
+        b[has, 0] = np.fmin(b[has, 0], np.minimum.reduceat(np.minimum(flat[:, 0], flat[:, 2]), at))
+        b[has, 1] = np.fmin(b[has, 1], np.minimum.reduceat(np.minimum(flat[:, 1], flat[:, 3]), at))
+        b[has, 2] = np.fmax(b[has, 2], np.maximum.reduceat(np.maximum(flat[:, 0], flat[:, 2]), at))
+        b[has, 3] = np.fmax(b[has, 3], np.maximum.reduceat(np.maximum(flat[:, 1], flat[:, 3]), at))
+    b = np.nan_to_num(b, nan=0.0)
+    index = {r: i for i, r in enumerate(rule_names)}
+    rank = np.array([index[r] for r in rules], np.int64)
+    order = np.lexsort((np.array(messages), b[:, 3], b[:, 2], b[:, 1], b[:, 0], rank))
+    rows = flat.tolist()
+    count_l, start_l = count.tolist(), start.tolist()
+    out: dict[str, list[Violation]] = {}
+    for k in order.tolist():
+        c = count_l[k]
+        edges = None if c < 0 else tuple(tuple(e) for e in rows[start_l[k]:start_l[k] + c])
+        out.setdefault(rules[k], []).append(Violation(rules[k], cell, messages[k], regions[k], edges))
     return out
 
 
@@ -488,7 +544,7 @@ def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tu
     follow: list[tuple[str, Finding, list[tuple[int, str]]]] = []
     for rule in local:
         fs = run_rule(rule, cl)
-        mine = grid.owner(anchors(rule, fs), dbu_um) == t
+        mine = owned(rule, fs, grid, t, dbu_um)
         big = {n: cl.big[n] for n in rule_layers(rule) if isinstance(cl, TileLayers) and n in cl.big}
         if not big:
             found.extend((rule.name, f) for f, m in zip(fs, mine) if m)
@@ -536,7 +592,7 @@ def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tu
 def _owned(rule: Rule, cl: CellLayers, grid: TileGrid, t: int, dbu_um: float) -> list[Finding]:
     """The findings of one local rule on a tile's view that the tile owns (anchor in its core)."""
     fs = run_rule(rule, cl)
-    mine = grid.owner(anchors(rule, fs), dbu_um) == t
+    mine = owned(rule, fs, grid, t, dbu_um)
     return [f for f, m in zip(fs, mine) if m]
 
 
@@ -1155,6 +1211,7 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
     whole = [r for r in deck if r not in local and r not in density and r not in connect and r not in wafer]
     whole_future = client.submit(check_whole, path, pdk, name, whole, pure=False) if whole else None
     by_rule: dict[str, list[Finding]] = {r.name: [] for r in deck}
+    packs: list[dict] = []                # the tiles' findings, packed (`pack_findings`)
     peak = 0.0
     tiles = 0
     bounds, n_polys = region_bounds(path, name)
@@ -1203,7 +1260,7 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
                         f.cancel()
                     outs = None
                     break
-                outs.append((out, unpack_findings(out["found"])))      # while the other tiles run
+                outs.append(out)
         if outs is None:
             scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
                                    for t in range(len(grid))])
@@ -1229,12 +1286,11 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
                 for fut in futures:
                     out = fut.result()
                     fut.release()
-                    yield out, unpack_findings(out["found"])
+                    yield out
 
-        for out, unpacked in results():
+        for out in results():
             peak = max(peak, out["peak_mb"])
-            for rule_name, f in unpacked:
-                by_rule[rule_name].append(f)
+            packs.append(out["found"])
             for rule_name, piece, message in out["parts"]:
                 parts.setdefault(rule_name, []).append((piece, message))
             follow.extend(out["follow"])
@@ -1256,14 +1312,15 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
         peak = max(peak, res["peak_mb"])
         for v in res["violations"]:
             whole_vs.setdefault(v.rule, []).append(v)
+    rest = [(r.name, f) for r in deck if r not in density and r.name not in whole_vs for f in by_rule[r.name]]
+    placed = packed_violations(packs + [pack_findings(rest)], name, [r.name for r in deck])
     for r in deck:
         if r.name in whole_vs:
             out.extend(whole_vs[r.name])
         elif r in density:
             out.extend(Violation(r.name, name, f.message, f.region, f.edges) for f in by_rule[r.name])
         else:
-            fs = by_rule[r.name]
-            out.extend(Violation(r.name, name, fs[k].message, fs[k].region, fs[k].edges) for k in marker_order(fs))
+            out.extend(placed.get(r.name, ()))
     return out, tiles, peak
 
 
@@ -1284,25 +1341,6 @@ def _follow_edges(client, path: str, cell: str, pdk: Pdk, follow: list[tuple[str
         for (k, slot), e in zip(items, futures[name].result()):
             edges[k][slot] = e
     return [(rule_name, Finding(f.message, f.region, tuple(e))) for (rule_name, f, _), e in zip(follow, edges)]
-
-
-def marker_order(found: list[Finding]) -> np.ndarray:
-    """The order of findings by their marker's extent (x0, y0, x1, y1, as `Violation.bounds`),
-    then message: tiles return their findings in any order, the result lists them in this one.
-    Vectorised: the extents of regions in one call, those of edge markers per edge count."""
-    n = len(found)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    b = shapely.bounds(np.array([f.region for f in found], object))        # NaN for no region or an empty one
-    count = np.array([len(f.edges) if f.edges else 0 for f in found])
-    for c in np.unique(count[count > 0]):
-        k = np.flatnonzero(count == c)
-        e = np.array([found[i].edges for i in k], float).reshape(len(k), int(c), 4)
-        xs, ys = e[:, :, 0::2].reshape(len(k), -1), e[:, :, 1::2].reshape(len(k), -1)
-        b[k] = np.column_stack([np.fmin(b[k, 0], xs.min(1)), np.fmin(b[k, 1], ys.min(1)),
-                                np.fmax(b[k, 2], xs.max(1)), np.fmax(b[k, 3], ys.max(1))])
-    b = np.nan_to_num(b, nan=0.0)
-    return np.lexsort((np.array([f.message for f in found]), b[:, 3], b[:, 2], b[:, 1], b[:, 0]))
 
 
 def _density(extents, rule: Rule, idx: np.ndarray, area: np.ndarray) -> list[Finding]:
