@@ -1208,7 +1208,7 @@ def run_drc_tiled(
             client.close()
             if cluster is not None:
                 cluster.close()
-    found, unused = apply_waivers(found, waiver_list)
+    found, unused = apply_waivers(found, waiver_list) if waiver_list else (found, [])     # none: 0.1 s per 100k markers
     result = DrcResult(gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=full_deck, violations=found,
                        runtime_s=time.perf_counter() - t0, unused_waivers=unused, not_applicable=skipped,
                        unknown_layers=unknown_layers(pdk, layout))
