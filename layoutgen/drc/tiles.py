@@ -1145,8 +1145,12 @@ def dask_client(scheduler: str | None, workers: int | None):
 # The local cluster's settings (read when its scheduler and workers start): no statistical
 # profile of the workers' tasks (sampled every 10 ms), and the system and memory monitors, the
 # event loop's tick and work stealing at second-scale intervals (from 20-500 ms). Tasks here run
-# for seconds; none of it changes what runs where or the result.
+# for seconds; none of it changes what runs where or the result. And glibc's own malloc trim
+# threshold, not the 64 KiB Dask sets in each worker's environment (to hand freed memory back at
+# once): with it, GEOS's many allocations fault their pages in again and again (a tile of 25,000
+# random rectangles: 4x the page faults, 0.5 s more system time, about 10 % more CPU).
 LOCAL_QUIET = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.admin.tick.interval": "500ms",
