@@ -416,20 +416,18 @@ def pack_findings(found: list[tuple[str, Finding]]) -> dict:
             "edge_count": count, "edges": np.array(flat, np.float64)}
 
 
-def packed_violations(packs: list[dict], cell: str, rule_names: list[str]) -> dict[str, list[Violation]]:
-    """The violations of cell `cell` from the tiles' packed findings (`pack_findings`, exact: WKB
-    keeps every coordinate bit for bit), per rule in marker order: by the marker's extent (x0,
-    y0, x1, y1, as `Violation.bounds`), then message, ties in the order given (tiles return
-    their findings in any order, the result lists them in this one). Built straight from the
-    arrays: the extents, the order and the markers in a few vectorised calls."""
-    rules = [r for p in packs for r in p["rule"]]
-    if not rules:
-        return {}
-    messages = [m for p in packs for m in p["message"]]
-    regions = shapely.from_wkb(np.concatenate([p["region"] for p in packs]))
-    count = np.concatenate([p["edge_count"] for p in packs])
-    flat = np.concatenate([p["edges"] for p in packs]).reshape(-1, 4)
-    start = np.zeros(len(rules) + 1, np.int64)
+def packed_violations(pack: dict, cell: str) -> tuple[list[Violation], np.ndarray]:
+    """The violations of cell `cell` a tile's packed findings hold (`pack_findings`, exact: WKB
+    keeps every coordinate bit for bit), in the pack's order, and each marker's extent ((n, 4)
+    µm, as `Violation.bounds`; zeros for none): built straight from the arrays, the extents
+    in a few vectorised calls (the client makes them while other tiles still run)."""
+    n = len(pack["rule"])
+    if not n:
+        return [], np.zeros((0, 4))
+    regions = shapely.from_wkb(pack["region"])
+    count = pack["edge_count"]
+    flat = pack["edges"].reshape(-1, 4)
+    start = np.zeros(n + 1, np.int64)
     np.cumsum(np.maximum(count, 0), out=start[1:])
     b = shapely.bounds(regions)                   # NaN for no region or an empty one
     has = np.flatnonzero(count > 0)
@@ -439,17 +437,28 @@ def packed_violations(packs: list[dict], cell: str, rule_names: list[str]) -> di
         b[has, 1] = np.fmin(b[has, 1], np.minimum.reduceat(np.minimum(flat[:, 1], flat[:, 3]), at))
         b[has, 2] = np.fmax(b[has, 2], np.maximum.reduceat(np.maximum(flat[:, 0], flat[:, 2]), at))
         b[has, 3] = np.fmax(b[has, 3], np.maximum.reduceat(np.maximum(flat[:, 1], flat[:, 3]), at))
-    b = np.nan_to_num(b, nan=0.0)
-    index = {r: i for i, r in enumerate(rule_names)}
-    rank = np.array([index[r] for r in rules], np.int64)
-    order = np.lexsort((np.array(messages), b[:, 3], b[:, 2], b[:, 1], b[:, 0], rank))
     rows = flat.tolist()
-    count_l, start_l = count.tolist(), start.tolist()
+    out = []
+    for rule, message, region, c, s0 in zip(pack["rule"], pack["message"], regions.tolist(), count.tolist(), start.tolist()):
+        edges = None if c < 0 else tuple(tuple(e) for e in rows[s0:s0 + c])
+        out.append(Violation(rule, cell, message, region, edges))
+    return out, np.nan_to_num(b, nan=0.0)
+
+
+def in_marker_order(placed: list[tuple[list[Violation], np.ndarray]], rule_names: list[str]) -> dict[str, list[Violation]]:
+    """The tiles' violations (`packed_violations`) per rule in marker order: by the marker's
+    extent (x0, y0, x1, y1), then message, ties in the order given (tiles return their findings
+    in any order, the result lists them in this one)."""
+    vs = [v for part, _ in placed for v in part]
+    if not vs:
+        return {}
+    b = np.concatenate([e for _, e in placed])
+    index = {r: i for i, r in enumerate(rule_names)}
+    rank = np.array([index[v.rule] for v in vs], np.int64)
+    order = np.lexsort((np.array([v.message for v in vs]), b[:, 3], b[:, 2], b[:, 1], b[:, 0], rank))
     out: dict[str, list[Violation]] = {}
     for k in order.tolist():
-        c = count_l[k]
-        edges = None if c < 0 else tuple(tuple(e) for e in rows[start_l[k]:start_l[k] + c])
-        out.setdefault(rules[k], []).append(Violation(rules[k], cell, messages[k], regions[k], edges))
+        out.setdefault(vs[k].rule, []).append(vs[k])
     return out
 
 
@@ -1232,7 +1241,7 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
     whole = [r for r in deck if r not in local and r not in density and r not in connect and r not in wafer]
     whole_future = client.submit(check_whole, path, pdk, name, whole, pure=False) if whole else None
     by_rule: dict[str, list[Finding]] = {r.name: [] for r in deck}
-    packs: list[dict] = []                # the tiles' findings, packed (`pack_findings`)
+    placed: list[tuple[list[Violation], np.ndarray]] = []     # the tiles' violations (`packed_violations`)
     peak = 0.0
     tiles = 0
     bounds, n_polys = region_bounds(path, name)
@@ -1280,8 +1289,10 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
                     for f in futures:
                         f.cancel()
                     outs = None
+                    placed.clear()                # the two passes check every tile again
                     break
                 outs.append(out)
+                placed.append(packed_violations(out["found"], name))     # while the other tiles run
         if outs is None:
             scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
                                    for t in range(len(grid))])
@@ -1311,7 +1322,8 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
 
         for out in results():
             peak = max(peak, out["peak_mb"])
-            packs.append(out["found"])
+            if outs is None:
+                placed.append(packed_violations(out["found"], name))
             for rule_name, piece, message in out["parts"]:
                 parts.setdefault(rule_name, []).append((piece, message))
             follow.extend(out["follow"])
@@ -1334,14 +1346,14 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
         for v in res["violations"]:
             whole_vs.setdefault(v.rule, []).append(v)
     rest = [(r.name, f) for r in deck if r not in density and r.name not in whole_vs for f in by_rule[r.name]]
-    placed = packed_violations(packs + [pack_findings(rest)], name, [r.name for r in deck])
+    ordered_vs = in_marker_order(placed + [packed_violations(pack_findings(rest), name)], [r.name for r in deck])
     for r in deck:
         if r.name in whole_vs:
             out.extend(whole_vs[r.name])
         elif r in density:
             out.extend(Violation(r.name, name, f.message, f.region, f.edges) for f in by_rule[r.name])
         else:
-            out.extend(placed.get(r.name, ()))
+            out.extend(ordered_vs.get(r.name, ()))
     return out, tiles, peak
 
 
