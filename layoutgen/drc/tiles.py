@@ -38,7 +38,9 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   closer than a rule), the centre of the shape for centre rules, else the lower-left corner
   of its marker. Every shape a finding depends on lies within the rule distance of its
   anchor, so the tile whose core holds the anchor sees the finding exactly as the untiled
-  check does, and only that tile keeps it: a violation across a border is reported once.
+  check does, and only that tile keeps it: a violation across a border is reported once. The
+  anchor lies in the marker's extent, so a marker inside one core is that tile's without it
+  (`owned`): anchors are computed only for the markers that cross a core's border.
 - Density: each tile adds the area its own merged shapes (those whose lower-left corner is
   in its core) cover in every window; the client sums the windows of the whole layout, whose
   clusters come from the extents of every polygon (each counted by the tile that owns its
