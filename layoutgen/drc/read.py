@@ -535,11 +535,18 @@ def region_more(path: str, cell: str, boxes: dict[int, np.ndarray], seen: dict[i
         done = np.concatenate([seen.get(key, np.zeros((0, 4), np.int64)), np.zeros((0, 4), np.int64)])
         for x0, y0, x1, y1 in np.asarray(new, np.int64).tolist():
             it = top.begin_shapes_rec_touching(li, kdb.Box(x0, y0, x1, y1))
+            found, extents = [], []
             while not it.at_end():
                 b = it.shape().bbox().transformed(it.trans())
-                if not ((done[:, 0] <= b.right) & (done[:, 2] >= b.left) & (done[:, 1] <= b.top) & (done[:, 3] >= b.bottom)).any():
-                    target.insert(it.shape(), it.trans())
+                found.append((it.shape(), it.trans()))
+                extents.append((b.left, b.bottom, b.right, b.top))
                 it.next()
+            if found:                        # those touching no box read before, tested in one call
+                e = np.array(extents, np.int64)
+                hit = ((done[None, :, 0] <= e[:, None, 2]) & (done[None, :, 2] >= e[:, None, 0]) &
+                       (done[None, :, 1] <= e[:, None, 3]) & (done[None, :, 3] >= e[:, None, 1])).any(axis=1)
+                for k in np.flatnonzero(~hit).tolist():
+                    target.insert(*found[k])
             done = np.concatenate([done, [[x0, y0, x1, y1]]])
     return _read_back(sub, cell, dbu_um)
 

@@ -38,7 +38,9 @@ How it stays exact (all lengths in µm, the tile grid in database units):
   closer than a rule), the centre of the shape for centre rules, else the lower-left corner
   of its marker. Every shape a finding depends on lies within the rule distance of its
   anchor, so the tile whose core holds the anchor sees the finding exactly as the untiled
-  check does, and only that tile keeps it: a violation across a border is reported once.
+  check does, and only that tile keeps it: a violation across a border is reported once. The
+  anchor lies in the marker's extent, so a marker inside one core is that tile's without it
+  (`owned`): anchors are computed only for the markers that cross a core's border.
 - Density: each tile adds the area its own merged shapes (those whose lower-left corner is
   in its core) cover in every window; the client sums the windows of the whole layout, whose
   clusters come from the extents of every polygon (each counted by the tile that owns its
@@ -218,6 +220,39 @@ def anchors(rule: Rule, found: list[Finding]) -> np.ndarray:
     return out
 
 
+def owned(rule: Rule, found: list[Finding], grid: TileGrid, t: int, dbu_um: float) -> np.ndarray:
+    """Whether tile t owns each finding (its anchor in t's core). A finding's anchor lies in its
+    marker's extent and `TileGrid.owner` is monotone in x and y, so a finding whose extent has
+    both corners in one tile's core belongs to that tile: `anchors` runs only for the others
+    (the markers that cross a core's border, or have none)."""
+    b = marker_extents(found)
+    none = np.isnan(b).any(axis=1)
+    b[none] = 0.0
+    lo, hi = grid.owner(b[:, :2], dbu_um), grid.owner(b[:, 2:], dbu_um)
+    mine = lo == t
+    rest = np.flatnonzero((lo != hi) | none)
+    if len(rest):
+        mine[rest] = grid.owner(anchors(rule, [found[k] for k in rest]), dbu_um) == t
+    return mine
+
+
+def marker_extents(found: list[Finding]) -> np.ndarray:
+    """(n, 4) µm: each finding's marker extent (x0, y0, x1, y1 over its region and edges, as
+    `Violation.bounds`), NaN for a finding without a marker. Vectorised: the regions' extents in
+    one call, the edges' per edge count."""
+    if not found:
+        return np.zeros((0, 4))
+    b = shapely.bounds(np.array([f.region for f in found], object))        # NaN for no region or an empty one
+    count = np.array([len(f.edges) if f.edges else 0 for f in found])
+    for c in np.unique(count[count > 0]):
+        k = np.flatnonzero(count == c)
+        e = np.array([found[i].edges for i in k], float).reshape(len(k), int(c), 4)
+        xs, ys = e[:, :, 0::2].reshape(len(k), -1), e[:, :, 1::2].reshape(len(k), -1)
+        b[k] = np.column_stack([np.fmin(b[k, 0], xs.min(1)), np.fmin(b[k, 1], ys.min(1)),
+                                np.fmax(b[k, 2], xs.max(1)), np.fmax(b[k, 3], ys.max(1))])
+    return b
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -383,17 +418,49 @@ def pack_findings(found: list[tuple[str, Finding]]) -> dict:
             "edge_count": count, "edges": np.array(flat, np.float64)}
 
 
-def unpack_findings(packed: dict) -> list[tuple[str, Finding]]:
-    """The findings `pack_findings` packed, exactly (WKB keeps every coordinate bit for bit)."""
-    regions = shapely.from_wkb(packed["region"]) if len(packed["rule"]) else []
-    flat = packed["edges"].reshape(-1, 4).tolist()
-    out, k = [], 0
-    for rule, message, region, n in zip(packed["rule"], packed["message"], regions, packed["edge_count"].tolist()):
-        edges = None
-        if n >= 0:
-            edges = tuple(tuple(e) for e in flat[k:k + n])
-            k += n
-        out.append((rule, Finding(message, region, edges)))
+def packed_violations(pack: dict, cell: str) -> tuple[list[Violation], np.ndarray]:
+    """The violations of cell `cell` a tile's packed findings hold (`pack_findings`, exact: WKB
+    keeps every coordinate bit for bit), in the pack's order, and each marker's extent ((n, 4)
+    µm, as `Violation.bounds`; zeros for none): built straight from the arrays, the extents
+    in a few vectorised calls (the client makes them while other tiles still run)."""
+    n = len(pack["rule"])
+    if not n:
+        return [], np.zeros((0, 4))
+    regions = shapely.from_wkb(pack["region"])
+    count = pack["edge_count"]
+    flat = pack["edges"].reshape(-1, 4)
+    start = np.zeros(n + 1, np.int64)
+    np.cumsum(np.maximum(count, 0), out=start[1:])
+    b = shapely.bounds(regions)                   # NaN for no region or an empty one
+    has = np.flatnonzero(count > 0)
+    if len(has):                                  # each finding's edges are rows start[k]:start[k + 1]
+        at = start[has]
+        b[has, 0] = np.fmin(b[has, 0], np.minimum.reduceat(np.minimum(flat[:, 0], flat[:, 2]), at))
+        b[has, 1] = np.fmin(b[has, 1], np.minimum.reduceat(np.minimum(flat[:, 1], flat[:, 3]), at))
+        b[has, 2] = np.fmax(b[has, 2], np.maximum.reduceat(np.maximum(flat[:, 0], flat[:, 2]), at))
+        b[has, 3] = np.fmax(b[has, 3], np.maximum.reduceat(np.maximum(flat[:, 1], flat[:, 3]), at))
+    rows = flat.tolist()
+    out = []
+    for rule, message, region, c, s0 in zip(pack["rule"], pack["message"], regions.tolist(), count.tolist(), start.tolist()):
+        edges = None if c < 0 else tuple(tuple(e) for e in rows[s0:s0 + c])
+        out.append(Violation(rule, cell, message, region, edges))
+    return out, np.nan_to_num(b, nan=0.0)
+
+
+def in_marker_order(placed: list[tuple[list[Violation], np.ndarray]], rule_names: list[str]) -> dict[str, list[Violation]]:
+    """The tiles' violations (`packed_violations`) per rule in marker order: by the marker's
+    extent (x0, y0, x1, y1), then message, ties in the order given (tiles return their findings
+    in any order, the result lists them in this one)."""
+    vs = [v for part, _ in placed for v in part]
+    if not vs:
+        return {}
+    b = np.concatenate([e for _, e in placed])
+    index = {r: i for i, r in enumerate(rule_names)}
+    rank = np.array([index[v.rule] for v in vs], np.int64)
+    order = np.lexsort((np.array([v.message for v in vs]), b[:, 3], b[:, 2], b[:, 1], b[:, 0], rank))
+    out: dict[str, list[Violation]] = {}
+    for k in order.tolist():
+        out.setdefault(vs[k].rule, []).append(vs[k])
     return out
 
 
@@ -488,7 +555,7 @@ def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tu
     follow: list[tuple[str, Finding, list[tuple[int, str]]]] = []
     for rule in local:
         fs = run_rule(rule, cl)
-        mine = grid.owner(anchors(rule, fs), dbu_um) == t
+        mine = owned(rule, fs, grid, t, dbu_um)
         big = {n: cl.big[n] for n in rule_layers(rule) if isinstance(cl, TileLayers) and n in cl.big}
         if not big:
             found.extend((rule.name, f) for f, m in zip(fs, mine) if m)
@@ -536,7 +603,7 @@ def check_tile(path: str, cell: str, t: int, grid: TileGrid, boxes: dict[int, tu
 def _owned(rule: Rule, cl: CellLayers, grid: TileGrid, t: int, dbu_um: float) -> list[Finding]:
     """The findings of one local rule on a tile's view that the tile owns (anchor in its core)."""
     fs = run_rule(rule, cl)
-    mine = grid.owner(anchors(rule, fs), dbu_um) == t
+    mine = owned(rule, fs, grid, t, dbu_um)
     return [f for f, m in zip(fs, mine) if m]
 
 
@@ -1069,6 +1136,7 @@ def check_whole(path: str, pdk: Pdk, cell: str, rules: list[Rule]) -> dict:
 def dask_client(scheduler: str | None, workers: int | None):
     """A Dask client: on the cluster at `scheduler`, or on a local cluster of `workers`
     processes (default: the machine's cores). Returns (client, cluster or None)."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
@@ -1076,10 +1144,30 @@ def dask_client(scheduler: str | None, workers: int | None):
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError) as e:
             raise DrcError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
-    # No dashboard; the scheduler's HTTP routes on any free port (with None it tries 8787).
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=40)
+    # No dashboard; the scheduler's HTTP routes on any free port (with None it tries 8787). The
+    # housekeeping a dashboard feeds is slowed (LOCAL_QUIET): idle, it took about 8 % of a core
+    # in each process, CPU the check's own work then waits for on a busy machine.
+    with dask.config.set(LOCAL_QUIET):
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=40)
     return Client(cluster), cluster
+
+
+# The local cluster's settings (read when its scheduler and workers start): no statistical
+# profile of the workers' tasks (sampled every 10 ms), and the system and memory monitors, the
+# event loop's tick and work stealing at second-scale intervals (from 20-500 ms). Tasks here run
+# for seconds; none of it changes what runs where or the result. And glibc's own malloc trim
+# threshold, not the 64 KiB Dask sets in each worker's environment (to hand freed memory back at
+# once): with it, GEOS's many allocations fault their pages in again and again (a tile of 25,000
+# random rectangles: 4x the page faults, 0.5 s more system time, about 10 % more CPU).
+LOCAL_QUIET = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing-interval": "1s",
+}
 
 
 def _cover(ix0: np.ndarray, ix1: np.ndarray, iy0: np.ndarray, iy1: np.ndarray, nx: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1135,7 +1223,7 @@ def run_drc_tiled(
             client.close()
             if cluster is not None:
                 cluster.close()
-    found, unused = apply_waivers(found, waiver_list)
+    found, unused = apply_waivers(found, waiver_list) if waiver_list else (found, [])     # none: 0.1 s per 100k markers
     result = DrcResult(gds_path=str(gds_path), pdk=pdk.name, cells=cells, rules=full_deck, violations=found,
                        runtime_s=time.perf_counter() - t0, unused_waivers=unused, not_applicable=skipped,
                        unknown_layers=unknown_layers(pdk, layout))
@@ -1155,6 +1243,7 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
     whole = [r for r in deck if r not in local and r not in density and r not in connect and r not in wafer]
     whole_future = client.submit(check_whole, path, pdk, name, whole, pure=False) if whole else None
     by_rule: dict[str, list[Finding]] = {r.name: [] for r in deck}
+    placed: list[tuple[list[Violation], np.ndarray]] = []     # the tiles' violations (`packed_violations`)
     peak = 0.0
     tiles = 0
     bounds, n_polys = region_bounds(path, name)
@@ -1202,8 +1291,10 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
                     for f in futures:
                         f.cancel()
                     outs = None
+                    placed.clear()                # the two passes check every tile again
                     break
-                outs.append((out, unpack_findings(out["found"])))      # while the other tiles run
+                outs.append(out)
+                placed.append(packed_violations(out["found"], name))     # while the other tiles run
         if outs is None:
             scans = client.gather([client.submit(scan_tile, path, name, t, grid, keys, bound_keys, halo, dbu, pure=False)
                                    for t in range(len(grid))])
@@ -1229,12 +1320,12 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
                 for fut in futures:
                     out = fut.result()
                     fut.release()
-                    yield out, unpack_findings(out["found"])
+                    yield out
 
-        for out, unpacked in results():
+        for out in results():
             peak = max(peak, out["peak_mb"])
-            for rule_name, f in unpacked:
-                by_rule[rule_name].append(f)
+            if outs is None:
+                placed.append(packed_violations(out["found"], name))
             for rule_name, piece, message in out["parts"]:
                 parts.setdefault(rule_name, []).append((piece, message))
             follow.extend(out["follow"])
@@ -1256,14 +1347,15 @@ def _check_top(client, layout: FileIndex, name: str, pdk: Pdk, deck: list[Rule],
         peak = max(peak, res["peak_mb"])
         for v in res["violations"]:
             whole_vs.setdefault(v.rule, []).append(v)
+    rest = [(r.name, f) for r in deck if r not in density and r.name not in whole_vs for f in by_rule[r.name]]
+    ordered_vs = in_marker_order(placed + [packed_violations(pack_findings(rest), name)], [r.name for r in deck])
     for r in deck:
         if r.name in whole_vs:
             out.extend(whole_vs[r.name])
         elif r in density:
             out.extend(Violation(r.name, name, f.message, f.region, f.edges) for f in by_rule[r.name])
         else:
-            fs = by_rule[r.name]
-            out.extend(Violation(r.name, name, fs[k].message, fs[k].region, fs[k].edges) for k in marker_order(fs))
+            out.extend(ordered_vs.get(r.name, ()))
     return out, tiles, peak
 
 
@@ -1284,25 +1376,6 @@ def _follow_edges(client, path: str, cell: str, pdk: Pdk, follow: list[tuple[str
         for (k, slot), e in zip(items, futures[name].result()):
             edges[k][slot] = e
     return [(rule_name, Finding(f.message, f.region, tuple(e))) for (rule_name, f, _), e in zip(follow, edges)]
-
-
-def marker_order(found: list[Finding]) -> np.ndarray:
-    """The order of findings by their marker's extent (x0, y0, x1, y1, as `Violation.bounds`),
-    then message: tiles return their findings in any order, the result lists them in this one.
-    Vectorised: the extents of regions in one call, those of edge markers per edge count."""
-    n = len(found)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    b = shapely.bounds(np.array([f.region for f in found], object))        # NaN for no region or an empty one
-    count = np.array([len(f.edges) if f.edges else 0 for f in found])
-    for c in np.unique(count[count > 0]):
-        k = np.flatnonzero(count == c)
-        e = np.array([found[i].edges for i in k], float).reshape(len(k), int(c), 4)
-        xs, ys = e[:, :, 0::2].reshape(len(k), -1), e[:, :, 1::2].reshape(len(k), -1)
-        b[k] = np.column_stack([np.fmin(b[k, 0], xs.min(1)), np.fmin(b[k, 1], ys.min(1)),
-                                np.fmax(b[k, 2], xs.max(1)), np.fmax(b[k, 3], ys.max(1))])
-    b = np.nan_to_num(b, nan=0.0)
-    return np.lexsort((np.array([f.message for f in found]), b[:, 3], b[:, 2], b[:, 1], b[:, 0]))
 
 
 def _density(extents, rule: Rule, idx: np.ndarray, area: np.ndarray) -> list[Finding]:

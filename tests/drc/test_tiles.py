@@ -304,3 +304,57 @@ def test_a_wafer_size_shape_is_checked_in_windows_and_tiles_exactly(client, tmp_
     assert notch.bounds()[1] < 1500 < notch.bounds()[3]                                 # across y = 1500
     pair = next(v for v in tiled.violations if v.rule == "PLATE.S.1" and v.edges)
     assert sorted(abs(e[1] - e[3]) for e in pair.edges) == pytest.approx([30.0, 380.0])  # the bar's edge, whole
+
+
+def test_a_finding_is_owned_by_the_tile_of_its_anchor_even_without_computing_it():
+    """`owned` (a marker inside one core is that tile's; anchors only for the markers that cross
+    a border) names the same single tile as the anchors for every finding: pairs of edges, pairs
+    with a region, regions alone, a lone edge, on a grid of small tiles that most markers cross."""
+    from layoutgen.drc.tiles import TileGrid, anchors, owned
+    from layoutgen.rulekinds import Finding
+
+    rng = np.random.default_rng(11)
+    pdk = load_pdk("sky400")
+    space = next(r for r in pdk.rules if r.kind == "space")
+    grid = TileGrid(0, 0, 20_000, 5, 4)                       # 20 µm tiles of 1 nm units
+    found = []
+    for k in range(400):
+        x, y = rng.integers(-5_000, 105_000, size=2) / 1000
+        w, h = rng.integers(1, 30_000, size=2) / 1000
+        box = shapely.box(x, y, x + w, y + h)
+        e1, e2 = (x, y, x + w, y), (x, y + h, x + w, y + h)
+        found.append([Finding("pair", None, (e1, e2)), Finding("both", box, (e1, e2)),
+                      Finding("region", box), Finding("edge", None, (e1,))][k % 4])
+    truth = grid.owner(anchors(space, found), 0.001)
+    crossing = 0
+    for t in range(len(grid)):
+        assert (owned(space, found, grid, t, 0.001) == (truth == t)).all(), t
+    for f in found:
+        b = tiles.marker_extents([f])[0]
+        crossing += grid.owner(b[None, :2], 0.001)[0] != grid.owner(b[None, 2:], 0.001)[0]
+    assert 100 < crossing < 400                               # both paths taken
+
+
+def test_packed_findings_come_back_as_the_same_violations_in_marker_order():
+    """A tile's findings, packed into arrays and made violations by the client, keep every
+    coordinate bit for bit and come back per rule ordered by marker extent, then message."""
+    from layoutgen.drc.tiles import in_marker_order, pack_findings, packed_violations
+    from layoutgen.rulekinds import Finding
+
+    rng = np.random.default_rng(5)
+    found = []
+    for k in range(300):
+        x, y = (rng.random(2) * 100).tolist()
+        e = ((x, y, x + 0.1 * k, y), (x, y + 1 / 3, x + 1, y + 1 / 3))
+        found.append((["A", "B"][k % 2], [Finding(f"m{k % 7}", None, e), Finding(f"m{k % 5}", shapely.box(x, y, x + 1, y + 2)),
+                                         Finding("both", shapely.box(x, y, x + 1, y + 1), e), Finding("no edges", None, ())][k % 4]))
+    half = len(found) // 2
+    placed = [packed_violations(pack_findings(found[:half]), "TOP"), packed_violations(pack_findings(found[half:]), "TOP")]
+    got = in_marker_order(placed, ["A", "B"])
+    for rule in ("A", "B"):
+        mine = [f for r, f in found if r == rule]
+        key = [(v.bounds(), v.message) for v in got[rule]]
+        assert key == sorted(key)
+        assert sorted((v.message, b"" if v.region is None else v.region.wkb, v.edges) for v in got[rule]) == \
+            sorted((f.message, b"" if f.region is None else f.region.wkb, f.edges) for f in mine)
+        assert all(v.rule == rule and v.cell == "TOP" for v in got[rule])
