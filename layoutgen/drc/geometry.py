@@ -23,7 +23,9 @@ SLIVER_UM2 = 1e-4
 
 
 def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
-    """One valid shapely geometry per polygon (self-touching GDS outlines repaired)."""
+    """One valid shapely geometry per polygon (self-touching GDS outlines repaired), normalised
+    (each ring from its least vertex, shells clockwise): what is measured on it does not depend
+    on the vertex a polygon was drawn from or its direction."""
     if len(polys) == 0:
         return np.empty(0, object)
     # Rings closed where the outline does not repeat its first vertex, then built in one call from
@@ -39,7 +41,7 @@ def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
     bad = test[~shapely.is_valid(geoms[test])]
     if len(bad):
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-    return geoms
+    return shapely.normalize(geoms)
 
 
 def _rectangles(polys: Polys) -> np.ndarray:
