@@ -214,6 +214,11 @@ def _tied_pair(segs: np.ndarray, at_a: tuple[np.ndarray, np.ndarray], at_b: tupl
     two segments (x0, y0, x1, y1) per pair."""
     pa, sa = at_a
     pb, sb = at_b
+    out_u, out_v = np.empty((n, 4)), np.empty((n, 4))
+    one = (np.bincount(pa, minlength=n) == 1) & (np.bincount(pb, minlength=n) == 1)   # nothing to choose
+    ra, rb = one[pa], one[pb]
+    out_u[pa[ra]], out_v[pb[rb]] = segs[sa[ra]], segs[sb[rb]]
+    pa, sa, pb, sb = pa[~ra], sa[~ra], pb[~rb], sb[~rb]
     nb = np.bincount(pb, minlength=n)
     start_b = np.cumsum(nb) - nb
     rep = nb[pa]
@@ -231,8 +236,9 @@ def _tied_pair(segs: np.ndarray, at_a: tuple[np.ndarray, np.ndarray], at_b: tupl
     lo, hi = np.where(u_first[:, None], u, v), np.where(u_first[:, None], v, u)
     keys = (*hi.T[::-1], *lo.T[::-1], np.round(cos, 9), ~tied, pair)
     order = np.lexsort(keys)
-    best = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
-    return u[best], v[best]
+    best = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
+    out_u[pair[best]], out_v[pair[best]] = u[best], v[best]
+    return out_u, out_v
 
 
 def closest_segments_measured(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[tuple[Segment, Segment]]]:
