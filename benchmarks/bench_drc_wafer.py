@@ -3,7 +3,8 @@ isolation checks, checked hierarchically (`layoutgen.drc.hier`): time per step a
 
 The wafer is built by `layoutgen.pipeline.build` from `templates/<template>.py` (default
 wlcsp_fanin; any family that builds a wafer, e.g. backside_wlcsp) with
-`wafer=Wafer(diameter=300)` (the template's plating widths, no fill, no reticle). The DRC runs
+its wafer at 300 mm as bench_wafer.py makes it (`on_wafer`: the template's plating widths and
+alignment keys, no fill, a 26 x 33 mm reticle). The DRC runs
 in its own process on the written GDS, so the peak RSS is the DRC's own (baseline: the process
 after imports). `--flat` also runs the flat check (minutes and gigabytes on 300 mm: DRC.md),
 `--diameter 100` a smaller wafer.
@@ -40,26 +41,20 @@ def build_wafer_gds(template: str, diameter: int, out: Path) -> tuple[Path, str,
 
     src = ROOT / "templates" / f"{template}.py"
     cfg = out / "wafer_config.py"
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     if template.startswith("fanout"):
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from bench_wafer import PANEL_UM
-
-        rows = ["unit,dx,dy,rotation"] + [f"R{r}C{c},3,-2,0.01" for r in range(2, 70, 10) for c in range(2, 70, 10)]
-        (out / "shift.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-        cfg.write_text(f"exec(compile(open({str(src)!r}).read(), {str(src)!r}, 'exec'))\n"
-                       "from layoutgen.families.fanout import CarrierPanel\n"
-                       "pkg = design.package\n"
-                       "balls = pkg.balls.model_copy(update={'depopulate': [*pkg.balls.depopulate, 'R1', 'A15']})\n"
-                       f"design = design.model_copy(update={{'package': pkg.model_copy(update={{'balls': balls, "
-                       f"'panel': CarrierPanel(size=({PANEL_UM}, {PANEL_UM})), 'die_shift': 'shift.csv'}})}})\n",
-                       encoding="utf-8")
+        cfg.write_text(f"__file__ = {str(src)!r}  # the template's own folder for what it loads\n"
+                       f"exec(compile(open({str(src)!r}).read(), {str(src)!r}, 'exec'))\n"
+                       "from pathlib import Path\n"
+                       "from bench_wafer import fanout_panel\n"
+                       f"design = fanout_panel(design, Path({str(out)!r}))\n", encoding="utf-8")
         t = time.perf_counter()
         result = build(cfg, out=out / "out", drc=False, quiet=True)
         return next(result.out_dir.glob("*.gds")), result.summary["pdk"]["name"], time.perf_counter() - t
-    cfg.write_text(f"exec(compile(open({str(src)!r}).read(), {str(src)!r}, 'exec'))\n"
-                   "from layoutgen.design import Plating, Wafer\n"
-                   "plating = design.wafer.plating if design.wafer else Plating()\n"
-                   f"design = design.model_copy(update={{'wafer': Wafer(diameter={diameter}, plating=plating)}})\n",
+    cfg.write_text(f"__file__ = {str(src)!r}  # the template's own folder for what it loads\n"
+                       f"exec(compile(open({str(src)!r}).read(), {str(src)!r}, 'exec'))\n"
+                   "from bench_wafer import on_wafer\n"
+                   f"design = design.model_copy(update={{'wafer': on_wafer(design, {diameter}, None)}})\n",
                    encoding="utf-8")
     t = time.perf_counter()
     result = build(cfg, out=out / "out", drc=False, quiet=True)

@@ -63,6 +63,20 @@ def fanout_panel(design, out: Path):
         "balls": balls, "panel": CarrierPanel(size=(PANEL_UM, PANEL_UM)), "die_shift": str(shift)})})
 
 
+def on_wafer(design, diameter: int, fill: float | None):
+    """The design's wafer at `diameter` mm: its plating widths kept, thieving `fill`, a 26 x 33 mm reticle."""
+    plating = design.wafer.plating if design.wafer else Plating()
+    update = {"diameter": diameter, "reticle": (26000.0, 33000.0),
+              "plating": plating.model_copy(update={"thieving_density": fill})}
+    if design.wafer is not None and design.wafer.alignment.keys and diameter == 300:
+        # The template's keys in the scribe sit in its smaller wafer's edge region: on 300 mm, at the corners' lane
+        # crossings of the same region (the 300 mm die map of a 4 mm die leaves them clear there).
+        keys = [k.model_copy(update={"x": math.copysign(KEY_300_UM, k.x), "y": math.copysign(KEY_300_UM, k.y)})
+                if k.frame == "wafer" else k for k in design.wafer.alignment.keys]
+        update["alignment"] = design.wafer.alignment.model_copy(update={"keys": keys})
+    return design.wafer.model_copy(update=update) if design.wafer else Wafer(**update)
+
+
 def template_die(name: str, fill: float | None, out: Path | None = None):
     """(design, pdk, die, source) for a template's die on a 300 mm wafer, its plating widths kept."""
     design = load_config(ROOT / "templates" / f"{name}.py")
@@ -72,15 +86,7 @@ def template_die(name: str, fill: float | None, out: Path | None = None):
         t = time.perf_counter()
         die = builder(design.package.family)(design, pdk)
         return design, pdk, die, f"{name} unit (fanout, PDK {pdk.name}), routed in {time.perf_counter() - t:.2f} s"
-    plating = design.wafer.plating if design.wafer else Plating()
-    update = {"diameter": 300, "reticle": (26000.0, 33000.0), "plating": plating.model_copy(update={"thieving_density": fill})}
-    if design.wafer is not None and design.wafer.alignment.keys:
-        # The template's keys in the scribe sit in its smaller wafer's edge region: on 300 mm, at the corners' lane
-        # crossings of the same region (the 300 mm die map of a 4 mm die leaves them clear there).
-        keys = [k.model_copy(update={"x": math.copysign(KEY_300_UM, k.x), "y": math.copysign(KEY_300_UM, k.y)})
-                if k.frame == "wafer" else k for k in design.wafer.alignment.keys]
-        update["alignment"] = design.wafer.alignment.model_copy(update={"keys": keys})
-    design.wafer = design.wafer.model_copy(update=update) if design.wafer else Wafer(**update)
+    design.wafer = on_wafer(design, 300, fill)
     pdk = load_pdk(design.pdk)
     t = time.perf_counter()
     die = builder(design.package.family)(design, pdk)

@@ -132,6 +132,15 @@ class CellLayers:
         cand = shapely.area(geoms) <= avail * (1 + 1e-9) + 1e-9
         if not cand.any():
             return inside
+        # covered by one mark alone (most are: a mark's own shapes in its area); the others by the union of theirs
+        at = np.searchsorted(near, pi)
+        one = np.zeros(len(near), bool)
+        pair = cand[at]
+        one[at[pair][shapely.covers(marks[mi[pair]], geoms[at[pair]])]] = True
+        inside[near[one]] = True
+        cand &= ~one
+        if not cand.any():
+            return inside
         area = shapely.union_all(marks[np.unique(mi[np.isin(pi, near[cand])])])
         shapely.prepare(area)
         inside[near[cand]] = shapely.covers(area, geoms[cand])     # prepared

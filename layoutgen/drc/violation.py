@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import shapely
 
-from ..pdk import Rule
+if TYPE_CHECKING:  # annotations only: the router's final check imports the DRC's kernels without the PDK model
+    from ..pdk import Rule
 from ..rulekinds import Finding
 from .geometry import Segment, rings_of
 

@@ -277,6 +277,34 @@ def test_shapes_of_neighbouring_placements_and_of_the_top_are_checked_together(p
     assert flat.counts()["RDL.S.1"] > 0 and flat.counts()["RDL.W.1"] > 0
 
 
+def test_cells_drawing_the_same_shapes_are_checked_once_and_each_reports_its_findings(pdk, tmp_path):
+    """A copy of a placed cell under another name (adapted units measured alike) is checked once: the
+    copy reports the same findings under its own name, as the flat check counts them. A cell drawing
+    another's polygons on some layers (a unit and its base) takes the findings of the rules on those
+    layers from it and finds its own on the others."""
+    path = _synthetic(tmp_path / "s.gds", 1000, False, False)
+    lib = gdstk.read_gds(str(path))
+    cells = {c.name: c for c in lib.cells}
+    twin = cells["UNIT"].copy("TWIN")
+    other = cells["OTHER"].copy("OTHER2")
+    other.add(gdstk.rectangle((0, 41), (50, 60), layer=PLATE[0], datatype=PLATE[1]))   # 1 µm from OTHER's PLATE bar
+    lib.add(twin, other)
+    cells["TOP"].add(gdstk.Reference(twin, (4000, 0)), gdstk.Reference(other, (4000, -600)))
+    lib.write_gds(str(path))
+    hier = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=True)
+    flat = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=False)
+    assert hier.stats["TOP"]["mode"] == "hierarchical" and hier.stats["TOP"]["cells_checked"] == 3   # UNIT, OTHER, OTHER2
+    assert hier.flat_counts() == flat.counts()
+
+    def found(cell: str, layer: str = "") -> list:
+        return sorted((v.rule, v.message.split(" (in ")[0], v.bounds()) for v in hier.violations
+                      if v.cell == cell and v.rule.startswith(layer))
+
+    assert found("TWIN") and found("TWIN") == found("UNIT")
+    assert found("OTHER2", "RDL") and found("OTHER2", "RDL") == found("OTHER", "RDL")
+    assert len(found("OTHER2", "PLATE.S")) == len(found("OTHER", "PLATE.S")) + 1
+
+
 def test_placements_that_overlap_each_other_are_checked_flat(pdk, tmp_path):
     path = _synthetic(tmp_path / "s.gds", 296, True, True)
     result = run_drc(path, pdk, rules=SYNTHETIC_RULES, hierarchical=True)
@@ -403,3 +431,29 @@ def test_site_types_of_lane_lines_in_numbers_are_those_of_clipping_each_part():
     assert len(patterns) == len(order) > 2
     for k, pattern in zip(order, patterns):
         assert [g.wkb for g in pattern] == list(k)
+
+
+def test_sites_hit_by_the_same_top_polygons_relative_to_their_origin_are_one_kind():
+    """`Types._alike_sites`: sites whose hits are the same polygons at the same place relative to their
+    origins are one kind (the first site of it), a polygon one unit off or a missing one makes another;
+    sites without hits are one kind."""
+    from types import SimpleNamespace
+
+    from layoutgen.drc.hier.types import Types
+    from layoutgen.drc.read import Polys
+
+    sq = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], np.int64)
+    tri = np.array([[0, 0], [7, 0], [0, 5]], np.int64)
+    rings = [sq + (100, 100), tri + (130, 100), sq + (1100, 100), tri + (1130, 100), sq + (2101, 100), tri + (2130, 100),
+             sq + (3100, 100), sq + (5100, 100), tri + (5130, 100)]
+    xy = np.concatenate(rings)
+    offsets = np.r_[0, np.cumsum([len(r) for r in rings])]
+    chk = SimpleNamespace(top_polys=Polys(xy, offsets, np.zeros(len(rings), np.int64)),
+                          origin=np.array([[0, 0], [1000, 0], [2000, 0], [3000, 0], [4000, 0], [5000, 0], [6000, 0]], np.int64))
+    mine = np.arange(7)
+    # site 0: square and triangle; 1: the same, 1000 to the right; 2: the square one unit off; 3: the square alone;
+    # 4 and 6: nothing; 5: triangle first, then square (the same polygons)
+    polys = np.array([0, 1, 3, 2, 4, 5, 6, 8, 7])
+    at = np.array([0, 0, 1, 1, 2, 2, 3, 5, 5])
+    rep, like = Types._alike_sites(chk, polys, at, mine)
+    assert like.tolist() == [0, 0, 2, 3, 4, 0, 4] and rep.tolist() == [0, 2, 3, 4]

@@ -134,6 +134,22 @@ def _pinout_datasheet():
     return design("pinout_datasheet", "sky400", 2800, 2800, pads, BallGrid(rows=5, cols=5, pitch=400, assign="explicit", nets=nets))
 
 
+def _outer_ring(n: int) -> list[tuple[str, float, float]]:
+    """The outer ring of an n × n ball array at 400 µm, in counter-clockwise order (by angle from −x)."""
+    balls = BallGrid(rows=n, cols=n, pitch=400).positions()
+    edge = (n - 1) * 200 - 1
+    return sorted((b for b in balls if max(abs(b[1]), abs(b[2])) > edge), key=lambda b: math.atan2(b[2], b[1]))
+
+
+def _pinout_reversed():
+    pads = peripheral_pads(2800, 2800, 4, 200, inset=70, size=60)
+    ring = _outer_ring(5)
+    by_angle = sorted(pads, key=lambda p: math.atan2(p.y, p.x))  # counter-clockwise
+    # the balls take the pads in the opposite sense: pads counter-clockwise, balls clockwise
+    nets = {b[0]: by_angle[-k].net for k, b in enumerate(ring)}
+    return design("pinout_reversed", "sky400", 2800, 2800, pads, BallGrid(rows=5, cols=5, pitch=400, assign="explicit", nets=nets))
+
+
 def _pinout_corner_swap():
     pads = peripheral_pads(2400, 2400, 3, 200, inset=70, size=60)
     ring = ["D2", "D3", "D4", "C4", "B4", "A4", "A3", "A2", "A1", "B1", "C1", "D1"]
@@ -282,6 +298,7 @@ FLOORPLANS: dict[str, tuple[str, Callable[[], Design]]] = {
     "pinout_swapped": ("fixed pinout", _pinout_swapped),
     "pinout_datasheet": ("fixed pinout", _pinout_datasheet),
     "pinout_corner_swap": ("fixed pinout", _pinout_corner_swap),
+    "pinout_reversed": ("fixed pinout", _pinout_reversed),
     "pinout_deep": ("fixed pinout", _pinout_deep),
     "pinout_overfull": ("fixed pinout", _pinout_overfull),
     "no_connect": ("no-connect ball", _no_connect),

@@ -259,13 +259,13 @@ def test_over_capacity_is_refused_before_routing_naming_the_ring(monkeypatch):
 
 
 def test_a_ring_with_fewer_free_lattice_nodes_than_nets_crossing_it_is_refused_before_any_search(monkeypatch):
-    """24 × 24 balls at 200 µm, 110 µm capture pads, 5/5 µm: the lattice (12.5 µm, dividing the
-    pitch) has 5 nodes per 200 µm gap at least 5 + 2.7 + 0.5 µm clear of both pads (62.5 µm from a
-    centre is 0.7 µm too close), so the outer ring's 92 gaps hold 460 nodes for the 22 × 22 = 484
+    """24 × 24 balls at 200 µm, 130 µm capture pads, 5/5 µm: the lattice (10 µm, dividing the
+    pitch) has 5 nodes per 200 µm gap at least 5 + 2.7 + 0.5 µm clear of both pads (70 µm from a
+    centre is 3.2 µm too close), so the outer ring's 92 gaps hold 460 nodes for the 22 × 22 = 484
     inner nets. A net class keeps the ring router out, so the lattice router gets the job."""
     rules = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0,
                        classes=(("N1", 6.0, 5.0),))
-    die = example_die(5400.0, 24, 24, 200.0, pads_per_side=144, pad_pitch_um=25.0, capture_um=110.0,
+    die = example_die(5400.0, 24, 24, 200.0, pads_per_side=144, pad_pitch_um=25.0, capture_um=130.0,
                       landing_um=18.0, pad_inset_um=40.0, rules=rules)
 
     def no_search(*_args, **_kw):
@@ -273,7 +273,7 @@ def test_a_ring_with_fewer_free_lattice_nodes_than_nets_crossing_it_is_refused_b
 
     monkeypatch.setattr("layoutgen.route.rdl.anywhere.Maze", no_search)
     with pytest.raises(RoutingError, match=r"ring through \(-2300\.0, -2300\.0\) and \(2300\.0, 2300\.0\) must let 484 "
-                                           r"nets out.*only 460 nodes.*12\.5 µm.*over by 24"):
+                                           r"nets out.*only 460 nodes.*10 µm.*over by 24"):
         route(die.pads, die.balls, die.keepin, rules)
 
 

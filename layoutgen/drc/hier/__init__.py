@@ -6,7 +6,10 @@ shapes by the die count (minutes and gigabytes, DRC.md). Here:
 
 1. Cells. Each cell the top places is flattened on its own and checked once with the deck.
    A violation found there is reported once, for the cell, in the cell's coordinates, saying in
-   how many placements it occurs (`HierDrcResult.occurrences`, `flat_counts()`).
+   how many placements it occurs (`HierDrcResult.occurrences`, `flat_counts()`). Cells drawing the
+   same shapes and labels (adapted units measured alike) are checked once, each reporting the
+   findings under its own name; a rule reading only its layers' polygons (context rules, grid) is
+   taken from another cell drawing the same polygons on them and MARK (a unit and its base).
 2. Sites. Each placement owns a site: the placed cell's extent grown by half the gap to the
    next placement of the same cell along x and y (the sites of an array tile its lanes), or by
    the halo (per layer: a rule's reach plus twice its distance, the largest) where there is none; on

@@ -112,10 +112,15 @@ class Context:
         chk = self.chk
         active: dict[str, tuple[Rule, list[int], np.ndarray, np.ndarray]] = {}
         seen: dict[tuple, tuple[np.ndarray, np.ndarray, dict] | None] = {}
+        tb = self.table
+        met = set(zip(tb["la"].tolist(), tb["lb"].tolist()))   # the layer pairs whose shapes meet across sources
         for r in chk.context:
             lis = [chk.li[n] for n in rule_layers(r) if chk.li[n] in self._layers]
             if not lis:
                 continue
+            on = set(lis) | ({chk.mark_li} if chk.mark_li is not None and chk.mark_li in self._layers else set())
+            if not any(li in self.top for li in on) and not any(a in on and b in on for a, b in met):
+                continue                  # no top shape and no meeting on its layers: no zone (`_zone`)
             if chk.mark_li is not None and chk.mark_li in self._layers:
                 lis = lis + [chk.mark_li]     # MARK areas of other sources (exemption) change every rule
             d = chk.reach[r.name]
@@ -187,9 +192,12 @@ class Context:
         hit = np.zeros((n_src, len(gs)), bool)
         hit[si, gid[zi]] = True
         shift = -ds * chk.dbu
+        drawn = np.zeros((n_src, len(chk.names)), bool)      # the layers each source draws
+        for s, vi in enumerate(vis.tolist()):
+            drawn[s, chk.variants[vi].drawn] = True
         for li, on in rows_on.items():
             cand = hit & g_on[li]
-            has = cand.any(axis=1) & np.array([len(chk.variants[vi].on(li)) > 0 for vi in vis.tolist()], bool)
+            has = cand.any(axis=1) & drawn[:, li]
             if not has.any():
                 continue
             q0 = np.argmin(np.where(cand, rank, len(gs)), axis=1)
@@ -203,22 +211,21 @@ class Context:
                 srcs = np.flatnonzero(has & (vis == vi))
                 mv = m & (vis[si] == vi)
                 sel = np.zeros((len(srcs), len(ls)), bool)
-                if mv.any():
-                    s_rows, z_rows = si[mv], zi[mv]
-                    zl = zone[z_rows]
-                    moved = ds[s_rows].any(axis=1)
-                    if moved.any():
-                        zl = zl.copy()
-                        zl[moved] = translate(zl[moved], shift[s_rows[moved]])
-                    inp, got = ls.tree.query(zl, predicate="dwithin", distance=rho[z_rows])
-                    row = np.searchsorted(srcs, s_rows[inp])
-                    sel[row, got] = True
-                    if sel.any():         # whole merged shapes of the placed cell
-                        grp = ls.groups
-                        mark = np.zeros((len(srcs), int(grp.max()) + 1), bool)
-                        r, c = np.nonzero(sel)
-                        mark[r, grp[c]] = True
-                        sel = mark[:, grp]
+                s_rows, z_rows = si[mv], zi[mv]
+                zl = zone[z_rows]
+                moved = ds[s_rows].any(axis=1)
+                if moved.any():
+                    zl = zl.copy()
+                    zl[moved] = translate(zl[moved], shift[s_rows[moved]])
+                inp, got = ls.tree.query(zl, predicate="dwithin", distance=rho[z_rows])
+                row = np.searchsorted(srcs, s_rows[inp])
+                sel[row, got] = True
+                if sel.any():         # whole merged shapes of the placed cell
+                    grp = ls.groups
+                    mark = np.zeros((len(srcs), int(grp.max()) + 1), bool)
+                    r, c = np.nonzero(sel)
+                    mark[r, grp[c]] = True
+                    sel = mark[:, grp]
                 for k, s in enumerate(srcs.tolist()):
                     take[(s, li)] = sel[k]
         return {key: take[key] for key in sorted(take, key=order.__getitem__)}

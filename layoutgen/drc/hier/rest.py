@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from ..cell import poly_bounds
 from ..merge import move_finding
 from ..violation import Violation
 from .context import Context, run_scenes
@@ -38,8 +39,16 @@ class Rest:
         if rest.is_empty:
             return []
         top: dict[int, np.ndarray] = {}
+        tb = poly_bounds(self.top_polys)
         for li in range(len(self.names)):
             sel = np.flatnonzero(self.top_layer == li)
+            if n and len(sel):
+                # a shape whose extent, grown by the layer's halo (and a unit), lies inside one site is farther
+                # than the halo from the rest (the rest grown by it, mitred, stays within that square reach): left out
+                h = self.halo_dbu[li] + 1
+                deep = np.unique(self.site_tree.query(shapely.box(*(np.c_[tb[sel, :2] - h, tb[sel, 2:] + h] * dbu).T),
+                                                      predicate="within")[0])
+                sel = np.delete(sel, deep)
             if not len(sel):
                 continue
             grown = rest.buffer(self.halo_dbu[li] * dbu, join_style="mitre")
@@ -88,15 +97,20 @@ class Rest:
                 mine = border[((self.site_lo[border] - g <= tile[2:] + g) & (tile[:2] - g <= self.site_hi[border] + g)).all(axis=1)]
                 sources = [(int(self.var_of[i]), self.origin[i]) for i in mine]
                 pos = {int(i): q for q, i in enumerate(mine)}
-                pairs = []   # the top meets the placements inside their (grown) sites; here only placements across the rest
-                for q, i in enumerate(mine):
-                    js = np.array([j for j in self.neighbours[i] if int(j) in pos and pos[int(j)] > q], np.int64)
-                    if not len(js):
-                        continue
-                    lo = np.maximum(self.site_lo[js], self.site_lo[i]) - g
-                    hi = np.minimum(self.site_hi[js], self.site_hi[i]) + g
+                # the top meets the placements inside their (grown) sites; here only placements across the rest:
+                # each pair of border placements whose sites, grown, overlap near the rest (one test for all)
+                qa, jb = [], []
+                for q, i in enumerate(mine.tolist()):
+                    js = [int(j) for j in self.neighbours[i] if int(j) in pos and pos[int(j)] > q]
+                    qa += [q] * len(js)
+                    jb += js
+                pairs = []
+                if qa:
+                    ia, jb_ = mine[np.array(qa, np.int64)], np.array(jb, np.int64)
+                    lo = np.maximum(self.site_lo[jb_], self.site_lo[ia]) - g
+                    hi = np.minimum(self.site_hi[jb_], self.site_hi[ia]) + g
                     meet = shapely.intersects(near, shapely.box(*(np.c_[lo, hi] * dbu).T))
-                    pairs += [(q, pos[int(j)]) for j in js[meet]]
+                    pairs = [(q, pos[j]) for q, j, m in zip(qa, jb, meet.tolist()) if m]
                 if not tops and not pairs:
                     continue
                 out.append((Context(self, tops, sources, pairs, region, with_top=False), tile))

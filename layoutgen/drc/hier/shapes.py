@@ -144,6 +144,13 @@ class Variant:
         return self._layers["tree"]
 
     @property
+    def drawn(self) -> np.ndarray:
+        """The layer indices the variant draws on."""
+        if "drawn" not in self._layers:
+            self._layers["drawn"] = np.unique(self.layer)
+        return self._layers["drawn"]
+
+    @property
     def pos(self) -> np.ndarray:
         """Position of each shape among the shapes of its layer."""
         if "pos" not in self._layers:

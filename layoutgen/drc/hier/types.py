@@ -13,6 +13,24 @@ from .markers import in_zone, match, ref_points
 from .shapes import EMPTY_LAYER, LayerShapes, polys_of
 
 
+def unique_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(table, axis=0, return_index=True, return_inverse=True)` of a 2-D integer table
+    (the distinct rows in the same order, each one's first row, each row's label), from one stable
+    lexsort of the columns: unique's sort of whole rows is several times slower."""
+    n = len(table)
+    if n == 0:
+        return table[:0], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.lexsort(table.T[::-1])
+    st = table[order]
+    new = np.r_[True, (st[1:] != st[:-1]).any(axis=1)]
+    inv = np.empty(n, np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return st[new], order[new], inv
+
+
+_HASH = np.random.default_rng(0x51E5).integers(1, 2**63, size=1025, dtype=np.uint64) | np.uint64(1)
+
+
 class Runs:
     """Per placement, its run of a sorted array (`starts`: where each run starts), where `keep` is set if given."""
 
@@ -52,40 +70,86 @@ class Types:
         # each placement's neighbours (their sorted rows) as one row of distinct-row numbers, -1 beyond its count
         nb_key = np.full((n, int(np.diff(starts).max()) if len(qi) else 0), -1, np.int64)
         if len(qi):
-            nb_key[qi, np.arange(len(qi)) - starts[qi]] = np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
+            nb_key[qi, np.arange(len(qi)) - starts[qi]] = unique_rows(rows)[2]
         # the top's shapes around each site, per layer, in the site's frame (the plating check's classification)
         codes = np.zeros((n, len(self.names)), np.int64)
         self.patterns: dict[tuple[int, int], list] = {}
         shape_key = np.c_[self.var_of, self.site_rel]
-        groups, self.site_group = np.unique(shape_key, axis=0, return_inverse=True)
-        self.site_group = self.site_group.ravel()
+        groups, _, self.site_group = unique_rows(shape_key)
+        # per layer, the top's shapes that reach a site grown by the layer's halo (the contact ring mostly
+        # does not): one query of every site, split by site group below
+        reach: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for li in range(len(self.names)):
+            sel = np.flatnonzero(self.top_layer == li)
+            if not len(sel):
+                continue
+            g = self.halo_dbu[li]
+            grown = np.c_[self.origin + self.site_rel[:, :2] - g, self.origin + self.site_rel[:, 2:] + g]
+            hit, at = shapely.STRtree(shapely.box(*(grown * dbu).T)).query(self.top_geoms[sel], predicate="intersects")
+            reach[li] = (sel, hit, at)
         for gi, row in enumerate(groups):
             mine = np.flatnonzero(self.site_group == gi)
-            for li in range(len(self.names)):
-                sel = np.flatnonzero(self.top_layer == li)
-                if not len(sel):
-                    continue
+            for li, (sel, hit, at) in reach.items():
                 g = self.halo_dbu[li]
                 rel = row[1:] + np.r_[-g, -g, g, g]
-                # only the top's shapes that reach one of these sites (the contact ring mostly does not)
-                boxes = shapely.box(*(np.c_[self.origin[mine] + rel[:2], self.origin[mine] + rel[2:]] * dbu).T)
-                hit, at = shapely.STRtree(boxes).query(self.top_geoms[sel], predicate="intersects")
+                ours = self.site_group[at] == gi
+                hit, at = hit[ours], np.searchsorted(mine, at[ours])
                 if not len(hit):
                     continue
+                # sites whose hits are the same top polygons at the same place relative to their origin get the
+                # same code (exactly: the same clipped parts): the classification sees one of each
+                rep, like = self._alike_sites(sel[hit], at, mine)
+                keep = like[at] == at
+                hit, at = hit[keep], np.searchsorted(rep, at[keep])
                 used, which = np.unique(hit, return_inverse=True)
                 sel = sel[used]
                 site = shapely.box(*(rel * dbu))
-                c, pats = site_types(list(self.top_geoms[sel]), site, self.origin[mine] * dbu, dbu, hits=(at, which.ravel()))
-                codes[mine, li] = c
+                c, pats = site_types(list(self.top_geoms[sel]), site, self.origin[mine[rep]] * dbu, dbu, hits=(at, which.ravel()))
+                codes[mine, li] = c[np.searchsorted(rep, like)]
                 self.patterns[(gi, li)] = [LayerShapes.of(polys_of(np.asarray(p, dtype=object), int(self.keys[li]), dbu), dbu)
                                            if len(p) else EMPTY_LAYER for p in pats]
         self.type_codes = codes
         # types: placements alike in site group, the top's shapes around them and neighbours, in order of first placement
-        _, first, inv = np.unique(np.c_[self.site_group, codes, nb_key], axis=0, return_index=True, return_inverse=True)
+        _, first, inv = unique_rows(np.c_[self.site_group, codes, nb_key])
         rank = np.empty(len(first), np.int64)
         rank[np.argsort(first, kind="stable")] = np.arange(len(first))
         of = rank[inv.reshape(-1)]
         return np.split(np.argsort(of, kind="stable"), np.cumsum(np.bincount(of, minlength=len(first)))[:-1])
+
+    def _alike_sites(self, polys: np.ndarray, at: np.ndarray, mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sites (`mine`) hit by the same top polygons (`polys`: hit by site `at`, an index into `mine`)
+        in integer coordinates relative to their origins: the first site of each kind (sorted) and,
+        per site, the first site like it. Vertices are hashed, sites with equal hashes compared whole."""
+        n = len(mine)
+        like = np.arange(n)
+        if len(polys) < 2:
+            return like, like
+        xy, off = self.top_polys.xy, self.top_polys.offsets
+        cnt = off[polys + 1] - off[polys]
+        start = np.repeat(off[polys] - np.r_[0, np.cumsum(cnt)[:-1]], cnt)
+        rel = xy[start + np.arange(int(cnt.sum()))] - np.repeat(self.origin[mine[at]], cnt, axis=0)
+        k = np.arange(len(rel)) - np.repeat(np.r_[0, np.cumsum(cnt)[:-1]], cnt)
+        mult = _HASH[(2 * k) % len(_HASH)], _HASH[(2 * k + 1) % len(_HASH)]
+        with np.errstate(over="ignore"):
+            v = rel[:, 0].astype(np.uint64) * mult[0] + rel[:, 1].astype(np.uint64) * mult[1]
+            h = np.add.reduceat(v, np.r_[0, np.cumsum(cnt)[:-1]]) + cnt.astype(np.uint64) * _HASH[-1]
+        order = np.lexsort((h, at))               # each site's hits by hash
+        at_o, h_o = at[order], h[order]
+        first = np.searchsorted(at_o, np.arange(n + 1))
+        vstart = np.r_[0, np.cumsum(cnt)]
+        kinds: dict[bytes, list[int]] = {}
+        for m in range(n):
+            a, b = first[m], first[m + 1]
+            key = h_o[a:b].tobytes()
+            for r in kinds.setdefault(key, []):
+                ra, rb = first[r], first[r + 1]
+                if all(np.array_equal(rel[vstart[order[p]]:vstart[order[p] + 1]], rel[vstart[order[q]]:vstart[order[q] + 1]])
+                       for p, q in zip(range(a, b), range(ra, rb))):
+                    like[m] = r
+                    break
+            else:
+                kinds[key].append(m)
+        return np.unique(like), like
 
     def bands(self, site: np.ndarray, base: np.ndarray) -> list[np.ndarray]:
         """A site cut into bands (placement frame, database units, half-open): along each axis the

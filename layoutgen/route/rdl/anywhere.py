@@ -12,7 +12,7 @@ import shapely
 from layoutgen.errors import RoutingError
 from layoutgen.units import LENGTH_EPS_UM, STEP_EPS
 from .geometry import pen_for, teardrop, trace_polygons
-from .maze import MARGIN, SEQUENTIAL, Job, Maze, lattice_pitch, make_lattice, over_capacity
+from .maze import MARGIN, SEQUENTIAL, Job, Maze, lattice_pitch, make_lattice, over_capacity, track_pitch
 from .model import Route, RouteRules, Routing, Terminal
 from .capacity import cut_over_capacity
 from .plan import assign_balls
@@ -120,7 +120,7 @@ def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
     space = min(j.space for j in jobs)
     clear = space + math.hypot(pen.a, pen.t) + MARGIN  # the lattice router's own node clearance
     xy = np.array([(b.x, b.y) for b in balls])
-    lat = make_lattice(xy, keepin, lattice_pitch(2.0 * pen.diagonal + space, rules.pitch, rules.grid))
+    lat = make_lattice(xy, keepin, lattice_pitch(track_pitch(pen, space, rules.grid), rules.pitch, rules.grid))
     xs, ys = np.unique(np.round(xy[:, 0], 6)), np.unique(np.round(xy[:, 1], 6))
     shapes = np.array([t.shape for t in [*pads, *balls]], dtype=object)
     tree = shapely.STRtree(shapes)

@@ -149,22 +149,24 @@ def teardrop_corners(ball: Terminal, path: Sequence[tuple[float, float]], rules:
     before the trace's first bend (a flank running into the next segment would leave a
     notch). Traces that reach the pad diagonally get none: their edges are not on the grid.
     """
-    pts = np.asarray(path, dtype=float)
-    centre = np.array([ball.x, ball.y])
-    if np.hypot(*(pts[0] - centre)) < np.hypot(*(pts[-1] - centre)):
-        pts = pts[::-1]
-    end, prev = pts[-1], pts[-2] if len(pts) > 1 else pts[-1]
-    if np.hypot(*(end - centre)) > 1e-6:  # a trace ending off the centre gets none
+    # Plain floats, not numpy arrays of two (called for every trace, several times a route): the
+    # same IEEE operations in the same order, so the same corners; distances by numpy's hypot.
+    cx, cy = float(ball.x), float(ball.y)
+    (xa, ya), (xb, yb) = path[0], path[-1]
+    forward = not np.hypot(float(xa) - cx, float(ya) - cy) < np.hypot(float(xb) - cx, float(yb) - cy)
+    ex, ey = (float(v) for v in (path[-1] if forward else path[0]))
+    px, py = (float(v) for v in (path[(-2 if forward else 1) if len(path) > 1 else 0]))
+    if np.hypot(ex - cx, ey - cy) > 1e-6:  # a trace ending off the centre gets none
         return None
-    seg = float(np.hypot(*(prev - end)))
+    seg = float(np.hypot(px - ex, py - ey))
     r_in = inscribed_radius(ball) if r_in is None else r_in
     w, grid = rules.width, rules.grid
     if seg <= r_in:
         return None
-    axis = (prev - end) / seg
-    if min(abs(axis[0]), abs(axis[1])) > PARALLEL_EPS:
+    ax, ay = (px - ex) / seg, (py - ey) / seg
+    if min(abs(ax), abs(ay)) > PARALLEL_EPS:
         return None
-    normal = np.array([-axis[1], axis[0]])
+    nx, ny = -ay, ax
     x_tip = snap_down(min(r_in + w / 2.0, seg - w / 2.0 - rules.space), grid)
     if x_tip <= r_in + grid:
         return None
@@ -178,9 +180,11 @@ def teardrop_corners(ball: Terminal, path: Sequence[tuple[float, float]], rules:
     t = snap_down(t, grid)
     if t <= 2.0 * grid:
         return None
-    tip, base = end + x_tip * axis, end + (x_tip - t) * axis
-    corners = [tip - w / 2.0 * normal, base - (w / 2.0 + t) * normal,
-               base + (w / 2.0 + t) * normal, tip + w / 2.0 * normal]
+    tx, ty = ex + x_tip * ax, ey + x_tip * ay
+    bx, by = ex + (x_tip - t) * ax, ey + (x_tip - t) * ay
+    h, f = w / 2.0, w / 2.0 + t
+    corners = [(tx - h * nx, ty - h * ny), (bx - f * nx, by - f * ny), (bx + f * nx, by + f * ny),
+               (tx + h * nx, ty + h * ny)]
     return [(snap(x, grid), snap(y, grid)) for x, y in corners]
 
 

@@ -12,7 +12,10 @@ the landing.
 
 Every route is found by Dijkstra (scipy.sparse.csgraph) on the lattice window around its pad
 and ball; routes that share nodes are ripped up and found again with the shared nodes made
-dearer each round (PathFinder's negotiated congestion), until no node is shared. Each path is
+dearer each round (PathFinder's negotiated congestion), until no node is shared. When crossings
+remain (a fixed pinout out of ring order), the jobs are routed one at a time, every placed trace a
+wall, each placed so that every later job's ball still reaches its pad (`Maze.place_preserving`).
+Each path is
 then pulled straight: runs of steps are replaced by one axis run and one 45° run wherever the
 lattice is free, so traces are long straight runs rather than staircases.
 """
@@ -43,6 +46,13 @@ ROUNDS = 40  # negotiated-congestion rounds before the routing is declared over 
 STALL = 24  # rounds without fewer conflicting jobs before negotiation stops
 SEQUENTIAL = 12  # at most this many one-at-a-time passes after negotiation leaves conflicts
 WALL = 1e6  # congestion price that makes another trace's nodes a wall
+GAP = 8.0  # price (in steps) of a node where a trace closed a later trace's ball off from its pad
+HALO = 4.0  # price (in steps) of a node next to a ball whose trace is not routed yet
+BAND = 2  # nodes either side of a pinch that are priced with it
+GAP_TRIES = 6  # reroutes of one trace that closes a later trace's ball off, each pricing out the gap it filled
+PRESERVE_JOBS = 96  # above this many jobs, one at a time checks no later job (plain walls): the work stays bounded
+KEPT = 64  # windows whose allowed steps are kept (a few MB on a 3 mm die)
+GAP_VICTIMS = 4  # closed-off traces whose ways locate the gap, per reroute
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,17 @@ class Job:
     net: str
     width: float
     space: float
+
+
+def track_pitch(pen: Pen, space: float, grid: float) -> float:
+    """The smallest lattice pitch at which traces drawn with `pen` on neighbouring tracks keep `space`.
+
+    Two nets' nodes are at least one pitch apart along an axis, so axis runs need p ≥ 2a + s. A 45°
+    step claims its cell's two other corners, so no other net's node or run comes nearer a 45° run
+    than √2·p between centrelines (the next node but one across it): that needs p ≥ (2·diagonal + s)/√2,
+    far below 2a + s. The pen's rounded-up chamfer (diagonal half-width a few nm over a) therefore
+    never binds, and the pitch is the axis one exactly (20 µm for 10/10 µm, not 20.013)."""
+    return snap_up(max(2.0 * pen.a + space, (2.0 * pen.diagonal + space) / math.sqrt(2.0)), grid)
 
 
 def lattice_pitch(min_pitch: float, ball_pitch: float, grid: float) -> float:
@@ -169,7 +190,7 @@ class Maze:
         self.p0_width, self.p0_space = w0, s0
         self.clear = [j.space + math.hypot(pen.a, pen.t) + MARGIN for j, pen in zip(self.jobs, self.pens)]
         ball_xy = np.array([(b.x, b.y) for b in balls]).reshape(-1, 2)
-        self.lat = make_lattice(ball_xy, keepin, lattice_pitch(2.0 * pen0.diagonal + s0, ball_pitch, grid))
+        self.lat = make_lattice(ball_xy, keepin, lattice_pitch(track_pitch(pen0, s0, grid), ball_pitch, grid))
         shapes = [t.shape for t in pads] + [b.shape for b in balls]
         self.obs = obstacles(self.lat, shapes, keepin, max(self.clear, default=0.0) + 1.0)
         # footprint radius (µm) of a wider-than-default trace: how far its claim reaches past its nodes
@@ -185,6 +206,8 @@ class Maze:
         self.feet: list[np.ndarray | None] = [None] * len(self.jobs)
         # after one-at-a-time routing fails: (job, the job whose trace closed its ball off from its pad)
         self.closed_off: tuple[int, int] | None = None
+        self._ok: dict[tuple[int, Window], list[np.ndarray]] = {}  # `_steps_ok`, the last KEPT windows
+        self._free: dict[int, np.ndarray] = {}  # per job: the lattice nodes its moves leave open (fixed metal only)
 
     # ------------------------------------------------------------------ what a job may use
 
@@ -276,20 +299,15 @@ class Maze:
         """Job k's cheapest path (lattice nodes, pad end first) in a window, or None."""
         win = self.window(k, grow)
         nx, ny = win.shape
-        mask = self.moves(k, win)
         occ = self.others(k, win)
         cost = (1.0 + self.hist[win.nodes()]) * (1.0 + pres * occ)
         rows, cols, weights = [], [], []
         idx = np.arange(nx * ny).reshape(nx, ny)
-        for (di, dj), bit in zip(STEPS, STEP_BITS):
+        for (di, dj), ok in zip(STEPS, self._steps_ok(k, win)):
             ia = slice(max(0, -di), nx - max(0, di))
             ja = slice(max(0, -dj), ny - max(0, dj))
             ib = slice(ia.start + di, ia.stop + di)
             jb = slice(ja.start + dj, ja.stop + dj)
-            start = mask[2 * ia.start:2 * ia.stop:2, 2 * ja.start:2 * ja.stop:2]
-            mid = mask[2 * ia.start + di:2 * ia.stop + di:2, 2 * ja.start + dj:2 * ja.stop + dj:2]
-            end = mask[2 * ib.start:2 * ib.stop:2, 2 * jb.start:2 * jb.stop:2]
-            ok = (start & mid & end & bit) != 0
             w = 0.5 * (cost[ia, ja] + cost[ib, jb])
             if di and dj:
                 corners = occ[ib, ja] + occ[ia, jb]
@@ -315,6 +333,30 @@ class Maze:
             node = int(pred[node])
             path.append(node)
         return [(win.i0 + n // ny, win.j0 + n % ny) for n in path]
+
+    def _steps_ok(self, k: int, win: Window) -> list[np.ndarray]:
+        """Per step direction: where in the window job k may step that way (start, middle and end
+        open to it). Depends on the fixed metal only, so the last few windows are kept: the
+        one-at-a-time phase routes every job over the whole lattice many times."""
+        key = (k, win)
+        if key in self._ok:
+            return self._ok[key]
+        nx, ny = win.shape
+        mask = self.moves(k, win)
+        out = []
+        for (di, dj), bit in zip(STEPS, STEP_BITS):
+            ia = slice(max(0, -di), nx - max(0, di))
+            ja = slice(max(0, -dj), ny - max(0, dj))
+            ib = slice(ia.start + di, ia.stop + di)
+            jb = slice(ja.start + dj, ja.stop + dj)
+            start = mask[2 * ia.start:2 * ia.stop:2, 2 * ja.start:2 * ja.stop:2]
+            mid = mask[2 * ia.start + di:2 * ia.stop + di:2, 2 * ja.start + dj:2 * ja.stop + dj:2]
+            end = mask[2 * ib.start:2 * ib.stop:2, 2 * jb.start:2 * jb.stop:2]
+            out.append((start & mid & end & bit) != 0)
+        if len(self._ok) >= KEPT:
+            self._ok.pop(next(iter(self._ok)))
+        self._ok[key] = out
+        return out
 
     def footprint(self, k: int, path: list[tuple[int, int]]) -> np.ndarray:
         """The nodes a path claims: its nodes, the corners of its 45° cells, widened for a wide class."""
@@ -393,8 +435,9 @@ class Maze:
     def sequential(self, left: list[int], attempts: int) -> list[int]:
         """After negotiation left `left` in conflict (traces that would have to cross, which
         negotiated costs alone can keep swapping): route the jobs one at a time over the whole
-        lattice, every placed trace a wall, the conflicting ones first; a job that finds no way
-        moves to the front and all are routed again. Returns [] when every job is placed
+        lattice, every placed trace a wall, the conflicting ones first, each placed so that it
+        closes no later job off (`place_preserving`); a job that finds no way, or that a trace
+        closes off whatever gap it leaves, moves to the front and all are routed again. Returns [] when every job is placed
         without sharing, else `left` with the negotiated paths put back (for the report)."""
         if not left or any(self.paths[k] is None for k in left):
             return left
@@ -406,11 +449,13 @@ class Maze:
             for k in range(len(self.jobs)):
                 self.place(k, None)
             fail, placed = None, []
-            for k in first + [k for k in order if k not in first]:
-                path = self.route_one(k, WALL, whole)
-                self.place(k, path)
-                if path is None or self.shared(k):
-                    fail = k
+            todo = first + [k for k in order if k not in first]
+            for n, k in enumerate(todo):
+                victim = self.place_preserving(k, todo[n + 1:], whole)
+                if victim is not None:
+                    if victim != k:
+                        placed.append(k)  # k is placed and closes `victim` off: the report names it
+                    fail = victim
                     break
                 placed.append(k)
             if fail is None:
@@ -425,16 +470,118 @@ class Maze:
             self.place(k, path)
         return left
 
+    def place_preserving(self, k: int, rest: Sequence[int], whole: int) -> int | None:
+        """Place job k (every placed trace a wall) so that no job in `rest` is closed off from its pad.
+
+        Balls of later jobs carry a priced halo (`_halo`). When k's trace still closes a later job's
+        ball off (with the traces, balls and die edge around it), the runs where k hugs other metal
+        between that pocket and the rest (`_gap`) are priced for k and k is routed again, up to
+        GAP_TRIES times. Returns None when k is placed and every later job can still reach its pad
+        (checked up to PRESERVE_JOBS jobs), k when k has no way at all (or only one through other
+        traces), else the first job k still closes off (it should go before k)."""
+        if len(self.jobs) > PRESERVE_JOBS:  # a labelling per later job after each trace: O(n²) lattices
+            path = self.route_one(k, WALL, whole)
+            self.place(k, path)
+            return k if path is None or self.shared(k) else None
+        price = np.zeros_like(self.hist)
+        halo = self._halo(rest)
+        victims: list[int] = []
+        for _ in range(GAP_TRIES):
+            self.hist += price + halo
+            path = self.route_one(k, WALL, whole)
+            self.hist -= price + halo
+            self.place(k, path)
+            if path is None or self.shared(k):
+                return k
+            victims = [v for v in rest if self.cut_off(v)]
+            if not victims:
+                return None
+            gap = self._gap(k, victims[:GAP_VICTIMS])
+            if not len(gap[0]) or (price[gap] > 0).all():
+                break  # k is already priced out wherever it closes them off: it has no other way
+            price[gap] += GAP
+        return victims[0]
+
+    def _gap(self, k: int, victims: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The nodes of job k's claim where it closed each victim off: its contacts (nodes next to
+        other metal, a placed trace or the edge, away from k's own pad and ball) that lie within two
+        nodes of both the victim's pocket (the smaller side of the cut k made: its ball's side or its
+        pad's) and the other side, with the whole run of contacts each belongs to. Priced, they make k
+        pass that metal a track off, which opens the pocket. Where no contact is found, k's whole
+        border with the pocket."""
+        feet = self.feet[k]
+        claim = np.zeros(self.occ.shape, bool)
+        claim[tuple(feet)] = True
+        border, hit = np.zeros_like(claim), np.zeros_like(claim)
+        runs = None
+        for v in victims:
+            sides = self._sides(v)
+            if sides is None:
+                continue
+            pocket, other, label = sides
+            if runs is None:
+                metal = (label == 0) & ~claim
+                contact = claim & ndimage.binary_dilation(metal, structure=np.ones((3, 3), bool)) & ~self._own_zone(k)
+                runs, _ = ndimage.label(contact, structure=np.ones((3, 3), bool))
+            ring = np.ones((5, 5), bool)
+            near = [np.unique(runs[ndimage.binary_dilation(m, structure=ring) & (runs > 0)]) for m in (pocket, other)]
+            hit |= np.isin(runs, np.intersect1d(*near))
+            border |= claim & ndimage.binary_dilation(pocket, structure=np.ones((3, 3), bool))
+        if not hit.any():
+            hit = border
+        # the band two nodes either side too: a trace one node off still touches (its 45° corners)
+        return np.nonzero(ndimage.binary_dilation(hit, structure=np.ones((2 * BAND + 1, 2 * BAND + 1), bool)))
+
+    def _halo(self, jobs: Sequence[int]) -> np.ndarray:
+        """A price (HALO a node) on the two nodes round the balls of jobs not routed yet: a trace that
+        hugs such a ball leaves no track past it, and once that ball's own trace arrives the two close
+        off whatever had to pass between them."""
+        near = np.zeros(self.occ.shape, bool)
+        x, y = self.lat.xy(np.arange(self.lat.nx), np.arange(self.lat.ny))
+        for b in {self.jobs[j].ball for j in jobs}:
+            ball = self.balls[b]
+            xl, yl, xh, yh = ball.shape.bounds
+            r = max(xh - xl, yh - yl) / 2.0 + max(self.clear) + 2.0 * self.lat.p
+            i = slice(*np.searchsorted(x, (ball.x - r, ball.x + r)))
+            j = slice(*np.searchsorted(y, (ball.y - r, ball.y + r)))
+            near[i, j] |= np.hypot(x[i, None] - ball.x, y[None, j] - ball.y) <= r
+        return HALO * near
+
+    def _own_zone(self, k: int) -> np.ndarray:
+        """Lattice nodes inside the clearance of job k's own pad or ball (its trace must touch them: no pinch there)."""
+        job = self.jobs[k]
+        node = (slice(None), slice(None, None, 2), slice(None, None, 2))
+        owner, dist = self.obs.owner[node], self.obs.dist[node]
+        own = ((owner == job.pad) | (owner == len(self.pads) + job.ball)) & (dist < self.clear[k] + 2.0 * self.lat.p)
+        return own.any(0)
+
+    def _sides(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """When job k's ball is closed off from its pad: its free lattice on the smaller side of the
+        cut (the ball's component, or its pad's landing nodes' components), on the other, and the
+        component labels (0 where closed); else None."""
+        label, mine, landing = self._reach(k)
+        if not mine or not len(landing) or mine in landing:
+            return None
+        ball, pad = label == mine, np.isin(label, landing)
+        return (ball, pad, label) if ball.sum() <= pad.sum() else (pad, ball, label)
+
+    def _reach(self, k: int) -> tuple[np.ndarray, int, np.ndarray]:
+        """Job k's free lattice (the nodes it may use, joined by free axis steps) labelled in
+        components: the labels, the ball node's label (0 when closed) and its landing nodes' labels."""
+        whole = Window(0, self.lat.nx, 0, self.lat.ny)
+        if k not in self._free:
+            self._free[k] = self.moves(k, whole)[::2, ::2] != 0
+        label, _ = ndimage.label(self._free[k] & (self.others(k, whole) == 0))
+        ball = self.balls[self.jobs[k].ball]
+        landing = np.unique(label.ravel()[self.pad_targets(k, whole)])
+        return label, int(label[self.lat.nearest(ball.x, ball.y)]), landing[landing > 0]
+
     def cut_off(self, k: int) -> bool:
         """Whether job k's ball is closed off from every landing node of its pad by the fixed metal, the
         keep-in edge and the traces placed now (the nodes job k may use, joined where an axis step
         between them is free: a 45° step needs its two corners free, so it adds no connection)."""
-        whole = Window(0, self.lat.nx, 0, self.lat.ny)
-        free = (self.moves(k, whole)[::2, ::2] != 0) & (self.others(k, whole) == 0)
-        label, _ = ndimage.label(free)
-        ball = self.balls[self.jobs[k].ball]
-        mine = label[self.lat.nearest(ball.x, ball.y)]
-        return mine == 0 or not (label.ravel()[self.pad_targets(k, whole)] == mine).any()
+        _, mine, landing = self._reach(k)
+        return mine == 0 or mine not in landing
 
     def _closer(self, k: int, placed: list[int]) -> tuple[int, int] | None:
         """When job k found no way without crossing: (k, the last placed job whose trace closed k's ball
