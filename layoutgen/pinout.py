@@ -127,7 +127,8 @@ def read_back(gds: Path, pdk: Pdk, cell: str, design: Design | None = None,
         net = str(terms.net[ball_terms[t]]) if t is not None else ""
         piece = int(cl.pieces.piece[shape])
         bx, by = shapely.centroid(cl.pieces.geoms[shape]).coords[0]
-        balls.append(Ball(text, round(bx, 3), round(by, 3), net,
+        # + 0.0: a centre on an axis is 0.000, not -0.000, whatever the float noise of the centroid
+        balls.append(Ball(text, round(bx, 3) + 0.0, round(by, 3) + 0.0, net,
                           tuple(sorted(pads_on.get(piece, []), key=natural_key)) if net else ()))
     if len({b.name for b in balls}) != len(balls):
         raise DrcError(f"{gds}: a ball name is placed on two balls")

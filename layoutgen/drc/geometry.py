@@ -23,7 +23,9 @@ SLIVER_UM2 = 1e-4
 
 
 def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
-    """One valid shapely geometry per polygon (self-touching GDS outlines repaired)."""
+    """One valid shapely geometry per polygon (self-touching GDS outlines repaired), normalised
+    (each ring from its least vertex, shells clockwise): what is measured on it does not depend
+    on the vertex a polygon was drawn from or its direction."""
     if len(polys) == 0:
         return np.empty(0, object)
     # Rings closed where the outline does not repeat its first vertex, then built in one call from
@@ -39,7 +41,7 @@ def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
     bad = test[~shapely.is_valid(geoms[test])]
     if len(bad):
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-    return geoms
+    return shapely.normalize(geoms)
 
 
 def _rectangles(polys: Polys) -> np.ndarray:
@@ -121,21 +123,22 @@ def _point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.n
     return np.hypot(*(p - q).T)
 
 
-def _first_nearest(entry: np.ndarray, idx: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per run of equal `entry` (sorted, then by `idx`): the entry and the first idx of least d."""
+def _least(entry: np.ndarray, d: np.ndarray, tol: float) -> np.ndarray:
+    """Per run of equal `entry` (sorted): whether each d is within `tol` of the run's least."""
+    if len(d) == 0:
+        return np.zeros(0, bool)
     starts = np.flatnonzero(np.r_[True, entry[1:] != entry[:-1]])
     low = np.repeat(np.minimum.reduceat(d, starts), np.diff(np.r_[starts, len(d)]))
-    hit = np.flatnonzero(d == low)
-    first = hit[np.r_[True, entry[hit][1:] != entry[hit][:-1]]]
-    return entry[first], idx[first]
+    return d <= low + tol
 
 
-def _nearest_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """For each point k, the first of polygon which[k]'s segments nearest to it (the one
-    `np.argmin` of `point_segment_distance` picks)."""
+def _nearest_segments(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point k, every one of polygon which[k]'s segments nearest to it (within
+    _ON_BOUNDARY_UM of the least distance: both segments at a vertex): (k, segment) pairs."""
     idx, entry = _runs(offsets, which)
     d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
-    return _first_nearest(entry, idx, d)[1]
+    near = _least(entry, d, _ON_BOUNDARY_UM)
+    return entry[near], idx[near]
 
 
 # A point this close to a polygon's boundary (a shortest line's end) is on it.
@@ -144,46 +147,47 @@ _ON_BOUNDARY_UM = 1e-6
 _SWEEP_MIN_SEGMENTS = 64
 
 
-def _nearest_boundary_segment(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """`_nearest_segment` for points that lie on their polygon's boundary (ends of shortest
-    lines between polygons apart), without measuring every segment of a large polygon: only the
-    segments whose extent comes within _ON_BOUNDARY_UM of the point (one sweep of the extents,
-    `extent_pairs`) can be nearest, and among them the same one is picked. A point farther
-    than that from every segment (the shortest line between overlapping polygons can end
-    inside both) is measured against all of its polygon's segments."""
+def _boundary_segments(points: np.ndarray, segs: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_nearest_segments` for points that lie on their polygon's boundary (ends of shortest
+    lines between polygons apart), sorted by point, without measuring every segment of a large
+    polygon: only the segments whose extent comes within _ON_BOUNDARY_UM of the point (one sweep
+    of the extents, `extent_pairs`) can hold it. A point farther than that from every segment
+    (the shortest line between overlapping polygons can end inside both) is measured against all
+    of its polygon's segments."""
     n = len(points)
-    out = np.full(n, -1, np.int64)
     if n == 0:
-        return out
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # Points on small polygons: all their segments measured (cheap); on large ones (a routed net
     # in many pairs): only the segments of large polygons swept against their points.
     counts = np.diff(offsets)
-    small = counts[which] <= _SWEEP_MIN_SEGMENTS
-    if small.any():
-        out[small] = _nearest_segment(points[small], segs, offsets, which[small])
-    big = np.flatnonzero(~small)
-    if len(big) == 0:
-        return out
-    seg_big = np.flatnonzero(np.repeat(counts > _SWEEP_MIN_SEGMENTS, counts))
-    m = len(seg_big)
-    seg_owner = np.repeat(np.arange(len(offsets) - 1), counts)[seg_big]
-    s = segs[seg_big]
-    lo = np.concatenate([np.minimum(s[:, :2], s[:, 2:]), points[big]])
-    hi = np.concatenate([np.maximum(s[:, :2], s[:, 2:]), points[big]])
-    a, b = extent_pairs(lo, hi, np.concatenate([seg_owner, which[big]]), _ON_BOUNDARY_UM)
-    pick = (a < m) & (b >= m)                                 # a < b: a segment, then a point
-    idx, entry = seg_big[a[pick]], big[b[pick] - m]
+    small = np.flatnonzero(counts[which] <= _SWEEP_MIN_SEGMENTS)
+    e, i = _nearest_segments(points[small], segs, offsets, which[small])
+    got_e, got_i = [small[e]], [i]
+    big = np.flatnonzero(counts[which] > _SWEEP_MIN_SEGMENTS)
+    if len(big):
+        seg_big = np.flatnonzero(np.repeat(counts > _SWEEP_MIN_SEGMENTS, counts))
+        m = len(seg_big)
+        seg_owner = np.repeat(np.arange(len(offsets) - 1), counts)[seg_big]
+        s = segs[seg_big]
+        lo = np.concatenate([np.minimum(s[:, :2], s[:, 2:]), points[big]])
+        hi = np.concatenate([np.maximum(s[:, :2], s[:, 2:]), points[big]])
+        a, b = extent_pairs(lo, hi, np.concatenate([seg_owner, which[big]]), _ON_BOUNDARY_UM)
+        pick = (a < m) & (b >= m)                                 # a < b: a segment, then a point
+        idx, entry = seg_big[a[pick]], big[b[pick] - m]
+        d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
+        near = d <= _ON_BOUNDARY_UM
+        got_e.append(entry[near])
+        got_i.append(idx[near])
+        found = np.zeros(n, bool)
+        found[entry[near]] = True
+        rest = big[~found[big]]
+        if len(rest):
+            e, i = _nearest_segments(points[rest], segs, offsets, which[rest])
+            got_e.append(rest[e])
+            got_i.append(i)
+    entry, idx = np.concatenate(got_e), np.concatenate(got_i)
     order = np.lexsort((idx, entry))
-    idx, entry = idx[order], entry[order]
-    d = _point_segment_distance(points[entry], segs[idx, :2], segs[idx, 2:])
-    near = d <= _ON_BOUNDARY_UM
-    if near.any():
-        e, i = _first_nearest(entry[near], idx[near], d[near])
-        out[e] = i
-    rest = big[out[big] < 0]
-    if len(rest):
-        out[rest] = _nearest_segment(points[rest], segs, offsets, which[rest])
-    return out
+    return entry[order], idx[order]
 
 
 def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment, Segment]:
@@ -193,8 +197,48 @@ def closest_segments(a: shapely.Geometry, b: shapely.Geometry) -> tuple[Segment,
 
 def closest_segments_many(a: np.ndarray, b: np.ndarray) -> list[tuple[Segment, Segment]]:
     """`closest_segments(a[k], b[k])` for every k, vectorised over the pairs: each geometry's
-    segments listed once however many pairs it is in (`_nearest_boundary_segment`)."""
+    segments listed once however many pairs it is in (`_boundary_segments`), ties settled
+    by `_tied_pair`."""
     return closest_segments_measured(a, b)[1]
+
+
+def _tied_pair(segs: np.ndarray, at_a: tuple[np.ndarray, np.ndarray], at_b: tuple[np.ndarray, np.ndarray],
+               n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The marker of each of `n` pairs from the segments holding the ends of its shortest line
+    (`at_a`, `at_b`: (pair, segment) sorted by pair; two at a vertex): of the segment pairs at
+    the least distance, the one facing most squarely (directions most nearly opposite: walls
+    facing each other, as KLayout's edge pairs; not a wall meeting the corner of another at a
+    right angle), then the least by coordinates (the lesser segment of the pair, then the other;
+    segments as the counter-clockwise rings give them). So where several edge pairs are equally
+    near at the shortest line, the marker does not depend on where the rings start. Returns the
+    two segments (x0, y0, x1, y1) per pair."""
+    pa, sa = at_a
+    pb, sb = at_b
+    out_u, out_v = np.empty((n, 4)), np.empty((n, 4))
+    one = (np.bincount(pa, minlength=n) == 1) & (np.bincount(pb, minlength=n) == 1)   # nothing to choose
+    ra, rb = one[pa], one[pb]
+    out_u[pa[ra]], out_v[pb[rb]] = segs[sa[ra]], segs[sb[rb]]
+    pa, sa, pb, sb = pa[~ra], sa[~ra], pb[~rb], sb[~rb]
+    nb = np.bincount(pb, minlength=n)
+    start_b = np.cumsum(nb) - nb
+    rep = nb[pa]
+    ia = np.repeat(np.arange(len(pa)), rep)
+    pair = pa[ia]
+    ib = start_b[pair] + np.arange(len(ia)) - np.repeat(np.cumsum(rep) - rep, rep)
+    u, v = segs[sa[ia]], segs[sb[ib]]
+    d = segment_distance(u[:, :2], u[:, 2:], v[:, :2], v[:, 2:])
+    du, dv = u[:, 2:] - u[:, :2], v[:, 2:] - v[:, :2]
+    lu, lv = np.hypot(*du.T), np.hypot(*dv.T)
+    cos = np.einsum("ij,ij->i", du, dv) / np.where(lu * lv > 0, lu * lv, 1.0)
+    tied = _least(pair, d, _ON_BOUNDARY_UM)
+    diff = u - v                                              # each pair's lesser segment first: the
+    u_first = diff[np.arange(len(diff)), np.argmax(diff != 0, axis=1)] <= 0  # order of a and b is moot
+    lo, hi = np.where(u_first[:, None], u, v), np.where(u_first[:, None], v, u)
+    keys = (*hi.T[::-1], *lo.T[::-1], np.round(cos, 9), ~tied, pair)
+    order = np.lexsort(keys)
+    best = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
+    out_u[pair[best]], out_v[pair[best]] = u[best], v[best]
+    return out_u, out_v
 
 
 def closest_segments_measured(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, list[tuple[Segment, Segment]]]:
@@ -202,14 +246,20 @@ def closest_segments_measured(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray,
     which GEOS finds once for both)."""
     if len(a) == 0:
         return np.zeros(0), []
+    # Measured from the shape with the lesser extent: where equally near places lie apart, which
+    # one GEOS's shortest line takes depends on which shape comes first, not on the pair's order.
+    diff = shapely.bounds(a) - shapely.bounds(b)
+    swap = diff[np.arange(len(a)), np.argmax(diff != 0, axis=1)] > 0
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
     ends = shapely.get_coordinates(shapely.shortest_line(a, b)).reshape(-1, 2, 2)
     both = np.concatenate([a, b])
     _, first, which = np.unique(np.fromiter(map(id, both), np.int64, len(both)), return_index=True, return_inverse=True)
     which = which.ravel()
     segs, _, offsets = segment_table(both[first])
-    ea = segs[_nearest_boundary_segment(ends[:, 0], segs, offsets, which[:len(a)])]
-    eb = segs[_nearest_boundary_segment(ends[:, 1], segs, offsets, which[len(a):])]
+    ea, eb = _tied_pair(segs, _boundary_segments(ends[:, 0], segs, offsets, which[:len(a)]),
+                        _boundary_segments(ends[:, 1], segs, offsets, which[len(a):]), len(a))
     dist = np.hypot(ends[:, 1, 0] - ends[:, 0, 0], ends[:, 1, 1] - ends[:, 0, 1])
+    ea, eb = np.where(swap[:, None], eb, ea), np.where(swap[:, None], ea, eb)
     return dist, [(tuple(x), tuple(y)) for x, y in zip(ea.tolist(), eb.tolist())]  # type: ignore[misc]
 
 

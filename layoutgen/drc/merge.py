@@ -178,7 +178,13 @@ def merge(polys: Polys, dbu_um: float, raw: np.ndarray | None = None) -> Shapes:
     g_cls = run_classes(rows, np.searchsorted(label[order], np.arange(n_groups + 1)))
     n_cls = int(g_cls.max()) + 1
     rep_group = np.unique(g_cls, return_index=True)[1]       # first group of each class
+    # Normalised (each ring from its least vertex, shells clockwise, parts and holes sorted; the
+    # drawn polygons are, `polygons`): the shapes, and so every marker made from them (which of
+    # several equally near edge pairs a space marker names, the residues of an opening), do not
+    # depend on the order in which the polygons were drawn or on where the union's rings start.
     merged = union_groups(raw, label, rep_group)
+    unioned = np.flatnonzero(np.bincount(label)[rep_group] > 1)
+    merged[unioned] = shapely.normalize(merged[unioned])
     parts, part_cls = explode(merged)                        # part_cls: group class of each part
     if len(parts) == 0:
         return Shapes.empty()
