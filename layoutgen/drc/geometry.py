@@ -37,14 +37,14 @@ def polygons(polys: Polys, dbu_um: float) -> np.ndarray:
     closing[open_ + 1] = 1
     rings = polys.offsets + np.cumsum(closing)
     geoms = shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy, (rings, np.arange(len(polys) + 1)))
-    test = np.flatnonzero(~_rectangles(polys))             # rectangles along the axes are valid
+    test = np.flatnonzero(~drawn_rectangles(polys))             # rectangles along the axes are valid
     bad = test[~shapely.is_valid(geoms[test])]
     if len(bad):
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
     return shapely.normalize(geoms)
 
 
-def _rectangles(polys: Polys) -> np.ndarray:
+def drawn_rectangles(polys: Polys) -> np.ndarray:
     """Whether each polygon is four vertices making a rectangle along the axes with sides of
     non-zero length (valid as drawn)."""
     out = np.zeros(len(polys), bool)

@@ -1,7 +1,7 @@
 """Merge a layer's polygons into disjoint shapes, and know which shapes are translated copies.
 
 Merging goes by groups (DRC.md): touching polygons are found with one STRtree query,
-grouped with scipy's connected components, and each group is unioned once. Groups that are
+grouped by their connected components (drc/graph.py), and each group is unioned once. Groups that are
 translated copies of each other (the same pad or trace repeated over a die, or a die
 repeated over a block) are recognised from their integer vertices and unioned only once;
 their merged shapes share a class, so per-shape checks (width, notches, area, size, angle)
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .geometry import explode, polygons, translate
+from .geometry import drawn_rectangles, explode, polygons, translate
 from .graph import components
 from .read import Polys
 from .violation import Finding
@@ -160,6 +160,32 @@ def union_groups(geoms: np.ndarray, label: np.ndarray, wanted: np.ndarray) -> np
     return out
 
 
+def union_drawn(polys: Polys, raw: np.ndarray, label: np.ndarray, wanted: np.ndarray, dbu_um: float) -> np.ndarray:
+    """`union_groups` of drawn polygons (`raw`, made from `polys`): the wanted groups of two to
+    GRID_UNION_MAX rectangles along the axes unioned on their grid (`union_rectangles`), the
+    others (and any the grid leaves) by GEOS."""
+    rect = drawn_rectangles(polys)
+    size = np.bincount(label)
+    all_rect = np.bincount(label, rect) == size
+    grid = wanted[(size[wanted] >= 2) & (size[wanted] <= GRID_UNION_MAX) & all_rect[wanted]]
+    out = np.empty(len(wanted), object)
+    done = np.zeros(len(wanted), bool)
+    if len(grid):
+        dense = np.full(len(size), -1, np.int64)
+        dense[grid] = np.arange(len(grid))
+        rows = np.flatnonzero(dense[label] >= 0)
+        v = polys.xy[polys.offsets[rows][:, None] + np.arange(4)]            # (m, 4, 2) integer corners
+        box = np.concatenate([v.min(axis=1), v.max(axis=1)], axis=1)
+        got, ok = union_rectangles(box, dense[label[rows]], len(grid), dbu_um)
+        at = np.flatnonzero(dense[wanted] >= 0)                               # positions in wanted of the grid groups
+        out[at[ok]] = got[ok]
+        done[at[ok]] = True
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        out[rest] = union_groups(raw, label, wanted[rest])
+    return out
+
+
 def merge(polys: Polys, dbu_um: float, raw: np.ndarray | None = None) -> Shapes:
     """The layer's polygons merged into disjoint shapes, with translation classes (`raw`: the
     polygons as shapely geometry, when already made)."""
@@ -182,7 +208,7 @@ def merge(polys: Polys, dbu_um: float, raw: np.ndarray | None = None) -> Shapes:
     # drawn polygons are, `polygons`): the shapes, and so every marker made from them (which of
     # several equally near edge pairs a space marker names, the residues of an opening), do not
     # depend on the order in which the polygons were drawn or on where the union's rings start.
-    merged = union_groups(raw, label, rep_group)
+    merged = union_drawn(polys, raw, label, rep_group, dbu_um)
     unioned = np.flatnonzero(np.bincount(label)[rep_group] > 1)
     merged[unioned] = shapely.normalize(merged[unioned])
     parts, part_cls = explode(merged)                        # part_cls: group class of each part
@@ -205,3 +231,134 @@ def merge(polys: Polys, dbu_um: float, raw: np.ndarray | None = None) -> Shapes:
     is_rep = ~moved
     reps[piece_part[is_rep]] = np.flatnonzero(is_rep)
     return Shapes(geoms, piece_part, shift, reps)
+
+
+# Groups of drawn rectangles along the axes of up to this many members are unioned on a grid of
+# their own coordinates (`union_rectangles`), larger ones by GEOS; grid cells handled at once.
+GRID_UNION_MAX = 64
+_GRID_CHUNK_CELLS = 1 << 21
+
+
+def union_rectangles(box: np.ndarray, group: np.ndarray, n_groups: int, dbu_um: float) -> tuple[np.ndarray, np.ndarray]:
+    """The union of each group of rectangles along the axes (`box`: (n, 4) integer x0, y0, x1, y1
+    in database units, x0 < x1, y0 < y1; `group`: 0..n_groups-1, each number used), as GEOS's
+    overlay gives it: one polygon with its holes, shell clockwise, a vertex at every corner of
+    the union and at every rectangle corner that lies on its outline (GEOS keeps the input
+    vertices its rings pass), in µm. No overlay: each group's x and y coordinates number a grid,
+    the cells the rectangles cover are counted (a difference table summed along both axes), and
+    the outline is walked from kept vertex to kept vertex along the grid lines. Also returned:
+    whether each group was done; one whose outline touches itself at a point (two covered cells
+    meeting only at a corner: GEOS makes two polygons or a hole touching the shell) is not."""
+    out = np.empty(n_groups, object)
+    done = np.zeros(n_groups, bool)
+    if n_groups == 0:
+        return out, done
+    xs, xi, x_first = _grid_numbers(box[:, [0, 2]], group, n_groups)
+    ys, yi, y_first = _grid_numbers(box[:, [1, 3]], group, n_groups)
+    side = np.maximum(np.diff(np.r_[x_first, len(xs)]), np.diff(np.r_[y_first, len(ys)]))
+    bucket = np.ceil(np.log2(np.maximum(side, 2))).astype(np.int64)
+    by_group = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[by_group], np.arange(n_groups + 1))
+    for b in np.unique(bucket):
+        s = 1 << int(b)
+        every = np.flatnonzero(bucket == b)
+        step = max(1, _GRID_CHUNK_CELLS // (s + 1) ** 2)
+        for k in range(0, len(every), step):
+            gs = every[k:k + step]
+            counts = starts[gs + 1] - starts[gs]
+            rows = by_group[np.repeat(starts[gs], counts) + np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)]
+            lg = np.repeat(np.arange(len(gs)), counts)
+            polys, ok = _grid_union(xi[rows], yi[rows], lg, len(gs), s, xs, ys, x_first[gs], y_first[gs], dbu_um)
+            out[gs[ok]] = polys
+            done[gs[ok]] = True
+    return out, done
+
+
+def _grid_numbers(vals: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each group's distinct values (of both columns of `vals`), sorted by group then value; the
+    number of each entry of `vals` among its group's values; the first position of each group."""
+    g = np.repeat(group, 2)
+    v = vals.ravel()
+    order = np.lexsort((v, g))
+    gv, vv = g[order], v[order]
+    new = np.r_[True, (gv[1:] != gv[:-1]) | (vv[1:] != vv[:-1])]
+    ident = np.cumsum(new) - 1
+    number = np.empty(len(v), np.int64)
+    number[order] = ident
+    uniq_g, uniq_v = gv[new], vv[new]
+    first = np.searchsorted(uniq_g, np.arange(n_groups))
+    return uniq_v, (number - np.repeat(first[group], 2)).reshape(-1, 2), first
+
+
+def _grid_union(xi: np.ndarray, yi: np.ndarray, lg: np.ndarray, n: int, s: int, xs: np.ndarray, ys: np.ndarray,
+                x_first: np.ndarray, y_first: np.ndarray, dbu_um: float) -> tuple[np.ndarray, np.ndarray]:
+    """`union_rectangles` for `n` groups whose grids have at most `s` lines each way: rectangles by
+    grid numbers (xi, yi: (m, 2)) and local group `lg`; the polygons of the groups done, and which."""
+    x0, x1, y0, y1 = xi[:, 0], xi[:, 1], yi[:, 0], yi[:, 1]
+    # Cells covered: cell (i, j) of a group at [i + 1, j + 1], with a border of empty cells.
+    diff = np.zeros((n, s + 1, s + 1), np.int32)
+    for xa, ya, sign in ((x0, y0, 1), (x1, y0, -1), (x0, y1, -1), (x1, y1, 1)):
+        np.add.at(diff, (lg, xa + 1, ya + 1), sign)
+    cov = diff.cumsum(1, dtype=np.int32).cumsum(2, dtype=np.int32) > 0
+    del diff
+    # Around grid vertex (a, b): the cells north-east, north-west, south-west and south-east.
+    ne, nw, sw, se = cov[:, 1:, 1:], cov[:, :-1, 1:], cov[:, :-1, :-1], cov[:, 1:, :-1]
+    ok = ~((ne == sw) & (nw == se) & (ne != nw)).any(axis=(1, 2))
+    # The outline's edge leaving and arriving at each vertex, the union on its left: N, S, E, W.
+    go = np.stack([nw & ~ne, se & ~sw, ne & ~se, sw & ~nw])
+    straight = (go & np.stack([sw & ~se, ne & ~nw, nw & ~sw, se & ~ne])).any(0)
+    keep = ~straight
+    for xa, ya in ((x0, y0), (x1, y0), (x0, y1), (x1, y1)):
+        keep[lg, xa, ya] = True
+    keep &= go.any(0) & ok[:, None, None]
+    g, a, c = np.nonzero(keep)
+    way = np.argmax(go[:, g, a, c], axis=0)
+    # The next vertex: the next kept vertex along the vertex's grid line, in its direction.
+    nxt = np.empty(len(g), np.int64)
+    for keys, fwd, back in (((c, a, g), 0, 1), ((a, c, g), 2, 3)):
+        order = np.lexsort(keys)
+        pos = np.empty(len(g), np.int64)
+        pos[order] = np.arange(len(g))
+        f, bk = way == fwd, way == back
+        nxt[f] = order[pos[f] + 1]
+        nxt[bk] = order[pos[bk] - 1]
+    ring, left = _walk(nxt)
+    xy = np.stack([xs[x_first[g] + a], ys[y_first[g] + c]], 1).astype(np.float64)
+    n_ring = int(ring.max()) + 1 if len(ring) else 0
+    twice_area = np.bincount(ring, xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1], n_ring)
+    ring_group = np.zeros(n_ring, np.int64)
+    ring_group[ring] = g
+    # Rings by group, the shell (positive area when walked) first; each walked backwards
+    # (steps left to its end, ascending), so shells turn clockwise as GEOS writes them.
+    seq = np.lexsort((np.arange(n_ring), twice_area < 0, ring_group))
+    ring_pos = np.empty(n_ring, np.int64)
+    ring_pos[seq] = np.arange(n_ring)
+    order = np.lexsort((left, ring_pos[ring]))
+    rings = shapely.linearrings(xy[order] * dbu_um, indices=ring_pos[ring[order]])
+    polys = shapely.polygons(rings, indices=np.unique(ring_group[seq], return_inverse=True)[1].ravel())
+    return polys, ok
+
+
+def _walk(nxt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a permutation `nxt` (vertex -> next vertex of its ring): each vertex's ring (numbered
+    by least vertex) and its steps left to the ring's last vertex, counted from the least vertex
+    (list ranking by pointer doubling: log2 of the longest ring in vectorised steps)."""
+    n = len(nxt)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ring = components(n, np.arange(n), nxt)[1]
+    start = np.full(int(ring.max()) + 1, n, np.int64)
+    np.minimum.at(start, ring, np.arange(n))
+    prev = np.empty(n, np.int64)
+    prev[nxt] = np.arange(n)
+    succ = nxt.copy()
+    succ[prev[start]] = -1                                   # each ring cut before its least vertex
+    left = (succ >= 0).astype(np.int64)
+    while True:
+        live = np.flatnonzero(succ >= 0)
+        if len(live) == 0:
+            break
+        hop = succ[live]
+        left[live] += left[hop]
+        succ[live] = succ[hop]
+    return ring, left
