@@ -35,6 +35,7 @@ import shapely
 from layoutgen.errors import RoutingError
 from .geometry import inscribed_radii, pen_for, teardrop_corners, teardrop_run
 from .model import RouteRules, Routing, Terminal
+from .tighten import tighten
 from .verify import checked
 
 ROUNDS = 2  # rounds of every run moving to the middle of its room
@@ -77,11 +78,16 @@ def spread(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, 
 
 
 def spread_checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> Routing:
-    """`checked(spread(routing))`, or `checked(routing)` should the spread routing fail the final check."""
-    try:
-        return checked(spread(routing, pads, keepin, rules), pads, keepin, rules)
-    except RoutingError:
-        return checked(routing, pads, keepin, rules)
+    """`checked(spread(tighten(routing)))`: pulled tight, then spread; should that fail the final check, the
+    routing spread without being pulled tight, and last the routing as it was drawn."""
+    tight = tighten(routing, pads, keepin, rules)
+    tries = [tight, routing] if tight is not routing else [routing]
+    for drawn in tries:
+        try:
+            return checked(spread(drawn, pads, keepin, rules), pads, keepin, rules)
+        except RoutingError:
+            pass
+    return checked(routing, pads, keepin, rules)
 
 
 # ---------------------------------------------------------------------- octagons
