@@ -14,8 +14,9 @@ import shapely
 from layoutgen.errors import RoutingError
 from layoutgen.pads import peripheral_pads
 from layoutgen.route.rdl import Route, RouteRules, Routing, Terminal, route, teardrop, trace_polygon
-from layoutgen.route.rdl.example import Die, example_die
+from layoutgen.route.rdl.example import Die, capture_pad, example_die, square
 from layoutgen.route.rdl.geometry import routing_metal, trace_polygons
+from layoutgen.route.rdl.maze import octilinear
 
 W = S = 10.0
 GRID = 0.005
@@ -313,6 +314,43 @@ def test_explicit_balls_without_pads_stay_unconnected(spare_balls):
     routing = route(die.pads, with_ball_nets(die, {**auto.ball_nets, **spare}), die.keepin, die.rules, mode="explicit")
     assert routing.ball_nets == auto.ball_nets
 
+
+
+def pads_on_two_sides(x: float, n: int, pitch: float) -> tuple[Terminal, ...]:
+    """n pads of 60 µm at a pitch along the left (−x) and the right (+x) edge, centred."""
+    ys = (np.arange(n) - (n - 1) / 2.0) * pitch
+    return tuple(Terminal(f"{side}{k + 1}", f"{side}{k + 1}", sx * x, float(y), square(sx * x, float(y), 60.0))
+                 for side, sx in (("L", -1.0), ("R", 1.0)) for k, y in enumerate(ys))
+
+
+def test_pads_on_two_sides_take_the_balls_on_their_sides():
+    """2.8 mm die, full 6 × 6 array at 400 µm, 10 pads on the left edge and 10 on the right: cut
+    into cones of the outer ring, half the traces ran round the array to the top and bottom rows
+    (19.4 mm in all, up to 2.6 mm each); the balls nearest the pads are its two outer columns a side."""
+    base = example_die(2800.0, 6, 6, 400.0, pads_per_side=2)  # its balls and keep-in
+    die = Die(pads_on_two_sides(1330.0, 10, 150.0), base.balls, base.keepin, base.rules)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    balls, pads = {b.name: b for b in die.balls}, {p.name: p for p in die.pads}
+    for r in routing.routes:
+        ball, pad = balls[r.ball], pads[r.pad]
+        assert ball.x * pad.x > 0 and abs(ball.x) >= 600.0, f"pad {pad.name} took ball {ball.name} at x={ball.x}"
+    total = sum(r.length_um for r in routing.routes)
+    bound = sum(octilinear(pads[r.pad].x - balls[r.ball].x, pads[r.pad].y - balls[r.ball].y) for r in routing.routes)
+    assert total < 12500.0 and total < 1.1 * bound
+    assert_drc_clean(routing, die)
+
+
+def test_a_pad_off_the_array_centre_takes_its_nearest_ball():
+    """One pad right of a 2 × 2 array, level with its upper row: its trace runs straight to the upper
+    right ball (510 µm), not round the array to the first ball by name (1,193 µm)."""
+    rules = RouteRules(width=W, space=S, grid=GRID, teardrop_max_fraction=0.5, pitch=400.0)
+    balls = tuple(Terminal(f"{row}{c + 1}", None, x, y, capture_pad(x, y, 235.0, GRID))
+                  for row, y in (("A", 250.0), ("B", -150.0)) for c, x in enumerate((-300.0, 100.0)))
+    pads = (Terminal("P1", "A", 610.0, 250.0, square(610.0, 250.0, 60.0)),)
+    die = Die(pads, balls, square(0.0, 0.0, 1330.0), rules)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert routing.routes[0].ball == "A2" and routing.routes[0].length_um == pytest.approx(510.0)
+    assert_drc_clean(routing, die)
 
 
 def test_no_pads_gives_an_empty_routing():

@@ -29,6 +29,8 @@ from .assign import (
     auto_sectors,
     describe,
     explicit_sectors,
+    matched_length,
+    nearest_balls,
     pad_sides,
     plan_side,
     relieve_channels,
@@ -60,6 +62,7 @@ from .verify import checked
 from .spread import spread_checked
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
+NEAR_GAIN = 0.01  # share of the pads' straight-line total the nearest balls must save to be routed as well
 
 
 class _BandFull(RoutingError):
@@ -87,11 +90,13 @@ def route(
     ring_error, cache = None, {}  # `cache`: what the ring router's stairs pass can reuse of its first pass
     if _ring_suits(pads, balls, rules, mode):
         try:
-            return _ring_route(pads, balls, keepin, rules, mode, cache=cache)  # checked there, candidate by candidate
+            routing = _ring_route(pads, balls, keepin, rules, mode, cache=cache)  # checked there, candidate by candidate
         except RoutingError as error:  # the lattice router takes what the ring router cannot draw
             if "carry only" in str(error):
                 raise  # the array's rings cannot pass its inner nets: no router can (counted before routing)
             ring_error = error
+        else:
+            return _nearer(routing, pads, balls, keepin, rules) if mode == "auto" else routing
     try:
         routing = route_anywhere(pads, balls, keepin, rules, mode)
     except RoutingError as error:
@@ -106,6 +111,30 @@ def route(
             raise RoutingError(f"{ring_error}; the lattice router cannot take it either: {error}") from None
         raise
     return spread_checked(routing, pads, keepin, rules)
+
+
+def _nearer(routing: Routing, pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], keepin: shapely.Polygon,
+            rules: RouteRules) -> Routing:
+    """The ring router's automatic routing, or the one on the balls nearest the pads when that is shorter.
+
+    The ring router cuts the outermost balls into angular cones; when the pads sit on few sides or
+    off the array's centre, those cones reach round the array for far balls. The balls the pads
+    take when each takes one near it (`nearest_balls`) are routed as well when they save more than
+    NEAR_GAIN of the straight-line total, and the shorter routing is kept: a floorplan routes on
+    the ring router exactly when it did (the lattice router still takes those the outermost balls
+    do not route), never longer."""
+    grid = infer_grid(balls, rules.pitch)
+    near = nearest_balls(grid, pads, _pad_side(pads, grid, balls, rules))
+    outer = np.array([k for k, b in enumerate(balls) if b.name in routing.ball_nets])
+    if np.array_equal(near, outer) or \
+            matched_length(pads, grid, near) >= (1.0 - NEAR_GAIN) * matched_length(pads, grid, outer):
+        return routing
+    try:
+        other = _ring_route(pads, balls, keepin, rules, "auto", used=near)
+    except RoutingError:
+        return routing
+    length = sum(r.length_um for r in routing.routes)
+    return other if sum(r.length_um for r in other.routes) < length else routing
 
 
 def _check_cuts(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules) -> None:
@@ -142,19 +171,21 @@ def _ring_route(
     mode: str,
     stairs: bool = False,
     cache: dict | None = None,
+    used: np.ndarray | None = None,
 ) -> Routing:
     """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band (`stairs`: drawn
     as a channel where one jog per trace cannot fit). `cache` keeps what does not depend on `stairs`
-    (sector cuts, side plans, relieved plans, channel curves) for another pass over the same job."""
+    (sector cuts, side plans, relieved plans, channel curves) for another pass over the same job.
+    `used`: the balls an automatic assignment cuts into sectors (default: all but the deepest)."""
     grid = infer_grid(balls, rules.pitch)
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
     capacity = gap_capacity(rules.pitch, 2.0 * ball_r, rules.width, rules.space)
-    pad_side = pad_sides(pads, grid, ball_r + rules.space + pen.a)
+    pad_side = _pad_side(pads, grid, balls, rules)
     cache = {} if cache is None else cache
     if mode == "auto":  # the same cuts for the stairs pass: computed once
         if "sectors" not in cache:
-            cache["sectors"] = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4))
+            cache["sectors"] = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4), used)
         candidates = cache["sectors"]
     else:
         candidates = [explicit_sectors(grid, pads, pad_side, balls)]
@@ -186,6 +217,12 @@ def _ring_route(
             if len(tried) >= MAX_DRAWN:
                 break
     raise errors[0]
+
+
+def _pad_side(pads: Sequence[Terminal], grid: BallGrid, balls: Sequence[Terminal], rules: RouteRules) -> np.ndarray:
+    """The die side each pad faces (`pad_sides`), refusing pads nearer the outer ring than its metal's reach."""
+    ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
+    return pad_sides(pads, grid, ball_r + rules.space + pen_for(rules.width, rules.grid).a)
 
 
 @dataclass(frozen=True)
