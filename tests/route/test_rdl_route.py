@@ -353,6 +353,16 @@ def test_a_pad_off_the_array_centre_takes_its_nearest_ball():
     assert_drc_clean(routing, die)
 
 
+def test_importing_the_router_leaves_scipy_optimize_unloaded():
+    # the assignment solver loads when a ball is assigned: a config that imports the router stays quick
+    import subprocess
+    import sys
+
+    code = "import sys, layoutgen.route.rdl; print('scipy.optimize' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_no_pads_gives_an_empty_routing():
     die = template_die()
     routing = route([], die.balls, die.keepin, die.rules)

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from layoutgen.errors import RoutingError
 from layoutgen.units import LENGTH_EPS_UM
@@ -154,6 +153,8 @@ def explicit_sectors(
         pads_of[p.net].append(i)
     for j, b in enumerate(balls):
         balls_of[b.net].append(j)
+    from scipy.optimize import linear_sum_assignment  # here: importing the router does not load scipy.optimize
+
     pad_angle = clockwise_angle(grid, [p.x for p in pads], [p.y for p in pads])
     ball_angle = clockwise_angle(grid, grid.x, grid.y)
     ball_side = np.full(len(balls), -1)
