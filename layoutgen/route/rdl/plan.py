@@ -73,7 +73,8 @@ def _match(pads, balls, pad_ids: list[int], ball_ids: list[int]) -> list[tuple[i
     if not pad_ids:
         return []
     groups = _groups(pads, pad_ids, len(ball_ids))
-    cost = np.array([_distance(pads, balls, g, ball_ids).sum(axis=0) for g in groups])
+    length, row = _distance(pads, balls, pad_ids, ball_ids), {p: k for k, p in enumerate(pad_ids)}
+    cost = np.array([length[[row[i] for i in g]].sum(axis=0) for g in groups])  # one matrix, not one per group
     r, c = linear_sum_assignment(cost)
     return [(i, ball_ids[j]) for g, j in zip((groups[k] for k in r), c) for i in g]
 
