@@ -205,8 +205,11 @@ def _nearer(routing: Routing, pads: tuple[Terminal, ...], balls: tuple[Terminal,
     NEAR_GAIN of the straight-line total, and the shorter routing is kept: a floorplan routes on
     the ring router exactly when it did (the lattice router still takes those the outermost balls
     do not route), never longer."""
+    if len(routing.ball_nets) == len(balls):
+        return routing  # every ball is used: none is nearer
     grid = infer_grid(balls, rules.pitch)
-    near = nearest_balls(grid, pads, _pad_side(pads, grid, balls, rules))
+    ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
+    near = nearest_balls(grid, pads, _pad_side(pads, grid, ball_r, rules))
     outer = np.array([k for k, b in enumerate(balls) if b.name in routing.ball_nets])
     if np.array_equal(near, outer) or \
             matched_length(pads, grid, near) >= (1.0 - NEAR_GAIN) * matched_length(pads, grid, outer):
@@ -263,7 +266,7 @@ def _ring_route(
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
     capacity = gap_capacity(rules.pitch, 2.0 * ball_r, rules.width, rules.space)
-    pad_side = _pad_side(pads, grid, balls, rules)
+    pad_side = _pad_side(pads, grid, ball_r, rules)
     cache = {} if cache is None else cache
     if mode == "auto":  # the same cuts for the stairs pass: computed once
         if "sectors" not in cache:
@@ -301,9 +304,9 @@ def _ring_route(
     raise errors[0]
 
 
-def _pad_side(pads: Sequence[Terminal], grid: BallGrid, balls: Sequence[Terminal], rules: RouteRules) -> np.ndarray:
-    """The die side each pad faces (`pad_sides`), refusing pads nearer the outer ring than its metal's reach."""
-    ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
+def _pad_side(pads: Sequence[Terminal], grid: BallGrid, ball_r: float, rules: RouteRules) -> np.ndarray:
+    """The die side each pad faces (`pad_sides`), refusing pads nearer the outer ring than its metal's
+    reach (capture pads of circumradius `ball_r`)."""
     return pad_sides(pads, grid, ball_r + rules.space + pen_for(rules.width, rules.grid).a)
 
 
