@@ -1,13 +1,16 @@
 """Routing quality, speed and memory: the floorplan corpus by class, the 16 × 16 die, a 1,000-pad die.
 
-Run: python benchmarks/bench_route.py [--repeat N] [--skip-corpus] [--split]
+Run: python benchmarks/bench_route.py [--repeat N] [--skip-corpus] [--split] [--flip-chip]
 Prints, per floorplan class of tests/route/floorplans.py: nets routed, total trace length
 against the sum of octilinear (0/45/90°) pad-centre-to-ball-centre distances (the lower bound
 a single-layer router aims at; a trace may end anywhere on its pad, so a route can beat it
 slightly), the smallest space between different nets' RDL against the rule, and the routing
 time. Then the 6.8 mm die with a full 16 × 16 array at 400 µm (256 pads; target well under
 1 s), an 8.4 mm die with a full 20 × 20 array and 75 µm pad pitch (400 pads, ten rings deep), and a 6.8 mm die with 1,000 pads and a full 32 × 32 array at 200 µm, routed at 5/5 µm
-with 110 µm capture pads (a custom rule set defined here; target < 10 s), with peak memory.
+with 110 µm capture pads (a custom rule set defined here; target < 10 s), with peak memory; a 3.4 mm
+die with 232 pads spaced unevenly between its sides (64 on two edges, 52 on the others), whose fan-out
+band is drawn as a channel. Last, a flip-chip floorplan sized like the 3 mm die of OpenROAD's `rdl_route` test (139 nets at 6/6 µm): a
+17 × 17 bump array at 160 µm without its centre row and column, 205 peripheral pads of 139 nets.
 `--split` prints only where the 1,000-pad die's CPU time goes, phase by phase.
 """
 
@@ -23,6 +26,7 @@ import sys
 import time
 import tracemalloc
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,8 +38,8 @@ import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
 from layoutgen.errors import LayoutgenError  # noqa: E402
-from layoutgen.route.rdl import RouteRules, route  # noqa: E402
-from layoutgen.route.rdl.example import example_die  # noqa: E402
+from layoutgen.route.rdl import RouteRules, Terminal, route  # noqa: E402
+from layoutgen.route.rdl.example import Die, capture_pad, example_die, jedec_row, square  # noqa: E402
 from layoutgen.route.rdl.geometry import routing_metal  # noqa: E402
 from layoutgen.route.rdl.maze import octilinear  # noqa: E402
 
@@ -122,6 +126,53 @@ def corpus() -> None:
     print(f"worst length ratio {worst:.3f} (aim <= 1.05 on open floorplans)")
 
 
+def edge_pads(edge_um: float, per_side: tuple[int, ...], pitch_um: tuple[float, ...], size_um: float,
+              net: Callable[[int], str] = lambda k: f"N{k + 1}") -> tuple[Terminal, ...]:
+    """Square pads along the die edges `edge_um` from the centre (top, right, bottom, left, clockwise),
+    per side a count and a pitch, centred on the side; the k-th pad is P{k + 1} on net `net(k)`."""
+    pads: list[Terminal] = []
+    for side, (dx, dy, ux, uy) in enumerate([(0, 1, 1, 0), (1, 0, 0, -1), (0, -1, -1, 0), (-1, 0, 0, 1)]):
+        for i in range(per_side[side]):
+            k, a = len(pads), (i - (per_side[side] - 1) / 2.0) * pitch_um[side]
+            x, y = round(dx * edge_um + ux * a, 6), round(dy * edge_um + uy * a, 6)
+            pads.append(Terminal(f"P{k + 1}", net(k), x, y, square(x, y, size_um)))
+    return tuple(pads)
+
+
+def flip_chip_die(die_um: float = 3000.0, n: int = 17, pitch_um: float = 160.0, bump_um: float = 90.0,
+                  per_side: tuple[int, ...] = (52, 51, 51, 51), pad_pitch_um: float = 48.0,
+                  landing_um: float = 30.0, inset_um: float = 60.0, power_pads: int = 70,
+                  power: tuple[str, ...] = ("VDD", "VSS", "DVDD", "DVSS")) -> Die:
+    """A flip-chip die: an n × n bump array without its centre row and column (the core's own
+    supply, not routed on the RDL), pads along each edge (`per_side`, top first, clockwise), of
+    which `power_pads` spread evenly share the `power` nets in turn and every other pad is a
+    signal net of its own; 6/6 µm rules (a rule set of its own, as a PDK would give)."""
+    rules = RouteRules(width=6.0, space=6.0, grid=0.005, teardrop_max_fraction=0.5, pitch=pitch_um)
+    mid = n // 2
+    balls = [Terminal(f"{jedec_row(r)}{c + 1}", None, (c - mid) * pitch_um, (mid - r) * pitch_um,
+                      capture_pad((c - mid) * pitch_um, (mid - r) * pitch_um, bump_um, rules.grid))
+             for r in range(n) for c in range(n) if mid not in (r, c)]
+    total = sum(per_side)
+
+    def net(k: int) -> str:
+        """Power pad k of an even spread (k·P/T steps up after it), else the next signal net."""
+        before = k * power_pads // total  # power pads before pad k
+        return power[before % len(power)] if (k + 1) * power_pads // total > before else f"S{k - before + 1}"
+
+    pads = edge_pads(die_um / 2.0 - inset_um, per_side, (pad_pitch_um,) * 4, landing_um, net)
+    keepin = square(0.0, 0.0, die_um - 2.0 * (25.0 + 10.0))  # less the seal band and its clearance
+    return Die(pads, tuple(balls), keepin, rules)
+
+
+def uneven_die() -> Die:
+    """A 3.4 mm die, full 16 × 16 array at 200 µm (5/5 µm, 110 µm capture pads), 64 pads at 47 µm on
+    the top and bottom edges and 52 at 58 µm on the left and right: the outer traces move farther
+    sideways than one 45° jog can between the outer balls and the pads (the band drawn as a channel)."""
+    fine = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0)
+    base = example_die(3400.0, 16, 16, 200.0, pads_per_side=2, capture_um=110.0, rules=fine)
+    return Die(edge_pads(1660.0, (64, 52, 64, 52), (47.0, 58.0, 47.0, 58.0), 18.0), base.balls, base.keepin, fine)
+
+
 def timed(label: str, die, repeat: int, target: float) -> bool:
     """Route one die (first call, median of `repeat`), print time, nets, ratio, space and peak memory."""
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -152,7 +203,9 @@ def timed(label: str, die, repeat: int, target: float) -> bool:
     tracemalloc.stop()
     length, bound, space, median = figures(routing, die.pads, die.balls, die.rules)
     median_t = statistics.median(times) if times else first
-    print(f"{label}: {len(routing.routes)}/{len(die.pads)} nets ({routing.router} router), length/octilinear "
+    nets = (f"{len(routing.routes)}/{len(die.pads)} pads, "
+            f"{len({r.net for r in routing.routes})}/{len({p.net for p in die.pads})} nets")
+    print(f"{label}: {nets} ({routing.router} router), length/octilinear "
           f"{length / bound:.3f}, space smallest {space:.2f} / median {median:.2f} µm (rule {die.rules.space:g}), "
           f"first {first:.3f} s wall / {first_cpu:.3f} s CPU, median of {len(times)} {median_t:.3f} s wall / "
           f"{statistics.median(cpu) if cpu else float('nan'):.3f} s CPU (target < {target:g} s), "
@@ -221,6 +274,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs after the first (default 3)")
     parser.add_argument("--skip-corpus", action="store_true", help="only the benchmark dies")
     parser.add_argument("--split", action="store_true", help="only the 1,000-pad die's CPU split by phase")
+    parser.add_argument("--flip-chip", action="store_true", help="only the flip-chip die")
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}")
     fine = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0)
@@ -229,6 +283,11 @@ def main() -> int:
     if args.split:
         split(big)
         return 0
+    flip = flip_chip_die()
+    flip_label = (f"3 mm flip-chip die, 17 x 17 @ 160 um less the centre cross ({len(flip.balls)} bumps), "
+                  f"{len(flip.pads)} pads of {len({p.net for p in flip.pads})} nets (6/6 um, 90 um bumps)")
+    if args.flip_chip:
+        return 0 if timed(flip_label, flip, args.repeat, 2.0) else 1
     if not args.skip_corpus:
         corpus()
     ok = timed("6.8 mm die, 16 x 16 @ 400 um, 256 pads", example_die(6800.0, 16, 16, 400.0, pads_per_side=64,
@@ -240,6 +299,9 @@ def main() -> int:
                             landing_um=18.0, pad_inset_um=40.0, rules=fine), max(0, args.repeat - 2), 10.0)
     ok &= timed("6.8 mm die, 32 x 32 @ 200 um, 1000 pads at 25 um (5/5 um, 110 um capture; band as a channel)",
                 big, max(0, args.repeat - 2), 10.0)
+    ok &= timed("3.4 mm die, 16 x 16 @ 200 um, 232 pads, 64 a side at 47 um and 52 at 58 um (5/5 um; band as a channel)",
+                uneven_die(), args.repeat, 2.0)
+    ok &= timed(flip_label, flip, args.repeat, 2.0)
     print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0:.0f} MiB")
     return 0 if ok else 1
 

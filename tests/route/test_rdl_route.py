@@ -14,8 +14,9 @@ import shapely
 from layoutgen.errors import RoutingError
 from layoutgen.pads import peripheral_pads
 from layoutgen.route.rdl import Route, RouteRules, Routing, Terminal, route, teardrop, trace_polygon
-from layoutgen.route.rdl.example import Die, example_die
+from layoutgen.route.rdl.example import Die, capture_pad, example_die, square
 from layoutgen.route.rdl.geometry import routing_metal, trace_polygons
+from layoutgen.route.rdl.maze import octilinear
 
 W = S = 10.0
 GRID = 0.005
@@ -258,15 +259,20 @@ def test_over_capacity_is_refused_before_routing_naming_the_ring(monkeypatch):
         route(die.pads, die.balls, die.keepin, die.rules)
 
 
+def full_lattice_ring_die(rules: RouteRules) -> Die:
+    """24 × 24 balls at 200 µm, 130 µm capture pads, 576 pads at 25 µm: at 5/5 µm the lattice (10 µm,
+    dividing the pitch) has 5 nodes per 200 µm gap at least 5 + 2.7 + 0.5 µm clear of both pads (70 µm
+    from a centre is 3.2 µm too close), so the outer ring's 92 gaps hold 460 nodes for the 22 × 22 = 484
+    inner nets."""
+    return example_die(5400.0, 24, 24, 200.0, pads_per_side=144, pad_pitch_um=25.0, capture_um=130.0,
+                       landing_um=18.0, pad_inset_um=40.0, rules=rules)
+
+
 def test_a_ring_with_fewer_free_lattice_nodes_than_nets_crossing_it_is_refused_before_any_search(monkeypatch):
-    """24 × 24 balls at 200 µm, 130 µm capture pads, 5/5 µm: the lattice (10 µm, dividing the
-    pitch) has 5 nodes per 200 µm gap at least 5 + 2.7 + 0.5 µm clear of both pads (70 µm from a
-    centre is 3.2 µm too close), so the outer ring's 92 gaps hold 460 nodes for the 22 × 22 = 484
-    inner nets. A net class keeps the ring router out, so the lattice router gets the job."""
+    """A net class keeps the ring router out of `full_lattice_ring_die`, so the lattice router gets the job."""
     rules = RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0,
                        classes=(("N1", 6.0, 5.0),))
-    die = example_die(5400.0, 24, 24, 200.0, pads_per_side=144, pad_pitch_um=25.0, capture_um=130.0,
-                      landing_um=18.0, pad_inset_um=40.0, rules=rules)
+    die = full_lattice_ring_die(rules)
 
     def no_search(*_args, **_kw):
         raise AssertionError("path search started")
@@ -275,6 +281,22 @@ def test_a_ring_with_fewer_free_lattice_nodes_than_nets_crossing_it_is_refused_b
     with pytest.raises(RoutingError, match=r"ring through \(-2300\.0, -2300\.0\) and \(2300\.0, 2300\.0\) must let 484 "
                                            r"nets out.*only 460 nodes.*10 µm.*over by 24"):
         route(die.pads, die.balls, die.keepin, rules)
+
+
+def test_the_lattice_router_is_not_started_when_the_ring_router_fails_and_its_outer_ring_is_full(monkeypatch):
+    # without the net class the ring router takes the die and overflows a channel; counted before any
+    # assignment, the lattice router's outer ring lets out 484 nets through at most 460 nodes
+    die = full_lattice_ring_die(RouteRules(width=5.0, space=5.0, grid=0.005, teardrop_max_fraction=0.5, pitch=200.0))
+
+    def no_lattice(*_args, **_kw):
+        raise AssertionError("the lattice router started")
+
+    monkeypatch.setattr("layoutgen.route.rdl.router.route_anywhere", no_lattice)
+    with pytest.raises(RoutingError, match=r"net N\d+: .*the channel between ring 1 and ring 0 is full.*; the lattice "
+                                           r"router cannot take it either: the ball ring through \(-2300\.0, -2300\.0\) "
+                                           r"and \(2300\.0, 2300\.0\) must let at least 484 nets out .*at most 460 "
+                                           r"nodes .*over by 24"):
+        route(die.pads, die.balls, die.keepin, die.rules)
 
 
 def test_shared_power_and_ground_nets_route_each_pad_to_its_own_ball():
@@ -313,6 +335,80 @@ def test_explicit_balls_without_pads_stay_unconnected(spare_balls):
     routing = route(die.pads, with_ball_nets(die, {**auto.ball_nets, **spare}), die.keepin, die.rules, mode="explicit")
     assert routing.ball_nets == auto.ball_nets
 
+
+
+def edge_pads(edge: float, per_side: tuple[int, ...], pitch: tuple[float, ...], size: float) -> tuple[Terminal, ...]:
+    """Square pads along the die edges `edge` µm from the centre (top, right, bottom, left), per side
+    a count and a pitch, centred on the side; each pad its own net."""
+    pads = []
+    for side, (dx, dy, ux, uy) in enumerate([(0, 1, 1, 0), (1, 0, 0, -1), (0, -1, -1, 0), (-1, 0, 0, 1)]):
+        for a in (np.arange(per_side[side]) - (per_side[side] - 1) / 2.0) * pitch[side]:
+            x, y = round(dx * edge + ux * a, 6), round(dy * edge + uy * a, 6)
+            pads.append(Terminal(f"P{len(pads) + 1}", f"N{len(pads) + 1}", x, y, square(x, y, size)))
+    return tuple(pads)
+
+
+def test_pads_on_two_sides_take_the_balls_on_their_sides():
+    """2.8 mm die, full 6 × 6 array at 400 µm, 10 pads on the left edge and 10 on the right: cut
+    into cones of the outer ring, half the traces ran round the array to the top and bottom rows
+    (19.4 mm in all, up to 2.6 mm each); the balls nearest the pads are its two outer columns a side."""
+    base = example_die(2800.0, 6, 6, 400.0, pads_per_side=2)  # its balls and keep-in
+    die = Die(edge_pads(1330.0, (0, 10, 0, 10), (0.0, 150.0, 0.0, 150.0), 60.0), base.balls, base.keepin, base.rules)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    balls, pads = {b.name: b for b in die.balls}, {p.name: p for p in die.pads}
+    for r in routing.routes:
+        ball, pad = balls[r.ball], pads[r.pad]
+        assert ball.x * pad.x > 0 and abs(ball.x) >= 600.0, f"pad {pad.name} took ball {ball.name} at x={ball.x}"
+    total = sum(r.length_um for r in routing.routes)
+    bound = sum(octilinear(pads[r.pad].x - balls[r.ball].x, pads[r.pad].y - balls[r.ball].y) for r in routing.routes)
+    assert total < 12500.0 and total < 1.1 * bound
+    assert_drc_clean(routing, die)
+
+
+def test_a_pad_off_the_array_centre_takes_its_nearest_ball():
+    """One pad right of a 2 × 2 array, level with its upper row: its trace runs straight to the upper
+    right ball (510 µm), not round the array to the first ball by name (1,193 µm)."""
+    rules = RouteRules(width=W, space=S, grid=GRID, teardrop_max_fraction=0.5, pitch=400.0)
+    balls = tuple(Terminal(f"{row}{c + 1}", None, x, y, capture_pad(x, y, 235.0, GRID))
+                  for row, y in (("A", 250.0), ("B", -150.0)) for c, x in enumerate((-300.0, 100.0)))
+    pads = (Terminal("P1", "A", 610.0, 250.0, square(610.0, 250.0, 60.0)),)
+    die = Die(pads, balls, square(0.0, 0.0, 1330.0), rules)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert routing.routes[0].ball == "A2" and routing.routes[0].length_um == pytest.approx(510.0)
+    assert_drc_clean(routing, die)
+
+
+def uneven_die() -> Die:
+    """3.4 mm die, full 16 × 16 array at 200 µm (5/5 µm, 110 µm capture pads), 64 pads at 47 µm on
+    the top and bottom edges and 52 at 58 µm on the left and right: 232 pads, whose outer traces
+    move farther sideways than one 45° jog can between the outer balls and the pads."""
+    rules = RouteRules(width=5.0, space=5.0, grid=GRID, teardrop_max_fraction=0.5, pitch=200.0)
+    base = example_die(3400.0, 16, 16, 200.0, pads_per_side=2, capture_um=110.0, rules=rules)
+    return Die(edge_pads(1660.0, (64, 52, 64, 52), (47.0, 58.0, 47.0, 58.0), 18.0), base.balls, base.keepin, rules)
+
+
+def test_a_big_die_whose_only_failure_is_the_fan_out_band_is_drawn_as_a_channel_before_any_lattice_search(
+        monkeypatch):
+    # the lattice router searched 33 s (CPU) before refusing this die; the stairs pass draws it in 0.5 s
+    die = uneven_die()
+
+    def no_lattice(*_args, **_kw):
+        raise AssertionError("the lattice router started")
+
+    monkeypatch.setattr("layoutgen.route.rdl.router.route_anywhere", no_lattice)
+    routing = route(die.pads, die.balls, die.keepin, die.rules)
+    assert routing.router == "ring" and len(routing.routes) == 232
+    assert_drc_clean(routing, die)
+
+
+def test_importing_the_router_leaves_scipy_optimize_unloaded():
+    # the assignment solver loads when a ball is assigned: a config that imports the router stays quick
+    import subprocess
+    import sys
+
+    code = "import sys, layoutgen.route.rdl; print('scipy.optimize' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_no_pads_gives_an_empty_routing():
@@ -505,8 +601,8 @@ def shallow_band_die() -> Die:
 
 
 def test_a_band_too_shallow_for_one_jog_is_drawn_as_a_channel_drc_clean(monkeypatch):
-    # route() tries this only after the lattice router (which routes this small die, slowly); the ring
-    # router is called directly, as route() calls it last
+    # route() tries this pass before the lattice router on a die of this size (136 pads, more than
+    # router.STAIRS_FIRST), after it on smaller ones; the ring router is called directly to see both passes
     import layoutgen.route.rdl.router as ring_router
     from layoutgen.route.rdl.band import BandBlocked, jog_starts
 

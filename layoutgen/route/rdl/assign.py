@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from layoutgen.errors import RoutingError
 from layoutgen.units import LENGTH_EPS_UM
@@ -58,10 +57,11 @@ def clockwise_angle(grid: BallGrid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.mod(135.0 - theta, 360.0)
 
 
-def auto_sectors(grid: BallGrid, balls: Sequence[Terminal], side_counts: np.ndarray) -> list[np.ndarray]:
+def auto_sectors(grid: BallGrid, balls: Sequence[Terminal], side_counts: np.ndarray,
+                 used: np.ndarray | None = None) -> list[np.ndarray]:
     """Candidate sides for every ball (−1: unused) under free assignment, best angular fit first.
 
-    The deepest balls are left unused. The rest, sorted clockwise, are cut into four angular
+    The balls `used` (by default all but the deepest), sorted clockwise, are cut into four angular
     cones sized to the pads of each side. Balls on a cut (the array diagonals) may go to either
     side, outer ones first or inner ones first; every equally good cut is offered, and the lane
     planner picks the one whose pads are reached with the least sideways travel.
@@ -74,7 +74,7 @@ def auto_sectors(grid: BallGrid, balls: Sequence[Terminal], side_counts: np.ndar
     radius = np.maximum(np.abs(grid.x - cx) / hx, np.abs(grid.y - cy) / hy)
     names = np.array([b.name for b in balls])
     by_depth = np.lexsort((names, -radius, grid.ring))
-    used = np.sort(by_depth[:n_pads])
+    used = np.sort(by_depth[:n_pads]) if used is None else np.sort(used)
     angle = np.round(clockwise_angle(grid, grid.x[used], grid.y[used]), 9)
     candidates, seen = [], set()
     for tie in (radius[used], -radius[used]):
@@ -90,6 +90,34 @@ def auto_sectors(grid: BallGrid, balls: Sequence[Terminal], side_counts: np.ndar
     faces = np.stack([grid.depth(s) == grid.ring for s in range(4)], axis=1)
     fits = [c for c in candidates if faces[used, c[used]].all()]
     return fits or candidates
+
+
+def nearest_balls(grid: BallGrid, pads: Sequence[Terminal], pad_side: np.ndarray) -> np.ndarray:
+    """The balls the pads take when each takes one near it: pads matched to the balls facing their
+    side at the least total straight-line length, sorted. Unlike the outermost balls, they stay on
+    the pads' sides of the array when the pads sit on few sides or off its centre."""
+    from scipy.optimize import linear_sum_assignment
+
+    length = _pad_ball_lengths(pads, grid.x, grid.y)
+    faces = np.stack([grid.depth(s) == grid.ring for s in range(4)])[pad_side]  # pads × balls
+    _, cols = linear_sum_assignment(np.where(faces, length, length + 2.0 * float(length.max(initial=0.0)) + 1.0))
+    return np.sort(cols)
+
+
+def matched_length(pads: Sequence[Terminal], grid: BallGrid, used: np.ndarray) -> float:
+    """The least total straight-line length joining every pad to its own ball among `used` (µm)."""
+    from scipy.optimize import linear_sum_assignment
+
+    length = _pad_ball_lengths(pads, grid.x[used], grid.y[used])
+    rows, cols = linear_sum_assignment(length)
+    return float(length[rows, cols].sum())
+
+
+def _pad_ball_lengths(pads: Sequence[Terminal], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Straight-line distance from every pad centre (rows) to every ball centre at (x, y)."""
+    px = np.array([p.x for p in pads], dtype=float)
+    py = np.array([p.y for p in pads], dtype=float)
+    return np.hypot(px[:, None] - x[None, :], py[:, None] - y[None, :])
 
 
 def cone_cuts(angle: np.ndarray, side_counts: np.ndarray, limit: int = 9) -> list[np.ndarray]:
@@ -125,6 +153,8 @@ def explicit_sectors(
         pads_of[p.net].append(i)
     for j, b in enumerate(balls):
         balls_of[b.net].append(j)
+    from scipy.optimize import linear_sum_assignment  # here: importing the router does not load scipy.optimize
+
     pad_angle = clockwise_angle(grid, [p.x for p in pads], [p.y for p in pads])
     ball_angle = clockwise_angle(grid, grid.x, grid.y)
     ball_side = np.full(len(balls), -1)

@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from layoutgen.errors import RoutingError
 from .model import Terminal
@@ -52,6 +51,8 @@ def _spread(pads, balls, pad_ids: list[int], ball_ids: list[int]) -> list[tuple[
     pad left over joins its nearest ball (power pads sharing a ball) and every ball left over is
     joined from its nearest pad (a net with more balls than pads: each extra ball gets its own
     trace from that pad, so no ball of the net is left open)."""
+    from scipy.optimize import linear_sum_assignment  # here: importing the router does not load scipy.optimize
+
     cost = _distance(pads, balls, pad_ids, ball_ids)
     r, c = linear_sum_assignment(cost)
     pairs = [(pad_ids[i], ball_ids[j]) for i, j in zip(r, c)]
@@ -67,10 +68,13 @@ def _spread(pads, balls, pad_ids: list[int], ball_ids: list[int]) -> list[tuple[
 
 def _match(pads, balls, pad_ids: list[int], ball_ids: list[int]) -> list[tuple[int, int]]:
     """Free pads onto free balls at the least total length; shared nets grouped when balls run short."""
+    from scipy.optimize import linear_sum_assignment  # here: importing the router does not load scipy.optimize
+
     if not pad_ids:
         return []
     groups = _groups(pads, pad_ids, len(ball_ids))
-    cost = np.array([_distance(pads, balls, g, ball_ids).sum(axis=0) for g in groups])
+    length, row = _distance(pads, balls, pad_ids, ball_ids), {p: k for k, p in enumerate(pad_ids)}
+    cost = np.array([length[[row[i] for i in g]].sum(axis=0) for g in groups])  # one matrix, not one per group
     r, c = linear_sum_assignment(cost)
     return [(i, ball_ids[j]) for g, j in zip((groups[k] for k in r), c) for i in g]
 

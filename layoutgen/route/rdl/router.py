@@ -4,9 +4,11 @@
 one pad per ball, one width) go to the ring router first: it plans each die side's escapes
 through the gaps of the rings in closed form and draws them in milliseconds. Everything else
 (pads inside the array or bunched, staggered rows, several pads per ball, fixed pinouts out of
-ring order, ball lists off one lattice, net classes), and every ring plan that fails, goes to
-the lattice router (`anywhere.py`). Whichever draws the routing, its final polygons pass the
-DRC's own space, width and angle checks before it is returned.
+ring order, ball lists off one lattice, net classes) goes to the lattice router (`anywhere.py`).
+A ring plan that fails goes to the lattice router too, then to the ring router's stairs pass (its
+fan-out band drawn as a channel): the stairs pass first when only the band failed on a big die,
+and no lattice router when a count before it starts proves its outer ring full. Whichever draws the routing, its final
+polygons pass the DRC's own space, width and angle checks before it is returned.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from .assign import (
     auto_sectors,
     describe,
     explicit_sectors,
+    matched_length,
+    nearest_balls,
     pad_sides,
     plan_side,
     relieve_channels,
@@ -55,11 +59,15 @@ from .geometry import (
 from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
 from .model import Route, RouteRules, Routing, Terminal
 from .anywhere import LatticeFull, route_anywhere
+from .maze import MARGIN, lattice_pitch, make_lattice, track_pitch
 from .plan import assign_balls
 from .verify import checked
 from .spread import spread_checked
 
 MAX_DRAWN = 6  # planned candidates drawn and checked before giving up
+STAIRS_FIRST = 96  # pads above which a job whose only failure is the fan-out band tries the stairs pass before
+# the lattice router, whose search on a die that size costs seconds to a minute (the stairs pass reuses the plans)
+NEAR_GAIN = 0.01  # share of the pads' straight-line total the nearest balls must save to be routed as well
 
 
 class _BandFull(RoutingError):
@@ -87,25 +95,131 @@ def route(
     ring_error, cache = None, {}  # `cache`: what the ring router's stairs pass can reuse of its first pass
     if _ring_suits(pads, balls, rules, mode):
         try:
-            return _ring_route(pads, balls, keepin, rules, mode, cache=cache)  # checked there, candidate by candidate
+            routing = _ring_route(pads, balls, keepin, rules, mode, cache=cache)  # checked there, candidate by candidate
         except RoutingError as error:  # the lattice router takes what the ring router cannot draw
             if "carry only" in str(error):
                 raise  # the array's rings cannot pass its inner nets: no router can (counted before routing)
             ring_error = error
+        else:
+            return _nearer(routing, pads, balls, keepin, rules) if mode == "auto" else routing
+    if ring_error is not None:
+        return _after_ring(pads, balls, keepin, rules, mode, ring_error, cache)
+    return spread_checked(route_anywhere(pads, balls, keepin, rules, mode), pads, keepin, rules)
+
+
+def _after_ring(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], keepin: shapely.Polygon, rules: RouteRules,
+                mode: str, ring_error: RoutingError, cache: dict) -> Routing:
+    """A job the ring router could not draw: the lattice router, and last the ring router's stairs
+    pass (its fan-out band drawn as a channel); the stairs pass first when only the band failed on
+    a die of more than STAIRS_FIRST pads, and no lattice router when its outer ring is proven full
+    (`_outer_ring_full`). Raises the ring router's reason with the lattice router's."""
+    stairs_first = isinstance(ring_error, _BandFull) and len(pads) > STAIRS_FIRST
+    if stairs_first:
+        try:
+            return _ring_route(pads, balls, keepin, rules, mode, stairs=True, cache=cache)
+        except RoutingError:
+            pass
+    full, lattice_error = _outer_ring_full(pads, balls, keepin, rules, mode), None
+    if full is None:
+        try:
+            routing = route_anywhere(pads, balls, keepin, rules, mode)
+        except RoutingError as error:
+            lattice_error = error
+        else:
+            return spread_checked(routing, pads, keepin, rules)
+    if not stairs_first:
+        try:
+            return _ring_route(pads, balls, keepin, rules, mode, stairs=True, cache=cache)
+        except RoutingError:
+            pass
+    if full is not None or isinstance(lattice_error, LatticeFull):
+        raise RoutingError(f"{ring_error}; the lattice router cannot take it either: {full or lattice_error}") from None
+    raise lattice_error
+
+
+def _outer_ring_full(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
+                     rules: RouteRules, mode: str) -> str | None:
+    """Why the lattice router must refuse a job at its outer ring of balls, or None: before any
+    assignment, more nets must cross the line through the outermost balls than its track lattice
+    has nodes on that line clear of the balls there.
+
+    The count of `anywhere._check_ring_cuts` on ring 0 (the same lattice, pitch and clearance),
+    bounded so it never claims more than that check would find whatever balls are assigned: nets
+    at least (those with every pad wholly outside the ring and a fixed ball strictly inside it, and
+    in auto mode, of the free ones all but as many as there are free balls on the ring), nodes at
+    most (closed only by balls on the ring no crossing net can own; pads and the keep-in edge left open).
+    """
+    if len(balls) < 9:
+        return None
+    widths = [rules.for_net(p.net) for p in pads]
+    width, space = min(w for w, _ in widths), min(s for _, s in widths)
+    pen = pen_for(width, rules.grid)
+    xy = np.array([(b.x, b.y) for b in balls])
+    lat = make_lattice(xy, keepin, lattice_pitch(track_pitch(pen, space, rules.grid), rules.pitch, rules.grid))
+    xs, ys = np.unique(np.round(xy[:, 0], 6)), np.unique(np.round(xy[:, 1], 6))
+    x0, x1, y0, y1 = xs[0], xs[-1], ys[0], ys[-1]
+    i0, i1, j0, j1 = ((v - o) / lat.p for v, o in ((x0, lat.x0), (x1, lat.x0), (y0, lat.y0), (y1, lat.y0)))
+    if max(abs(v - round(v)) for v in (i0, i1, j0, j1)) > 1e-6 or i1 - i0 < 2 or j1 - j0 < 2:
+        return None  # the ring is off the lattice lines: the lattice router counts nothing there either
+    box = shapely.bounds(np.array([p.shape for p in pads], dtype=object))
+    outside = (box[:, 2] < x0) | (box[:, 0] > x1) | (box[:, 3] < y0) | (box[:, 1] > y1)
+    pads_of = Counter(p.net for p in pads)
+    out_nets = set(pads_of) - {p.net for p, o in zip(pads, outside) if not o}
+    inside = (xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)
+    fixed_in = {b.net for b, i in zip(balls, inside) if i and b.net}
+    fixed = {b.net for b in balls if b.net}
+    free_on_ring = sum(1 for b, i in zip(balls, inside) if not i and not b.net)
+    # free nets take free balls in auto mode (in explicit mode a net without a ball is refused before any search)
+    free_out = [n for n in out_nets if n not in fixed] if mode == "auto" else []
+    must = len(out_nets & fixed_in) + max(0, len(free_out) - free_on_ring)
+    if must <= 0:
+        return None
+    # a free ball stays unconnected in explicit mode, and takes one pad's net in auto mode (one ball per pad)
+    single = mode != "auto" or all(pads_of[n] == 1 for n in pads_of if n not in fixed)
+    closing = [b.shape for b, i in zip(balls, inside)
+               if not i and ((b.net is None and single) or (b.net is not None and b.net not in fixed_in))]
+    ci, cj = np.arange(round(i0), round(i1) + 1), np.arange(round(j0), round(j1) + 1)  # the ring's four sides
+    ii = np.concatenate([ci, ci, np.full(len(cj) - 2, ci[0]), np.full(len(cj) - 2, ci[-1])])
+    jj = np.concatenate([np.full(len(ci), cj[0]), np.full(len(ci), cj[-1]), cj[1:-1], cj[1:-1]])
+    nodes = shapely.points(*lat.xy(ii, jj))
+    clear = space + math.hypot(pen.a, pen.t) + MARGIN  # the lattice router's own node clearance
+    near, _ = shapely.STRtree(np.array(closing, dtype=object)).query(nodes, predicate="dwithin",
+                                                                     distance=clear - LENGTH_EPS_UM)
+    free = len(nodes) - len(np.unique(near))
+    if must <= free:
+        return None
+    example = sorted(out_nets & fixed_in or free_out)[0]
+    return (f"the ball ring through ({x0:.1f}, {y0:.1f}) and ({x1:.1f}, {y1:.1f}) must let at least {must} nets out "
+            f"to their pads (e.g. net {example}), but at most {free} nodes of the lattice router's {lat.p:g} µm track "
+            f"lattice on it keep {space:g} µm from the balls of other nets (over by {must - free}), so no path search "
+            f"on it can succeed")
+
+
+def _nearer(routing: Routing, pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], keepin: shapely.Polygon,
+            rules: RouteRules) -> Routing:
+    """The ring router's automatic routing, or the one on the balls nearest the pads when that is shorter.
+
+    The ring router cuts the outermost balls into angular cones; when the pads sit on few sides or
+    off the array's centre, those cones reach round the array for far balls. The balls the pads
+    take when each takes one near it (`nearest_balls`) are routed as well when they save more than
+    NEAR_GAIN of the straight-line total, and the shorter routing is kept: a floorplan routes on
+    the ring router exactly when it did (the lattice router still takes those the outermost balls
+    do not route), never longer."""
+    if len(routing.ball_nets) == len(balls):
+        return routing  # every ball is used: none is nearer
+    grid = infer_grid(balls, rules.pitch)
+    ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
+    near = nearest_balls(grid, pads, _pad_side(pads, grid, ball_r, rules))
+    outer = np.array([k for k, b in enumerate(balls) if b.name in routing.ball_nets])
+    if np.array_equal(near, outer) or \
+            matched_length(pads, grid, near) >= (1.0 - NEAR_GAIN) * matched_length(pads, grid, outer):
+        return routing
     try:
-        routing = route_anywhere(pads, balls, keepin, rules, mode)
-    except RoutingError as error:
-        if ring_error is not None and "carry only" in str(ring_error):
-            raise ring_error from None  # the ring count is the clearer reason when the array is over capacity
-        if ring_error is not None:  # last resort: the ring router with its fan-out band drawn as a channel
-            try:
-                return _ring_route(pads, balls, keepin, rules, mode, stairs=True, cache=cache)
-            except RoutingError:
-                pass
-        if ring_error is not None and isinstance(error, LatticeFull):
-            raise RoutingError(f"{ring_error}; the lattice router cannot take it either: {error}") from None
-        raise
-    return spread_checked(routing, pads, keepin, rules)
+        other = _ring_route(pads, balls, keepin, rules, "auto", used=near)
+    except RoutingError:
+        return routing
+    length = sum(r.length_um for r in routing.routes)
+    return other if sum(r.length_um for r in other.routes) < length else routing
 
 
 def _check_cuts(pads: tuple[Terminal, ...], balls: tuple[Terminal, ...], rules: RouteRules) -> None:
@@ -142,19 +256,21 @@ def _ring_route(
     mode: str,
     stairs: bool = False,
     cache: dict | None = None,
+    used: np.ndarray | None = None,
 ) -> Routing:
     """The ring router: sectors per side, escapes through ring gaps, 45° fan-out band (`stairs`: drawn
     as a channel where one jog per trace cannot fit). `cache` keeps what does not depend on `stairs`
-    (sector cuts, side plans, relieved plans, channel curves) for another pass over the same job."""
+    (sector cuts, side plans, relieved plans, channel curves) for another pass over the same job.
+    `used`: the balls an automatic assignment cuts into sectors (default: all but the deepest)."""
     grid = infer_grid(balls, rules.pitch)
     pen = pen_for(rules.width, rules.grid)
     ball_r = max(circumradius(b.shape, b.x, b.y) for b in balls)
     capacity = gap_capacity(rules.pitch, 2.0 * ball_r, rules.width, rules.space)
-    pad_side = pad_sides(pads, grid, ball_r + rules.space + pen.a)
+    pad_side = _pad_side(pads, grid, ball_r, rules)
     cache = {} if cache is None else cache
     if mode == "auto":  # the same cuts for the stairs pass: computed once
         if "sectors" not in cache:
-            cache["sectors"] = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4))
+            cache["sectors"] = auto_sectors(grid, balls, np.bincount(pad_side, minlength=4), used)
         candidates = cache["sectors"]
     else:
         candidates = [explicit_sectors(grid, pads, pad_side, balls)]
@@ -186,6 +302,12 @@ def _ring_route(
             if len(tried) >= MAX_DRAWN:
                 break
     raise errors[0]
+
+
+def _pad_side(pads: Sequence[Terminal], grid: BallGrid, ball_r: float, rules: RouteRules) -> np.ndarray:
+    """The die side each pad faces (`pad_sides`), refusing pads nearer the outer ring than its metal's
+    reach (capture pads of circumradius `ball_r`)."""
+    return pad_sides(pads, grid, ball_r + rules.space + pen_for(rules.width, rules.grid).a)
 
 
 @dataclass(frozen=True)
