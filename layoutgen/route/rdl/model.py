@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import shapely
 
 
@@ -75,6 +77,19 @@ class Routing:
             if r.ball not in out.setdefault(r.pad, []):
                 out[r.pad].append(r.ball)
         return out
+
+    def with_paths(self, paths: Sequence) -> Routing:
+        """The routing with each route's centreline replaced (vertices rounded to the nm, lengths measured again),
+        its checked metal dropped."""
+        routes = []
+        for r, path in zip(self.routes, paths):
+            pts = tuple(map(tuple, np.round(np.asarray(path, dtype=float), 9).tolist()))
+            if pts == tuple(r.path):
+                routes.append(r)
+                continue
+            length = sum(math.dist(a, b) for a, b in zip(pts, pts[1:]))
+            routes.append(replace(r, path=pts, length_um=round(length, 6)))
+        return replace(self, routes=tuple(routes), metal=None)
 
     def pad_lengths(self) -> dict[str, float]:
         """Per pad, the length of all its traces (µm, rounded to the nm)."""

@@ -65,16 +65,7 @@ def spread(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, 
         moved = sum(job.step(phase) for phase in range(PHASES))
         if not moved:
             break
-    routes = []
-    for r, path in zip(routing.routes, job.paths):
-        # np.round(x, 9) of an on-grid coordinate is round(x, 9): both the double nearest k / 1e9
-        pts = tuple(map(tuple, np.round(path, 9).tolist()))
-        if pts == tuple(r.path):
-            routes.append(r)
-            continue
-        length = sum(math.dist(a, b) for a, b in zip(pts, pts[1:]))
-        routes.append(replace(r, path=pts, length_um=round(length, 6)))
-    return replace(routing, routes=tuple(routes), metal=None)
+    return routing.with_paths(job.paths)
 
 
 def spread_checked(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> Routing:

@@ -94,17 +94,8 @@ def tighten(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon,
         active = _round(ctx, routing, paths, active, drops, rules)
         if not active.any():
             break
-    routes = []
-    for r, path in zip(routing.routes, paths):
-        pts = tuple(map(tuple, np.round(path, 9).tolist()))
-        if pts == tuple(r.path):
-            routes.append(r)
-            continue
-        length = sum(math.dist(a, b) for a, b in zip(pts, pts[1:]))
-        routes.append(replace(r, path=pts, length_um=round(length, 6)))
-    if all(a is b for a, b in zip(routes, routing.routes)):
-        return routing
-    return replace(routing, routes=tuple(routes), metal=None)
+    out = routing.with_paths(paths)
+    return routing if all(a is b for a, b in zip(out.routes, routing.routes)) else out
 
 
 def _context(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon, rules: RouteRules) -> _Context:
