@@ -53,6 +53,8 @@ GAP_TRIES = 6  # reroutes of one trace that closes a later trace's ball off, eac
 PRESERVE_JOBS = 96  # above this many jobs, one at a time checks no later job (plain walls): the work stays bounded
 KEPT = 64  # windows whose allowed steps are kept (a few MB on a 3 mm die)
 GAP_VICTIMS = 4  # closed-off traces whose ways locate the gap, per reroute
+CORRIDOR = 2.0  # lattice pitches either side of a planned guide where a guided trace pays nothing extra
+STRAY = 1.0  # price (in steps) of a guided trace's node per lattice pitch beyond its corridor
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,22 @@ class Maze:
         self.closed_off: tuple[int, int] | None = None
         self._ok: dict[tuple[int, Window], list[np.ndarray]] = {}  # `_steps_ok`, the last KEPT windows
         self._free: dict[int, np.ndarray] = {}  # per job: the lattice nodes its moves leave open (fixed metal only)
+        self.stray: list[np.ndarray] | None = None  # per job: the price of straying from its guide (`guide`)
+        self._reach_box: list[tuple[float, float, float, float]] | None = None  # per job: its guide's bounds
+
+    def guide(self, lines: Sequence[Sequence[tuple[float, float]]]) -> None:
+        """Make each job's search follow its planned guide (a polyline per job, pad to ball): nodes
+        farther than CORRIDOR pitches from it cost STRAY more per pitch, and its window covers it."""
+        lat = self.lat
+        i, j = np.meshgrid(np.arange(lat.nx), np.arange(lat.ny), indexing="ij")
+        x, y = lat.xy(i, j)
+        pts = shapely.points(x.ravel(), y.ravel())
+        self.stray, self._reach_box = [], []
+        for line in lines:
+            path = shapely.LineString(line)
+            d = shapely.distance(path, pts).reshape(i.shape) / lat.p
+            self.stray.append(STRAY * np.maximum(0.0, d - CORRIDOR))
+            self._reach_box.append(path.bounds)
 
     # ------------------------------------------------------------------ what a job may use
 
@@ -216,6 +234,9 @@ class Maze:
         job, lat = self.jobs[k], self.lat
         pad, ball = self.pads[job.pad], self.balls[job.ball]
         xl, yl, xh, yh = shapely.union(pad.shape, ball.shape).bounds
+        if self._reach_box is not None:  # a guided job searches round its whole guide
+            gx0, gy0, gx1, gy1 = self._reach_box[k]
+            xl, yl, xh, yh = min(xl, gx0), min(yl, gy0), max(xh, gx1), max(yh, gy1)
         i0, j0 = lat.nearest(xl, yl)
         i1, j1 = lat.nearest(xh, yh)
         return Window(max(0, i0 - grow), min(lat.nx, i1 + grow + 1), max(0, j0 - grow), min(lat.ny, j1 + grow + 1))
@@ -300,7 +321,10 @@ class Maze:
         win = self.window(k, grow)
         nx, ny = win.shape
         occ = self.others(k, win)
-        cost = (1.0 + self.hist[win.nodes()]) * (1.0 + pres * occ)
+        hist = self.hist[win.nodes()]
+        if self.stray is not None:
+            hist = hist + self.stray[k][win.nodes()]
+        cost = (1.0 + hist) * (1.0 + pres * occ)
         rows, cols, weights = [], [], []
         idx = np.arange(nx * ny).reshape(nx, ny)
         for (di, dj), ok in zip(STEPS, self._steps_ok(k, win)):

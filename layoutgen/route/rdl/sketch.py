@@ -31,7 +31,7 @@ from layoutgen.units import STEP_EPS
 from .model import RouteRules, Terminal
 
 ROUNDS = 40  # negotiated-congestion rounds before the plan is declared over capacity
-CROSS = 4.0  # a crossing's price, in units of one track over a gap's capacity
+CROSS = 1.0  # a crossing's price, in units of one track over a gap's capacity
 HIST = 1.0  # history added per round to a gap over capacity, or to a triangle where two nets cross
 GROWTH = 1.5  # growth of the present-congestion price per round
 PAIRS = ((0, 1), (0, 2), (1, 2))  # the side pairs of a triangle a chord may join
@@ -81,7 +81,7 @@ def sketch(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.
     s0 = min((j.space for j in jobs), default=rules.space)
     xy, shapes, names = _obstacles(pads, balls, keepin, rules.pitch)
     tris = _triangulate(xy)
-    gaps = _gaps(xy, shapes, tris, w0, s0)
+    gaps = _gaps(xy, shapes, tris, keepin.exterior, w0, s0)
     mesh = _mesh(tris, gaps, len(pads) + len(balls))
     units = [max(1, math.ceil((j.width + j.space) / (w0 + s0) - STEP_EPS)) for j in jobs]
     ends = [(j.pad, len(pads) + j.ball) for j in jobs]
@@ -119,8 +119,9 @@ def _triangulate(xy: np.ndarray) -> np.ndarray:
     return tris
 
 
-def _gaps(xy: np.ndarray, shapes: list, tris: np.ndarray, w0: float, s0: float) -> list[Gap]:
-    """The inner edges of the triangulation (two triangles each) as gaps, with the tracks each carries."""
+def _gaps(xy: np.ndarray, shapes: list, tris: np.ndarray, edge: shapely.Geometry, w0: float, s0: float) -> list[Gap]:
+    """The inner edges of the triangulation (two triangles each) as gaps, with the tracks each carries
+    (`edge`: the keep-in's boundary, which the die-edge points stand for)."""
     count: dict[tuple[int, int], int] = {}
     for t in tris.tolist():
         for i in range(3):
@@ -131,9 +132,10 @@ def _gaps(xy: np.ndarray, shapes: list, tris: np.ndarray, w0: float, s0: float) 
         pa, pb = xy[a], xy[b]
         length = math.dist(pa, pb)
         sa, sb = shapes[a], shapes[b]
-        ga = shapely.Point(pa) if sa is None else sa
-        gb = shapely.Point(pb) if sb is None else sb
-        free = float(shapely.distance(ga, gb))
+        if sa is None and sb is None:
+            free = length  # across a corner of the keep-in
+        else:  # past an obstacle to the die edge, the narrowest place is square to the edge
+            free = float(shapely.distance(edge if sa is None else sa, edge if sb is None else sb))
         line = shapely.LineString([pa, pb])
         ta = 0.0 if sa is None else float(shapely.intersection(line, sa).length) / length
         tb = 1.0 if sb is None else 1.0 - float(shapely.intersection(line, sb).length) / length
@@ -412,14 +414,14 @@ class _Plan:
         count, rank = self._ranks(-1)
         out = []
         for k, walk in enumerate(self.walks):
-            pts = [tuple(self.xy[self.ends[k][0]])]
+            pts = [self.xy[self.ends[k][0]]]
             for n, g in enumerate(walk):
                 length = float(np.hypot(*(self.end[g] - self.start[g])))
                 c, r = count[g], rank[(k, n)]
                 step = min(pitch / max(length, 1e-9), 1.0 / c)
                 f = 0.5 + (r - (c - 1) / 2.0) * step
-                pts.append(tuple(self._point(np.array([g]), np.array([f]))[0]))
-            pts.append(tuple(self.xy[self.ends[k][1]]))
+                pts.append(self._point(np.array([g]), np.array([f]))[0])
+            pts.append(self.xy[self.ends[k][1]])
             out.append(tuple((float(x), float(y)) for x, y in pts))
         return tuple(out)
 
@@ -429,7 +431,7 @@ def _check(sk: Sketch, plan: _Plan) -> None:
     load = plan.load()
     over = load - plan.tracks
     if (over > 0).any():
-        g = int(np.argmax(over))
+        g = int(np.lexsort((-load, -over))[0])  # the most over-full gap; of those, the one most traces cross
         gap = sk.gaps[g]
         nets = sorted({plan.nets[j] for j, _ in plan.order[g]})
         raise PlanOverCapacity(
