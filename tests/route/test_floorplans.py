@@ -14,23 +14,23 @@ from layoutgen.design import BallGrid, NetClass
 # Floorplans the router does not route yet (each refused with exit 2 and a reason, never exit 1):
 # pinout_datasheet maps 16 pads to the outer ring at stride 5 (each net travels up to half way round the die), so
 # 40 of the 120 pairs of nets interleave and one of each pair must wind round the other's ball. Topologically it routes
-# (a trace from the edge to a ball is a slit: it never cuts the die in two), so what fails is the lattice router
-# (now at 20 µm: 7 nodes per 165 µm ball gap, all 7 tracks it carries at 10/10 µm; 5 at 25 µm):
-# - negotiated rip-up (40 rounds) ends with 14 of 16 traces sharing nodes: the conflicts are crossings, which prices
-#   only move from one pair to another;
-# - one at a time, every placed trace a wall, each trace placed so that it closes no later net's ball off from its pad
-#   (maze.Maze.place_preserving: after each trace a labelling of every later net's free lattice; when one is closed
-#   off, the runs where the trace hugs other metal between the closed-off pocket and the rest are priced and the trace
-#   routed again, up to 6 times; balls whose trace is not routed yet keep a priced halo so no trace hugs them): the
-#   traces now wind round the earlier nets' balls as the slit argument says, but with 3 to 8 of 16 placed the next
-#   trace closes off 1 to 4 later nets whatever run is priced (its winding squeezes past several slits at once), and
-#   moving the closed-off net first, or swapping it just before its closer, ping-pongs (P7 and P15 close each other
-#   off in either order). Ordering by the longest span first places at most 4. The refusal names the last pair;
-# - a random permutation of the 20 outer balls of a 6 x 6 array (2.8 mm die, 20 pads) is refused the same way (at most
-#   9 placed, 5 seeds tried); it is not in the corpus, since a second refusal for the same reason proves nothing new.
-# Nor does a plan with one level per net exist: giving each net the band outside ring 0, the ring 0-1 annulus or the
-# core, and a direction (overlapping band arcs run the same way and leave in the order they entered; inside they
-# nest; a shallower arc never covers where a deeper net crosses its level) has no solution here (exhaustive search).
+# (a trace from the edge to a ball is a slit: it never cuts the die in two), and there is now a plan that shows it:
+# - the lattice router alone (20 µm lattice, 7 nodes per 165 µm ball gap): negotiated rip-up (40 rounds) ends with
+#   most traces sharing nodes (the conflicts are crossings, which prices only move from one pair to another), and one
+#   at a time (maze.Maze.place_preserving: each trace placed so that it closes no later net's ball off, the runs
+#   where it does priced and rerouted up to 6 times) every order closes some later net off (P7 and P15 close each
+#   other off in either order);
+# - so the topological planner runs (sketch.py: Delaunay gaps between pads, balls and the die edge, each gap keeping
+#   its traces in order, negotiated congestion over crossings and gap overflow): it finds a plan without crossings
+#   within every gap's tracks in 13 rounds (0.4 s), the guides 2.4 times the straight pad-to-ball length
+#   (tests/route/test_sketch.py checks that no two guides cross);
+# - the lattice router guided by that plan (anywhere._route_planned, maze.Maze.guide) still leaves 8 to 13 of 16 traces
+#   sharing nodes, whatever the corridor (0 to 5 pitches) and the price of straying (0.5 to 50 steps a pitch): where
+#   guides run a track apart the lattice paths swap order or leave the plan's homotopy (a ball is entered only along
+#   its 4 axis rays, which the plan does not model). The refusal names the nets and the last closed-off pair.
+# - a random permutation of the 20 outer balls of a 6 x 6 array (2.8 mm die, 20 pads) is refused too (3 seeds): for one
+#   the plan is found and the guided lattice fails as here, for two the plan itself ends with a crossing or one track
+#   over (behind a pad, 0 tracks); not in the corpus, since a second refusal for the same reason proves nothing new.
 # The reversed pinout (pads counter-clockwise, the outer ring's balls clockwise: 4 of 120 pairs interleave) routes
 # since the lattice runs at 20 µm (pinout_reversed).
 NOT_YET = {"pinout_datasheet"}
