@@ -18,6 +18,8 @@ from .capacity import cut_over_capacity
 from .plan import assign_balls
 from .sketch import PlanOverCapacity, sketch
 
+LANE = 3.0  # lattice pitches either side of its planned guide beyond which a guided trace may not go
+
 
 def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
                    rules: RouteRules, mode: str) -> Routing:
@@ -60,14 +62,15 @@ def _search(maze: Maze, rules: RouteRules) -> list[int]:
 def _route_planned(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
                    jobs: list[Job], rules: RouteRules, unguided: str) -> Maze:
     """A fixed (or partly fixed) pinout the lattice search left in conflict (`unguided` says how),
-    routed again, each trace following its guide in a topological plan (`sketch`); RoutingError
+    routed again, each trace following its guide in a topological plan (`sketch`) within a lane
+    LANE pitches either side of it (so it cannot take another homotopy far from it); RoutingError
     naming the nets and the over-full gap when no plan fits, or the guided search fails too."""
     try:
         plan = sketch(pads, balls, keepin, jobs, rules)
     except PlanOverCapacity as error:
         raise RoutingError(f"{error}; the lattice router alone found no way either: {unguided}") from None
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
-    maze.guide(plan.guides)
+    maze.guide(plan.guides, LANE)
     left = _search(maze, rules)
     if left:
         raise RoutingError(f"{over_capacity(maze, left)}; even following a topological plan without crossings "

@@ -11,8 +11,8 @@ crosses, and two traces cross when their ends alternate round a triangle. Every 
 Dijkstra over these choices, crossing another net and filling a gap past its tracks priced, the
 prices growing with each round while conflicts stay (PathFinder's negotiated congestion). The plan
 gives each trace a guide: its pad centre, one point per gap it crosses (its place in the gap's
-order, at the track pitch about the gap's middle) and its ball centre, a polyline no other net's
-guide crosses. When conflicts remain after the rounds, `PlanOverCapacity` names the most over-full
+order, SPREAD tracks apart about the gap's middle), points round any pad or ball a segment would
+cut, and its ball centre, a polyline no other net's guide crosses. When conflicts remain after the rounds, `PlanOverCapacity` names the most over-full
 gap (its two obstacles, by how many tracks, the nets through it) or two nets that still cross."""
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ ROUNDS = 40  # negotiated-congestion rounds before the plan is declared over cap
 CROSS = 1.0  # a crossing's price, in units of one track over a gap's capacity
 HIST = 1.0  # history added per round to a gap over capacity, or to a triangle where two nets cross
 GROWTH = 1.5  # growth of the present-congestion price per round
+SPREAD = 2.0  # tracks between neighbouring guides on a gap with room (two 45° runs need √2 tracks between them)
+AROUND = 3  # times a guide segment across another pad or ball is split round it
 PAIRS = ((0, 1), (0, 2), (1, 2))  # the side pairs of a triangle a chord may join
 
 
@@ -89,7 +91,8 @@ def sketch(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.
     order = sorted(range(len(jobs)), key=lambda k: -span[k])  # the longest first: they have the fewest ways
     plan = _Plan(xy, gaps, mesh, [j.net for j in jobs], units, ends, w0 + s0)
     plan.negotiate(order)
-    sk = Sketch(tuple(names), tuple(gaps), tuple(tuple(w) for w in plan.walks), plan.guides(w0 + s0))
+    lines = tuple(_around(g, xy, shapes, ends[k], w0 / 2 + s0) for k, g in enumerate(plan.guides(w0 + s0)))
+    sk = Sketch(tuple(names), tuple(gaps), tuple(tuple(w) for w in plan.walks), lines)
     _check(sk, plan)
     return sk
 
@@ -409,21 +412,52 @@ class _Plan:
         return None
 
     def guides(self, pitch: float) -> tuple[tuple[tuple[float, float], ...], ...]:
-        """Per job: pad centre, its place on each gap it crosses (the gap's crossings at the track pitch
-        about the middle of its free part, or spread evenly over it when they outnumber its tracks), ball centre."""
+        """Per job: pad centre, its place on each gap it crosses (the gap's crossings SPREAD tracks apart
+        about the middle of its free part, or spread evenly over it when they need more room), ball centre.
+        A track is `pitch` across the gap's lattice lines: √2 · pitch along a gap at 45°."""
         count, rank = self._ranks(-1)
         out = []
         for k, walk in enumerate(self.walks):
             pts = [self.xy[self.ends[k][0]]]
             for n, g in enumerate(walk):
-                length = float(np.hypot(*(self.end[g] - self.start[g])))
+                dx, dy = self.end[g] - self.start[g]
+                length = float(np.hypot(dx, dy))
                 c, r = count[g], rank[(k, n)]
-                step = min(pitch / max(length, 1e-9), 1.0 / c)
+                # across a gap at an angle the tracks of an axis lattice lie farther apart along it (√2 at 45°)
+                along = SPREAD * pitch * length / max(abs(float(dx)), abs(float(dy)), 1e-9)
+                step = min(along / max(length, 1e-9), 1.0 / c)
                 f = 0.5 + (r - (c - 1) / 2.0) * step
                 pts.append(self._point(np.array([g]), np.array([f]))[0])
             pts.append(self.xy[self.ends[k][1]])
             out.append(tuple((float(x), float(y)) for x, y in pts))
         return tuple(out)
+
+
+def _around(guide: tuple, xy: np.ndarray, shapes: list, own: tuple[int, int], room: float) -> tuple:
+    """A guide whose segments no longer cut across a pad or ball other than its own: where one does, a
+    point is put on the bisector of the two ends seen from the obstacle's centre, `room` beyond its
+    rim (no farther out than the farther end), so a chord round a ball becomes two shorter ones; up to
+    AROUND times per segment."""
+    tree = shapely.STRtree([s if s is not None else shapely.Point() for s in shapes])
+    out = [guide[0]]
+    for a, b in zip(guide, guide[1:]):
+        todo = [(a, b, AROUND)]
+        while todo:
+            p, q, n = todo.pop(0)
+            hit = [int(h) for h in tree.query(shapely.LineString([p, q]), predicate="intersects") if int(h) not in own]
+            if not hit or n == 0 or p == q:
+                out.append(q)
+                continue
+            c = xy[hit[0]]
+            u, v = np.subtract(p, c), np.subtract(q, c)
+            mid = u / max(np.hypot(*u), 1e-9) + v / max(np.hypot(*v), 1e-9)
+            if np.hypot(*mid) < 1e-9:
+                out.append(q)
+                continue
+            rim = float(np.max(np.hypot(*(np.asarray(shapes[hit[0]].exterior.coords) - c).T))) + room
+            m = tuple(float(t) for t in c + mid / np.hypot(*mid) * min(rim, max(np.hypot(*u), np.hypot(*v))))
+            todo[:0] = [(p, m, n - 1), (m, q, n - 1)]
+    return tuple(out)
 
 
 def _check(sk: Sketch, plan: _Plan) -> None:
