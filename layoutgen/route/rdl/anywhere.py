@@ -70,7 +70,7 @@ def _route_planned(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     except PlanOverCapacity as error:
         raise RoutingError(f"{error}; the lattice router alone found no way either: {unguided}") from None
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
-    maze.guide(plan.guides, LANE)
+    maze.guide(plan.rounded, LANE)
     left = _search(maze, rules)
     if left:
         raise RoutingError(f"{over_capacity(maze, left)}; even following a topological plan without crossings "

@@ -55,6 +55,7 @@ KEPT = 64  # windows whose allowed steps are kept (a few MB on a 3 mm die)
 GAP_VICTIMS = 4  # closed-off traces whose ways locate the gap, per reroute
 CORRIDOR = 0.0  # lattice pitches either side of a planned guide where a guided trace pays nothing extra
 STRAY = 1.0  # price (in steps) of a guided trace's node per lattice pitch beyond its corridor
+LEAP = 2.0  # pitches beyond twice the lane a guided step may move along its guide (more: across a loop's neck)
 ENDS = 1.0  # lattice pitches beyond its own pad's and ball's clearance where a guided trace may turn in freely
 
 
@@ -219,13 +220,17 @@ class Maze:
         """Make each job's search follow its planned guide (a polyline per job, pad to ball): nodes
         farther than CORRIDOR pitches from it cost STRAY more per pitch, and its window covers it;
         with `lane` (pitches), every other node is closed to it but those within ENDS pitches of its
-        own pad's and ball's clearance (where it turns into the landing or onto a ray of the ball)."""
+        own pad's and ball's clearance (where it turns into the landing or onto a ray of the ball), and
+        no step joins two nodes whose nearest places on the guide lie farther apart than `leap` pitches
+        (where a guide winds round a ball and comes back past itself, its lane is not a short cut)."""
         lat = self.lat
         i, j = np.meshgrid(np.arange(lat.nx), np.arange(lat.ny), indexing="ij")
         x, y = lat.xy(i, j)
         pts = shapely.points(x.ravel(), y.ravel())
         self.stray, self._reach_box = [], []
         self.lane = None if lane is None else []
+        self.along = []  # per job: each node's place along its guide (pitches from the pad), where it lies nearest
+        self.leap = 2.0 * (lane or 0.0) + LEAP
         for k, line in enumerate(lines):
             path = shapely.LineString(line)
             d = shapely.distance(path, pts).reshape(i.shape) / lat.p
@@ -233,6 +238,7 @@ class Maze:
             self._reach_box.append(path.bounds)
             if self.lane is not None:
                 self.lane.append((d <= lane + LENGTH_EPS_UM) | self._ends(k, pts).reshape(i.shape))
+                self.along.append(shapely.line_locate_point(path, pts).reshape(i.shape) / lat.p)
 
     def _ends(self, k: int, pts: np.ndarray) -> np.ndarray:
         """Which points lie within ENDS lattice pitches of the clearance round job k's own pad or ball."""
@@ -342,13 +348,14 @@ class Maze:
         rows, cols, weights = [], [], []
         idx = np.arange(nx * ny).reshape(nx, ny)
         lane = None if self.lane is None else self.lane[k][win.nodes()]
+        along = None if self.lane is None else self.along[k][win.nodes()]
         for (di, dj), ok in zip(STEPS, self._steps_ok(k, win)):
             ia = slice(max(0, -di), nx - max(0, di))
             ja = slice(max(0, -dj), ny - max(0, dj))
             ib = slice(ia.start + di, ia.stop + di)
             jb = slice(ja.start + dj, ja.stop + dj)
-            if lane is not None:  # a guided job keeps to its lane
-                ok = ok & lane[ia, ja] & lane[ib, jb]
+            if lane is not None:  # a guided job keeps to its lane, and never leaps along it (across a loop's neck)
+                ok = ok & lane[ia, ja] & lane[ib, jb] & (np.abs(along[ia, ja] - along[ib, jb]) <= self.leap)
             w = 0.5 * (cost[ia, ja] + cost[ib, jb])
             if di and dj:
                 corners = occ[ib, ja] + occ[ia, jb]

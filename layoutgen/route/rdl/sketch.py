@@ -35,6 +35,7 @@ CROSS = 1.0  # a crossing's price, in units of one track over a gap's capacity
 HIST = 1.0  # history added per round to a gap over capacity, or to a triangle where two nets cross
 GROWTH = 1.5  # growth of the present-congestion price per round
 SPREAD = 2.0  # tracks between neighbouring guides on a gap with room (two 45° runs need √2 tracks between them)
+ARC = 0.4  # radians between the points of a guide rounded about an obstacle
 AROUND = 3  # times a guide segment across another pad or ball is split round it
 PAIRS = ((0, 1), (0, 2), (1, 2))  # the side pairs of a triangle a chord may join
 
@@ -56,12 +57,16 @@ class Gap:
 
 @dataclass(frozen=True)
 class Sketch:
-    """A plan: the obstacles' names, the gaps, and per job the gaps it crosses (pad first) and its guide."""
+    """A plan: the obstacles' names, the gaps, and per job the gaps it crosses (pad first), its guide
+    (straight from gap to gap, no two nets' guides cross) and its guide rounded (from gap to gap
+    round the obstacle the two gaps share: closer to the lattice path that hugs it, though two
+    rounded guides may touch where they turn round different obstacles)."""
 
     names: tuple[str, ...]
     gaps: tuple[Gap, ...]
     crossed: tuple[tuple[int, ...], ...]
     guides: tuple[tuple[tuple[float, float], ...], ...]
+    rounded: tuple[tuple[tuple[float, float], ...], ...]
 
 
 @dataclass
@@ -91,8 +96,8 @@ def sketch(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.
     order = sorted(range(len(jobs)), key=lambda k: -span[k])  # the longest first: they have the fewest ways
     plan = _Plan(xy, gaps, mesh, [j.net for j in jobs], units, ends, w0 + s0)
     plan.negotiate(order)
-    lines = tuple(_around(g, xy, shapes, ends[k], w0 / 2 + s0) for k, g in enumerate(plan.guides(w0 + s0)))
-    sk = Sketch(tuple(names), tuple(gaps), tuple(tuple(w) for w in plan.walks), lines)
+    lines = tuple(_around(g, xy, shapes, ends[k], w0 / 2 + s0) for k, g in enumerate(plan.guides(w0 + s0, False)))
+    sk = Sketch(tuple(names), tuple(gaps), tuple(tuple(w) for w in plan.walks), lines, plan.guides(w0 + s0, True))
     _check(sk, plan)
     return sk
 
@@ -411,9 +416,10 @@ class _Plan:
                     return k, j, int(mine[0][int(np.argmax(n))])
         return None
 
-    def guides(self, pitch: float) -> tuple[tuple[tuple[float, float], ...], ...]:
+    def guides(self, pitch: float, rounded: bool) -> tuple[tuple[tuple[float, float], ...], ...]:
         """Per job: pad centre, its place on each gap it crosses (the gap's crossings SPREAD tracks apart
-        about the middle of its free part, or spread evenly over it when they need more room), ball centre.
+        about the middle of its free part, or spread evenly over it when they need more room), ball centre;
+        `rounded`, with points round the obstacle each two gaps in turn share (`_arc`) between them.
         A track is `pitch` across the gap's lattice lines: √2 · pitch along a gap at 45°."""
         count, rank = self._ranks(-1)
         out = []
@@ -427,10 +433,31 @@ class _Plan:
                 along = SPREAD * pitch * length / max(abs(float(dx)), abs(float(dy)), 1e-9)
                 step = min(along / max(length, 1e-9), 1.0 / c)
                 f = 0.5 + (r - (c - 1) / 2.0) * step
-                pts.append(self._point(np.array([g]), np.array([f]))[0])
+                p = self._point(np.array([g]), np.array([f]))[0]
+                if n and rounded:
+                    pts.extend(self._arc(walk[n - 1], g, pts[-1], p))
+                pts.append(p)
             pts.append(self.xy[self.ends[k][1]])
             out.append(tuple((float(x), float(y)) for x, y in pts))
         return tuple(out)
+
+
+    def _arc(self, g0: int, g1: int, p: np.ndarray, q: np.ndarray) -> list[np.ndarray]:
+        """Points between p (on gap g0) and q (on gap g1) round the obstacle the two gaps share, every
+        ≤ ARC radians, their distance from its centre going evenly from p's to q's (a guide nearer the
+        obstacle on both gaps stays nearer it all the way round, so guides in order cannot cross)."""
+        a0, b0, a1, b1 = self.gaps[g0].a, self.gaps[g0].b, self.gaps[g1].a, self.gaps[g1].b
+        shared = {a0, b0} & {a1, b1}
+        if len(shared) != 1:
+            return []
+        c = self.xy[shared.pop()]
+        u, v = p - c, q - c
+        t0, t1 = math.atan2(u[1], u[0]), math.atan2(v[1], v[0])
+        turn = (t1 - t0 + math.pi) % (2 * math.pi) - math.pi
+        n = int(abs(turn) // ARC)
+        r0, r1 = float(np.hypot(*u)), float(np.hypot(*v))
+        return [c + (r0 + (r1 - r0) * m / (n + 1)) * np.array([math.cos(t0 + turn * m / (n + 1)), math.sin(t0 + turn * m / (n + 1))])
+                for m in range(1, n + 1)]
 
 
 def _around(guide: tuple, xy: np.ndarray, shapes: list, own: tuple[int, int], room: float) -> tuple:
