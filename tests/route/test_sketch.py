@@ -84,4 +84,3 @@ def test_the_guides_of_an_interleaved_pinout_cross_no_other_guide():
     # a net whose ball is not beside its pad winds round other nets' balls: some guides are long
     bound = sum(math.dist(g[0], g[-1]) for g in plan.guides)
     assert sum(line.length for line in lines) > 1.2 * bound
-
