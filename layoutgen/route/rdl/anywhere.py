@@ -16,6 +16,9 @@ from .maze import MARGIN, SEQUENTIAL, Job, Maze, lattice_pitch, make_lattice, ov
 from .model import Route, RouteRules, Routing, Terminal
 from .capacity import cut_over_capacity
 from .plan import assign_balls
+from .sketch import PlanOverCapacity, sketch
+
+LANE = 3.0  # lattice pitches either side of its planned guide beyond which a guided trace may not go
 
 
 def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
@@ -29,10 +32,11 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     _check_ring_cuts(pads, balls, keepin, jobs, rules)
     maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
     _check_landings(maze)
-    left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
-    left = maze.sequential(left, min(SEQUENTIAL, 2 * len(left) + 2))
+    left = _search(maze, rules)
     if left:
-        raise RoutingError(over_capacity(maze, left))
+        if mode != "explicit" and not any(b.net for b in balls):
+            raise RoutingError(over_capacity(maze, left))
+        maze = _route_planned(pads, balls, keepin, jobs, rules, over_capacity(maze, left))
     for k in sorted(range(len(jobs)), key=lambda k: -len(maze.paths[k])):
         maze.straighten(k)
     routes = []
@@ -47,6 +51,31 @@ def route_anywhere(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: 
     ball_nets = {r.ball: r.net for r in routes}
     no_connect = tuple(b.name for b in balls if b.name not in ball_nets)
     return Routing(tuple(routes), ball_nets, tuple(balls), no_connect, router="lattice")
+
+
+def _search(maze: Maze, rules: RouteRules) -> list[int]:
+    """Negotiate every job on the lattice, then one at a time what stays in conflict; the jobs left."""
+    left = maze.negotiate(grow=max(4, int(round(2.0 * rules.pitch / maze.lat.p))))
+    return maze.sequential(left, min(SEQUENTIAL, 2 * len(left) + 2))
+
+
+def _route_planned(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin: shapely.Polygon,
+                   jobs: list[Job], rules: RouteRules, unguided: str) -> Maze:
+    """A fixed (or partly fixed) pinout the lattice search left in conflict (`unguided` says how),
+    routed again, each trace following its guide in a topological plan (`sketch`) within a lane
+    LANE pitches either side of it (so it cannot take another homotopy far from it); RoutingError
+    naming the nets and the over-full gap when no plan fits, or the guided search fails too."""
+    try:
+        plan = sketch(pads, balls, keepin, jobs, rules)
+    except PlanOverCapacity as error:
+        raise RoutingError(f"{error}; the lattice router alone found no way either: {unguided}") from None
+    maze = Maze(pads, balls, keepin, jobs, rules.grid, rules.pitch)
+    maze.guide(plan.rounded, LANE)
+    left = _search(maze, rules)
+    if left:
+        raise RoutingError(f"{over_capacity(maze, left)}; even following a topological plan without crossings "
+                           f"(each trace guided through its gaps)")
+    return maze
 
 
 def _check_free_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], rules: RouteRules) -> None:

@@ -53,6 +53,10 @@ GAP_TRIES = 6  # reroutes of one trace that closes a later trace's ball off, eac
 PRESERVE_JOBS = 96  # above this many jobs, one at a time checks no later job (plain walls): the work stays bounded
 KEPT = 64  # windows whose allowed steps are kept (a few MB on a 3 mm die)
 GAP_VICTIMS = 4  # closed-off traces whose ways locate the gap, per reroute
+CORRIDOR = 0.0  # lattice pitches either side of a planned guide where a guided trace pays nothing extra
+STRAY = 1.0  # price (in steps) of a guided trace's node per lattice pitch beyond its corridor
+LEAP = 2.0  # pitches beyond twice the lane a guided step may move along its guide (more: across a loop's neck)
+ENDS = 1.0  # lattice pitches beyond its own pad's and ball's clearance where a guided trace may turn in freely
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,40 @@ class Maze:
         self.closed_off: tuple[int, int] | None = None
         self._ok: dict[tuple[int, Window], list[np.ndarray]] = {}  # `_steps_ok`, the last KEPT windows
         self._free: dict[int, np.ndarray] = {}  # per job: the lattice nodes its moves leave open (fixed metal only)
+        self.stray: list[np.ndarray] | None = None  # per job: the price of straying from its guide (`guide`)
+        self._reach_box: list[tuple[float, float, float, float]] | None = None  # per job: its guide's bounds
+        self.lane: list[np.ndarray] | None = None  # per job: the lattice nodes it may use at all (`guide`)
+
+    def guide(self, lines: Sequence[Sequence[tuple[float, float]]], lane: float | None = None) -> None:
+        """Make each job's search follow its planned guide (a polyline per job, pad to ball): nodes
+        farther than CORRIDOR pitches from it cost STRAY more per pitch, and its window covers it;
+        with `lane` (pitches), every other node is closed to it but those within ENDS pitches of its
+        own pad's and ball's clearance (where it turns into the landing or onto a ray of the ball), and
+        no step joins two nodes whose nearest places on the guide lie farther apart than `leap` pitches
+        (where a guide winds round a ball and comes back past itself, its lane is not a short cut)."""
+        lat = self.lat
+        i, j = np.meshgrid(np.arange(lat.nx), np.arange(lat.ny), indexing="ij")
+        x, y = lat.xy(i, j)
+        pts = shapely.points(x.ravel(), y.ravel())
+        self.stray, self._reach_box = [], []
+        self.lane = None if lane is None else []
+        self.along = []  # per job: each node's place along its guide (pitches from the pad), where it lies nearest
+        self.leap = 2.0 * (lane or 0.0) + LEAP
+        for k, line in enumerate(lines):
+            path = shapely.LineString(line)
+            d = shapely.distance(path, pts).reshape(i.shape) / lat.p
+            self.stray.append(STRAY * np.maximum(0.0, d - CORRIDOR))
+            self._reach_box.append(path.bounds)
+            if self.lane is not None:
+                self.lane.append((d <= lane + LENGTH_EPS_UM) | self._ends(k, pts).reshape(i.shape))
+                self.along.append(shapely.line_locate_point(path, pts).reshape(i.shape) / lat.p)
+
+    def _ends(self, k: int, pts: np.ndarray) -> np.ndarray:
+        """Which points lie within ENDS lattice pitches of the clearance round job k's own pad or ball."""
+        job = self.jobs[k]
+        reach = self.clear[k] + ENDS * self.lat.p
+        return ((shapely.distance(self.pads[job.pad].shape, pts) < reach) |
+                (shapely.distance(self.balls[job.ball].shape, pts) < reach))
 
     # ------------------------------------------------------------------ what a job may use
 
@@ -216,6 +254,9 @@ class Maze:
         job, lat = self.jobs[k], self.lat
         pad, ball = self.pads[job.pad], self.balls[job.ball]
         xl, yl, xh, yh = shapely.union(pad.shape, ball.shape).bounds
+        if self._reach_box is not None:  # a guided job searches round its whole guide
+            gx0, gy0, gx1, gy1 = self._reach_box[k]
+            xl, yl, xh, yh = min(xl, gx0), min(yl, gy0), max(xh, gx1), max(yh, gy1)
         i0, j0 = lat.nearest(xl, yl)
         i1, j1 = lat.nearest(xh, yh)
         return Window(max(0, i0 - grow), min(lat.nx, i1 + grow + 1), max(0, j0 - grow), min(lat.ny, j1 + grow + 1))
@@ -300,14 +341,21 @@ class Maze:
         win = self.window(k, grow)
         nx, ny = win.shape
         occ = self.others(k, win)
-        cost = (1.0 + self.hist[win.nodes()]) * (1.0 + pres * occ)
+        hist = self.hist[win.nodes()]
+        if self.stray is not None:
+            hist = hist + self.stray[k][win.nodes()]
+        cost = (1.0 + hist) * (1.0 + pres * occ)
         rows, cols, weights = [], [], []
         idx = np.arange(nx * ny).reshape(nx, ny)
+        lane = None if self.lane is None else self.lane[k][win.nodes()]
+        along = None if self.lane is None else self.along[k][win.nodes()]
         for (di, dj), ok in zip(STEPS, self._steps_ok(k, win)):
             ia = slice(max(0, -di), nx - max(0, di))
             ja = slice(max(0, -dj), ny - max(0, dj))
             ib = slice(ia.start + di, ia.stop + di)
             jb = slice(ja.start + dj, ja.stop + dj)
+            if lane is not None:  # a guided job keeps to its lane, and never leaps along it (across a loop's neck)
+                ok = ok & lane[ia, ja] & lane[ib, jb] & (np.abs(along[ia, ja] - along[ib, jb]) <= self.leap)
             w = 0.5 * (cost[ia, ja] + cost[ib, jb])
             if di and dj:
                 corners = occ[ib, ja] + occ[ia, jb]
@@ -571,6 +619,8 @@ class Maze:
         whole = Window(0, self.lat.nx, 0, self.lat.ny)
         if k not in self._free:
             self._free[k] = self.moves(k, whole)[::2, ::2] != 0
+            if self.lane is not None:  # a guided job reaches its pad within its lane only
+                self._free[k] &= self.lane[k]
         label, _ = ndimage.label(self._free[k] & (self.others(k, whole) == 0))
         ball = self.balls[self.jobs[k].ball]
         landing = np.unique(label.ravel()[self.pad_targets(k, whole)])
