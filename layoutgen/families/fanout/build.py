@@ -23,7 +23,6 @@ from typing import ClassVar, Literal
 import numpy as np
 import shapely
 from pydantic import Field, field_validator, model_validator
-from scipy.optimize import linear_sum_assignment
 from shapely import affinity
 from shapely.geometry import Polygon, box
 
@@ -408,6 +407,8 @@ class _Unit:
             anchors = np.array([np.mean([(t.x, t.y) for t in self.terms if t.net == n], axis=0) for n in externals])
             pos = np.array([(x, y) for _, x, y in free])
             cost = np.hypot(anchors[:, None, 0] - pos[None, :, 0], anchors[:, None, 1] - pos[None, :, 1])
+            from scipy.optimize import linear_sum_assignment  # where it is used: 0.26 s to import
+
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols):
                 ball_nets[free[c][0]] = externals[r]
