@@ -148,9 +148,7 @@ def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
     pen = pen_for(min(j.width for j in jobs), rules.grid)
     space = min(j.space for j in jobs)
     clear = space + math.hypot(pen.a, pen.t) + MARGIN  # the lattice router's own node clearance
-    xy = np.array([(b.x, b.y) for b in balls])
-    lat = make_lattice(xy, keepin, lattice_pitch(track_pitch(pen, space, rules.grid), rules.pitch, rules.grid))
-    xs, ys = np.unique(np.round(xy[:, 0], 6)), np.unique(np.round(xy[:, 1], 6))
+    lat, xs, ys = ring_lattice(balls, keepin, pen, space, rules)
     shapes = np.array([t.shape for t in [*pads, *balls]], dtype=object)
     tree = shapely.STRtree(shapes)
     ball_net = {j.ball: j.net for j in jobs}
@@ -158,8 +156,8 @@ def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
     pad_box = shapely.bounds(shapes[:len(pads)])
     for k in range(min(len(xs), len(ys)) // 2):
         x0, x1, y0, y1 = xs[k], xs[-1 - k], ys[k], ys[-1 - k]
-        i0, i1, j0, j1 = ((v - o) / lat.p for v, o in ((x0, lat.x0), (x1, lat.x0), (y0, lat.y0), (y1, lat.y0)))
-        if max(abs(v - round(v)) for v in (i0, i1, j0, j1)) > 1e-6 or i1 - i0 < 2 or j1 - j0 < 2:
+        nodes = ring_nodes(lat, x0, x1, y0, y1)
+        if nodes is None:
             continue
         inside = [j for j in jobs if x0 < balls[j.ball].x < x1 and y0 < balls[j.ball].y < y1]
         out = [j for j in inside if (pad_box[j.pad, 2] < x0 or pad_box[j.pad, 0] > x1 or
@@ -167,10 +165,7 @@ def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
         nets = {j.net for j in out}
         if not nets:
             continue
-        ci, cj = np.arange(round(i0), round(i1) + 1), np.arange(round(j0), round(j1) + 1)  # the four sides
-        ii = np.concatenate([ci, ci, np.full(len(cj) - 2, ci[0]), np.full(len(cj) - 2, ci[-1])])
-        jj = np.concatenate([np.full(len(ci), cj[0]), np.full(len(ci), cj[-1]), cj[1:-1], cj[1:-1]])
-        px, py = lat.xy(ii, jj)
+        px, py = lat.xy(*nodes)
         pts = shapely.points(px, py)
         closed, on_pad = np.zeros(len(pts), bool), np.zeros(len(pts), bool)
         p_idx, s_idx = tree.query(pts, predicate="dwithin", distance=clear - LENGTH_EPS_UM)
@@ -188,6 +183,26 @@ def _check_ring_cuts(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
                 f"to their pads (e.g. net {out[0].net}), but only {free} nodes of the lattice router's "
                 f"{lat.p:g} µm track lattice on it keep {space:g} µm from the balls and pads of other nets "
                 f"(over by {len(nets) - free}), so no path search on it can succeed")
+
+
+def ring_lattice(balls: Sequence[Terminal], keepin: shapely.Polygon, pen, space: float,
+                 rules: RouteRules) -> tuple:
+    """The lattice router's track lattice for traces of `pen` at `space`, and the balls' distinct x and y."""
+    xy = np.array([(b.x, b.y) for b in balls])
+    lat = make_lattice(xy, keepin, lattice_pitch(track_pitch(pen, space, rules.grid), rules.pitch, rules.grid))
+    return lat, np.unique(np.round(xy[:, 0], 6)), np.unique(np.round(xy[:, 1], 6))
+
+
+def ring_nodes(lat, x0: float, x1: float, y0: float, y1: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lattice nodes (i, j) on the four sides of the ring rectangle x0..x1 × y0..y1, or None when it is off
+    the lattice lines or too small to hold a node inside (every path out of it then crosses none of them)."""
+    i0, i1, j0, j1 = ((v - o) / lat.p for v, o in ((x0, lat.x0), (x1, lat.x0), (y0, lat.y0), (y1, lat.y0)))
+    if max(abs(v - round(v)) for v in (i0, i1, j0, j1)) > 1e-6 or i1 - i0 < 2 or j1 - j0 < 2:
+        return None
+    ci, cj = np.arange(round(i0), round(i1) + 1), np.arange(round(j0), round(j1) + 1)
+    ii = np.concatenate([ci, ci, np.full(len(cj) - 2, ci[0]), np.full(len(cj) - 2, ci[-1])])
+    jj = np.concatenate([np.full(len(ci), cj[0]), np.full(len(ci), cj[-1]), cj[1:-1], cj[1:-1]])
+    return ii, jj
 
 
 def _check_landings(maze: Maze) -> None:

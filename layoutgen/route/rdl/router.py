@@ -58,8 +58,8 @@ from .geometry import (
 )
 from .grid import SIDES, BallGrid, SideFrame, infer_grid, side_frame, to_local, to_world
 from .model import Route, RouteRules, Routing, Terminal
-from .anywhere import LatticeFull, route_anywhere
-from .maze import MARGIN, lattice_pitch, make_lattice, track_pitch
+from .anywhere import LatticeFull, ring_lattice, ring_nodes, route_anywhere
+from .maze import MARGIN
 from .plan import assign_balls
 from .verify import checked
 from .spread import spread_checked
@@ -154,12 +154,11 @@ def _outer_ring_full(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
     widths = [rules.for_net(p.net) for p in pads]
     width, space = min(w for w, _ in widths), min(s for _, s in widths)
     pen = pen_for(width, rules.grid)
+    lat, xs, ys = ring_lattice(balls, keepin, pen, space, rules)
     xy = np.array([(b.x, b.y) for b in balls])
-    lat = make_lattice(xy, keepin, lattice_pitch(track_pitch(pen, space, rules.grid), rules.pitch, rules.grid))
-    xs, ys = np.unique(np.round(xy[:, 0], 6)), np.unique(np.round(xy[:, 1], 6))
     x0, x1, y0, y1 = xs[0], xs[-1], ys[0], ys[-1]
-    i0, i1, j0, j1 = ((v - o) / lat.p for v, o in ((x0, lat.x0), (x1, lat.x0), (y0, lat.y0), (y1, lat.y0)))
-    if max(abs(v - round(v)) for v in (i0, i1, j0, j1)) > 1e-6 or i1 - i0 < 2 or j1 - j0 < 2:
+    ring = ring_nodes(lat, x0, x1, y0, y1)
+    if ring is None:
         return None  # the ring is off the lattice lines: the lattice router counts nothing there either
     box = shapely.bounds(np.array([p.shape for p in pads], dtype=object))
     outside = (box[:, 2] < x0) | (box[:, 0] > x1) | (box[:, 3] < y0) | (box[:, 1] > y1)
@@ -178,10 +177,7 @@ def _outer_ring_full(pads: Sequence[Terminal], balls: Sequence[Terminal], keepin
     single = mode != "auto" or all(pads_of[n] == 1 for n in pads_of if n not in fixed)
     closing = [b.shape for b, i in zip(balls, inside)
                if not i and ((b.net is None and single) or (b.net is not None and b.net not in fixed_in))]
-    ci, cj = np.arange(round(i0), round(i1) + 1), np.arange(round(j0), round(j1) + 1)  # the ring's four sides
-    ii = np.concatenate([ci, ci, np.full(len(cj) - 2, ci[0]), np.full(len(cj) - 2, ci[-1])])
-    jj = np.concatenate([np.full(len(ci), cj[0]), np.full(len(ci), cj[-1]), cj[1:-1], cj[1:-1]])
-    nodes = shapely.points(*lat.xy(ii, jj))
+    nodes = shapely.points(*lat.xy(*ring))
     clear = space + math.hypot(pen.a, pen.t) + MARGIN  # the lattice router's own node clearance
     near, _ = shapely.STRtree(np.array(closing, dtype=object)).query(nodes, predicate="dwithin",
                                                                      distance=clear - LENGTH_EPS_UM)
