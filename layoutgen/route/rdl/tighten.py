@@ -77,7 +77,6 @@ class _Context:
     inner: np.ndarray
     fixed: _Shapes
     zones: dict
-    net_ids: dict
     grid: float
 
 
@@ -126,7 +125,7 @@ def _context(routing: Routing, pads: Sequence[Terminal], keepin: shapely.Polygon
                         np.full(len(balls), -1), np.zeros(len(balls)), shapes)
     return _Context(np.array([net_ids[r.net] for r in routes]), width,
                     np.array([rules.for_net(r.net)[1] for r in routes], dtype=float), outer, inner,
-                    _Shapes.join([_edges(outlines), ball_part]), zones, net_ids, rules.grid)
+                    _Shapes.join([_edges(outlines), ball_part]), zones, rules.grid)
 
 
 def _edges(outlines: Sequence[tuple[shapely.Polygon, int, float, int]]) -> _Shapes:
